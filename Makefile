@@ -1,0 +1,44 @@
+# Every target does its own set-up: venv, dependencies, databases, migrations.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PACKAGES := libs/suivi_common services/accounts services/plans services/leads \
+            services/mailer services/compliance gateway
+export PSYCOPG_WAIT_FUNC := wait_select
+export SUIVI_ENV ?= dev
+
+.PHONY: install infra migrate run test demo bench lint clean
+
+$(STAMP): requirements/constraints.txt requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements/constraints.txt \
+		-r requirements/dev.txt $(addprefix -e ,$(PACKAGES))
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+infra: install
+	@$(BIN)/python -m tools.infra check
+
+migrate: infra
+	$(BIN)/python -m tools.platform migrate
+
+run: infra
+	$(BIN)/python -m tools.platform run
+
+test: infra
+	$(BIN)/python -m pytest
+
+demo: install
+	$(BIN)/python -m tools.demo
+
+bench: infra
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,8 @@
+"""Shared building blocks of the Suivi services.
+
+Importing this package first makes psycopg 3 use a wait function that eventlet can
+green (``wait_select``); the C default would block the whole hub on every query.
+"""
+import os
+
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")

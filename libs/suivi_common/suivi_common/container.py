@@ -1,0 +1,73 @@
+"""A nameko container that commits before it answers.
+
+Stock nameko sends the RPC reply / acks the event (``handle_result``) *before*
+dependencies see ``worker_result``; a session committed there could fail after
+the caller was told "done", or be lost after the message was acked. This
+container runs two extra hooks on dependencies that define them:
+
+* ``before_call(worker_ctx) -> bool``: may veto the call (inbox deduplication);
+* ``before_result(worker_ctx, failed)``: commit or roll back, before the reply/ack.
+
+A failing commit turns into the worker's error. Configure it with
+``SERVICE_CONTAINER_CLS: suivi_common.container.SuiviContainer``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from nameko.containers import ServiceContainer
+
+from suivi_common.database import ensure_green_psycopg
+from suivi_common.logs import log_context, set_service_name
+
+log = logging.getLogger(__name__)
+
+INBOX_CONTEXT_KEY = "suivi.inbox"
+
+
+class SuiviContainer(ServiceContainer):
+    def __init__(self, service_cls: type) -> None:
+        super().__init__(service_cls)
+        set_service_name(self.service_name)
+
+    def start(self) -> None:
+        ensure_green_psycopg()
+        super().start()
+
+    def _hooks(self, name: str) -> list[Callable[..., Any]]:
+        return [getattr(p, name) for p in self.dependencies if hasattr(p, name)]
+
+    def _run_worker(self, worker_ctx: Any, handle_result: Callable[..., Any] | None) -> None:
+        worker_ctx.inbox = worker_ctx.data.pop(INBOX_CONTEXT_KEY, None)
+        data = worker_ctx.data
+        with log_context(correlation_id=data.get("correlation_id") or worker_ctx.origin_call_id
+                         or worker_ctx.call_id, user_id=data.get("user_id")):
+            self._inject_dependencies(worker_ctx)
+            self._worker_setup(worker_ctx)
+            result = exc_info = None
+            method = getattr(worker_ctx.service, worker_ctx.entrypoint.method_name)
+            try:
+                if all(hook(worker_ctx) for hook in self._hooks("before_call")):
+                    result = method(*worker_ctx.args, **worker_ctx.kwargs)
+            except Exception as exc:
+                if isinstance(exc, worker_ctx.entrypoint.expected_exceptions):
+                    log.info("%s refused: %s", worker_ctx.entrypoint.method_name, exc)
+                else:
+                    log.exception("error handling worker %s", worker_ctx)
+                exc_info = sys.exc_info()
+            for hook in self._hooks("before_result"):
+                try:
+                    hook(worker_ctx, exc_info is not None)
+                except Exception:
+                    log.exception("commit failed for %s", worker_ctx)
+                    if exc_info is None:
+                        exc_info = sys.exc_info()
+                        result = None
+            if handle_result is not None:
+                result, exc_info = handle_result(worker_ctx, result, exc_info)
+            self._worker_result(worker_ctx, result, exc_info)
+            del exc_info
+            self._worker_teardown(worker_ctx)

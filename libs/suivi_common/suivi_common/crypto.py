@@ -1,0 +1,180 @@
+"""Personal data at rest: AES-GCM envelope encryption with one data key per network.
+
+* Each ciphertext's associated data names its table, column and row, so a value
+  copied to another row or column fails to decrypt instead of leaking.
+* Each scope (a network id, or ``platform`` for the platform's own captured stock)
+  has a random data key, stored wrapped by the master key in the owning service's
+  ``data_keys`` table. Destroying it (crypto-shredding) makes every value under it
+  unreadable, blind indexes included, since their HMAC key derives from it.
+* Blind indexes (keyed HMAC of a normalised value) serve exact-match lookups of
+  email and phone without decrypting anything.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from suivi_common import clock
+from suivi_common.settings import is_dev, setting
+from suivi_common.tables import CommonTables
+
+PLATFORM_SCOPE = "platform"
+_VERSION = b"\x01"
+_KEY_CACHE_SECONDS = 30.0
+
+
+class KeyDestroyed(Exception):
+    """The scope's data key was shredded: its data is gone for good."""
+
+
+def load_master_key() -> bytes:
+    """The master key comes from config; dev gets a generated key in an ignored file."""
+    raw = setting("SUIVI_MASTER_KEY")
+    if raw:
+        key = base64.b64decode(raw)
+    else:
+        if not is_dev():
+            raise RuntimeError("SUIVI_MASTER_KEY must be set outside dev")
+        path = Path(setting("SUIVI_MASTER_KEY_FILE", "var/master.key"))
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+            try:
+                os.link(tmp, path)  # atomic: the first process to create it wins
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        key = base64.b64decode(path.read_bytes())
+    if len(key) != 32:
+        raise RuntimeError("the master key must be 32 bytes (base64-encoded)")
+    return key
+
+
+def _aad(table: str, column: str, row_id: Any) -> bytes:
+    return f"{table}.{column}:{row_id}".encode()
+
+
+def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return _VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    if not blob or blob[:1] != _VERSION:
+        raise ValueError("unknown ciphertext version")
+    return AESGCM(key).decrypt(blob[1:13], blob[13:], aad)
+
+
+def _derive(key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=info).derive(key)
+
+
+class KeyRing:
+    """Unwraps and caches data keys; one per process, shared by its workers."""
+
+    def __init__(self, master_key: bytes, tables: CommonTables) -> None:
+        self._master = master_key
+        self._table = tables.data_keys
+        self._cache: dict[str, tuple[float, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def _wrap(self, scope: str, key: bytes) -> bytes:
+        return seal(self._master, key, f"data-key:{scope}".encode())
+
+    def _unwrap(self, scope: str, wrapped: bytes) -> bytes:
+        return open_sealed(self._master, wrapped, f"data-key:{scope}".encode())
+
+    def data_key(self, session: Session, scope: str, create: bool = True) -> bytes:
+        cached = self._cache.get(scope)
+        if cached and time.monotonic() - cached[0] < _KEY_CACHE_SECONDS:
+            return cached[1]
+        row = session.execute(
+            select(self._table.c.wrapped_key, self._table.c.destroyed_at)
+            .where(self._table.c.scope == scope)
+        ).first()
+        if row is None:
+            if not create:
+                raise KeyDestroyed(scope)
+            new_key = AESGCM.generate_key(bit_length=256)
+            session.execute(
+                pg_insert(self._table)
+                .values(scope=scope, wrapped_key=self._wrap(scope, new_key))
+                .on_conflict_do_nothing(index_elements=["scope"])
+            )
+            row = session.execute(
+                select(self._table.c.wrapped_key, self._table.c.destroyed_at)
+                .where(self._table.c.scope == scope)
+            ).first()
+        if row is None or row.destroyed_at is not None or row.wrapped_key is None:
+            raise KeyDestroyed(scope)
+        key = self._unwrap(scope, row.wrapped_key)
+        with self._lock:
+            self._cache[scope] = (time.monotonic(), key)
+        return key
+
+    def destroy(self, session: Session, scope: str) -> None:
+        """Crypto-shred: forget the wrapped key; the row stays to refuse re-creation."""
+        result = session.execute(
+            update(self._table).where(self._table.c.scope == scope)
+            .values(wrapped_key=None, destroyed_at=clock.now())
+        )
+        if result.rowcount == 0:
+            session.execute(insert(self._table).values(
+                scope=scope, wrapped_key=None, destroyed_at=clock.now()))
+        with self._lock:
+            self._cache.pop(scope, None)
+
+    def forget_cached(self, scope: str) -> None:
+        with self._lock:
+            self._cache.pop(scope, None)
+
+
+class Vault:
+    """Per-worker view of the key ring bound to the worker's session."""
+
+    def __init__(self, ring: KeyRing, session: Session) -> None:
+        self._ring = ring
+        self._session = session
+
+    def encrypt(self, scope: str, table: str, column: str, row_id: Any,
+                value: str | None) -> bytes | None:
+        if value is None:
+            return None
+        key = self._ring.data_key(self._session, scope)
+        return seal(key, value.encode(), _aad(table, column, row_id))
+
+    def decrypt(self, scope: str, table: str, column: str, row_id: Any,
+                blob: bytes | None) -> str | None:
+        if blob is None:
+            return None
+        key = self._ring.data_key(self._session, scope, create=False)
+        return open_sealed(key, bytes(blob), _aad(table, column, row_id)).decode()
+
+    def blind_index(self, scope: str, kind: str, value: str | None) -> bytes | None:
+        """Keyed HMAC of an already-normalised value (lower-case email, E.164 phone)."""
+        if value is None:
+            return None
+        key = _derive(self._ring.data_key(self._session, scope), b"blind-index:" + kind.encode())
+        return hmac.new(key, value.encode(), hashlib.sha256).digest()
+
+    def destroy(self, scope: str) -> None:
+        self._ring.destroy(self._session, scope)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

@@ -1,0 +1,172 @@
+"""A SQLAlchemy 2 session per worker, committed or rolled back *before* the worker's
+result leaves the process (see ``container.SuiviContainer``), plus the outbox relay,
+the inbox claim of reliable event handlers, and the key ring for encrypted columns.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from nameko import config
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from suivi_common import clock, devclock, outbox
+from suivi_common.crypto import KeyRing, Vault, load_master_key
+from suivi_common.tables import CommonTables
+
+log = logging.getLogger(__name__)
+
+
+def ensure_green_psycopg() -> None:
+    """Refuse to start if psycopg would block the eventlet hub on every query."""
+    from psycopg import waiting
+
+    wait_c = getattr(waiting, "wait_c", None)
+    if wait_c is not None and waiting.wait is wait_c:
+        raise RuntimeError(
+            "psycopg uses its blocking C wait function; set PSYCOPG_WAIT_FUNC=wait_select "
+            "before psycopg is imported (import suivi_common first)")
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
+                         pool_recycle=1800)
+
+
+class Db:
+    """What a worker sees as ``self.db``."""
+
+    def __init__(self, provider: Database, worker_ctx: Any) -> None:
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+        self._session: Session | None = None
+        self.emitted = 0
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session(self._provider.engine, expire_on_commit=False)
+        return self._session
+
+    @property
+    def vault(self) -> Vault:
+        return Vault(self._provider.keyring, self.session)
+
+    def emit(self, event_type: str, payload: Mapping[str, Any]) -> uuid.UUID:
+        """Write an event to the outbox in this worker's transaction."""
+        self.emitted += 1
+        return outbox.emit(self.session, self._provider.tables, event_type, payload,
+                           self._worker_ctx.data)
+
+    # called by the container
+    def _finish(self, failed: bool) -> None:
+        if self._session is None:
+            return
+        try:
+            if failed:
+                self._session.rollback()
+            else:
+                self._session.commit()
+        finally:
+            self._session.close()
+            self._session = None
+
+
+class Database(DependencyProvider):
+    def __init__(self, tables: CommonTables, url_key: str = "DATABASE_URL") -> None:
+        self.tables = tables
+        self.url_key = url_key
+        self._handles: dict[int, Db] = {}
+
+    def setup(self) -> None:
+        ensure_green_psycopg()
+        devclock.load_persisted()
+        self.engine = make_engine(config[self.url_key], int(config.get("DB_POOL_SIZE", 10)))
+        self.keyring = KeyRing(load_master_key(), self.tables)
+        self.relay = outbox.OutboxRelay(self.engine, self.tables, self.container.service_name,
+                                        config["AMQP_URI"])
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self.relay.run_forever, identifier="outbox-relay")
+
+    def stop(self) -> None:
+        self.relay.stop()
+
+    def kill(self) -> None:
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx: Any) -> Db:
+        handle = Db(self, worker_ctx)
+        self._handles[id(worker_ctx)] = handle
+        return handle
+
+    # --- hooks called by SuiviContainer -------------------------------------------------
+    def before_call(self, worker_ctx: Any) -> bool:
+        """Inbox: claim the message in the worker's own transaction; False = seen before."""
+        meta = getattr(worker_ctx, "inbox", None)
+        if meta is None:
+            return True
+        handle = self._handles[id(worker_ctx)]
+        claimed = handle.session.execute(
+            pg_insert(self.tables.inbox)
+            .values(message_id=meta["message_id"], handler=meta["handler"])
+            .on_conflict_do_nothing()
+            .returning(self.tables.inbox.c.message_id)
+        ).first()
+        if claimed is None:
+            log.info("duplicate message %s for %s skipped", meta["message_id"], meta["handler"])
+        return claimed is not None
+
+    def before_result(self, worker_ctx: Any, failed: bool) -> None:
+        handle = self._handles.get(id(worker_ctx))
+        if handle is None:
+            return
+        emitted = handle.emitted
+        handle._finish(failed)
+        if emitted and not failed:
+            self.relay.wake()
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        handle = self._handles.pop(id(worker_ctx), None)
+        if handle is not None and handle._session is not None:
+            handle._finish(failed=True)
+
+    # --- dead letters --------------------------------------------------------------------
+    def store_dead_letter(self, queue: str, handler: str, message_id: str, payload: Any,
+                          headers: Mapping[str, Any], error: str, attempts: int) -> None:
+        safe_headers = json.loads(json.dumps(dict(headers), default=str))
+        with Session(self.engine) as session, session.begin():
+            session.execute(pg_insert(self.tables.dead_letters).values(
+                id=uuid.uuid4(), queue=queue, handler=handler, message_id=message_id,
+                payload=payload, headers=safe_headers, error=error[-4000:], attempts=attempts,
+                failed_at=clock.now()))
+
+    def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        t = self.tables.dead_letters
+        query = select(t).order_by(t.c.failed_at)
+        if not include_replayed:
+            query = query.where(t.c.replayed_at.is_(None))
+        with Session(self.engine) as session:
+            return [
+                {"id": str(r.id), "queue": r.queue, "handler": r.handler,
+                 "message_id": r.message_id, "payload": r.payload, "error": r.error,
+                 "attempts": r.attempts, "failed_at": r.failed_at.isoformat(),
+                 "replayed_at": r.replayed_at.isoformat() if r.replayed_at else None}
+                for r in session.execute(query)
+            ]
+
+    def take_dead_letter(self, session: Session, letter_id: str) -> Any:
+        t = self.tables.dead_letters
+        row = session.execute(
+            select(t).where(t.c.id == uuid.UUID(letter_id), t.c.replayed_at.is_(None))
+            .with_for_update()).first()
+        if row is not None:
+            session.execute(update(t).where(t.c.id == row.id).values(replayed_at=clock.now()))
+        return row

@@ -1,0 +1,109 @@
+"""Typed errors that cross RPC unchanged and map onto HTTP statuses at the gateway.
+
+nameko rebuilds a remote exception by calling its registered factory with the
+exception's ``args``; every error therefore keeps ``(message, code, fields,
+retry_after)`` as its args and registers a factory that restores all four.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.exceptions import get_module_path, registry
+
+
+class SuiviError(Exception):
+    status = 500
+    default_code = "error"
+
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code or self.default_code
+        self.fields = fields
+        self.retry_after = retry_after
+        super().__init__(message, self.code, fields, retry_after)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            err["fields"] = self.fields
+        return {"error": err}
+
+
+class NotFound(SuiviError):
+    status = 404
+    default_code = "not_found"
+
+    def __init__(self, message: str = "Not found", code: str | None = None, *rest: Any) -> None:
+        super().__init__(message, code)
+
+
+class Forbidden(SuiviError):
+    status = 403
+    default_code = "forbidden"
+
+    def __init__(self, message: str = "Forbidden", code: str | None = None, *rest: Any) -> None:
+        super().__init__(message, code)
+
+
+class Unauthorized(SuiviError):
+    status = 401
+    default_code = "unauthorized"
+
+    def __init__(self, message: str = "Authentication required", code: str | None = None, *rest: Any) -> None:
+        super().__init__(message, code)
+
+
+class Conflict(SuiviError):
+    status = 409
+    default_code = "conflict"
+
+    def __init__(self, message: str, code: str | None = None, *rest: Any) -> None:
+        super().__init__(message, code)
+
+
+class Invalid(SuiviError):
+    status = 400
+    default_code = "invalid"
+
+    def __init__(
+        self, message: str, fields: dict[str, Any] | None = None, code: str | None = None
+    ) -> None:
+        SuiviError.__init__(self, message, code, fields)
+
+
+class TooLarge(SuiviError):
+    status = 413
+    default_code = "payload_too_large"
+
+    def __init__(self, message: str = "Request body too large", code: str | None = None, *rest: Any) -> None:
+        super().__init__(message, code)
+
+
+class RateLimited(SuiviError):
+    status = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int = 60, code: str | None = None) -> None:
+        SuiviError.__init__(self, message, code, None, retry_after)
+
+
+def _rebuild(cls: type[SuiviError], message: str, code: str | None = None,
+             fields: dict[str, Any] | None = None, retry_after: int | None = None) -> SuiviError:
+    exc = cls.__new__(cls)
+    SuiviError.__init__(exc, message, code, fields, retry_after)
+    return exc
+
+
+for _cls in (SuiviError, NotFound, Forbidden, Unauthorized, Conflict, Invalid, TooLarge, RateLimited):
+    registry[get_module_path(_cls)] = (lambda c: lambda *a: _rebuild(c, *a))(_cls)
+
+EXPECTED_ERRORS = (SuiviError,)

@@ -1,0 +1,93 @@
+"""Transactional outbox: events are rows written with the data they describe.
+
+A relay publishes the rows to the service's topic exchange (``<service>.events``,
+the exchange nameko's ``event_handler`` binds to) with publisher confirms, then
+deletes them. A crash between publish and delete republishes: consumers dedupe by
+message id, so every event takes effect exactly once. ``FOR UPDATE SKIP LOCKED``
+lets several instances of a service relay in parallel without double-publishing.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from nameko.amqp.publish import Publisher
+from nameko.standalone.events import get_event_exchange
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from suivi_common.tables import CommonTables
+
+log = logging.getLogger(__name__)
+
+PROPAGATED_CONTEXT = ("correlation_id", "user_id", "role", "network_id")
+
+
+def emit(session: Session, tables: CommonTables, event_type: str, payload: Mapping[str, Any],
+         context: Mapping[str, Any] | None = None) -> uuid.UUID:
+    """Record an event in the caller's transaction; it is published only if that commits."""
+    event_id = uuid.uuid4()
+    headers = {f"nameko.{k}": str(v) for k, v in (context or {}).items()
+               if k in PROPAGATED_CONTEXT and v is not None}
+    session.execute(insert(tables.outbox).values(
+        id=event_id, event_type=event_type, payload=dict(payload), headers=headers))
+    return event_id
+
+
+class OutboxRelay:
+    def __init__(self, engine: Engine, tables: CommonTables, service_name: str,
+                 amqp_uri: str, batch_size: int = 200) -> None:
+        self.engine = engine
+        self.table = tables.outbox
+        self.exchange = get_event_exchange(service_name)
+        self.publisher = Publisher(amqp_uri, use_confirms=True, declare=[self.exchange])
+        self.batch_size = batch_size
+        self._wake = threading.Event()
+        self._running = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows went out."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(self.table).order_by(self.table.c.seq).limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                self.publisher.publish(
+                    row.payload, exchange=self.exchange, routing_key=row.event_type,
+                    extra_headers=dict(row.headers), message_id=str(row.id),
+                )
+            if rows:
+                conn.execute(delete(self.table).where(self.table.c.id.in_([r.id for r in rows])))
+        return len(rows)
+
+    def run_forever(self, idle_seconds: float = 0.5) -> None:
+        import eventlet
+
+        self._running = True
+        failures = 0
+        while self._running:
+            try:
+                sent = self.publish_pending()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("outbox relay failed; retrying")
+                eventlet.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            if sent < self.batch_size:
+                self._wake.wait(timeout=idle_seconds)
+                self._wake.clear()
+            else:
+                eventlet.sleep(0)
+
+    def stop(self) -> None:
+        self._running = False
+        self._wake.set()

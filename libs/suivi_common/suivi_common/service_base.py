@@ -1,0 +1,56 @@
+"""Entry points every service answers: health, dev clock, dead letters.
+
+A service class inherits ``PlatformService`` and declares ``db = Database(...)``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nameko.events import BROADCAST, event_handler
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from suivi_common import clock, devclock
+from suivi_common.auth import CurrentPrincipal, require
+from suivi_common.consumer import ReliableEventHandler
+from suivi_common.errors import EXPECTED_ERRORS, NotFound
+
+
+def rpc_api(fn: Callable[..., Any]) -> Any:
+    """An RPC whose typed errors are expected refusals, not crashes worth a stack trace."""
+    return rpc(expected_exceptions=EXPECTED_ERRORS)(fn)
+
+
+class PlatformService:
+    name: str
+    db: Any
+    principal = CurrentPrincipal()
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        self.db.session.execute(text("SELECT 1"))
+        return {"service": self.name, "status": "ok", "now": clock.now().isoformat(),
+                "clock_offset_seconds": clock.offset_seconds()}
+
+    @event_handler("gateway", "clock_set", handler_type=BROADCAST, reliable_delivery=False)
+    def on_clock_set(self, payload: dict[str, Any]) -> None:
+        devclock.apply(payload)
+
+    @rpc_api
+    def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        require(self.principal, "staff")
+        return self.db._provider.list_dead_letters(include_replayed)
+
+    @rpc_api
+    def replay_dead_letter(self, letter_id: str) -> dict[str, Any]:
+        require(self.principal, "staff")
+        provider = self.db._provider
+        row = provider.take_dead_letter(self.db.session, letter_id)
+        if row is None:
+            raise NotFound("No such dead letter waiting for replay")
+        for ep in provider.container.entrypoints:
+            if isinstance(ep, ReliableEventHandler) and ep.handler_name == row.handler:
+                ep.replay(row.payload, dict(row.headers), row.message_id)
+                return {"id": letter_id, "replayed": True}
+        raise NotFound("The handler of this dead letter no longer exists")

@@ -1,0 +1,1 @@
+"""Test support shared by the services' test suites (real PostgreSQL and RabbitMQ)."""

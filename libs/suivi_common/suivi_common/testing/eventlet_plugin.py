@@ -1,0 +1,14 @@
+"""pytest plugin: monkey-patch eventlet before any test module is imported.
+
+Plain pytest does not patch eventlet and nameko 3's plugin no longer does; patching at
+import time would break pytest's capture manager, so it happens in this early hook.
+"""
+import os
+
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
+
+def pytest_load_initial_conftests(early_config, parser, args):  # type: ignore[no-untyped-def]
+    import eventlet
+
+    eventlet.monkey_patch()

@@ -1,0 +1,86 @@
+"""Real infrastructure for tests: databases, a RabbitMQ vhost, running containers."""
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nameko import config as nameko_config
+from sqlalchemy import MetaData, create_engine, text
+
+from suivi_common.migrations import ensure_database, upgrade
+
+PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
+AMQP_BASE = os.environ.get("SUIVI_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
+
+
+def test_db_url(service: str) -> str:
+    return f"{PG_BASE}/{service}_test"
+
+
+def fresh_database(service: str, migrations_dir: Path) -> str:
+    """Create (if needed) and migrate the service's test database; returns its URL."""
+    url = test_db_url(service)
+    ensure_database(url)
+    upgrade(migrations_dir, url, create=False)
+    return url
+
+
+def truncate_all(url: str, metadata: MetaData) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def fresh_vhost() -> str:
+    """An isolated RabbitMQ vhost, so tests never see another run's queues."""
+    name = f"suivi-test-{uuid.uuid4().hex[:10]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+    return name
+
+
+def delete_vhost(name: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True)
+
+
+def amqp_uri(vhost: str) -> str:
+    return f"{AMQP_BASE}/{vhost}"
+
+
+def base_config(vhost: str, **extra: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "AMQP_URI": amqp_uri(vhost),
+        "SERVICE_CONTAINER_CLS": "suivi_common.container.SuiviContainer",
+        "SUIVI_ENV": "test",
+        "EVENT_RETRY_DELAYS_MS": [50, 100],
+        "SUIVI_MASTER_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var")) / "test-master.key"),
+    }
+    cfg.update(extra)
+    return cfg
+
+
+@contextlib.contextmanager
+def running(cfg: dict[str, Any], *service_classes: type) -> Iterator[list[Any]]:
+    """Run real service containers (in this process) with ``cfg`` as nameko config."""
+    from nameko.containers import get_container_cls
+
+    with nameko_config.patch(cfg, clear=False):
+        containers = [get_container_cls()(cls) for cls in service_classes]
+        for c in containers:
+            c.start()
+        try:
+            yield containers
+        finally:
+            for c in containers:
+                try:
+                    c.stop()
+                except Exception:
+                    c.kill()

@@ -1,0 +1,163 @@
+"""Outbox relay + reliable handlers against real PostgreSQL and RabbitMQ."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcClient
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from suivi_common.consumer import reliable_handler
+from suivi_common.database import Database
+from suivi_common.errors import EXPECTED_ERRORS, Conflict
+from suivi_common.migrations import ensure_database
+from suivi_common.service_base import PlatformService, rpc_api
+from suivi_common.tables import define_common_tables
+from suivi_common.testing import infra
+
+metadata = MetaData()
+common = define_common_tables(metadata)
+records = Table("records", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("value", String(100), nullable=False))
+applied = Table("applied", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("value", String(100), nullable=False))
+
+URL = infra.test_db_url("common")
+
+
+@pytest.fixture(scope="session")
+def db_url() -> str:
+    ensure_database(URL)
+    engine = create_engine(URL)
+    metadata.create_all(engine)
+    engine.dispose()
+    return URL
+
+
+@pytest.fixture
+def clean_db(db_url: str) -> str:
+    infra.truncate_all(db_url, metadata)
+    return db_url
+
+
+@pytest.fixture
+def vhost() -> Iterator[str]:
+    name = infra.fresh_vhost()
+    yield name
+    infra.delete_vhost(name)
+
+
+FAIL_TIMES: dict[str, int] = {}
+
+
+class Producer(PlatformService):
+    name = "producer"
+    db = Database(common)
+
+    @rpc_api
+    def write(self, value: str) -> None:
+        self.db.session.execute(insert(records).values(value=value))
+        self.db.emit("recorded", {"value": value})
+
+    @rpc_api
+    def write_then_refuse(self, value: str) -> None:
+        self.db.session.execute(insert(records).values(value=value))
+        self.db.emit("recorded", {"value": value})
+        raise Conflict("refused after writing", code="refused")
+
+
+class Consumer(PlatformService):
+    name = "consumer"
+    db = Database(common)
+
+    @reliable_handler("producer", "recorded")
+    def on_recorded(self, payload: dict[str, Any]) -> None:
+        self.db.session.execute(insert(applied).values(value=payload["value"]))
+        left = FAIL_TIMES.get(payload["value"], 0)
+        if left:
+            FAIL_TIMES[payload["value"]] = left - 1
+            raise RuntimeError("transient failure")
+
+
+def count(url: str, table: Any, **where: Any) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        q = select(func.count()).select_from(table)
+        for k, v in where.items():
+            q = q.where(table.c[k] == v)
+        n = conn.execute(q).scalar_one()
+    engine.dispose()
+    return int(n)
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_event_written_with_data_reaches_consumer_once(clean_db: str, vhost: str) -> None:
+    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+    with infra.running(cfg, Consumer, Producer):
+        with ClusterRpcClient(context_data={}, uri=cfg["AMQP_URI"]) as rpc:
+            for i in range(20):
+                rpc.producer.write(f"v{i}")
+        wait_for(lambda: count(clean_db, applied) == 20)
+        assert count(clean_db, common.outbox) == 0
+        time.sleep(0.3)
+        assert count(clean_db, applied) == 20
+
+
+def test_refused_command_rolls_back_data_and_event(clean_db: str, vhost: str) -> None:
+    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+    with infra.running(cfg, Consumer, Producer):
+        with ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+            with pytest.raises(Conflict) as err:
+                rpc.producer.write_then_refuse("nope")
+        assert err.value.code == "refused"
+        time.sleep(0.5)
+    assert count(clean_db, records) == 0
+    assert count(clean_db, applied) == 0
+    assert count(clean_db, common.outbox) == 0
+
+
+def test_failing_handler_is_retried_then_dead_lettered_and_replayable(
+        clean_db: str, vhost: str) -> None:
+    FAIL_TIMES.update({"flaky": 2, "broken": 99})
+    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+    with infra.running(cfg, Consumer, Producer):
+        with ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+            rpc.producer.write("flaky")
+            rpc.producer.write("broken")
+            wait_for(lambda: count(clean_db, applied, value="flaky") == 1)
+            wait_for(lambda: count(clean_db, common.dead_letters) == 1)
+            assert count(clean_db, applied, value="broken") == 0
+        FAIL_TIMES["broken"] = 0
+        staff = {"user_id": "s1", "role": "staff"}
+        with ClusterRpcClient(context_data=staff, uri=cfg["AMQP_URI"]) as rpc:
+            letters = rpc.consumer.list_dead_letters()
+            assert [lt["payload"]["value"] for lt in letters] == ["broken"]
+            rpc.consumer.replay_dead_letter(letters[0]["id"])
+            wait_for(lambda: count(clean_db, applied, value="broken") == 1)
+            assert rpc.consumer.list_dead_letters() == []
+
+
+def test_redelivered_message_applies_once(clean_db: str, vhost: str) -> None:
+    """The same message id delivered twice (a relay crash after publish) applies once."""
+    from nameko.amqp.publish import Publisher
+    from nameko.standalone.events import get_event_exchange
+
+    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+    with infra.running(cfg, Consumer):
+        publisher = Publisher(cfg["AMQP_URI"])
+        for _ in range(3):
+            publisher.publish({"value": "dup"}, exchange=get_event_exchange("producer"),
+                              routing_key="recorded", message_id="fixed-id-1")
+        wait_for(lambda: count(clean_db, applied, value="dup") >= 1)
+        time.sleep(0.5)
+    assert count(clean_db, applied, value="dup") == 1
+    assert EXPECTED_ERRORS

@@ -1,0 +1,11 @@
+"""Compliance service: GDPR processor duties (skeleton until its issue lands)."""
+import suivi_common  # noqa: F401  (first: green psycopg)
+from suivi_common.database import Database
+from suivi_common.service_base import PlatformService
+
+from compliance.models import common
+
+
+class ComplianceService(PlatformService):
+    name = "compliance"
+    db = Database(common)

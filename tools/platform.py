@@ -1,0 +1,190 @@
+"""Start the whole platform locally: migrate, run every service, the gateway and the
+dev fakes (SMTP sink, card provider), print where it listens, stop on Ctrl-C.
+
+``make run`` calls ``python -m tools.platform run``; the end-to-end tests drive the
+same ``Platform`` class with their own databases, vhost and ports.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES: dict[str, tuple[str, str]] = {
+    "accounts": ("services/accounts/config.yaml", "accounts.service:AccountsService"),
+    "plans": ("services/plans/config.yaml", "plans.service:PlansService"),
+    "leads": ("services/leads/config.yaml", "leads.service:LeadsService"),
+    "mailer": ("services/mailer/config.yaml", "mailer.service:MailerService"),
+    "compliance": ("services/compliance/config.yaml", "compliance.service:ComplianceService"),
+}
+GATEWAY = ("gateway/config.yaml", "gateway.service:GatewayService")
+PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
+AMQP_BASE = os.environ.get("SUIVI_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
+DEV_STAFF = ("staff@suivi.test", "staff-dev-password-2026")
+
+
+@dataclass
+class Platform:
+    db_suffix: str = ""
+    vhost: str = ""
+    gateway_port: int = int(os.environ.get("GATEWAY_PORT", "8000"))
+    smtp_port: int = int(os.environ.get("SMTP_PORT", "1025"))
+    card_port: int = int(os.environ.get("CARD_PROVIDER_PORT", "8025"))
+    var_dir: Path = ROOT / "var"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    instances: dict[str, int] = field(default_factory=dict)
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def db_url(self, service: str) -> str:
+        return f"{PG_BASE}/{service}{self.db_suffix}"
+
+    def env(self, **more: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PSYCOPG_WAIT_FUNC": "wait_select",
+            "PYTHONUNBUFFERED": "1",
+            "AMQP_URI": f"{AMQP_BASE}/{self.vhost}",
+            "SUIVI_ENV": env.get("SUIVI_ENV", "dev"),
+            "GATEWAY_PORT": str(self.gateway_port),
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.smtp_port),
+            "CARD_PROVIDER_URL": f"http://127.0.0.1:{self.card_port}",
+            "CARD_PROVIDER_SECRET": env.get("CARD_PROVIDER_SECRET", "dev-card-secret"),
+            "PUBLIC_URL": self.url,
+            "SUIVI_MASTER_KEY_FILE": str(self.var_dir / "master.key"),
+            "SUIVI_DEV_CLOCK_FILE": str(self.var_dir / "dev-clock.json"),
+            "SUIVI_VAR": str(self.var_dir),
+        })
+        env.setdefault("SUIVI_STAFF_EMAIL", DEV_STAFF[0])
+        env.setdefault("SUIVI_STAFF_PASSWORD", DEV_STAFF[1])
+        env.update(self.extra_env)
+        env.update(more)
+        return env
+
+    def migrate(self) -> None:
+        for service in SERVICES:
+            subprocess.run([sys.executable, "-m", f"{service}.migrate"], cwd=ROOT, check=True,
+                           env=self.env(DATABASE_URL=self.db_url(service)))
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log_dir = self.var_dir / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        out = open(log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.processes.append((name, proc))
+
+    def start_service(self, service: str, index: int = 0) -> None:
+        config, target = SERVICES[service]
+        self._spawn(f"{service}-{index}", [sys.executable, "-m", "nameko", "run", "--config", config,
+                                           target], self.env(DATABASE_URL=self.db_url(service)))
+
+    def start(self, wait: bool = True) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        if self.vhost:
+            _ensure_vhost(self.vhost)
+        self.migrate()
+        self._spawn("smtp-sink", [sys.executable, "tools/fakes/smtp_sink.py", "--host", "127.0.0.1",
+                                  "--port", str(self.smtp_port), "--maildir",
+                                  str(self.var_dir / "mail")], self.env())
+        self._spawn("card-provider", [sys.executable, "tools/fakes/card_provider.py", "--host",
+                                      "127.0.0.1", "--port", str(self.card_port)], self.env())
+        for service in SERVICES:
+            for index in range(self.instances.get(service, 1)):
+                self.start_service(service, index)
+        config, target = GATEWAY
+        self._spawn("gateway", [sys.executable, "-m", "nameko", "run", "--config", config, target],
+                    self.env())
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for name, proc in self.processes:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; see "
+                                       f"{self.var_dir / 'log' / (name + '.log')}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=3) as resp:
+                    body = json.loads(resp.read())
+                    if body.get("status") == "ok":
+                        return
+                    last = json.dumps(body)
+            except Exception as exc:  # not up yet
+                last = str(exc)
+            time.sleep(0.3)
+        raise RuntimeError(f"platform not healthy after {timeout}s: {last}")
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.processes):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _, proc in self.processes:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.processes.clear()
+
+    def kill(self, name: str) -> None:
+        """Kill one process hard (SIGKILL), as a crash would."""
+        for i, (n, proc) in enumerate(self.processes):
+            if n == name and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                del self.processes[i]
+                return
+        raise KeyError(name)
+
+
+def _ensure_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "run"
+    platform = Platform()
+    if command == "migrate":
+        platform.migrate()
+        return 0
+    if command != "run":
+        print("usage: python -m tools.platform [run|migrate]", file=sys.stderr)
+        return 2
+    try:
+        platform.start()
+        env = platform.env()
+        print(f"\nSuivi is up: {platform.url}  (OpenAPI: {platform.url}/openapi.json)")
+        print(f"  staff login: {env['SUIVI_STAFF_EMAIL']} / {env['SUIVI_STAFF_PASSWORD']}")
+        print(f"  mail sink:   smtp://127.0.0.1:{platform.smtp_port} -> {platform.var_dir / 'mail'}")
+        print(f"  card fake:   http://127.0.0.1:{platform.card_port}")
+        print(f"  logs:        {platform.var_dir / 'log'}\nCtrl-C stops everything.", flush=True)
+        while all(proc.poll() is None for _, proc in platform.processes):
+            time.sleep(0.5)
+        dead = [n for n, p in platform.processes if p.poll() is not None]
+        print(f"stopping: {', '.join(dead)} exited (see var/log)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        print("stopping...", flush=True)
+        platform.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
