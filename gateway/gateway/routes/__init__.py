@@ -1,0 +1,1 @@
+"""Route groups; ``GatewayService`` inherits them all."""

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: every request and response of the gateway goes through one."""

@@ -1,0 +1,33 @@
+"""The gateway: the platform's only public door.
+
+One Nameko service whose ``@http`` routes are grouped by area in ``gateway/routes``;
+it holds no data, authenticates through accounts, and calls services over RPC.
+"""
+import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
+from nameko.events import EventDispatcher
+from nameko.rpc import ServiceRpc
+from suivi_common import devclock
+
+from gateway.auth import Auth
+from gateway.routes.auth import AuthRoutes
+from gateway.routes.billing import BillingRoutes
+from gateway.routes.network import NetworkRoutes
+from gateway.routes.platform import PlatformRoutes
+from gateway.routes.profile import ProfileRoutes
+from gateway.routes.staff import StaffRoutes
+
+
+class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, BillingRoutes, StaffRoutes,
+                     PlatformRoutes):
+    name = "gateway"
+
+    auth = Auth()
+    dispatch = EventDispatcher()
+    accounts = ServiceRpc("accounts")
+    plans = ServiceRpc("plans")
+    leads = ServiceRpc("leads")
+    mailer = ServiceRpc("mailer")
+    compliance = ServiceRpc("compliance")
+
+
+devclock.load_persisted()
