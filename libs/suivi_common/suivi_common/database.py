@@ -56,6 +56,12 @@ class Db:
         return self._session
 
     @property
+    def message_id(self) -> str | None:
+        """The id of the event being handled (reliable handlers only)."""
+        meta = getattr(self._worker_ctx, "inbox", None)
+        return meta["message_id"] if meta else None
+
+    @property
     def vault(self) -> Vault:
         return Vault(self._provider.keyring, self.session)
 

@@ -23,22 +23,31 @@ records = Table("records", metadata, Column("id", Integer, primary_key=True, aut
 applied = Table("applied", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
                 Column("value", String(100), nullable=False))
 
-URL = infra.test_db_url("common")
+URLS = {"producer": infra.test_db_url("common_producer"),
+        "consumer": infra.test_db_url("common_consumer")}
 
 
 @pytest.fixture(scope="session")
-def db_url() -> str:
-    ensure_database(URL)
-    engine = create_engine(URL)
-    metadata.create_all(engine)
-    engine.dispose()
-    return URL
+def db_urls() -> dict[str, str]:
+    for url in URLS.values():
+        ensure_database(url)
+        engine = create_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+    return URLS
 
 
 @pytest.fixture
-def clean_db(db_url: str) -> str:
-    infra.truncate_all(db_url, metadata)
-    return db_url
+def dbs(db_urls: dict[str, str]) -> dict[str, str]:
+    """Producer and consumer each own a database, as services do in production."""
+    for url in db_urls.values():
+        infra.truncate_all(url, metadata)
+    return db_urls
+
+
+def config_for(vhost: str, dbs: dict[str, str]) -> dict[str, Any]:
+    return infra.base_config(vhost, PRODUCER_DATABASE_URL=dbs["producer"],
+                             CONSUMER_DATABASE_URL=dbs["consumer"])
 
 
 @pytest.fixture
@@ -53,7 +62,7 @@ FAIL_TIMES: dict[str, int] = {}
 
 class Producer(PlatformService):
     name = "producer"
-    db = Database(common)
+    db = Database(common, url_key="PRODUCER_DATABASE_URL")
 
     @rpc_api
     def write(self, value: str) -> None:
@@ -69,7 +78,7 @@ class Producer(PlatformService):
 
 class Consumer(PlatformService):
     name = "consumer"
-    db = Database(common)
+    db = Database(common, url_key="CONSUMER_DATABASE_URL")
 
     @reliable_handler("producer", "recorded")
     def on_recorded(self, payload: dict[str, Any]) -> None:
@@ -100,64 +109,64 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-def test_event_written_with_data_reaches_consumer_once(clean_db: str, vhost: str) -> None:
-    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+def test_event_written_with_data_reaches_consumer_once(dbs: dict[str, str], vhost: str) -> None:
+    cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer, Producer):
         with ClusterRpcClient(context_data={}, uri=cfg["AMQP_URI"]) as rpc:
             for i in range(20):
                 rpc.producer.write(f"v{i}")
-        wait_for(lambda: count(clean_db, applied) == 20)
-        assert count(clean_db, common.outbox) == 0
+        wait_for(lambda: count(dbs["consumer"], applied) == 20)
+        assert count(dbs["producer"], common.outbox) == 0
         time.sleep(0.3)
-        assert count(clean_db, applied) == 20
+        assert count(dbs["consumer"], applied) == 20
 
 
-def test_refused_command_rolls_back_data_and_event(clean_db: str, vhost: str) -> None:
-    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+def test_refused_command_rolls_back_data_and_event(dbs: dict[str, str], vhost: str) -> None:
+    cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer, Producer):
         with ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
             with pytest.raises(Conflict) as err:
                 rpc.producer.write_then_refuse("nope")
         assert err.value.code == "refused"
         time.sleep(0.5)
-    assert count(clean_db, records) == 0
-    assert count(clean_db, applied) == 0
-    assert count(clean_db, common.outbox) == 0
+    assert count(dbs["producer"], records) == 0
+    assert count(dbs["consumer"], applied) == 0
+    assert count(dbs["producer"], common.outbox) == 0
 
 
 def test_failing_handler_is_retried_then_dead_lettered_and_replayable(
-        clean_db: str, vhost: str) -> None:
+        dbs: dict[str, str], vhost: str) -> None:
     FAIL_TIMES.update({"flaky": 2, "broken": 99})
-    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+    cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer, Producer):
         with ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
             rpc.producer.write("flaky")
             rpc.producer.write("broken")
-            wait_for(lambda: count(clean_db, applied, value="flaky") == 1)
-            wait_for(lambda: count(clean_db, common.dead_letters) == 1)
-            assert count(clean_db, applied, value="broken") == 0
+            wait_for(lambda: count(dbs["consumer"], applied, value="flaky") == 1)
+            wait_for(lambda: count(dbs["consumer"], common.dead_letters) == 1)
+            assert count(dbs["consumer"], applied, value="broken") == 0
         FAIL_TIMES["broken"] = 0
         staff = {"user_id": "s1", "role": "staff"}
         with ClusterRpcClient(context_data=staff, uri=cfg["AMQP_URI"]) as rpc:
             letters = rpc.consumer.list_dead_letters()
             assert [lt["payload"]["value"] for lt in letters] == ["broken"]
             rpc.consumer.replay_dead_letter(letters[0]["id"])
-            wait_for(lambda: count(clean_db, applied, value="broken") == 1)
+            wait_for(lambda: count(dbs["consumer"], applied, value="broken") == 1)
             assert rpc.consumer.list_dead_letters() == []
 
 
-def test_redelivered_message_applies_once(clean_db: str, vhost: str) -> None:
+def test_redelivered_message_applies_once(dbs: dict[str, str], vhost: str) -> None:
     """The same message id delivered twice (a relay crash after publish) applies once."""
     from nameko.amqp.publish import Publisher
     from nameko.standalone.events import get_event_exchange
 
-    cfg = infra.base_config(vhost, DATABASE_URL=clean_db)
+    cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer):
         publisher = Publisher(cfg["AMQP_URI"])
         for _ in range(3):
             publisher.publish({"value": "dup"}, exchange=get_event_exchange("producer"),
                               routing_key="recorded", message_id="fixed-id-1")
-        wait_for(lambda: count(clean_db, applied, value="dup") >= 1)
+        wait_for(lambda: count(dbs["consumer"], applied, value="dup") >= 1)
         time.sleep(0.5)
-    assert count(clean_db, applied, value="dup") == 1
+    assert count(dbs["consumer"], applied, value="dup") == 1
     assert EXPECTED_ERRORS

@@ -1,0 +1,138 @@
+"""Which email an accounts event asks for, and the MIME message that carries it.
+
+Plain Python: no broker, no database, no config; time and settings are arguments.
+
+* ``request_for`` checks an event's payload and renders its email; a payload that can
+  never be sent (no address, a non-http link, ...) raises ``InvalidPayload``, which the
+  reliable handler turns into retries and then a dead letter staff can inspect.
+* ``smtp_message_id`` derives the ``Message-ID`` header from the event's message id:
+  if the same event is ever mailed twice (the SMTP server accepted it but the commit
+  that records it failed), both copies carry the same id and are recognisably one mail.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from mailer import templates
+from mailer.templates import Rendered
+
+INVITATION = "invitation"
+PASSWORD_RESET = "password_reset"
+TERMS_NOTICE = "terms_notice"
+
+# accounts event type -> kind of email
+KIND_OF_EVENT = {
+    "user_invited": INVITATION,
+    "password_reset_requested": PASSWORD_RESET,
+    "terms_notice": TERMS_NOTICE,
+}
+
+_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+")
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_DOMAIN = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")
+
+
+class InvalidPayload(ValueError):
+    """The event cannot become an email. The message names fields, never their values."""
+
+
+@dataclass(frozen=True)
+class MailRequest:
+    kind: str
+    user_id: str
+    to: str
+    rendered: Rendered
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """A one-time link past its expiry is dead: mailing it would only confuse."""
+        return self.expires_at is not None and self.expires_at <= now
+
+
+def _text(payload: Mapping[str, Any], key: str, kind: str, required: bool = True) -> str:
+    value = payload.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidPayload(f"{kind}: the event has no {key}")
+        return ""
+    if not isinstance(value, str | int):
+        raise InvalidPayload(f"{kind}: {key} is not text")
+    return str(value).strip()
+
+
+def check_address(address: str, kind: str) -> str:
+    if (len(address) > 254 or not _ADDRESS.fullmatch(address)
+            or not address.isprintable()):
+        raise InvalidPayload(f"{kind}: the email address is not valid")
+    return address
+
+
+def parse_instant(value: str, kind: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidPayload(f"{kind}: expires_at is not an ISO date-time") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def request_for(event_type: str, payload: Mapping[str, Any], login_url: str) -> MailRequest:
+    """Check an accounts event's payload and render the email it asks for."""
+    kind = KIND_OF_EVENT.get(event_type)
+    if kind is None:
+        raise InvalidPayload(f"no email for event {event_type!r}")
+    if not isinstance(payload, Mapping):
+        raise InvalidPayload(f"{kind}: the event payload is not an object")
+    user_id = _text(payload, "user_id", kind)
+    to = check_address(_text(payload, "email", kind), kind)
+    first_name = _text(payload, "first_name", kind, required=False)
+    try:
+        if kind == TERMS_NOTICE:
+            version = _text(payload, "version", kind)
+            rendered = templates.terms_notice(first_name, version, login_url)
+            return MailRequest(kind, user_id, to, rendered)
+        expires_at = parse_instant(_text(payload, "expires_at", kind), kind)
+        url = _text(payload, "set_password_url", kind)
+        render = templates.invitation if kind == INVITATION else templates.password_reset
+        return MailRequest(kind, user_id, to, render(first_name, url, expires_at), expires_at)
+    except InvalidPayload:
+        raise
+    except ValueError as exc:
+        # a template refusal (a link that is not http(s)); never echo the link itself
+        raise InvalidPayload(f"{kind}: {exc}") from None
+
+
+def smtp_message_id(event_message_id: str, kind: str, sender: str) -> str:
+    """``<event-id.kind@sender-domain>``, the same for every send of one event."""
+    token = event_message_id
+    if not _SAFE_ID.fullmatch(token):
+        token = hashlib.sha256(token.encode()).hexdigest()[:40]
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    if not _DOMAIN.fullmatch(domain):
+        domain = "suivi.invalid"
+    return f"<{token}.{kind}@{domain}>"
+
+
+def build_message(request: MailRequest, sender: str, message_id: str,
+                  now: datetime) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = request.rendered.subject
+    msg["From"] = sender
+    msg["To"] = request.to
+    msg["Date"] = format_datetime(now.astimezone(UTC))
+    msg["Message-ID"] = message_id
+    # RFC 3834: an automatic message; asks auto-responders not to answer it
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-Suivi-Mail-Kind"] = request.kind
+    msg.set_content(request.rendered.text)
+    msg.add_alternative(request.rendered.html, subtype="html")
+    msg["Content-Language"] = "fr"  # after set_content, which clears Content-* headers
+    return msg

@@ -1,0 +1,132 @@
+"""Accounts events become real emails over a real SMTP conversation."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from nameko.standalone.rpc import ClusterRpcClient
+from suivi_common import clock
+
+
+def address() -> str:
+    return f"lea.{uuid.uuid4().hex[:8]}@example.test"
+
+
+def invited(email: str, **over: Any) -> dict[str, Any]:
+    token = uuid.uuid4().hex
+    payload = {"user_id": str(uuid.uuid4()), "network_id": str(uuid.uuid4()), "email": email,
+               "first_name": "Léa", "set_password_url": f"https://app.suivi.test/mot-de-passe?t={token}",
+               "expires_at": (clock.now() + timedelta(days=7)).isoformat()}
+    payload.update(over)
+    return payload
+
+
+def platform_logs(caplog: Any) -> str:
+    """What the platform logged (the test SMTP server's own log, mail.log, left out)."""
+    formatter = logging.Formatter()
+    return "\n".join(formatter.format(r) for r in caplog.records
+                     if not r.name.startswith("mail.log"))
+
+
+def text_and_html(message: Any) -> tuple[str, str]:
+    return (message.get_body(("plain",)).get_content(),
+            message.get_body(("html",)).get_content())
+
+
+def test_invitation_email_arrives_with_its_link(live_mailer, until, read_ledger, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    email = address()
+    payload = invited(email)
+    mid = live_mailer.publish("user_invited", payload)
+    [got] = until(lambda: live_mailer.smtp.to(email))
+    msg = got.message
+    assert got.rcpt_tos == [email]
+    assert msg["To"] == email
+    assert msg["From"] == "Suivi <no-reply@suivi.test>"
+    assert msg["Subject"] == "Votre invitation à rejoindre Suivi"
+    assert msg["Message-ID"] == f"<{mid}.invitation@suivi.test>"
+    text, html = text_and_html(msg)
+    assert payload["set_password_url"] in text
+    assert payload["set_password_url"] in html
+    assert "Bonjour Léa," in text
+
+    # the ledger says what went out, with nothing personal in it
+    [row] = until(lambda: [r for r in read_ledger(live_mailer.db_url) if r["message_id"] == mid])
+    assert row["kind"] == "invitation"
+    assert row["user_id"] == payload["user_id"]
+    assert row["smtp_message_id"] == msg["Message-ID"]
+    stored = " ".join(str(v) for v in row.values())
+    token = payload["set_password_url"].split("=")[1]
+    assert email not in stored and token not in stored
+
+    # logs name the kind and the user, never the address or the link
+    logs = platform_logs(caplog)
+    assert f"invitation email sent to user {payload['user_id']}" in logs
+    assert email not in logs and token not in logs
+
+
+def test_password_reset_email_arrives(live_mailer, until) -> None:
+    email = address()
+    payload = invited(email)
+    del payload["network_id"]
+    live_mailer.publish("password_reset_requested", payload)
+    [got] = until(lambda: live_mailer.smtp.to(email))
+    assert got.message["Subject"] == "Réinitialisation de votre mot de passe Suivi"
+    text, html = text_and_html(got.message)
+    assert payload["set_password_url"] in text and payload["set_password_url"] in html
+
+
+def test_terms_notice_email_arrives(live_mailer, until) -> None:
+    email = address()
+    live_mailer.publish("terms_notice", {"user_id": str(uuid.uuid4()), "email": email,
+                                         "first_name": "Léa", "version": "2026-12"})
+    [got] = until(lambda: live_mailer.smtp.to(email))
+    assert got.message["Subject"] == (
+        "Les conditions d'utilisation de Suivi évoluent (version 2026-12)")
+    text, _html = text_and_html(got.message)
+    assert "https://app.suivi.test/" in text
+
+
+def test_the_same_message_id_twice_sends_one_email(live_mailer, until, read_ledger) -> None:
+    email = address()
+    payload = invited(email)
+    mid = str(uuid.uuid4())
+    live_mailer.publish("user_invited", payload, message_id=mid)
+    live_mailer.publish("user_invited", payload, message_id=mid)
+    until(lambda: live_mailer.smtp.to(email))
+    time.sleep(0.7)
+    assert len(live_mailer.smtp.to(email)) == 1
+    assert len([r for r in read_ledger(live_mailer.db_url) if r["message_id"] == mid]) == 1
+
+
+def test_an_expired_link_is_not_mailed(live_mailer, until) -> None:
+    stale, fresh = address(), address()
+    live_mailer.publish("user_invited", invited(
+        stale, expires_at=(clock.now() - timedelta(minutes=1)).isoformat()))
+    live_mailer.publish("user_invited", invited(fresh))
+    until(lambda: live_mailer.smtp.to(fresh))
+    time.sleep(0.3)
+    assert live_mailer.smtp.to(stale) == []
+
+
+def test_an_unsendable_event_is_dead_lettered_without_the_address(
+        live_mailer, until, staff, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    live_mailer.smtp.refuse_rcpt.add("refused@example.test")
+    mid = live_mailer.publish("user_invited", invited("refused@example.test"))
+
+    def letters() -> list[dict[str, Any]]:
+        with ClusterRpcClient(context_data=staff, uri=live_mailer.cfg["AMQP_URI"]) as rpc:
+            return [lt for lt in rpc.mailer.list_dead_letters() if lt["message_id"] == mid]
+
+    [letter] = until(letters, timeout=15)
+    assert letter["handler"] == "mailer.on_user_invited"
+    assert letter["attempts"] == 4
+    assert "refused the recipient" in letter["error"]
+    assert "refused@example.test" not in letter["error"]
+    logs = platform_logs(caplog)
+    assert "refused the recipient" in logs  # the failures were logged...
+    assert "refused@example.test" not in logs  # ...without the address
