@@ -15,9 +15,10 @@ from typing import Any
 
 from nameko import config
 from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Request
+
 from suivi_common.auth import Principal
 from suivi_common.errors import Forbidden, Unauthorized
-from werkzeug.wrappers import Request
 
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()

@@ -18,9 +18,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 from nameko import config
 from nameko.web.handlers import HttpRequestHandler
-from suivi_common.errors import Invalid, SuiviError, TooLarge
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
+
+from suivi_common.errors import Invalid, SuiviError, TooLarge
 
 log = logging.getLogger("gateway.http")
 

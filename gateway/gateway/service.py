@@ -3,11 +3,10 @@
 One Nameko service whose ``@http`` routes are grouped by area in ``gateway/routes``;
 it holds no data, authenticates through accounts, and calls services over RPC.
 """
-import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from nameko.events import EventDispatcher
 from nameko.rpc import ServiceRpc
-from suivi_common import devclock
 
+import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from gateway.auth import Auth
 from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
@@ -15,6 +14,7 @@ from gateway.routes.network import NetworkRoutes
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
 from gateway.routes.staff import StaffRoutes
+from suivi_common import devclock
 
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, BillingRoutes, StaffRoutes,

@@ -6,12 +6,12 @@ from typing import Any
 
 from marshmallow import ValidationError
 from nameko import config
-from suivi_common.errors import Invalid, Unauthorized
 
 from gateway.http import Req, api
 from gateway.schemas.accounts import PaymentOut, SubscriptionIn, SubscriptionOut, WithdrawOut
 from gateway.schemas.common import page_of
 from gateway.schemas.platform import CardCallbackIn
+from suivi_common.errors import Invalid, Unauthorized
 
 
 def verify_signature(raw: bytes, signature: str | None) -> None:

@@ -4,13 +4,13 @@ from typing import Any
 
 import eventlet
 from nameko.events import BROADCAST, event_handler
-from suivi_common import clock, devclock
-from suivi_common.errors import NotFound
-from suivi_common.settings import is_dev
 
 from gateway.auth import evict_token, evict_user
 from gateway.http import Req, api, json_response
 from gateway.schemas.platform import ClockIn, ClockOut, HealthOut
+from suivi_common import clock, devclock
+from suivi_common.errors import NotFound
+from suivi_common.settings import is_dev
 
 SERVICES = ("accounts", "plans", "leads", "mailer", "compliance")
 

@@ -1,8 +1,6 @@
 """Platform staff: payments, users, terms, networks, dead letters."""
 from typing import Any
 
-from suivi_common.errors import NotFound
-
 from gateway.auth import evict_user
 from gateway.http import Req, api
 from gateway.schemas.accounts import (
@@ -17,6 +15,7 @@ from gateway.schemas.accounts import (
 )
 from gateway.schemas.common import PageQuery, page_of
 from gateway.schemas.platform import DeadLetterOut, DeadLetterQuery, ReplayOut
+from suivi_common.errors import NotFound
 
 SERVICES = ("accounts", "plans", "leads", "mailer", "compliance")
 

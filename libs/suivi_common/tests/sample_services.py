@@ -3,8 +3,9 @@
 Not a test module: ``test_crash_recovery.py`` starts it with ``--config`` in a subprocess.
 """
 import eventlet
-import suivi_common  # noqa: F401
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
+
+import suivi_common  # noqa: F401
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.service_base import PlatformService, rpc_api

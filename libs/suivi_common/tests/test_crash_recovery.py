@@ -17,6 +17,7 @@ import pytest
 import yaml
 from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import create_engine, text
+
 from suivi_common.migrations import ensure_database
 from suivi_common.testing import infra
 

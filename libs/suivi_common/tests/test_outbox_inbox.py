@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.errors import EXPECTED_ERRORS, Conflict

@@ -7,6 +7,7 @@ a mail in a user's inbox to the event that caused it, and a second send of the s
 event is recognisable (same ``Message-ID``).
 """
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid
+
 from suivi_common.tables import define_common_tables
 
 metadata = MetaData()

@@ -9,18 +9,18 @@ import logging
 import uuid
 from typing import Any
 
-import suivi_common  # noqa: F401  (first: green psycopg)
 from sqlalchemy import insert, select
+
+import suivi_common  # noqa: F401  (first: green psycopg)
+from mailer.adapters.smtp import Smtp
+from mailer.dependencies import EventMessageId
+from mailer.domain import messages
+from mailer.models import common, sent_emails
 from suivi_common import clock
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.service_base import PlatformService
 from suivi_common.settings import setting
-
-from mailer.adapters.smtp import Smtp
-from mailer.dependencies import EventMessageId
-from mailer.domain import messages
-from mailer.models import common, sent_emails
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from nameko.extensions import DependencyProvider
+
 from suivi_common.settings import is_dev, setting
 
 DEFAULT_HOST = "127.0.0.1"

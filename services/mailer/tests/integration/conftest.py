@@ -11,13 +11,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import mailer
 import pytest
 from aiosmtpd.controller import Controller
-from mailer.models import metadata, sent_emails
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import create_engine, select
+
+import mailer
+from mailer.models import metadata, sent_emails
 from suivi_common.testing import infra
 
 MIGRATIONS = Path(mailer.__file__).parent / "migrations"

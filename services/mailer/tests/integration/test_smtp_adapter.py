@@ -4,6 +4,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import pytest
+
 from mailer.adapters.smtp import MailDeliveryError, SmtpSettings, send
 
 

@@ -6,8 +6,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from mailer.service import MailerService
 from nameko.standalone.rpc import ClusterRpcClient
+
+from mailer.service import MailerService
 from suivi_common import clock
 from suivi_common.testing import infra
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from nameko.standalone.rpc import ClusterRpcClient
+
 from suivi_common import clock
 
 

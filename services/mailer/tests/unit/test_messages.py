@@ -6,6 +6,7 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
+
 from mailer.domain import messages
 from mailer.domain.messages import InvalidPayload
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from mailer.adapters.smtp import SmtpSettings
 from nameko import config
+
+from mailer.adapters.smtp import SmtpSettings
 
 
 def test_defaults_are_the_local_sink(monkeypatch: pytest.MonkeyPatch) -> None:

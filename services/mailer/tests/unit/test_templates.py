@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from mailer import templates
 
 URL = "https://app.suivi.test/set-password?token=abc123&x=1"

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from suivi_common.errors import Conflict, Invalid
-
 from plans.domain.paris_calendar import date_span, previous_business_day, quarter_of
 from plans.domain.periods import check_dates_order
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.rules import DEFAULT_RULES, PlanRules
 from plans.domain.serialization import date_to_plain, required_date
+from suivi_common.errors import Conflict, Invalid
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from suivi_common.errors import Invalid
-
 from plans.domain.countries import parse_country
 from plans.domain.paris_calendar import date_span
 from plans.domain.periods import check_dates_order
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import Tier, parse_tier
 from plans.domain.serialization import date_to_plain, required_date
+from suivi_common.errors import Invalid
 
 
 @dataclass(frozen=True)

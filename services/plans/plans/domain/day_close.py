@@ -17,10 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from suivi_common.errors import Conflict, Invalid
-
 from plans.domain.paris_calendar import ONE_DAY, date_span
 from plans.domain.plan import Plan, PlanStatus
+from suivi_common.errors import Conflict, Invalid
 
 
 @dataclass(frozen=True)

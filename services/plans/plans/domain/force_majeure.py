@@ -16,13 +16,12 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from suivi_common.errors import Conflict, Invalid
-
 from plans.domain.paris_calendar import date_span
 from plans.domain.periods import check_dates_order
 from plans.domain.plan import ExcusedAbsence, Plan, PlanStatus
 from plans.domain.rules import DEFAULT_RULES, PlanRules
 from plans.domain.serialization import date_from_plain, date_to_plain, required_date
+from suivi_common.errors import Conflict, Invalid
 
 
 class ForceMajeureReason(StrEnum):

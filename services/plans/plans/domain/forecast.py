@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from suivi_common.errors import Invalid
-
 from plans.domain.paris_calendar import date_span
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import Tier
+from suivi_common.errors import Invalid
 
 
 class DemandKey(NamedTuple):

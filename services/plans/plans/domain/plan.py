@@ -27,8 +27,6 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from suivi_common.errors import Conflict, Invalid
-
 from plans.domain.countries import parse_country
 from plans.domain.paris_calendar import ONE_DAY, date_span
 from plans.domain.pricing import (
@@ -42,6 +40,7 @@ from plans.domain.pricing import (
 from plans.domain.quota import daily_quota
 from plans.domain.rules import DEFAULT_RULES, PLAN_DAYS, PlanRules
 from plans.domain.serialization import date_from_plain, date_to_plain
+from suivi_common.errors import Conflict, Invalid
 
 
 class PlanStatus(StrEnum):

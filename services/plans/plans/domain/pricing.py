@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from suivi_common.errors import Invalid
-
 from plans.domain.quota import daily_quota
 from plans.domain.rules import DEFAULT_RULES, PLAN_DAYS, PlanRules
+from suivi_common.errors import Invalid
 
 
 class Tier(StrEnum):

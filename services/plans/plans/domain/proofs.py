@@ -6,9 +6,8 @@ the client's Content-Type, which the uploader controls.
 
 from __future__ import annotations
 
-from suivi_common.errors import Invalid
-
 from plans.domain.rules import DEFAULT_RULES
+from suivi_common.errors import Invalid
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+
 from plans.domain.day_close import DayReport, close_day
 from plans.domain.plan import Plan
 from plans.domain.pricing import DEFAULT_PRICE_TABLE

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+
 from plans.domain.day_close import DayReport, close_day, close_days, days_to_close
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import DEFAULT_PRICE_TABLE, quote_extension

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+
 from plans.domain.absences import request_planned_absence
 from plans.domain.day_close import DayReport, close_days
 from plans.domain.force_majeure import (

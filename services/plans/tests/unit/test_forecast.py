@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from plans.domain.closures import apply_sales_closure, declare_sales_closure
 from plans.domain.forecast import DemandKey, forecast_demand, plan_schedule
 from plans.domain.plan import Plan, PlanStatus

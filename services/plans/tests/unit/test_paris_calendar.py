@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+
 from plans.domain.paris_calendar import (
     date_span,
     is_business_day,

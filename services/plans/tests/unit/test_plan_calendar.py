@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+
 from plans.domain.plan import Plan
 
 MakePlan = Callable[..., Plan]

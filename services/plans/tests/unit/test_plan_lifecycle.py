@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import DEFAULT_PRICE_TABLE, Tier, parse_price_table
 from suivi_common.errors import Conflict, Invalid

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 
 import pytest
+
 from plans.domain.absences import (
     PlannedAbsence,
     apply_planned_absence,

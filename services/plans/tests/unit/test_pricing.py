@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from plans.domain.pricing import (
     DEFAULT_PRICE_TABLE,
     DEFAULT_PRICE_TABLE_CONFIG,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from plans.domain.proofs import ALLOWED_PROOF_TYPES, check_proof
 from suivi_common.errors import Invalid
 

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+
 from plans.domain.day_close import DayReport, close_day
 from plans.domain.plan import Plan, PlanStatus
 from suivi_common.errors import Conflict

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from plans.domain.rules import DEFAULT_RULES, PLAN_DAYS, PlanRules
 
 

@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from plans.domain.absences import request_planned_absence
 from plans.domain.closures import SalesClosure, apply_sales_closure, declare_sales_closure
 from plans.domain.day_close import DayReport, close_days

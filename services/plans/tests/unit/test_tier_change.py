@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import DEFAULT_PRICE_TABLE, Tier
 from suivi_common.errors import Conflict, Invalid
