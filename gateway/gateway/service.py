@@ -10,6 +10,7 @@ import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from gateway.auth import Auth
 from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
+from gateway.routes.members import MemberOfficeRoutes
 from gateway.routes.network import NetworkRoutes
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
@@ -17,8 +18,8 @@ from gateway.routes.staff import StaffRoutes
 from suivi_common import devclock
 
 
-class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, BillingRoutes, StaffRoutes,
-                     PlatformRoutes):
+class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
+                     StaffRoutes, PlatformRoutes):
     name = "gateway"
 
     auth = Auth()

@@ -215,3 +215,10 @@ class WithdrawOut(Schema):
     id = fields.Str()
     status = fields.Str()
     refund_status = fields.Str(allow_none=True)
+
+
+class MemberOfficeOut(Schema):
+    member = fields.Nested(MemberOut)
+    phone = fields.Str(allow_none=True)
+    address = fields.Dict(allow_none=True)
+    subscription = fields.Dict(allow_none=True)

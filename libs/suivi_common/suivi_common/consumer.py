@@ -19,12 +19,12 @@ import traceback
 from typing import Any
 
 from kombu import Exchange, Queue
-from nameko import config
 from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import decode_from_headers
 
 from suivi_common.container import INBOX_CONTEXT_KEY
+from suivi_common.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,11 @@ DEFAULT_EXCHANGE = Exchange("", type="direct")
 
 
 def retry_delays() -> list[int]:
-    return [int(d) for d in config.get("EVENT_RETRY_DELAYS_MS", DEFAULT_RETRY_DELAYS_MS)]
+    """Backoff schedule; its length + 1 is the number of attempts before dead-lettering."""
+    raw = setting("EVENT_RETRY_DELAYS_MS", DEFAULT_RETRY_DELAYS_MS)
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    return [int(d) for d in raw]
 
 
 def message_id_of(message: Any) -> str:

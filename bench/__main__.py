@@ -1,0 +1,36 @@
+"""``make bench``: run every benchmark and print figures (also saved to var/bench.json)."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+SUITES = [("me", "bench.me", "run")]
+OPTIONAL = [
+    ("leads_distribution", "bench.leads_distribution", "run"),
+    ("leads_http", "bench.leads_http", "run"),
+    ("office", "bench.office", "run"),
+]
+
+
+def main(selected: list[str]) -> int:
+    results = {}
+    for name, module, func in SUITES + OPTIONAL:
+        if selected and name not in selected:
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        print(f"== {name}", flush=True)
+        results[name] = getattr(mod, func)()
+    out = Path("var/bench.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"figures saved to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,102 @@
+"""End-to-end fixtures: the real platform (every service, the gateway, the SMTP sink and
+the card provider as separate processes) on its own databases, vhost and ports."""
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tools.api_client import Api, Mailbox, onboard
+from tools.platform import DEV_STAFF, SERVICES, Platform
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def drop_databases(suffix: str) -> None:
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        for service in SERVICES:
+            conn.execute(f'DROP DATABASE IF EXISTS "{service}{suffix}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    suffix = "_e2e"
+    drop_databases(suffix)
+    var_dir = tmp_path_factory.mktemp("platform")
+    p = Platform(db_suffix=suffix, vhost=f"suivi-e2e-{uuid.uuid4().hex[:8]}",
+                 gateway_port=free_port(), smtp_port=free_port(), card_port=free_port(),
+                 var_dir=var_dir, extra_env={"SUIVI_ENV": "dev", "AUTH_CACHE_SECONDS": "0",
+                                             "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]"})
+    try:
+        p.start()
+    except Exception:
+        p.stop()
+        logs = "\n".join(f"--- {f.name}\n{f.read_text()[-3000:]}"
+                         for f in sorted((var_dir / "log").glob("*.log")))
+        raise RuntimeError(f"platform failed to start\n{logs}") from None
+    yield p
+    p.stop()
+    import subprocess
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", p.vhost], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def base_url(platform: Platform) -> str:
+    return platform.url
+
+
+@pytest.fixture(scope="session")
+def mailbox(platform: Platform) -> Mailbox:
+    return Mailbox(Path(platform.var_dir) / "mail")
+
+
+@pytest.fixture(scope="session")
+def staff(base_url: str) -> Api:
+    return Api(base_url).login(*DEV_STAFF)
+
+
+@pytest.fixture
+def anon(base_url: str) -> Api:
+    return Api(base_url)
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def make_network(base_url: str, staff: Api, mailbox: Mailbox) -> Any:
+    """Create a network through staff and onboard its admin; returns (network, admin_api)."""
+    def make(name: str | None = None, password: str = "Correct-Horse-Battery-42") -> tuple[dict, Api]:
+        tag = uuid.uuid4().hex[:8]
+        admin_email = f"admin-{tag}@example.org"
+        net = staff.post("/api/networks", {"name": name or f"Réseau {tag}", "admin": {
+            "email": admin_email, "first_name": "Alice", "last_name": "Martin"}}, expect=201)
+        admin = onboard(base_url, mailbox, admin_email, password)
+        admin.email = admin_email  # type: ignore[attr-defined]
+        return net, admin
+    return make
+
+
+@pytest.fixture
+def invite_member(base_url: str, mailbox: Mailbox) -> Any:
+    def invite(admin: Api, password: str = "Distinct-Member-Pass-77",
+               accept_terms: bool = True) -> tuple[dict, Api]:
+        tag = uuid.uuid4().hex[:8]
+        member_email = f"member-{tag}@example.org"
+        member = admin.post("/api/network/members", {"email": member_email, "first_name": "Bruno",
+                                                     "last_name": "Durand"}, expect=201)
+        api = onboard(base_url, mailbox, member_email, password, accept_terms=accept_terms)
+        api.email = member_email  # type: ignore[attr-defined]
+        return member, api
+    return invite

@@ -1,0 +1,142 @@
+"""A small HTTP client for Suivi's gateway, used by the demo, the benchmarks and the
+end-to-end tests. It drives the platform the way a web client would, and reads the
+dev SMTP sink's ``.eml`` files the way a person reads their mailbox."""
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+
+class ApiError(AssertionError):
+    def __init__(self, status: int, body: Any, method: str, path: str) -> None:
+        super().__init__(f"{method} {path} -> {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class Api:
+    base_url: str
+    token: str | None = None
+
+    def __post_init__(self) -> None:
+        self.http = requests.Session()
+        self.http.trust_env = False  # never route loopback calls through a proxy
+
+    def call(self, method: str, path: str, json: Any = None, expect: int | tuple[int, ...] | None = None,
+             **kwargs: Any) -> tuple[int, Any]:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        resp = self.http.request(method, self.base_url + path, json=json, headers=headers,
+                                 timeout=60, **kwargs)
+        try:
+            body: Any = resp.json()
+        except ValueError:
+            body = resp.content
+        if expect is not None:
+            allowed = (expect,) if isinstance(expect, int) else expect
+            if resp.status_code not in allowed:
+                raise ApiError(resp.status_code, body, method, path)
+        return resp.status_code, body
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, expect=kw.pop("expect", 200), **kw)[1]
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("POST", path, json=json, expect=kw.pop("expect", (200, 201, 202)), **kw)[1]
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("PUT", path, json=json, expect=kw.pop("expect", 200), **kw)[1]
+
+    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.call("PATCH", path, json=json, expect=kw.pop("expect", 200), **kw)[1]
+
+    def login(self, email_addr: str, password: str) -> Api:
+        body = Api(self.base_url).post("/api/auth/login", {"email": email_addr, "password": password},
+                                       expect=200)
+        return Api(self.base_url, body["token"])
+
+    def set_clock(self, instant: str) -> Any:
+        return Api(self.base_url).post("/api/dev/clock", {"now": instant}, expect=200)
+
+
+@dataclass
+class Mailbox:
+    """The dev SMTP sink's folder: one ``.eml`` per message."""
+
+    folder: Path
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        if not self.folder.exists():
+            return []
+        out = []
+        for path in sorted(self.folder.glob("*.eml")):
+            out.append(email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
+        return out
+
+    def wait_for(self, to: str, subject_contains: str = "", timeout: float = 30.0
+                 ) -> email.message.EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for msg in reversed(self.messages()):
+                if to.lower() in str(msg.get("To", "")).lower() and \
+                        subject_contains.lower() in str(msg.get("Subject", "")).lower():
+                    return msg
+            time.sleep(0.1)
+        raise AssertionError(f"no mail to {to} with {subject_contains!r} within {timeout}s")
+
+    @staticmethod
+    def text_of(msg: email.message.EmailMessage) -> str:
+        part = msg.get_body(preferencelist=("plain", "html"))
+        return part.get_content() if part is not None else ""
+
+    def set_password_token(self, to: str, subject_contains: str = "") -> str:
+        msg = self.wait_for(to, subject_contains)
+        match = re.search(r"set-password\?token=([A-Za-z0-9_\-]+)", self.text_of(msg))
+        if not match:
+            raise AssertionError(f"no set-password link in mail to {to}")
+        return match.group(1)
+
+
+def onboard(base_url: str, mailbox: Mailbox, email_addr: str, password: str,
+            accept_terms: bool = True) -> Api:
+    """Invitation mail → set password → login → accept the current terms."""
+    token = mailbox.set_password_token(email_addr)
+    Api(base_url).post("/api/auth/set-password", {"token": token, "password": password})
+    api = Api(base_url).login(email_addr, password)
+    if accept_terms:
+        version = api.get("/api/terms/current")["version"]
+        api.post("/api/terms/accept", {"version": version})
+    return api
+
+
+def pay_by_card(payment: dict[str, Any], outcome: str = "succeeded") -> None:
+    """Play the cardholder on the fake provider's payment page."""
+    url = payment.get("redirect_url")
+    if not url:
+        raise AssertionError(f"card payment without redirect_url: {payment}")
+    session = requests.Session()
+    session.trust_env = False
+    resp = session.post(f"{url}/complete", params={"outcome": outcome},
+                        headers={"Accept": "application/json"}, timeout=30)
+    resp.raise_for_status()
+
+
+def subscribe_by_card(api: Api, period: str = "monthly", timeout: float = 20.0) -> dict[str, Any]:
+    sub = api.post("/api/subscriptions", {"period": period, "payment_method": "card"}, expect=201)
+    pay_by_card(sub["payment"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        me = api.get("/api/me")
+        if (me.get("subscription") or {}).get("status") == "active":
+            return me["subscription"]
+        time.sleep(0.1)
+    raise AssertionError("subscription did not become active after the card payment")
