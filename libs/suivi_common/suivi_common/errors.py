@@ -1,11 +1,13 @@
 """Typed errors that cross RPC unchanged and map onto HTTP statuses at the gateway.
 
 nameko rebuilds a remote exception by calling its registered factory with the
-exception's ``args``; every error therefore keeps ``(message, code, fields,
-retry_after)`` as its args and registers a factory that restores all four.
+exception's ``args``, after turning every arg that is not a string, list or dict into
+a string. So each error's args are ``(message, json of {code, fields, retry_after})``
+and a registered factory restores all of them.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nameko.exceptions import get_module_path, registry
@@ -26,7 +28,8 @@ class SuiviError(Exception):
         self.code = code or self.default_code
         self.fields = fields
         self.retry_after = retry_after
-        super().__init__(message, self.code, fields, retry_after)
+        super().__init__(message, json.dumps(
+            {"code": self.code, "fields": fields, "retry_after": retry_after}, default=str))
 
     def __str__(self) -> str:
         return self.message
@@ -96,10 +99,13 @@ class RateLimited(SuiviError):
         SuiviError.__init__(self, message, code, None, retry_after)
 
 
-def _rebuild(cls: type[SuiviError], message: str, code: str | None = None,
-             fields: dict[str, Any] | None = None, retry_after: int | None = None) -> SuiviError:
+def _rebuild(cls: type[SuiviError], message: str, meta: str = "{}", *rest: Any) -> SuiviError:
+    try:
+        data = json.loads(meta)
+    except (TypeError, ValueError):
+        data = {}
     exc = cls.__new__(cls)
-    SuiviError.__init__(exc, message, code, fields, retry_after)
+    SuiviError.__init__(exc, message, data.get("code"), data.get("fields"), data.get("retry_after"))
     return exc
 
 

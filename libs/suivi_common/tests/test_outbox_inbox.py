@@ -12,6 +12,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.errors import EXPECTED_ERRORS, Conflict
+from suivi_common.logs import current_context
 from suivi_common.migrations import ensure_database
 from suivi_common.service_base import PlatformService, rpc_api
 from suivi_common.tables import define_common_tables
@@ -59,6 +60,7 @@ def vhost() -> Iterator[str]:
 
 
 FAIL_TIMES: dict[str, int] = {}
+SEEN_CONTEXT: list[dict[str, Any]] = []
 
 
 class Producer(PlatformService):
@@ -84,6 +86,7 @@ class Consumer(PlatformService):
     @reliable_handler("producer", "recorded")
     def on_recorded(self, payload: dict[str, Any]) -> None:
         self.db.session.execute(insert(applied).values(value=payload["value"]))
+        SEEN_CONTEXT.append({**current_context(), "principal": self.principal})
         left = FAIL_TIMES.get(payload["value"], 0)
         if left:
             FAIL_TIMES[payload["value"]] = left - 1
@@ -171,3 +174,17 @@ def test_redelivered_message_applies_once(dbs: dict[str, str], vhost: str) -> No
         time.sleep(0.5)
     assert count(dbs["consumer"], applied, value="dup") == 1
     assert EXPECTED_ERRORS
+
+
+def test_correlation_id_and_principal_travel_through_rpc_and_events(
+        dbs: dict[str, str], vhost: str) -> None:
+    SEEN_CONTEXT.clear()
+    cfg = config_for(vhost, dbs)
+    ctx = {"correlation_id": "req-123", "user_id": "u-1", "role": "user", "network_id": "n-1"}
+    with infra.running(cfg, Consumer, Producer):
+        with ClusterRpcClient(context_data=ctx, uri=cfg["AMQP_URI"]) as rpc:
+            rpc.producer.write("traced")
+        wait_for(lambda: count(dbs["consumer"], applied, value="traced") == 1)
+    seen = SEEN_CONTEXT[-1]
+    assert seen["correlation_id"] == "req-123" and seen["user_id"] == "u-1"
+    assert seen["principal"].network_id == "n-1"

@@ -1,0 +1,107 @@
+"""Envelope encryption against a real database: AAD binding, per-network keys,
+blind indexes and crypto-shredding."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import MetaData, create_engine
+from sqlalchemy.orm import Session
+
+from suivi_common.crypto import KeyDestroyed, KeyRing, Vault, load_master_key
+from suivi_common.migrations import ensure_database
+from suivi_common.tables import define_common_tables
+from suivi_common.testing import infra
+
+metadata = MetaData()
+tables = define_common_tables(metadata)
+URL = infra.test_db_url("common_crypto")
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    ensure_database(URL)
+    engine = create_engine(URL)
+    metadata.create_all(engine)
+    infra.truncate_all(URL, metadata)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+@pytest.fixture
+def vault(session: Session) -> Vault:
+    return Vault(KeyRing(os.urandom(32), tables), session)
+
+
+def test_round_trip_and_ciphertext_is_not_plaintext(vault: Vault) -> None:
+    row = uuid.uuid4()
+    blob = vault.encrypt("net-a", "users", "email", row, "alice@example.org")
+    assert blob is not None and b"alice" not in blob
+    assert vault.decrypt("net-a", "users", "email", row, blob) == "alice@example.org"
+    assert vault.encrypt("net-a", "users", "email", row, None) is None
+
+
+def test_ciphertext_is_bound_to_table_column_and_row(vault: Vault) -> None:
+    row, other = uuid.uuid4(), uuid.uuid4()
+    blob = vault.encrypt("net-a", "users", "email", row, "alice@example.org")
+    for args in (("users", "email", other), ("users", "phone", row), ("leads", "email", row)):
+        with pytest.raises(InvalidTag):
+            vault.decrypt("net-a", *args, blob)
+
+
+def test_each_network_has_its_own_key(vault: Vault) -> None:
+    row = uuid.uuid4()
+    blob = vault.encrypt("net-a", "users", "email", row, "x")
+    vault.encrypt("net-b", "users", "email", row, "y")  # creates net-b's key
+    with pytest.raises(InvalidTag):
+        vault.decrypt("net-b", "users", "email", row, blob)
+
+
+def test_blind_index_is_deterministic_per_scope_and_kind(vault: Vault) -> None:
+    a1 = vault.blind_index("net-a", "email", "alice@example.org")
+    assert a1 == vault.blind_index("net-a", "email", "alice@example.org")
+    assert a1 != vault.blind_index("net-b", "email", "alice@example.org")
+    assert a1 != vault.blind_index("net-a", "phone", "alice@example.org")
+    assert a1 != vault.blind_index("net-a", "email", "bob@example.org")
+
+
+def test_destroying_a_network_key_shreds_its_data(session: Session) -> None:
+    ring = KeyRing(os.urandom(32), tables)
+    vault = Vault(ring, session)
+    row = uuid.uuid4()
+    blob = vault.encrypt("net-a", "users", "email", row, "alice@example.org")
+    keep = vault.encrypt("net-b", "users", "email", row, "bob@example.org")
+    vault.destroy("net-a")
+    session.commit()
+    fresh = Vault(KeyRing(ring._master, tables), session)  # another process, empty cache
+    with pytest.raises(KeyDestroyed):
+        fresh.decrypt("net-a", "users", "email", row, blob)
+    with pytest.raises(KeyDestroyed):
+        fresh.encrypt("net-a", "users", "email", row, "new data")  # no silent re-creation
+    with pytest.raises(KeyDestroyed):
+        fresh.blind_index("net-a", "email", "alice@example.org")
+    assert fresh.decrypt("net-b", "users", "email", row, keep) == "bob@example.org"
+
+
+def test_wrong_master_key_cannot_unwrap(session: Session) -> None:
+    Vault(KeyRing(os.urandom(32), tables), session).encrypt("net-a", "t", "c", 1, "secret")
+    session.commit()
+    with pytest.raises(InvalidTag):
+        Vault(KeyRing(os.urandom(32), tables), session).encrypt("net-a", "t", "c", 1, "x")
+
+
+def test_dev_master_key_is_generated_once(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = f"{tmp_path}/master.key"
+    monkeypatch.setenv("SUIVI_MASTER_KEY_FILE", path)
+    monkeypatch.delenv("SUIVI_MASTER_KEY", raising=False)
+    monkeypatch.setenv("SUIVI_ENV", "dev")
+    first = load_master_key()
+    assert len(first) == 32 and load_master_key() == first
+    monkeypatch.setenv("SUIVI_ENV", "prod")
+    monkeypatch.setenv("SUIVI_MASTER_KEY_FILE", f"{tmp_path}/other.key")
+    with pytest.raises(RuntimeError):
+        load_master_key()
