@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from suivi_common import clock
@@ -87,9 +88,10 @@ def _derive(key: bytes, info: bytes) -> bytes:
 class KeyRing:
     """Unwraps and caches data keys; one per process, shared by its workers."""
 
-    def __init__(self, master_key: bytes, tables: CommonTables) -> None:
+    def __init__(self, master_key: bytes, tables: CommonTables, engine: Engine | None = None) -> None:
         self._master = master_key
         self._table = tables.data_keys
+        self._engine = engine
         self._cache: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
 
@@ -110,12 +112,7 @@ class KeyRing:
         if row is None:
             if not create:
                 raise KeyDestroyed(scope)
-            new_key = AESGCM.generate_key(bit_length=256)
-            session.execute(
-                pg_insert(self._table)
-                .values(scope=scope, wrapped_key=self._wrap(scope, new_key))
-                .on_conflict_do_nothing(index_elements=["scope"])
-            )
+            self._create(session, scope)
             row = session.execute(
                 select(self._table.c.wrapped_key, self._table.c.destroyed_at)
                 .where(self._table.c.scope == scope)
@@ -126,6 +123,19 @@ class KeyRing:
         with self._lock:
             self._cache[scope] = (time.monotonic(), key)
         return key
+
+    def _create(self, session: Session, scope: str) -> None:
+        """Store a new key in a transaction of its own: a key used to encrypt must never
+        vanish with a worker's rollback while this process still has it cached."""
+        new_key = AESGCM.generate_key(bit_length=256)
+        statement = (pg_insert(self._table)
+                     .values(scope=scope, wrapped_key=self._wrap(scope, new_key))
+                     .on_conflict_do_nothing(index_elements=["scope"]))
+        if self._engine is None:
+            session.execute(statement)
+            return
+        with self._engine.begin() as conn:
+            conn.execute(statement)
 
     def destroy(self, session: Session, scope: str) -> None:
         """Crypto-shred: forget the wrapped key; the row stays to refuse re-creation."""

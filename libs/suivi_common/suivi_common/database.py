@@ -4,10 +4,11 @@ the inbox claim of reliable event handlers, and the key ring for encrypted colum
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from nameko import config
@@ -65,6 +66,21 @@ class Db:
     def vault(self) -> Vault:
         return Vault(self._provider.keyring, self.session)
 
+    @property
+    def engine(self) -> Engine:
+        return self._provider.engine
+
+    @property
+    def keyring(self) -> KeyRing:
+        return self._provider.keyring
+
+    @contextlib.contextmanager
+    def autonomous(self) -> Iterator[Session]:
+        """A transaction of its own, committed on exit whatever the worker does next
+        (e.g. counting a failed login that the refusal itself rolls back)."""
+        with Session(self._provider.engine) as session, session.begin():
+            yield session
+
     def emit(self, event_type: str, payload: Mapping[str, Any]) -> uuid.UUID:
         """Write an event to the outbox in this worker's transaction."""
         self.emitted += 1
@@ -95,7 +111,7 @@ class Database(DependencyProvider):
         ensure_green_psycopg()
         devclock.load_persisted()
         self.engine = make_engine(config[self.url_key], int(config.get("DB_POOL_SIZE", 10)))
-        self.keyring = KeyRing(load_master_key(), self.tables)
+        self.keyring = KeyRing(load_master_key(), self.tables, self.engine)
         self.relay = outbox.OutboxRelay(self.engine, self.tables, self.container.service_name,
                                         config["AMQP_URI"])
 

@@ -1,0 +1,1 @@
+"""Business rules of the accounts service: plain Python, no broker, no database."""

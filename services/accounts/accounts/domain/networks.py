@@ -1,0 +1,61 @@
+"""Network settings an admin controls (terms art. 1, glossary): the countries its
+users may buy leads in and the announcement shown to members."""
+from __future__ import annotations
+
+from accounts.domain.profile import country_code
+
+NETWORK_NAME_MAX = 120
+ANNOUNCEMENT_MAX = 5000
+ACCESS_LEVEL_NAME_MAX = 60
+
+
+class SettingError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def clean_network_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingError("name", "The network needs a name.")
+    name = " ".join(value.split())
+    if len(name) > NETWORK_NAME_MAX:
+        raise SettingError("name", f"At most {NETWORK_NAME_MAX} characters.")
+    return name
+
+
+def clean_open_countries(value: object) -> list[str]:
+    """ISO 3166-1 alpha-2 codes, upper-cased, deduplicated, in the order given."""
+    if not isinstance(value, list):
+        raise SettingError("open_countries", "A list of ISO 3166 alpha-2 country codes is expected.")
+    codes: list[str] = []
+    bad: list[str] = []
+    for item in value:
+        code = country_code(item)
+        if code is None:
+            bad.append(str(item))
+        elif code not in codes:
+            codes.append(code)
+    if bad:
+        raise SettingError("open_countries", f"Unknown country code(s): {', '.join(bad)}.")
+    return codes
+
+
+def clean_announcement(value: object) -> str | None:
+    """Empty text clears the announcement."""
+    if not isinstance(value, str):
+        raise SettingError("announcement", "The announcement must be text.")
+    text = value.strip()
+    if len(text) > ANNOUNCEMENT_MAX:
+        raise SettingError("announcement", f"At most {ANNOUNCEMENT_MAX} characters.")
+    return text or None
+
+
+def clean_access_level_name(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingError("name", "The access level needs a name.")
+    name = " ".join(value.split())
+    if len(name) > ACCESS_LEVEL_NAME_MAX:
+        raise SettingError("name", f"At most {ACCESS_LEVEL_NAME_MAX} characters.")
+    return name

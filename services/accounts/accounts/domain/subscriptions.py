@@ -1,0 +1,106 @@
+"""Office subscriptions (terms art. 3.A, 6, 10): monthly, quarterly or annual.
+
+* The price is the one in force when the order is placed and is locked on it
+  (art. 6: "facturés au tarif en vigueur au moment de la validation de la commande").
+* Nothing is active before its payment is validated (art. 6). A validated
+  subscription starts today (Paris), or, when the user already holds an active one,
+  the day after the last one ends: renewing early never loses paid days.
+* A period of n months ends the day before the same day of the month n months
+  later; when that day does not exist, it ends on the last day of that month
+  (the civil rule for periods counted in months, CPC art. 641). So 31 January
+  monthly ends 28/29 February, 15 March monthly ends 14 April.
+* A subscription whose ``ends_on`` is before today expires; the office closes unless
+  a following subscription has started (art. 3.A: non-renewal closes the office).
+"""
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class Period(StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+
+    @property
+    def months(self) -> int:
+        return {"monthly": 1, "quarterly": 3, "annual": 12}[self.value]
+
+
+class Status(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    ACTIVE = "active"          # paid; may start in the future (a renewal)
+    EXPIRED = "expired"        # ran to its end
+    WITHDRAWN = "withdrawn"    # withdrawal right used (art. 6), refunded
+    CANCELLED = "cancelled"    # never paid, cancelled by the user or with the account
+    ENDED = "ended"            # cut short: account terminated (art. 10.B) or closed (art. 10.A)
+
+
+class EndReason(StrEnum):
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    TERMINATED = "terminated"
+    CLOSED = "closed"
+
+
+DEFAULT_PRICES_CENTS: dict[str, int] = {"monthly": 2900, "quarterly": 7900, "annual": 29900}
+
+
+class UnknownPeriod(ValueError):
+    pass
+
+
+def parse_period(value: object) -> Period:
+    try:
+        return Period(value)
+    except ValueError:
+        raise UnknownPeriod(f"period must be one of {', '.join(p.value for p in Period)}") from None
+
+
+def price_cents(period: Period, prices: Mapping[str, int]) -> int:
+    """The price in force for ``period``; a missing or non-positive price is a config error."""
+    price = int(prices[period.value])
+    if price <= 0:
+        raise ValueError(f"the price of {period.value} must be positive")
+    return price
+
+
+def add_months_end(start: date, months: int) -> date:
+    """Last day of a period of ``months`` months starting on ``start`` (see module doc)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    if start.day > last_day:
+        return date(year, month, last_day)
+    return date(year, month, start.day) - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Span:
+    starts_on: date
+    ends_on: date
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+def next_span(period: Period, today: date, active_ends: Iterable[date]) -> Span:
+    """Dates of a subscription validated ``today``, after any paid one still running."""
+    start = today
+    for end in active_ends:
+        if end >= start:
+            start = end + timedelta(days=1)
+    return Span(start, add_months_end(start, period.months))
+
+
+def is_expired(ends_on: date, today: date) -> bool:
+    return ends_on < today
+
+
+def office_open(spans: Iterable[Span], today: date) -> bool:
+    """The office is open when a paid subscription covers today."""
+    return any(span.covers(today) for span in spans)

@@ -1,0 +1,199 @@
+"""The accounts database: networks, users and their credentials, sessions, terms,
+access levels, subscriptions and payments, plus the tables every service keeps.
+
+Personal data (email, names, phone, postal address, the IP kept with a terms
+acceptance) is stored encrypted (``LargeBinary``) under the user's network scope,
+staff under the platform scope; ``users.email_index`` is a blind index under the
+platform scope, unique across the platform (one email, one account, one network).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from suivi_common.tables import define_common_tables
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+common = define_common_tables(metadata)
+
+
+def _ts(name: str, nullable: bool = True) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+networks = Table(
+    "networks", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("name_key", String(120), nullable=False, unique=True),  # lower-cased name
+    Column("announcement", Text),
+    Column("open_countries", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
+access_levels = Table(
+    "access_levels", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("permissions", JSONB, nullable=False),
+    _ts("created_at", nullable=False),
+    UniqueConstraint("network_id", "name"),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id")),
+    Column("role", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("email_index", LargeBinary, nullable=False, unique=True),
+    Column("email", LargeBinary, nullable=False),
+    Column("first_name", LargeBinary),
+    Column("last_name", LargeBinary),
+    Column("phone", LargeBinary),
+    Column("address", LargeBinary),
+    Column("password_hash", String(255)),
+    _ts("password_changed_at"),
+    Column("admin_access", Boolean, nullable=False, server_default=text("true")),
+    Column("access_level_id", Uuid, ForeignKey("access_levels.id", ondelete="SET NULL")),
+    _ts("invited_at"),
+    _ts("contract_concluded_at"),
+    _ts("last_login_at"),
+    _ts("status_changed_at"),
+    _ts("created_at", nullable=False),
+    CheckConstraint("role IN ('user', 'admin', 'staff', 'compliance')", name="role"),
+    CheckConstraint("status IN ('invited', 'active', 'suspended', 'closed', 'terminated')",
+                    name="status"),
+    CheckConstraint("(role IN ('staff', 'compliance')) = (network_id IS NULL)", name="network"),
+    Index(None, "network_id", "created_at", "id"),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    _ts("created_at", nullable=False),
+    _ts("last_used_at", nullable=False),
+    _ts("expires_at", nullable=False),
+    _ts("revoked_at"),
+)
+
+password_tokens = Table(
+    "password_tokens", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("purpose", String(20), nullable=False),  # invitation | reset
+    _ts("created_at", nullable=False),
+    _ts("expires_at", nullable=False),
+    _ts("used_at"),
+    _ts("revoked_at"),
+)
+
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("key", String(80), nullable=False),  # "account:<blind index>" or "ip:<blind index>"
+    _ts("failed_at", nullable=False),
+    Index(None, "key", "failed_at"),
+)
+
+terms_versions = Table(
+    "terms_versions", metadata,
+    Column("version", String(40), primary_key=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    _ts("published_at", nullable=False),
+)
+
+terms_acceptances = Table(
+    "terms_acceptances", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("version", String(40), ForeignKey("terms_versions.version"), nullable=False),
+    _ts("accepted_at", nullable=False),
+    Column("ip", LargeBinary, nullable=False),
+    UniqueConstraint("user_id", "version"),
+)
+
+payments = Table(
+    "payments", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("network_id", Uuid),
+    Column("order_type", String(40), nullable=False),
+    Column("order_id", String(100), nullable=False),
+    Column("amount_cents", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("provider_ref", String(100)),
+    Column("redirect_url", Text),
+    Column("provider_outcome", String(20)),
+    _ts("created_at", nullable=False),
+    _ts("validated_at"),
+    Column("validated_by", Uuid),
+    _ts("failed_at"),
+    _ts("cancelled_at"),
+    Column("refund_status", String(20)),
+    Column("refund_amount_cents", Integer),
+    _ts("refund_due_at"),
+    CheckConstraint("status IN ('pending', 'validated', 'failed', 'cancelled')", name="status"),
+    CheckConstraint("method IN ('card', 'transfer', 'cheque')", name="method"),
+    CheckConstraint("amount_cents > 0", name="amount"),
+    Index("uq_payments_open_order", "order_type", "order_id", unique=True,
+          postgresql_where=text("status IN ('pending', 'validated')")),
+    Index(None, "user_id", "created_at"),
+    Index(None, "status", "created_at", "id"),
+)
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("network_id", Uuid, nullable=False),
+    Column("period", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("amount_cents", Integer, nullable=False),
+    Column("payment_id", Uuid, ForeignKey("payments.id"), nullable=False),
+    Column("starts_on", Date),
+    Column("ends_on", Date),
+    _ts("created_at", nullable=False),
+    _ts("activated_at"),
+    _ts("ended_at"),
+    Column("end_reason", String(20)),
+    CheckConstraint("status IN ('pending_payment', 'active', 'expired', 'withdrawn', "
+                    "'cancelled', 'ended')", name="status"),
+    Index("uq_subscriptions_one_pending", "user_id", unique=True,
+          postgresql_where=text("status = 'pending_payment'")),
+    Index(None, "status", "ends_on"),
+)

@@ -1,0 +1,219 @@
+"""Accounts service: networks, users and credentials, terms, subscriptions, payments.
+
+Entry points are thin: each builds a ``Ctx`` and calls one use case. Errors from
+``suivi_common.errors`` are the expected refusals the gateway maps to HTTP.
+"""
+from typing import Any
+
+from nameko.timer import timer
+
+import suivi_common  # noqa: F401  (first: green psycopg)
+from accounts.bootstrap import Bootstrap
+from accounts.domain.permissions import PERMISSIONS
+from accounts.models import common
+from accounts.usecases import (
+    auth,
+    networks,
+    payments,
+    profile,
+    queries,
+    settlement,
+    staff,
+    subscriptions,
+    terms,
+)
+from accounts.usecases.context import Ctx
+from suivi_common.database import Database
+from suivi_common.service_base import PlatformService, rpc_api
+
+
+class AccountsService(PlatformService):
+    name = "accounts"
+    db = Database(common)
+    bootstrap = Bootstrap()
+
+    @property
+    def ctx(self) -> Ctx:
+        return Ctx.from_db(self.db, self.principal)
+
+    # --- authentication (anonymous) ---------------------------------------------------
+    @rpc_api
+    def login(self, email: str, password: str, ip: str) -> dict[str, Any]:
+        return auth.login(self.ctx, email, password, ip)
+
+    @rpc_api
+    def authenticate(self, token: str) -> dict[str, Any]:
+        return auth.authenticate(self.ctx, token)
+
+    @rpc_api
+    def logout(self, token: str) -> None:
+        auth.logout(self.ctx, token)
+
+    @rpc_api
+    def set_password(self, token: str, password: str) -> None:
+        auth.set_password(self.ctx, token, password)
+
+    @rpc_api
+    def request_password_reset(self, email: str) -> None:
+        auth.request_password_reset(self.ctx, email)
+
+    # --- the caller's own account ----------------------------------------------------
+    @rpc_api
+    def get_me(self) -> dict[str, Any]:
+        return profile.get_me(self.ctx)
+
+    @rpc_api
+    def update_me(self, changes: dict[str, Any]) -> dict[str, Any]:
+        return profile.update_me(self.ctx, changes)
+
+    @rpc_api
+    def set_privacy(self, admin_access: bool) -> dict[str, Any]:
+        return profile.set_privacy(self.ctx, admin_access)
+
+    @rpc_api
+    def terminate(self) -> None:
+        profile.terminate(self.ctx)
+
+    # --- terms -----------------------------------------------------------------------
+    @rpc_api
+    def current_terms(self) -> dict[str, Any]:
+        return terms.current_terms(self.ctx)
+
+    @rpc_api
+    def accept_terms(self, version: str, ip: str) -> dict[str, Any]:
+        return terms.accept_terms(self.ctx, version, ip)
+
+    @rpc_api
+    def publish_terms(self, version: str, text: str) -> dict[str, Any]:
+        return terms.publish_terms(self.ctx, version, text)
+
+    # --- networks, members, access levels ----------------------------------------------
+    @rpc_api
+    def create_network(self, name: str, admin: dict[str, Any]) -> dict[str, Any]:
+        return networks.create_network(self.ctx, name, admin)
+
+    @rpc_api
+    def get_network(self) -> dict[str, Any]:
+        return networks.get_network(self.ctx)
+
+    @rpc_api
+    def update_network_settings(self, open_countries: list[str] | None = None,
+                                announcement: str | None = None) -> dict[str, Any]:
+        return networks.update_network_settings(self.ctx, open_countries, announcement)
+
+    @rpc_api
+    def invite_member(self, email: str, first_name: str, last_name: str) -> dict[str, Any]:
+        return networks.invite_member(self.ctx, email, first_name, last_name)
+
+    @rpc_api
+    def list_members(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        return networks.list_members(self.ctx, cursor, limit)
+
+    @rpc_api
+    def get_member(self, member_id: str) -> dict[str, Any]:
+        return networks.get_member(self.ctx, member_id)
+
+    @rpc_api
+    def member_office(self, member_id: str) -> dict[str, Any]:
+        return networks.member_office(self.ctx, member_id)
+
+    @rpc_api
+    def list_access_levels(self) -> dict[str, Any]:
+        return networks.list_access_levels(self.ctx)
+
+    @rpc_api
+    def create_access_level(self, name: str, permissions: list[str]) -> dict[str, Any]:
+        return networks.create_access_level(self.ctx, name, permissions)
+
+    @rpc_api
+    def assign_access_level(self, member_id: str, access_level_id: str | None) -> dict[str, Any]:
+        return networks.assign_access_level(self.ctx, member_id, access_level_id)
+
+    @rpc_api
+    def permission_vocabulary(self) -> dict[str, str]:
+        return dict(PERMISSIONS)
+
+    # --- subscriptions and payments ------------------------------------------------------
+    @rpc_api
+    def create_subscription(self, period: str, payment_method: str) -> dict[str, Any]:
+        return subscriptions.create_subscription(self.ctx, period, payment_method)
+
+    @rpc_api
+    def list_subscriptions(self) -> dict[str, Any]:
+        return subscriptions.list_subscriptions(self.ctx)
+
+    @rpc_api
+    def withdraw_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return subscriptions.withdraw_subscription(self.ctx, subscription_id)
+
+    @rpc_api
+    def request_payment(self, order_type: str, order_id: str, amount_cents: int, method: str,
+                        description: str) -> dict[str, Any]:
+        return payments.request_payment(self.ctx, order_type, order_id, amount_cents, method,
+                                        description)
+
+    @rpc_api
+    def record_card_result(self, payment_id: str, provider_ref: str, status: str,
+                           amount_cents: int) -> dict[str, Any]:
+        return settlement.record_card_result(self.ctx, payment_id, provider_ref, status, amount_cents)
+
+    @rpc_api
+    def validate_payment(self, payment_id: str) -> dict[str, Any]:
+        return settlement.validate_payment(self.ctx, payment_id)
+
+    @rpc_api
+    def get_payment(self, payment_id: str) -> dict[str, Any]:
+        return payments.get_payment(self.ctx, payment_id)
+
+    @rpc_api
+    def list_payments(self, status: str | None = None, cursor: str | None = None, limit: int = 50,
+                      refund_status: str | None = None) -> dict[str, Any]:
+        return payments.list_payments(self.ctx, status, cursor, limit, refund_status)
+
+    # --- staff ---------------------------------------------------------------------------
+    @rpc_api
+    def suspend_user(self, user_id: str) -> dict[str, Any]:
+        return staff.suspend_user(self.ctx, user_id)
+
+    @rpc_api
+    def close_user(self, user_id: str) -> dict[str, Any]:
+        return staff.close_user(self.ctx, user_id)
+
+    @rpc_api
+    def reactivate_user(self, user_id: str) -> dict[str, Any]:
+        return staff.reactivate_user(self.ctx, user_id)
+
+    @rpc_api
+    def list_networks(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        return networks.list_networks(self.ctx, cursor, limit)
+
+    @rpc_api
+    def create_staff(self, email: str, password: str, role: str) -> dict[str, Any]:
+        return staff.create_staff(self.ctx, email, password, role)
+
+    # --- for other services --------------------------------------------------------------
+    @rpc_api
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        return queries.get_user(self.ctx, user_id)
+
+    @rpc_api
+    def office_active(self, user_id: str) -> bool:
+        return queries.office_active(self.ctx, user_id)
+
+    @rpc_api
+    def open_countries(self, network_id: str) -> list[str]:
+        return queries.open_countries(self.ctx, network_id)
+
+    @rpc_api
+    def admin_can_view(self, admin_id: str, member_id: str) -> bool:
+        return queries.admin_can_view(self.ctx, admin_id, member_id)
+
+    @rpc_api
+    def network_members(self, network_id: str) -> list[str]:
+        return queries.network_members(self.ctx, network_id)
+
+    # --- timers --------------------------------------------------------------------------
+    @timer(interval=60)
+    def expire_subscriptions(self) -> None:
+        subscriptions.expire_due(self.ctx)
+        auth.purge_old_failures(self.ctx)

@@ -1,0 +1,187 @@
+"""Logging in and out, session tokens, choosing a password (terms art. 2, 7)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, NoReturn
+
+from sqlalchemy import delete, exists, insert, select, update
+
+from accounts.adapters import password_hasher
+from accounts.domain import login_throttle, passwords
+from accounts.domain import sessions as tokens
+from accounts.domain.accounts import AccountStatus, exempt_from_terms, login_refusal
+from accounts.domain.profile import ProfileError, normalise_email
+from accounts.models import login_failures, sessions, terms_acceptances, users
+from accounts.usecases import password_tokens, terms
+from accounts.usecases.context import Ctx
+from accounts.usecases.users import find_by_email, get_row, iso, profile, revoke_sessions
+from suivi_common import clock
+from suivi_common.crypto import PLATFORM_SCOPE
+from suivi_common.errors import Forbidden, Invalid, RateLimited, Unauthorized
+
+INVALID_CREDENTIALS = "Unknown email or wrong password"
+
+
+def _account_key(ctx: Ctx, email: str) -> str:
+    """Key of an account's failure counter: a blind index of the email, so it is not
+    stored in clear and unknown emails are counted exactly like known ones."""
+    return "account:" + ctx.vault.blind_index(PLATFORM_SCOPE, "login-email", email).hex()
+
+
+def _throttle_keys(ctx: Ctx, email: str, ip: str) -> tuple[str, str]:
+    """The account's and the client IP's counter keys (the IP is personal data too)."""
+    return _account_key(ctx, email), "ip:" + ctx.vault.blind_index(PLATFORM_SCOPE, "login-ip", ip).hex()
+
+
+def _failures(ctx: Ctx, key: str, since: datetime) -> list[datetime]:
+    f = login_failures.c
+    return list(ctx.session.execute(
+        select(f.failed_at).where(f.key == key, f.failed_at > since)).scalars())
+
+
+def _refuse(ctx: Ctx, keys: tuple[str, str], now: datetime) -> NoReturn:
+    """Count the failure in its own committed transaction (the worker's rolls back)."""
+    with ctx.autonomous() as session:
+        session.execute(insert(login_failures), [{"key": k, "failed_at": now} for k in keys])
+    raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+
+
+def login(ctx: Ctx, email: object, password: object, ip: object) -> dict[str, Any]:
+    now = clock.now()
+    secret = password if isinstance(password, str) else ""
+    try:
+        address = normalise_email(email)
+    except ProfileError:
+        password_hasher.burn_verification(secret)
+        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials") from None
+    keys = _throttle_keys(ctx, address, str(ip or "unknown")[:64])
+    # Attempts on one account are serialised (released when this transaction ends),
+    # so parallel guesses cannot slip past the counter.
+    ctx.lock(keys[0])
+    settings = ctx.settings
+    window_start = now - max(settings.account_limit.window, settings.ip_limit.window)
+    decision = login_throttle.combine(
+        login_throttle.decide(_failures(ctx, keys[0], window_start), now, settings.account_limit),
+        login_throttle.decide(_failures(ctx, keys[1], window_start), now, settings.ip_limit))
+    if not decision.allowed:
+        raise RateLimited("Too many failed attempts; try again later",
+                          retry_after=decision.retry_after)
+
+    user = find_by_email(ctx, address)
+    if user is None or user.password_hash is None:
+        password_hasher.burn_verification(secret)
+        _refuse(ctx, keys, now)
+    if not secret or not password_hasher.verify_password(user.password_hash, secret):
+        _refuse(ctx, keys, now)
+    refusal = login_refusal(user.status)
+    if refusal:
+        raise Forbidden("This account is suspended" if refusal == "account_suspended"
+                        else "This account is closed", code=refusal)
+
+    ctx.session.execute(delete(login_failures).where(login_failures.c.key == keys[0]))
+    changes: dict[str, Any] = {"last_login_at": now}
+    if password_hasher.needs_rehash(user.password_hash):
+        changes["password_hash"] = password_hasher.hash_password(secret)
+    if user.contract_concluded_at is None:
+        changes["contract_concluded_at"] = now  # preamble: concluded at first login
+    ctx.session.execute(update(users).where(users.c.id == user.id).values(**changes))
+
+    token = tokens.new_token()
+    expires_at = tokens.absolute_expiry(now, settings.session_policy)
+    ctx.session.execute(sessions.insert().values(
+        id=uuid.uuid4(), user_id=user.id, token_hash=tokens.token_hash(token), created_at=now,
+        last_used_at=now, expires_at=expires_at))
+    return {"token": token, "expires_at": iso(expires_at),
+            "user": {"id": str(user.id), "role": user.role,
+                     "network_id": str(user.network_id) if user.network_id else None}}
+
+
+def authenticate(ctx: Ctx, token: object) -> dict[str, Any]:
+    if not isinstance(token, str) or not token or len(token) > 200:
+        raise Unauthorized("Invalid session", code="token_invalid")
+    now = clock.now()
+    current = terms.current_version(ctx)
+    accepted = exists().where(terms_acceptances.c.user_id == users.c.id,
+                              terms_acceptances.c.version == current)
+    row = ctx.session.execute(
+        select(sessions, users.c.role, users.c.network_id, users.c.status,
+               accepted.label("terms_accepted"))
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(sessions.c.token_hash == tokens.token_hash(token))).first()
+    if row is None:
+        raise Unauthorized("Invalid session", code="token_invalid")
+    state = tokens.state(now, row.last_used_at, row.expires_at, row.revoked_at,
+                         ctx.settings.session_policy)
+    if state is tokens.SessionState.REVOKED or login_refusal(row.status):
+        raise Unauthorized("This session was closed", code="token_revoked")
+    if state is tokens.SessionState.EXPIRED:
+        raise Unauthorized("This session has expired", code="token_expired")
+    if tokens.needs_touch(now, row.last_used_at):
+        ctx.session.execute(update(sessions).where(sessions.c.id == row.id)
+                            .values(last_used_at=now))
+    return {"user_id": str(row.user_id), "role": row.role,
+            "network_id": str(row.network_id) if row.network_id else None,
+            "session_id": str(row.id),
+            "terms_accepted": bool(exempt_from_terms(row.role) or row.terms_accepted)}
+
+
+def logout(ctx: Ctx, token: object) -> None:
+    if not isinstance(token, str) or not token:
+        return
+    ctx.session.execute(update(sessions).where(
+        sessions.c.token_hash == tokens.token_hash(token), sessions.c.revoked_at.is_(None))
+        .values(revoked_at=clock.now()))
+
+
+def set_password(ctx: Ctx, token: object, password: object) -> None:
+    now = clock.now()
+    bad_token = Invalid("This link is invalid or has expired; ask for a new one",
+                        fields={"token": "invalid or expired"}, code="token_invalid")
+    if not isinstance(token, str) or not token or len(token) > 200:
+        raise bad_token
+    row = password_tokens.find_usable(ctx, token, now)
+    if row is None:
+        raise bad_token
+    user = get_row(ctx, row.user_id, for_update=True)
+    assert user is not None
+    prof = profile(ctx, user)
+    problem = passwords.check(password, prof.email, (prof.first_name, prof.last_name))
+    if problem:
+        raise Invalid(problem, fields={"password": problem})
+    assert isinstance(password, str)
+    changes: dict[str, Any] = {"password_hash": password_hasher.hash_password(password),
+                               "password_changed_at": now}
+    if user.status == AccountStatus.INVITED.value:
+        changes.update(status=AccountStatus.ACTIVE.value, status_changed_at=now)
+    ctx.session.execute(update(users).where(users.c.id == user.id).values(**changes))
+    password_tokens.mark_used(ctx, row.id, now)
+    revoke_sessions(ctx, user.id, now)
+    # whoever proved control of the mailbox may try again at once
+    ctx.session.execute(delete(login_failures).where(login_failures.c.key == _account_key(ctx, prof.email)))
+
+
+def request_password_reset(ctx: Ctx, email: object) -> None:
+    """Emails a set-password link if the account exists and may log in; answers the
+    same either way. At most one email per account per minute (configurable)."""
+    try:
+        address = normalise_email(email)
+    except ProfileError:
+        return
+    user = find_by_email(ctx, address)
+    if user is None or user.status not in (AccountStatus.INVITED.value, AccountStatus.ACTIVE.value):
+        return
+    now = clock.now()
+    ctx.lock(f"reset:{user.id}")
+    last = password_tokens.latest_issued_at(ctx, user.id)
+    if last is not None and now - last < ctx.settings.reset_min_interval:
+        return
+    token, expires_at = password_tokens.issue(ctx, user.id, password_tokens.RESET, now)
+    ctx.emit("password_reset_requested",
+             password_tokens.email_payload(ctx, user, profile(ctx, user), token, expires_at))
+
+
+def purge_old_failures(ctx: Ctx) -> None:
+    """Failures older than both windows count for nothing; keep the table small."""
+    horizon = clock.now() - max(ctx.settings.account_limit.window, ctx.settings.ip_limit.window)
+    ctx.session.execute(delete(login_failures).where(login_failures.c.failed_at < horizon))

@@ -1,0 +1,259 @@
+"""Networks, their members and access levels (terms art. 1, 5; glossary)."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from accounts.domain import networks as rules
+from accounts.domain import permissions
+from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
+from accounts.domain.profile import ProfileError, clean_name, normalise_email
+from accounts.models import access_levels, networks, users
+from accounts.usecases import paging, password_tokens, subscriptions
+from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.users import (
+    actor,
+    find_by_email,
+    get_row,
+    insert_user,
+    iso,
+    member_dict,
+    member_of_network,
+    office_active_ids,
+    profile,
+)
+from suivi_common import clock
+from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+
+
+def network_dict(row: Row) -> dict[str, Any]:
+    return {"id": str(row.id), "name": row.name, "announcement": row.announcement,
+            "open_countries": list(row.open_countries or [])}
+
+
+def _network(ctx: Ctx, network_id: uuid.UUID | None, for_update: bool = False) -> Row:
+    query = select(networks).where(networks.c.id == network_id)
+    row = ctx.session.execute(query.with_for_update() if for_update else query).first()
+    if row is None:
+        raise NotFound("No such network")
+    return row
+
+
+def _invitee(admin_or_member: dict[str, Any]) -> tuple[str, str, str]:
+    fields: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for key, clean in (("email", normalise_email),
+                       ("first_name", lambda v: clean_name(v, "first_name")),
+                       ("last_name", lambda v: clean_name(v, "last_name"))):
+        try:
+            values[key] = clean(admin_or_member.get(key))
+        except ProfileError as err:
+            fields[err.field] = err.message
+    if fields:
+        raise Invalid("Some fields are not valid", fields=fields)
+    return values["email"], values["first_name"], values["last_name"]
+
+
+def _invite(ctx: Ctx, network_id: uuid.UUID, role: Role, email: str, first_name: str,
+            last_name: str) -> Row:
+    """Create an invited user and email them a set-password link (emits ``user_invited``)."""
+    if find_by_email(ctx, email) is not None:
+        raise Conflict("This email already has an account", code="email_taken")
+    now = clock.now()
+    try:
+        with ctx.session.begin_nested():
+            user_id = insert_user(ctx, network_id=network_id, role=role.value,
+                                  status=AccountStatus.INVITED.value, email=email,
+                                  first_name=first_name, last_name=last_name, now=now)
+    except IntegrityError:  # the same email invited concurrently
+        raise Conflict("This email already has an account", code="email_taken") from None
+    user = get_row(ctx, user_id)
+    assert user is not None
+    token, expires_at = password_tokens.issue(ctx, user_id, password_tokens.INVITATION, now)
+    ctx.emit("user_invited", password_tokens.email_payload(ctx, user, profile(ctx, user), token,
+                                                           expires_at))
+    return user
+
+
+def create_network(ctx: Ctx, name: object, admin: object) -> dict[str, Any]:
+    actor(ctx, "staff")
+    fields: dict[str, str] = {}
+    try:
+        clean = rules.clean_network_name(name)
+    except rules.SettingError as err:
+        fields[err.field] = err.message
+    if not isinstance(admin, dict):
+        fields["admin"] = "The admin needs an email, a first name and a last name."
+    if fields:
+        raise Invalid("Some fields are not valid", fields=fields)
+    assert isinstance(admin, dict)
+    try:
+        email, first_name, last_name = _invitee(admin)
+    except Invalid as err:
+        raise Invalid("The admin is not valid",
+                      fields={f"admin.{k}": v for k, v in (err.fields or {}).items()}) from None
+    now = clock.now()
+    network_id = uuid.uuid4()
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.execute(networks.insert().values(
+                id=network_id, name=clean, name_key=clean.lower(), open_countries=[],
+                created_at=now, updated_at=now))
+    except IntegrityError:
+        raise Conflict("A network with this name exists", code="network_name_taken") from None
+    admin_row = _invite(ctx, network_id, Role.ADMIN, email, first_name, last_name)
+    ctx.emit("network_created", {"network_id": str(network_id), "name": clean,
+                                 "admin_id": str(admin_row.id)})
+    return {"id": str(network_id), "name": clean, "admin": member_dict(ctx, admin_row, False)}
+
+
+def get_network(ctx: Ctx) -> dict[str, Any]:
+    me = actor(ctx, *MEMBER_ROLES)
+    return network_dict(_network(ctx, me.network_id))
+
+
+def update_network_settings(ctx: Ctx, open_countries: object = None,
+                            announcement: object = None) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    changes: dict[str, Any] = {}
+    fields: dict[str, str] = {}
+    for key, value, clean in (("open_countries", open_countries, rules.clean_open_countries),
+                              ("announcement", announcement, rules.clean_announcement)):
+        if value is None:
+            continue
+        try:
+            changes[key] = clean(value)
+        except rules.SettingError as err:
+            fields[err.field] = err.message
+    if fields:
+        raise Invalid("Some settings are not valid", fields=fields)
+    row = _network(ctx, me.network_id, for_update=True)
+    if changes:
+        ctx.session.execute(update(networks).where(networks.c.id == row.id)
+                            .values(updated_at=clock.now(), **changes))
+        row = _network(ctx, me.network_id)
+        ctx.emit("network_settings_changed", {"network_id": str(row.id),
+                                              "open_countries": list(row.open_countries),
+                                              "announcement": row.announcement})
+    return network_dict(row)
+
+
+def invite_member(ctx: Ctx, email: object, first_name: object, last_name: object) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    clean = _invitee({"email": email, "first_name": first_name, "last_name": last_name})
+    user = _invite(ctx, me.network_id, Role.USER, *clean)
+    return member_dict(ctx, user, False)
+
+
+def list_members(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    size = paging.check_limit(limit)
+    after = paging.decode(cursor)
+    query = select(users).where(users.c.network_id == me.network_id)
+    if after is not None:
+        query = query.where(tuple_(users.c.created_at, users.c.id) > tuple_(*after))
+    rows = list(ctx.session.execute(query.order_by(users.c.created_at, users.c.id).limit(size + 1)))
+    active = office_active_ids(ctx, [r.id for r in rows[:size]])
+    return paging.page(rows, size, [member_dict(ctx, r, r.id in active) for r in rows[:size]])
+
+
+def get_member(ctx: Ctx, member_id: object) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    row = member_of_network(ctx, member_id, me.network_id)
+    return member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id]))
+
+
+def access_level_dict(row: Row) -> dict[str, Any]:
+    return {"id": str(row.id), "name": row.name, "permissions": list(row.permissions),
+            "created_at": iso(row.created_at)}
+
+
+def list_access_levels(ctx: Ctx) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    rows = ctx.session.execute(select(access_levels).where(access_levels.c.network_id == me.network_id)
+                               .order_by(access_levels.c.name))
+    return {"items": [access_level_dict(r) for r in rows], "next_cursor": None}
+
+
+def create_access_level(ctx: Ctx, name: object, permission_names: object) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    fields: dict[str, str] = {}
+    try:
+        clean = rules.clean_access_level_name(name)
+    except rules.SettingError as err:
+        fields[err.field] = err.message
+    if not isinstance(permission_names, list) or not all(isinstance(p, str) for p in permission_names):
+        fields["permissions"] = "A list of permission names is expected."
+    elif unknown := permissions.unknown(permission_names):
+        fields["permissions"] = f"Unknown permission(s): {', '.join(unknown)}."
+    if fields:
+        raise Invalid("The access level is not valid", fields=fields)
+    assert isinstance(permission_names, list)
+    level_id = uuid.uuid4()
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.execute(access_levels.insert().values(
+                id=level_id, network_id=me.network_id, name=clean,
+                permissions=permissions.normalise(permission_names), created_at=clock.now()))
+    except IntegrityError:
+        raise Conflict("An access level with this name exists", code="access_level_name_taken") from None
+    row = ctx.session.execute(select(access_levels).where(access_levels.c.id == level_id)).one()
+    return access_level_dict(row)
+
+
+def access_level_of(ctx: Ctx, level_id: uuid.UUID | None) -> dict[str, Any] | None:
+    if level_id is None:
+        return None
+    row = ctx.session.execute(select(access_levels).where(access_levels.c.id == level_id)).first()
+    return access_level_dict(row) if row else None
+
+
+def assign_access_level(ctx: Ctx, member_id: object, access_level_id: object) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    member = member_of_network(ctx, member_id, me.network_id, for_update=True)
+    level_id = None
+    if access_level_id is not None:
+        level_id = parse_uuid(access_level_id)
+        level = ctx.session.execute(select(access_levels.c.id).where(
+            access_levels.c.id == level_id, access_levels.c.network_id == me.network_id)).first()
+        if level is None:
+            raise NotFound("No such access level")
+    ctx.session.execute(update(users).where(users.c.id == member.id).values(access_level_id=level_id))
+    row = get_row(ctx, member.id)
+    assert row is not None
+    return member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id]))
+
+
+def list_networks(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
+    actor(ctx, "staff", "compliance")
+    size = paging.check_limit(limit)
+    after = paging.decode(cursor)
+    query = select(networks)
+    if after is not None:
+        query = query.where(tuple_(networks.c.created_at, networks.c.id) > tuple_(*after))
+    rows = list(ctx.session.execute(query.order_by(networks.c.created_at, networks.c.id)
+                                    .limit(size + 1)))
+    ids = [r.id for r in rows[:size]]
+    admins = {r.network_id: r.id for r in ctx.session.execute(
+        select(users.c.network_id, users.c.id).where(users.c.network_id.in_(ids),
+                                                     users.c.role == Role.ADMIN.value))}
+    items = [dict(network_dict(r), created_at=iso(r.created_at),
+                  admin_id=str(admins[r.id]) if r.id in admins else None) for r in rows[:size]]
+    return paging.page(rows, size, items)
+
+
+def member_office(ctx: Ctx, member_id: object) -> dict[str, Any]:
+    """An admin's look into a member's office (terms art. 5): refused once the member has
+    turned admin access off; a member of another network is simply not found."""
+    me = actor(ctx, Role.ADMIN.value)
+    row = member_of_network(ctx, member_id, me.network_id)
+    if not row.admin_access and row.id != me.id:
+        raise Forbidden("This member has turned admin access off", code="admin_access_refused")
+    details = profile(ctx, row)
+    return {"member": member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id])),
+            "phone": details.phone, "address": details.address,
+            "subscription": subscriptions.current_for(ctx, row.id)}

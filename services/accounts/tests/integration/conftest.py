@@ -1,0 +1,258 @@
+"""Real PostgreSQL, RabbitMQ, card provider; one running AccountsService for the session.
+
+Between tests every table is emptied except ``data_keys`` (the running service caches
+data keys; wiping them under it would desynchronise encryption), the bootstrap runs
+again (initial terms, staff account) and the event queue is drained.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib.util
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from kombu import Connection, Queue
+from nameko.standalone.events import get_event_exchange
+from nameko.standalone.rpc import ClusterRpcClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+import accounts
+from accounts.models import common, metadata
+from accounts.service import AccountsService
+from accounts.usecases import bootstrap
+from accounts.usecases.context import Ctx
+from suivi_common import clock, outbox
+from suivi_common.crypto import Vault
+from suivi_common.database import Database
+from suivi_common.testing import infra
+
+MIGRATIONS = Path(accounts.__file__).parent / "migrations"
+ROOT = Path(__file__).resolve().parents[4]
+STAFF_EMAIL = "staff@suivi.test"
+STAFF_PASSWORD = "staff-bootstrap-pass-2026"
+PASSWORD = "violet tractor mango river"
+CARD_SECRET = "test-secret"
+
+
+class CallbackSink(ThreadingHTTPServer):
+    """Stands where the gateway's card callback would be: keeps what the provider posts."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, str]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.received.append((body, self.headers.get("X-Signature", "")))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def _load_fake_provider() -> Any:
+    path = ROOT / "tools" / "fakes" / "card_provider.py"
+    spec = importlib.util.spec_from_file_location("fake_card_provider", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+class Harness:
+    """What the integration tests drive: RPC clients, events, direct SQL."""
+
+    def __init__(self, cfg: dict[str, Any], engine: Engine, database: Database,
+                 provider: Any, sink: CallbackSink) -> None:
+        self.cfg = cfg
+        self.public_url = cfg["PUBLIC_URL"]
+        self.sink = sink
+        self.engine = engine
+        self.database = database
+        self.provider = provider
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._clients: dict[tuple[tuple[str, str], ...], Any] = {}
+        self._stack = ExitStack()
+        self._conn = Connection(cfg["AMQP_URI"])
+        exchange = get_event_exchange("accounts")
+        self._queue = Queue("accounts-test-events", exchange=exchange, routing_key="#",
+                            durable=False, auto_delete=False)
+        self._queue(self._conn.default_channel).declare()
+
+    # --- rpc -------------------------------------------------------------------------
+    def rpc(self, principal: dict[str, Any] | None = None) -> Any:
+        key = tuple(sorted((principal or {}).items()))
+        if key not in self._clients:
+            client = ClusterRpcClient(context_data=dict(principal or {}), uri=self.cfg["AMQP_URI"])
+            self._clients[key] = self._stack.enter_context(client)
+        return self._clients[key].accounts
+
+    @property
+    def anon(self) -> Any:
+        return self.rpc(None)
+
+    def staff(self) -> dict[str, Any]:
+        uid = self.scalar("SELECT id FROM users WHERE role = 'staff' ORDER BY created_at LIMIT 1")
+        return {"user_id": str(uid), "role": "staff"}
+
+    # --- events ----------------------------------------------------------------------
+    def drain(self) -> None:
+        channel = self._conn.default_channel
+        while True:
+            message = self._queue(channel).get(no_ack=True)
+            if message is None:
+                return
+            self.events.append((message.delivery_info["routing_key"], message.payload))
+
+    def wait_event(self, event_type: str, match: Callable[[dict[str, Any]], bool] = lambda p: True,
+                   timeout: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.drain()
+            for kind, payload in self.events:
+                if kind == event_type and match(payload):
+                    return payload
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {event_type} event; saw {[k for k, _ in self.events]}")
+            time.sleep(0.05)
+
+    def events_of(self, event_type: str, settle: float = 0.7) -> list[dict[str, Any]]:
+        time.sleep(settle)
+        self.drain()
+        return [p for k, p in self.events if k == event_type]
+
+    # --- sql -------------------------------------------------------------------------
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+    def execute(self, sql: str, **params: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text(sql), params)
+
+    def direct_ctx(self, session: Session) -> Ctx:
+        """A use-case context outside any worker (for calling timer logic directly)."""
+        keyring = self.database.keyring
+        return Ctx(session=session, vault=Vault(keyring, session),
+                   emit=lambda kind, payload: outbox.emit(session, common, kind, payload),
+                   engine=self.engine, principal=None)
+
+    # --- scenarios -------------------------------------------------------------------
+    def new_network(self, name: str = "Réseau Soleil", email: str = "admin@soleil.test",
+                    first_name: str = "Alice", last_name: str = "Martin") -> dict[str, Any]:
+        """A network whose admin has set a password; returns ids, principal and token."""
+        network = self.rpc(self.staff()).create_network(
+            name, {"email": email, "first_name": first_name, "last_name": last_name})
+        admin = network["admin"]
+        self.activate(admin["id"])
+        return {"id": network["id"], "name": name, "admin_id": admin["id"], "email": email,
+                "admin": {"user_id": admin["id"], "role": "admin", "network_id": network["id"]}}
+
+    def invitation_token(self, user_id: str) -> str:
+        event = self.wait_event("user_invited", lambda p: p["user_id"] == user_id)
+        return event["set_password_url"].split("token=", 1)[1]
+
+    def activate(self, user_id: str, password: str = PASSWORD) -> None:
+        self.anon.set_password(self.invitation_token(user_id), password)
+
+    def new_member(self, network: dict[str, Any], email: str, first_name: str = "Bruno",
+                   last_name: str = "Leroy") -> dict[str, Any]:
+        member = self.rpc(network["admin"]).invite_member(email, first_name, last_name)
+        self.activate(member["id"])
+        return {"user_id": member["id"], "role": "user", "network_id": network["id"]}
+
+    def subscribe_by_transfer(self, member: dict[str, Any], period: str = "monthly") -> dict[str, Any]:
+        sub = self.rpc(member).create_subscription(period, "transfer")
+        self.rpc(self.staff()).validate_payment(sub["payment"]["id"])
+        return sub
+
+    def card_outcome(self, redirect_url: str, outcome: str) -> dict[str, Any]:
+        """Play the cardholder on the provider's page; return the callback it signed,
+        checked the way the gateway checks it."""
+        before = len(self.sink.received)
+        response = requests.post(f"{redirect_url}/complete", params={"outcome": outcome},
+                                 headers={"Accept": "application/json"}, timeout=10)
+        response.raise_for_status()
+        assert len(self.sink.received) > before, "the provider did not call back"
+        body, signature = self.sink.received[-1]
+        expected = hmac.new(CARD_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(signature, expected)
+        return json.loads(body)
+
+    def close(self) -> None:
+        self._stack.close()
+        self._conn.release()
+
+
+def _reset(engine: Engine, keep: tuple[str, ...] = ("data_keys",)) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name not in keep)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def harness() -> Iterator[Harness]:
+    db_url = infra.fresh_database("accounts", MIGRATIONS)
+    engine = create_engine(db_url)
+    _reset(engine, keep=())
+    fake = _load_fake_provider()
+    server, _ = fake.start_provider("127.0.0.1", 0, CARD_SECRET, callback_backoff_s=0.01)
+    sink = CallbackSink()
+    threading.Thread(target=sink.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    vhost = infra.fresh_vhost()
+    cfg = infra.base_config(vhost, DATABASE_URL=db_url, PUBLIC_URL=sink.url,
+                            CARD_PROVIDER_URL=server.base_url, CARD_PROVIDER_TIMEOUT_SECONDS=2,
+                            SUIVI_STAFF_EMAIL=STAFF_EMAIL, SUIVI_STAFF_PASSWORD=STAFF_PASSWORD)
+    try:
+        with infra.running(cfg, AccountsService) as containers:
+            database = next(d for d in containers[0].dependencies if isinstance(d, Database))
+            h = Harness(cfg, engine, database, server, sink)
+            try:
+                yield h
+            finally:
+                h.close()
+    finally:
+        for http_server in (server, sink):
+            http_server.shutdown()
+            http_server.server_close()
+        infra.delete_vhost(vhost)
+        engine.dispose()
+
+
+@pytest.fixture
+def h(harness: Harness) -> Iterator[Harness]:
+    clock.reset()
+    _reset(harness.engine)
+    bootstrap.run(harness.engine, harness.database.keyring)
+    harness.drain()
+    harness.events.clear()
+    harness.sink.received.clear()
+    yield harness
+    clock.reset()

@@ -1,0 +1,203 @@
+"""Invitation, password, login, sessions and rate limiting against the real stack."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from suivi_common import clock
+from suivi_common.errors import Forbidden, Invalid, RateLimited, Unauthorized
+
+PASSWORD = "violet tractor mango river"
+
+
+def test_network_creation_emits_invitation_without_password(h: Any) -> None:
+    staff = h.rpc(h.staff())
+    network = staff.create_network("Réseau Soleil", {"email": "Admin@Soleil.test",
+                                                      "first_name": "Alice", "last_name": "Martin"})
+    assert network["admin"]["email"] == "admin@soleil.test"
+    assert network["admin"]["role"] == "admin" and network["admin"]["status"] == "invited"
+    created = h.wait_event("network_created")
+    assert created == {"network_id": network["id"], "name": "Réseau Soleil",
+                       "admin_id": network["admin"]["id"]}
+    invited = h.wait_event("user_invited")
+    assert invited["user_id"] == network["admin"]["id"]
+    assert invited["network_id"] == network["id"]
+    assert invited["email"] == "admin@soleil.test" and invited["first_name"] == "Alice"
+    assert invited["set_password_url"].startswith(f"{h.public_url}/set-password?token=")
+    assert invited["expires_at"]
+    assert not any("password" in key and key != "set_password_url" for key in invited)
+
+
+def test_set_password_login_authenticate_logout(h: Any) -> None:
+    network = h.new_network()
+    login = h.anon.login("ADMIN@soleil.test ", PASSWORD, "203.0.113.5")
+    assert login["user"] == {"id": network["admin_id"], "role": "admin", "network_id": network["id"]}
+    session = h.anon.authenticate(login["token"])
+    assert session["user_id"] == network["admin_id"] and session["role"] == "admin"
+    assert session["network_id"] == network["id"] and session["terms_accepted"] is False
+    assert h.scalar("SELECT contract_concluded_at IS NOT NULL FROM users WHERE id = :i",
+                    i=network["admin_id"])
+    h.anon.logout(login["token"])
+    with pytest.raises(Unauthorized) as err:
+        h.anon.authenticate(login["token"])
+    assert err.value.code == "token_revoked"
+    with pytest.raises(Unauthorized) as err:
+        h.anon.authenticate("not-a-token")
+    assert err.value.code == "token_invalid"
+
+
+def test_set_password_token_is_single_use_and_checks_policy(h: Any) -> None:
+    network = h.rpc(h.staff()).create_network("R", {"email": "alice.martin@r.test",
+                                                    "first_name": "Alice", "last_name": "Martin"})
+    token = h.invitation_token(network["admin"]["id"])
+    with pytest.raises(Invalid) as err:
+        h.anon.set_password(token, "short")
+    assert "password" in err.value.fields
+    with pytest.raises(Invalid) as err:
+        h.anon.set_password(token, "Alice.Martin forever")
+    assert "password" in err.value.fields
+    h.anon.set_password(token, PASSWORD)
+    with pytest.raises(Invalid) as err:
+        h.anon.set_password(token, PASSWORD + " again")
+    assert err.value.code == "token_invalid" and "token" in err.value.fields
+
+
+def test_a_newer_token_voids_the_older_and_reset_never_reveals(h: Any) -> None:
+    network = h.new_network()
+    first_login = h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")
+    h.anon.request_password_reset("admin@soleil.test")  # too soon after the invitation email
+    assert h.events_of("password_reset_requested", settle=0.3) == []
+    clock.advance(timedelta(minutes=2))
+    h.anon.request_password_reset("admin@soleil.test")
+    h.anon.request_password_reset("nobody@nowhere.test")  # same answer: None
+    reset = h.wait_event("password_reset_requested")
+    assert reset["user_id"] == network["admin_id"]
+    assert len(h.events_of("password_reset_requested", settle=0.3)) == 1
+    clock.advance(timedelta(minutes=2))
+    h.anon.request_password_reset("admin@soleil.test")
+    second = h.wait_event("password_reset_requested", lambda p: p != reset)
+    old_token = reset["set_password_url"].split("token=")[1]
+    new_token = second["set_password_url"].split("token=")[1]
+    with pytest.raises(Invalid):
+        h.anon.set_password(old_token, "another fine passphrase")
+    h.anon.set_password(new_token, "another fine passphrase")
+    with pytest.raises(Unauthorized) as err:  # setting a password closes the sessions
+        h.anon.authenticate(first_login["token"])
+    assert err.value.code == "token_revoked"
+    h.anon.login("admin@soleil.test", "another fine passphrase", "203.0.113.5")
+
+
+def test_unknown_email_wrong_password_and_no_password_look_the_same(h: Any) -> None:
+    h.new_network()
+    h.rpc(h.staff()).create_network("Other", {"email": "pending@o.test", "first_name": "P",
+                                              "last_name": "Q"})
+    for email, password in (("nobody@x.test", PASSWORD), ("admin@soleil.test", "wrong wrong wrong"),
+                            ("pending@o.test", "anything at all")):
+        with pytest.raises(Unauthorized) as err:
+            h.anon.login(email, password, "203.0.113.9")
+        assert err.value.code == "invalid_credentials"
+        assert err.value.message == "Unknown email or wrong password"
+
+
+def test_sixth_wrong_password_is_rate_limited_even_if_right(h: Any) -> None:
+    h.new_network()
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            h.anon.login("admin@soleil.test", "wrong wrong wrong", "203.0.113.7")
+    with pytest.raises(RateLimited) as err:
+        h.anon.login("admin@soleil.test", PASSWORD, "198.51.100.1")
+    # retry_after crosses RPC as a string (nameko stringifies exception args)
+    assert 0 < int(err.value.retry_after) <= 15 * 60
+    clock.advance(timedelta(minutes=15, seconds=1))
+    h.anon.login("admin@soleil.test", PASSWORD, "198.51.100.1")
+
+
+def test_success_resets_the_account_counter(h: Any) -> None:
+    h.new_network()
+    for _ in range(4):
+        with pytest.raises(Unauthorized):
+            h.anon.login("admin@soleil.test", "wrong wrong wrong", "203.0.113.7")
+    h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.7")
+    for _ in range(4):
+        with pytest.raises(Unauthorized):
+            h.anon.login("admin@soleil.test", "wrong wrong wrong", "203.0.113.7")
+    h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.7")
+
+
+def test_unknown_emails_are_throttled_too(h: Any) -> None:
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            h.anon.login("ghost@x.test", "whatever whatever", "203.0.113.8")
+    with pytest.raises(RateLimited):
+        h.anon.login("ghost@x.test", "whatever whatever", "192.0.2.1")
+
+
+def test_per_ip_limit(h: Any) -> None:
+    h.new_network()
+    for i in range(30):
+        with pytest.raises(Unauthorized):
+            h.anon.login(f"spray{i}@x.test", "whatever whatever", "203.0.113.66")
+    with pytest.raises(RateLimited):
+        h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.66")
+    h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.67")
+
+
+def test_session_idle_and_absolute_expiry(h: Any) -> None:
+    h.new_network()
+    token = h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")["token"]
+    clock.advance(timedelta(minutes=59))
+    h.anon.authenticate(token)  # touches last_used
+    clock.advance(timedelta(minutes=59))
+    h.anon.authenticate(token)
+    clock.advance(timedelta(minutes=61))
+    with pytest.raises(Unauthorized) as err:
+        h.anon.authenticate(token)
+    assert err.value.code == "token_expired"
+    token = h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")["token"]
+    for _ in range(14):
+        clock.advance(timedelta(minutes=55))
+        try:
+            h.anon.authenticate(token)
+        except Unauthorized as exc:
+            assert exc.code == "token_expired"
+            break
+    else:
+        pytest.fail("a session outlived its absolute lifetime")
+    assert clock.now() - h.scalar("SELECT created_at FROM sessions ORDER BY created_at DESC LIMIT 1") \
+        >= timedelta(hours=12)
+
+
+def test_suspended_and_closed_accounts_cannot_log_in(h: Any) -> None:
+    network = h.new_network()
+    token = h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")["token"]
+    staff = h.rpc(h.staff())
+    assert staff.suspend_user(network["admin_id"])["status"] == "suspended"
+    with pytest.raises(Unauthorized):
+        h.anon.authenticate(token)
+    with pytest.raises(Forbidden) as err:
+        h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")
+    assert err.value.code == "account_suspended"
+    staff.reactivate_user(network["admin_id"])
+    h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")
+    staff.close_user(network["admin_id"])
+    with pytest.raises(Forbidden) as err:
+        h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")
+    assert err.value.code == "account_closed"
+
+
+def test_bootstrap_staff_can_log_in_and_is_exempt_from_terms(h: Any) -> None:
+    login = h.anon.login("staff@suivi.test", "staff-bootstrap-pass-2026", "203.0.113.5")
+    assert login["user"]["role"] == "staff" and login["user"]["network_id"] is None
+    assert h.anon.authenticate(login["token"])["terms_accepted"] is True
+    assert h.scalar("SELECT count(*) FROM users WHERE role = 'staff'") == 1
+
+
+def test_emails_are_encrypted_at_rest(h: Any) -> None:
+    h.new_network()
+    h.execute("UPDATE users SET phone = NULL")  # nothing to hide there
+    for email, first_name, index in h.rows("SELECT email, first_name, email_index FROM users"):
+        assert b"soleil" not in bytes(email) and b"suivi" not in bytes(email)
+        assert first_name is None or b"Alice" not in bytes(first_name)
+        assert len(bytes(index)) == 32

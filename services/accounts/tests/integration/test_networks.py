@@ -1,0 +1,201 @@
+"""Networks, members, tenant isolation, profile and privacy."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+
+PASSWORD = "violet tractor mango river"
+
+
+def test_admin_of_one_network_cannot_see_members_of_another(h: Any) -> None:
+    a = h.new_network("Réseau A", "admin@a.test")
+    b = h.new_network("Réseau B", "admin@b.test")
+    member_b = h.new_member(b, "member@b.test")
+    admin_a = h.rpc(a["admin"])
+    with pytest.raises(NotFound):
+        admin_a.get_member(member_b["user_id"])
+    with pytest.raises(NotFound):
+        admin_a.get_member(b["admin_id"])
+    with pytest.raises(NotFound):
+        admin_a.get_member("not-a-uuid")
+    with pytest.raises(NotFound):
+        admin_a.assign_access_level(member_b["user_id"], None)
+    assert {m["email"] for m in admin_a.list_members()["items"]} == {"admin@a.test"}
+    assert h.rpc(b["admin"]).get_member(member_b["user_id"])["email"] == "member@b.test"
+
+
+def test_email_is_unique_across_networks(h: Any) -> None:
+    a = h.new_network("Réseau A", "admin@a.test")
+    b = h.new_network("Réseau B", "admin@b.test")
+    h.rpc(a["admin"]).invite_member("shared@x.test", "Sam", "Doe")
+    with pytest.raises(Conflict) as err:
+        h.rpc(b["admin"]).invite_member("SHARED@x.test ", "Sam", "Doe")
+    assert err.value.code == "email_taken"
+    with pytest.raises(Conflict) as err:
+        h.rpc(h.staff()).create_network("Réseau C", {"email": "admin@a.test", "first_name": "X",
+                                                       "last_name": "Y"})
+    assert err.value.code == "email_taken"
+    assert h.scalar("SELECT count(*) FROM networks") == 2  # rolled back with the refusal
+
+
+def test_only_staff_create_networks_and_only_admins_invite(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    with pytest.raises(Forbidden):
+        h.rpc(a["admin"]).create_network("Mine", {"email": "x@y.test", "first_name": "X",
+                                                  "last_name": "Y"})
+    with pytest.raises(Forbidden):
+        h.rpc(member).invite_member("z@soleil.test", "Z", "Z")
+    with pytest.raises(Invalid) as err:
+        h.rpc(a["admin"]).invite_member("not-an-email", "", "Z")
+    assert set(err.value.fields) == {"email", "first_name"}
+
+
+def test_member_listing_pages_and_limits(h: Any) -> None:
+    a = h.new_network()
+    admin = h.rpc(a["admin"])
+    for i in range(4):
+        admin.invite_member(f"m{i}@soleil.test", f"M{i}", "Doe")
+    first = admin.list_members(limit=3)
+    assert len(first["items"]) == 3 and first["next_cursor"]
+    second = admin.list_members(cursor=first["next_cursor"], limit=3)
+    assert len(second["items"]) == 2 and second["next_cursor"] is None
+    emails = [m["email"] for m in first["items"] + second["items"]]
+    assert emails == ["admin@soleil.test"] + [f"m{i}@soleil.test" for i in range(4)]
+    member = first["items"][1]
+    assert set(member) >= {"id", "email", "first_name", "last_name", "role", "status", "invited_at",
+                           "contract_concluded_at", "access_level_id", "subscription_active"}
+    assert member["status"] == "invited" and member["subscription_active"] is False
+    with pytest.raises(Invalid):
+        admin.list_members(limit=501)
+    with pytest.raises(Invalid):
+        admin.list_members(cursor="garbage!")
+
+
+def test_network_settings(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    admin = h.rpc(a["admin"])
+    updated = admin.update_network_settings(open_countries=["fr", "be", "FR"], announcement="Bienvenue")
+    assert updated["open_countries"] == ["FR", "BE"] and updated["announcement"] == "Bienvenue"
+    event = h.wait_event("network_settings_changed")
+    assert event["network_id"] == a["id"] and event["open_countries"] == ["FR", "BE"]
+    assert h.rpc(member).get_network() == {"id": a["id"], "name": "Réseau Soleil",
+                                           "announcement": "Bienvenue", "open_countries": ["FR", "BE"]}
+    assert h.rpc().open_countries(a["id"]) == ["FR", "BE"]
+    with pytest.raises(Invalid) as err:
+        admin.update_network_settings(open_countries=["FR", "XX"])
+    assert "open_countries" in err.value.fields
+    with pytest.raises(Forbidden):
+        h.rpc(member).update_network_settings(open_countries=["FR"])
+
+
+def test_access_levels(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    admin = h.rpc(a["admin"])
+    level = admin.create_access_level("Débutant", ["plans.buy", "office.read", "plans.buy"])
+    assert level["permissions"] == ["office.read", "plans.buy"]
+    with pytest.raises(Invalid) as err:
+        admin.create_access_level("Root", ["office.read", "god.mode"])
+    assert "god.mode" in err.value.fields["permissions"]
+    with pytest.raises(Conflict):
+        admin.create_access_level("Débutant", [])
+    assigned = admin.assign_access_level(member["user_id"], level["id"])
+    assert assigned["access_level_id"] == level["id"]
+    assert h.rpc(member).get_me()["access_level"]["permissions"] == ["office.read", "plans.buy"]
+    assert [x["name"] for x in admin.list_access_levels()["items"]] == ["Débutant"]
+    b = h.new_network("Réseau B", "admin@b.test")
+    foreign = h.rpc(b["admin"]).create_access_level("Other", [])
+    with pytest.raises(NotFound):
+        admin.assign_access_level(member["user_id"], foreign["id"])
+    assert admin.assign_access_level(member["user_id"], None)["access_level_id"] is None
+
+
+def test_profile_update(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    me = h.rpc(member)
+    updated = me.update_me({"phone": "06 12 34 56 78", "first_name": " Jeanne ",
+                            "address": {"line1": "19 rue des 3 Bornes", "postal_code": "75011",
+                                        "city": "Paris", "country": "fr"}})
+    assert updated["phone"] == "+33612345678" and updated["first_name"] == "Jeanne"
+    assert updated["address"]["country"] == "FR"
+    with pytest.raises(Invalid) as err:
+        me.update_me({"phone": "12"})
+    assert "phone" in err.value.fields
+    with pytest.raises(Invalid):
+        me.update_me({"role": "admin"})
+    with pytest.raises(Forbidden) as err:
+        me.update_me({"email": "new@soleil.test"})
+    assert err.value.code == "password_required"
+    with pytest.raises(Forbidden):
+        me.update_me({"email": "new@soleil.test", "current_password": "wrong wrong wrong"})
+    with pytest.raises(Conflict) as err:
+        me.update_me({"email": "admin@soleil.test", "current_password": PASSWORD})
+    assert err.value.code == "email_taken"
+    assert me.update_me({"email": "New@soleil.test", "current_password": PASSWORD})["email"] == \
+        "new@soleil.test"
+    h.anon.login("new@soleil.test", PASSWORD, "203.0.113.5")
+    got = me.get_me()
+    assert got["terms"] == {"current_version": "2026-01", "accepted": False}
+    assert got["privacy"] == {"admin_access": True} and got["contract_concluded_at"]
+    assert got["subscription"] is None and got["network_id"] == a["id"]
+
+
+def test_privacy_controls_admin_access(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    b = h.new_network("Réseau B", "admin@b.test")
+    assert h.rpc().admin_can_view(a["admin_id"], member["user_id"]) is True
+    assert h.rpc().admin_can_view(b["admin_id"], member["user_id"]) is False
+    assert h.rpc(member).set_privacy(False) == {"admin_access": False}
+    event = h.wait_event("user_privacy_changed")
+    assert event == {"user_id": member["user_id"], "network_id": a["id"], "admin_access": False}
+    assert h.rpc().admin_can_view(a["admin_id"], member["user_id"]) is False
+    with pytest.raises(Invalid):
+        h.rpc(member).set_privacy("no")
+
+
+def test_member_office_follows_the_privacy_switch(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    b = h.new_network("Réseau B", "admin@b.test")
+    office = h.rpc(a["admin"]).member_office(member["user_id"])
+    assert office["member"]["email"] == "m@soleil.test" and "subscription" in office
+    with pytest.raises(NotFound):
+        h.rpc(b["admin"]).member_office(member["user_id"])
+    with pytest.raises(Forbidden):
+        h.rpc(member).member_office(member["user_id"])  # not an admin
+    h.rpc(member).set_privacy(False)
+    with pytest.raises(Forbidden) as refused:
+        h.rpc(a["admin"]).member_office(member["user_id"])
+    assert refused.value.code == "admin_access_refused"
+
+
+def test_queries_for_other_services(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test", "Jeanne", "Roux")
+    user = h.rpc().get_user(member["user_id"])
+    assert user == {"id": member["user_id"], "role": "user", "network_id": a["id"], "status": "active",
+                    "first_name": "Jeanne", "last_name": "Roux", "email": "m@soleil.test"}
+    with pytest.raises(NotFound):
+        h.rpc().get_user("00000000-0000-0000-0000-000000000000")
+    assert set(h.rpc().network_members(a["id"])) == {a["admin_id"], member["user_id"]}
+    networks = h.rpc(h.staff()).list_networks()
+    assert [n["admin_id"] for n in networks["items"]] == [a["admin_id"]]
+
+
+def test_create_staff(h: Any) -> None:
+    staff = h.rpc(h.staff())
+    created = staff.create_staff("dpo@suivi.test", "a long compliance passphrase", "compliance")
+    assert created["role"] == "compliance" and created["network_id"] is None
+    with pytest.raises(Invalid):
+        staff.create_staff("x@suivi.test", "password", "staff")
+    with pytest.raises(Invalid):
+        staff.create_staff("y@suivi.test", "a long compliance passphrase", "admin")
+    login = h.anon.login("dpo@suivi.test", "a long compliance passphrase", "203.0.113.5")
+    assert login["user"]["role"] == "compliance"

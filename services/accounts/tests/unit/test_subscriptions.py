@@ -1,0 +1,74 @@
+"""Subscription prices and period dates."""
+from datetime import date
+
+import pytest
+
+from accounts.domain.subscriptions import (
+    DEFAULT_PRICES_CENTS,
+    Period,
+    Span,
+    UnknownPeriod,
+    add_months_end,
+    is_expired,
+    next_span,
+    office_open,
+    parse_period,
+    price_cents,
+)
+
+
+def test_default_prices() -> None:
+    assert price_cents(Period.MONTHLY, DEFAULT_PRICES_CENTS) == 2900
+    assert price_cents(Period.QUARTERLY, DEFAULT_PRICES_CENTS) == 7900
+    assert price_cents(Period.ANNUAL, DEFAULT_PRICES_CENTS) == 29900
+
+
+def test_configured_prices_apply_and_must_be_positive() -> None:
+    assert price_cents(Period.MONTHLY, {"monthly": 3500}) == 3500
+    with pytest.raises(ValueError):
+        price_cents(Period.MONTHLY, {"monthly": 0})
+
+
+def test_unknown_period() -> None:
+    with pytest.raises(UnknownPeriod):
+        parse_period("weekly")
+    assert parse_period("annual") is Period.ANNUAL
+
+
+@pytest.mark.parametrize(("start", "months", "end"), [
+    (date(2026, 3, 15), 1, date(2026, 4, 14)),
+    (date(2026, 1, 1), 1, date(2026, 1, 31)),
+    (date(2026, 1, 31), 1, date(2026, 2, 28)),   # no 31 February: end of February
+    (date(2028, 1, 30), 1, date(2028, 2, 29)),   # leap year
+    (date(2026, 1, 28), 1, date(2026, 2, 27)),
+    (date(2026, 3, 31), 1, date(2026, 4, 30)),
+    (date(2026, 11, 30), 3, date(2027, 2, 28)),
+    (date(2026, 12, 15), 3, date(2027, 3, 14)),
+    (date(2026, 3, 2), 12, date(2027, 3, 1)),
+    (date(2028, 2, 29), 12, date(2029, 2, 28)),
+])
+def test_period_end(start: date, months: int, end: date) -> None:
+    assert add_months_end(start, months) == end
+
+
+def test_a_new_subscription_starts_today() -> None:
+    assert next_span(Period.MONTHLY, date(2026, 3, 2), []) == Span(date(2026, 3, 2), date(2026, 4, 1))
+
+
+def test_a_renewal_starts_the_day_after_the_running_one() -> None:
+    span = next_span(Period.QUARTERLY, date(2026, 3, 20), [date(2026, 4, 1)])
+    assert span == Span(date(2026, 4, 2), date(2026, 7, 1))
+
+
+def test_a_renewal_chains_after_every_paid_period() -> None:
+    span = next_span(Period.MONTHLY, date(2026, 3, 20), [date(2026, 4, 1), date(2026, 5, 1)])
+    assert span.starts_on == date(2026, 5, 2)
+
+
+def test_expiry_and_office() -> None:
+    span = Span(date(2026, 3, 2), date(2026, 4, 1))
+    assert not is_expired(span.ends_on, date(2026, 4, 1))
+    assert is_expired(span.ends_on, date(2026, 4, 2))
+    assert office_open([span], date(2026, 4, 1))
+    assert not office_open([span], date(2026, 3, 1))
+    assert not office_open([], date(2026, 3, 5))
