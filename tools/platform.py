@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class Platform:
     var_dir: Path = ROOT / "var"
     extra_env: dict[str, str] = field(default_factory=dict)
     instances: dict[str, int] = field(default_factory=dict)
+    services: tuple[str, ...] = tuple(SERVICES)
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
 
     @property
@@ -73,7 +75,7 @@ class Platform:
         return env
 
     def migrate(self) -> None:
-        for service in SERVICES:
+        for service in self.services:
             subprocess.run([sys.executable, "-m", f"{service}.migrate"], cwd=ROOT, check=True,
                            env=self.env(DATABASE_URL=self.db_url(service)))
 
@@ -100,7 +102,7 @@ class Platform:
                                   str(self.var_dir / "mail")], self.env())
         self._spawn("card-provider", [sys.executable, "tools/fakes/card_provider.py", "--host",
                                       "127.0.0.1", "--port", str(self.card_port)], self.env())
-        for service in SERVICES:
+        for service in self.services:
             for index in range(self.instances.get(service, 1)):
                 self.start_service(service, index)
         config, target = GATEWAY
@@ -118,11 +120,15 @@ class Platform:
                     raise RuntimeError(f"{name} exited with {proc.returncode}; see "
                                        f"{self.var_dir / 'log' / (name + '.log')}")
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=3) as resp:
-                    body = json.loads(resp.read())
-                    if body.get("status") == "ok":
-                        return
-                    last = json.dumps(body)
+                try:
+                    with urllib.request.urlopen(self.url + "/health", timeout=10) as resp:
+                        body = json.loads(resp.read())
+                except urllib.error.HTTPError as err:  # 503 while a service is still starting
+                    body = json.loads(err.read() or b"{}")
+                states = body.get("services", {})
+                if all(states.get(s, {}).get("status") == "ok" for s in self.services):
+                    return
+                last = json.dumps(body)
             except Exception as exc:  # not up yet
                 last = str(exc)
             time.sleep(0.3)

@@ -17,6 +17,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from nameko import config
+from nameko.amqp.publish import UndeliverableMessage
+from nameko.exceptions import UnknownService
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
@@ -95,6 +97,7 @@ class ApiEndpoint(HttpRequestHandler):
         self.max_body = max_body
 
     def handle_request(self, request: Request) -> Response:
+        request.shallow = False  # nameko's server builds shallow requests; we read bodies
         request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
         if request.method == "OPTIONS":
             response = Response(status=204, headers=cors_headers(request))
@@ -130,6 +133,11 @@ class ApiEndpoint(HttpRequestHandler):
             return error_response(exc)
         if isinstance(exc, HTTPException) and exc.code == 413:
             return error_response(TooLarge())
+        if isinstance(exc, (UnknownService, UndeliverableMessage)):
+            log.warning("service unavailable: %s", exc)
+            return json_response({"error": {"code": "service_unavailable",
+                                            "message": "A service is unavailable; retry shortly."}},
+                                 503, {"Retry-After": "5"})
         error_id = request_id or uuid.uuid4().hex
         log.error("unexpected error %s: %r", error_id, exc, extra={"error_id": error_id},
                   exc_info=(type(exc), exc, exc.__traceback__))

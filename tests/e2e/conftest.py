@@ -2,6 +2,7 @@
 the card provider as separate processes) on its own databases, vhost and ports."""
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                  gateway_port=free_port(), smtp_port=free_port(), card_port=free_port(),
                  var_dir=var_dir, extra_env={"SUIVI_ENV": "dev", "AUTH_CACHE_SECONDS": "0",
                                              "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]"})
+    if os.environ.get("E2E_SERVICES"):  # a partial platform, while developing
+        p.services = tuple(os.environ["E2E_SERVICES"].split(","))
     try:
         p.start()
     except Exception:
@@ -90,7 +93,7 @@ def make_network(base_url: str, staff: Api, mailbox: Mailbox) -> Any:
 
 @pytest.fixture
 def invite_member(base_url: str, mailbox: Mailbox) -> Any:
-    def invite(admin: Api, password: str = "Distinct-Member-Pass-77",
+    def invite(admin: Api, password: str = "Distinct-Violet-Pass-77",
                accept_terms: bool = True) -> tuple[dict, Api]:
         tag = uuid.uuid4().hex[:8]
         member_email = f"member-{tag}@example.org"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tools.api_client import Api
+from tools.platform import DEV_STAFF
 
 MALFORMED = [
     b"{not json",
@@ -37,9 +38,10 @@ def test_openapi_covers_the_api(routes: list[tuple[str, str]]) -> None:
 
 
 def test_every_endpoint_survives_malformed_bodies(base_url: str, routes: list[tuple[str, str]],
-                                                 staff: Api, make_network: Any) -> None:
+                                                 make_network: Any) -> None:
     _, admin = make_network()
-    callers = {"anonymous": Api(base_url), "staff": staff, "admin": admin}
+    # sessions of its own: the walk calls logout and terminate too
+    callers = {"anonymous": Api(base_url), "staff": Api(base_url).login(*DEV_STAFF), "admin": admin}
     failures: list[Any] = []
     for method, path in routes:
         if path.startswith("/api/dev/"):
@@ -48,6 +50,8 @@ def test_every_endpoint_survives_malformed_bodies(base_url: str, routes: list[tu
             for body in MALFORMED if method in ("POST", "PUT", "PATCH") else [None]:
                 status, answer = api.call(method, concrete(path), data=body,
                                           headers={"Content-Type": "application/json"})
+                if path == "/health":
+                    continue  # a health report, 503 while a service is down
                 if status >= 500 or (status >= 400 and "error" not in answer):
                     failures.append((who, method, path, body, status, answer))
     assert not failures, failures[:5]

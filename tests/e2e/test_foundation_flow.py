@@ -58,7 +58,7 @@ def test_network_onboarding_subscription_isolation_privacy_logout_ratelimit(
                 for _ in range(6)]
     assert statuses[:5] == [401] * 5 and statuses[5] == 429
     resp = anon.http.post(base_url + "/api/auth/login",
-                          json={"email": email, "password": "Distinct-Member-Pass-77"}, timeout=30)
+                          json={"email": email, "password": "Distinct-Violet-Pass-77"}, timeout=30)
     assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
 
 

@@ -65,3 +65,11 @@ def test_schema_errors_name_each_field() -> None:
     assert set(err.value.fields) == {"email", "password", "extra"}
     with pytest.raises(Invalid):
         _load(LoginIn, [1, 2], "body")
+
+
+def test_a_service_that_is_down_is_a_503_not_a_500() -> None:
+    from nameko.exceptions import UnknownService
+
+    resp = endpoint().response_from_exception(UnknownService("plans"), "rid")
+    assert resp.status_code == 503
+    assert json.loads(resp.get_data())["error"]["code"] == "service_unavailable"

@@ -29,9 +29,14 @@ class PlatformService:
 
     @rpc
     def health(self) -> dict[str, Any]:
+        """"ok" once the database answers and every dependency that does start-up work
+        (``ready = False`` until done, e.g. seeding) has finished it."""
         self.db.session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok", "now": clock.now().isoformat(),
-                "clock_offset_seconds": clock.offset_seconds()}
+        pending = [type(d).__name__ for d in self.db._provider.container.dependencies
+                   if getattr(d, "ready", True) is False]
+        return {"service": self.name, "status": "starting" if pending else "ok",
+                "now": clock.now().isoformat(), "clock_offset_seconds": clock.offset_seconds(),
+                **({"pending": pending} if pending else {})}
 
     @event_handler("gateway", "clock_set", handler_type=BROADCAST, reliable_delivery=False)
     def on_clock_set(self, payload: dict[str, Any]) -> None:

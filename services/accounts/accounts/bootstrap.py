@@ -15,6 +15,8 @@ RETRY_SECONDS = (1, 2, 5, 10, 30)
 
 
 class Bootstrap(DependencyProvider):
+    ready = False  # health says "starting" until the staff account and terms exist
+
     def _database(self) -> Database:
         for dep in self.container.dependencies:
             if isinstance(dep, Database):
@@ -25,6 +27,7 @@ class Bootstrap(DependencyProvider):
         db = self._database()
         try:
             bootstrap.run(db.engine, db.keyring)
+            self.ready = True
             return True
         except Exception:
             log.exception("bootstrap failed; will retry")
