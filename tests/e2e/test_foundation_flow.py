@@ -102,3 +102,19 @@ def test_new_terms_version_gates_everyone_again(staff: Api, mailbox: Mailbox, ma
     mailbox.wait_for(admin.email, "")  # type: ignore[attr-defined]
     admin.post("/api/terms/accept", {"version": version})
     assert admin.get("/api/network")
+
+
+def test_refusing_new_terms_still_allows_termination(staff: Api, make_network: Any,
+                                                     invite_member: Any, unique: str) -> None:
+    _, admin = make_network()
+    _, member = invite_member(admin)
+    staff.post("/api/staff/terms", {"version": f"refuse-{unique}", "text": "CGU v3"}, expect=201)
+    assert member.call("GET", "/api/network")[0] == 403
+    member.post("/api/me/terminate")
+    assert member.call("GET", "/api/me")[0] == 401  # sessions revoked with the account
+
+
+def test_staff_sees_dead_letters_across_services(staff: Api, anon: Api) -> None:
+    page = staff.get("/api/staff/dead-letters")
+    assert page["next_cursor"] is None and isinstance(page["items"], list)
+    assert anon.call("GET", "/api/staff/dead-letters")[0] == 401

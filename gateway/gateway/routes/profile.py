@@ -33,8 +33,9 @@ class ProfileRoutes:
     def patch_privacy(self, req: Req) -> Any:
         return self.accounts.set_privacy(req.body["admin_access"])
 
-    @api("POST", "/api/me/terminate", response=Ok, tags=("profile",),
-         summary="Terminate my account at any time; unused credit is not refunded")
+    @api("POST", "/api/me/terminate", roles=("user", "admin"), terms_gate=False, response=Ok,
+         tags=("profile",),
+         summary="Terminate at any time (also when refusing new terms); no refund of unused credit")
     def terminate(self, req: Req) -> Any:
         self.accounts.terminate()
         evict_user(req.principal.user_id)
