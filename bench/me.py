@@ -51,14 +51,14 @@ def echo_baseline() -> dict[str, float]:
 
 
 def me_throughput() -> dict[str, Any]:
-    platform = fresh_platform("_bench_me")
+    platform = fresh_platform("_bench_me", services=("accounts", "mailer"))
     platform.start()
     try:
         staff = Api(platform.url).login(*DEV_STAFF)
         staff.post("/api/networks", {"name": "Bench", "admin": {
             "email": "bench-admin@example.org", "first_name": "Bench", "last_name": "Admin"}})
         admin = onboard(platform.url, Mailbox(platform.var_dir / "mail"),
-                        "bench-admin@example.org", "Bench-Admin-Password-2026")
+                        "bench-admin@example.org", "Violet-Tractor-Mango-2026")
         headers = {"Authorization": f"Bearer {admin.token}"}
         load.run(platform.url + "/api/me", concurrency=CONCURRENCY, duration=2, headers=headers)
         return load.run(platform.url + "/api/me", concurrency=CONCURRENCY, duration=DURATION,

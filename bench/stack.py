@@ -18,14 +18,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fresh_platform(suffix: str = "_bench", **extra_env: str) -> Platform:
+def fresh_platform(suffix: str = "_bench", services: tuple[str, ...] = tuple(SERVICES),
+                   **extra_env: str) -> Platform:
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
         for service in SERVICES:
             conn.execute(f'DROP DATABASE IF EXISTS "{service}{suffix}" WITH (FORCE)')
     var_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-"))
     return Platform(db_suffix=suffix, vhost=f"suivi-bench-{uuid.uuid4().hex[:8]}",
                     gateway_port=free_port(), smtp_port=free_port(), card_port=free_port(),
-                    var_dir=var_dir, extra_env={"LOG_LEVEL": "WARNING", **extra_env})
+                    var_dir=var_dir, extra_env={"LOG_LEVEL": "WARNING", **extra_env},
+                    services=services)
 
 
 def drop_vhost(vhost: str) -> None:

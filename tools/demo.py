@@ -16,7 +16,7 @@ import requests
 from tools.api_client import Api, Mailbox, onboard, subscribe_by_card
 from tools.platform import DEV_STAFF, ROOT
 
-PASSWORD = "Demo-Password-2026!"
+PASSWORD = "Tournesol-Ardoise-Lagune-47"
 PEOPLE = [("Camille", "Lefèvre"), ("Julien", "Moreau"), ("Sophie", "Garnier"),
           ("Thomas", "Rousseau"), ("Léa", "Fontaine")]
 
