@@ -12,6 +12,7 @@ from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.members import MemberOfficeRoutes
 from gateway.routes.network import NetworkRoutes
+from gateway.routes.plans import PlansRoutes
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
 from gateway.routes.staff import StaffRoutes
@@ -19,7 +20,7 @@ from suivi_common import devclock
 
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
-                     StaffRoutes, PlatformRoutes):
+                     PlansRoutes, StaffRoutes, PlatformRoutes):
     name = "gateway"
 
     auth = Auth()

@@ -1,0 +1,255 @@
+"""Real PostgreSQL + RabbitMQ: PlansService in-process, with small fake ``accounts`` and
+``leads`` services (no Database of their own: two services relaying one outbox would
+publish every event twice).
+
+The fakes answer the RPCs plans makes (office_active, open_countries, request_payment;
+close_books, plan_today) and publish events the way the outbox relay does (a Publisher
+to ``<service>.events`` with a message id). Fake leads records the snapshots plans sends.
+
+One stack per test module (a module may set ``STACK_CONFIG`` and ``EXTRA_SERVICES``);
+between tests the tables are emptied (but ``data_keys``: the running service caches its
+keys), the fakes reset and the clock frozen on a Monday.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcClient
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from plans import store
+from plans.models import common, metadata
+from plans.service import PlansService
+from plans.testing import (
+    MIGRATIONS,
+    MONDAY,
+    FakeAccountsState,
+    FakeLeadsBook,
+    freeze_on,
+    publish_event,
+    wait_for,
+)
+from suivi_common import clock
+from suivi_common.auth import CurrentPrincipal, Principal
+from suivi_common.errors import EXPECTED_ERRORS
+from suivi_common.testing import infra
+
+
+class Fakes:
+    """State behind the fake services, reset before each test."""
+
+    def __init__(self) -> None:
+        self.amqp_uri = ""
+        self.reset()
+
+    def reset(self) -> None:
+        self.book = FakeLeadsBook()
+        self.accounts = FakeAccountsState(offices={"u1": True, "u2": True},
+                                          open_countries={"net-1": ["FR", "BE"]})
+        self.snapshots: list[dict[str, Any]] = []
+        self.tokens: dict[str, dict[str, Any]] = {}
+
+
+FAKE = Fakes()
+
+
+def _health(name: str) -> dict[str, Any]:
+    return {"service": name, "status": "ok", "now": clock.now().isoformat(),
+            "clock_offset_seconds": clock.offset_seconds()}
+
+
+class FakeAccounts:
+    name = "accounts"
+    principal = CurrentPrincipal()
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        return _health(self.name)
+
+    @rpc
+    def office_active(self, user_id: str) -> bool:
+        return FAKE.accounts.offices.get(user_id, False)
+
+    @rpc
+    def open_countries(self, network_id: str) -> list[str]:
+        return FAKE.accounts.open_countries.get(network_id, [])
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def request_payment(self, order_type: str, order_id: str, amount_cents: int, method: str,
+                        description: str) -> dict[str, Any]:
+        buyer = self.principal.user_id if self.principal else None
+        return FAKE.accounts.request_payment(buyer, order_type, order_id, amount_cents, method,
+                                             description)
+
+    @rpc
+    def authenticate(self, token: str) -> dict[str, Any]:
+        from suivi_common.errors import Unauthorized
+
+        if token not in FAKE.tokens:
+            raise Unauthorized("Unknown token")
+        return FAKE.tokens[token]
+
+
+class FakeLeads:
+    name = "leads"
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        return _health(self.name)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def close_books(self, date: str, plan_ids: list[str]) -> dict[str, Any]:
+        from datetime import date as date_cls
+
+        items = FAKE.book.close(date_cls.fromisoformat(date), plan_ids)
+        for item in items:
+            if not item["already_closed"]:
+                report = {k: item[k] for k in ("plan_id", "date", "taken", "shortfall")}
+                publish_event(FAKE.amqp_uri, "leads", "plan_day_closed", report,
+                              message_id=f"close:{item['plan_id']}:{item['date']}")
+        return {"date": date, "items": items}
+
+    @rpc
+    def plan_today(self, plan_id: str) -> dict[str, Any]:
+        return FAKE.book.today(plan_id)
+
+    def _keep(self, payload: dict[str, Any]) -> None:
+        FAKE.snapshots.append(payload)
+
+    @event_handler("plans", "plan_activated")
+    def on_activated(self, payload: dict[str, Any]) -> None:
+        self._keep(payload)
+
+    @event_handler("plans", "plan_changed")
+    def on_changed(self, payload: dict[str, Any]) -> None:
+        self._keep(payload)
+
+    @event_handler("plans", "plan_completed")
+    def on_completed(self, payload: dict[str, Any]) -> None:
+        self._keep(payload)
+
+    @event_handler("plans", "plan_cancelled")
+    def on_cancelled(self, payload: dict[str, Any]) -> None:
+        self._keep(payload)
+
+
+class FakeMailer:
+    name = "mailer"
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        return _health(self.name)
+
+
+class FakeCompliance:
+    name = "compliance"
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        return _health(self.name)
+
+
+class Stack:
+    def __init__(self, cfg: dict[str, Any], engine: Engine) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.uri = cfg["AMQP_URI"]
+        self.fake = FAKE
+
+    @contextlib.contextmanager
+    def rpc(self, who: Principal | None) -> Iterator[Any]:
+        with ClusterRpcClient(context_data=who.to_context() if who else {}, uri=self.uri) as client:
+            yield client.plans
+
+    def call(self, who: Principal | None, method: str, *args: Any, **kwargs: Any) -> Any:
+        with self.rpc(who) as plans:
+            return getattr(plans, method)(*args, **kwargs)
+
+    def publish(self, source: str, event_type: str, payload: dict[str, Any], message_id: str) -> None:
+        publish_event(self.uri, source, event_type, payload, message_id)
+
+    def pay(self, payment_id: str, message_id: str | None = None) -> dict[str, Any]:
+        event = FAKE.accounts.validated_event(payment_id)
+        self.publish("accounts", "payment_validated", event, message_id or f"pay:{payment_id}")
+        return event
+
+    def plan(self, plan_id: str) -> store.PlanRow:
+        with Session(self.engine) as session:
+            row = store.load(session, plan_id)
+        assert row is not None
+        return row
+
+    def count(self, table: Any, *where: Any) -> int:
+        with Session(self.engine) as session:
+            return int(session.execute(select(func.count()).select_from(table).where(*where))
+                       .scalar_one())
+
+    def snapshots(self, plan_id: str) -> list[dict[str, Any]]:
+        return [s for s in FAKE.snapshots if s["plan_id"] == plan_id]
+
+    def wait_snapshot(self, plan_id: str, version: int, timeout: float = 10.0) -> dict[str, Any]:
+        """The snapshot of ``version`` as fake leads received it."""
+        return wait_for(lambda: next((s for s in self.snapshots(plan_id)
+                                      if s["version"] == version), None), timeout)
+
+    def settle(self) -> None:
+        """Wait until plans has relayed everything it wrote."""
+        wait_for(lambda: self.count(common.outbox) == 0)
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def db_url() -> str:
+    return infra.fresh_database("plans", MIGRATIONS)
+
+
+def _empty(url: str) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "data_keys")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def stack(request: pytest.FixtureRequest, db_url: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    infra.truncate_all(db_url, metadata)
+    vhost = infra.fresh_vhost()
+    settings = {"DATABASE_URL": db_url, "DAY_CLOSE_INTERVAL_SECONDS": 3600, "RPC_TIMEOUT_SECONDS": 3,
+                "SUIVI_DEV_CLOCK_FILE": str(tmp_path_factory.mktemp("clock") / "dev-clock.json"),
+                **getattr(request.module, "STACK_CONFIG", {})}
+    cfg = infra.base_config(vhost, **settings)
+    FAKE.amqp_uri = cfg["AMQP_URI"]
+    FAKE.reset()
+    engine = create_engine(db_url)
+    services = (PlansService, FakeAccounts, FakeLeads, *getattr(request.module, "EXTRA_SERVICES", ()))
+    try:
+        with infra.running(cfg, *services):
+            yield Stack(cfg, engine)
+    finally:
+        clock.reset()
+        engine.dispose()
+        infra.delete_vhost(vhost)
+
+
+@pytest.fixture
+def world(stack: Stack) -> Iterator[Stack]:
+    """The module's stack, emptied, with fresh fakes and the clock on ``MONDAY`` 10:00."""
+    _empty(stack.cfg["DATABASE_URL"])
+    FAKE.reset()
+    freeze_on(MONDAY)
+    try:
+        yield stack
+    finally:
+        stack.settle()
+        clock.reset()
+
