@@ -15,6 +15,7 @@ from accounts.usecases import (
     auth,
     networks,
     payments,
+    plan_orders,
     profile,
     queries,
     settlement,
@@ -23,6 +24,7 @@ from accounts.usecases import (
     terms,
 )
 from accounts.usecases.context import Ctx
+from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.service_base import PlatformService, rpc_api
 
@@ -169,6 +171,15 @@ class AccountsService(PlatformService):
     def list_payments(self, status: str | None = None, cursor: str | None = None, limit: int = 50,
                       refund_status: str | None = None) -> dict[str, Any]:
         return payments.list_payments(self.ctx, status, cursor, limit, refund_status)
+
+    # --- what plans tells about its orders ------------------------------------------------
+    @reliable_handler("plans", "plan_refund_due")
+    def on_plan_refund_due(self, payload: dict[str, Any]) -> None:
+        plan_orders.on_plan_refund_due(self.ctx, payload)
+
+    @reliable_handler("plans", "plan_cancelled")
+    def on_plan_cancelled(self, payload: dict[str, Any]) -> None:
+        plan_orders.on_plan_cancelled(self.ctx, payload)
 
     # --- staff ---------------------------------------------------------------------------
     @rpc_api

@@ -10,6 +10,10 @@ changes a payment.
   a success is a contradiction and is refused. A success on a payment cancelled
   meanwhile (order withdrawn, account closed) keeps the order cancelled and records
   a refund as due: money taken for nothing is given back.
+* A refund asked by the service that sold the order (a plan withdrawn within the
+  legal window, a plan paid after it was cancelled) is recorded as due on a payment
+  that took money, for at most what was paid. A payment records one refund: once it
+  is due or made, asking again changes nothing (events may arrive twice).
 """
 from __future__ import annotations
 
@@ -107,3 +111,22 @@ def card_transition(current: CardResult, outcome: ProviderOutcome) -> Transition
     if current.status in (Status.FAILED, Status.CANCELLED):
         return Transition.NONE
     return Transition.FAIL
+
+
+class RefundRefused(ValueError):
+    """A refund asked that cannot be recorded: the request contradicts the payment."""
+
+
+def refund_to_record(*, status: Status, already_charged: bool, refund_status: str | None,
+                     paid_cents: int, asked_cents: object) -> int | None:
+    """The amount to record as due for a refund asked on a payment, or None when a
+    refund is already recorded on it (due or made). Never more than was paid."""
+    if refund_status is not None:
+        return None
+    if status is not Status.VALIDATED and not already_charged:
+        raise RefundRefused(f"nothing was taken on this {status.value} payment")
+    problem = amount_problem(asked_cents)
+    if problem:
+        raise RefundRefused(problem)
+    assert isinstance(asked_cents, int)
+    return min(asked_cents, paid_cents)

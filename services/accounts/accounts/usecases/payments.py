@@ -129,6 +129,14 @@ def cancel(ctx: Ctx, row: Row, now: datetime) -> None:
                                    "order_type": row.order_type, "order_id": row.order_id})
 
 
+def mark_refund_due(ctx: Ctx, row: Row, amount_cents: int, now: datetime) -> None:
+    """Record that ``amount_cents`` of this payment is to be given back (staff see it in
+    ``list_payments(refund_status="due")``)."""
+    ctx.session.execute(update(payments).where(payments.c.id == row.id).values(
+        refund_status=rules.RefundStatus.DUE.value, refund_amount_cents=amount_cents,
+        refund_due_at=now))
+
+
 def cancel_pending_of_user(ctx: Ctx, user_id: uuid.UUID, now: datetime) -> None:
     for row in ctx.session.execute(select(payments).where(
             payments.c.user_id == user_id, payments.c.status == rules.Status.PENDING.value)

@@ -22,9 +22,7 @@ P = rules.Status
 
 
 def _refund_due(ctx: Ctx, payment: Row, now: datetime) -> None:
-    ctx.session.execute(update(payments).where(payments.c.id == payment.id).values(
-        refund_status=rules.RefundStatus.DUE.value, refund_amount_cents=payment.amount_cents,
-        refund_due_at=now))
+    payment_uc.mark_refund_due(ctx, payment, payment.amount_cents, now)
 
 
 def _validate(ctx: Ctx, payment: Row, now: datetime, validated_by: Any = None,

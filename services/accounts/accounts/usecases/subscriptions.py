@@ -162,9 +162,7 @@ def withdraw_subscription(ctx: Ctx, subscription_id: object) -> dict[str, Any]:
         raise Conflict("The service has started (a paid order was delivered since): "
                        "withdrawal is no longer possible", code=refusal.value)
     _end(ctx, row, S.WITHDRAWN, rules.EndReason.WITHDRAWN, now)
-    ctx.session.execute(update(payments).where(payments.c.id == payment.id).values(
-        refund_status=payment_rules.RefundStatus.DUE.value,
-        refund_amount_cents=payment.amount_cents, refund_due_at=now))
+    payment_uc.mark_refund_due(ctx, payment, payment.amount_cents, now)
     return _with_payment(ctx, _reload(ctx, row.id))
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 from kombu import Connection, Queue
+from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import create_engine, text
@@ -143,6 +144,24 @@ class Harness:
         time.sleep(settle)
         self.drain()
         return [p for k, p in self.events if k == event_type]
+
+    def publish(self, source: str, event_type: str, payload: dict[str, Any],
+                message_id: str) -> None:
+        """Publish an event of another service the way its outbox relay does."""
+        exchange = get_event_exchange(source)
+        Publisher(self.cfg["AMQP_URI"], use_confirms=True, declare=[exchange]).publish(
+            dict(payload), exchange=exchange, routing_key=event_type, message_id=message_id)
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Poll until ``predicate()`` is truthy (events cross the broker); returns its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached in time")
+            time.sleep(0.02)
 
     # --- sql -------------------------------------------------------------------------
     def scalar(self, sql: str, **params: Any) -> Any:

@@ -6,12 +6,14 @@ from accounts.domain.payments import (
     Method,
     MethodRefused,
     ProviderOutcome,
+    RefundRefused,
     Status,
     Transition,
     amount_problem,
     card_transition,
     order_type_problem,
     parse_method,
+    refund_to_record,
 )
 
 
@@ -54,3 +56,26 @@ def test_amounts_and_order_types() -> None:
     assert order_type_problem("plan") is None
     assert order_type_problem("subscription")
     assert order_type_problem("Plan!")
+
+
+def _refund(status: Status = Status.VALIDATED, charged: bool = True, refund_status: str | None = None,
+            asked: object = 4500) -> int | None:
+    return refund_to_record(status=status, already_charged=charged, refund_status=refund_status,
+                            paid_cents=4500, asked_cents=asked)
+
+
+def test_a_refund_asked_is_recorded_once_and_never_above_what_was_paid() -> None:
+    assert _refund() == 4500
+    assert _refund(asked=1200) == 1200
+    assert _refund(asked=9000) == 4500
+    assert _refund(Status.CANCELLED, charged=True) == 4500  # late card success on a cancelled order
+    assert _refund(refund_status="due", asked=1200) is None
+    assert _refund(refund_status="refunded") is None
+
+
+@pytest.mark.parametrize(("status", "asked"), [
+    (Status.PENDING, 4500), (Status.FAILED, 4500), (Status.CANCELLED, 4500),
+    (Status.VALIDATED, 0), (Status.VALIDATED, "4500"), (Status.VALIDATED, True)])
+def test_a_refund_needs_money_taken_and_a_valid_amount(status: Status, asked: object) -> None:
+    with pytest.raises(RefundRefused):
+        _refund(status, charged=status is Status.VALIDATED, asked=asked)
