@@ -10,6 +10,7 @@ import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from gateway.auth import Auth
 from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
+from gateway.routes.leads import LeadsRoutes
 from gateway.routes.members import MemberOfficeRoutes
 from gateway.routes.network import NetworkRoutes
 from gateway.routes.plans import PlansRoutes
@@ -20,7 +21,7 @@ from suivi_common import devclock
 
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
-                     PlansRoutes, StaffRoutes, PlatformRoutes):
+                     PlansRoutes, LeadsRoutes, StaffRoutes, PlatformRoutes):
     name = "gateway"
 
     auth = Auth()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dns.exception
 import dns.name
 import dns.resolver
+
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
 
 DEFAULT_TIMEOUT_SECONDS = 3.0

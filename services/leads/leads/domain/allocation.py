@@ -24,6 +24,7 @@ returned carry.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -106,15 +107,15 @@ def allocate(
         return Allocation(counts=counts, carry={pid: float(c) for pid, c in kept.items()})
 
     entitled = {pid: shares[pid] + _clamp(Fraction(carry.get(pid, 0.0))) for pid in order}
-    counts = {pid: 0 for pid in order}
+    counts = _sure_leads(entitled, needs, order)
     rank = {pid: index for index, pid in enumerate(order)}
     heap = [
-        (-round(float(entitled[pid]), _TIE_DIGITS), rank[pid], pid)
+        (-round(float(entitled[pid] - counts[pid]), _TIE_DIGITS), rank[pid], pid)
         for pid in order
-        if needs[pid].remaining_today > 0
+        if counts[pid] < needs[pid].remaining_today
     ]
     heapq.heapify(heap)
-    for _ in range(available):
+    for _ in range(available - sum(counts.values())):
         _, index, pid = heapq.heappop(heap)
         counts[pid] += 1
         if counts[pid] < needs[pid].remaining_today:
@@ -122,6 +123,20 @@ def allocate(
             heapq.heappush(heap, (-round(float(unmet), _TIE_DIGITS), index, pid))
     new_carry = {pid: float(_clamp(entitled[pid] - counts[pid])) for pid in order}
     return Allocation(counts=counts, carry=new_carry)
+
+
+def _sure_leads(entitled: Mapping[PlanId, Fraction], needs: Mapping[PlanId, PlanNeed],
+                order: list[PlanId]) -> dict[PlanId, int]:
+    """Leads the one-by-one hand-out would certainly give, handed out in bulk.
+
+    Hand-out step k of a plan has priority ``entitled - k``. Every step of priority >= 3
+    is taken: a plan has at most ``floor(share)`` of them (its carry is at most 1), and
+    the shares add up to the stock, so all of them fit. Giving them at once changes no
+    result (ties only matter far below 3) and leaves the heap about 3 steps per plan
+    instead of one step per lead: a run of 100,000 leads stays cheap.
+    """
+    return {pid: max(0, min(needs[pid].remaining_today, math.floor(entitled[pid]) - 2))
+            for pid in order}
 
 
 def _clamp(value: Fraction) -> Fraction:

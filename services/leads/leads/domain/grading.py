@@ -23,10 +23,9 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from suivi_common.errors import Invalid
-
 from leads.domain.lead import LeadData
 from leads.domain.phones import MOBILE_LIKE
+from suivi_common.errors import Invalid
 
 
 class Tier(StrEnum):

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from suivi_common.errors import Invalid
-
 from leads.domain.phones import PhoneInfo
+from suivi_common.errors import Invalid
 
 # Every personal-data field the terms (annex, art. II) allow us to process for a lead.
 LEAD_FIELDS: tuple[str, ...] = (

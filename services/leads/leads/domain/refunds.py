@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from suivi_common.errors import Conflict, Invalid
-
 from leads.domain.history import ChangeSource
 from leads.domain.lead import LEAD_FIELDS
 from leads.domain.timestamps import require_aware
+from suivi_common.errors import Conflict, Invalid
 
 REFUND_WINDOW_DAYS = 7
 

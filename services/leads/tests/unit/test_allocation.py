@@ -4,6 +4,7 @@ import random
 from fractions import Fraction
 
 import pytest
+
 from leads.domain.allocation import CARRY_LIMIT, PlanNeed, allocate, fair_shares
 
 
@@ -208,3 +209,49 @@ def test_a_small_plan_is_never_starved_by_big_ones():
         carry = result.carry
         small_total += result.counts["small"]
     assert small_total == 1
+
+
+# --- the bulk hand-out changes nothing ------------------------------------------------
+
+
+def one_by_one(available, needs, carry):
+    """The reference hand-out: every lead to the plan with the largest unmet entitlement."""
+    import heapq
+
+    from leads.domain.allocation import _clamp
+
+    shares = fair_shares(available, needs)
+    order = sorted(needs)
+    entitled = {p: shares[p] + _clamp(Fraction(carry.get(p, 0.0))) for p in order}
+    counts = dict.fromkeys(order, 0)
+    heap = [(-round(float(entitled[p]), 9), i, p) for i, p in enumerate(order)
+            if needs[p].remaining_today > 0]
+    heapq.heapify(heap)
+    for _ in range(available):
+        _, i, p = heapq.heappop(heap)
+        counts[p] += 1
+        if counts[p] < needs[p].remaining_today:
+            heapq.heappush(heap, (-round(float(entitled[p] - counts[p]), 9), i, p))
+    return counts
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_bulk_hand_out_equals_the_one_by_one_reference(seed):
+    rng = random.Random(3000 + seed)
+    needs = {f"plan-{i:03d}": PlanNeed(q, rng.randint(0, q)) for i in range(rng.randint(1, 60))
+             for q in [rng.randint(1, 40)]}
+    total = sum(n.remaining_today for n in needs.values())
+    available = rng.randint(0, max(0, total - 1))  # a shortage: the hand-out path
+    carry = {pid: rng.choice([-1.0, 1.0, rng.uniform(-1, 1)]) for pid in needs
+             if rng.random() < 0.7}
+    assert allocate(available, needs, carry).counts == one_by_one(available, needs, carry)
+
+
+def test_large_shortage_run_is_fast():
+    import time
+
+    needs = {f"plan-{i:04d}": PlanNeed(q, q) for i in range(5000) for q in [16 + i % 17]}
+    started = time.perf_counter()
+    result = allocate(100_000, needs)
+    assert sum(result.counts.values()) == 100_000
+    assert time.perf_counter() - started < 2.0

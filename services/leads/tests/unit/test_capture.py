@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+
 from leads.domain.capture import validate_capture
 from leads.domain.lead import LEAD_FIELDS
 from leads.domain.phones import LineType

@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from leads.domain.dedup import dedup_keys, duplicate_cutoff, is_duplicate
 from leads.domain.freshness import freshness_cutoff, is_fresh
 from leads.domain.phones import LineType, PhoneInfo

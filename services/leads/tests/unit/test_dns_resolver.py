@@ -4,6 +4,7 @@ import dns.exception
 import dns.name
 import dns.resolver
 import pytest
+
 from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError, check_mail_domain
 

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import pytest
+
 from leads.domain.grading import CRITERIA, DEFAULT_RULES, Grader, Tier
 from leads.domain.phones import LineType, PhoneInfo
 from suivi_common.errors import Invalid

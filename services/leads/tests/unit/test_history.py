@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from leads.domain.history import ChangeSource, FieldChange, diff_fields
 
 

@@ -1,6 +1,7 @@
 """Name plausibility heuristic (for fake_record claims)."""
 
 import pytest
+
 from leads.domain.names import check_names, name_problems
 
 

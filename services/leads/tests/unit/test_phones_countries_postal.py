@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from leads.domain import postal_codes
 from leads.domain.countries import normalize_country, same_country
 from leads.domain.email_address import parse_email

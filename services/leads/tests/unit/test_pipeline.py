@@ -1,6 +1,7 @@
 """Office pipeline: definition, transitions, pipeline edits."""
 
 import pytest
+
 from leads.domain.pipeline import DEFAULT_PIPELINE, Pipeline, check_transition, plan_pipeline_change
 from suivi_common.errors import Conflict, Invalid
 

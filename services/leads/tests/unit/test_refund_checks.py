@@ -4,6 +4,7 @@ import socket
 from dataclasses import replace
 
 import pytest
+
 from leads.domain.phones import LineType, PhoneInfo
 from leads.domain.refund_checks import (
     DomainNotFoundError,

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from leads.domain.history import ChangeSource
 from leads.domain.refunds import (
     ClaimFacts,

@@ -1,0 +1,99 @@
+"""Read models fed by other services: plan entitlements (plans) and offices (accounts).
+
+Entitlement snapshots carry a per-plan ``version``; an older or equal version than the one
+held is ignored, so events replayed, reordered or mixed with the start-up re-sync converge
+on the newest snapshot. Office state follows subscription events; when a user is unknown
+the caller falls back to asking accounts (and the answer is remembered until an event
+says otherwise).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from leads.models import entitlements, offices
+
+SNAPSHOT_FIELDS = ("plan_id", "user_id", "network_id", "status", "tier", "country",
+                   "start_date", "end_date", "records_remaining", "quota_schedule",
+                   "auto_delivery", "version")
+
+
+class BadSnapshot(ValueError):
+    """A snapshot lacking what delivery needs: a bug upstream, worth a dead letter."""
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def parse_snapshot(payload: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [f for f in ("plan_id", "user_id", "network_id", "status", "tier", "country",
+                           "version") if payload.get(f) in (None, "")]
+    if missing:
+        raise BadSnapshot(f"entitlement snapshot lacks {missing}")
+    schedule = payload.get("quota_schedule") or {}
+    if not isinstance(schedule, Mapping):
+        raise BadSnapshot("quota_schedule must be a mapping")
+    return {
+        "plan_id": str(payload["plan_id"]),
+        "user_id": str(payload["user_id"]),
+        "network_id": str(payload["network_id"]),
+        "status": str(payload["status"]),
+        "tier": str(payload["tier"]),
+        "country": str(payload["country"]).upper(),
+        "start_date": _date(payload.get("start_date")),
+        "end_date": _date(payload.get("end_date")),
+        "records_remaining": int(payload.get("records_remaining") or 0),
+        "quota_schedule": {str(_date(d)): int(q) for d, q in schedule.items()},
+        "auto_delivery": bool(payload.get("auto_delivery", False)),
+        "version": int(payload["version"]),
+    }
+
+
+def apply_snapshot(session: Session, payload: Mapping[str, Any], now: datetime) -> bool:
+    """Upsert the snapshot unless a newer (or the same) version is held; True if applied."""
+    values = {**parse_snapshot(payload), "updated_at": now}
+    stmt = pg_insert(entitlements).values(**values)
+    changed = {k: stmt.excluded[k] for k in values if k != "plan_id"}
+    stmt = stmt.on_conflict_do_update(index_elements=["plan_id"], set_=changed,
+                                      where=entitlements.c.version < stmt.excluded.version)
+    return session.execute(stmt.returning(entitlements.c.plan_id)).first() is not None
+
+
+def quota_on(schedule: Mapping[str, Any], day: date) -> int:
+    return int(schedule.get(day.isoformat(), 0) or 0)
+
+
+# --- offices ------------------------------------------------------------------------------
+
+def office_state(session: Session, user_id: str) -> bool | None:
+    row = session.execute(select(offices.c.active).where(offices.c.user_id == user_id)).first()
+    return None if row is None else bool(row.active)
+
+
+def record_office(session: Session, user_id: str, active: bool, now: datetime,
+                  subscription_id: str | None = None, source: str = "event") -> None:
+    """Subscription events win; an ended event for another subscription than the one
+    held active (an old one expiring after a renewal) does not close the office."""
+    values = {"user_id": user_id, "active": active, "subscription_id": subscription_id,
+              "source": source, "updated_at": now}
+    stmt = pg_insert(offices).values(**values)
+    if source == "rpc":  # only fills a gap; never overrides what events said
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id"]))
+        return
+    where = None
+    if not active and subscription_id:
+        where = (offices.c.subscription_id.is_(None)
+                 | (offices.c.subscription_id == subscription_id)
+                 | (offices.c.active.is_(False)))
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={k: stmt.excluded[k] for k in ("active", "subscription_id", "source", "updated_at")},
+        where=where))

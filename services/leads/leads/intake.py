@@ -1,0 +1,257 @@
+"""Capture: the one pipeline behind ``POST /api/capture/leads`` and the AMQP queue.
+
+Per item: domain validation, grading, duplicate check through the platform-scope blind
+indexes, then storage encrypted under the platform's key and, when accepted, a stock row.
+
+Why duplicates are race-free across instances: every contact key of the batch is upserted
+into ``contacts`` first (``ON CONFLICT DO UPDATE`` takes the row lock, in sorted order so
+concurrent batches cannot deadlock). A second capture of the same person waits for the
+first one's commit and then sees its ``last_accepted_at``. The window counts from the last
+*accepted* capture: a duplicate does not extend it (the rule is "not sold twice within the
+window", and a duplicate is never sold).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from leads import settings
+from leads.domain.capture import validate_capture
+from leads.domain.dedup import dedup_keys, is_duplicate
+from leads.domain.grading import Grader
+from leads.domain.lead import LeadData
+from leads.models import capture_sites
+from suivi_common.crypto import PLATFORM_SCOPE, Vault
+from suivi_common.errors import Invalid
+
+ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
+KEY_PREFIX = "lck_"
+
+
+# --- capture sites and their keys ---------------------------------------------------------
+
+def hash_key(key: str) -> str:
+    """Keys are 256-bit random tokens, so a plain SHA-256 is enough (no password hashing)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_site(session: Session, name: str, url: str, now: datetime) -> dict[str, Any]:
+    errors = {}
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
+        errors["name"] = "1 to 120 characters"
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
+        errors["url"] = "must be an http(s) URL"
+    if errors:
+        raise Invalid("the capture site is invalid", fields=errors)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    site_id = uuid.uuid4()
+    session.execute(insert(capture_sites).values(
+        id=site_id, name=name.strip(), url=url, key_hash=hash_key(key), key_prefix=key[:12],
+        created_at=now))
+    return {**site_out(site_id, name.strip(), url, key[:12], now, None), "key": key}
+
+
+def site_out(site_id: Any, name: str, url: str, prefix: str, created_at: datetime,
+             revoked_at: datetime | None) -> dict[str, Any]:
+    return {"id": str(site_id), "name": name, "url": url, "key_prefix": prefix,
+            "created_at": created_at.isoformat(),
+            "revoked_at": revoked_at.isoformat() if revoked_at else None}
+
+
+def site_for_key(session: Session, key: Any) -> uuid.UUID | None:
+    """The id of the live capture site owning ``key``, else None."""
+    if not isinstance(key, str) or not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    row = session.execute(
+        select(capture_sites.c.id).where(capture_sites.c.key_hash == hash_key(key),
+                                         capture_sites.c.revoked_at.is_(None))).first()
+    return row.id if row else None
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+@dataclass
+class _Item:
+    index: int
+    lead: LeadData | None
+    errors: Mapping[str, str] = field(default_factory=dict)
+    tier: str = ""
+    keys: list[tuple[str, bytes]] = field(default_factory=list)  # (kind, platform digest)
+    lead_id: uuid.UUID | None = None
+    status: str = REJECTED
+    duplicate_of: uuid.UUID | None = None
+
+
+@dataclass
+class CaptureOutcome:
+    results: list[dict[str, Any]]
+    stocked: dict[tuple[str, str], int]  # (country, tier) -> leads added to stock
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {ACCEPTED: 0, REJECTED: 0, DUPLICATE: 0}
+        for r in self.results:
+            out[r["status"]] += 1
+        return out
+
+
+def capture_batch(session: Session, vault: Vault, site_id: uuid.UUID, items: Sequence[Any],
+                  now: datetime, grader: Grader | None = None,
+                  window_days: int | None = None) -> CaptureOutcome:
+    """Validate, grade, dedupe and store ``items``; one result per item, in order."""
+    grader = grader or settings.grader()
+    window = window_days or settings.get_int("DUPLICATE_WINDOW_DAYS")
+    parsed = [_parse(i, raw, now, grader, vault) for i, raw in enumerate(items)]
+    valid = [it for it in parsed if it.lead is not None]
+    seen = _lock_contacts(session, {k for it in valid for k in it.keys})
+
+    claimed: dict[tuple[str, bytes], uuid.UUID] = {}  # keys accepted earlier in this batch
+    for it in valid:
+        it.lead_id = uuid.uuid4()
+        earlier = next((claimed[k] for k in it.keys if k in claimed), None)
+        recent = next((seen[k][1] for k in it.keys
+                       if seen.get(k) and seen[k][0] is not None
+                       and is_duplicate(seen[k][0], now, window)), None)
+        if earlier or recent:
+            it.status, it.duplicate_of = DUPLICATE, earlier or recent
+        else:
+            it.status = ACCEPTED
+            claimed.update({k: it.lead_id for k in it.keys})
+
+    _store(session, vault, site_id, valid, now)
+    accepted = [it for it in valid if it.status == ACCEPTED]
+    if accepted:
+        _mark_contacts(session, claimed, now)
+        _stock(session, accepted, now)
+    stocked: dict[tuple[str, str], int] = {}
+    for it in accepted:
+        group = (it.lead.country, it.tier)  # type: ignore[union-attr]
+        stocked[group] = stocked.get(group, 0) + 1
+    return CaptureOutcome([_result(it) for it in parsed], stocked)
+
+
+def _parse(index: int, raw: Any, now: datetime, grader: Grader, vault: Vault) -> _Item:
+    result = validate_capture(raw, now)
+    if result.lead is None:
+        return _Item(index, None, dict(result.errors))
+    lead = result.lead
+    keys = [(kind, vault.blind_index(PLATFORM_SCOPE, kind, value))
+            for kind, value in dedup_keys(lead)]
+    return _Item(index, lead, tier=str(grader.grade(lead)),
+                 keys=[(k, d) for k, d in keys if d is not None])
+
+
+_LOCK_CONTACTS = text("""
+INSERT INTO contacts (kind, digest)
+SELECT kind, digest FROM unnest(CAST(:kinds AS text[]), CAST(:digests AS bytea[]))
+    AS k(kind, digest)
+ORDER BY kind, digest
+ON CONFLICT (kind, digest) DO UPDATE SET kind = EXCLUDED.kind
+RETURNING kind, digest, last_accepted_at, last_lead_id
+""")
+
+_MARK_CONTACTS = text("""
+UPDATE contacts c SET last_accepted_at = :now, last_lead_id = k.lead_id
+FROM unnest(CAST(:kinds AS text[]), CAST(:digests AS bytea[]), CAST(:lead_ids AS uuid[]))
+    AS k(kind, digest, lead_id)
+WHERE c.kind = k.kind AND c.digest = k.digest
+""")
+
+
+def _lock_contacts(session: Session, keys: Iterable[tuple[str, bytes]]
+                   ) -> dict[tuple[str, bytes], tuple[datetime | None, uuid.UUID | None]]:
+    ordered = sorted(set(keys))
+    if not ordered:
+        return {}
+    rows = session.execute(_LOCK_CONTACTS, {"kinds": [k for k, _ in ordered],
+                                            "digests": [d for _, d in ordered]})
+    return {(r.kind, bytes(r.digest)): (r.last_accepted_at, r.last_lead_id) for r in rows}
+
+
+def _mark_contacts(session: Session, claimed: Mapping[tuple[str, bytes], uuid.UUID],
+                   now: datetime) -> None:
+    ordered = sorted(claimed.items())
+    session.execute(_MARK_CONTACTS, {"now": now, "kinds": [k for (k, _), _ in ordered],
+                                     "digests": [d for (_, d), _ in ordered],
+                                     "lead_ids": [lid for _, lid in ordered]})
+
+
+def lead_blind_indexes(vault: Vault, scope: str, lead: Mapping[str, Any]
+                       ) -> dict[str, bytes | None]:
+    """The searchable columns of a lead (stored form) under ``scope``."""
+    email = lead.get("email")
+    return {
+        "email_bidx": vault.blind_index(scope, "email", email.lower() if email else None),
+        "mobile_bidx": vault.blind_index(scope, "phone", _e164(lead.get("mobile"))),
+        "landline_bidx": vault.blind_index(scope, "phone", _e164(lead.get("landline"))),
+    }
+
+
+def _e164(phone: Any) -> str | None:
+    if isinstance(phone, Mapping):
+        return phone.get("e164")
+    return phone or None
+
+
+_STORE_LEADS = text("""
+INSERT INTO leads (id, capture_site_id, status, duplicate_of, country, tier, captured_at,
+                   key_scope, pii, email_bidx, mobile_bidx, landline_bidx)
+SELECT id, :site_id, status, duplicate_of, country, tier, :now, :scope, pii, email_bidx,
+       mobile_bidx, landline_bidx
+FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:duplicate_of AS uuid[]),
+            CAST(:countries AS text[]), CAST(:tiers AS text[]), CAST(:piis AS bytea[]),
+            CAST(:emails AS bytea[]), CAST(:mobiles AS bytea[]), CAST(:landlines AS bytea[]))
+    AS l(id, status, duplicate_of, country, tier, pii, email_bidx, mobile_bidx, landline_bidx)
+""")
+
+_STOCK_LEADS = text("""
+INSERT INTO stock (lead_id, country, tier, captured_at)
+SELECT lead_id, country, tier, :now
+FROM unnest(CAST(:ids AS uuid[]), CAST(:countries AS text[]), CAST(:tiers AS text[]))
+    AS s(lead_id, country, tier)
+""")
+
+
+def _store(session: Session, vault: Vault, site_id: uuid.UUID, items: Sequence[_Item],
+           now: datetime) -> None:
+    """One statement for the whole batch, whatever its size."""
+    if not items:
+        return
+    cols: dict[str, list[Any]] = {k: [] for k in (
+        "ids", "statuses", "duplicate_of", "countries", "tiers", "piis", "emails", "mobiles",
+        "landlines")}
+    for it in items:
+        data = it.lead.as_dict()  # type: ignore[union-attr]
+        bidx = lead_blind_indexes(vault, PLATFORM_SCOPE, data)
+        for col, value in (
+                ("ids", it.lead_id), ("statuses", it.status), ("duplicate_of", it.duplicate_of),
+                ("countries", data["country"]), ("tiers", it.tier),
+                ("piis", vault.encrypt(PLATFORM_SCOPE, "leads", "pii", it.lead_id,
+                                       json.dumps(data))),
+                ("emails", bidx["email_bidx"]), ("mobiles", bidx["mobile_bidx"]),
+                ("landlines", bidx["landline_bidx"])):
+            cols[col].append(value)
+    session.execute(_STORE_LEADS, {"site_id": site_id, "now": now, "scope": PLATFORM_SCOPE,
+                                   **cols})
+
+
+def _stock(session: Session, items: Sequence[_Item], now: datetime) -> None:
+    session.execute(_STOCK_LEADS, {
+        "now": now, "ids": [it.lead_id for it in items],
+        "countries": [it.lead.country for it in items],  # type: ignore[union-attr]
+        "tiers": [it.tier for it in items]})
+
+
+def _result(it: _Item) -> dict[str, Any]:
+    if it.lead is None:
+        return {"status": REJECTED, "errors": dict(it.errors)}
+    return {"status": it.status, "id": str(it.lead_id)}

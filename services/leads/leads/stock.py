@@ -1,0 +1,80 @@
+"""Stock per country x tier, today's demand beside it, shortage alerts, freshness withdrawal.
+
+Demand is what active plans are still owed today: the sum of today's quotas minus what
+they took today (never below zero per plan). When it exceeds the fresh stock of a group,
+staff get one ``stock_short`` alert per group and day (the row's primary key makes the
+second detection a no-op): the signal to declare a sales closure.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from leads.distribution import stock_cutoff
+from leads.models import stock_alerts
+
+
+def stock_levels(session: Session, now: datetime, today: date) -> list[dict[str, Any]]:
+    available = {(r.country, r.tier): (r.n, r.oldest) for r in session.execute(text("""
+        SELECT country, tier, count(*) AS n, min(captured_at) AS oldest FROM stock
+        WHERE captured_at >= :cutoff GROUP BY country, tier"""), {"cutoff": stock_cutoff(now)})}
+    demand = {(r.country, r.tier): int(r.demand) for r in session.execute(text("""
+        SELECT e.country, e.tier,
+               sum(greatest(coalesce((e.quota_schedule ->> CAST(:today AS text))::int, 0)
+                            - coalesce(d.taken, 0), 0)) AS demand
+        FROM entitlements e
+        LEFT JOIN plan_days d ON d.plan_id = e.plan_id AND d.day = :today
+        WHERE e.status = 'active' GROUP BY e.country, e.tier"""), {"today": today})}
+    out = []
+    for group in sorted(set(available) | set(demand)):
+        n, oldest = available.get(group, (0, None))
+        need = demand.get(group, 0)
+        out.append({
+            "country": group[0], "tier": group[1], "available": n,
+            "oldest_captured_at": oldest.isoformat() if oldest else None,
+            "oldest_age_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
+            "demand_today": need, "short": need > n,
+        })
+    return out
+
+
+def raise_alerts(session: Session, levels: list[dict[str, Any]], today: date, now: datetime,
+                 emit: Callable[[str, Mapping[str, Any]], Any]) -> list[dict[str, Any]]:
+    """Record (once per group and day) and announce every group whose demand exceeds stock."""
+    raised = []
+    for level in levels:
+        if not level["short"]:
+            continue
+        row = session.execute(pg_insert(stock_alerts).values(
+            country=level["country"], tier=level["tier"], day=today,
+            demand=level["demand_today"], available=level["available"], created_at=now,
+        ).on_conflict_do_nothing().returning(stock_alerts.c.country)).first()
+        if row is None:
+            continue
+        alert = {"country": level["country"], "tier": level["tier"], "date": today.isoformat(),
+                 "demand": level["demand_today"], "available": level["available"]}
+        emit("stock_short", alert)
+        raised.append(alert)
+    return raised
+
+
+def list_alerts(session: Session, day: date | None) -> list[dict[str, Any]]:
+    query = select(stock_alerts).order_by(stock_alerts.c.day.desc(), stock_alerts.c.country,
+                                          stock_alerts.c.tier)
+    query = query.where(stock_alerts.c.day == day) if day else query.limit(500)
+    return [{"country": r.country, "tier": r.tier, "date": r.day.isoformat(),
+             "demand": r.demand, "available": r.available, "created_at": r.created_at.isoformat()}
+            for r in session.execute(query)]
+
+
+def withdraw_stale(session: Session, now: datetime) -> int:
+    """Take leads past the freshness limit off sale for good (they stay stored, unsold)."""
+    return session.execute(text("""
+        WITH gone AS (DELETE FROM stock WHERE captured_at < :cutoff RETURNING lead_id)
+        UPDATE leads SET withdrawn_at = :now FROM gone WHERE leads.id = gone.lead_id"""),
+        {"cutoff": stock_cutoff(now), "now": now}).rowcount

@@ -1,0 +1,170 @@
+"""Helpers shared by the leads tests and benchmarks (importlib mode: tests cannot import
+each other). Nothing here runs in production."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[3]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+TIERS = ("standard", "premium", "premium_plus")
+
+
+def raw_lead(i: int, tier: str = "premium_plus", country: str = "FR",
+             consent_at: datetime | None = None, **overrides: Any) -> dict[str, Any]:
+    """A valid capture payload, unique per ``i``, graded ``tier`` by the default rules."""
+    from suivi_common import clock
+
+    consent = (consent_at or clock.now() - timedelta(minutes=1)).isoformat()
+    lead: dict[str, Any] = {
+        "first_name": "Jean", "last_name": f"Martin{i}", "email": f"lead{i}@example.fr",
+        "country": country, "source_url": "https://devenir.example.fr/form",
+        "consent_at": consent, "postal_code": "75011", "city": "Paris",
+    }
+    if tier in ("premium", "premium_plus"):
+        lead["mobile"] = "06" + f"{i % 100_000_000:08d}"
+    if tier == "premium_plus":
+        lead.update(call_window="18h-20h", time_available="10h/semaine", income_goal="1000")
+    lead.update(overrides)
+    return lead
+
+
+def snapshot(plan_id: str, user_id: str, quotas: Mapping[date, int], *, tier: str = "premium_plus",
+             country: str = "FR", network_id: str = "net-1", auto: bool = False,
+             version: int = 1, status: str = "active") -> dict[str, Any]:
+    """A plans entitlement snapshot as described in ARCHITECTURE.md."""
+    days = sorted(quotas)
+    return {
+        "plan_id": plan_id, "user_id": user_id, "network_id": network_id, "status": status,
+        "tier": tier, "country": country,
+        "start_date": days[0].isoformat() if days else None,
+        "end_date": days[-1].isoformat() if days else None,
+        "records_remaining": sum(quotas.values()),
+        "quota_schedule": {d.isoformat(): q for d, q in quotas.items()},
+        "auto_delivery": auto, "version": version,
+    }
+
+
+def publish_event(amqp_uri: str, service: str, event_type: str, payload: Mapping[str, Any],
+                  message_id: str | None = None) -> None:
+    """Publish like the outbox relay does (exchange ``<service>.events``, a message id)."""
+    from nameko.amqp.publish import Publisher
+    from nameko.standalone.events import get_event_exchange
+
+    exchange = get_event_exchange(service)
+    Publisher(amqp_uri, use_confirms=True, declare=[exchange]).publish(
+        dict(payload), exchange=exchange, routing_key=event_type,
+        message_id=message_id or str(uuid.uuid4()))
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(interval)
+
+
+def queue_consumers(vhost: str, queue: str) -> int:
+    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "consumers"],
+                         capture_output=True, text=True, check=False).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == queue:
+            return int(parts[1])
+    return 0
+
+
+class LeadsProcess:
+    """A real ``nameko run`` of the leads service (killable with SIGKILL)."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path, index: int = 0) -> None:
+        self.env = {**os.environ, "PSYCOPG_WAIT_FUNC": "wait_select", "PYTHONUNBUFFERED": "1",
+                    **env}
+        self.log_path = log_path
+        self.index = index
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LeadsProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "nameko", "run", "--config", "services/leads/config.yaml",
+             "leads.service:LeadsService"], cwd=ROOT, env=self.env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_instances(vhost: str, count: int, procs: list[LeadsProcess], timeout: float = 40) -> None:
+    """Wait until ``count`` leads instances consume their RPC queue."""
+    deadline = time.monotonic() + timeout
+    while queue_consumers(vhost, "rpc-leads") < count:
+        for p in procs:
+            if p.proc is not None and p.proc.poll() is not None:
+                raise RuntimeError(f"leads exited early; see {p.log_path}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("leads instances did not start in time")
+        time.sleep(0.3)
+
+
+def stub_gateway_class() -> type:
+    """The real ``LeadsRoutes`` behind a stub authenticator (token ``role:user_id:network``),
+    for route tests and the HTTP benchmarks while accounts is not part of the stack."""
+    from nameko.extensions import DependencyProvider
+    from nameko.rpc import ServiceRpc
+
+    from gateway.auth import bearer_token
+    from gateway.routes.leads import LeadsRoutes
+    from suivi_common.auth import Principal
+    from suivi_common.errors import Forbidden, Unauthorized
+
+    class StubRequestAuth:
+        def __init__(self, worker_ctx: Any) -> None:
+            self.worker_ctx = worker_ctx
+
+        def require(self, request: Any, roles: tuple[str, ...] = (),
+                    terms_gate: bool = True) -> tuple[Principal, str]:
+            token = bearer_token(request)
+            if token is None or token.count(":") != 2:
+                raise Unauthorized("A bearer token is required", code="token_missing")
+            role, user_id, network_id = token.split(":")
+            principal = Principal(user_id, role, network_id or None)
+            self.worker_ctx.data.update(principal.to_context())
+            if roles and principal.role not in roles:
+                raise Forbidden("This action is not allowed for your role", code="forbidden_role")
+            return principal, token
+
+    class StubAuth(DependencyProvider):
+        def get_dependency(self, worker_ctx: Any) -> StubRequestAuth:
+            return StubRequestAuth(worker_ctx)
+
+    class LeadsGateway(LeadsRoutes):
+        name = "gateway"
+        auth = StubAuth()
+        leads = ServiceRpc("leads")
+
+    return LeadsGateway

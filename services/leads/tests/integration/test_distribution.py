@@ -1,0 +1,245 @@
+"""Takes, auto-delivery and fairness through the running service."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from leads import testing
+from leads.models import common, deliveries, entitlements, leads, plan_days, stock
+from suivi_common import clock
+from suivi_common.errors import Conflict, Forbidden, NotFound
+
+
+def stocked(stack, n: int, tier: str = "premium_plus", start: int = 0) -> list[str]:
+    key = stack.new_site_key()
+    results = stack.capture(key, [testing.raw_lead(start + i, tier=tier) for i in range(n)])
+    assert {r["status"] for r in results} == {"accepted"}
+    return [r["id"] for r in results]
+
+
+def test_take_hands_out_the_rest_of_todays_quota_oldest_first(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 5}, network_id="net-7")
+    ids = stocked(stack, 3) + stocked(stack, 4, start=100)
+    with stack.member("u1", "net-7") as rpc:
+        first = rpc.take("p1", limit=2)
+        second = rpc.take("p1")
+        third = rpc.take("p1")
+    # oldest first: the first capture batch goes out before the second one
+    assert {lead["id"] for lead in first["leads"]} < set(ids[:3])
+    assert set(ids[:3]) < {lead["id"] for lead in first["leads"] + second["leads"]}
+    assert first["taken_today"] == 2 and first["quota_today"] == 5
+    assert len(second["leads"]) == 3 and second["taken_today"] == 5
+    assert third["leads"] == [] and third["taken_today"] == 5 and third["shortfall_today"] == 0
+    lead = next(x for x in first["leads"] + second["leads"] if x["id"] == ids[0])
+    assert lead["email"] == "lead0@example.fr" and lead["mobile"] == "+33600000000"
+    assert lead["tier"] == "premium_plus" and lead["plan_id"] == "p1"
+    # sold leads are re-keyed under the buyer's network, blind indexes included
+    sold = [uuid.UUID(x["id"]) for x in first["leads"] + second["leads"]]
+    assert {r.key_scope for r in stack.rows(select(leads).where(leads.c.id.in_(sold)))} == {"net-7"}
+    assert {r.key_scope for r in stack.rows(select(leads).where(leads.c.id.notin_(sold)))} == {
+        "platform"}
+    assert stack.count(stock) == 2
+    testing.wait_for(lambda: stack.count(common.outbox) == 0)
+
+
+def test_plan_today_reports_live_totals_to_services_and_the_owner(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 10})
+    stocked(stack, 4)
+    with stack.member("u1") as rpc:
+        rpc.take("p1")
+        assert rpc.plan_today("p1") == {"plan_id": "p1", "date": today.isoformat(),
+                                         "taken": 4, "shortfall": 6}
+    with stack.rpc({"user_id": "system", "role": "system"}) as rpc:
+        assert rpc.plan_today("p1")["taken"] == 4
+        assert rpc.plan_today("unknown")["taken"] == 0
+    with stack.member("u2") as rpc:
+        with pytest.raises(NotFound):
+            rpc.plan_today("p1")
+
+
+def test_take_records_shortfall_when_stock_falls_short(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 10})
+    stocked(stack, 3)
+    with stack.member("u1") as rpc:
+        result = rpc.take("p1")
+    assert len(result["leads"]) == 3
+    assert result["shortfall_today"] == 7 and result["taken_today"] == 3
+    stocked(stack, 2, start=50)
+    with stack.member("u1") as rpc:
+        result = rpc.take("p1")
+    assert result["taken_today"] == 5 and result["shortfall_today"] == 5
+
+
+def test_take_matches_country_and_tier(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 10}, tier="premium")
+    stocked(stack, 3, tier="premium_plus")
+    stocked(stack, 2, tier="premium", start=10)
+    with stack.member("u1") as rpc:
+        result = rpc.take("p1")
+    assert {lead["tier"] for lead in result["leads"]} == {"premium"}
+    assert len(result["leads"]) == 2
+
+
+def test_another_users_plan_is_not_found_and_a_closed_office_is_refused(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 5})
+    stack.plan("p2", "u2", {today: 5}, office=False)
+    stocked(stack, 5)
+    with stack.member("intruder") as rpc:
+        with pytest.raises(NotFound):
+            rpc.take("p1")
+        with pytest.raises(NotFound):
+            rpc.take("no-such-plan")
+        with pytest.raises(NotFound):
+            rpc.set_auto_delivery("p1", True)
+    with stack.member("u2") as rpc:  # unknown office -> accounts says closed
+        with pytest.raises(Forbidden) as err:
+            rpc.take("p2")
+    assert err.value.code == "office_inactive"
+    stack.office("u1", False)  # the subscription_ended event closes u1's office
+    with stack.member("u1") as rpc:
+        with pytest.raises(Forbidden):
+            rpc.take("p1")
+    stack.office("u1", True)
+    with stack.member("u1") as rpc:
+        assert len(rpc.take("p1")["leads"]) == 5
+
+
+def test_inactive_plan_cannot_take(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 5})
+    stack.plan("p1", "u1", {}, status="completed", version=2)
+    with stack.member("u1") as rpc:
+        with pytest.raises(Conflict) as err:
+            rpc.take("p1")
+    assert err.value.code == "plan_not_active"
+
+
+def test_older_snapshots_are_ignored(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 5}, version=3)
+    testing.publish_event(stack.uri, "plans", "plan_changed",
+                          testing.snapshot("p1", "u1", {today: 50}, version=2))
+    stack.plan("p2", "u2", {today: 1})  # a later event, to know the stale one was handled
+    assert stack.scalar(select(entitlements.c.quota_schedule)
+                        .where(entitlements.c.plan_id == "p1")) == {today.isoformat(): 5}
+
+
+def test_fair_shares_under_shortage_through_the_service(stack) -> None:
+    today = clock.today()
+    for pid, quota in (("a", 10), ("b", 20), ("c", 30)):
+        stack.plan(pid, f"user-{pid}", {today: quota}, auto=True)
+    stocked(stack, 30)  # the capture triggers a run for the group
+    testing.wait_for(lambda: stack.count(stock) == 0)
+    with stack.rpc() as rpc:
+        assert rpc.run_auto_delivery()["delivered"] == 0  # nothing left to hand out
+    got = dict(stack.rows(select(plan_days.c.plan_id, plan_days.c.taken)))
+    assert got == {"a": 5, "b": 10, "c": 15}
+    shortfalls = dict(stack.rows(select(plan_days.c.plan_id, plan_days.c.shortfall)))
+    assert shortfalls == {"a": 5, "b": 10, "c": 15}
+    assert stack.count(deliveries, deliveries.c.via == "auto") == 30
+    # auto-delivered leads are re-keyed shortly after, in batches
+    testing.wait_for(lambda: stack.count(deliveries, deliveries.c.rekeyed_at.is_(None)) == 0)
+    assert {r.key_scope for r in stack.rows(select(leads))} == {"net-1"}
+
+
+def test_auto_delivery_toggle_and_timer_run_serve_without_a_click(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 4})
+    stocked(stack, 6)
+    assert stack.count(deliveries) == 0  # manual plan: nothing moves by itself
+    with stack.member("u1") as rpc:
+        assert rpc.set_auto_delivery("p1", True) == {"plan_id": "p1", "auto_delivery": True}
+    testing.wait_for(lambda: stack.count(deliveries) == 4)
+    # a newer snapshot saying auto_delivery=false does not undo the owner's choice
+    stack.plan("p1", "u1", {today: 6}, version=2)
+    with stack.rpc() as rpc:
+        assert rpc.run_auto_delivery()["delivered"] == 2
+
+
+def test_auto_delivery_skips_offices_known_to_be_closed(stack) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 3}, auto=True)
+    stack.plan("p2", "u2", {today: 3}, auto=True)
+    stack.office("u2", False)
+    stocked(stack, 6)
+    testing.wait_for(lambda: stack.count(deliveries) == 3)
+    with stack.rpc() as rpc:
+        assert rpc.run_auto_delivery()["delivered"] == 0
+    assert stack.count(deliveries, deliveries.c.plan_id == "p2") == 0
+
+
+def test_freshness_withdraws_old_leads_from_sale(stack) -> None:
+    today = clock.today()
+    start = clock.now()
+    stocked(stack, 3)
+    clock.freeze(start + timedelta(days=20))
+    stocked(stack, 2, start=10)
+    clock.freeze(start + timedelta(days=30, minutes=1))
+    stack.plan("p1", "u1", {clock.today(): 10})
+    with stack.member("u1") as rpc:
+        result = rpc.take("p1")
+    assert len(result["leads"]) == 2  # only the fresh ones
+    with stack.staff() as rpc:
+        assert rpc.check_stock()["withdrawn"] == 3
+    assert stack.count(stock) == 0
+    assert stack.count(leads, leads.c.withdrawn_at.isnot(None)) == 3
+    assert today  # captured on a real day
+
+
+def test_stock_view_and_shortage_alert_once_per_group_and_day(stack, fake_state) -> None:
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 8})
+    stack.plan("p2", "u2", {today: 4}, tier="standard")
+    stocked(stack, 5)
+    stocked(stack, 6, tier="standard", start=50)
+    with stack.member("u1") as rpc:
+        rpc.take("p1", limit=1)
+    with stack.staff() as rpc:
+        levels = {(i["country"], i["tier"]): i for i in rpc.stock_levels()["items"]}
+        first = rpc.check_stock()["alerts"]
+        second = rpc.check_stock()["alerts"]
+        listed = rpc.stock_alerts()["items"]
+    plus = levels[("FR", "premium_plus")]
+    assert (plus["available"], plus["demand_today"], plus["short"]) == (4, 7, True)
+    assert plus["oldest_age_hours"] is not None and plus["oldest_age_hours"] < 1
+    std = levels[("FR", "standard")]
+    assert (std["available"], std["demand_today"], std["short"]) == (6, 4, False)
+    assert [(a["tier"], a["demand"], a["available"]) for a in first] == [("premium_plus", 7, 4)]
+    assert second == []
+    assert [(a["country"], a["tier"], a["date"]) for a in listed] == [
+        ("FR", "premium_plus", today.isoformat())]
+    events = stack.rows(select(common.outbox.c.payload)
+                        .where(common.outbox.c.event_type == "stock_short"))
+    assert len(events) <= 1  # the relay may already have published it
+
+
+def test_entitlements_resync_from_plans_at_start_up(cfg, engine, fake_state, fakes) -> None:
+    from nameko.standalone.rpc import ClusterRpcClient
+
+    from leads.service import LeadsService
+    from suivi_common.testing import infra
+
+    fake_plans, _ = fakes
+    today = clock.today()
+    fake_state["entitlements"] = [testing.snapshot("p9", "u9", {today: 3}, version=4)]
+    conf = {**cfg, "ENTITLEMENT_SYNC_RETRY_SECONDS": 0.3}
+
+    def held() -> int | None:
+        with engine.connect() as conn:
+            return conn.execute(select(entitlements.c.version)
+                                .where(entitlements.c.plan_id == "p9")).scalar()
+
+    with infra.running(conf, LeadsService):  # plans is down: start-up is not blocked
+        with ClusterRpcClient(uri=conf["AMQP_URI"]) as rpc:
+            assert rpc.leads.health()["status"] == "ok"
+        assert held() is None
+        with infra.running(conf, fake_plans):  # plans comes up: the retry succeeds
+            testing.wait_for(lambda: held() == 4)
