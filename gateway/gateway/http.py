@@ -18,7 +18,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 from nameko import config
 from nameko.amqp.publish import UndeliverableMessage
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
@@ -133,6 +133,10 @@ class ApiEndpoint(HttpRequestHandler):
             return error_response(exc)
         if isinstance(exc, HTTPException) and exc.code == 413:
             return error_response(TooLarge())
+        if isinstance(exc, RpcTimeout):
+            log.warning("service timeout: %s", exc)
+            return json_response({"error": {"code": "service_timeout",
+                                            "message": "A service did not answer in time."}}, 504)
         if isinstance(exc, (UnknownService, UndeliverableMessage)):
             log.warning("service unavailable: %s", exc)
             return json_response({"error": {"code": "service_unavailable",

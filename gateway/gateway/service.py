@@ -4,7 +4,6 @@ One Nameko service whose ``@http`` routes are grouped by area in ``gateway/route
 it holds no data, authenticates through accounts, and calls services over RPC.
 """
 from nameko.events import EventDispatcher
-from nameko.rpc import ServiceRpc
 
 import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from gateway.auth import Auth
@@ -18,6 +17,7 @@ from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
 from gateway.routes.staff import StaffRoutes
 from suivi_common import devclock
+from suivi_common.rpc import ServiceRpc
 
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,

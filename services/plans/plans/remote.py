@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Protocol
 
 import eventlet
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import Client
 
 from suivi_common.auth import SYSTEM
@@ -80,7 +80,7 @@ def _call(client: Any, method: str, timeout: float, *args: Any) -> Any:
     try:
         with eventlet.Timeout(timeout):
             return getattr(client, method)(*args)
-    except (UnknownService, eventlet.Timeout) as exc:
+    except (UnknownService, RpcTimeout, eventlet.Timeout) as exc:
         raise Unavailable(f"{method}: {exc!r}") from None
 
 

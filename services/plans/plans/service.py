@@ -11,7 +11,7 @@ import suivi_common  # noqa: F401, I001  (first: green psycopg, before anything 
 import logging
 from typing import Any
 
-from nameko.rpc import ServiceRpc
+from suivi_common.rpc import ServiceRpc
 
 from plans.context import Ctx
 from plans.models import common
