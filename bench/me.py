@@ -19,6 +19,7 @@ from tools.api_client import Api, Mailbox, onboard
 from tools.platform import AMQP_BASE, DEV_STAFF, ROOT, _ensure_vhost
 
 CONCURRENCY = 16
+EXTRA: dict[str, str] = {}
 DURATION = float(os.environ.get("BENCH_SECONDS", "10"))
 
 
@@ -51,7 +52,7 @@ def echo_baseline() -> dict[str, float]:
 
 
 def me_throughput() -> dict[str, Any]:
-    platform = fresh_platform("_bench_me", services=("accounts", "mailer"))
+    platform = fresh_platform("_bench_me", services=("accounts", "mailer"), **EXTRA)
     platform.start()
     try:
         staff = Api(platform.url).login(*DEV_STAFF)

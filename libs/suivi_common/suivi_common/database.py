@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import KeyRing, Vault, load_master_key
+from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,8 @@ def ensure_green_psycopg() -> None:
             "before psycopg is imported (import suivi_common first)")
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
+def make_engine(url: str, pool_size: int = 10, pre_ping: bool = True) -> Engine:
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=pre_ping,
                          pool_recycle=1800)
 
 
@@ -110,7 +111,8 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         ensure_green_psycopg()
         devclock.load_persisted()
-        self.engine = make_engine(config[self.url_key], int(config.get("DB_POOL_SIZE", 10)))
+        self.engine = make_engine(config[self.url_key], int(config.get("DB_POOL_SIZE", 10)),
+                                  str(setting("DB_PRE_PING", "true")).lower() != "false")
         self.keyring = KeyRing(load_master_key(), self.tables, self.engine)
         self.relay = outbox.OutboxRelay(self.engine, self.tables, self.container.service_name,
                                         config["AMQP_URI"])

@@ -2,7 +2,8 @@
 would later kill the container over it), and a silent service times out."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kombu import Connection, Exchange, Queue
