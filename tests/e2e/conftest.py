@@ -62,8 +62,9 @@ def mailbox(platform: Platform) -> Mailbox:
     return Mailbox(Path(platform.var_dir) / "mail")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def staff(base_url: str) -> Api:
+    """A fresh staff session per test: some tests move the platform clock past a token's life."""
     return Api(base_url).login(*DEV_STAFF)
 
 

@@ -1,0 +1,153 @@
+"""Plans and leads end to end over HTTP, with the platform clock moved by the dev endpoint:
+quote → buy by card → active → tier change → capture and take → days pass → absence →
+sales closure → end date and quota → completed."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tools.api_client import Api, Mailbox, onboard, pay_by_card, subscribe_by_card
+from tools.platform import DEV_STAFF
+
+PARIS = ZoneInfo("Europe/Paris")
+START = date(2027, 3, 1)  # a Monday
+
+
+def at(day: date, hour: int = 9) -> str:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=PARIS).isoformat()
+
+
+@pytest.fixture
+def moved_clock(base_url: str) -> Iterator[Any]:
+    anon = Api(base_url)
+
+    def move(day: date, hour: int = 9) -> None:
+        body = anon.post("/api/dev/clock", {"now": at(day, hour)}, expect=200)
+        assert len(body["confirmed"]) == 5, body  # every service runs on the new time
+    yield move
+    anon.call("DELETE", "/api/dev/clock")
+
+
+def wait_until(fetch: Any, predicate: Any, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if predicate(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met: {value}")
+        time.sleep(0.1)
+
+
+def lead(i: int, country: str = "FR") -> dict[str, Any]:
+    return {"first_name": "Jeanne", "last_name": f"Valjean{chr(97 + i % 26)}", "country": country,
+            "email": f"jeanne.{i}.{time.time_ns()}@exemple.fr",
+            "mobile": f"+3361{(time.time_ns() // 1000 + i) % 10_000_000:07d}",
+            "postal_code": "75011", "city": "Paris", "source_url": "https://rejoindre.example",
+            "consent_at": at(START, 8)}
+
+
+def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any) -> None:
+    moved_clock(START)
+    staff = Api(base_url).login(*DEV_STAFF)
+    tag = str(time.time_ns())[-8:]
+    admin_email = f"plans-admin-{tag}@example.org"
+    staff.post("/api/networks", {"name": f"Plans {tag}", "admin": {
+        "email": admin_email, "first_name": "Paula", "last_name": "Renard"}}, expect=201)
+    admin = onboard(base_url, mailbox, admin_email, "Orange-Velvet-Canyon-31")
+    admin.put("/api/network/settings", {"open_countries": ["FR"]})
+    subscribe_by_card(admin, "annual")
+
+    # capture over HTTP: premium stock (valid mobile + email), a bad item and a duplicate
+    site = staff.post("/api/staff/capture-sites", {"name": "Form", "url": "https://form.example"})
+    batch = [lead(i) for i in range(40)]
+    batch.append({"first_name": "Nobody", "country": "FR"})
+    batch.append(dict(batch[0]))
+    results = Api(base_url).post("/api/capture/leads", {"leads": batch},
+                                 headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
+    assert [r["status"] for r in results[:40]] == ["accepted"] * 40
+    assert results[40]["status"] == "rejected" and results[41]["status"] == "duplicate"
+    assert Api(base_url).call("POST", "/api/capture/leads", {"leads": []},
+                              headers={"X-Capture-Key": "wrong"})[0] == 401
+
+    # refusals change nothing
+    for bad in ({"records": 30, "tier": "gold", "country": "FR"},
+                {"records": 30, "tier": "premium", "country": "DE"},
+                {"records": 0, "tier": "premium", "country": "FR"},
+                {"records": 10_000, "tier": "premium", "country": "FR"}):
+        status, body = admin.call("POST", "/api/plans", {**bad, "payment_method": "card"})
+        assert status == 400, (bad, body)
+    assert admin.get("/api/plans")["items"] == []
+
+    # quote, then buy by card: active from the day of payment, 30 days
+    quote = admin.post("/api/plans/quote", {"records": 60, "tier": "premium", "country": "FR"})
+    assert quote["days"] == 30 and quote["daily_quota"] == 2
+    assert quote["total_cents"] == 60 * quote["unit_price_cents"]
+    plan = admin.post("/api/plans", {"records": 60, "tier": "premium", "country": "FR",
+                                     "payment_method": "card"}, expect=201)
+    assert plan["status"] == "pending_payment"
+    pay_by_card(plan["payment"])
+    pid = plan["id"]
+    plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
+    assert (plan["start_date"], plan["end_date"]) == ("2027-03-01", "2027-03-30")
+    assert plan["daily_quota"] == 2
+
+    # another member cannot see or take it
+    admin.post("/api/network/members", {"email": f"other-{tag}@example.org", "first_name": "Odile",
+                                        "last_name": "Rivière"}, expect=201)
+    other = onboard(base_url, mailbox, f"other-{tag}@example.org", "Granite-Willow-Harbor-58")
+    assert other.call("GET", f"/api/plans/{pid}")[0] == 404
+    assert other.call("POST", f"/api/plans/{pid}/take", {})[0] == 404
+
+    # take today's quota: exactly 2 leads, full data, matching country and tier
+    taken = wait_until(lambda: admin.call("POST", f"/api/plans/{pid}/take", {})[1],
+                       lambda body: body.get("quota_today") == 2)
+    assert len(taken["leads"]) == 2 and taken["taken_today"] == 2
+    assert all(x["country"] == "FR" and x.get("email") for x in taken["leads"])
+    again = admin.post(f"/api/plans/{pid}/take", {})
+    assert again["leads"] == [] and again["taken_today"] == 2
+
+    # tier change: once per calendar day, value preserved
+    changed = admin.post(f"/api/plans/{pid}/tier", {"tier": "standard"})
+    assert changed["tier"] == "standard" and changed["records_remaining"] > 58
+    status, body = admin.call("POST", f"/api/plans/{pid}/tier", {"tier": "premium"})
+    assert status == 409 and body["error"]["code"] == "tier_change_daily_limit"
+
+    # a day passes; the next day the tier can change again
+    moved_clock(START + timedelta(days=1))
+    staff = Api(base_url).login(*DEV_STAFF)
+    staff.post("/api/staff/day-close", {"date": START.isoformat()}, expect=200)
+    admin = Api(base_url).login(admin_email, "Orange-Velvet-Canyon-31")  # idle expiry passed
+    back = admin.post(f"/api/plans/{pid}/tier", {"tier": "premium"})
+    assert back["tier"] == "premium"
+    remaining = back["records_remaining"]
+
+    # planned absence on Thursday-Friday, asked on Tuesday (notice rule met): +2 days
+    absence = admin.post("/api/absences", {"start_date": "2027-03-04", "end_date": "2027-03-05"},
+                         expect=201)
+    assert absence["status"] in ("approved", "active", "accepted")
+    status, body = admin.call("POST", "/api/absences", {"start_date": "2027-03-11",
+                                                        "end_date": "2027-03-12"})
+    assert status == 409 and body["error"]["code"] == "absence_quarterly_limit"
+    # sales closure Monday-Tuesday next week for FR: +2 more days, nothing forfeited
+    staff.post("/api/staff/sales-closures", {"start_date": "2027-03-08", "end_date": "2027-03-09",
+                                             "countries": ["FR"]}, expect=201)
+    plan = admin.get(f"/api/plans/{pid}")
+    assert plan["end_date"] == "2027-04-03"
+    remaining_days = 30 - 1  # blocked days push the end back; 29 delivery days are left
+    assert plan["daily_quota"] == -(-remaining // remaining_days)
+    forecast = staff.get("/api/staff/forecast?days=3")
+    assert forecast["total"] >= plan["daily_quota"]
+
+    # the last day passes without takes: every quota is forfeited, the plan completes
+    moved_clock(date(2027, 4, 4))
+    staff = Api(base_url).login(*DEV_STAFF)
+    staff.post("/api/staff/day-close", {"date": "2027-04-03"}, expect=200)
+    admin = Api(base_url).login(admin_email, "Orange-Velvet-Canyon-31")
+    plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "completed")
+    assert plan["records_remaining"] == 0
