@@ -12,6 +12,7 @@ from gateway.routes.billing import BillingRoutes
 from gateway.routes.leads import LeadsRoutes
 from gateway.routes.members import MemberOfficeRoutes
 from gateway.routes.network import NetworkRoutes
+from gateway.routes.office import OfficeRoutes
 from gateway.routes.plans import PlansRoutes
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
@@ -21,7 +22,8 @@ from suivi_common.rpc import ServiceRpc
 
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
-                     PlansRoutes, LeadsRoutes, StaffRoutes, PlatformRoutes):
+                     PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes,
+                     PlatformRoutes):
     name = "gateway"
 
     auth = Auth()

@@ -169,3 +169,5 @@ stock_alerts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("country", "tier", "day"),
 )
+
+from leads.office.tables import OFFICE_TABLES  # noqa: E402, F401  (the office's tables, same database)

@@ -27,6 +27,7 @@ from suivi_common.service_base import PlatformService, rpc_api
 
 from leads import distribution, entitlements, intake, settings, stock
 from leads.amqp import capture_consumer, config_timer
+from leads.office.entrypoints import OfficeEntrypoints
 from leads.models import capture_sites, common
 from leads.models import entitlements as entitlements_table
 
@@ -80,7 +81,7 @@ def _parse_day(value: Any, field: str = "date") -> date:
         raise Invalid("Invalid date", fields={field: "expected YYYY-MM-DD"}) from None
 
 
-class LeadsService(PlatformService):
+class LeadsService(OfficeEntrypoints, PlatformService):
     name = "leads"
 
     db = Database(common)

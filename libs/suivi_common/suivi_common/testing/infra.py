@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from nameko import config as nameko_config
 from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.engine import make_url
 
 from suivi_common.migrations import ensure_database, upgrade
 
@@ -22,10 +24,21 @@ def test_db_url(service: str) -> str:
     return f"{PG_BASE}/{service}_test"
 
 
-def fresh_database(service: str, migrations_dir: Path) -> str:
-    """Create (if needed) and migrate the service's test database; returns its URL."""
-    url = test_db_url(service)
+def recreate_database(url: str) -> None:
+    """Drop and create: a test run never inherits a schema another checkout left behind
+    (CI runs on the same machine as development)."""
+    parsed = make_url(url)
+    admin = parsed.set(database="postgres", drivername="postgresql").render_as_string(
+        hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
     ensure_database(url)
+
+
+def fresh_database(service: str, migrations_dir: Path) -> str:
+    """A new, migrated test database for the service; returns its URL."""
+    url = test_db_url(service)
+    recreate_database(url)
     upgrade(migrations_dir, url, create=False)
     return url
 

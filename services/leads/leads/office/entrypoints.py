@@ -1,0 +1,232 @@
+"""The office's nameko entrypoints, as a mixin of ``LeadsService`` (thin: checks who asks,
+then one use case). Rules live in ``leads.domain``; storage work in ``leads.office.*``.
+
+Who may call what:
+* the owner's office (``office_*`` on one's own leads, exports, claims): users and admins,
+  for their own leads only (another id is NotFound), while their office is open;
+* a member's office seen by their admin (``office_member_*``): read-only, unless the
+  member turned admin access off, and while the member's office is open;
+* the pipeline: read by the network's members, replaced by its admin;
+* claims to decide: staff; erasure on a data subject's request: compliance, staff or
+  internal callers (no principal / system).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+
+from leads.adapters.dns_resolver import DnsMailDomainResolver
+from leads.domain.history import ChangeSource
+from leads.office import access, claims, export, pipelines, queries, usecases
+from leads.office.access import AccessCache, member
+from leads.office.context import Actor, OfficeCtx, get_float
+from leads.office.cursor import limit_of
+from suivi_common import clock
+from suivi_common.auth import Principal, require
+from suivi_common.consumer import reliable_handler
+from suivi_common.errors import Forbidden
+from suivi_common.rpc import ServiceRpc
+from suivi_common.service_base import rpc_api
+
+log = logging.getLogger(__name__)
+
+ERASER_ROLES = ("compliance", "staff", "system")
+
+
+class MailDomainResolverProvider(DependencyProvider):
+    """The refund checks' DNS lookup, with a short timeout (tests inject a fake)."""
+
+    def setup(self) -> None:
+        self.resolver = DnsMailDomainResolver(timeout=get_float("REFUND_DNS_TIMEOUT_SECONDS"))
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        return self.resolver
+
+
+def _actor(principal: Principal | None, source: ChangeSource | None = None) -> Actor:
+    if principal is None:
+        return Actor("system", ChangeSource.SYSTEM)
+    if source is None:
+        source = {"staff": ChangeSource.STAFF, "compliance": ChangeSource.STAFF,
+                  "system": ChangeSource.SYSTEM}.get(principal.role, ChangeSource.USER)
+    return Actor(principal.user_id, source, principal.network_id)
+
+
+class OfficeEntrypoints:
+    db: Any
+    principal: Any
+
+    accounts = ServiceRpc("accounts")  # office_active, admin_can_view
+    office_access = AccessCache()
+    mail_resolver = MailDomainResolverProvider()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _ofc_ctx(self, actor: Actor) -> OfficeCtx:
+        return OfficeCtx(self.db.session, self.db.vault, clock.now(), self.db.emit, actor)
+
+    def _ofc_owner(self) -> tuple[Principal, OfficeCtx]:
+        """The caller, working in their own office (must be open)."""
+        p = member(self.principal)
+        access.require_office_open(self.db.session, self.office_access, self.accounts, p.user_id)
+        return p, self._ofc_ctx(_actor(p, ChangeSource.USER))
+
+    def _ofc_admin_view(self, member_id: Any) -> tuple[Principal, OfficeCtx, str]:
+        p = member(self.principal)
+        if p.role != "admin":
+            raise Forbidden("This action is not allowed for your role")
+        member_id = str(member_id)[:64]
+        access.require_admin_view(self.db.session, self.office_access, self.accounts, p,
+                                  member_id)
+        access.require_office_open(self.db.session, self.office_access, self.accounts, member_id)
+        return p, self._ofc_ctx(_actor(p, ChangeSource.ADMIN)), member_id
+
+    # --- leads in the owner's office ----------------------------------------------------------
+
+    @rpc_api
+    def office_create_lead(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A personal lead, with the same fields (and validation) as a capture."""
+        p, ctx = self._ofc_owner()
+        return usecases.create_personal(ctx, p.user_id, p.network_id, data)
+
+    @rpc_api
+    def office_list_leads(self, filters: dict[str, Any] | None = None, sort: str | None = None,
+                          cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return queries.list_leads(ctx, p.user_id, p.network_id, filters, sort, cursor,
+                                  limit_of(limit))
+
+    @rpc_api
+    def office_get_lead(self, lead_id: str) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return usecases.get(ctx, p.user_id, lead_id)
+
+    @rpc_api
+    def office_update_lead(self, lead_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return usecases.update_lead(ctx, p.user_id, lead_id, changes)
+
+    @rpc_api
+    def office_delete_lead(self, lead_id: str) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        usecases.delete_lead(ctx, p.user_id, lead_id)
+        return {"id": str(lead_id), "deleted": True}
+
+    @rpc_api
+    def office_add_note(self, lead_id: str, text: str) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return usecases.add_note(ctx, p.user_id, lead_id, text)
+
+    @rpc_api
+    def office_list_notes(self, lead_id: str, cursor: str | None = None,
+                          limit: int | None = None) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return usecases.notes(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+
+    @rpc_api
+    def office_change_status(self, lead_id: str, status: str,
+                             reopen: bool = False) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return usecases.change_status(ctx, p.user_id, lead_id, status, reopen)
+
+    @rpc_api
+    def office_lead_history(self, lead_id: str, cursor: str | None = None,
+                            limit: int | None = None) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return usecases.lead_history(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+
+    # --- a member's office, read by their admin (terms art. 5) ---------------------------------
+
+    @rpc_api
+    def office_member_leads(self, member_id: str, filters: dict[str, Any] | None = None,
+                            sort: str | None = None, cursor: str | None = None,
+                            limit: int | None = None) -> dict[str, Any]:
+        p, ctx, owner = self._ofc_admin_view(member_id)
+        return queries.list_leads(ctx, owner, p.network_id, filters, sort, cursor,
+                                  limit_of(limit))
+
+    @rpc_api
+    def office_member_lead(self, member_id: str, lead_id: str) -> dict[str, Any]:
+        _, ctx, owner = self._ofc_admin_view(member_id)
+        return usecases.get(ctx, owner, lead_id)
+
+    @rpc_api
+    def office_member_lead_history(self, member_id: str, lead_id: str, cursor: str | None = None,
+                                   limit: int | None = None) -> dict[str, Any]:
+        _, ctx, owner = self._ofc_admin_view(member_id)
+        return usecases.lead_history(ctx, owner, lead_id, cursor, limit_of(limit))
+
+    # --- pipeline -------------------------------------------------------------------------------
+
+    @rpc_api
+    def office_get_pipeline(self) -> dict[str, Any]:
+        p = member(self.principal)
+        return pipelines.get(self.db.session, p.network_id)
+
+    @rpc_api
+    def office_put_pipeline(self, statuses: list[str], initial: str, terminal: list[str],
+                            remap: dict[str, str] | None = None) -> dict[str, Any]:
+        p = member(self.principal)
+        if p.role != "admin":
+            raise Forbidden("Only the network admin defines the pipeline")
+        ctx = self._ofc_ctx(_actor(p, ChangeSource.ADMIN))
+        return pipelines.replace(ctx, p.network_id, statuses, initial, terminal, remap)
+
+    # --- export -----------------------------------------------------------------------------------
+
+    @rpc_api
+    def office_export_start(self, filters: dict[str, Any] | None = None, fmt: str = "xlsx",
+                            lang: str = "fr") -> dict[str, Any]:
+        """Build the file; then fetch it with ``office_export_chunk(export_id, 0..chunks-1)``."""
+        p, ctx = self._ofc_owner()
+        return export.start(ctx, p.user_id, p.network_id, filters, fmt, lang)
+
+    @rpc_api
+    def office_export_chunk(self, export_id: str, n: int) -> dict[str, Any]:
+        """``{data: base64, last: bool}``; the last piece deletes the stored file."""
+        p = member(self.principal)
+        return export.chunk(self._ofc_ctx(_actor(p)), p.user_id, export_id, n)
+
+    # --- refund claims ---------------------------------------------------------------------------
+
+    @rpc_api
+    def refund_claim_file(self, lead_id: str, reason: str,
+                          comment: str | None = None) -> dict[str, Any]:
+        p, ctx = self._ofc_owner()
+        return claims.file_claim(ctx, p.user_id, lead_id, reason, comment, self.mail_resolver)
+
+    @rpc_api
+    def refund_claims_mine(self, cursor: str | None = None,
+                           limit: int | None = None) -> dict[str, Any]:
+        p = member(self.principal)
+        return claims.mine(self._ofc_ctx(_actor(p)), p.user_id, cursor, limit_of(limit))
+
+    @rpc_api
+    def refund_claims_staff(self, status: str | None = None, cursor: str | None = None,
+                            limit: int | None = None) -> dict[str, Any]:
+        p = require(self.principal, "staff")
+        return claims.for_staff(self._ofc_ctx(_actor(p)), status, cursor, limit_of(limit))
+
+    @rpc_api
+    def refund_claim_decide(self, claim_id: str, approve: bool,
+                            comment: str | None = None) -> dict[str, Any]:
+        p = require(self.principal, "staff")
+        return claims.decide(self._ofc_ctx(_actor(p)), claim_id, approve, comment)
+
+    # --- data subjects and deliveries -------------------------------------------------------------
+
+    @rpc_api
+    def office_erase_lead(self, lead_id: str) -> dict[str, Any]:
+        """Erasure on the data subject's request (terms 3.B.iv), for compliance and staff."""
+        if self.principal is not None:
+            require(self.principal, *ERASER_ROLES)
+        return usecases.erase(self._ofc_ctx(_actor(self.principal)), lead_id)
+
+    @reliable_handler("leads", "lead_delivered")
+    def office_on_lead_delivered(self, payload: dict[str, Any]) -> None:
+        """A sold lead becomes its buyer's property, in their office (terms 3.B.iv)."""
+        created = usecases.receive_delivery(self._ofc_ctx(_actor(None)), payload)
+        if not created:
+            log.info("lead %s already in its office", payload.get("lead_id"))

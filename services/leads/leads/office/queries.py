@@ -1,0 +1,220 @@
+"""Listing one office: filters, sorts, keyset pages; also the row stream of the export.
+
+Why it stays fast with 100,000 leads in one office: every filter maps to an index
+``(owner_id, <filter>, created_at, id)`` (see ``tables``), pages are keysets (no OFFSET),
+and only the page's rows are decrypted. Exact-match filters on personal data (email,
+phone, postal code, city) compare blind indexes computed from the query value under the
+owner's network scope; nothing is decrypted to search.
+
+Sorts: ``created_desc`` (default), ``created_asc``, ``status`` (the network pipeline's
+order, newest first within a status). The status sort walks the statuses one by one, each
+an index range scan of ``(owner_id, status, created_at, id)``, instead of sorting the
+whole office by a computed position.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from leads.domain.refunds import LeadOrigin
+from leads.office import cursor as cursors
+from leads.office import pipelines, records
+from leads.office.context import OfficeCtx, decrypt_json
+from leads.office.tables import office_leads
+from suivi_common.clock import paris_midnight
+from suivi_common.crypto import Vault
+from suivi_common.errors import Invalid
+
+SORTS = ("created_desc", "created_asc", "status")
+TEXT_FILTERS = ("status", "plan_id", "postal_code", "city", "email", "phone")
+# Personal values: never written to the export log.
+SEARCH_FILTERS = ("postal_code", "city", "email", "phone")
+T = office_leads
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    origin: str | None = None
+    plan_id: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    def redacted(self) -> dict[str, Any]:
+        """For the export log: which filters, not the searched person."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if value is None:
+                continue
+            out[key] = True if key in SEARCH_FILTERS else (
+                value.isoformat() if isinstance(value, date) else value)
+        return out
+
+
+def _date(raw: Any, field: str) -> date | None:
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise Invalid("invalid date", fields={field: "expected YYYY-MM-DD"}) from None
+
+
+def parse_filters(raw: Mapping[str, Any] | None) -> Filters:
+    raw = dict(raw or {})
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for key in TEXT_FILTERS:
+        value = raw.get(key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or len(value) > 254:
+            errors[key] = "at most 254 characters"
+        else:
+            values[key] = value.strip()
+    origin = raw.get("origin")
+    if origin not in (None, ""):
+        try:
+            values["origin"] = str(LeadOrigin(origin))
+        except ValueError:
+            errors["origin"] = "purchased or personal"
+    unknown = set(raw) - set(Filters.__dataclass_fields__)
+    for key in unknown:
+        errors[key] = "unknown filter"
+    if errors:
+        raise Invalid("invalid filters", fields=errors)
+    values["created_from"] = _date(raw.get("created_from"), "created_from")
+    values["created_to"] = _date(raw.get("created_to"), "created_to")
+    return Filters(**values)
+
+
+def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[ColumnElement[bool]]:
+    """The WHERE clause of a listing (owner first: it leads every index)."""
+    where: list[ColumnElement[bool]] = [T.c.owner_id == owner_id, T.c.deleted_at.is_(None)]
+    if f.status:
+        where.append(T.c.status == f.status)
+    if f.origin:
+        where.append(T.c.origin == f.origin)
+    if f.plan_id:
+        where.append(T.c.plan_id == f.plan_id)
+    if f.created_from:
+        where.append(T.c.created_at >= paris_midnight(f.created_from))
+    if f.created_to:  # inclusive: the whole Paris day
+        where.append(T.c.created_at < paris_midnight(f.created_to + timedelta(days=1)))
+    if f.email:
+        where.append(T.c.email_bidx == vault.blind_index(scope, "email",
+                                                         records.norm_email(f.email)))
+    if f.phone:
+        digests = [vault.blind_index(scope, "phone", e164)
+                   for e164 in records.phone_candidates(f.phone)]
+        where.append(or_(T.c.mobile_bidx.in_(digests), T.c.landline_bidx.in_(digests)))
+    if f.postal_code:
+        where.append(T.c.postal_bidx == vault.blind_index(
+            scope, "postal_code", records.norm_postal_code(f.postal_code)))
+    if f.city:
+        where.append(T.c.city_bidx == vault.blind_index(scope, "city", records.norm_city(f.city)))
+    return where
+
+
+LIST_COLUMNS = (T.c.id, T.c.network_id, T.c.origin, T.c.status, T.c.plan_id, T.c.created_at,
+                T.c.delivered_at, T.c.erased_at, T.c.data)
+
+
+def _page_query(where: list[ColumnElement[bool]], newest_first: bool,
+                after: tuple[datetime, Any] | None, n: int) -> Select[Any]:
+    query = select(*LIST_COLUMNS).where(*where)
+    key = tuple_(T.c.created_at, T.c.id)
+    if after is not None:
+        query = query.where(key < after if newest_first else key > after)
+    order = ((T.c.created_at.desc(), T.c.id.desc()) if newest_first
+             else (T.c.created_at, T.c.id))
+    return query.order_by(*order).limit(n)
+
+
+def list_leads(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[str, Any] | None,
+               sort: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of an office: ``{items, next_cursor}``."""
+    sort = sort or "created_desc"
+    if sort not in SORTS:
+        raise Invalid("unknown sort", fields={"sort": f"one of {', '.join(SORTS)}"})
+    f = parse_filters(raw_filters)
+    where = conditions(ctx.vault, scope, owner_id, f)
+    after = cursors.decode(cursor, f"leads:{sort}")
+    if sort == "status":
+        rows, last = _by_status(ctx.session, scope, f, where, after, limit)
+    else:
+        newest = sort == "created_desc"
+        key = (cursors.instant(after), cursors.row_id(after)) if after else None
+        fetched = ctx.session.execute(_page_query(where, newest, key, limit + 1)).all()
+        rows = fetched[:limit]
+        last = rows[-1] if len(fetched) > limit else None
+    items = [records.summary(r, decrypt_json(ctx.vault, r.network_id, "office_leads", "data",
+                                             r.id, r.data)) for r in rows]
+    next_cursor = None
+    if last is not None:
+        extra = {"s": last.status} if sort == "status" else {}
+        next_cursor = cursors.encode(f"leads:{sort}", c=last.created_at, i=last.id, **extra)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnElement[bool]],
+               after: dict[str, Any] | None, limit: int) -> tuple[list[Any], Any]:
+    """Statuses in pipeline order (then any status the pipeline no longer has), newest first
+    within each; stops as soon as one row beyond the page is seen."""
+    order: list[str | None] = list(pipelines.load(session, scope).statuses) + [None]
+    if f.status:
+        order = [f.status]
+    start, key = 0, None
+    if after:
+        if after.get("s") not in order and after.get("s") is not None:
+            order.insert(len(order) - 1, after["s"])  # a status removed since the last page
+        start = order.index(after.get("s"))
+        key = (cursors.instant(after), cursors.row_id(after))
+    known = [s for s in order if s is not None]
+    rows: list[Any] = []
+    for position in range(start, len(order)):
+        status = order[position]
+        bucket = ([T.c.status == status] if status is not None
+                  else [T.c.status.notin_(known)] if known else [])
+        need = limit + 1 - len(rows)
+        query = _page_query(where + bucket, True, key if position == start else None, need)
+        rows.extend(session.execute(query).all())
+        if len(rows) > limit:
+            return rows[:limit], rows[limit - 1]
+    return rows, None
+
+
+EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.status, T.c.created_at, T.c.initial_data)
+
+
+def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]],
+                batch: int) -> Iterator[tuple[datetime, str, dict[str, Any]]]:
+    """(created_at, status, initial data) of every matching lead, oldest first, fetched and
+    decrypted ``batch`` rows at a time (memory stays bounded whatever the office's size).
+    Erased leads have nothing left to export and are skipped."""
+    key = None
+    while True:
+        query = select(*EXPORT_COLUMNS).where(*where, T.c.erased_at.is_(None))
+        if key is not None:
+            query = query.where(tuple_(T.c.created_at, T.c.id) > key)
+        rows = session.execute(query.order_by(T.c.created_at, T.c.id).limit(batch)).all()
+        for r in rows:
+            data = decrypt_json(vault, r.network_id, "office_leads", "initial_data", r.id,
+                                r.initial_data)
+            if data is not None:
+                yield r.created_at, r.status, data
+        if len(rows) < batch:
+            return
+        key = (rows[-1].created_at, rows[-1].id)

@@ -1,0 +1,280 @@
+"""Fixtures of the office tests.
+
+Two databases, both built with ``metadata.create_all`` (until the office tables have
+their migration): ``leads_office_test`` for use-case tests run through ``Harness`` (no
+broker, events collected in memory), and ``leads_office_svc_test`` for the running stack:
+``OfficeTestService`` (the office mixin on a leads-named service), ``FakeAccounts`` (no
+database: office_active, admin_can_view, get_member), ``FakeListener`` (records the events
+the office emits) and a gateway made of the real ``OfficeRoutes`` + ``MemberOfficeRoutes``
+behind a stub authenticator (token ``role:user_id:network``). The stack runs once per
+test module; each test starts from empty tables.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcClient
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from gateway.auth import bearer_token
+from gateway.routes.members import MemberOfficeRoutes
+from gateway.routes.office import OfficeRoutes
+from leads import testing as leads_testing
+from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
+from leads.models import common
+from leads.office import testing
+from leads.office.entrypoints import OfficeEntrypoints
+from leads.office.tables import office_leads
+from suivi_common import clock
+from suivi_common.auth import CurrentPrincipal, Principal
+from suivi_common.database import Database
+from suivi_common.errors import Forbidden, NotFound, Unauthorized
+from suivi_common.rpc import ServiceRpc
+from suivi_common.service_base import PlatformService
+from suivi_common.testing import infra
+
+FAKE: dict[str, Any] = {}
+
+
+def reset_fake() -> None:
+    FAKE.clear()
+    FAKE.update({"closed": set(), "members": {}, "admins": {}, "events": [], "dns": {}})
+
+
+reset_fake()
+
+
+def fake_resolver(domain: str) -> bool:
+    """DNS as the test says: True/False (mail route or not), "nx", "down" (default True)."""
+    answer = FAKE["dns"].get(domain, True)
+    if answer == "nx":
+        raise DomainNotFoundError(domain)
+    if answer == "down":
+        raise ResolverUnavailableError("timeout")
+    return bool(answer)
+
+
+class FakeResolverProvider(DependencyProvider):
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        return fake_resolver
+
+
+class OfficeTestService(OfficeEntrypoints, PlatformService):
+    name = "leads"
+    db = Database(common)
+    mail_resolver = FakeResolverProvider()
+
+
+class FakeAccounts:
+    name = "accounts"
+    principal = CurrentPrincipal()
+
+    @rpc
+    def office_active(self, user_id: str) -> bool:
+        return user_id not in FAKE["closed"]
+
+    @rpc
+    def admin_can_view(self, admin_id: str, member_id: str) -> bool:
+        member = FAKE["members"].get(member_id)
+        return (member is not None and FAKE["admins"].get(admin_id) == member["network"]
+                and member["admin_access"])
+
+    @rpc(expected_exceptions=(NotFound,))
+    def get_member(self, member_id: str) -> dict[str, Any]:
+        member = FAKE["members"].get(member_id)
+        if member is None or self.principal is None or member["network"] != self.principal.network_id:
+            raise NotFound("No such member")
+        return {"id": member_id}
+
+
+class FakeListener:
+    name = "listener"
+
+    def _record(self, event_type: str, payload: dict[str, Any]) -> None:
+        FAKE["events"].append((event_type, payload))
+
+    @event_handler("leads", "lead_status_changed")
+    def on_status(self, payload: dict[str, Any]) -> None:
+        self._record("lead_status_changed", payload)
+
+    @event_handler("leads", "refund_approved")
+    def on_refund(self, payload: dict[str, Any]) -> None:
+        self._record("refund_approved", payload)
+
+    @event_handler("leads", "lead_erased")
+    def on_erased(self, payload: dict[str, Any]) -> None:
+        self._record("lead_erased", payload)
+
+
+class StubRequestAuth:
+    def __init__(self, worker_ctx: Any) -> None:
+        self.worker_ctx = worker_ctx
+
+    def require(self, request: Any, roles: tuple[str, ...] = (),
+                terms_gate: bool = True) -> tuple[Principal, str]:
+        token = bearer_token(request)
+        if token is None or token.count(":") != 2:
+            raise Unauthorized("A bearer token is required", code="token_missing")
+        role, user_id, network_id = token.split(":")
+        principal = Principal(user_id, role, network_id or None)
+        self.worker_ctx.data.update(principal.to_context())
+        if roles and principal.role not in roles:
+            raise Forbidden("This action is not allowed for your role", code="forbidden_role")
+        return principal, token
+
+
+class StubAuth(DependencyProvider):
+    def get_dependency(self, worker_ctx: Any) -> StubRequestAuth:
+        return StubRequestAuth(worker_ctx)
+
+
+class OfficeGateway(OfficeRoutes, MemberOfficeRoutes):
+    name = "gateway"
+    auth = StubAuth()
+    leads = ServiceRpc("leads")
+    accounts = ServiceRpc("accounts")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- use-case tests --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def office_engine() -> Iterator[Engine]:
+    engine = testing.create_database(infra.test_db_url("leads_office"), drop=True)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def h(office_engine: Engine) -> Iterator[testing.Harness]:
+    testing.truncate(office_engine)
+    yield testing.Harness(office_engine)
+    clock.reset()
+
+
+# --- the running stack -----------------------------------------------------------------------
+
+class Stack:
+    def __init__(self, cfg: dict[str, Any], engine: Engine, base: str) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.uri = cfg["AMQP_URI"]
+        self.base = base
+        self.h = testing.Harness(engine)
+
+    @contextlib.contextmanager
+    def rpc(self, role: str = "user", user_id: str = "u1",
+            network_id: str | None = "net-1") -> Iterator[Any]:
+        context = Principal(user_id, role, network_id).to_context() if role else {}
+        with ClusterRpcClient(context_data=context, uri=self.uri) as client:
+            yield client.leads
+
+    def http(self, method: str, path: str, body: Any = None, token: str | None = None
+             ) -> tuple[int, dict[str, str], Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                raw, status, headers = resp.read(), resp.status, dict(resp.headers)
+        except urllib.error.HTTPError as err:
+            raw, status, headers = err.read(), err.code, dict(err.headers)
+        if headers.get("Content-Type", "").startswith("application/json"):
+            return status, headers, json.loads(raw or b"null")
+        return status, headers, raw
+
+    def deliver(self, owner_id: str = "u1", network_id: str = "net-1", plan_id: str = "plan-1",
+                raw: dict[str, Any] | None = None, i: int = 0,
+                delivered_at: datetime | None = None, message_id: str | None = None) -> str:
+        """Sell a lead as part 1 does, publish ``lead_delivered``, wait for the office row."""
+        with Session(self.engine) as session:
+            payload = testing.sell(session, self.h.vault(session), owner_id=owner_id,
+                                   network_id=network_id, plan_id=plan_id,
+                                   raw=raw or testing.raw_lead(i),
+                                   delivered_at=delivered_at or clock.now())
+            session.commit()
+        self.publish("lead_delivered", payload, message_id)
+        lead_id = uuid.UUID(payload["lead_id"])
+        leads_testing.wait_for(lambda: self.count(office_leads.c.id == lead_id) == 1)
+        return payload["lead_id"]
+
+    def publish(self, event_type: str, payload: dict[str, Any],
+                message_id: str | None = None) -> None:
+        leads_testing.publish_event(self.uri, "leads", event_type, payload, message_id)
+
+    def count(self, *where: Any) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(office_leads)
+                                    .where(*where)).scalar())
+
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        return [p for t, p in FAKE["events"] if t == event_type]
+
+
+@pytest.fixture(scope="session")
+def _svc_url() -> str:
+    url = infra.test_db_url("leads_office_svc")
+    testing.create_database(url, drop=True).dispose()  # the schema as the code has it now
+    return url
+
+
+# Module scope: the running containers (and the nameko config they patch) must not outlive
+# the office tests and leak into other suites of the same pytest session.
+@pytest.fixture(scope="module")
+def _stack_cfg(_svc_url: str) -> Iterator[tuple[dict[str, Any], Engine, str, list[Any]]]:
+    url = _svc_url
+    engine = testing.create_database(url)
+    vhost = infra.fresh_vhost()
+    port = free_port()
+    cfg = infra.base_config(vhost, DATABASE_URL=url, SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,
+                            WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", RPC_TIMEOUT_SECONDS=3,
+                            OFFICE_STATUS_CACHE_SECONDS=0, OFFICE_ADMIN_VIEW_CACHE_SECONDS=0,
+                            OFFICE_EXPORT_CHUNK_BYTES=16 * 1024)
+    try:
+        with infra.running(cfg, OfficeTestService, FakeAccounts, FakeListener,
+                           OfficeGateway) as containers:
+            rings = [d.keyring for c in containers for d in c.dependencies
+                     if isinstance(d, Database)]
+            yield cfg, engine, f"http://127.0.0.1:{port}", rings
+    finally:
+        infra.delete_vhost(vhost)
+        engine.dispose()
+
+
+@pytest.fixture
+def fake() -> dict[str, Any]:
+    """What the fakes answer: ``closed`` offices, ``members`` {id: {network, admin_access}},
+    ``admins`` {id: network}, ``dns`` {domain: answer}; ``events`` they received."""
+    return FAKE
+
+
+@pytest.fixture
+def stack(_stack_cfg: tuple[dict[str, Any], Engine, str, list[Any]]) -> Iterator[Stack]:
+    cfg, engine, base, rings = _stack_cfg
+    testing.truncate(engine)
+    for ring in rings:  # the data keys were truncated: forget the cached ones
+        ring._cache.clear()
+    reset_fake()
+    yield Stack(cfg, engine, base)
+    clock.reset()

@@ -1,0 +1,109 @@
+"""The export (terms 3.B.iv, 8.A.5): opens with openpyxl, the caller's leads only, their
+initial data and current status, the listing's filters, every export logged."""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from leads.office import export, usecases
+from leads.office.tables import office_export_chunks, office_exports
+from leads.office.testing import deliver, raw_lead, user
+from suivi_common import clock
+from suivi_common.errors import Invalid, NotFound
+
+U1 = user("u1")
+
+
+def download(h, owner, job):
+    parts, n = [], 0
+    while True:
+        piece = h.run(export.chunk, owner, job["export_id"], n, actor=user(owner))
+        parts.append(base64.b64decode(piece["data"]))
+        n += 1
+        if piece["last"]:
+            return b"".join(parts)
+
+
+def start(h, owner="u1", filters=None, fmt="xlsx", lang=None):
+    return h.run(export.start, owner, "net-1", filters, fmt, lang, actor=user(owner))
+
+
+@pytest.fixture
+def office(h):
+    clock.freeze(datetime(2025, 6, 2, 8, 30, tzinfo=UTC))
+    a = deliver(h, owner_id="u1", raw=raw_lead(1, last_name="Durand", first_name="Élise",
+                                               landline="01 44 55 66 77"))
+    clock.freeze(datetime(2025, 6, 2, 8, 31, tzinfo=UTC))
+    b = h.run(usecases.create_personal, "u1", "net-1",
+              raw_lead(2, last_name="Petit", city="Lyon", postal_code="69001"), actor=U1)["id"]
+    deliver(h, owner_id="u2", raw=raw_lead(3, last_name="Autre"))
+    h.run(usecases.update_lead, "u1", a, {"last_name": "Durand-Moreau"}, actor=U1)
+    h.run(usecases.change_status, "u1", a, "meeting", actor=U1)
+    return a, b
+
+
+def test_xlsx_holds_the_callers_initial_data_and_status(h, office):
+    job = start(h)
+    assert job["rows"] == 2 and job["filename"].endswith(".xlsx") and job["lang"] == "fr"
+    ws = load_workbook(io.BytesIO(download(h, "u1", job)), read_only=True).active
+    rows = list(ws.values)
+    assert rows[0] == export.HEADERS["fr"]
+    assert rows[1] == (datetime(2025, 6, 2, 10, 30), "Durand", "Élise", "lead1@example.fr",
+                       "+33600000001", "+33144556677", "75011", "Paris", "meeting")
+    assert rows[2][1] == "Petit" and rows[2][7] == "Lyon" and rows[2][8] == "new"
+    assert len(rows) == 3  # u2's lead is not there
+
+
+def test_filters_language_and_csv(h, office):
+    job = start(h, filters={"origin": "personal"}, fmt="csv", lang="en")
+    rows = list(csv.reader(io.StringIO(download(h, "u1", job).decode("utf-8-sig"))))
+    assert rows[0] == list(export.HEADERS["en"]) and len(rows) == 2 and rows[1][1] == "Petit"
+    job = start(h, filters={"email": "lead1@example.fr"}, lang="en")
+    ws = load_workbook(io.BytesIO(download(h, "u1", job))).active
+    assert [r[1] for r in ws.values] == ["Last name", "Durand"]
+    with pytest.raises(Invalid):
+        start(h, fmt="pdf")
+
+
+def test_every_export_is_logged_and_downloaded_once(h, office):
+    job = start(h, filters={"email": "lead1@example.fr", "status": "meeting"})
+    assert job["rows"] == 1
+    with h.session() as s:
+        log = s.execute(select(office_exports)).one()
+    assert (log.user_id, log.rows, log.format) == ("u1", 1, "xlsx")
+    assert log.filters == {"email": True, "status": "meeting"}  # the searched person is not logged
+    assert log.created_at is not None and log.downloaded_at is None
+    download(h, "u1", job)
+    with h.session() as s:
+        assert s.execute(select(func.count()).select_from(office_export_chunks)).scalar() == 0
+        assert s.execute(select(office_exports.c.downloaded_at)).scalar() is not None
+    with pytest.raises(NotFound):
+        h.run(export.chunk, "u1", job["export_id"], 0, actor=U1)
+
+
+def test_another_user_cannot_fetch_an_export(h, office):
+    job = start(h)
+    with pytest.raises(NotFound):
+        h.run(export.chunk, "u2", job["export_id"], 0, actor=user("u2"))
+    with pytest.raises(NotFound):
+        h.run(export.chunk, "u1", "not-an-id", 0, actor=U1)
+
+
+def test_a_big_file_comes_in_pieces(h, monkeypatch):
+    clock.freeze(datetime(2025, 6, 2, 8, 30, tzinfo=UTC))
+    for i in range(30):
+        deliver(h, owner_id="u1", i=i)
+    monkeypatch.setitem(export.__dict__, "get_int", lambda key: {
+        "OFFICE_EXPORT_CHUNK_BYTES": 1024, "OFFICE_EXPORT_BATCH": 7,
+        "OFFICE_EXPORT_TTL_MINUTES": 30}[key])
+    job = start(h, fmt="csv")
+    assert job["chunks"] > 1 and job["rows"] == 30
+    body = download(h, "u1", job)
+    assert len(body) == job["bytes"]
+    assert len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))) == 31

@@ -1,0 +1,120 @@
+"""Pure helpers: stored form, edits through the capture pipeline, search keys, cursors,
+export writers (no database)."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from leads.office import cursor, export, records
+from leads.office.testing import raw_lead
+from suivi_common.errors import Invalid
+
+NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+
+
+def stored(**overrides):
+    return records.validate_new(raw_lead(1, consent_at=datetime(2025, 6, 1, tzinfo=UTC),
+                                         **overrides), NOW)
+
+
+def test_a_personal_lead_goes_through_the_capture_pipeline():
+    data = stored(mobile="06 12 34 56 78")
+    assert data["mobile"]["e164"] == "+33612345678" and data["email"] == "lead1@example.fr"
+    with pytest.raises(Invalid) as caught:
+        records.validate_new({"first_name": "Jean"}, NOW)
+    assert {"last_name", "country", "contact"} <= set(caught.value.fields)
+
+
+def test_an_edit_is_revalidated_and_diffed_field_by_field():
+    before = stored()
+    after, changes = records.apply_edit(before, {"city": "Lyon", "postal_code": "69001",
+                                                 "mobile": "+33 7 00 00 00 01"}, NOW)
+    assert after["city"] == "Lyon" and after["mobile"]["e164"] == "+33700000001"
+    assert [c.field for c in changes] == ["city", "mobile", "postal_code"]
+    assert changes[0].old == "Paris" and changes[0].new == "Lyon"
+
+
+def test_a_no_op_edit_changes_nothing():
+    before = stored()
+    after, changes = records.apply_edit(before, {"city": " Paris ", "mobile": before["mobile"]["e164"]},
+                                        NOW)
+    assert changes == [] and after == before
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"consent_at": "2025-01-01T00:00:00+00:00"}, "consent_at"),
+    ({"source_url": "https://x.fr"}, "source_url"),
+    ({"shoe_size": 42}, "shoe_size"),
+    ({"email": "not-an-email"}, "email"),
+    ({"postal_code": "ABC"}, "postal_code"),
+    ({"email": None, "mobile": None, "landline": None}, "contact"),
+])
+def test_edits_that_are_refused(changes, field):
+    with pytest.raises(Invalid) as caught:
+        records.apply_edit(stored(), changes, NOW)
+    assert field in caught.value.fields
+
+
+def test_stored_form_rebuilds_the_domain_record():
+    lead = records.lead_from_stored(stored(mobile="0612345678", birth_date="1980-02-03"))
+    assert lead.mobile is not None and lead.mobile.valid and lead.birth_date.year == 1980
+    assert lead.consent_at.tzinfo is not None
+
+
+def test_search_keys_are_normalised_like_the_filters():
+    data = stored(city="Saint-Étienne", postal_code="42 000", email="Jean.X@Example.FR")
+    keys = records.search_keys(data)
+    assert keys["city_bidx"] == records.norm_city("saint etienne") == "saint etienne"
+    assert keys["postal_bidx"] == records.norm_postal_code("42000")
+    assert keys["email_bidx"] == records.norm_email("JEAN.X@example.fr")
+    assert "+33612345678" in records.phone_candidates("06 12 34 56 78")
+    assert records.phone_candidates("+32 470 12 34 56") == ["+32470123456"]
+    assert records.phone_candidates("0033612345678") == ["+33612345678"]
+    with pytest.raises(Invalid):
+        records.phone_candidates("call me")
+
+
+def test_cursors_are_checked():
+    token = cursor.encode("leads:created_desc", c=NOW, i="00000000-0000-4000-8000-000000000001")
+    body = cursor.decode(token, "leads:created_desc")
+    assert cursor.instant(body) == NOW
+    with pytest.raises(Invalid):
+        cursor.decode(token, "leads:status")
+    with pytest.raises(Invalid):
+        cursor.decode("garbage!", "leads:status")
+    with pytest.raises(Invalid):
+        cursor.limit_of(501)
+
+
+def _rows():
+    data = stored(first_name="=HYPERLINK(\"http://evil\")", last_name="Martin")
+    return [export.row_values(NOW, "new", data), export.row_values(NOW, "client", stored(city="-2+3"))]
+
+
+def test_xlsx_writer_neutralises_formulas_and_localises_headers():
+    out = io.BytesIO()
+    assert export.write_file("xlsx", "fr", _rows(), out) == 2
+    out.seek(0)
+    ws = load_workbook(out).active
+    rows = list(ws.values)
+    assert rows[0] == export.HEADERS["fr"]
+    assert rows[1][2] == "=HYPERLINK(\"http://evil\")"  # text, not a formula
+    assert ws.cell(row=2, column=3).data_type == "s"
+    assert rows[1][0] == datetime(2025, 6, 2, 12, 0)  # Paris wall clock
+    assert rows[1][4] == "+33600000001" and rows[2][8] == "client"
+
+
+def test_csv_writer():
+    out = io.BytesIO()
+    export.write_file("csv", "en", _rows(), out)
+    text = out.getvalue().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == list(export.HEADERS["en"])
+    assert rows[1][2].startswith("'=") and rows[2][7] == "'-2+3" and rows[1][4] == "+33600000001"
+    out = io.BytesIO()
+    export.write_file("csv", "fr", _rows(), out)
+    assert out.getvalue().startswith("\ufeffDate de création;Nom;".encode())
