@@ -105,11 +105,35 @@ class Platform:
         for service in self.services:
             for index in range(self.instances.get(service, 1)):
                 self.start_service(service, index)
+        # The gateway starts once every service answers: nameko 3.0.0rc11 can kill a gateway
+        # whose early calls hit services that have not declared their queues yet.
+        self.wait_services()
         config, target = GATEWAY
         self._spawn("gateway", [sys.executable, "-m", "nameko", "run", "--config", config, target],
                     self.env())
         if wait:
             self.wait_healthy()
+
+    def wait_services(self, timeout: float = 90.0) -> None:
+        from nameko.standalone.rpc import ClusterRpcClient
+
+        deadline = time.monotonic() + timeout
+        waiting = list(self.services)
+        while waiting and time.monotonic() < deadline:
+            for name, proc in self.processes:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; see "
+                                       f"{self.var_dir / 'log' / (name + '.log')}")
+            try:
+                with ClusterRpcClient(uri=f"{AMQP_BASE}/{self.vhost}", timeout=3) as rpc:
+                    waiting = [s for s in waiting
+                               if getattr(rpc, s).health().get("status") != "ok"]
+            except Exception:  # UnknownService, timeout: not up yet
+                pass
+            if waiting:
+                time.sleep(0.3)
+        if waiting:
+            raise RuntimeError(f"services not healthy after {timeout}s: {waiting}")
 
     def wait_healthy(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
