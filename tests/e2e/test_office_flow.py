@@ -73,6 +73,17 @@ def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any) -
     assert all(h["source"] == "user" for h in history if h["field"] == "city")
     assert user.get(f"/api/leads/{first}")["city"] == "Ixelles"
 
+    # the admin reshapes the pipeline; a removed status holding leads needs a remap
+    status, body = admin.call("PUT", "/api/network/pipeline", {
+        "statuses": ["new", "called", "meeting", "client", "distributor", "not_interested"],
+        "initial": "new", "terminal": ["client", "distributor", "not_interested"]})
+    assert status == 409 and body["error"]["code"] == "pipeline_status_in_use"
+    admin.put("/api/network/pipeline", {
+        "statuses": ["new", "called", "meeting", "client", "distributor", "not_interested"],
+        "initial": "new", "terminal": ["client", "distributor", "not_interested"],
+        "remap": {"contacted": "called"}})
+    assert user.get(f"/api/leads/{first}")["status"] == "called"
+
     # refund claims: refused on the edited lead, accepted on another, decided by staff once
     status, body = user.call("POST", f"/api/leads/{first}/refund-claims",
                              {"reason": "phone_unassigned", "comment": "numéro inexistant"})

@@ -151,3 +151,25 @@ def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any) 
     admin = Api(base_url).login(admin_email, "Orange-Velvet-Canyon-31")
     plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "completed")
     assert plan["records_remaining"] == 0
+
+    # force majeure afterwards (within 30 days of the end), with a PDF proof, approved by
+    # staff: the forfeited records of those days come back and the plan reopens
+    fm = admin.post("/api/absences", {"start_date": "2027-03-20", "end_date": "2027-03-21",
+                                      "force_majeure": True, "reason": "hospitalisation",
+                                      "details": "Hospitalisée deux jours", "plan_id": pid},
+                    expect=201)
+    assert fm["status"] == "pending"
+    bad = admin.http.post(f"{base_url}/api/absences/{fm['id']}/proof",
+                          files={"file": ("proof.pdf", b"not really a pdf", "application/pdf")},
+                          headers={"Authorization": f"Bearer {admin.token}"}, timeout=30)
+    assert bad.status_code == 400
+    good = admin.http.post(f"{base_url}/api/absences/{fm['id']}/proof",
+                           files={"file": ("proof.pdf", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n",
+                                           "application/pdf")},
+                           headers={"Authorization": f"Bearer {admin.token}"}, timeout=30)
+    assert good.status_code in (200, 201), good.text
+    pending = staff.get("/api/staff/absences?status=pending")["items"]
+    assert fm["id"] in {a["id"] for a in pending}
+    staff.post(f"/api/staff/absences/{fm['id']}/decision", {"approve": True, "comment": "justifié"})
+    plan = admin.get(f"/api/plans/{pid}")
+    assert plan["status"] == "active" and plan["records_remaining"] > 0

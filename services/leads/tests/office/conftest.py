@@ -5,7 +5,7 @@ their migration): ``leads_office_test`` for use-case tests run through ``Harness
 broker, events collected in memory), and ``leads_office_svc_test`` for the running stack:
 ``OfficeTestService`` (the office mixin on a leads-named service), ``FakeAccounts`` (no
 database: office_active, admin_can_view, get_member), ``FakeListener`` (records the events
-the office emits) and a gateway made of the real ``OfficeRoutes`` + ``MemberOfficeRoutes``
+the office emits); the routes are tested over HTTP by tests/e2e
 behind a stub authenticator (token ``role:user_id:network``). The stack runs once per
 test module; each test starts from empty tables.
 """
@@ -30,9 +30,6 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from gateway.auth import bearer_token
-from gateway.routes.members import MemberOfficeRoutes
-from gateway.routes.office import OfficeRoutes
 from leads import testing as leads_testing
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
 from leads.models import common
@@ -42,8 +39,7 @@ from leads.office.tables import office_leads
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.database import Database
-from suivi_common.errors import Forbidden, NotFound, Unauthorized
-from suivi_common.rpc import ServiceRpc
+from suivi_common.errors import NotFound
 from suivi_common.service_base import PlatformService
 from suivi_common.testing import infra
 
@@ -118,35 +114,6 @@ class FakeListener:
     @event_handler("leads", "lead_erased")
     def on_erased(self, payload: dict[str, Any]) -> None:
         self._record("lead_erased", payload)
-
-
-class StubRequestAuth:
-    def __init__(self, worker_ctx: Any) -> None:
-        self.worker_ctx = worker_ctx
-
-    def require(self, request: Any, roles: tuple[str, ...] = (),
-                terms_gate: bool = True) -> tuple[Principal, str]:
-        token = bearer_token(request)
-        if token is None or token.count(":") != 2:
-            raise Unauthorized("A bearer token is required", code="token_missing")
-        role, user_id, network_id = token.split(":")
-        principal = Principal(user_id, role, network_id or None)
-        self.worker_ctx.data.update(principal.to_context())
-        if roles and principal.role not in roles:
-            raise Forbidden("This action is not allowed for your role", code="forbidden_role")
-        return principal, token
-
-
-class StubAuth(DependencyProvider):
-    def get_dependency(self, worker_ctx: Any) -> StubRequestAuth:
-        return StubRequestAuth(worker_ctx)
-
-
-class OfficeGateway(OfficeRoutes, MemberOfficeRoutes):
-    name = "gateway"
-    auth = StubAuth()
-    leads = ServiceRpc("leads")
-    accounts = ServiceRpc("accounts")
 
 
 def free_port() -> int:
@@ -252,8 +219,7 @@ def _stack_cfg(_svc_url: str) -> Iterator[tuple[dict[str, Any], Engine, str, lis
                             OFFICE_STATUS_CACHE_SECONDS=0, OFFICE_ADMIN_VIEW_CACHE_SECONDS=0,
                             OFFICE_EXPORT_CHUNK_BYTES=16 * 1024)
     try:
-        with infra.running(cfg, OfficeTestService, FakeAccounts, FakeListener,
-                           OfficeGateway) as containers:
+        with infra.running(cfg, OfficeTestService, FakeAccounts, FakeListener) as containers:
             rings = [d.keyring for c in containers for d in c.dependencies
                      if isinstance(d, Database)]
             yield cfg, engine, f"http://127.0.0.1:{port}", rings
