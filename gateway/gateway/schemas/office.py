@@ -31,27 +31,6 @@ class ExportQuery(LeadFilterQuery):
     lang = fields.Str(load_default="fr", validate=validate.OneOf(["fr", "en"]))
 
 
-class OfficeLeadIn(Schema):
-    """The capture fields (validated by leads with the capture pipeline)."""
-
-    first_name = fields.Raw()
-    last_name = fields.Raw()
-    email = fields.Raw(allow_none=True)
-    mobile = fields.Raw(allow_none=True)
-    landline = fields.Raw(allow_none=True)
-    call_window = fields.Raw(allow_none=True)
-    postal_code = fields.Raw(allow_none=True)
-    city = fields.Raw(allow_none=True)
-    country = fields.Raw()
-    professional_situation = fields.Raw(allow_none=True)
-    time_available = fields.Raw(allow_none=True)
-    birth_date = fields.Raw(allow_none=True)
-    income_goal = fields.Raw(allow_none=True)
-    source_url = fields.Raw()
-    consent_at = fields.Raw()
-    capture_ip = fields.Raw(allow_none=True)
-
-
 class OfficeLeadPatchIn(Schema):
     """Editable fields only (source_url, consent_at and capture_ip are evidence)."""
 
@@ -68,6 +47,14 @@ class OfficeLeadPatchIn(Schema):
     time_available = fields.Raw(allow_none=True)
     birth_date = fields.Raw(allow_none=True)
     income_goal = fields.Raw(allow_none=True)
+
+
+class OfficeLeadIn(OfficeLeadPatchIn):
+    """The capture fields (validated by leads with the capture pipeline)."""
+
+    source_url = fields.Raw()
+    consent_at = fields.Raw()
+    capture_ip = fields.Raw(allow_none=True)
 
 
 class OfficeLeadSummaryOut(Schema):

@@ -22,11 +22,11 @@ from typing import Any
 from kombu import Queue
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
-from nameko.timer import Timer
 
 from leads import settings
 from leads.intake import hash_key
 from suivi_common.container import INBOX_CONTEXT_KEY
+from suivi_common.timers import ConfigTimer
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +89,6 @@ class CaptureConsumer(Consumer):
 capture_consumer = CaptureConsumer.decorator
 
 
-class ConfigTimer(Timer):
-    """A timer whose interval is a config key, read when the container sets up."""
-
-    def __init__(self, key: str, eager: bool = False, **kwargs: Any) -> None:
-        super().__init__(float(settings.DEFAULTS[key]), eager=eager, **kwargs)
-        self.key = key
-
-    def setup(self) -> None:
-        self.interval = settings.get_float(self.key)
-        super().setup()
-
-
-config_timer = ConfigTimer.decorator
+def config_timer(key: str, eager: bool = False) -> Any:
+    """The shared config timer, defaulting to leads' own settings."""
+    return ConfigTimer.decorator(key, settings.DEFAULTS[key], eager=eager)
