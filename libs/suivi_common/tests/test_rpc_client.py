@@ -11,7 +11,7 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcClient
 
-from suivi_common.rpc import ServiceRpc
+from suivi_common.rpc import REPLY_QUEUE_REDECLARE_SECONDS, ServiceRpc
 from suivi_common.testing import infra
 
 
@@ -61,3 +61,42 @@ def test_unknown_service_and_silent_service(vhost: str) -> None:
         listener = next(ext for ext in container.extensions
                         if type(ext).__name__ == "ReplyListener")
         assert listener.pending == {}
+
+
+class Target:
+    name = "target"
+
+    @rpc
+    def echo(self, value: int) -> int:
+        return value
+
+
+class Forwarder:
+    name = "forwarder"
+    target = ServiceRpc("target")
+
+    @rpc
+    def forward(self, value: int) -> int:
+        return self.target.echo(value)
+
+
+def test_reply_queue_is_declared_once_a_lease_not_before_every_request(vhost: str) -> None:
+    """nameko declares exchange, queue and binding before each request; ours renews the
+    reply queue's lease only when it could be near expiry, and replies still arrive."""
+    cfg: dict[str, Any] = {"AMQP_URI": infra.amqp_uri(vhost)}
+    with infra.running(cfg, Target, Forwarder) as (_, forwarder):
+        provider = next(d for d in forwarder.dependencies if isinstance(d, ServiceRpc))
+        declared: list[int] = []
+        publish = provider.publisher.publish
+
+        def recording(payload: Any, **kwargs: Any) -> Any:
+            declared.append(len(kwargs.get("declare") or ()))
+            return publish(payload, **kwargs)
+
+        provider.publisher.publish = recording
+        with ClusterRpcClient(uri=cfg["AMQP_URI"], timeout=10) as client:
+            assert [client.forwarder.forward(i) for i in range(3)] == [0, 1, 2]
+            assert declared == [1, 0, 0]
+            provider.reply_listener.suivi_declared_at -= REPLY_QUEUE_REDECLARE_SECONDS
+            assert client.forwarder.forward(3) == 3
+            assert declared == [1, 0, 0, 1]
