@@ -7,16 +7,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from nameko import config
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import KeyRing, Vault, load_master_key
@@ -37,24 +39,82 @@ def ensure_green_psycopg() -> None:
             "before psycopg is imported (import suivi_common first)")
 
 
-def make_engine(url: str, pool_size: int = 10, pre_ping: bool = True) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=pre_ping,
-                         pool_recycle=1800)
+def make_engine(url: str, pool_size: int = 10, ping_idle_seconds: float = 10.0) -> Engine:
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
+    ping_when_idle(engine, ping_idle_seconds)
+    return engine
+
+
+def pool_size_for(max_workers: int) -> int:
+    """One pooled connection per worker, plus the outbox relay and one autonomous
+    transaction. A smaller pool makes every worker past it open and close a connection
+    of its own (overflow), which costs PostgreSQL a backend fork per request under load."""
+    return max_workers + 2
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection on checkout only if it sat idle ``idle_seconds`` or more.
+
+    ``pool_pre_ping`` costs a round trip on every checkout, that is on every request. A
+    connection returned moments ago is alive unless the server restarted since: then
+    its first statement fails as a disconnect, SQLAlchemy recycles the whole pool, and
+    that one call errs (events are retried). 0 pings on every checkout."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # new (just connected) or recently used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection is dead") from exc  # pool retries
+
+
+_IDLE_SINCE = "suivi.idle_since"
+
+
+class ReadOnlySession(Session):
+    """The session of a read-only entrypoint (``service_base.rpc_query``): its connection is
+    in autocommit, so a worker that reads costs no BEGIN and COMMIT round trips; a write
+    is refused, since it would not be atomic."""
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        raise RuntimeError("a read-only entrypoint may not write; use @rpc_api")
+
+
+def is_read_only(worker_ctx: Any) -> bool:
+    method = getattr(worker_ctx.service, worker_ctx.entrypoint.method_name, None)
+    return bool(getattr(method, READ_ONLY_MARK, False))
+
+
+READ_ONLY_MARK = "suivi_read_only"
 
 
 class Db:
     """What a worker sees as ``self.db``."""
 
-    def __init__(self, provider: Database, worker_ctx: Any) -> None:
+    def __init__(self, provider: Database, worker_ctx: Any, read_only: bool = False) -> None:
         self._provider = provider
         self._worker_ctx = worker_ctx
+        self._read_only = read_only
         self._session: Session | None = None
         self.emitted = 0
 
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = Session(self._provider.engine, expire_on_commit=False)
+            if self._read_only:
+                self._session = ReadOnlySession(self._provider.reader, expire_on_commit=False)
+            else:
+                self._session = Session(self._provider.engine, expire_on_commit=False)
         return self._session
 
     @property
@@ -111,8 +171,10 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         ensure_green_psycopg()
         devclock.load_persisted()
-        self.engine = make_engine(config[self.url_key], int(config.get("DB_POOL_SIZE", 10)),
-                                  str(setting("DB_PRE_PING", "true")).lower() != "false")
+        pool_size = setting("DB_POOL_SIZE") or pool_size_for(int(config.get("max_workers", 10)))
+        self.engine = make_engine(config[self.url_key], int(pool_size),
+                                  float(setting("DB_PING_IDLE_SECONDS", 10)))
+        self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.keyring = KeyRing(load_master_key(), self.tables, self.engine)
         self.relay = outbox.OutboxRelay(self.engine, self.tables, self.container.service_name,
                                         config["AMQP_URI"])
@@ -122,12 +184,14 @@ class Database(DependencyProvider):
 
     def stop(self) -> None:
         self.relay.stop()
+        self.engine.dispose()  # close pooled connections now, not whenever GC gets to them
 
     def kill(self) -> None:
         self.relay.stop()
+        self.engine.dispose()
 
     def get_dependency(self, worker_ctx: Any) -> Db:
-        handle = Db(self, worker_ctx)
+        handle = Db(self, worker_ctx, read_only=is_read_only(worker_ctx))
         self._handles[id(worker_ctx)] = handle
         return handle
 

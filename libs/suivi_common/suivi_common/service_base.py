@@ -14,12 +14,21 @@ from sqlalchemy import text
 from suivi_common import clock, devclock
 from suivi_common.auth import CurrentPrincipal, require
 from suivi_common.consumer import ReliableEventHandler
+from suivi_common.database import READ_ONLY_MARK
 from suivi_common.errors import EXPECTED_ERRORS, NotFound
 
 
 def rpc_api(fn: Callable[..., Any]) -> Any:
     """An RPC whose typed errors are expected refusals, not crashes worth a stack trace."""
     return rpc(expected_exceptions=EXPECTED_ERRORS)(fn)
+
+
+def rpc_query(fn: Callable[..., Any]) -> Any:
+    """A read-only ``rpc_api``: its session runs in autocommit (no BEGIN and COMMIT round
+    trips) and refuses writes. For hot reads whose statements need no shared snapshot,
+    ideally a single statement."""
+    setattr(fn, READ_ONLY_MARK, True)
+    return rpc_api(fn)
 
 
 class PlatformService:

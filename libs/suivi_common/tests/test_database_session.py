@@ -1,0 +1,133 @@
+"""The worker session's two fast paths: read-only entrypoints without a transaction, and
+pooled connections checked only when they sat idle. Real PostgreSQL and RabbitMQ."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcClient
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from sqlalchemy.exc import OperationalError
+
+from suivi_common.database import Database, make_engine
+from suivi_common.migrations import ensure_database
+from suivi_common.service_base import PlatformService, rpc_api, rpc_query
+from suivi_common.tables import define_common_tables
+from suivi_common.testing import infra
+
+metadata = MetaData()
+common = define_common_tables(metadata)
+notes = Table("session_notes", metadata, Column("id", Integer, primary_key=True),
+              Column("text", String(100), nullable=False))
+URL = infra.test_db_url("common_session")
+
+
+@pytest.fixture(scope="module")
+def db_url() -> str:
+    ensure_database(URL)
+    engine = create_engine(URL)
+    metadata.create_all(engine)
+    engine.dispose()
+    return URL
+
+
+@pytest.fixture
+def url(db_url: str) -> str:
+    infra.truncate_all(db_url, metadata)
+    return db_url
+
+
+@pytest.fixture
+def vhost() -> Iterator[str]:
+    name = infra.fresh_vhost()
+    yield name
+    infra.delete_vhost(name)
+
+
+def _transaction_state(db: Any) -> dict[str, Any]:
+    count = db.session.execute(select(func.count()).select_from(notes)).scalar_one()
+    dbapi = db.session.connection().connection.dbapi_connection
+    return {"count": count, "transaction": dbapi.info.transaction_status.name}
+
+
+class Notebook(PlatformService):
+    name = "notebook"
+    db = Database(common, url_key="NOTEBOOK_DATABASE_URL")
+
+    @rpc_query
+    def count(self) -> dict[str, Any]:
+        return _transaction_state(self.db)
+
+    @rpc_api
+    def count_in_transaction(self) -> dict[str, Any]:
+        return _transaction_state(self.db)
+
+    @rpc_api
+    def write(self, text: str) -> None:
+        self.db.session.execute(insert(notes).values(text=text))
+
+    @rpc_query
+    def write_from_a_query(self, text: str) -> None:
+        self.db.session.execute(insert(notes).values(text=text))
+
+    @rpc_query
+    def emit_from_a_query(self) -> None:
+        self.db.emit("noted", {"text": "x"})
+
+
+def test_read_only_entrypoints_hold_no_transaction_and_cannot_write(url: str, vhost: str) -> None:
+    cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=url)
+    with infra.running(cfg, Notebook), ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+        rpc.notebook.write("kept")
+        # autocommit: once its statement is done the connection is idle, no BEGIN was sent
+        assert rpc.notebook.count() == {"count": 1, "transaction": "IDLE"}
+        assert rpc.notebook.count_in_transaction() == {"count": 1, "transaction": "INTRANS"}
+        for refused in (lambda: rpc.notebook.write_from_a_query("lost"),
+                        rpc.notebook.emit_from_a_query):
+            with pytest.raises(RemoteError) as err:
+                refused()
+            assert "read-only" in str(err.value)
+        assert rpc.notebook.count()["count"] == 1
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(common.outbox)).scalar_one() == 0
+    engine.dispose()
+
+
+def _backend_pid(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.pg_backend_pid())).scalar_one())
+
+
+def _terminate(pid: int) -> None:
+    admin = create_engine(URL)
+    with admin.connect() as conn:
+        conn.execute(select(func.pg_terminate_backend(pid)))
+    admin.dispose()
+
+
+def test_an_idle_connection_is_checked_and_a_dead_one_replaced(url: str) -> None:
+    engine = make_engine(url, pool_size=1, ping_idle_seconds=0)
+    try:
+        dead = _backend_pid(engine)
+        _terminate(dead)  # e.g. the server restarted while the connection sat in the pool
+        assert _backend_pid(engine) != dead  # no error: the ping found it and the pool reconnected
+    finally:
+        engine.dispose()
+
+
+def test_a_recently_used_connection_is_not_pinged(url: str) -> None:
+    """The price of skipping the ping: after a server restart, one statement fails as a
+    disconnect, and the pool is recycled for the next."""
+    engine = make_engine(url, pool_size=1, ping_idle_seconds=3600)
+    try:
+        dead = _backend_pid(engine)
+        _terminate(dead)
+        with pytest.raises(OperationalError) as err:
+            _backend_pid(engine)
+        assert err.value.connection_invalidated
+        assert _backend_pid(engine) != dead
+    finally:
+        engine.dispose()
