@@ -150,11 +150,18 @@ class ApiEndpoint(HttpRequestHandler):
                              500)
 
 
+@functools.cache
+def schema(cls: type[Schema], many: bool = False) -> Schema:
+    """One instance per schema: building one deep-copies its declared fields, and a
+    marshmallow 4 schema keeps no per-call state, so routes share them."""
+    return cls(many=many)
+
+
 def _load(schema_cls: type[Schema] | None, data: Any, where: str) -> Any:
     if schema_cls is None:
         return data
     try:
-        return schema_cls().load(data)
+        return schema(schema_cls).load(data)
     except ValidationError as err:
         raise Invalid(f"Invalid {where}", fields=err.messages_dict if isinstance(
             err.messages, dict) else {"_schema": err.messages}) from None
@@ -204,7 +211,7 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
             if isinstance(result, Response):
                 return result
             if response is not None and result is not None:
-                result = response(many=many).dump(result)
+                result = schema(response, many).dump(result)
             if status == 204:
                 return Response(status=204)
             return json_response(result, status)

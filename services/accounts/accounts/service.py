@@ -26,7 +26,7 @@ from accounts.usecases import (
 from accounts.usecases.context import Ctx
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
-from suivi_common.service_base import PlatformService, rpc_api
+from suivi_common.service_base import PlatformService, rpc_api, rpc_query
 
 
 class AccountsService(PlatformService):
@@ -60,7 +60,7 @@ class AccountsService(PlatformService):
         auth.request_password_reset(self.ctx, email)
 
     # --- the caller's own account ----------------------------------------------------
-    @rpc_api
+    @rpc_query
     def get_me(self) -> dict[str, Any]:
         return profile.get_me(self.ctx)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 
 class Period(StrEnum):
@@ -38,6 +39,10 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"    # withdrawal right used (art. 6), refunded
     CANCELLED = "cancelled"    # never paid, cancelled by the user or with the account
     ENDED = "ended"            # cut short: account terminated (art. 10.B) or closed (art. 10.A)
+
+
+#: the statuses ``shown`` chooses among
+OPEN_STATUSES = (Status.ACTIVE.value, Status.PENDING_PAYMENT.value)
 
 
 class EndReason(StrEnum):
@@ -104,3 +109,30 @@ def is_expired(ends_on: date, today: date) -> bool:
 def office_open(spans: Iterable[Span], today: date) -> bool:
     """The office is open when a paid subscription covers today."""
     return any(span.covers(today) for span in spans)
+
+
+class Shown(Protocol):
+    status: str
+    starts_on: date | None
+    ends_on: date | None
+
+
+S = TypeVar("S", bound=Shown)
+
+
+def shown(rows: Iterable[S], today: date) -> S | None:
+    """The subscription a member sees on their account: the one running today, else the
+    next paid one to come, else an order awaiting payment. Expired ones never show."""
+    running: list[S] = []
+    coming: list[S] = []
+    pending: list[S] = []
+    for row in rows:
+        if row.status == Status.ACTIVE and row.starts_on and row.ends_on:
+            if row.starts_on <= today <= row.ends_on:
+                running.append(row)
+            elif row.starts_on > today:
+                coming.append(row)
+        elif row.status == Status.PENDING_PAYMENT:
+            pending.append(row)
+    coming.sort(key=lambda r: r.starts_on or today)
+    return (running or coming or pending or [None])[0]

@@ -25,7 +25,14 @@ class Ctx:
     emit: Callable[[str, Mapping[str, Any]], Any]
     engine: Engine
     principal: Principal | None
-    settings: Settings = field(default_factory=settings_module.load)
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """Read on first use: most calls never need them, and reading costs ~70 µs."""
+        if self._settings is None:
+            self._settings = settings_module.load()
+        return self._settings
 
     @classmethod
     def from_db(cls, db: Any, principal: Principal | None) -> Ctx:

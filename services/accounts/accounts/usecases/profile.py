@@ -1,21 +1,33 @@
 """The user's own account: "Mon Compte" (terms art. 3.A, 5, 10.B)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, and_, bindparam, exists, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from accounts.adapters import password_hasher
 from accounts.domain import profile as rules
+from accounts.domain import subscriptions as sub_rules
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, exempt_from_terms
 from accounts.domain.subscriptions import EndReason
-from accounts.models import users
-from accounts.usecases import networks, subscriptions, terms
-from accounts.usecases.context import Ctx
+from accounts.models import (
+    access_levels,
+    payments,
+    subscriptions,
+    terms_acceptances,
+    terms_versions,
+    users,
+)
+from accounts.usecases import networks
+from accounts.usecases import subscriptions as subscriptions_uc
+from accounts.usecases.context import Ctx, parse_uuid
 from accounts.usecases.users import (
     actor,
+    check_actor,
+    check_principal,
     email_index,
     encrypt,
     encrypt_address,
@@ -32,25 +44,83 @@ from suivi_common.errors import Conflict, Forbidden, Invalid
 EDITABLE = {"first_name", "last_name", "phone", "address", "email", "current_password"}
 
 
-def me_dict(ctx: Ctx, row: Row) -> dict[str, Any]:
+def _prefixed(table: Table, prefix: str, names: str) -> list[Any]:
+    return [table.c[name].label(prefix + name) for name in names.split()]
+
+
+def _part(row: Row, prefix: str) -> SimpleNamespace | None:
+    """The columns of one joined table, by their own names; None when the join found none."""
+    values = {key[len(prefix):]: value for key, value in row._mapping.items()
+              if key.startswith(prefix)}
+    return SimpleNamespace(**values) if values["id"] is not None else None
+
+
+_LEVEL, _SUB, _PAY = "level__", "sub__", "pay__"
+_CURRENT_TERMS = (select(terms_versions.c.version).order_by(terms_versions.c.seq.desc())
+                  .limit(1).scalar_subquery())
+#: Everything ``GET /api/me`` shows, in one round trip: the user, the current terms and
+#: whether they accepted them, their access level, and each open subscription with its
+#: payment (one row per subscription; none still gives one row).
+_ME = (
+    select(*(users.c[name] for name in
+             "id network_id role status email first_name last_name phone address admin_access "
+             "access_level_id contract_concluded_at".split()),
+           _CURRENT_TERMS.label("terms_current"),
+           exists().where(terms_acceptances.c.user_id == users.c.id,
+                          terms_acceptances.c.version == _CURRENT_TERMS).label("terms_accepted"),
+           *_prefixed(access_levels, _LEVEL, "id name permissions created_at"),
+           *_prefixed(subscriptions, _SUB, "id status period amount_cents starts_on ends_on "
+                      "created_at activated_at ended_at end_reason"),
+           *_prefixed(payments, _PAY, "id method status amount_cents currency order_type "
+                      "order_id description user_id created_at validated_at refund_status "
+                      "refund_amount_cents redirect_url"))
+    .select_from(
+        users.outerjoin(access_levels, access_levels.c.id == users.c.access_level_id)
+        .outerjoin(subscriptions, and_(subscriptions.c.user_id == users.c.id,
+                                       subscriptions.c.status.in_(sub_rules.OPEN_STATUSES)))
+        .outerjoin(payments, payments.c.id == subscriptions.c.payment_id))
+    .where(users.c.id == bindparam("user_id"))
+)
+
+
+def _load_me(ctx: Ctx, user_id: object) -> list[Row]:
+    uid = parse_uuid(user_id)
+    return list(ctx.session.execute(_ME, {"user_id": uid})) if uid else []
+
+
+def me_dict(ctx: Ctx, rows: list[Row]) -> dict[str, Any]:
+    """``GET /api/me`` from the rows of ``_ME``."""
+    row = rows[0]
     p = profile(ctx, row)
-    current = terms.current_version(ctx)
     member = row.network_id is not None
+    shown = None
+    if member:
+        pairs = {sub.id: (sub, _part(r, _PAY)) for r in rows if (sub := _part(r, _SUB))}
+        chosen = sub_rules.shown([sub for sub, _ in pairs.values()], clock.today())
+        shown = subscriptions_uc.subscription_dict(*pairs[chosen.id]) if chosen else None
+    level = _part(row, _LEVEL)
+    current = row.terms_current
     return {
         "id": str(row.id), "email": p.email, "first_name": p.first_name,
         "last_name": p.last_name, "phone": p.phone, "address": p.address, "role": row.role,
         "network_id": str(row.network_id) if member else None,
         "terms": {"current_version": current,
-                  "accepted": exempt_from_terms(row.role) or terms.has_accepted(ctx, row.id, current)},
-        "subscription": subscriptions.current_for(ctx, row.id) if member else None,
+                  "accepted": exempt_from_terms(row.role)
+                  or (current is not None and bool(row.terms_accepted))},
+        "subscription": shown,
         "privacy": {"admin_access": row.admin_access},
         "contract_concluded_at": iso(row.contract_concluded_at),
-        "access_level": networks.access_level_of(ctx, row.access_level_id),
+        "access_level": networks.access_level_dict(level) if level else None,
     }
 
 
 def get_me(ctx: Ctx) -> dict[str, Any]:
-    return me_dict(ctx, actor(ctx))
+    """The hot read of every web client's start: one statement, no transaction (the RPC
+    is a ``rpc_query``)."""
+    principal = check_principal(ctx)
+    rows = _load_me(ctx, principal.user_id)
+    check_actor(principal, rows[0] if rows else None)
+    return me_dict(ctx, rows)
 
 
 def update_me(ctx: Ctx, changes: object) -> dict[str, Any]:
@@ -98,9 +168,7 @@ def update_me(ctx: Ctx, changes: object) -> dict[str, Any]:
                 ctx.session.execute(update(users).where(users.c.id == me.id).values(**update_values))
         except IntegrityError:
             raise Conflict("This email already has an account", code="email_taken") from None
-    row = get_row(ctx, me.id)
-    assert row is not None
-    return me_dict(ctx, row)
+    return me_dict(ctx, _load_me(ctx, me.id))
 
 
 def set_privacy(ctx: Ctx, admin_access: object) -> dict[str, Any]:
@@ -120,6 +188,6 @@ def terminate(ctx: Ctx) -> None:
     me = actor(ctx, *MEMBER_ROLES)
     now = clock.now()
     get_row(ctx, me.id, for_update=True)
-    subscriptions.end_all_of_user(ctx, me.id, EndReason.TERMINATED, now)
+    subscriptions_uc.end_all_of_user(ctx, me.id, EndReason.TERMINATED, now)
     set_status(ctx, me.id, AccountStatus.TERMINATED, now)
     revoke_sessions(ctx, me.id, now)

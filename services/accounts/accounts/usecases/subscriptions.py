@@ -112,17 +112,11 @@ def list_subscriptions(ctx: Ctx) -> dict[str, Any]:
 
 
 def current_for(ctx: Ctx, user_id: uuid.UUID) -> dict[str, Any] | None:
-    """The subscription to show: the one running today, else a paid one to come,
-    else an order awaiting payment."""
-    today = clock.today()
+    """The subscription to show (see ``domain.subscriptions.shown``)."""
     s = subscriptions.c
-    rows = list(ctx.session.execute(select(subscriptions).where(
-        s.user_id == user_id, s.status.in_([S.ACTIVE.value, S.PENDING_PAYMENT.value]))))
-    running = [r for r in rows if r.status == S.ACTIVE.value and r.starts_on <= today <= r.ends_on]
-    coming = sorted((r for r in rows if r.status == S.ACTIVE.value and r.starts_on > today),
-                    key=lambda r: r.starts_on)
-    pending = [r for r in rows if r.status == S.PENDING_PAYMENT.value]
-    chosen = (running or coming or pending or [None])[0]
+    rows = ctx.session.execute(select(subscriptions).where(
+        s.user_id == user_id, s.status.in_(rules.OPEN_STATUSES)))
+    chosen = rules.shown(rows, clock.today())
     return _with_payment(ctx, chosen) if chosen is not None else None
 
 

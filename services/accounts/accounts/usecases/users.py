@@ -16,6 +16,7 @@ from accounts.domain.accounts import AccountStatus, login_refusal
 from accounts.models import sessions, subscriptions, users
 from accounts.usecases.context import Ctx, parse_uuid
 from suivi_common import clock
+from suivi_common.auth import Principal
 from suivi_common.crypto import PLATFORM_SCOPE
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
 
@@ -102,12 +103,22 @@ def insert_user(ctx: Ctx, *, network_id: uuid.UUID | None, role: str, status: st
 
 def actor(ctx: Ctx, *roles: str) -> Row:
     """The caller's own user row, active and (if given) in one of ``roles``."""
+    principal = check_principal(ctx, roles)
+    return check_actor(principal, get_row(ctx, principal.user_id))
+
+
+def check_principal(ctx: Ctx, roles: tuple[str, ...] = ()) -> Principal:
+    """Someone is asking, in one of ``roles`` if given."""
     principal = ctx.principal
     if principal is None:
         raise Unauthorized()
     if roles and principal.role not in roles:
         raise Forbidden("This action is not allowed for your role")
-    row = get_row(ctx, principal.user_id)
+    return principal
+
+
+def check_actor(principal: Principal, row: Row | None) -> Row:
+    """The principal's row still matches them and may act."""
     if row is None or row.role != principal.role:
         raise Unauthorized("Your session no longer matches an account", code="token_revoked")
     refusal = login_refusal(row.status)

@@ -14,6 +14,7 @@ from accounts.domain.subscriptions import (
     office_open,
     parse_period,
     price_cents,
+    shown,
 )
 
 
@@ -72,3 +73,24 @@ def test_expiry_and_office() -> None:
     assert office_open([span], date(2026, 4, 1))
     assert not office_open([span], date(2026, 3, 1))
     assert not office_open([], date(2026, 3, 5))
+
+
+class Sub:
+    def __init__(self, name: str, status: str, starts_on: date | None = None,
+                 ends_on: date | None = None) -> None:
+        self.name, self.status, self.starts_on, self.ends_on = name, status, starts_on, ends_on
+
+
+def test_the_subscription_shown_is_the_running_one_then_the_next_then_the_order() -> None:
+    today = date(2026, 11, 30)
+    running = Sub("running", "active", date(2026, 11, 1), date(2026, 11, 30))
+    later = Sub("later", "active", date(2027, 2, 1), date(2027, 2, 28))
+    sooner = Sub("sooner", "active", date(2026, 12, 1), date(2026, 12, 31))
+    pending = Sub("pending", "pending_payment")
+    expired = Sub("expired", "active", date(2026, 10, 1), date(2026, 10, 31))
+    assert shown([pending, later, running, sooner], today) is running
+    assert shown([pending, later, sooner], today) is sooner
+    assert shown([expired, pending], today) is pending
+    assert shown([expired, Sub("ended", "ended", date(2026, 11, 1), date(2026, 12, 31))],
+                 today) is None
+    assert shown([], today) is None
