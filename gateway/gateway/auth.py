@@ -1,18 +1,19 @@
 """Authentication and authorisation in one place.
 
 A bearer token is checked by the accounts service; the answer is cached for a
-couple of seconds so a burst of requests costs one RPC, and evicted at once on
-logout or terms acceptance (locally, and on every gateway instance through a
-broadcast). The principal is then written into the worker's RPC context, so every
+couple of seconds so a burst of requests costs one RPC (``TokenCache``), and evicted
+at once on logout or terms acceptance (locally, and on every gateway instance through
+a broadcast). The principal is then written into the worker's RPC context, so every
 service sees who is asking and checks ownership against its own data.
 """
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from eventlet.event import Event
 from nameko import config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
@@ -20,8 +21,62 @@ from werkzeug.wrappers import Request
 from suivi_common.auth import Principal
 from suivi_common.errors import Forbidden, Unauthorized
 
-_cache: dict[str, tuple[float, dict[str, Any]]] = {}
-_lock = threading.Lock()
+
+class TokenCache:
+    """Answers of ``accounts.authenticate`` by token hash, kept ``ttl`` seconds.
+
+    * Refresh ahead: past half its life, an entry is refreshed by the one request that
+      finds it so, while the others keep using it. A busy client never finds its entry
+      expired, so its requests never all stall behind one authentication.
+    * Single flight: concurrent misses for one token share one RPC.
+    * Evictions win over calls in flight: an answer fetched across a logout or a change
+      of role or terms is handed to the requests that were already waiting for it, but
+      never cached nor handed to a later one.
+    """
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._inflight: dict[str, Event] = {}
+        self._generation = 0
+
+    def get(self, key: str, ttl: float, fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        entry = self._entries.get(key)
+        if entry is not None:
+            age = self._now() - entry[0]
+            if age < ttl and (age < ttl / 2 or key in self._inflight):
+                return entry[1]
+        waiting = self._inflight.get(key)
+        if waiting is not None:
+            return waiting.wait()
+        event = self._inflight[key] = Event()
+        generation = self._generation
+        try:
+            info = fetch()
+        except Exception as exc:
+            event.send_exception(exc)
+            raise
+        finally:
+            if self._inflight.get(key) is event:
+                del self._inflight[key]
+        if generation == self._generation:
+            self._entries[key] = (self._now(), info)
+        event.send(info)
+        return info
+
+    def evict_token(self, key: str) -> None:
+        self._generation += 1
+        self._entries.pop(key, None)
+        self._inflight.pop(key, None)
+
+    def evict_user(self, user_id: str) -> None:
+        self._generation += 1
+        for key in [k for k, (_, info) in self._entries.items() if info.get("user_id") == user_id]:
+            self._entries.pop(key, None)
+        self._inflight.clear()  # which calls in flight are this user's is not known yet
+
+
+_tokens = TokenCache()
 
 
 def token_key(token: str) -> str:
@@ -29,14 +84,11 @@ def token_key(token: str) -> str:
 
 
 def evict_token(key: str) -> None:
-    with _lock:
-        _cache.pop(key, None)
+    _tokens.evict_token(key)
 
 
 def evict_user(user_id: str) -> None:
-    with _lock:
-        for key in [k for k, (_, p) in _cache.items() if p.get("user_id") == user_id]:
-            _cache.pop(key, None)
+    _tokens.evict_user(user_id)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -56,15 +108,8 @@ class RequestAuth:
         return self.worker_ctx.service.accounts
 
     def authenticate(self, token: str) -> dict[str, Any]:
-        key = token_key(token)
-        ttl = float(config.get("AUTH_CACHE_SECONDS", 2))
-        cached = _cache.get(key)
-        if cached and time.monotonic() - cached[0] < ttl:
-            return cached[1]
-        info = self._accounts().authenticate(token)
-        with _lock:
-            _cache[key] = (time.monotonic(), info)
-        return info
+        return _tokens.get(token_key(token), float(config.get("AUTH_CACHE_SECONDS", 2)),
+                           lambda: self._accounts().authenticate(token))
 
     def require(self, request: Request, roles: tuple[str, ...] = (),
                 terms_gate: bool = True) -> tuple[Principal, str]:

@@ -1,0 +1,138 @@
+"""The gateway's cache of token checks: one RPC per token however busy the client, never
+an answer older than its TTL, and a logout that no call in flight can undo."""
+from __future__ import annotations
+
+from typing import Any
+
+import eventlet
+import pytest
+from eventlet.event import Event
+
+from gateway.auth import TokenCache
+from suivi_common.errors import Unauthorized
+
+TTL = 2.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Accounts:
+    """Stands for accounts.authenticate; each call blocks until ``release``."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.gate = Event()
+        self.answer: dict[str, Any] | Exception = {"user_id": "u1", "role": "user"}
+
+    def authenticate(self) -> dict[str, Any]:
+        self.calls += 1
+        call, answer = self.calls, self.answer  # what accounts would say at this moment
+        self.gate.wait()
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer, call=call)
+
+    def release(self) -> None:
+        self.gate.send(None)
+        eventlet.sleep(0)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def cache(clock: Clock) -> TokenCache:
+    return TokenCache(now=clock)
+
+
+def test_concurrent_misses_share_one_call(cache: TokenCache) -> None:
+    accounts = Accounts()
+    pool = eventlet.GreenPool()
+    results = [pool.spawn(cache.get, "tok", TTL, accounts.authenticate) for _ in range(16)]
+    eventlet.sleep(0)
+    accounts.release()
+    assert {r.wait()["call"] for r in results} == {1}
+    assert accounts.calls == 1
+    assert cache.get("tok", TTL, accounts.authenticate)["call"] == 1  # cached now
+
+
+def test_refresh_ahead_keeps_serving_while_one_request_refreshes(
+        cache: TokenCache, clock: Clock) -> None:
+    accounts = Accounts()
+    accounts.release()
+    assert cache.get("tok", TTL, accounts.authenticate)["call"] == 1
+    clock.t += TTL * 0.6  # past half its life: the next request refreshes it
+    accounts.gate = Event()
+    refresher = eventlet.spawn(cache.get, "tok", TTL, accounts.authenticate)
+    eventlet.sleep(0)
+    assert accounts.calls == 2
+    # while that refresh is in flight, others get the still-valid entry without waiting
+    assert cache.get("tok", TTL, accounts.authenticate)["call"] == 1
+    accounts.release()
+    assert refresher.wait()["call"] == 2
+    assert cache.get("tok", TTL, accounts.authenticate)["call"] == 2
+    assert accounts.calls == 2
+
+
+def test_an_expired_entry_is_never_served(cache: TokenCache, clock: Clock) -> None:
+    accounts = Accounts()
+    accounts.release()
+    cache.get("tok", TTL, accounts.authenticate)
+    clock.t += TTL  # expired: callers wait for a fresh answer
+    accounts.gate = Event()
+    waiter = eventlet.spawn(cache.get, "tok", TTL, accounts.authenticate)
+    eventlet.sleep(0)
+    assert not waiter.dead
+    accounts.release()
+    assert waiter.wait()["call"] == 2
+
+
+def test_logout_during_a_call_wins(cache: TokenCache) -> None:
+    accounts = Accounts()
+    before = eventlet.spawn(cache.get, "tok", TTL, accounts.authenticate)
+    eventlet.sleep(0)
+    cache.evict_token("tok")  # the token is revoked while its check is in flight
+    accounts.answer = Unauthorized("This session was closed", code="token_revoked")
+    after = eventlet.spawn(cache.get, "tok", TTL, accounts.authenticate)
+    eventlet.sleep(0)
+    assert accounts.calls == 2  # the later request did not join the stale call
+    accounts.release()
+    with pytest.raises(Unauthorized):
+        after.wait()
+    assert before.wait()["call"] == 1  # the request that raced the logout gets its answer...
+    with pytest.raises(Unauthorized):  # ...but it was not cached
+        cache.get("tok", TTL, accounts.authenticate)
+
+
+def test_evict_user_drops_only_that_users_tokens(cache: TokenCache) -> None:
+    accounts = Accounts()
+    accounts.release()
+    cache.get("tok-a", TTL, accounts.authenticate)
+    other = dict(user_id="u2", role="user")
+    cache.get("tok-b", TTL, lambda: other)
+    cache.evict_user("u1")
+    assert cache.get("tok-b", TTL, lambda: {"user_id": "changed"}) == other
+    assert cache.get("tok-a", TTL, accounts.authenticate)["call"] == 2
+
+
+def test_a_refusal_reaches_every_waiter_and_is_not_cached(cache: TokenCache) -> None:
+    accounts = Accounts()
+    accounts.answer = Unauthorized("Invalid session", code="token_invalid")
+    waiters = [eventlet.spawn(cache.get, "bad", TTL, accounts.authenticate) for _ in range(3)]
+    eventlet.sleep(0)
+    accounts.release()
+    for waiter in waiters:
+        with pytest.raises(Unauthorized):
+            waiter.wait()
+    assert accounts.calls == 1
+    with pytest.raises(Unauthorized):
+        cache.get("bad", TTL, accounts.authenticate)
+    assert accounts.calls == 2
