@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.rpc import rpc
+from nameko.rpc import ReplyListener, rpc
 from nameko.standalone.rpc import ClusterRpcClient
 
 from suivi_common.rpc import REPLY_QUEUE_REDECLARE_SECONDS, ServiceRpc
@@ -58,8 +58,7 @@ def test_unknown_service_and_silent_service(vhost: str) -> None:
         with ClusterRpcClient(uri=cfg["AMQP_URI"], timeout=10) as client:
             assert client.caller.call_ghost() == "unknown"
             assert client.caller.call_silent() == "timeout"
-        listener = next(ext for ext in container.extensions
-                        if type(ext).__name__ == "ReplyListener")
+        listener = next(ext for ext in container.extensions if isinstance(ext, ReplyListener))
         assert listener.pending == {}
 
 
