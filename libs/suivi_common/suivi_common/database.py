@@ -4,6 +4,7 @@ the inbox claim of reliable event handlers, and the key ring for encrypted colum
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -21,7 +22,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from suivi_common import clock, devclock, outbox
-from suivi_common.crypto import KeyRing, Vault, load_master_key
+from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
 from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
 
@@ -76,6 +77,7 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 _IDLE_SINCE = "suivi.idle_since"
+_SEALED = "sealed:"
 
 
 class ReadOnlySession(Session):
@@ -227,28 +229,56 @@ class Database(DependencyProvider):
             handle._finish(failed=True)
 
     # --- dead letters --------------------------------------------------------------------
+    # Event bodies carry personal data (emails, names, set-password links) and a dead letter
+    # can stay for weeks: its payload and error are sealed under the platform key, bound to
+    # the row, and opened only for staff listing or replaying it.
+    def _vault(self, session: Session) -> Vault:
+        return Vault(self.keyring, session)
+
     def store_dead_letter(self, queue: str, handler: str, message_id: str, payload: Any,
                           headers: Mapping[str, Any], error: str, attempts: int) -> None:
         safe_headers = json.loads(json.dumps(dict(headers), default=str))
+        letter_id = uuid.uuid4()
         with Session(self.engine) as session, session.begin():
+            vault = self._vault(session)
+            sealed = vault.encrypt(PLATFORM_SCOPE, "dead_letters", "payload", letter_id,
+                                   json.dumps(payload, default=str))
+            sealed_error = vault.encrypt(PLATFORM_SCOPE, "dead_letters", "error", letter_id,
+                                         error[-4000:])
+            assert sealed is not None and sealed_error is not None
             session.execute(pg_insert(self.tables.dead_letters).values(
-                id=uuid.uuid4(), queue=queue, handler=handler, message_id=message_id,
-                payload=payload, headers=safe_headers, error=error[-4000:], attempts=attempts,
-                failed_at=clock.now()))
+                id=letter_id, queue=queue, handler=handler, message_id=message_id,
+                payload={_SEALED: b64(sealed)}, headers=safe_headers,
+                error=_SEALED + b64(sealed_error), attempts=attempts, failed_at=clock.now()))
+
+    def open_dead_letter(self, session: Session, row: Any) -> tuple[Any, str]:
+        """The payload and error of a dead letter (rows from before sealing are clear)."""
+        vault = self._vault(session)
+        payload, error = row.payload, row.error
+        if isinstance(payload, dict) and set(payload) == {_SEALED}:
+            text = vault.decrypt(PLATFORM_SCOPE, "dead_letters", "payload", row.id,
+                                 base64.b64decode(payload[_SEALED]))
+            payload = json.loads(text) if text is not None else None
+        if error.startswith(_SEALED):
+            error = vault.decrypt(PLATFORM_SCOPE, "dead_letters", "error", row.id,
+                                  base64.b64decode(error[len(_SEALED):])) or ""
+        return payload, error
 
     def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
         t = self.tables.dead_letters
         query = select(t).order_by(t.c.failed_at)
         if not include_replayed:
             query = query.where(t.c.replayed_at.is_(None))
+        letters = []
         with Session(self.engine) as session:
-            return [
-                {"id": str(r.id), "queue": r.queue, "handler": r.handler,
-                 "message_id": r.message_id, "payload": r.payload, "error": r.error,
-                 "attempts": r.attempts, "failed_at": r.failed_at.isoformat(),
-                 "replayed_at": r.replayed_at.isoformat() if r.replayed_at else None}
-                for r in session.execute(query)
-            ]
+            for r in session.execute(query):
+                payload, error = self.open_dead_letter(session, r)
+                letters.append({
+                    "id": str(r.id), "queue": r.queue, "handler": r.handler,
+                    "message_id": r.message_id, "payload": payload, "error": error,
+                    "attempts": r.attempts, "failed_at": r.failed_at.isoformat(),
+                    "replayed_at": r.replayed_at.isoformat() if r.replayed_at else None})
+        return letters
 
     def take_dead_letter(self, session: Session, letter_id: str) -> Any:
         t = self.tables.dead_letters

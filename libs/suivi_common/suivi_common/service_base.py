@@ -63,8 +63,9 @@ class PlatformService:
         row = provider.take_dead_letter(self.db.session, letter_id)
         if row is None:
             raise NotFound("No such dead letter waiting for replay")
+        payload, _ = provider.open_dead_letter(self.db.session, row)
         for ep in provider.container.entrypoints:
             if isinstance(ep, ReliableEventHandler) and ep.handler_name == row.handler:
-                ep.replay(row.payload, dict(row.headers), row.message_id)
+                ep.replay(payload, dict(row.headers), row.message_id)
                 return {"id": letter_id, "replayed": True}
         raise NotFound("The handler of this dead letter no longer exists")

@@ -104,6 +104,14 @@ def count(url: str, table: Any, **where: Any) -> int:
     return int(n)
 
 
+def raw_dead_letter(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        row = conn.execute(select(common.dead_letters.c.payload, common.dead_letters.c.error)).one()
+    engine.dispose()
+    return f"{row.payload} {row.error}"
+
+
 def wait_for(predicate: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -149,11 +157,14 @@ def test_failing_handler_is_retried_then_dead_lettered_and_replayable(
             wait_for(lambda: count(dbs["consumer"], applied, value="flaky") == 1)
             wait_for(lambda: count(dbs["consumer"], common.dead_letters) == 1)
             assert count(dbs["consumer"], applied, value="broken") == 0
+            raw = raw_dead_letter(dbs["consumer"])
+            assert "broken" not in raw and "transient failure" not in raw  # sealed at rest
         FAIL_TIMES["broken"] = 0
         staff = {"user_id": "s1", "role": "staff"}
         with ClusterRpcClient(context_data=staff, uri=cfg["AMQP_URI"]) as rpc:
             letters = rpc.consumer.list_dead_letters()
             assert [lt["payload"]["value"] for lt in letters] == ["broken"]
+            assert "transient failure" in letters[0]["error"]
             rpc.consumer.replay_dead_letter(letters[0]["id"])
             wait_for(lambda: count(dbs["consumer"], applied, value="broken") == 1)
             assert rpc.consumer.list_dead_letters() == []
