@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from tools.platform import stop_on_signals
+
 SUITES = [("me", "bench.me", "run")]
 OPTIONAL = [
     ("leads_distribution", "bench.leads_distribution", "run"),
@@ -15,6 +17,7 @@ OPTIONAL = [
 
 
 def main(selected: list[str]) -> int:
+    stop_on_signals()  # a killed bench stops the platforms it started
     results = {}
     for name, module, func in SUITES + OPTIONAL:
         if selected and name not in selected:

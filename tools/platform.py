@@ -187,6 +187,16 @@ def _ensure_vhost(vhost: str) -> None:
                    check=True, capture_output=True)
 
 
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (``kill``, a closed terminal) stop the platform as Ctrl-C does:
+    its processes run in their own sessions and would otherwise outlive this one."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "run"
     platform = Platform()
@@ -196,6 +206,7 @@ def main(argv: list[str]) -> int:
     if command != "run":
         print("usage: python -m tools.platform [run|migrate]", file=sys.stderr)
         return 2
+    stop_on_signals()
     try:
         platform.start()
         env = platform.env()
