@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.elements import TextClause
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
@@ -88,7 +89,10 @@ class ReadOnlySession(Session):
 
 @event.listens_for(ReadOnlySession, "do_orm_execute")
 def _refuse_writes(state: ORMExecuteState) -> None:
-    if not state.is_select:
+    statement = state.statement
+    textual_write = isinstance(statement, TextClause) and not statement.text.lstrip().lower(
+    ).startswith(("select", "with", "show"))
+    if state.is_insert or state.is_update or state.is_delete or textual_write:
         raise RuntimeError("a read-only entrypoint may not write; use @rpc_api")
 
 

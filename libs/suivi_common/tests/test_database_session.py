@@ -8,7 +8,18 @@ from typing import Any
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcClient
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import OperationalError
 
 from suivi_common.database import Database, make_engine
@@ -65,16 +76,20 @@ class Notebook(PlatformService):
         return _transaction_state(self.db)
 
     @rpc_api
-    def write(self, text: str) -> None:
-        self.db.session.execute(insert(notes).values(text=text))
+    def write(self, note: str) -> None:
+        self.db.session.execute(insert(notes).values(text=note))
 
     @rpc_query
-    def write_from_a_query(self, text: str) -> None:
-        self.db.session.execute(insert(notes).values(text=text))
+    def write_from_a_query(self, note: str) -> None:
+        self.db.session.execute(insert(notes).values(text=note))
 
     @rpc_query
     def emit_from_a_query(self) -> None:
         self.db.emit("noted", {"text": "x"})
+
+    @rpc_query
+    def sql_from_a_query(self, sql: str) -> Any:
+        return self.db.session.execute(text(sql)).scalar()
 
 
 def test_read_only_entrypoints_hold_no_transaction_and_cannot_write(url: str, vhost: str) -> None:
@@ -84,8 +99,10 @@ def test_read_only_entrypoints_hold_no_transaction_and_cannot_write(url: str, vh
         # autocommit: once its statement is done the connection is idle, no BEGIN was sent
         assert rpc.notebook.count() == {"count": 1, "transaction": "IDLE"}
         assert rpc.notebook.count_in_transaction() == {"count": 1, "transaction": "INTRANS"}
+        assert rpc.notebook.sql_from_a_query("SELECT count(*) FROM session_notes") == 1
         for refused in (lambda: rpc.notebook.write_from_a_query("lost"),
-                        rpc.notebook.emit_from_a_query):
+                        rpc.notebook.emit_from_a_query,
+                        lambda: rpc.notebook.sql_from_a_query("DELETE FROM session_notes")):
             with pytest.raises(RemoteError) as err:
                 refused()
             assert "read-only" in str(err.value)
