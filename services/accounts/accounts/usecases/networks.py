@@ -205,13 +205,6 @@ def create_access_level(ctx: Ctx, name: object, permission_names: object) -> dic
     return access_level_dict(row)
 
 
-def access_level_of(ctx: Ctx, level_id: uuid.UUID | None) -> dict[str, Any] | None:
-    if level_id is None:
-        return None
-    row = ctx.session.execute(select(access_levels).where(access_levels.c.id == level_id)).first()
-    return access_level_dict(row) if row else None
-
-
 def assign_access_level(ctx: Ctx, member_id: object, access_level_id: object) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
     member = member_of_network(ctx, member_id, me.network_id, for_update=True)

@@ -37,14 +37,6 @@ def current_terms(ctx: Ctx) -> dict[str, Any]:
     return _dict(row)
 
 
-def has_accepted(ctx: Ctx, user_id: uuid.UUID, version: str | None) -> bool:
-    if version is None:
-        return False
-    t = terms_acceptances.c
-    return ctx.session.execute(select(t.id).where(t.user_id == user_id, t.version == version)
-                               ).first() is not None
-
-
 def accept_terms(ctx: Ctx, version: object, ip: object) -> dict[str, Any]:
     user = actor(ctx, *MEMBER_ROLES)
     try:
