@@ -5,6 +5,8 @@ so a lead can be delivered at most once, ever, whatever the number of service in
 ``stock`` is a narrow table of the leads for sale (accepted, unsold, not withdrawn);
 selling a lead deletes its stock row and inserts its delivery in one statement.
 """
+import importlib
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -170,4 +172,7 @@ stock_alerts = Table(
     PrimaryKeyConstraint("country", "tier", "day"),
 )
 
-from leads.office.tables import OFFICE_TABLES  # noqa: E402, F401  (the office's tables, same database)
+# The office's tables live in the same database and metadata. Imported by name, not with
+# ``from ... import``, so that importing leads.office.tables first (it imports this module)
+# is no circular ImportError.
+importlib.import_module("leads.office.tables")
