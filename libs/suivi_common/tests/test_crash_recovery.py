@@ -45,13 +45,6 @@ def db_urls() -> dict[str, str]:
     return URLS
 
 
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    name = infra.fresh_vhost()
-    yield name
-    infra.delete_vhost(name)
-
-
 class Proc:
     def __init__(self, cfg_path: Path, target: str, log: Path) -> None:
         self.args = [sys.executable, "-m", "nameko", "run", "--config", str(cfg_path), target]

@@ -2,7 +2,6 @@
 pooled connections checked only when they sat idle. Real PostgreSQL and RabbitMQ."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -48,13 +47,6 @@ def db_url() -> str:
 def url(db_url: str) -> str:
     infra.truncate_all(db_url, metadata)
     return db_url
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    name = infra.fresh_vhost()
-    yield name
-    infra.delete_vhost(name)
 
 
 def _transaction_state(db: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -50,13 +49,6 @@ def dbs(db_urls: dict[str, str]) -> dict[str, str]:
 def config_for(vhost: str, dbs: dict[str, str]) -> dict[str, Any]:
     return infra.base_config(vhost, PRODUCER_DATABASE_URL=dbs["producer"],
                              CONSUMER_DATABASE_URL=dbs["consumer"])
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    name = infra.fresh_vhost()
-    yield name
-    infra.delete_vhost(name)
 
 
 FAIL_TIMES: dict[str, int] = {}

@@ -2,10 +2,8 @@
 would later kill the container over it), and a silent service times out."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import ReplyListener, rpc
@@ -39,13 +37,6 @@ class Caller:
     @rpc
     def pending(self) -> int:
         return len(type(self).ghost.reply_listener.pending)
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    name = infra.fresh_vhost()
-    yield name
-    infra.delete_vhost(name)
 
 
 def test_unknown_service_and_silent_service(vhost: str) -> None:
