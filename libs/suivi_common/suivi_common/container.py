@@ -92,3 +92,7 @@ class SuiviContainer(ServiceContainer):
             self._worker_result(worker_ctx, result, exc_info)
             del exc_info
             self._worker_teardown(worker_ctx)
+            # The service instance and the worker context hold each other (through the
+            # dependencies they were given); cut that cycle so a finished worker is freed at
+            # once by reference counting instead of piling up for the garbage collector.
+            worker_ctx.service = None
