@@ -34,6 +34,8 @@ class TokenCache:
       never cached nor handed to a later one.
     """
 
+    MAX_ENTRIES = 10_000
+
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self._now = now
         self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -53,16 +55,24 @@ class TokenCache:
         generation = self._generation
         try:
             info = fetch()
-        except Exception as exc:
+        except BaseException as exc:  # a killed worker too: its waiters must not hang
             event.send_exception(exc)
             raise
         finally:
             if self._inflight.get(key) is event:
                 del self._inflight[key]
         if generation == self._generation:
-            self._entries[key] = (self._now(), info)
+            self._store(key, info, ttl)
         event.send(info)
         return info
+
+    def _store(self, key: str, info: dict[str, Any], ttl: float) -> None:
+        """Keep the answer; past ``MAX_ENTRIES`` tokens, first forget the expired ones, so
+        the tokens of clients long gone do not pile up."""
+        now = self._now()
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {k: e for k, e in self._entries.items() if now - e[0] < ttl}
+        self._entries[key] = (now, info)
 
     def evict_token(self, key: str) -> None:
         self._generation += 1

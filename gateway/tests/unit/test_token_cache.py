@@ -7,6 +7,7 @@ from typing import Any
 import eventlet
 import pytest
 from eventlet.event import Event
+from greenlet import GreenletExit
 
 from gateway.auth import TokenCache
 from suivi_common.errors import Unauthorized
@@ -136,3 +137,26 @@ def test_a_refusal_reaches_every_waiter_and_is_not_cached(cache: TokenCache) -> 
     with pytest.raises(Unauthorized):
         cache.get("bad", TTL, accounts.authenticate)
     assert accounts.calls == 2
+
+
+def test_expired_tokens_of_clients_long_gone_are_forgotten(cache: TokenCache, clock: Clock) -> None:
+    cache.MAX_ENTRIES = 3
+    for i in range(3):
+        cache.get(f"old-{i}", TTL, lambda: {"user_id": "u"})
+    clock.t += TTL
+    cache.get("fresh-1", TTL, lambda: {"user_id": "u"})
+    cache.get("fresh-2", TTL, lambda: {"user_id": "u"})
+    assert sorted(cache._entries) == ["fresh-1", "fresh-2"]
+
+
+def test_waiters_are_released_when_the_call_is_killed(cache: TokenCache) -> None:
+    accounts = Accounts()
+    leader = eventlet.spawn(cache.get, "tok", TTL, accounts.authenticate)
+    eventlet.sleep(0)
+    follower = eventlet.spawn(cache.get, "tok", TTL, accounts.authenticate)
+    eventlet.sleep(0)
+    leader.kill()  # e.g. the gateway stops and kills its workers
+    with eventlet.Timeout(5, AssertionError("the waiter was left hanging")):
+        with pytest.raises(GreenletExit):
+            follower.wait()
+    accounts.release()
