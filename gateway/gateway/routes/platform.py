@@ -7,7 +7,7 @@ import eventlet
 from nameko.events import BROADCAST, event_handler
 
 from gateway.auth import evict_token, evict_user
-from gateway.http import Req, api, json_response
+from gateway.http import Req, api, json_response, schema
 from gateway.schemas.platform import ClockIn, ClockOut, HealthOut
 from suivi_common import clock, devclock
 from suivi_common.errors import NotFound
@@ -43,7 +43,7 @@ class PlatformRoutes:
         services = self._health_of_all()
         ok = all(s.get("status") == "ok" for s in services.values())
         body = {"status": "ok" if ok else "degraded", "services": services}
-        return body if ok else json_response(HealthOut().dump(body), 503)
+        return body if ok else json_response(schema(HealthOut).dump(body), 503)
 
     @api("GET", "/openapi.json", auth=None, tags=("platform",), summary="This document")
     def openapi(self, req: Req) -> Any:
