@@ -78,7 +78,6 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 _IDLE_SINCE = "suivi.idle_since"
-_SEALED = "sealed:"
 
 
 class ReadOnlySession(Session):
@@ -90,8 +89,8 @@ class ReadOnlySession(Session):
 @event.listens_for(ReadOnlySession, "do_orm_execute")
 def _refuse_writes(state: ORMExecuteState) -> None:
     statement = state.statement
-    textual_write = isinstance(statement, TextClause) and not statement.text.lstrip().lower(
-    ).startswith(("select", "with", "show"))
+    textual_write = (isinstance(statement, TextClause)
+                     and not statement.text.lstrip().lower().startswith(("select", "with", "show")))
     if state.is_insert or state.is_update or state.is_delete or textual_write:
         raise RuntimeError("a read-only entrypoint may not write; use @rpc_api")
 
@@ -193,8 +192,7 @@ class Database(DependencyProvider):
         self.engine.dispose()  # close pooled connections now, not whenever GC gets to them
 
     def kill(self) -> None:
-        self.relay.stop()
-        self.engine.dispose()
+        self.stop()
 
     def get_dependency(self, worker_ctx: Any) -> Db:
         handle = Db(self, worker_ctx, read_only=is_read_only(worker_ctx))
@@ -236,6 +234,8 @@ class Database(DependencyProvider):
     # Event bodies carry personal data (emails, names, set-password links) and a dead letter
     # can stay for weeks: its payload and error are sealed under the platform key, bound to
     # the row, and opened only for staff listing or replaying it.
+    _SEALED = "sealed:"
+
     def _vault(self, session: Session) -> Vault:
         return Vault(self.keyring, session)
 
@@ -252,20 +252,20 @@ class Database(DependencyProvider):
             assert sealed is not None and sealed_error is not None
             session.execute(pg_insert(self.tables.dead_letters).values(
                 id=letter_id, queue=queue, handler=handler, message_id=message_id,
-                payload={_SEALED: b64(sealed)}, headers=safe_headers,
-                error=_SEALED + b64(sealed_error), attempts=attempts, failed_at=clock.now()))
+                payload={self._SEALED: b64(sealed)}, headers=safe_headers,
+                error=self._SEALED + b64(sealed_error), attempts=attempts, failed_at=clock.now()))
 
     def open_dead_letter(self, session: Session, row: Any) -> tuple[Any, str]:
         """The payload and error of a dead letter (rows from before sealing are clear)."""
         vault = self._vault(session)
         payload, error = row.payload, row.error
-        if isinstance(payload, dict) and set(payload) == {_SEALED}:
+        if isinstance(payload, dict) and set(payload) == {self._SEALED}:
             text = vault.decrypt(PLATFORM_SCOPE, "dead_letters", "payload", row.id,
-                                 base64.b64decode(payload[_SEALED]))
+                                 base64.b64decode(payload[self._SEALED]))
             payload = json.loads(text) if text is not None else None
-        if error.startswith(_SEALED):
+        if error.startswith(self._SEALED):
             error = vault.decrypt(PLATFORM_SCOPE, "dead_letters", "error", row.id,
-                                  base64.b64decode(error[len(_SEALED):])) or ""
+                                  base64.b64decode(error[len(self._SEALED):])) or ""
         return payload, error
 
     def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
