@@ -30,7 +30,7 @@ def drop_databases(suffix: str) -> None:
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    suffix = "_e2e"
+    suffix = "_e2e" + os.environ.get("SUIVI_TEST_DB_SUFFIX", "")
     drop_databases(suffix)
     var_dir = tmp_path_factory.mktemp("platform")
     p = Platform(db_suffix=suffix, vhost=f"suivi-e2e-{uuid.uuid4().hex[:8]}",

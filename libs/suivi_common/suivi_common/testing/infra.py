@@ -20,8 +20,13 @@ PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0
 AMQP_BASE = os.environ.get("SUIVI_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
 
 
+#: Appended to every test database name, so two checkouts (or two helpers) on one machine
+#: can run their suites at once without dropping each other's databases.
+DB_SUFFIX = os.environ.get("SUIVI_TEST_DB_SUFFIX", "")
+
+
 def test_db_url(service: str) -> str:
-    return f"{PG_BASE}/{service}_test"
+    return f"{PG_BASE}/{service}_test{DB_SUFFIX}"
 
 
 def recreate_database(url: str) -> None:
