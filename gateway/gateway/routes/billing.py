@@ -56,5 +56,6 @@ class BillingRoutes:
         except ValueError as exc:
             fields = exc.messages_dict if isinstance(exc, ValidationError) else {"body": "malformed JSON"}
             raise Invalid("Invalid callback", fields=fields) from None
-        return self.accounts.record_card_result(data["payment_id"], data["provider_ref"],
-                                                data["status"], data["amount_cents"])
+        # the provider's signature was checked here: the gateway vouches for it, as itself
+        return self.accounts.as_service().record_card_result(
+            data["payment_id"], data["provider_ref"], data["status"], data["amount_cents"])

@@ -69,6 +69,30 @@ def delete_vhost(name: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True)
 
 
+def close_connections(vhost: str, reason: str = "test") -> int:
+    """Close every broker connection of ``vhost`` (as a network fault would); returns how many."""
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "vhost", "pid"], check=True,
+                            capture_output=True, text=True).stdout
+    pids = [line.split("\t")[1] for line in listed.splitlines()
+            if line.count("\t") == 1 and line.split("\t")[0] == vhost]
+    for pid in pids:
+        subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, reason], capture_output=True)
+    return len(pids)
+
+
+def add_broker_user(name: str, password: str, vhost: str, configure: str, write: str,
+                    read: str) -> None:
+    """A RabbitMQ user with these permission patterns on one vhost (the test deletes it)."""
+    subprocess.run(["rabbitmqctl", "-q", "add_user", name, password], check=True,
+                   capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, name, configure, write,
+                    read], check=True, capture_output=True)
+
+
+def delete_broker_user(name: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True)
+
+
 def amqp_uri(vhost: str) -> str:
     return f"{AMQP_BASE}/{vhost}"
 
@@ -80,6 +104,8 @@ def base_config(vhost: str, **extra: Any) -> dict[str, Any]:
         "SUIVI_ENV": "test",
         "EVENT_RETRY_DELAYS_MS": [50, 100],
         "SUIVI_MASTER_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var")) / "test-master.key"),
+        "SUIVI_PRINCIPAL_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var"))
+                                        / "test-principal.key"),
     }
     cfg.update(extra)
     return cfg
