@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import (
     Column,
     Integer,
@@ -23,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from suivi_common.database import Database, make_engine
 from suivi_common.migrations import ensure_database
+from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService, rpc_api, rpc_query
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
@@ -86,7 +86,7 @@ class Notebook(PlatformService):
 
 def test_read_only_entrypoints_hold_no_transaction_and_cannot_write(url: str, vhost: str) -> None:
     cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=url)
-    with infra.running(cfg, Notebook), ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+    with infra.running(cfg, Notebook), RpcClient(cfg["AMQP_URI"]) as rpc:
         rpc.notebook.write("kept")
         # autocommit: once its statement is done the connection is idle, no BEGIN was sent
         assert rpc.notebook.count() == {"count": 1, "transaction": "IDLE"}

@@ -10,7 +10,8 @@ os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 # The key test processes sign principals with, also where no nameko config is patched in
 # (infra.base_config names the same file).
 os.environ.setdefault("SUIVI_PRINCIPAL_KEY_FILE",
-                      str(Path(os.environ.get("SUIVI_VAR", "var")) / "test-principal.key"))
+                      str(Path(os.environ.get("SUIVI_VAR", "var")).resolve()
+                          / "test-principal.key"))
 
 
 def pytest_load_initial_conftests(early_config, parser, args):  # type: ignore[no-untyped-def]

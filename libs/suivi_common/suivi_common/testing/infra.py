@@ -104,7 +104,8 @@ def base_config(vhost: str, **extra: Any) -> dict[str, Any]:
         "SUIVI_ENV": "test",
         "EVENT_RETRY_DELAYS_MS": [50, 100],
         "SUIVI_MASTER_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var")) / "test-master.key"),
-        "SUIVI_PRINCIPAL_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var"))
+        # absolute: processes started elsewhere (crash tests) must sign with the same key
+        "SUIVI_PRINCIPAL_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var")).resolve()
                                         / "test-principal.key"),
     }
     cfg.update(extra)
