@@ -190,6 +190,9 @@ class Vault:
     def destroy(self, scope: str) -> None:
         self._ring.destroy(self._session, scope)
 
+    def subkey(self, purpose: str) -> bytes:
+        return self._ring.subkey(purpose)
+
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
