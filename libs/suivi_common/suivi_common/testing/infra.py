@@ -69,14 +69,26 @@ def delete_vhost(name: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True)
 
 
-def close_connections(vhost: str, reason: str = "test") -> int:
-    """Close every broker connection of ``vhost`` (as a network fault would); returns how many."""
+def connections_of(vhost: str) -> list[str]:
+    """The pids of the broker connections open on ``vhost``."""
     listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "vhost", "pid"], check=True,
                             capture_output=True, text=True).stdout
-    pids = [line.split("\t")[1] for line in listed.splitlines()
+    return [line.split("\t")[1] for line in listed.splitlines()
             if line.count("\t") == 1 and line.split("\t")[0] == vhost]
-    for pid in pids:
-        subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, reason], capture_output=True)
+
+
+def close_connections(vhost: str, reason: str = "test") -> int:
+    """Close every broker connection of ``vhost``, as a network fault would; returns how many
+    were open. One ``close_all_connections`` for the vhost: closing them one ``rabbitmqctl``
+    at a time takes about a second each, which would turn one outage into a slow trickle."""
+    pids = connections_of(vhost)
+    if pids:
+        done = subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "--vhost", vhost,
+                               reason], capture_output=True)
+        if done.returncode != 0:
+            for pid in pids:
+                subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, reason],
+                               capture_output=True)
     return len(pids)
 
 
