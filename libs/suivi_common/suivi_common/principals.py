@@ -232,8 +232,12 @@ def service_principal(service_name: str) -> Principal:
     return Principal(service_name, SERVICE_ROLE)
 
 
+def _ttl() -> float:
+    return float(setting("PRINCIPAL_TTL_SECONDS", DEFAULT_TTL_SECONDS))
+
+
 def service_token(service_name: str, audience: str = AUD_RPC) -> str:
-    return signer().token(service_principal(service_name), audience)
+    return signer().token(service_principal(service_name), audience, _ttl())
 
 
 def event_token(service_name: str, message_id: str) -> str:
@@ -244,8 +248,7 @@ def event_token(service_name: str, message_id: str) -> str:
 
 def user_token(principal: Principal) -> str:
     """The gateway's signature on the principal it authenticated for a request."""
-    ttl = float(setting("PRINCIPAL_TTL_SECONDS", DEFAULT_TTL_SECONDS))
-    return signer().token(principal, AUD_RPC, ttl)
+    return signer().token(principal, AUD_RPC, _ttl())
 
 
 def verify(token: Any, audience: str = AUD_RPC) -> Principal | None:
