@@ -242,3 +242,18 @@ def test_reliable_handlers_take_events_only_from_their_source(cfg: dict[str, Any
     assert not handler._signed_by_source({header: principals.event_token("producer", "m-2")}, mid)
     assert not handler._signed_by_source({header: principals.service_token("producer")}, mid)
     assert publish_event  # (the helper tests use to publish as a source service)
+
+
+def test_outside_dev_a_missing_key_is_a_clear_error(tmp_path: Any, monkeypatch: Any) -> None:
+    from nameko import config
+
+    monkeypatch.delenv("SUIVI_PRINCIPAL_KEY", raising=False)
+    with config.patch({"SUIVI_ENV": "prod", "SUIVI_PRINCIPAL_KEY_FILE": str(tmp_path / "k")}):
+        with pytest.raises(RuntimeError, match="SUIVI_PRINCIPAL_KEY must be set"):
+            principals.load_principal_key()
+    with config.patch({"SUIVI_ENV": "prod", "SUIVI_PRINCIPAL_KEY": "s" * 40}):
+        assert principals.load_principal_key() == b"s" * 40
+    with config.patch({"SUIVI_ENV": "dev", "SUIVI_PRINCIPAL_KEY_FILE": str(tmp_path / "k")}):
+        generated = principals.load_principal_key()  # dev: generated once, then reused
+        assert len(generated) >= 32 and principals.load_principal_key() == generated
+    assert (tmp_path / "k").read_text().strip().encode() == generated
