@@ -21,6 +21,10 @@ are then assigned with one ``INSERT ... SELECT`` that pairs stock ranked by age 
 plans' slots interleaved round-robin (so if a concurrent take grabbed a few rows, the
 missing slots are spread over plans rather than hitting the last one).
 
+The day close settles each past day once, for every group (``settle_day``): the part of
+the plans' untaken quotas that the stock could not have served becomes shortfall
+(``domain.shortfall``); then each plan's totals are frozen and reported (``close_books``).
+
 Re-keying (platform scope -> buyer's network) is per-lead crypto, so it is not done in
 the auto-delivery statement: a take re-keys its handful of leads inline (it decrypts them
 anyway to return them); auto-delivered leads are re-keyed by ``rekey_pending`` in batches

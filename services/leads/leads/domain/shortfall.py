@@ -21,9 +21,11 @@ The rule, for one country x tier group G and one Paris calendar day D = [D0, D1)
    from D1 on (the close may run after midnight while new stock arrives), leads stale
    or withdrawn before D0, and every lead sold on D, whoever bought it: a lead sold on
    D served a plan's taken quota and cannot also serve another plan's untaken one.
-3. For each plan p of G with a quota on D (or a delivery total on D): q = its quota
-   on D, t = leads taken on D, r = the shortfall recorded when a take or an
-   auto-delivery run asked the stock and got less (``daybook.shortfall_after``).
+3. The plans of G on D are those whose entitlement (the snapshot leads holds when the
+   day is settled) names G and has a quota on D, or that have day totals on D. For
+   each: q = its quota on D in that snapshot, t = leads taken on D, r = the shortfall
+   recorded when a take or an auto-delivery run asked the stock and got less
+   (``daybook.shortfall_after``).
    Untaken ``u = max(0, q - t)``; recorded ``r' = min(r, u)`` (kept as it is: the
    user asked and the stock was empty at that moment, whatever came later); open
    ``o = u - r'``, the untaken quota nobody has called missing yet.
@@ -45,9 +47,10 @@ never takes: L = 0, the second plan's untaken quota is shortfall. Stock left at 
 close covers the open quotas: M = 0, they are forfeited. Two plans with open quotas
 10 and 6 and 8 unsold leads: M = 8, shares 5 and 3.
 
-The whole group is settled at once, the first time any of its plans' books for D are
-closed (``distribution.settle_day``), so plans closed in different calls, or by
-different instances, get shares computed from the same facts.
+Every group is settled at once, the first time any plan's books for D are closed
+(``distribution.settle_day``), so plans closed in different calls, or by different
+instances, get shares computed from the same facts. A lead counts once it is stored: a
+capture still uncommitted when the day is settled is not seen.
 """
 
 from __future__ import annotations
