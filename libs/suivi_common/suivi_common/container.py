@@ -23,6 +23,7 @@ from nameko.containers import ServiceContainer
 
 from suivi_common.database import ensure_green_psycopg
 from suivi_common.logs import log_context, set_service_name
+from suivi_common.production import refuse_unsafe_secrets, secrets_used_by
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class SuiviContainer(ServiceContainer):
         set_service_name(self.service_name)
 
     def start(self) -> None:
+        refuse_unsafe_secrets(secrets_used_by(self))  # production: before connecting anywhere
         ensure_green_psycopg()
         super().start()
         freeze_startup_heap()

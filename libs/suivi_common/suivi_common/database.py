@@ -168,6 +168,8 @@ class Db:
 
 
 class Database(DependencyProvider):
+    secrets_used = ("SUIVI_MASTER_KEY",)  # its vault (checked at start-up in production)
+
     def __init__(self, tables: CommonTables, url_key: str = "DATABASE_URL") -> None:
         self.tables = tables
         self.url_key = url_key
