@@ -33,17 +33,28 @@ def rotate(path: Path, backups: int) -> None:
 
 
 def pump(source: int, path: Path, max_bytes: int, backups: int) -> None:
+    """Copy ``source`` to ``path`` until end of input; a file never exceeds ``max_bytes``,
+    and is cut at a line's end whenever a line fits."""
     out = open(path, "ab", buffering=0)  # noqa: SIM115 (reopened at each rotation)
     size = os.fstat(out.fileno()).st_size
     try:
         while chunk := os.read(source, CHUNK):
-            if size and size + len(chunk) > max_bytes:
+            while chunk:
+                room = max_bytes - size
+                if len(chunk) <= room:
+                    out.write(chunk)
+                    size += len(chunk)
+                    break
+                cut = chunk.rfind(b"\n", 0, room) + 1 if room > 0 else 0
+                if cut == 0 and size == 0:
+                    cut = room  # one line longer than a whole file: split it
+                if cut:
+                    out.write(chunk[:cut])
+                    chunk = chunk[cut:]
                 out.close()
                 rotate(path, backups)
                 out = open(path, "ab", buffering=0)  # noqa: SIM115
                 size = 0
-            out.write(chunk)
-            size += len(chunk)
     finally:
         out.close()
 

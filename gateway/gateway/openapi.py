@@ -14,7 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gateway.http import ROUTES, RouteSpec
-from gateway.schemas.common import Text
+from gateway.schemas.common import NoControlCharacters
 from suivi_common.settings import is_dev
 
 ERROR_SCHEMA = {
@@ -46,7 +46,7 @@ MULTILINE_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u0
 
 def text_pattern(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """apispec attribute function: a ``Text`` field without a pattern of its own gets one."""
-    if isinstance(field, Text) and "pattern" not in ret:
+    if isinstance(field, NoControlCharacters) and "pattern" not in ret:
         return {"pattern": MULTILINE_PATTERN if field.multiline else SINGLE_LINE_PATTERN}
     return {}
 

@@ -57,3 +57,10 @@ def test_every_service_checks_its_secrets(service: str) -> None:
     assert proc.returncode == 1
     line = last_line(proc)
     assert "SUIVI_MASTER_KEY is a known default" in line and "SUIVI_PRINCIPAL_KEY is missing" in line
+
+
+def test_a_bad_trusted_proxies_setting_stops_the_gateway() -> None:
+    proc = start("gateway/config.yaml", "gateway.service:GatewayService",
+                 CARD_PROVIDER_SECRET=GOOD, SUIVI_PRINCIPAL_KEY=GOOD, TRUSTED_PROXIES="eth0")
+    assert proc.returncode == 1
+    assert last_line(proc).startswith("refusing to start: TRUSTED_PROXIES: 'eth0'")

@@ -1,14 +1,14 @@
 """Schemas of the accounts area: auth, profile, terms, networks, subscriptions, payments."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Text
+from gateway.schemas.common import Email, Text
 
 NAME = validate.Length(min=1, max=100)
 COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Expected an ISO 3166 alpha-2 code")
 
 
 class LoginIn(Schema):
-    email = fields.Email(required=True)
+    email = Email(required=True)
     password = Text(required=True, validate=validate.Length(min=1, max=256))
 
 
@@ -30,7 +30,7 @@ class SetPasswordIn(Schema):
 
 
 class PasswordResetIn(Schema):
-    email = fields.Email(required=True)
+    email = Email(required=True)
 
 
 class AddressIn(Schema):
@@ -71,7 +71,7 @@ class MePatchIn(Schema):
     last_name = Text(validate=NAME)
     phone = Text(allow_none=True, validate=validate.Length(max=40))
     address = fields.Nested(AddressIn, allow_none=True)
-    email = fields.Email()
+    email = Email()
     current_password = Text(validate=validate.Length(max=256))
 
 
@@ -96,7 +96,7 @@ class TermsPublishIn(Schema):
 
 
 class PersonIn(Schema):
-    email = fields.Email(required=True)
+    email = Email(required=True)
     first_name = Text(required=True, validate=NAME)
     last_name = Text(required=True, validate=NAME)
 
@@ -189,7 +189,7 @@ class PaymentsQuery(Schema):
 
 
 class StaffUserIn(Schema):
-    email = fields.Email(required=True)
+    email = Email(required=True)
     password = Text(required=True, validate=validate.Length(min=1, max=256))
     role = Text(required=True, validate=validate.OneOf(["staff", "compliance"]))
 

@@ -1,7 +1,8 @@
 """Shapes shared by every area: text fields, paging, ids.
 
-Every string a client sends is read through ``Text`` (``fields.Str`` is not used in this
-package; ``gateway/tests/unit/test_text_fields.py`` checks it): a control character or a
+Every string a client sends is read through ``Text`` (or ``Email``, ``Url``: ``fields.Str``
+is not used in this package; ``gateway/tests/unit/test_text_fields.py`` checks every input
+schema): a control character or a
 lone surrogate in a name, an id or a query parameter is a 400 that names the field, instead
 of reaching a service that cannot store it (PostgreSQL refuses NUL) or an export, a log or an
 email that would carry it. Free text (notes, comments, descriptions) is ``Text(multiline=True)``:
@@ -24,23 +25,36 @@ def has_control_characters(text: str, multiline: bool = False) -> bool:
     return pattern.search(text) is not None
 
 
-class Text(fields.String):
-    """A string without control characters (see the module's docstring)."""
+class NoControlCharacters(fields.String):
+    """A string field that refuses control characters (see the module's docstring)."""
 
     default_error_messages = {
         "control": "Control characters are not allowed.",
         "control_multiline": "Control characters other than tab and line breaks are not allowed.",
     }
-
-    def __init__(self, *args: Any, multiline: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.multiline = multiline
+    multiline = False
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         if has_control_characters(text, self.multiline):
             raise self.make_error("control_multiline" if self.multiline else "control")
         return text
+
+
+class Text(NoControlCharacters):
+    """A text field; ``multiline=True`` for free text."""
+
+    def __init__(self, *args: Any, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.multiline = multiline
+
+
+class Email(NoControlCharacters, fields.Email):
+    pass
+
+
+class Url(NoControlCharacters, fields.Url):
+    pass
 
 
 class PageQuery(Schema):

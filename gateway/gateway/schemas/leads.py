@@ -1,7 +1,7 @@
 """Schemas of the leads area: capture, capture sites, stock, takes, auto-delivery."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Text
+from gateway.schemas.common import Text, Url
 
 CAPTURE_BATCH_MAX = 1000
 
@@ -24,7 +24,7 @@ class CaptureOut(Schema):
 
 class CaptureSiteIn(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=120))
-    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+    url = Url(required=True, schemes={"http", "https"}, require_tld=False,
                      validate=validate.Length(max=2048))
 
 
