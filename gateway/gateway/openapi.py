@@ -14,7 +14,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gateway.http import ROUTES, RouteSpec
-from gateway.schemas.common import NoControlCharacters
+from gateway.schemas.common import NoControlCharacters, Url
 from suivi_common.settings import is_dev
 
 ERROR_SCHEMA = {
@@ -44,8 +44,17 @@ SINGLE_LINE_PATTERN = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
 MULTILINE_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
 
 
+#: The http(s) URLs a ``Url`` field takes, simply spelled ("url" is no JSON Schema format).
+URL_PATTERN = ("^https?://([a-z0-9]{1,30}\\.){0,4}[a-z][a-z0-9]{1,29}(:[1-9][0-9]{0,3})?"
+               "(/[A-Za-z0-9._~%-]{0,40}){0,5}$")
+
+
 def text_pattern(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """apispec attribute function: a ``Text`` field without a pattern of its own gets one."""
+    """apispec attribute function: a string field that refuses control characters says so with
+    a pattern, unless it has a stricter one; a URL field says which URLs it takes."""
+    if isinstance(field, Url):
+        ret.pop("format", None)
+        return {"pattern": URL_PATTERN}
     if isinstance(field, NoControlCharacters) and "pattern" not in ret:
         return {"pattern": MULTILINE_PATTERN if field.multiline else SINGLE_LINE_PATTERN}
     return {}
