@@ -88,7 +88,7 @@ def schemathesis(base_url: str, token: str, role: str, operation_ids: list[str],
                "--phases", phases, "--max-examples", str(cases),
                "--seed", str(SEED), "--generation-deterministic",
                "--suppress-health-check", "all",
-               "--workers", "1", "--request-timeout", "60", "--max-failures", "20"]
+               "--workers", "1", "--request-timeout", "120", "--max-failures", "20"]
     for operation_id in operation_ids:
         command += ["--include-operation-id", operation_id]
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
