@@ -43,6 +43,7 @@ class Platform:
     instances: dict[str, int] = field(default_factory=dict)
     services: tuple[str, ...] = tuple(SERVICES)
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    log_pipes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -80,12 +81,24 @@ class Platform:
                            env=self.env(DATABASE_URL=self.db_url(service)))
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        """Start a process whose output goes to ``var/log/<name>.log`` through a
+        ``tools.logpipe``, which rotates the file past ``LOG_MAX_BYTES`` (10 MiB), keeping
+        ``LOG_BACKUPS`` (2) older files."""
         log_dir = self.var_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
-        out = open(log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        pipe = subprocess.Popen(
+            [sys.executable, "-m", "tools.logpipe", str(log_dir / f"{name}.log"),
+             "--max-bytes", env.get("LOG_MAX_BYTES", str(10 * 1024 * 1024)),
+             "--backups", env.get("LOG_BACKUPS", "2")],
+            cwd=ROOT, stdin=subprocess.PIPE, start_new_session=True)
+        assert pipe.stdin is not None
+        try:
+            proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=pipe.stdin,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            pipe.stdin.close()  # the process holds the write end; its exit ends the pipe
         self.processes.append((name, proc))
+        self.log_pipes.append(pipe)
 
     def start_service(self, service: str, index: int = 0) -> None:
         config, target = SERVICES[service]
@@ -168,7 +181,21 @@ class Platform:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         self.processes.clear()
+        self._reap_log_pipes(wait=True)
+
+    def _reap_log_pipes(self, wait: bool = False) -> None:
+        """Log pipes end by themselves once their process is gone (all output written)."""
+        for pipe in list(self.log_pipes):
+            if wait:
+                try:
+                    pipe.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pipe.kill()
+                    pipe.wait()
+            if pipe.poll() is not None:
+                self.log_pipes.remove(pipe)
 
     def kill(self, name: str) -> None:
         """Kill one process hard (SIGKILL), as a crash would."""
@@ -177,6 +204,7 @@ class Platform:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 del self.processes[i]
+                self._reap_log_pipes()
                 return
         raise KeyError(name)
 

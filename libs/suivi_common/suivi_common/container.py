@@ -22,7 +22,8 @@ from typing import Any
 from nameko.containers import ServiceContainer
 
 from suivi_common.database import ensure_green_psycopg
-from suivi_common.logs import log_context, set_service_name
+from suivi_common.logs import is_refusal, log_context, log_refusal, set_service_name
+from suivi_common.production import refuse_unsafe_secrets, secrets_used_by
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class SuiviContainer(ServiceContainer):
         set_service_name(self.service_name)
 
     def start(self) -> None:
+        refuse_unsafe_secrets(secrets_used_by(self))  # production: before connecting anywhere
         ensure_green_psycopg()
         super().start()
         freeze_startup_heap()
@@ -74,8 +76,9 @@ class SuiviContainer(ServiceContainer):
                 if all(hook(worker_ctx) for hook in self._hooks("before_call")):
                     result = method(*worker_ctx.args, **worker_ctx.kwargs)
             except Exception as exc:
-                if isinstance(exc, worker_ctx.entrypoint.expected_exceptions):
-                    log.info("%s refused: %s", worker_ctx.entrypoint.method_name, exc)
+                if is_refusal(exc, worker_ctx.entrypoint.expected_exceptions):
+                    log_refusal(log, f"{self.service_name}.{worker_ctx.entrypoint.method_name}",
+                                exc)
                 else:
                     log.exception("error handling worker %s", worker_ctx)
                 exc_info = sys.exc_info()

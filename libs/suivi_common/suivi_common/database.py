@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
+from suivi_common.redaction import redact, redact_text
 from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
 
@@ -168,6 +169,8 @@ class Db:
 
 
 class Database(DependencyProvider):
+    secrets_used = ("SUIVI_MASTER_KEY",)  # its vault (checked at start-up in production)
+
     def __init__(self, tables: CommonTables, url_key: str = "DATABASE_URL") -> None:
         self.tables = tables
         self.url_key = url_key
@@ -269,6 +272,8 @@ class Database(DependencyProvider):
         return payload, error
 
     def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        """Dead letters for staff to look at: payload and error with email addresses and
+        links redacted (``suivi_common.redaction``); a replay opens the sealed payload whole."""
         t = self.tables.dead_letters
         query = select(t).order_by(t.c.failed_at)
         if not include_replayed:
@@ -279,15 +284,22 @@ class Database(DependencyProvider):
                 payload, error = self.open_dead_letter(session, r)
                 letters.append({
                     "id": str(r.id), "queue": r.queue, "handler": r.handler,
-                    "message_id": r.message_id, "payload": payload, "error": error,
+                    "message_id": r.message_id, "payload": redact(payload),
+                    "error": redact_text(error),
                     "attempts": r.attempts, "failed_at": r.failed_at.isoformat(),
                     "replayed_at": r.replayed_at.isoformat() if r.replayed_at else None})
         return letters
 
     def take_dead_letter(self, session: Session, letter_id: str) -> Any:
+        """The letter waiting for replay, marked replayed; None if there is none (an id that
+        is not a UUID names none)."""
         t = self.tables.dead_letters
+        try:
+            key = uuid.UUID(str(letter_id))
+        except ValueError:
+            return None
         row = session.execute(
-            select(t).where(t.c.id == uuid.UUID(letter_id), t.c.replayed_at.is_(None))
+            select(t).where(t.c.id == key, t.c.replayed_at.is_(None))
             .with_for_update()).first()
         if row is not None:
             session.execute(update(t).where(t.c.id == row.id).values(replayed_at=clock.now()))
