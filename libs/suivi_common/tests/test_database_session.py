@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from suivi_common.database import Database, make_engine
+from suivi_common.errors import DatabaseUnavailable
 from suivi_common.migrations import ensure_database
 from suivi_common.service_base import PlatformService, rpc_api, rpc_query
 from suivi_common.tables import define_common_tables
@@ -83,6 +84,16 @@ class Notebook(PlatformService):
     @rpc_query
     def sql_from_a_query(self, sql: str) -> Any:
         return self.db.session.execute(text(sql)).scalar()
+
+    @rpc_api
+    def write_and_lose_the_connection(self, note: str, before_commit: bool) -> None:
+        """The database ends this worker's session mid-transaction (or just before its
+        commit), as ``pg_terminate_backend`` or a restart would."""
+        session = self.db.session
+        session.execute(insert(notes).values(text=note))
+        _terminate(int(session.execute(select(func.pg_backend_pid())).scalar_one()))
+        if not before_commit:
+            session.execute(select(func.count()).select_from(notes))
 
 
 def test_read_only_entrypoints_hold_no_transaction_and_cannot_write(url: str, vhost: str) -> None:
@@ -182,3 +193,17 @@ def _wait(condition: Any, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.01)
+
+
+@pytest.mark.parametrize("before_commit", [False, True], ids=["mid-call", "at-commit"])
+def test_a_call_whose_connection_the_database_cut_fails_as_unavailable(
+        url: str, vhost: str, before_commit: bool) -> None:
+    """Not a 500 (a bug): a typed, retryable refusal; nothing of the call was kept, and the
+    service goes on answering on fresh connections."""
+    cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=url)
+    with infra.running(cfg, Notebook), ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+        with pytest.raises(DatabaseUnavailable) as err:
+            rpc.notebook.write_and_lose_the_connection("lost", before_commit)
+        assert err.value.status == 503 and err.value.code == "database_unavailable"
+        rpc.notebook.write("kept")
+        assert rpc.notebook.count()["count"] == 1
