@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nameko.containers import ServiceContainer
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from suivi_common.database import ensure_green_psycopg
 from suivi_common.errors import DatabaseUnavailable
@@ -53,9 +53,14 @@ _frozen: list[bool] = []
 
 
 def database_lost(exc: BaseException) -> bool:
-    """The database connection died under the worker (SQLAlchemy saw a disconnect)."""
-    return isinstance(exc, DisconnectionError) or (
-        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
+    """The database connection died under the worker (SQLAlchemy saw a disconnect), or no
+    connection could be opened (the server is down, restarting, or out of connections:
+    an ``OperationalError`` that no statement raised)."""
+    if isinstance(exc, DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and exc.statement is None
 
 
 def _database_unavailable(worker_ctx: Any, exc: BaseException) -> Any:

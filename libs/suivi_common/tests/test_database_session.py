@@ -207,3 +207,12 @@ def test_a_call_whose_connection_the_database_cut_fails_as_unavailable(
         assert err.value.status == 503 and err.value.code == "database_unavailable"
         rpc.notebook.write("kept")
         assert rpc.notebook.count()["count"] == 1
+
+
+def test_a_call_that_cannot_connect_to_its_database_fails_as_unavailable(vhost: str) -> None:
+    """The server refuses new connections (down, starting, or out of connection slots):
+    the same retryable refusal, not a 500."""
+    cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=infra.test_db_url("no_such_database"))
+    with infra.running(cfg, Notebook), ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+        with pytest.raises(DatabaseUnavailable):
+            rpc.notebook.write("nowhere")
