@@ -42,6 +42,9 @@ class Platform:
     extra_env: dict[str, str] = field(default_factory=dict)
     instances: dict[str, int] = field(default_factory=dict)
     services: tuple[str, ...] = tuple(SERVICES)
+    #: The kernel kills every process of the platform if the one that started them dies
+    #: (a test run cut short must not leave services behind on its databases).
+    die_with_parent: bool = False
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     log_pipes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -86,15 +89,17 @@ class Platform:
         ``LOG_BACKUPS`` (2) older files."""
         log_dir = self.var_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
+        preexec = _die_with_parent if self.die_with_parent else None
         pipe = subprocess.Popen(
             [sys.executable, "-m", "tools.logpipe", str(log_dir / f"{name}.log"),
              "--max-bytes", env.get("LOG_MAX_BYTES", str(10 * 1024 * 1024)),
              "--backups", env.get("LOG_BACKUPS", "2")],
-            cwd=ROOT, stdin=subprocess.PIPE, start_new_session=True)
+            cwd=ROOT, stdin=subprocess.PIPE, start_new_session=True, preexec_fn=preexec)
         assert pipe.stdin is not None
         try:
             proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=pipe.stdin,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=preexec)
         finally:
             pipe.stdin.close()  # the process holds the write end; its exit ends the pipe
         self.processes.append((name, proc))
@@ -121,11 +126,14 @@ class Platform:
         # The gateway starts once every service answers: nameko 3.0.0rc11 can kill a gateway
         # whose early calls hit services that have not declared their queues yet.
         self.wait_services()
+        self.start_gateway()
+        if wait:
+            self.wait_healthy()
+
+    def start_gateway(self) -> None:
         config, target = GATEWAY
         self._spawn("gateway", [sys.executable, "-m", "nameko", "run", "--config", config, target],
                     self.env())
-        if wait:
-            self.wait_healthy()
 
     def wait_services(self, timeout: float = 90.0) -> None:
         from nameko.standalone.rpc import ClusterRpcClient
@@ -207,6 +215,25 @@ class Platform:
                 self._reap_log_pipes()
                 return
         raise KeyError(name)
+
+    def restart(self, name: str) -> None:
+        """Start again a process that ``kill`` ended: ``gateway`` or ``<service>-<index>``
+        (its log file goes on where it stopped)."""
+        if any(n == name and proc.poll() is None for n, proc in self.processes):
+            raise RuntimeError(f"{name} is still running")
+        if name == "gateway":
+            self.start_gateway()
+            return
+        service, _, index = name.rpartition("-")
+        self.start_service(service, int(index))
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the parent exits (Linux only)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _ensure_vhost(vhost: str) -> None:

@@ -8,7 +8,8 @@ container runs two extra hooks on dependencies that define them:
 * ``before_call(worker_ctx) -> bool``: may veto the call (inbox deduplication);
 * ``before_result(worker_ctx, failed)``: commit or roll back, before the reply/ack.
 
-A failing commit turns into the worker's error. Configure it with
+A failing commit turns into the worker's error; a lost database connection (mid-call or
+at the commit) into ``DatabaseUnavailable``, which the caller may retry. Configure it with
 ``SERVICE_CONTAINER_CLS: suivi_common.container.SuiviContainer``.
 """
 from __future__ import annotations
@@ -20,8 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from nameko.containers import ServiceContainer
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from suivi_common.database import ensure_green_psycopg
+from suivi_common.errors import DatabaseUnavailable
 from suivi_common.logs import is_refusal, log_context, log_refusal, set_service_name
 from suivi_common.production import refuse_unsafe_secrets, secrets_used_by
 
@@ -47,6 +50,28 @@ def freeze_startup_heap() -> None:
 
 
 _frozen: list[bool] = []
+
+
+def database_lost(exc: BaseException) -> bool:
+    """The database connection died under the worker (SQLAlchemy saw a disconnect), or no
+    connection could be opened (the server is down, restarting, or out of connections:
+    an ``OperationalError`` that no statement raised)."""
+    if isinstance(exc, DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and exc.statement is None
+
+
+def _database_unavailable(worker_ctx: Any, exc: BaseException) -> Any:
+    """A lost connection is an outage, not a bug: one warning line, and a typed error the
+    caller can act on (the gateway answers 503; a reliable handler retries)."""
+    log.warning("%s: database connection lost (%s); the call failed and may be retried",
+                worker_ctx.entrypoint.method_name, str(exc).splitlines()[0][:200])
+    try:
+        raise DatabaseUnavailable() from exc
+    except DatabaseUnavailable:
+        return sys.exc_info()
 
 
 class SuiviContainer(ServiceContainer):
@@ -79,16 +104,26 @@ class SuiviContainer(ServiceContainer):
                 if is_refusal(exc, worker_ctx.entrypoint.expected_exceptions):
                     log_refusal(log, f"{self.service_name}.{worker_ctx.entrypoint.method_name}",
                                 exc)
+                    exc_info = sys.exc_info()
+                elif database_lost(exc):
+                    exc_info = _database_unavailable(worker_ctx, exc)
+                elif isinstance(exc, DatabaseUnavailable):  # another service's, passed on
+                    log.warning("%s: %s", worker_ctx.entrypoint.method_name, exc)
+                    exc_info = sys.exc_info()
                 else:
                     log.exception("error handling worker %s", worker_ctx)
-                exc_info = sys.exc_info()
+                    exc_info = sys.exc_info()
             for hook in self._hooks("before_result"):
                 try:
                     hook(worker_ctx, exc_info is not None)
-                except Exception:
-                    log.exception("commit failed for %s", worker_ctx)
+                except Exception as exc:
+                    if database_lost(exc):
+                        lost = _database_unavailable(worker_ctx, exc)
+                    else:
+                        log.exception("commit failed for %s", worker_ctx)
+                        lost = sys.exc_info()
                     if exc_info is None:
-                        exc_info = sys.exc_info()
+                        exc_info = lost
                         result = None
             if handle_result is not None:
                 result, exc_info = handle_result(worker_ctx, result, exc_info)
