@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed-stamp
 PACKAGES := libs/suivi_common services/accounts services/plans services/leads \
             services/mailer services/compliance gateway
 export PSYCOPG_WAIT_FUNC := wait_select
+# Production is the default of every process; what make starts here is dev.
 export SUIVI_ENV ?= dev
 
-.PHONY: install infra migrate run test demo bench lint clean
+.PHONY: install infra migrate run test fuzz demo bench lint clean
 
 $(STAMP): requirements/constraints.txt requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +31,10 @@ run: infra
 
 test: infra
 	$(BIN)/python -m pytest
+
+# schemathesis against a private platform, far longer than the bounded run in make test
+fuzz: infra
+	SUIVI_FUZZ=long $(BIN)/python -m pytest tests/e2e/test_schemathesis.py -o timeout=0 -s
 
 demo: install
 	$(BIN)/python -m tools.demo

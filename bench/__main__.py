@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ OPTIONAL = [
 
 
 def main(selected: list[str]) -> int:
+    os.environ.setdefault("SUIVI_ENV", "dev")  # production is the default; benchmarks are not
     stop_on_signals()  # a killed bench stops the platforms it started
     results = {}
     for name, module, func in SUITES + OPTIONAL:

@@ -50,7 +50,11 @@ class Platform:
     extra_env: dict[str, str] = field(default_factory=dict)
     instances: dict[str, int] = field(default_factory=dict)
     services: tuple[str, ...] = tuple(SERVICES)
+    #: The kernel kills every process of the platform if the one that started them dies
+    #: (a test run cut short must not leave services behind on its databases).
+    die_with_parent: bool = False
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    log_pipes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     #: The capture sites' broker user: ``CAPTURE_AMQP_USER`` (``suivi-capture``) for
     #: ``make run``; a platform on a vhost of its own (the e2e tests) gets its own user.
     capture_user: str = ""
@@ -116,12 +120,26 @@ class Platform:
                            env=self.env(DATABASE_URL=self.db_url(service)))
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        """Start a process whose output goes to ``var/log/<name>.log`` through a
+        ``tools.logpipe``, which rotates the file past ``LOG_MAX_BYTES`` (10 MiB), keeping
+        ``LOG_BACKUPS`` (2) older files."""
         log_dir = self.var_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
-        out = open(log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        preexec = _die_with_parent if self.die_with_parent else None
+        pipe = subprocess.Popen(
+            [sys.executable, "-m", "tools.logpipe", str(log_dir / f"{name}.log"),
+             "--max-bytes", env.get("LOG_MAX_BYTES", str(10 * 1024 * 1024)),
+             "--backups", env.get("LOG_BACKUPS", "2")],
+            cwd=ROOT, stdin=subprocess.PIPE, start_new_session=True, preexec_fn=preexec)
+        assert pipe.stdin is not None
+        try:
+            proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=pipe.stdin,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=preexec)
+        finally:
+            pipe.stdin.close()  # the process holds the write end; its exit ends the pipe
         self.processes.append((name, proc))
+        self.log_pipes.append(pipe)
 
     def start_service(self, service: str, index: int = 0) -> None:
         config, target = SERVICES[service]
@@ -148,11 +166,14 @@ class Platform:
                 self.start_service(service, index)
         # The gateway starts once every service answers, so its first requests find them.
         self.wait_services()
+        self.start_gateway()
+        if wait:
+            self.wait_healthy()
+
+    def start_gateway(self) -> None:
         config, target = GATEWAY
         self._spawn("gateway", [sys.executable, "-m", "nameko", "run", "--config", config, target],
                     self.env())
-        if wait:
-            self.wait_healthy()
 
     def ensure_capture_user(self) -> None:
         """The capture sites' broker user, allowed to publish to the capture exchange of this
@@ -227,7 +248,21 @@ class Platform:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         self.processes.clear()
+        self._reap_log_pipes(wait=True)
+
+    def _reap_log_pipes(self, wait: bool = False) -> None:
+        """Log pipes end by themselves once their process is gone (all output written)."""
+        for pipe in list(self.log_pipes):
+            if wait:
+                try:
+                    pipe.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pipe.kill()
+                    pipe.wait()
+            if pipe.poll() is not None:
+                self.log_pipes.remove(pipe)
 
     def kill(self, name: str) -> None:
         """Kill one process hard (SIGKILL), as a crash would."""
@@ -236,8 +271,28 @@ class Platform:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 del self.processes[i]
+                self._reap_log_pipes()
                 return
         raise KeyError(name)
+
+    def restart(self, name: str) -> None:
+        """Start again a process that ``kill`` ended: ``gateway`` or ``<service>-<index>``
+        (its log file goes on where it stopped)."""
+        if any(n == name and proc.poll() is None for n, proc in self.processes):
+            raise RuntimeError(f"{name} is still running")
+        if name == "gateway":
+            self.start_gateway()
+            return
+        service, _, index = name.rpartition("-")
+        self.start_service(service, int(index))
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the parent exits (Linux only)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _ensure_vhost(vhost: str) -> None:

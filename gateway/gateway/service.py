@@ -25,6 +25,7 @@ class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoute
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes,
                      PlatformRoutes):
     name = "gateway"
+    secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 
     auth = Auth()
     principal = CurrentPrincipal()  # of broadcasts (the dev clock is only the gateway's)

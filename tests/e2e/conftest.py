@@ -36,7 +36,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p = Platform(db_suffix=suffix, vhost=f"suivi-e2e-{uuid.uuid4().hex[:8]}",
                  gateway_port=free_port(), smtp_port=free_port(), card_port=free_port(),
                  var_dir=var_dir, extra_env={"SUIVI_ENV": "dev", "AUTH_CACHE_SECONDS": "0",
-                                             "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]"})
+                                             "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
+                                             # as behind a local proxy: tests may say who
+                                             # the client is with X-Forwarded-For
+                                             "TRUSTED_PROXIES": "127.0.0.1/32"})
     if os.environ.get("E2E_SERVICES"):  # a partial platform, while developing
         p.services = tuple(os.environ["E2E_SERVICES"].split(","))
     try:

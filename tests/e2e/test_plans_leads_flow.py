@@ -44,12 +44,12 @@ def wait_until(fetch: Any, predicate: Any, timeout: float = 20.0) -> Any:
         time.sleep(0.1)
 
 
-def lead(i: int, country: str = "FR") -> dict[str, Any]:
+def lead(i: int, country: str = "FR", day: date = START) -> dict[str, Any]:
     return {"first_name": "Jeanne", "last_name": f"Valjean{chr(97 + i % 26)}", "country": country,
             "email": f"jeanne.{i}.{time.time_ns()}@exemple.fr",
             "mobile": f"+3361{(time.time_ns() // 1000 + i) % 10_000_000:07d}",
             "postal_code": "75011", "city": "Paris", "source_url": "https://rejoindre.example",
-            "consent_at": at(START, 8)}
+            "consent_at": at(day, 8)}
 
 
 def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any) -> None:
@@ -144,6 +144,14 @@ def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any) 
     forecast = staff.get("/api/staff/forecast?days=3")
     assert forecast["total"] >= plan["daily_quota"]
 
+    # the first batch goes stale on March 31 (30 days): fresh stock arrives for the last
+    # days, so their quotas could have been served; left untaken, they are forfeited
+    moved_clock(date(2027, 3, 31))
+    fresh = [lead(100 + i, day=date(2027, 3, 31)) for i in range(8)]
+    results = Api(base_url).post("/api/capture/leads", {"leads": fresh},
+                                 headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
+    assert [r["status"] for r in results] == ["accepted"] * 8
+
     # the last day passes without takes: every quota is forfeited, the plan completes
     moved_clock(date(2027, 4, 4))
     staff = Api(base_url).login(*DEV_STAFF)
@@ -173,3 +181,41 @@ def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any) 
     staff.post(f"/api/staff/absences/{fm['id']}/decision", {"approve": True, "comment": "justifié"})
     plan = admin.get(f"/api/plans/{pid}")
     assert plan["status"] == "active" and plan["records_remaining"] > 0
+
+
+def test_a_day_without_any_stock_stays_owed_though_the_owner_never_came(
+        base_url: str, mailbox: Mailbox, moved_clock: Any) -> None:
+    """Terms art. 8.B: a CH plan (10 a day) finds no CH stock at all on its first day and
+    its owner never opens it. At the day close the 10 leads are shortfall, not forfeit:
+    300 records remain and the plan gets one more delivery day."""
+    day = date(2027, 4, 12)  # a Monday, after the dates of the plan-life test
+    moved_clock(day)
+    staff = Api(base_url).login(*DEV_STAFF)
+    tag = str(time.time_ns())[-8:]
+    admin_email = f"ch-admin-{tag}@example.org"
+    staff.post("/api/networks", {"name": f"Suisse {tag}", "admin": {
+        "email": admin_email, "first_name": "Heidi", "last_name": "Keller"}}, expect=201)
+    admin = onboard(base_url, mailbox, admin_email, "Alpine-Meadow-Clock-47")
+    admin.put("/api/network/settings", {"open_countries": ["CH"]})
+    subscribe_by_card(admin, "annual")
+    plan = admin.post("/api/plans", {"records": 300, "tier": "standard", "country": "CH",
+                                     "payment_method": "card"}, expect=201)
+    pay_by_card(plan["payment"])
+    pid = plan["id"]
+    plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
+    assert (plan["records_remaining"], plan["daily_quota"]) == (300, 10)
+    end = date.fromisoformat(plan["end_date"])
+
+    moved_clock(day + timedelta(days=1))
+    staff = Api(base_url).login(*DEV_STAFF)
+    staff.post("/api/staff/day-close", {"date": day.isoformat()}, expect=200)
+    admin = Api(base_url).login(admin_email, "Alpine-Meadow-Clock-47")
+    plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"),
+                      lambda p: p["last_closed_date"] == day.isoformat())
+    assert plan["records_remaining"] == 300  # was 290: the day's 10 were forfeited
+    assert plan["end_date"] == (end + timedelta(days=1)).isoformat()
+    assert plan["daily_quota"] == 10
+    # leads holds the new snapshot: the owner is owed 10 today, still with no CH stock
+    today = wait_until(lambda: admin.call("POST", f"/api/plans/{pid}/take", {})[1],
+                       lambda body: body.get("quota_today") == 10)
+    assert today["leads"] == [] and today["shortfall_today"] == 10

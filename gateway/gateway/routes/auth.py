@@ -12,7 +12,7 @@ class AuthRoutes:
     dispatch: Any
 
     @api("POST", "/api/auth/login", auth=None, body=LoginIn, response=LoginOut, tags=("auth",),
-         summary="Log in; returns a bearer token")
+         errors=(401, 403, 429), summary="Log in; returns a bearer token")
     def login(self, req: Req) -> Any:
         return self.accounts.login(req.body["email"], req.body["password"], req.ip)
 

@@ -1,17 +1,15 @@
 """Subscriptions (the office) and payments (terms art. 6, 10.B)."""
 import hashlib
 import hmac
-import json
 from typing import Any
 
-from marshmallow import ValidationError
 from nameko import config
 
-from gateway.http import Req, api
+from gateway.http import Req, _load, api, parse_json
 from gateway.schemas.accounts import PaymentOut, SubscriptionIn, SubscriptionOut, WithdrawOut
 from gateway.schemas.common import page_of
 from gateway.schemas.platform import CardCallbackIn
-from suivi_common.errors import Invalid, Unauthorized
+from suivi_common.errors import Unauthorized
 
 
 def verify_signature(raw: bytes, signature: str | None) -> None:
@@ -48,14 +46,10 @@ class BillingRoutes:
         return self.accounts.get_payment(payment_id)
 
     @api("POST", "/api/payments/card-callback", auth=None, raw_body=True, tags=("payments",),
-         summary="Card provider callback, HMAC-signed (X-Signature)")
+         errors=(401, 404), summary="Card provider callback, HMAC-signed (X-Signature)")
     def card_callback(self, req: Req) -> Any:
         verify_signature(req.body, req.http.headers.get("X-Signature"))
-        try:
-            data = CardCallbackIn().load(json.loads(req.body or b"{}"))
-        except ValueError as exc:
-            fields = exc.messages_dict if isinstance(exc, ValidationError) else {"body": "malformed JSON"}
-            raise Invalid("Invalid callback", fields=fields) from None
+        data = _load(CardCallbackIn, parse_json(req.body or b"{}"), "callback")
         # the provider's signature was checked here: the gateway vouches for it, as itself
         return self.accounts.as_service().record_card_result(
             data["payment_id"], data["provider_ref"], data["status"], data["amount_cents"])

@@ -54,8 +54,8 @@ class PlatformRoutes:
         return build()
 
     def _set_offset(self, offset: float) -> Any:
-        if not is_dev():
-            raise NotFound()
+        if not is_dev():  # the route does not exist outside dev; never move the clock there
+            raise NotFound("No such route", code="route_not_found")
         clock.set_offset(offset)
         devclock.persist(offset)
         self.dispatch("clock_set", {"offset_seconds": offset})
@@ -71,14 +71,14 @@ class PlatformRoutes:
         return {"now": clock.now().isoformat(), "offset_seconds": offset, "confirmed": confirmed}
 
     @api("POST", "/api/dev/clock", auth=None, body=ClockIn, response=ClockOut, tags=("dev",),
-         summary="Dev only: set the platform clock for every service")
+         dev_only=True, summary="Dev only: set the platform clock for every service")
     def set_clock(self, req: Req) -> Any:
         instant: datetime = req.body["now"]
         offset = (instant - datetime.now(UTC)).total_seconds()
         return self._set_offset(offset)
 
     @api("DELETE", "/api/dev/clock", auth=None, response=ClockOut, tags=("dev",),
-         summary="Dev only: reset the platform clock")
+         dev_only=True, summary="Dev only: reset the platform clock")
     def reset_clock(self, req: Req) -> Any:
         return self._set_offset(0.0)
 

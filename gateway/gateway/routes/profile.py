@@ -43,7 +43,7 @@ class ProfileRoutes:
         return {"ok": True}
 
     @api("GET", "/api/terms/current", auth=None, response=TermsOut, tags=("terms",),
-         summary="The current terms of service")
+         errors=(404,), summary="The current terms of service")
     def terms_current(self, req: Req) -> Any:
         return self.accounts.current_terms()
 

@@ -1,6 +1,8 @@
 """Schemas of the leads area: capture, capture sites, stock, takes, auto-delivery."""
 from marshmallow import Schema, fields, validate
 
+from gateway.schemas.common import Text, Url
+
 CAPTURE_BATCH_MAX = 1000
 
 
@@ -11,9 +13,9 @@ class CaptureIn(Schema):
 
 
 class CaptureResultOut(Schema):
-    status = fields.Str()  # accepted | rejected | duplicate
-    id = fields.Str()
-    errors = fields.Dict(keys=fields.Str(), values=fields.Str())
+    status = Text()  # accepted | rejected | duplicate
+    id = Text()
+    errors = fields.Dict(keys=Text(), values=Text())
 
 
 class CaptureOut(Schema):
@@ -21,29 +23,29 @@ class CaptureOut(Schema):
 
 
 class CaptureSiteIn(Schema):
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
+    name = Text(required=True, validate=validate.Length(min=1, max=120))
+    url = Url(required=True, schemes={"http", "https"}, require_tld=False,
                      validate=validate.Length(max=2048))
 
 
 class CaptureSiteOut(Schema):
-    id = fields.Str()
-    name = fields.Str()
-    url = fields.Str()
-    key_prefix = fields.Str()
-    created_at = fields.Str()
-    revoked_at = fields.Str(allow_none=True)
+    id = Text()
+    name = Text()
+    url = Text()
+    key_prefix = Text()
+    created_at = Text()
+    revoked_at = Text(allow_none=True)
 
 
 class CaptureSiteCreatedOut(CaptureSiteOut):
-    key = fields.Str()  # shown once; only its hash is stored
+    key = Text()  # shown once; only its hash is stored
 
 
 class StockLevelOut(Schema):
-    country = fields.Str()
-    tier = fields.Str()
+    country = Text()
+    tier = Text()
     available = fields.Int()
-    oldest_captured_at = fields.Str(allow_none=True)
+    oldest_captured_at = Text(allow_none=True)
     oldest_age_hours = fields.Float(allow_none=True)
     demand_today = fields.Int()
     short = fields.Bool()
@@ -54,12 +56,12 @@ class StockOut(Schema):
 
 
 class StockAlertOut(Schema):
-    country = fields.Str()
-    tier = fields.Str()
-    date = fields.Str()
+    country = Text()
+    tier = Text()
+    date = Text()
     demand = fields.Int()
     available = fields.Int()
-    created_at = fields.Str()
+    created_at = Text()
 
 
 class StockAlertsQuery(Schema):
@@ -72,27 +74,27 @@ class TakeIn(Schema):
 
 
 class LeadOut(Schema):
-    id = fields.Str()
-    plan_id = fields.Str()
-    tier = fields.Str()
-    country = fields.Str()
-    captured_at = fields.Str()
-    delivered_at = fields.Str()
-    first_name = fields.Str(allow_none=True)
-    last_name = fields.Str(allow_none=True)
-    email = fields.Str(allow_none=True)
-    mobile = fields.Str(allow_none=True)
-    landline = fields.Str(allow_none=True)
-    call_window = fields.Str(allow_none=True)
-    postal_code = fields.Str(allow_none=True)
-    city = fields.Str(allow_none=True)
-    professional_situation = fields.Str(allow_none=True)
-    time_available = fields.Str(allow_none=True)
-    birth_date = fields.Str(allow_none=True)
-    income_goal = fields.Str(allow_none=True)
-    source_url = fields.Str(allow_none=True)
-    consent_at = fields.Str(allow_none=True)
-    capture_ip = fields.Str(allow_none=True)
+    id = Text()
+    plan_id = Text()
+    tier = Text()
+    country = Text()
+    captured_at = Text()
+    delivered_at = Text()
+    first_name = Text(allow_none=True)
+    last_name = Text(allow_none=True)
+    email = Text(allow_none=True)
+    mobile = Text(allow_none=True)
+    landline = Text(allow_none=True)
+    call_window = Text(allow_none=True)
+    postal_code = Text(allow_none=True)
+    city = Text(allow_none=True)
+    professional_situation = Text(allow_none=True)
+    time_available = Text(allow_none=True)
+    birth_date = Text(allow_none=True)
+    income_goal = Text(allow_none=True)
+    source_url = Text(allow_none=True)
+    consent_at = Text(allow_none=True)
+    capture_ip = Text(allow_none=True)
 
 
 class TakeOut(Schema):
@@ -107,5 +109,5 @@ class AutoDeliveryIn(Schema):
 
 
 class AutoDeliveryOut(Schema):
-    plan_id = fields.Str()
+    plan_id = Text()
     auto_delivery = fields.Bool()

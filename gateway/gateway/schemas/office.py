@@ -1,7 +1,7 @@
 """Schemas of the office: leads, notes, history, pipeline, refund claims, export."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import PageQuery
+from gateway.schemas.common import PageQuery, Text
 
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case letters, digits and _")
 SHORT = validate.Length(max=254)
@@ -12,23 +12,23 @@ SORTS = ("created_desc", "created_asc", "status")
 class LeadFilterQuery(Schema):
     """The listing's filters (also those of the export)."""
 
-    status = fields.Str(validate=validate.Length(max=40))
-    origin = fields.Str(validate=validate.OneOf(["purchased", "personal"]))
-    plan_id = fields.Str(validate=validate.Length(max=64))
+    status = Text(validate=validate.Length(max=40))
+    origin = Text(validate=validate.OneOf(["purchased", "personal"]))
+    plan_id = Text(validate=validate.Length(max=64))
     created_from = fields.Date()
     created_to = fields.Date()
-    postal_code = fields.Str(validate=validate.Length(max=16))
-    city = fields.Str(validate=validate.Length(max=100))
-    email = fields.Str(validate=SHORT)
-    phone = fields.Str(validate=validate.Length(max=32))
+    postal_code = Text(validate=validate.Length(max=16))
+    city = Text(validate=validate.Length(max=100))
+    email = Text(validate=SHORT)
+    phone = Text(validate=validate.Length(max=32))
 
 
 class LeadListQuery(LeadFilterQuery, PageQuery):
-    sort = fields.Str(load_default="created_desc", validate=validate.OneOf(SORTS))
+    sort = Text(load_default="created_desc", validate=validate.OneOf(SORTS))
 
 
 class ExportQuery(LeadFilterQuery):
-    lang = fields.Str(load_default="fr", validate=validate.OneOf(["fr", "en"]))
+    lang = Text(load_default="fr", validate=validate.OneOf(["fr", "en"]))
 
 
 class OfficeLeadPatchIn(Schema):
@@ -58,135 +58,137 @@ class OfficeLeadIn(OfficeLeadPatchIn):
 
 
 class OfficeLeadSummaryOut(Schema):
-    id = fields.Str()
-    origin = fields.Str()
-    status = fields.Str()
-    plan_id = fields.Str(allow_none=True)
-    created_at = fields.Str()
-    delivered_at = fields.Str(allow_none=True)
+    id = Text()
+    origin = Text()
+    status = Text()
+    plan_id = Text(allow_none=True)
+    created_at = Text()
+    delivered_at = Text(allow_none=True)
     erased = fields.Bool()
-    first_name = fields.Str(allow_none=True)
-    last_name = fields.Str(allow_none=True)
-    email = fields.Str(allow_none=True)
-    mobile = fields.Str(allow_none=True)
-    landline = fields.Str(allow_none=True)
-    postal_code = fields.Str(allow_none=True)
-    city = fields.Str(allow_none=True)
-    country = fields.Str(allow_none=True)
+    first_name = Text(allow_none=True)
+    last_name = Text(allow_none=True)
+    email = Text(allow_none=True)
+    mobile = Text(allow_none=True)
+    landline = Text(allow_none=True)
+    postal_code = Text(allow_none=True)
+    city = Text(allow_none=True)
+    country = Text(allow_none=True)
 
 
 class ClaimRefOut(Schema):
-    id = fields.Str()
-    status = fields.Str()
-    reason = fields.Str()
-    created_at = fields.Str()
-    decided_at = fields.Str(allow_none=True)
+    id = Text()
+    status = Text()
+    reason = Text()
+    created_at = Text()
+    decided_at = Text(allow_none=True)
 
 
 class RefundInfoOut(Schema):
-    deadline = fields.Str(allow_none=True)
+    deadline = Text(allow_none=True)
     claim = fields.Nested(ClaimRefOut, allow_none=True)
 
 
 class OfficeLeadOut(OfficeLeadSummaryOut):
-    call_window = fields.Str(allow_none=True)
-    professional_situation = fields.Str(allow_none=True)
-    time_available = fields.Str(allow_none=True)
-    birth_date = fields.Str(allow_none=True)
-    income_goal = fields.Str(allow_none=True)
-    source_url = fields.Str(allow_none=True)
-    consent_at = fields.Str(allow_none=True)
-    capture_ip = fields.Str(allow_none=True)
-    plan_country = fields.Str(allow_none=True)
-    updated_at = fields.Str()
-    erased_at = fields.Str(allow_none=True)
+    call_window = Text(allow_none=True)
+    professional_situation = Text(allow_none=True)
+    time_available = Text(allow_none=True)
+    birth_date = Text(allow_none=True)
+    income_goal = Text(allow_none=True)
+    source_url = Text(allow_none=True)
+    consent_at = Text(allow_none=True)
+    capture_ip = Text(allow_none=True)
+    plan_country = Text(allow_none=True)
+    updated_at = Text()
+    erased_at = Text(allow_none=True)
     initial = fields.Dict(allow_none=True)  # the record as delivered (or entered)
     edited_by_user = fields.Bool()
     refund = fields.Nested(RefundInfoOut)
 
 
 class DeletedOut(Schema):
-    id = fields.Str()
+    id = Text()
     deleted = fields.Bool()
 
 
 class NoteIn(Schema):
-    text = fields.Str(required=True, validate=validate.Length(min=1, max=5000))
+    text = Text(required=True, multiline=True, validate=validate.Length(min=1, max=5000))
 
 
 class NoteOut(Schema):
-    id = fields.Str()
-    lead_id = fields.Str()
-    text = fields.Str()
-    author_id = fields.Str()
-    created_at = fields.Str()
+    id = Text()
+    lead_id = Text()
+    text = Text()
+    author_id = Text()
+    created_at = Text()
 
 
 class StatusIn(Schema):
-    status = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    status = Text(required=True, validate=validate.Length(min=1, max=40))
     reopen = fields.Bool(load_default=False)  # confirm leaving a terminal status
 
 
 class HistoryOut(Schema):
-    id = fields.Str()
-    field = fields.Str()
+    id = Text()
+    field = Text()
     old = fields.Raw(allow_none=True)
     new = fields.Raw(allow_none=True)
-    actor_id = fields.Str()
-    source = fields.Str()  # user | admin | staff | system
-    via = fields.Str()
-    changed_at = fields.Str()
+    actor_id = Text()
+    source = Text()  # user | admin | staff | system
+    via = Text()
+    changed_at = Text()
     redacted = fields.Bool()  # values gone with the lead's personal data
 
 
 class PipelineIn(Schema):
-    statuses = fields.List(fields.Str(validate=SLUG), required=True,
+    statuses = fields.List(Text(validate=SLUG), required=True,
                            validate=validate.Length(min=1, max=30))
-    initial = fields.Str(required=True, validate=SLUG)
-    terminal = fields.List(fields.Str(validate=SLUG), load_default=list,
+    initial = Text(required=True, validate=SLUG)
+    terminal = fields.List(Text(validate=SLUG), load_default=list,
                            validate=validate.Length(max=30))
     # removed status -> status of the new pipeline, for removed statuses still holding leads
-    remap = fields.Dict(keys=fields.Str(validate=validate.Length(max=40)),
-                        values=fields.Str(validate=SLUG), load_default=None)
+    remap = fields.Dict(keys=Text(validate=validate.Length(max=40)),
+                        values=Text(validate=SLUG), load_default=None)
 
 
 class PipelineOut(Schema):
-    statuses = fields.List(fields.Str())
-    initial = fields.Str()
-    terminal = fields.List(fields.Str())
+    statuses = fields.List(Text())
+    initial = Text()
+    terminal = fields.List(Text())
     version = fields.Int()
     moved = fields.Int()
 
 
 class RefundClaimIn(Schema):
-    reason = fields.Str(required=True, validate=validate.OneOf(REASONS))
-    comment = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    reason = Text(required=True, validate=validate.OneOf(REASONS))
+    comment = Text(load_default=None, allow_none=True, multiline=True,
+                   validate=validate.Length(max=2000))
 
 
 class RefundClaimOut(Schema):
-    id = fields.Str()
-    lead_id = fields.Str()
-    plan_id = fields.Str()
-    reason = fields.Str()
-    status = fields.Str()  # pending | approved | rejected
-    comment = fields.Str(allow_none=True)
-    created_at = fields.Str()
-    decided_at = fields.Str(allow_none=True)
-    decision_comment = fields.Str(allow_none=True)
+    id = Text()
+    lead_id = Text()
+    plan_id = Text()
+    reason = Text()
+    status = Text()  # pending | approved | rejected
+    comment = Text(allow_none=True)
+    created_at = Text()
+    decided_at = Text(allow_none=True)
+    decision_comment = Text(allow_none=True)
 
 
 class StaffRefundClaimOut(RefundClaimOut):
-    user_id = fields.Str()
-    network_id = fields.Str()
-    decided_by = fields.Str(allow_none=True)
+    user_id = Text()
+    network_id = Text()
+    decided_by = Text(allow_none=True)
     checks = fields.Dict(allow_none=True)
     lead = fields.Dict()
 
 
 class StaffClaimsQuery(PageQuery):
-    status = fields.Str(validate=validate.OneOf(["pending", "approved", "rejected"]))
+    status = Text(validate=validate.OneOf(["pending", "approved", "rejected"]))
 
 
 class ClaimDecisionIn(Schema):
     approve = fields.Bool(required=True)
-    comment = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    comment = Text(load_default=None, allow_none=True, multiline=True,
+                   validate=validate.Length(max=2000))

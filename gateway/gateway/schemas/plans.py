@@ -6,7 +6,7 @@ open countries, dates) are the plans service's, which answers with typed errors.
 """
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import page_of
+from gateway.schemas.common import Text, page_of
 
 TIERS = ["standard", "premium", "premium_plus"]
 COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Expected an ISO 3166 alpha-2 code")
@@ -18,15 +18,15 @@ def _records() -> fields.Int:
                       metadata={"description": "Number of leads (bounds set by the plans service)"})
 
 
-def _tier(required: bool = True) -> fields.Str:
-    return fields.Str(required=required, validate=validate.Length(min=1, max=40),
-                      metadata={"description": "Lead grade", "enum": TIERS})
+def _tier(required: bool = True) -> Text:
+    return Text(required=required, validate=validate.Length(min=1, max=40),
+                metadata={"description": "Lead grade", "enum": TIERS})
 
 
 class QuoteIn(Schema):
     records = _records()
     tier = _tier()
-    country = fields.Str(required=True, validate=COUNTRY)
+    country = Text(required=True, validate=COUNTRY)
 
 
 class QuoteOut(Schema):
@@ -35,25 +35,25 @@ class QuoteOut(Schema):
     daily_quota = fields.Int()
     days = fields.Int()
     records = fields.Int()
-    tier = fields.Str()
-    country = fields.Str()
+    tier = Text()
+    country = Text()
 
 
 class PlanCreateIn(QuoteIn):
-    payment_method = fields.Str(required=True, validate=METHOD,
-                                metadata={"description": "card, transfer or cheque"})
+    payment_method = Text(required=True, validate=METHOD,
+                          metadata={"description": "card, transfer or cheque"})
 
 
 class PlanPaymentOut(Schema):
-    id = fields.Str()
-    method = fields.Str()
-    status = fields.Str()
+    id = Text()
+    method = Text()
+    status = Text()
     amount_cents = fields.Int()
-    redirect_url = fields.Str(allow_none=True)
+    redirect_url = Text(allow_none=True)
 
 
 class TodayOut(Schema):
-    date = fields.Str()
+    date = Text()
     quota = fields.Int()
     taken = fields.Int()
     shortfall = fields.Int()
@@ -62,8 +62,8 @@ class TodayOut(Schema):
 
 
 class TierChangeOut(Schema):
-    from_tier = fields.Str()
-    to_tier = fields.Str()
+    from_tier = Text()
+    to_tier = Text()
     records_before = fields.Int()
     records_after = fields.Int()
     unit_price_before_cents = fields.Int()
@@ -72,41 +72,41 @@ class TierChangeOut(Schema):
 
 
 class ExtensionOut(Schema):
-    id = fields.Str()
-    plan_id = fields.Str()
-    status = fields.Str(metadata={"enum": ["pending_payment", "paid", "applied", "cancelled"]})
-    tier = fields.Str()
+    id = Text()
+    plan_id = Text()
+    status = Text(metadata={"enum": ["pending_payment", "paid", "applied", "cancelled"]})
+    tier = Text()
     records = fields.Int()
     unit_price_cents = fields.Int()
     gross_cents = fields.Int()
     credit_applied_cents = fields.Int()
     total_cents = fields.Int()
-    payment_id = fields.Str(allow_none=True)
-    created_at = fields.Str()
-    applied_at = fields.Str(allow_none=True)
+    payment_id = Text(allow_none=True)
+    created_at = Text()
+    applied_at = Text(allow_none=True)
     payment = fields.Nested(PlanPaymentOut, allow_none=True)
 
 
 class PlanOut(Schema):
-    id = fields.Str()
-    status = fields.Str(metadata={"enum": ["pending_payment", "active", "completed", "cancelled"]})
-    tier = fields.Str()
-    country = fields.Str()
+    id = Text()
+    status = Text(metadata={"enum": ["pending_payment", "active", "completed", "cancelled"]})
+    tier = Text()
+    country = Text()
     records_total = fields.Int(metadata={"description": "Records paid for (order + extensions)"})
     records_remaining = fields.Int(metadata={"description": "Owed at the start of today; today's "
                                                            "takes are deducted at the day close"})
     daily_quota = fields.Int()
-    start_date = fields.Str(allow_none=True)
-    end_date = fields.Str(allow_none=True)
+    start_date = Text(allow_none=True)
+    end_date = Text(allow_none=True)
     credit_cents = fields.Int()
     unit_price_cents = fields.Int()
     total_cents = fields.Int()
-    payment_id = fields.Str(allow_none=True)
-    created_at = fields.Str()
-    activated_on = fields.Str(allow_none=True)
-    last_closed_date = fields.Str(allow_none=True)
-    blocked_dates = fields.List(fields.Str())
-    tier_changed_on = fields.Str(allow_none=True)
+    payment_id = Text(allow_none=True)
+    created_at = Text()
+    activated_on = Text(allow_none=True)
+    last_closed_date = Text(allow_none=True)
+    blocked_dates = fields.List(Text())
+    tier_changed_on = Text(allow_none=True)
     today = fields.Nested(TodayOut)
     extensions = fields.List(fields.Nested(ExtensionOut))
     tier_change = fields.Nested(TierChangeOut)
@@ -117,9 +117,9 @@ class PlanCreatedOut(PlanOut):
 
 
 class PlansQuery(Schema):
-    status = fields.Str(validate=validate.OneOf(["pending_payment", "active", "completed",
+    status = Text(validate=validate.OneOf(["pending_payment", "active", "completed",
                                                  "cancelled"]))
-    cursor = fields.Str(validate=validate.Length(max=200))
+    cursor = Text(validate=validate.Length(max=200))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -132,14 +132,14 @@ class ExtendQuoteIn(Schema):
 
 
 class ExtendIn(ExtendQuoteIn):
-    payment_method = fields.Str(required=True, validate=METHOD,
-                                metadata={"description": "card, transfer or cheque (unused when "
+    payment_method = Text(required=True, validate=METHOD,
+                          metadata={"description": "card, transfer or cheque (unused when "
                                                          "the plan's credit pays it all)"})
 
 
 class ExtensionQuoteOut(Schema):
-    plan_id = fields.Str()
-    tier = fields.Str()
+    plan_id = Text()
+    tier = Text()
     records = fields.Int()
     unit_price_cents = fields.Int()
     gross_cents = fields.Int()
@@ -151,71 +151,71 @@ class AbsenceIn(Schema):
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
     force_majeure = fields.Bool(load_default=False)
-    reason = fields.Str(validate=validate.Length(max=40), metadata={"enum": [
+    reason = Text(validate=validate.Length(max=40), metadata={"enum": [
         "hospitalisation", "bereavement", "relative_in_distress", "separation", "other"]})
-    details = fields.Str(validate=validate.Length(max=2000))
-    plan_id = fields.Str(validate=validate.Length(max=64),
-                         metadata={"description": "Required for a force-majeure absence"})
+    details = Text(multiline=True, validate=validate.Length(max=2000))
+    plan_id = Text(validate=validate.Length(max=64),
+                   metadata={"description": "Required for a force-majeure absence"})
 
 
 class ProofOut(Schema):
-    mime = fields.Str()
+    mime = Text()
     size = fields.Int()
-    uploaded_at = fields.Str()
+    uploaded_at = Text()
 
 
 class AbsenceOut(Schema):
-    id = fields.Str()
-    kind = fields.Str(metadata={"enum": ["planned", "force_majeure"]})
-    status = fields.Str(metadata={"enum": ["pending", "approved", "rejected"]})
-    user_id = fields.Str()
-    plan_id = fields.Str(allow_none=True)
-    plan_ids = fields.List(fields.Str())
-    start_date = fields.Str()
-    end_date = fields.Str()
-    requested_on = fields.Str()
-    reason = fields.Str(allow_none=True)
-    details = fields.Str(allow_none=True)
-    decided_on = fields.Str(allow_none=True)
-    staff_comment = fields.Str(allow_none=True)
+    id = Text()
+    kind = Text(metadata={"enum": ["planned", "force_majeure"]})
+    status = Text(metadata={"enum": ["pending", "approved", "rejected"]})
+    user_id = Text()
+    plan_id = Text(allow_none=True)
+    plan_ids = fields.List(Text())
+    start_date = Text()
+    end_date = Text()
+    requested_on = Text()
+    reason = Text(allow_none=True)
+    details = Text(allow_none=True)
+    decided_on = Text(allow_none=True)
+    staff_comment = Text(allow_none=True)
     records_restored = fields.Int()
     proof = fields.Nested(ProofOut, allow_none=True)
-    created_at = fields.Str()
+    created_at = Text()
 
 
 class StaffAbsencesQuery(Schema):
-    status = fields.Str(load_default="pending",
-                        validate=validate.OneOf(["pending", "approved", "rejected"]))
-    cursor = fields.Str(validate=validate.Length(max=200))
+    status = Text(load_default="pending",
+                  validate=validate.OneOf(["pending", "approved", "rejected"]))
+    cursor = Text(validate=validate.Length(max=200))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class DecisionIn(Schema):
     approve = fields.Bool(required=True)
-    comment = fields.Str(validate=validate.Length(max=2000),
-                         metadata={"description": "Required to reject"})
+    comment = Text(multiline=True, validate=validate.Length(max=2000),
+                   metadata={"description": "Required to reject"})
 
 
 class ClosureIn(Schema):
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
-    countries = fields.List(fields.Str(validate=COUNTRY), validate=validate.Length(max=250),
+    countries = fields.List(Text(validate=COUNTRY), validate=validate.Length(max=250),
                             metadata={"description": "Empty or absent: every country"})
     tiers = fields.List(_tier(), validate=validate.Length(max=3),
                         metadata={"description": "Empty or absent: every tier"})
-    reason = fields.Str(load_default="", validate=validate.Length(max=500))
+    reason = Text(load_default="", multiline=True, validate=validate.Length(max=500))
 
 
 class ClosureOut(Schema):
-    id = fields.Str()
-    start_date = fields.Str()
-    end_date = fields.Str()
-    countries = fields.List(fields.Str())
-    tiers = fields.List(fields.Str())
-    reason = fields.Str()
+    id = Text()
+    start_date = Text()
+    end_date = Text()
+    countries = fields.List(Text())
+    tiers = fields.List(Text())
+    reason = Text()
     plans_affected = fields.Int()
-    declared_by = fields.Str()
-    created_at = fields.Str()
+    declared_by = Text()
+    created_at = Text()
 
 
 class DayCloseIn(Schema):
@@ -223,14 +223,14 @@ class DayCloseIn(Schema):
 
 
 class ClosedDateOut(Schema):
-    date = fields.Str()
+    date = Text()
     plans = fields.Int()
     reported = fields.Int()
     applied = fields.Int()
 
 
 class DayCloseOut(Schema):
-    date = fields.Str()
+    date = Text()
     dates = fields.List(fields.Nested(ClosedDateOut))
     plans_still_open = fields.Int()
     reports_waiting = fields.Int()
@@ -241,19 +241,19 @@ class ForecastQuery(Schema):
 
 
 class DemandOut(Schema):
-    date = fields.Str()
-    country = fields.Str()
-    tier = fields.Str()
+    date = Text()
+    country = Text()
+    tier = Text()
     records = fields.Int()
 
 
 class DayDemandOut(Schema):
-    date = fields.Str()
+    date = Text()
     records = fields.Int()
 
 
 class ForecastOut(Schema):
-    from_date = fields.Str()
+    from_date = Text()
     days = fields.Int()
     items = fields.List(fields.Nested(DemandOut))
     per_day = fields.List(fields.Nested(DayDemandOut))

@@ -1,28 +1,30 @@
 """Schemas of platform plumbing: health, dev clock, dead letters."""
 from marshmallow import Schema, fields, validate
 
+from gateway.schemas.common import Text
+
 
 class ClockIn(Schema):
     now = fields.AwareDateTime(required=True)
 
 
 class ClockOut(Schema):
-    now = fields.Str()
+    now = Text()
     offset_seconds = fields.Float()
-    confirmed = fields.List(fields.Str())
+    confirmed = fields.List(Text())
 
 
 class DeadLetterOut(Schema):
-    id = fields.Str()
-    service = fields.Str()
-    queue = fields.Str()
-    handler = fields.Str()
-    message_id = fields.Str()
+    id = Text()
+    service = Text()
+    queue = Text()
+    handler = Text()
+    message_id = Text()
     payload = fields.Raw()
-    error = fields.Str()
+    error = Text()
     attempts = fields.Int()
-    failed_at = fields.Str()
-    replayed_at = fields.Str(allow_none=True)
+    failed_at = Text()
+    replayed_at = Text(allow_none=True)
 
 
 class DeadLetterQuery(Schema):
@@ -30,19 +32,19 @@ class DeadLetterQuery(Schema):
 
 
 class ReplayOut(Schema):
-    id = fields.Str()
+    id = Text()
     replayed = fields.Bool()
 
 
 class HealthOut(Schema):
-    status = fields.Str()
-    services = fields.Dict(keys=fields.Str(), values=fields.Dict())
+    status = Text()
+    services = fields.Dict(keys=Text(), values=fields.Dict())
 
 
 class CardCallbackIn(Schema):
-    payment_id = fields.Str(required=True, validate=validate.Length(max=64))
-    provider_ref = fields.Str(required=True, validate=validate.Length(max=128))
-    status = fields.Str(required=True, validate=validate.OneOf(["succeeded", "failed"]))
+    payment_id = Text(required=True, validate=validate.Length(max=64))
+    provider_ref = Text(required=True, validate=validate.Length(max=128))
+    status = Text(required=True, validate=validate.OneOf(["succeeded", "failed"]))
     amount_cents = fields.Int(required=True, validate=validate.Range(min=0))
-    currency = fields.Str(load_default="EUR")
-    occurred_at = fields.Str()
+    currency = Text(load_default="EUR")
+    occurred_at = Text()

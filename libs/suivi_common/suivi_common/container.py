@@ -8,7 +8,8 @@ container runs two extra hooks on dependencies that define them:
 * ``before_call(worker_ctx) -> bool``: may veto the call (inbox deduplication);
 * ``before_result(worker_ctx, failed)``: commit or roll back, before the reply/ack.
 
-A failing commit turns into the worker's error. Configure it with
+A failing commit turns into the worker's error; a lost database connection (mid-call or
+at the commit) into ``DatabaseUnavailable``, which the caller may retry. Configure it with
 ``SERVICE_CONTAINER_CLS: suivi_common.container.SuiviContainer``.
 
 It is also where the trust boundary is enforced, once per worker and before any
@@ -31,11 +32,14 @@ from nameko.containers import ServiceContainer
 from nameko.events import EventHandler
 from nameko.rpc import Rpc
 from nameko.timer import Timer
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from suivi_common import principals
 from suivi_common.auth import WORKER_PRINCIPAL, WORKER_TOKEN, Principal, require_service
 from suivi_common.database import ensure_green_psycopg
-from suivi_common.logs import log_context, set_service_name
+from suivi_common.errors import DatabaseUnavailable
+from suivi_common.logs import is_refusal, log_context, log_refusal, set_service_name
+from suivi_common.production import refuse_unsafe_secrets, secrets_used_by
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +108,35 @@ def freeze_startup_heap() -> None:
 _frozen: list[bool] = []
 
 
+def database_lost(exc: BaseException) -> bool:
+    """The database connection died under the worker (SQLAlchemy saw a disconnect), or no
+    connection could be opened (the server is down, restarting, or out of connections:
+    an ``OperationalError`` that no statement raised)."""
+    if isinstance(exc, DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and exc.statement is None
+
+
+def _database_unavailable(worker_ctx: Any, exc: BaseException) -> Any:
+    """A lost connection is an outage, not a bug: one warning line, and a typed error the
+    caller can act on (the gateway answers 503; a reliable handler retries)."""
+    log.warning("%s: database connection lost (%s); the call failed and may be retried",
+                worker_ctx.entrypoint.method_name, str(exc).splitlines()[0][:200])
+    try:
+        raise DatabaseUnavailable() from exc
+    except DatabaseUnavailable:
+        return sys.exc_info()
+
+
 class SuiviContainer(ServiceContainer):
     def __init__(self, service_cls: type) -> None:
         super().__init__(service_cls)
         set_service_name(self.service_name)
 
     def start(self) -> None:
+        refuse_unsafe_secrets(secrets_used_by(self))  # production: before connecting anywhere
         ensure_green_psycopg()
         super().start()
         freeze_startup_heap()
@@ -134,18 +161,29 @@ class SuiviContainer(ServiceContainer):
                 if all(hook(worker_ctx) for hook in self._hooks("before_call")):
                     result = method(*worker_ctx.args, **worker_ctx.kwargs)
             except Exception as exc:
-                if isinstance(exc, worker_ctx.entrypoint.expected_exceptions):
-                    log.info("%s refused: %s", worker_ctx.entrypoint.method_name, exc)
+                if is_refusal(exc, worker_ctx.entrypoint.expected_exceptions):
+                    log_refusal(log, f"{self.service_name}.{worker_ctx.entrypoint.method_name}",
+                                exc)
+                    exc_info = sys.exc_info()
+                elif database_lost(exc):
+                    exc_info = _database_unavailable(worker_ctx, exc)
+                elif isinstance(exc, DatabaseUnavailable):  # another service's, passed on
+                    log.warning("%s: %s", worker_ctx.entrypoint.method_name, exc)
+                    exc_info = sys.exc_info()
                 else:
                     log.exception("error handling worker %s", worker_ctx)
-                exc_info = sys.exc_info()
+                    exc_info = sys.exc_info()
             for hook in self._hooks("before_result"):
                 try:
                     hook(worker_ctx, exc_info is not None)
-                except Exception:
-                    log.exception("commit failed for %s", worker_ctx)
+                except Exception as exc:
+                    if database_lost(exc):
+                        lost = _database_unavailable(worker_ctx, exc)
+                    else:
+                        log.exception("commit failed for %s", worker_ctx)
+                        lost = sys.exc_info()
                     if exc_info is None:
-                        exc_info = sys.exc_info()
+                        exc_info = lost
                         result = None
             if handle_result is not None:
                 result, exc_info = handle_result(worker_ctx, result, exc_info)

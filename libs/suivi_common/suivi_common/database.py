@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
+from suivi_common.redaction import redact, redact_text
 from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
 
@@ -55,12 +56,15 @@ def pool_size_for(max_workers: int) -> int:
 
 
 def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
-    """Check a pooled connection on checkout only if it sat idle ``idle_seconds`` or more.
+    """Ping a pooled connection on checkout only if it sat idle ``idle_seconds`` or more.
 
     ``pool_pre_ping`` costs a round trip on every checkout, that is on every request. A
-    connection returned moments ago is alive unless the server restarted since: then
-    its first statement fails as a disconnect, SQLAlchemy recycles the whole pool, and
-    that one call errs (events are retried). 0 pings on every checkout."""
+    connection returned moments ago is only checked for a close by the server (a
+    terminated backend, a restart), which costs no round trip (``closed_by_server``): such
+    a connection is replaced before any statement of the worker fails on it. A connection
+    whose server vanished without a word (a network cut) is found by the ping once idle,
+    or fails its first statement as a disconnect, which recycles the pool. 0 pings on
+    every checkout."""
 
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_connection: Any, record: Any) -> None:
@@ -69,8 +73,12 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         since = record.info.get(_IDLE_SINCE)
-        if since is None or time.monotonic() - since < idle_seconds:
-            return  # new (just connected) or recently used
+        if since is None:
+            return  # just connected
+        if time.monotonic() - since < idle_seconds:
+            if closed_by_server(dbapi_connection):
+                raise DisconnectionError("pooled connection was closed by the server")
+            return
         try:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
@@ -78,6 +86,37 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 _IDLE_SINCE = "suivi.idle_since"
+
+
+def closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether the server closed this idle connection, without a round trip.
+
+    An idle connection has nothing to read: the server sends something unasked only when
+    it ends the session (``pg_terminate_backend``, a shutdown: an error, then EOF). So a
+    readable socket means a dead connection (a false alarm costs a reconnect)."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        return False
+    try:
+        sock = pgconn.socket
+    except Exception:  # psycopg refuses once the connection is closed
+        return True
+    readable, _, _ = _select([sock], [], [], 0)
+    return bool(readable)
+
+
+def _original_select() -> Any:
+    """The blocking ``select``: with a zero timeout it never blocks, and it does not go
+    through the eventlet hub."""
+    try:
+        from eventlet.patcher import original
+    except ImportError:  # pragma: no cover
+        import select
+        return select.select
+    return original("select").select
+
+
+_select = _original_select()
 
 
 class ReadOnlySession(Session):
@@ -168,6 +207,8 @@ class Db:
 
 
 class Database(DependencyProvider):
+    secrets_used = ("SUIVI_MASTER_KEY",)  # its vault (checked at start-up in production)
+
     def __init__(self, tables: CommonTables, url_key: str = "DATABASE_URL") -> None:
         self.tables = tables
         self.url_key = url_key
@@ -269,6 +310,8 @@ class Database(DependencyProvider):
         return payload, error
 
     def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        """Dead letters for staff to look at: payload and error with email addresses and
+        links redacted (``suivi_common.redaction``); a replay opens the sealed payload whole."""
         t = self.tables.dead_letters
         query = select(t).order_by(t.c.failed_at)
         if not include_replayed:
@@ -279,15 +322,22 @@ class Database(DependencyProvider):
                 payload, error = self.open_dead_letter(session, r)
                 letters.append({
                     "id": str(r.id), "queue": r.queue, "handler": r.handler,
-                    "message_id": r.message_id, "payload": payload, "error": error,
+                    "message_id": r.message_id, "payload": redact(payload),
+                    "error": redact_text(error),
                     "attempts": r.attempts, "failed_at": r.failed_at.isoformat(),
                     "replayed_at": r.replayed_at.isoformat() if r.replayed_at else None})
         return letters
 
     def take_dead_letter(self, session: Session, letter_id: str) -> Any:
+        """The letter waiting for replay, marked replayed; None if there is none (an id that
+        is not a UUID names none)."""
         t = self.tables.dead_letters
+        try:
+            key = uuid.UUID(str(letter_id))
+        except ValueError:
+            return None
         row = session.execute(
-            select(t).where(t.c.id == uuid.UUID(letter_id), t.c.replayed_at.is_(None))
+            select(t).where(t.c.id == key, t.c.replayed_at.is_(None))
             .with_for_update()).first()
         if row is not None:
             session.execute(update(t).where(t.c.id == row.id).values(replayed_at=clock.now()))

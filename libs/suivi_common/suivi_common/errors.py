@@ -131,4 +131,20 @@ for _cls in (SuiviError, NotFound, Forbidden, Unauthorized, Conflict, Invalid, T
              ServiceUnavailable, RepliesLost):
     registry[get_module_path(_cls)] = (lambda c: lambda *a: _rebuild(c, *a))(_cls)
 
+
+class DatabaseUnavailable(SuiviError):
+    """The service's database connection was lost (the server ended it, or restarted)
+    while a call ran: its transaction did not commit, or its commit's outcome is unknown.
+    A fault, not a bug: the caller may retry (a 503 at the gateway)."""
+
+    status = 503
+    default_code = "database_unavailable"
+
+    def __init__(self, message: str = "The service lost its database connection; retry shortly.",
+                 code: str | None = None, *rest: Any) -> None:
+        SuiviError.__init__(self, message, code, None, 1)
+
+
+registry[get_module_path(DatabaseUnavailable)] = lambda *a: _rebuild(DatabaseUnavailable, *a)
+
 EXPECTED_ERRORS = (SuiviError,)

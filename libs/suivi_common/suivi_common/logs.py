@@ -47,12 +47,29 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update(current_context())
-        for key in ("error_id", "event_type", "message_id"):
+        for key in ("error_id", "event_type", "message_id", "code", "status"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exc"] = "".join(traceback.format_exception(*record.exc_info))[-4000:]
         return json.dumps(entry, default=str)
+
+
+def is_refusal(exc: BaseException, expected: Any = ()) -> bool:
+    """An expected refusal (a typed 4xx error, or an entrypoint's expected exception), as
+    opposed to a bug: a typed error whose status is 5xx is a bug."""
+    if not isinstance(exc, expected or ()):
+        return False
+    return int(getattr(exc, "status", 400) or 400) < 500
+
+
+def log_refusal(logger: logging.Logger, where: str, exc: BaseException) -> None:
+    """One INFO line, no traceback: ``<where> refused: <status> <code>: <message>``; the
+    correlation id comes from the log context, code and status are fields of their own."""
+    code = getattr(exc, "code", None) or type(exc).__name__
+    status = getattr(exc, "status", None)
+    logger.info("%s refused: %s %s: %s", where, status, code, exc,
+                extra={"code": code, "status": status})
 
 
 LOGGING_CONFIG: dict[str, Any] = {

@@ -6,6 +6,11 @@ from typing import Any
 
 from nameko import config
 
+#: The environments that are not production. ``test`` is what the test fixtures set
+#: (``suivi_common.testing.infra.base_config``); it behaves as ``dev``: dev clock,
+#: generated master key, no start-up refusal of default secrets.
+NON_PRODUCTION = ("dev", "test")
+
 
 def setting(key: str, default: Any = None) -> Any:
     value = config.get(key)
@@ -15,4 +20,7 @@ def setting(key: str, default: Any = None) -> Any:
 
 
 def is_dev() -> bool:
-    return str(setting("SUIVI_ENV", "dev")).lower() in ("dev", "test")
+    """Production is the default: only an explicit ``SUIVI_ENV`` of ``dev`` or ``test``
+    turns the dev conveniences on. Unset, empty, ``prod`` or a typo is production, so a
+    forgotten variable never exposes the dev clock or starts on a committed secret."""
+    return str(setting("SUIVI_ENV", "") or "").strip().lower() in NON_PRODUCTION

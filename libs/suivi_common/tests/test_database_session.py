@@ -2,6 +2,8 @@
 pooled connections checked only when they sat idle. Real PostgreSQL and RabbitMQ."""
 from __future__ import annotations
 
+import select as select_module
+import time
 from typing import Any
 
 import pytest
@@ -18,9 +20,9 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import OperationalError
 
 from suivi_common.database import Database, make_engine
+from suivi_common.errors import DatabaseUnavailable
 from suivi_common.migrations import ensure_database
 from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService, rpc_api, rpc_query
@@ -83,6 +85,16 @@ class Notebook(PlatformService):
     def sql_from_a_query(self, sql: str) -> Any:
         return self.db.session.execute(text(sql)).scalar()
 
+    @rpc_api
+    def write_and_lose_the_connection(self, note: str, before_commit: bool) -> None:
+        """The database ends this worker's session mid-transaction (or just before its
+        commit), as ``pg_terminate_backend`` or a restart would."""
+        session = self.db.session
+        session.execute(insert(notes).values(text=note))
+        _terminate(int(session.execute(select(func.pg_backend_pid())).scalar_one()))
+        if not before_commit:
+            session.execute(select(func.count()).select_from(notes))
+
 
 def test_read_only_entrypoints_hold_no_transaction_and_cannot_write(url: str, vhost: str) -> None:
     cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=url)
@@ -111,10 +123,31 @@ def _backend_pid(engine: Any) -> int:
 
 
 def _terminate(pid: int) -> None:
+    """End a backend as ``pg_terminate_backend`` does, and wait until it is gone."""
     admin = create_engine(URL)
     with admin.connect() as conn:
-        conn.execute(select(func.pg_terminate_backend(pid)))
+        assert conn.execute(select(func.pg_terminate_backend(pid, 10_000))).scalar_one()
     admin.dispose()
+
+
+def _pooled_socket(engine: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.connection.dbapi_connection.pgconn.socket
+
+
+def _readable(sock: Any) -> bool:
+    return bool(select_module.select([sock], [], [], 0)[0])
+
+
+def _counting_pings(engine: Any) -> list[int]:
+    pings: list[int] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> Any:
+        pings.append(1)
+        return ping(dbapi_connection)
+    engine.dialect.do_ping = counted
+    return pings
 
 
 def test_an_idle_connection_is_checked_and_a_dead_one_replaced(url: str) -> None:
@@ -128,15 +161,58 @@ def test_an_idle_connection_is_checked_and_a_dead_one_replaced(url: str) -> None
 
 
 def test_a_recently_used_connection_is_not_pinged(url: str) -> None:
-    """The price of skipping the ping: after a server restart, one statement fails as a
-    disconnect, and the pool is recycled for the next."""
     engine = make_engine(url, pool_size=1, ping_idle_seconds=3600)
+    pings = _counting_pings(engine)
     try:
-        dead = _backend_pid(engine)
-        _terminate(dead)
-        with pytest.raises(OperationalError) as err:
-            _backend_pid(engine)
-        assert err.value.connection_invalidated
-        assert _backend_pid(engine) != dead
+        first = _backend_pid(engine)
+        assert [_backend_pid(engine) for _ in range(3)] == [first] * 3
+        assert pings == []
     finally:
         engine.dispose()
+
+
+def test_a_recent_connection_the_server_closed_is_replaced_before_it_fails(url: str) -> None:
+    """A terminated backend (``pg_terminate_backend``, a restart) says so on the socket
+    before it goes: the pool sees it without a round trip and reconnects, so no statement
+    fails on it (it used to cost the next call an error)."""
+    engine = make_engine(url, pool_size=1, ping_idle_seconds=3600)
+    pings = _counting_pings(engine)
+    try:
+        dead = _backend_pid(engine)
+        sock = _pooled_socket(engine)
+        _terminate(dead)
+        _wait(lambda: _readable(sock))  # the server's goodbye reached the client
+        assert _backend_pid(engine) != dead  # no OperationalError
+        assert pings == []
+    finally:
+        engine.dispose()
+
+
+def _wait(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("before_commit", [False, True], ids=["mid-call", "at-commit"])
+def test_a_call_whose_connection_the_database_cut_fails_as_unavailable(
+        url: str, vhost: str, before_commit: bool) -> None:
+    """Not a 500 (a bug): a typed, retryable refusal; nothing of the call was kept, and the
+    service goes on answering on fresh connections."""
+    cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=url)
+    with infra.running(cfg, Notebook), RpcClient(cfg["AMQP_URI"]) as rpc:
+        with pytest.raises(DatabaseUnavailable) as err:
+            rpc.notebook.write_and_lose_the_connection("lost", before_commit)
+        assert err.value.status == 503 and err.value.code == "database_unavailable"
+        rpc.notebook.write("kept")
+        assert rpc.notebook.count()["count"] == 1
+
+
+def test_a_call_that_cannot_connect_to_its_database_fails_as_unavailable(vhost: str) -> None:
+    """The server refuses new connections (down, starting, or out of connection slots):
+    the same retryable refusal, not a 500."""
+    cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=infra.test_db_url("no_such_database"))
+    with infra.running(cfg, Notebook), RpcClient(cfg["AMQP_URI"]) as rpc:
+        with pytest.raises(DatabaseUnavailable):
+            rpc.notebook.write("nowhere")

@@ -59,7 +59,8 @@ def _prices() -> dict[str, int]:
 
 
 def load() -> Settings:
-    window = timedelta(minutes=_int("LOGIN_WINDOW_MINUTES", 15))
+    window = timedelta(minutes=_int("LOGIN_WINDOW_MINUTES", 60))
+    max_delay = timedelta(seconds=_int("LOGIN_MAX_DELAY_SECONDS", 60))
     return Settings(
         public_url=(_text("PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
         card_provider_url=(_text("CARD_PROVIDER_URL", "http://127.0.0.1:8025") or "").rstrip("/"),
@@ -68,8 +69,8 @@ def load() -> Settings:
                                      absolute=timedelta(hours=_int("TOKEN_ABSOLUTE_HOURS", 12))),
         password_token_ttl=timedelta(hours=_int("PASSWORD_TOKEN_HOURS", 72)),
         reset_min_interval=timedelta(seconds=_int("PASSWORD_RESET_MIN_INTERVAL_SECONDS", 60)),
-        account_limit=Limit(_int("LOGIN_MAX_ACCOUNT_FAILURES", 5), window),
-        ip_limit=Limit(_int("LOGIN_MAX_IP_FAILURES", 30), window),
+        account_limit=Limit(_int("LOGIN_MAX_ACCOUNT_FAILURES", 5), window, max_delay),
+        ip_limit=Limit(_int("LOGIN_MAX_IP_FAILURES", 30), window, max_delay),
         prices_cents=_prices(),
     )
 

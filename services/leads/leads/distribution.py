@@ -21,6 +21,10 @@ are then assigned with one ``INSERT ... SELECT`` that pairs stock ranked by age 
 plans' slots interleaved round-robin (so if a concurrent take grabbed a few rows, the
 missing slots are spread over plans rather than hitting the last one).
 
+The day close settles each past day once, for every group (``settle_day``): the part of
+the plans' untaken quotas that the stock could not have served becomes shortfall
+(``domain.shortfall``); then each plan's totals are frozen and reported (``close_books``).
+
 Re-keying (platform scope -> buyer's network) is per-lead crypto, so it is not done in
 the auto-delivery statement: a take re-keys its handful of leads inline (it decrypts them
 anyway to return them); auto-delivered leads are re-keyed by ``rekey_pending`` in batches
@@ -43,9 +47,18 @@ from leads import settings
 from leads.domain.allocation import CARRY_LIMIT, PlanNeed, allocate
 from leads.domain.daybook import shortfall_after, take_size
 from leads.domain.freshness import freshness_cutoff
+from leads.domain.shortfall import PlanDay, settle_group
 from leads.entitlements import quota_on
 from leads.intake import lead_blind_indexes
-from leads.models import day_closes, deliveries, entitlements, leads, plan_days
+from leads.models import (
+    day_closes,
+    day_settlements,
+    deliveries,
+    entitlements,
+    group_days,
+    leads,
+    plan_days,
+)
 from suivi_common import clock
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Conflict, Forbidden, NotFound
@@ -403,13 +416,116 @@ def plan_today(session: Session, plan_id: str) -> dict[str, Any]:
 
 # --- closing the books --------------------------------------------------------------------------
 
+SETTLE_LOCK_CLASS = 0x5E77  # advisory lock namespace of day settlements (key: the day)
+
+
+def in_settlement() -> None:
+    """Called inside a day's settlement once its plans are locked (tests pause here)."""
+
+
+_DAY_PLANS = text("""
+SELECT e.plan_id, e.country, e.tier,
+       coalesce((e.quota_schedule ->> CAST(:day AS text))::int, 0) AS quota
+FROM entitlements e
+WHERE coalesce((e.quota_schedule ->> CAST(:day AS text))::int, 0) > 0
+   OR e.plan_id IN (SELECT plan_id FROM plan_days WHERE day = :day)
+   OR e.plan_id = ANY(CAST(:asked AS text[]))
+ORDER BY e.plan_id
+FOR UPDATE OF e
+""")
+
+# Leads of each group on sale at some instant of the day and not sold on it or before
+# (domain.shortfall, point 2), from the leads' own timestamps: the stock table only
+# knows the present, and the close may run after midnight, once the next day's stock
+# and sales have moved it. Withdrawal only happens to stale leads, so freshness is
+# computed from ``captured_at`` (a withdrawal timer that ran late changes nothing).
+_LEFTOVER = text("""
+SELECT g.country, g.tier, (
+    SELECT count(*) FROM leads l
+    WHERE l.status = 'accepted' AND l.country = g.country AND l.tier = g.tier
+      AND l.captured_at >= :fresh_from AND l.captured_at < :day_end
+      AND (l.withdrawn_at IS NULL OR l.withdrawn_at >= :day_start)
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.lead_id = l.id AND d.day <= :day)
+) AS leftover
+FROM unnest(CAST(:countries AS text[]), CAST(:tiers AS text[])) AS g(country, tier)
+""")
+
+
+def _is_settled(session: Session, day: date) -> bool:
+    return session.execute(select(day_settlements.c.day)
+                           .where(day_settlements.c.day == day)).first() is not None
+
+
+def _leftover(session: Session, day: date, groups: Sequence[tuple[str, str]]
+              ) -> dict[tuple[str, str], int]:
+    if not groups:
+        return {}
+    start, end = clock.paris_midnight(day), clock.paris_midnight(day + timedelta(days=1))
+    rows = session.execute(_LEFTOVER, {
+        "day": day, "day_start": start, "day_end": end,
+        "fresh_from": freshness_cutoff(start, settings.get_int("FRESHNESS_DAYS")),
+        "countries": [c for c, _ in groups], "tiers": [t for _, t in groups]})
+    return {(r.country, r.tier): int(r.leftover) for r in rows}
+
+
+def settle_day(session: Session, day: date, asked: Sequence[str] = ()) -> bool:
+    """Turn the part of ``day``'s untaken quotas that the stock could not have served into
+    shortfall (``domain.shortfall``), for every group, once; True if this call settled.
+
+    Runs at the first close of the day, under an advisory lock (one settler per day, any
+    number of instances) and the row locks of every plan of the day plus ``asked``, taken
+    in plan id order in one statement: a take or run still in flight on that day finishes
+    first, and one that comes after reads the next day. The plans' day totals are read
+    only then, so the settlement sees every sale of the day.
+    """
+    if _is_settled(session, day):
+        return False
+    session.execute(text("SELECT pg_advisory_xact_lock(:cls, :key)"),
+                    {"cls": SETTLE_LOCK_CLASS, "key": day.toordinal()})
+    if _is_settled(session, day):  # another instance settled while this one waited
+        return False
+    plans = session.execute(_DAY_PLANS, {"day": day, "asked": list(asked)}).all()
+    in_settlement()
+    totals = {r.plan_id: (r.taken, r.shortfall) for r in session.execute(
+        select(plan_days.c.plan_id, plan_days.c.taken, plan_days.c.shortfall)
+        .where(plan_days.c.day == day))}
+    groups: dict[tuple[str, str], list[PlanDay]] = {}
+    for p in plans:
+        taken, recorded = totals.get(p.plan_id, (0, 0))
+        groups.setdefault((p.country, p.tier), []).append(
+            PlanDay(p.plan_id, p.quota, taken, recorded))
+    needy = sorted(g for g, members in groups.items() if any(m.open for m in members))
+    leftover = _leftover(session, day, needy)
+    now = clock.now()
+    changed: dict[str, tuple[int, int]] = {}
+    facts = []
+    for group, members in sorted(groups.items()):
+        result = settle_group(members, leftover.get(group, 0))
+        for m in members:
+            if result.shortfall[m.plan_id] != m.recorded:
+                changed[m.plan_id] = (m.taken, result.shortfall[m.plan_id])
+        if group in leftover:
+            facts.append({"country": group[0], "tier": group[1], "day": day,
+                          "open_quota": result.open_quota, "leftover": result.leftover,
+                          "missing": result.missing, "settled_at": now,
+                          "shares": {k: v for k, v in result.shares.items() if v}})
+    _save_days(session, day, changed, now)
+    if facts:
+        session.execute(pg_insert(group_days).values(facts).on_conflict_do_nothing())
+    session.execute(pg_insert(day_settlements).values(
+        day=day, plans=len(plans), groups=len(groups), settled_at=now))
+    return True
+
+
 def close_books(session: Session, day: date, plan_ids: Iterable[str],
                 emit: Callable[[str, Mapping[str, Any]], Any]) -> list[dict[str, Any]]:
     """Freeze each plan's totals for ``day`` (once) and report them to plans."""
     if day >= clock.today():
         raise Conflict(f"{day.isoformat()} is not over yet", code="day_close_not_over")
+    asked = sorted({str(p) for p in plan_ids})
+    settle_day(session, day, asked)
     out = []
-    for plan_id in sorted({str(p) for p in plan_ids}):
+    for plan_id in asked:
         session.execute(select(entitlements.c.plan_id).where(entitlements.c.plan_id == plan_id)
                         .with_for_update()).first()
         taken, shortfall = _day_rows(session, [plan_id], day).get(plan_id, (0, 0))

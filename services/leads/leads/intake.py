@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from leads import settings
-from leads.domain.capture import validate_capture
+from leads.domain.capture import has_control_characters, validate_capture
 from leads.domain.dedup import dedup_keys, is_duplicate
 from leads.domain.grading import Grader
 from leads.domain.lead import LeadData
@@ -48,7 +48,10 @@ def create_site(session: Session, name: str, url: str, now: datetime) -> dict[st
     errors = {}
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
         errors["name"] = "1 to 120 characters"
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
+    elif has_control_characters(name):  # PostgreSQL cannot even store a NUL
+        errors["name"] = "contains control characters"
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048 \
+            or has_control_characters(url):
         errors["url"] = "must be an http(s) URL"
     if errors:
         raise Invalid("the capture site is invalid", fields=errors)

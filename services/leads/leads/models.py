@@ -65,6 +65,9 @@ leads = Table(
     Column("landline_bidx", LargeBinary),
     Column("withdrawn_at", DateTime(timezone=True)),
     Index("ix_leads_email_bidx", "email_bidx"),
+    # the day close counts a group's unsold stock of a day (``distribution.settle_day``)
+    Index("ix_leads_group_captured", "country", "tier", "captured_at",
+          postgresql_where=text("status = 'accepted'")),
     Index("ix_leads_mobile_bidx", "mobile_bidx"),
     Index("ix_leads_landline_bidx", "landline_bidx"),
 )
@@ -113,7 +116,8 @@ entitlements = Table(
     Index("ix_entitlements_group", "country", "tier", postgresql_where=text("status = 'active'")),
 )
 
-# Running totals of the day per plan, updated under the entitlement row lock.
+# Running totals of the day per plan, updated under the entitlement row lock; the day's
+# settlement (``distribution.settle_day``) writes the final shortfall here.
 plan_days = Table(
     "plan_days", metadata,
     Column("plan_id", ID, nullable=False),
@@ -133,6 +137,31 @@ day_closes = Table(
     Column("shortfall", Integer, nullable=False),
     Column("closed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("plan_id", "day"),
+)
+
+# A day whose shortfall was settled (``distribution.settle_day``): once per day, for every
+# group, at the first close of that day; a later close of the same day only reads.
+day_settlements = Table(
+    "day_settlements", metadata,
+    Column("day", Date, primary_key=True),
+    Column("plans", Integer, nullable=False),
+    Column("groups", Integer, nullable=False),
+    Column("settled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The facts each group's shortfall was computed from (``domain.shortfall``), kept to
+# explain a plan's shortfall or forfeit afterwards. Only groups with open quota.
+group_days = Table(
+    "group_days", metadata,
+    Column("country", String(2), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("open_quota", Integer, nullable=False),
+    Column("leftover", Integer, nullable=False),
+    Column("missing", Integer, nullable=False),
+    Column("shares", JSONB, nullable=False),  # {plan_id: share of the missing stock}
+    Column("settled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("country", "tier", "day"),
 )
 
 deliveries = Table(

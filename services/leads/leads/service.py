@@ -24,7 +24,7 @@ from suivi_common.crypto import Vault
 from suivi_common.database import Database
 from suivi_common.errors import Conflict, Invalid, NotFound, ServiceUnavailable, Unauthorized
 from suivi_common.rpc import ServiceRpc
-from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
+from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
 
 from leads import distribution, entitlements, intake, settings, stock
 from leads.amqp import capture_consumer, config_timer
@@ -74,6 +74,12 @@ class LeadsService(OfficeEntrypoints, PlatformService):
     plans = ServiceRpc("plans")
 
     # --- capture -----------------------------------------------------------------------------
+
+    @rpc_query
+    def check_capture_key(self, capture_key: str) -> None:
+        """Lets the gateway refuse a wrong key before it reads the upload."""
+        if intake.site_for_key(self.db.session, capture_key) is None:
+            raise Unauthorized("Unknown or revoked capture key", code="capture_key_invalid")
 
     @rpc_api
     def capture(self, capture_key: str, leads: list[Any]) -> dict[str, Any]:

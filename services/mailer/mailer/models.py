@@ -5,8 +5,11 @@ which kind of email went out for which user, for which event (``message_id``, th
 event's message id) and under which SMTP ``Message-ID`` header, so support can match
 a mail in a user's inbox to the event that caused it, and a second send of the same
 event is recognisable (same ``Message-ID``).
+
+``state`` is ``sending`` from just before the email goes on the wire until the SMTP
+server has taken it, then ``sent`` (see ``MailerService._mail``).
 """
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, text
 
 from suivi_common.tables import define_common_tables
 
@@ -21,4 +24,5 @@ sent_emails = Table(
     Column("message_id", String(100), nullable=False, unique=True),
     Column("smtp_message_id", String(300), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(8), nullable=False, server_default=text("'sent'")),
 )

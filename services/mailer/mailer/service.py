@@ -5,6 +5,14 @@ inbox makes a redelivered event a no-op; an SMTP failure raises, so the event is
 with backoff and finally dead-lettered. ``sent_emails`` records what went out without
 anything personal (no address, no link). Logs name the kind and the user id only.
 
+Once, not twice, even when the database fails around the send: the ledger row is written
+as ``sending`` and committed (a transaction of its own) before the email goes on the wire,
+and marked ``sent`` the same way once the SMTP server took it. The handler's own
+transaction (its inbox claim) is open during the SMTP conversation, so a database cut then
+fails the attempt, and the retry finds ``sent`` and sends nothing. A retry that finds
+``sending`` cannot know whether the server took the email (the process died in between):
+it sends again, under the same ``Message-ID``, rather than risk losing it.
+
 Invitation and reset events carry a reference to their set-password link: the link is
 asked of accounts (``password_link``, as the mailer) when the mail is sent, so no
 one-time token ever sits in an event, a queue or a dead letter. A link that was used,
@@ -14,7 +22,8 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select
+import eventlet
+from sqlalchemy import delete, insert, select, update
 
 import suivi_common  # noqa: F401  (first: green psycopg)
 from mailer.adapters.smtp import Smtp
@@ -23,6 +32,7 @@ from mailer.domain import messages
 from mailer.models import common, sent_emails
 from suivi_common import clock
 from suivi_common.consumer import reliable_handler
+from suivi_common.container import database_lost
 from suivi_common.database import Database
 from suivi_common.errors import Conflict
 from suivi_common.rpc import ServiceRpc
@@ -33,6 +43,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAIL_FROM = "Suivi <no-reply@suivi.test>"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+SENDING, SENT = "sending", "sent"
+MARK_ATTEMPTS = 5
 
 
 class MailerService(PlatformService):
@@ -60,10 +72,9 @@ class MailerService(PlatformService):
         if event_id is None:
             raise RuntimeError("mail handlers must run as reliable event handlers")
         kind, user_id = messages.KIND_OF_EVENT.get(event_type), payload.get("user_id")
-        session = self.db.session
-        if session.execute(select(sent_emails.c.id).where(
-                sent_emails.c.message_id == event_id)).first() is not None:
-            log.info("%s email for user %s already sent", kind, user_id)
+        if self.db.session.execute(select(sent_emails.c.state).where(
+                sent_emails.c.message_id == event_id)).scalar() == SENT:
+            log.info("%s email for user %s already sent", kind, user_id)  # no link to fetch
             return
         link_ref = messages.link_ref_of(event_type, payload)
         if link_ref is not None:
@@ -81,8 +92,41 @@ class MailerService(PlatformService):
             return
         sender = str(setting("MAIL_FROM", DEFAULT_MAIL_FROM))
         smtp_id = messages.smtp_message_id(event_id, request.kind, sender)
-        session.execute(insert(sent_emails).values(
-            id=uuid.uuid4(), kind=request.kind, user_id=request.user_id, message_id=event_id,
-            smtp_message_id=smtp_id, sent_at=now))
-        self.smtp.send(messages.build_message(request, sender, smtp_id, now))
+        with self.db.autonomous() as tx:
+            state = tx.execute(select(sent_emails.c.state).where(
+                sent_emails.c.message_id == event_id)).scalar()
+            if state is None:
+                tx.execute(insert(sent_emails).values(
+                    id=uuid.uuid4(), kind=request.kind, user_id=request.user_id,
+                    message_id=event_id, smtp_message_id=smtp_id, sent_at=now,
+                    state=SENDING))
+        if state == SENT:
+            log.info("%s email for user %s already sent", request.kind, request.user_id)
+            return
+        if state == SENDING:
+            log.warning("%s email for user %s: an earlier attempt was cut off mid-send; "
+                        "sending again (%s)", request.kind, request.user_id, smtp_id)
+        try:
+            self.smtp.send(messages.build_message(request, sender, smtp_id, now))
+        except Exception:
+            with self.db.autonomous() as tx:  # not sent: the retry must send it
+                tx.execute(delete(sent_emails).where(sent_emails.c.message_id == event_id,
+                                                     sent_emails.c.state == SENDING))
+            raise
+        self._mark_sent(event_id)
         log.info("%s email sent to user %s (%s)", request.kind, request.user_id, smtp_id)
+
+    def _mark_sent(self, event_id: str) -> None:
+        """Record that the server took the email. The database may just have cut the pool's
+        connections: a lost connection is retried on a fresh one, since failing here would
+        make the retry send the email again."""
+        for attempt in range(MARK_ATTEMPTS):
+            try:
+                with self.db.autonomous() as tx:
+                    tx.execute(update(sent_emails).where(sent_emails.c.message_id == event_id)
+                               .values(state=SENT, sent_at=clock.now()))
+                return
+            except Exception as exc:
+                if attempt + 1 == MARK_ATTEMPTS or not database_lost(exc):
+                    raise
+                eventlet.sleep(0.1 * 2 ** attempt)

@@ -1,4 +1,5 @@
-"""pytest plugin: monkey-patch eventlet before any test module is imported.
+"""pytest plugin: monkey-patch eventlet before any test module is imported, and mark the
+run as a test environment.
 
 Plain pytest does not patch eventlet and nameko 3's plugin no longer does; patching at
 import time would break pytest's capture manager, so it happens in this early hook.
@@ -7,6 +8,8 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+# Production is the default (``suivi_common.settings.is_dev``); the tests say they are tests.
+os.environ.setdefault("SUIVI_ENV", "test")
 # The key test processes sign principals with, also where no nameko config is patched in
 # (infra.base_config names the same file).
 os.environ.setdefault("SUIVI_PRINCIPAL_KEY_FILE",

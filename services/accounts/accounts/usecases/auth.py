@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -29,21 +30,42 @@ def _account_key(ctx: Ctx, email: str) -> str:
     return "account:" + ctx.vault.blind_index(PLATFORM_SCOPE, "login-email", email).hex()
 
 
-def _throttle_keys(ctx: Ctx, email: str, ip: str) -> tuple[str, str]:
-    """The account's and the client IP's counter keys (the IP is personal data too)."""
-    return _account_key(ctx, email), "ip:" + ctx.vault.blind_index(PLATFORM_SCOPE, "login-ip", ip).hex()
+@dataclass(frozen=True)
+class ThrottleKeys:
+    """The failure counters of one attempt (``domain.login_throttle``): the account's, the
+    client address's and the account's at that address. Blind indexes: neither the email
+    nor the address (personal data too) is stored in clear."""
+
+    account: str
+    address: str
+    here: str
+
+    @property
+    def all(self) -> tuple[str, str, str]:
+        return self.account, self.address, self.here
 
 
-def _failures(ctx: Ctx, key: str, since: datetime) -> list[datetime]:
+def _throttle_keys(ctx: Ctx, email: str, ip: str) -> ThrottleKeys:
+    def index(kind: str, value: str) -> str:
+        return ctx.vault.blind_index(PLATFORM_SCOPE, kind, value).hex()
+
+    return ThrottleKeys(_account_key(ctx, email), "ip:" + index("login-ip", ip),
+                        "here:" + index("login-account-at-ip", f"{email}\n{ip}"))
+
+
+def _failures(ctx: Ctx, keys: ThrottleKeys, since: datetime) -> dict[str, list[datetime]]:
     f = login_failures.c
-    return list(ctx.session.execute(
-        select(f.failed_at).where(f.key == key, f.failed_at > since)).scalars())
+    found: dict[str, list[datetime]] = {key: [] for key in keys.all}
+    for key, failed_at in ctx.session.execute(
+            select(f.key, f.failed_at).where(f.key.in_(keys.all), f.failed_at > since)):
+        found[key].append(failed_at)
+    return found
 
 
-def _refuse(ctx: Ctx, keys: tuple[str, str], now: datetime) -> NoReturn:
+def _refuse(ctx: Ctx, keys: ThrottleKeys, now: datetime) -> NoReturn:
     """Count the failure in its own committed transaction (the worker's rolls back)."""
     with ctx.autonomous() as session:
-        session.execute(insert(login_failures), [{"key": k, "failed_at": now} for k in keys])
+        session.execute(insert(login_failures), [{"key": k, "failed_at": now} for k in keys.all])
     raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
 
 
@@ -58,14 +80,15 @@ def login(ctx: Ctx, email: object, password: object, ip: object) -> dict[str, An
     keys = _throttle_keys(ctx, address, str(ip or "unknown")[:64])
     # Attempts on one account are serialised (released when this transaction ends),
     # so parallel guesses cannot slip past the counter.
-    ctx.lock(keys[0])
+    ctx.lock(keys.account)
     settings = ctx.settings
     window_start = now - max(settings.account_limit.window, settings.ip_limit.window)
-    decision = login_throttle.combine(
-        login_throttle.decide(_failures(ctx, keys[0], window_start), now, settings.account_limit),
-        login_throttle.decide(_failures(ctx, keys[1], window_start), now, settings.ip_limit))
+    failures = _failures(ctx, keys, window_start)
+    decision = login_throttle.decide_attempt(
+        failures[keys.address], failures[keys.account], failures[keys.here], now,
+        settings.ip_limit, settings.account_limit)
     if not decision.allowed:
-        raise RateLimited("Too many failed attempts; try again later",
+        raise RateLimited(f"Too many failed attempts; try again in {decision.retry_after} s",
                           retry_after=decision.retry_after)
 
     user = find_by_email(ctx, address)
@@ -79,7 +102,10 @@ def login(ctx: Ctx, email: object, password: object, ip: object) -> dict[str, An
         raise Forbidden("This account is suspended" if refusal == "account_suspended"
                         else "This account is closed", code=refusal)
 
-    ctx.session.execute(delete(login_failures).where(login_failures.c.key == keys[0]))
+    # consecutive failures only: a success clears the account's and this address's on it,
+    # never the address's own (one valid account must not unlock guessing on the others)
+    ctx.session.execute(delete(login_failures).where(
+        login_failures.c.key.in_((keys.account, keys.here))))
     changes: dict[str, Any] = {"last_login_at": now}
     if password_hasher.needs_rehash(user.password_hash):
         changes["password_hash"] = password_hasher.hash_password(secret)

@@ -57,7 +57,13 @@ CONSENT_CLOCK_SKEW = timedelta(minutes=5)
 MIN_AGE = 16
 MAX_AGE = 110
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and lone surrogates (a JSON "\ud800" escape, from the AMQP feed too):
+# no field may hold one, nor be encrypted or exported with one.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def has_control_characters(text: str) -> bool:
+    return _CONTROL.search(text) is not None
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

@@ -2,7 +2,7 @@
 
 Shortfall is the part of today's quota the platform could not supply (terms art. 8.B:
 not the user's fault, so plans keeps it owed); the rest of an untaken quota is forfeited
-(art. 3.B.iii). The rule, applied after every take and every auto-delivery run:
+(art. 3.B.iii). The rule applied after every take and every auto-delivery run:
 
 - the request was served in full (or nothing was asked): the shortfall can only shrink,
   to what is still untaken (``min(previous, quota - taken)``): stock that arrived later
@@ -13,6 +13,11 @@ not the user's fault, so plans keeps it owed); the rest of an untaken quota is f
 
 ``taken + shortfall`` never exceeds the quota, so plans' forfeit
 ``quota - taken - shortfall`` is never negative.
+
+This is only what is known during the day, from the requests that were made. At the
+day close, ``domain.shortfall`` keeps this recorded shortfall and adds the part of the
+untaken quota that the group's stock could not have served that day, whether or not
+anybody asked (the report plans receives).
 """
 
 from __future__ import annotations

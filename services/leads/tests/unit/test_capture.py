@@ -222,7 +222,7 @@ def test_source_url_limit(raw_lead, now):
     assert errors_for(raw_lead, now, source_url=url) == {"source_url": "at most 2048 characters"}
 
 
-@pytest.mark.parametrize("value", ["Jean\x00", "Je\x1ban", "Jean\x7f"])
+@pytest.mark.parametrize("value", ["Jean\x00", "Je\x1ban", "Jean\x7f", "Jean\ud800"])
 def test_control_characters_are_refused(raw_lead, now, value):
     assert errors_for(raw_lead, now, first_name=value) == {"first_name": "contains control characters"}
 
