@@ -13,11 +13,13 @@ queue is missing in two ordinary situations:
   first second), or a service whose timer or consumer already runs a worker, registers a
   call, then publishes it; if the consumer connects in between, before that publish has
   declared the queue, the passive declare finds nothing (``404 NOT_FOUND - no queue
-  'rpc.reply-gateway-…'``) and the process dies. ``ServiceRpc`` below declares the
-  queue only with the first request and then once a minute (it used to be declared with
-  every request), so the window was the whole first connection;
+  'rpc.reply-gateway-…'``) and the process dies. (Both the first connection and that
+  publish open a connection and wait on the broker: on a loaded machine either may win);
 * after an outage: a reply queue is not durable (a broker restart drops it) and expires
-  after 5 minutes without a consumer.
+  after 5 minutes without a consumer. Stock nameko declares the queue with every
+  request, so a request sent before the consumer is back recreates it; the previous
+  version of this module declared it once a minute, which widened that window to a
+  minute of requests.
 
 **This listener never kills its container.** On every (re)connection its consumer
 declares the queue (kombu does, before consuming). If calls whose requests already left
