@@ -31,7 +31,6 @@ import eventlet
 eventlet.monkey_patch()
 
 import psycopg  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcClient  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -40,6 +39,8 @@ from leads.models import common  # noqa: E402
 from suivi_common import clock  # noqa: E402
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, _aad, seal  # noqa: E402
 from suivi_common.migrations import upgrade  # noqa: E402
+from suivi_common.principals import ensure_key_file  # noqa: E402
+from suivi_common.rpc import RpcClient  # noqa: E402
 from suivi_common.testing import infra  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -194,8 +195,11 @@ def _run(instances: int, master_key_file: Path, expected: int, log_dir: Path,
     url = _fresh_run_db()
     vhost = infra.fresh_vhost()
     uri = infra.amqp_uri(vhost)
+    principal_key_file = log_dir / "principal.key"
+    principal_key = ensure_key_file(principal_key_file)
     env = {"DATABASE_URL": url, "AMQP_URI": uri, "SUIVI_ENV": "dev", "LOG_LEVEL": "WARNING",
            "SUIVI_MASTER_KEY_FILE": str(master_key_file),
+           "SUIVI_PRINCIPAL_KEY_FILE": str(principal_key_file),
            "SUIVI_DEV_CLOCK_FILE": str(log_dir / "no-clock.json"),
            "AUTO_DELIVERY_INTERVAL_SECONDS": "3600", "STOCK_CHECK_INTERVAL_SECONDS": "3600",
            "DAY_CLOSE_INTERVAL_SECONDS": "3600", "REKEY_INTERVAL_SECONDS": "3600",
@@ -205,8 +209,9 @@ def _run(instances: int, master_key_file: Path, expected: int, log_dir: Path,
     rekeyed, rekey_elapsed = 0, 0.0
     try:
         testing.wait_instances(vhost, instances, procs, timeout=60)
-        # one connected client per instance, so the calls go out together
-        holders = [ClusterRpcClient(uri=uri) for _ in range(instances)]
+        # one connected client per instance, so the calls go out together; as leads itself
+        # (run_auto_delivery and rekey are for services: leads' timers call them)
+        holders = [RpcClient(uri, service="leads", key=principal_key) for _ in range(instances)]
         clients = [h.start() for h in holders]
         started = time.perf_counter()
         calls = [c.leads.run_auto_delivery.call_async() for c in clients]

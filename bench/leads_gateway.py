@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 
 from gateway.auth import bearer_token
 from gateway.routes.leads import LeadsRoutes
+from suivi_common import principals
 from suivi_common.auth import Principal
 from suivi_common.errors import Forbidden, Unauthorized
 from suivi_common.rpc import ServiceRpc
@@ -25,7 +26,7 @@ class StubRequestAuth:
             raise Unauthorized("A bearer token is required", code="token_missing")
         role, user_id, network_id = token.split(":")
         principal = Principal(user_id, role, network_id or None)
-        self.worker_ctx.data.update(principal.to_context())
+        self.worker_ctx.data[principals.PRINCIPAL_KEY] = principals.user_token(principal)
         if roles and principal.role not in roles:
             raise Forbidden("This action is not allowed for your role", code="forbidden_role")
         return principal, token
@@ -39,4 +40,4 @@ class StubAuth(DependencyProvider):
 class LeadsGateway(LeadsRoutes):
     name = "gateway"
     auth = StubAuth()
-    leads = ServiceRpc("leads")
+    leads = ServiceRpc("leads", acting_for_request=True)

@@ -55,13 +55,17 @@ class Stack:
         return {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB}",
                 "AMQP_URI": self.uri, "SUIVI_ENV": "dev", "LOG_LEVEL": "WARNING",
                 "SUIVI_MASTER_KEY_FILE": str(self.key_file),
+                "SUIVI_PRINCIPAL_KEY_FILE": str(self.work / "principal.key"),
                 "SUIVI_DEV_CLOCK_FILE": str(self.work / "no-clock.json"),
                 "AUTO_DELIVERY_INTERVAL_SECONDS": "3600", "STOCK_CHECK_INTERVAL_SECONDS": "3600",
                 "DAY_CLOSE_INTERVAL_SECONDS": "3600", "ENTITLEMENT_SYNC_RETRY_SECONDS": "3600",
                 "MAX_WORKERS": "60", "DB_POOL_SIZE": "30"}
 
     def start(self) -> Stack:
+        from suivi_common.principals import ensure_key_file
+
         env = self.env()
+        ensure_key_file(self.work / "principal.key")  # one key for the gateway and leads
         self.procs = [testing.LeadsProcess(env, self.work / f"leads-{i}.log").start()
                       for i in range(self.instances)]
         cfg = self.work / "gateway.yaml"

@@ -78,6 +78,7 @@ def me_platform() -> Iterator[tuple[str, dict[str, str]]]:
     finally:
         platform.stop()
         drop_vhost(platform.vhost)
+        platform.drop_capture_user()
 
 
 def _median_of(rounds: list[dict[str, float]]) -> dict[str, float]:

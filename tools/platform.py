@@ -3,11 +3,17 @@ dev fakes (SMTP sink, card provider), print where it listens, stop on Ctrl-C.
 
 ``make run`` calls ``python -m tools.platform run``; the end-to-end tests drive the
 same ``Platform`` class with their own databases, vhost and ports.
+
+Two identities are set up before anything starts: the principal key every process signs
+and checks principals with (``SUIVI_PRINCIPAL_KEY``, else generated once into
+``var/principal.key``), and the capture sites' broker user, which may only publish to the
+capture exchange (``rabbitmqctl``; the e2e platform gets one of its own per vhost).
 """
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -16,6 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES: dict[str, tuple[str, str]] = {
@@ -29,6 +36,7 @@ GATEWAY = ("gateway/config.yaml", "gateway.service:GatewayService")
 PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
 AMQP_BASE = os.environ.get("SUIVI_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
 DEV_STAFF = ("staff@suivi.test", "staff-dev-password-2026")
+DEV_CAPTURE_PASSWORD = "suivi-capture-dev-password"
 
 
 @dataclass
@@ -47,10 +55,37 @@ class Platform:
     die_with_parent: bool = False
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     log_pipes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: The capture sites' broker user: ``CAPTURE_AMQP_USER`` (``suivi-capture``) for
+    #: ``make run``; a platform on a vhost of its own (the e2e tests) gets its own user.
+    capture_user: str = ""
+    capture_password: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.capture_user:
+            self.capture_user = (f"suivi-capture-{self.vhost}" if self.vhost
+                                 else os.environ.get("CAPTURE_AMQP_USER", "suivi-capture"))
+        if not self.capture_password:
+            self.capture_password = (secrets.token_urlsafe(18) if self.vhost else
+                                     os.environ.get("CAPTURE_AMQP_PASSWORD", DEV_CAPTURE_PASSWORD))
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def amqp_uri(self) -> str:
+        return f"{AMQP_BASE}/{self.vhost}"
+
+    @property
+    def capture_uri(self) -> str:
+        """What a capture site is given: the capture user, on this platform's vhost."""
+        broker = urlsplit(AMQP_BASE)
+        return (f"amqp://{quote(self.capture_user, safe='')}:{quote(self.capture_password, safe='')}"
+                f"@{broker.hostname}:{broker.port or 5672}/{quote(self.vhost or '/', safe='')}")
+
+    @property
+    def principal_key_file(self) -> Path:
+        return self.var_dir / "principal.key"
 
     def db_url(self, service: str) -> str:
         return f"{PG_BASE}/{service}{self.db_suffix}"
@@ -69,6 +104,7 @@ class Platform:
             "CARD_PROVIDER_SECRET": env.get("CARD_PROVIDER_SECRET", "dev-card-secret"),
             "PUBLIC_URL": self.url,
             "SUIVI_MASTER_KEY_FILE": str(self.var_dir / "master.key"),
+            "SUIVI_PRINCIPAL_KEY_FILE": str(self.principal_key_file),
             "SUIVI_DEV_CLOCK_FILE": str(self.var_dir / "dev-clock.json"),
             "SUIVI_VAR": str(self.var_dir),
         })
@@ -114,6 +150,11 @@ class Platform:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         if self.vhost:
             _ensure_vhost(self.vhost)
+        if not self.env().get("SUIVI_PRINCIPAL_KEY"):  # one key, made before any process reads it
+            from suivi_common.principals import ensure_key_file
+
+            ensure_key_file(self.principal_key_file)
+        self.ensure_capture_user()
         self.migrate()
         self._spawn("smtp-sink", [sys.executable, "tools/fakes/smtp_sink.py", "--host", "127.0.0.1",
                                   "--port", str(self.smtp_port), "--maildir",
@@ -123,8 +164,7 @@ class Platform:
         for service in self.services:
             for index in range(self.instances.get(service, 1)):
                 self.start_service(service, index)
-        # The gateway starts once every service answers: nameko 3.0.0rc11 can kill a gateway
-        # whose early calls hit services that have not declared their queues yet.
+        # The gateway starts once every service answers, so its first requests find them.
         self.wait_services()
         self.start_gateway()
         if wait:
@@ -135,8 +175,28 @@ class Platform:
         self._spawn("gateway", [sys.executable, "-m", "nameko", "run", "--config", config, target],
                     self.env())
 
+    def ensure_capture_user(self) -> None:
+        """The capture sites' broker user, allowed to publish to the capture exchange of this
+        vhost and nothing else (permissions from ``leads.capture_client``)."""
+        from leads.capture_client import capture_permissions
+
+        vhost = self.vhost or "/"
+        added = subprocess.run(["rabbitmqctl", "-q", "add_user", self.capture_user,
+                                self.capture_password], capture_output=True, text=True)
+        if added.returncode != 0:  # it exists: make its password the one we hand out
+            subprocess.run(["rabbitmqctl", "-q", "change_password", self.capture_user,
+                            self.capture_password], check=True, capture_output=True)
+        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, self.capture_user,
+                        *capture_permissions()], check=True, capture_output=True)
+
+    def drop_capture_user(self) -> None:
+        subprocess.run(["rabbitmqctl", "-q", "delete_user", self.capture_user],
+                       capture_output=True)
+
     def wait_services(self, timeout: float = 90.0) -> None:
-        from nameko.standalone.rpc import ClusterRpcClient
+        """Every service answers its health RPC (through ``RpcClient``, whose reply queue
+        cannot outlive, nor kill, anything)."""
+        from suivi_common.rpc import RpcClient
 
         deadline = time.monotonic() + timeout
         waiting = list(self.services)
@@ -146,9 +206,8 @@ class Platform:
                     raise RuntimeError(f"{name} exited with {proc.returncode}; see "
                                        f"{self.var_dir / 'log' / (name + '.log')}")
             try:
-                with ClusterRpcClient(uri=f"{AMQP_BASE}/{self.vhost}", timeout=3) as rpc:
-                    waiting = [s for s in waiting
-                               if getattr(rpc, s).health().get("status") != "ok"]
+                with RpcClient(self.amqp_uri, timeout=3) as rpc:
+                    waiting = [s for s in waiting if rpc[s].health().get("status") != "ok"]
             except Exception:  # UnknownService, timeout: not up yet
                 pass
             if waiting:
@@ -269,6 +328,7 @@ def main(argv: list[str]) -> int:
         print(f"  staff login: {env['SUIVI_STAFF_EMAIL']} / {env['SUIVI_STAFF_PASSWORD']}")
         print(f"  mail sink:   smtp://127.0.0.1:{platform.smtp_port} -> {platform.var_dir / 'mail'}")
         print(f"  card fake:   http://127.0.0.1:{platform.card_port}")
+        print(f"  capture:     {platform.capture_uri}  (capture sites' broker user)")
         print(f"  logs:        {platform.var_dir / 'log'}\nCtrl-C stops everything.", flush=True)
         while all(proc.poll() is None for _, proc in platform.processes):
             time.sleep(0.5)

@@ -3,8 +3,11 @@
 A bearer token is checked by the accounts service; the answer is cached for a
 couple of seconds so a burst of requests costs one RPC (``TokenCache``), and evicted
 at once on logout or terms acceptance (locally, and on every gateway instance through
-a broadcast). The principal is then written into the worker's RPC context, so every
-service sees who is asking and checks ownership against its own data.
+a broadcast). The principal is then signed (``suivi_common.principals.user_token``, an
+HMAC with ``SUIVI_PRINCIPAL_KEY``, valid two minutes, reused for half a minute) and the
+token written into the worker's RPC context: every call the gateway makes for this request
+carries it, and every service verifies it before it trusts who is asking. The gateway asks
+accounts to authenticate as itself (a service principal), since no user is known yet.
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from nameko import config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
-from suivi_common.auth import Principal
+from suivi_common import principals
+from suivi_common.auth import WORKER_PRINCIPAL, WORKER_TOKEN, Principal
 from suivi_common.errors import Forbidden, Unauthorized
 
 
@@ -119,7 +123,7 @@ class RequestAuth:
 
     def authenticate(self, token: str) -> dict[str, Any]:
         return _tokens.get(token_key(token), float(config.get("AUTH_CACHE_SECONDS", 2)),
-                           lambda: self._accounts().authenticate(token))
+                           lambda: self._accounts().as_service().authenticate(token))
 
     def require(self, request: Request, roles: tuple[str, ...] = (),
                 terms_gate: bool = True) -> tuple[Principal, str]:
@@ -128,12 +132,20 @@ class RequestAuth:
             raise Unauthorized("A bearer token is required", code="token_missing")
         info = self.authenticate(token)
         principal = Principal(info["user_id"], info["role"], info.get("network_id"))
-        self.worker_ctx.data.update(principal.to_context())
+        self.act_for(principal)
         if terms_gate and principal.is_member and not info.get("terms_accepted", False):
             raise Forbidden("Accept the current terms of service first", code="terms_not_accepted")
         if roles and principal.role not in roles:
             raise Forbidden("This action is not allowed for your role", code="forbidden_role")
         return principal, token
+
+
+    def act_for(self, principal: Principal) -> None:
+        """Every call made for this request from now on carries ``principal``, signed."""
+        signed = principals.user_token(principal)
+        self.worker_ctx.data[principals.PRINCIPAL_KEY] = signed
+        setattr(self.worker_ctx, WORKER_PRINCIPAL, principal)
+        setattr(self.worker_ctx, WORKER_TOKEN, signed)
 
 
 class Auth(DependencyProvider):

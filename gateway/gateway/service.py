@@ -3,8 +3,6 @@
 One Nameko service whose ``@http`` routes are grouped by area in ``gateway/routes``;
 it holds no data, authenticates through accounts, and calls services over RPC.
 """
-from nameko.events import EventDispatcher
-
 import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from gateway.auth import Auth
 from gateway.routes.auth import AuthRoutes
@@ -18,6 +16,8 @@ from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
 from gateway.routes.staff import StaffRoutes
 from suivi_common import devclock
+from suivi_common.auth import CurrentPrincipal
+from suivi_common.broadcast import EventDispatcher
 from suivi_common.rpc import ServiceRpc
 
 
@@ -28,12 +28,15 @@ class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoute
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 
     auth = Auth()
+    principal = CurrentPrincipal()  # of broadcasts (the dev clock is only the gateway's)
     dispatch = EventDispatcher()
-    accounts = ServiceRpc("accounts")
-    plans = ServiceRpc("plans")
-    leads = ServiceRpc("leads")
-    mailer = ServiceRpc("mailer")
-    compliance = ServiceRpc("compliance")
+    # every call carries the request's signed user principal (none when anonymous);
+    # ``.as_service()`` for the few the gateway makes for itself
+    accounts = ServiceRpc("accounts", acting_for_request=True)
+    plans = ServiceRpc("plans", acting_for_request=True)
+    leads = ServiceRpc("leads", acting_for_request=True)
+    mailer = ServiceRpc("mailer", acting_for_request=True)
+    compliance = ServiceRpc("compliance", acting_for_request=True)
 
 
 devclock.load_persisted()

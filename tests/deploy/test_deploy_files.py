@@ -596,3 +596,87 @@ def test_dockerfile_final_stage_is_python311_non_root() -> None:
     assert users
     assert users[-1].split(":")[0] not in {"root", "0"}
     assert any(kw == "CMD" for kw, _ in instructions[last_from:])
+
+
+# ------------------------------------------------------------- RabbitMQ definitions
+
+DEFINITIONS = REPO_ROOT / "deploy" / "rabbitmq" / "definitions.json"
+RABBIT_CONF = REPO_ROOT / "deploy" / "rabbitmq" / "20-suivi.conf"
+
+
+def definitions_files() -> list[tuple[str, dict[str, Any]]]:
+    """The dev definitions (compose) and the k8s Secret's, parsed."""
+    found = [("compose", json.loads(DEFINITIONS.read_text()))]
+    secret = k8s_named("Secret", "suivi-rabbitmq-definitions")
+    assert secret, "no Secret suivi-rabbitmq-definitions in deploy/k8s"
+    found.append(("k8s", json.loads(secret["stringData"]["definitions.json"])))
+    return found
+
+
+def amqp_user(uri: str) -> tuple[str, str]:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(uri)
+    return unquote(parts.username or ""), unquote(parts.password or "")
+
+
+def test_compose_loads_the_definitions_into_its_broker() -> None:
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0]
+              for v in compose_services()["rabbitmq"].get("volumes", [])}
+    assert (REPO_ROOT / mounts["/etc/rabbitmq/definitions.json"]).resolve() == DEFINITIONS
+    conf_target = next(t for t in mounts if t.startswith("/etc/rabbitmq/conf.d/"))
+    assert (REPO_ROOT / mounts[conf_target]).resolve() == RABBIT_CONF
+    settings = dict(line.split(" = ", 1) for line in RABBIT_CONF.read_text().splitlines()
+                    if line.strip() and not line.startswith("#"))
+    assert settings["load_definitions"] == "/etc/rabbitmq/definitions.json"
+
+
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+def test_definitions_give_capture_sites_a_user_that_only_publishes_captures(where: str) -> None:
+    from leads.amqp import capture_queue
+    from leads.capture_client import DEFAULT_CAPTURE_USER, DEFAULT_EXCHANGE, capture_permissions
+
+    defs = dict(definitions_files())[where]
+    users = {u["name"]: u for u in defs["users"]}
+    capture = users[DEFAULT_CAPTURE_USER]
+    assert not capture.get("tags")  # no management access either
+    grants = [p for p in defs["permissions"] if p["user"] == DEFAULT_CAPTURE_USER]
+    assert grants and all((p["configure"], p["write"], p["read"]) == capture_permissions()
+                          for p in grants)
+    assert not [p for p in defs.get("topic_permissions", []) if p["user"] == DEFAULT_CAPTURE_USER]
+    # the exchange it writes to exists, bound to the capture queue exactly as leads declares it
+    queue = capture_queue(DEFAULT_EXCHANGE)
+    [exchange] = [e for e in defs["exchanges"] if e["name"] == DEFAULT_EXCHANGE]
+    assert (exchange["type"], exchange["durable"], exchange["auto_delete"]) == (
+        queue.exchange.type, True, False)
+    [declared] = [q for q in defs["queues"] if q["name"] == queue.name]
+    assert declared["durable"] is True and declared["auto_delete"] is False
+    assert declared["arguments"] == {}  # as leads declares it: a mismatch would refuse leads
+    assert {(b["source"], b["destination"], b["routing_key"]) for b in defs["bindings"]} == {
+        (DEFAULT_EXCHANGE, queue.name, queue.routing_key)}
+    # the services' user is another one, with everything on the vhost
+    services = [p for p in defs["permissions"] if p["user"] != DEFAULT_CAPTURE_USER]
+    assert services and all((p["configure"], p["write"], p["read"]) == (".*", ".*", ".*")
+                            for p in services)
+
+
+def test_compose_services_connect_as_the_definitions_user_with_its_password() -> None:
+    import base64
+    import hashlib
+
+    defs = json.loads(DEFINITIONS.read_text())
+    users = {u["name"]: u for u in defs["users"]}
+    env = compose()["x-common-env"]
+    name, password = amqp_user(env["AMQP_URI"])
+    assert name != "guest" and name in users
+    raw = base64.b64decode(users[name]["password_hash"])  # rabbit_password_hashing_sha256
+    assert hashlib.sha256(raw[:4] + password.encode()).digest() == raw[4:]
+    assert env.get("SUIVI_PRINCIPAL_KEY")
+
+
+def test_k8s_secrets_name_the_principal_key() -> None:
+    secret = k8s_named("Secret", "suivi-secrets")
+    assert secret and "SUIVI_PRINCIPAL_KEY" in secret["stringData"]
+    name, _ = amqp_user(secret["stringData"]["AMQP_URI"])
+    defs = dict(definitions_files())["k8s"]
+    assert name in {u["name"] for u in defs["users"]}

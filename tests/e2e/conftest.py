@@ -46,6 +46,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         p.start()
     except Exception:
         p.stop()
+        p.drop_capture_user()
         logs = "\n".join(f"--- {f.name}\n{f.read_text()[-3000:]}"
                          for f in sorted((var_dir / "log").glob("*.log")))
         raise RuntimeError(f"platform failed to start\n{logs}") from None
@@ -53,6 +54,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p.stop()
     import subprocess
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", p.vhost], capture_output=True)
+    p.drop_capture_user()
 
 
 @pytest.fixture(scope="session")

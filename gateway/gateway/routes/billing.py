@@ -50,5 +50,6 @@ class BillingRoutes:
     def card_callback(self, req: Req) -> Any:
         verify_signature(req.body, req.http.headers.get("X-Signature"))
         data = _load(CardCallbackIn, parse_json(req.body or b"{}"), "callback")
-        return self.accounts.record_card_result(data["payment_id"], data["provider_ref"],
-                                                data["status"], data["amount_cents"])
+        # the provider's signature was checked here: the gateway vouches for it, as itself
+        return self.accounts.as_service().record_card_result(
+            data["payment_id"], data["provider_ref"], data["status"], data["amount_cents"])

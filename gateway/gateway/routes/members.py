@@ -13,7 +13,7 @@ class MemberOfficeRoutes:
     def require_admin_view(self, req: Req, member_id: str) -> None:
         """One place for the privacy rule; an id outside the admin's network is a 404."""
         member = self.accounts.get_member(member_id)  # NotFound outside the admin's network
-        if not self.accounts.admin_can_view(req.principal.user_id, member["id"]):
+        if not self.accounts.as_service().admin_can_view(req.principal.user_id, member["id"]):
             raise Forbidden("This member has turned admin access off", code="admin_access_refused")
 
     @api("GET", "/api/network/members/<member_id>/office", roles=("admin",),

@@ -73,7 +73,7 @@ class OfficeRoutes:
     leads: Any
     accounts: Any
     require_admin_view: Any  # from MemberOfficeRoutes (GatewayService has both)
-    leads_export = ExportRpc("leads")
+    leads_export = ExportRpc("leads", acting_for_request=True)
 
     # --- leads ------------------------------------------------------------------------------
 

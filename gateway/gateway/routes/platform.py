@@ -11,6 +11,7 @@ from gateway.http import Req, api, json_response, schema
 from gateway.schemas.platform import ClockIn, ClockOut, HealthOut
 from suivi_common import clock, devclock
 from suivi_common.errors import NotFound
+from suivi_common.service_base import from_gateway
 from suivi_common.settings import is_dev
 
 SERVICES = ("accounts", "plans", "leads", "mailer", "compliance")
@@ -18,6 +19,7 @@ SERVICES = ("accounts", "plans", "leads", "mailer", "compliance")
 
 class PlatformRoutes:
     dispatch: Any
+    principal: Any
 
     def _health_of_all(self, timeout: float = 3.0) -> dict[str, dict[str, Any]]:
         """Ask every service at once; one deadline for all, so a dead one costs ``timeout``."""
@@ -82,7 +84,8 @@ class PlatformRoutes:
 
     @event_handler("gateway", "clock_set", handler_type=BROADCAST, reliable_delivery=False)
     def on_clock_set(self, payload: dict[str, Any]) -> None:
-        devclock.apply(payload)
+        if from_gateway(self.principal):
+            devclock.apply(payload)
 
     @event_handler("gateway", "token_revoked", handler_type=BROADCAST, reliable_delivery=False)
     def on_token_revoked(self, payload: dict[str, Any]) -> None:

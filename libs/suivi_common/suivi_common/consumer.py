@@ -8,7 +8,11 @@ Stock nameko acks an event whose handler raised, so the event is gone. Here:
   per-delay queue whose TTL dead-letters it back onto the handler's queue, and only
   then is the original acked (if that publish fails, the original is requeued);
 * after the last attempt the message is stored in the service's ``dead_letters``
-  table (then acked); staff list and replay them through the gateway.
+  table (then acked); staff list and replay them through the gateway;
+* an event must carry the signed principal of the service it claims to come from, bound
+  to its message id (the outbox relay signs it): anything else (unsigned, forged, signed
+  by another service, or for another message) is dropped with a warning before any
+  handler runs. A replayed dead letter is signed afresh for its source.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import decode_from_headers
 
+from suivi_common import principals
 from suivi_common.container import INBOX_CONTEXT_KEY
 from suivi_common.settings import setting
 
@@ -73,7 +78,13 @@ class ReliableEventHandler(EventHandler):
     def handle_message(self, body: Any, message: Any) -> None:
         context_data = {k: v for k, v in decode_from_headers(message.headers).items()
                         if not k.startswith("x-")}
-        context_data[INBOX_CONTEXT_KEY] = {"message_id": message_id_of(message),
+        message_id = message_id_of(message)
+        if not self._signed_by_source(context_data, message_id):
+            log.warning("event %s %s.%s dropped: not signed by %s", message_id,
+                        self.source_service, self.event_type, self.source_service)
+            self.consumer.ack_message(message)
+            return
+        context_data[INBOX_CONTEXT_KEY] = {"message_id": message_id,
                                            "handler": self.handler_name}
 
         def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> Any:
@@ -89,6 +100,13 @@ class ReliableEventHandler(EventHandler):
                 self.consumer.requeue_message(message)
 
         self.container.spawn_managed_thread(spawn_worker)
+
+    def _signed_by_source(self, context_data: dict[str, Any], message_id: str) -> bool:
+        """The event's principal is its source service's, for this very message."""
+        principal = principals.verify(context_data.get(principals.PRINCIPAL_KEY),
+                                      principals.event_audience(message_id))
+        return (principal is not None and principal.is_service
+                and principal.user_id == self.source_service)
 
     def _settle(self, message: Any, body: Any, exc_info: Any) -> None:
         if exc_info is None:
@@ -125,8 +143,12 @@ class ReliableEventHandler(EventHandler):
                                message_id=message_id_of(message))
 
     def replay(self, payload: Any, headers: dict[str, Any], message_id: str) -> None:
-        """Put a dead letter back on this handler's queue with a fresh attempt count."""
+        """Put a dead letter back on this handler's queue with a fresh attempt count, signed
+        afresh for its source (it was verified when it first arrived; its signature may
+        have expired since)."""
         headers = {k: v for k, v in headers.items() if k != ATTEMPT_HEADER}
+        headers[f"nameko.{principals.PRINCIPAL_KEY}"] = principals.event_token(
+            self.source_service, message_id)
         self.publisher.publish(json.loads(json.dumps(payload)), exchange=DEFAULT_EXCHANGE,
                                routing_key=self.queue.name, headers=headers,
                                message_id=message_id)

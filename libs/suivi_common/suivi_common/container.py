@@ -11,6 +11,14 @@ container runs two extra hooks on dependencies that define them:
 A failing commit turns into the worker's error; a lost database connection (mid-call or
 at the commit) into ``DatabaseUnavailable``, which the caller may retry. Configure it with
 ``SERVICE_CONTAINER_CLS: suivi_common.container.SuiviContainer``.
+
+It is also where the trust boundary is enforced, once per worker and before any
+dependency or entrypoint sees the message (``establish_principal``): the signed principal
+is verified for the kind of entrypoint (an RPC accepts a call token, a reliable event
+handler a token bound to that event's message id, a broadcast handler a broadcast token,
+a timer acts as its own service), every identity key is removed from the worker's context
+(so nothing unsigned is ever forwarded downstream), and an ``@rpc_internal`` method
+refuses any caller but a service.
 """
 from __future__ import annotations
 
@@ -21,8 +29,13 @@ from collections.abc import Callable
 from typing import Any
 
 from nameko.containers import ServiceContainer
+from nameko.events import EventHandler
+from nameko.rpc import Rpc
+from nameko.timer import Timer
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
+from suivi_common import principals
+from suivi_common.auth import WORKER_PRINCIPAL, WORKER_TOKEN, Principal, require_service
 from suivi_common.database import ensure_green_psycopg
 from suivi_common.errors import DatabaseUnavailable
 from suivi_common.logs import is_refusal, log_context, log_refusal, set_service_name
@@ -31,6 +44,49 @@ from suivi_common.production import refuse_unsafe_secrets, secrets_used_by
 log = logging.getLogger(__name__)
 
 INBOX_CONTEXT_KEY = "suivi.inbox"
+#: ``@rpc_internal`` marks its method with the services it admits (``()``: any service).
+INTERNAL_MARK = "suivi_internal"
+
+
+def establish_principal(worker_ctx: Any) -> Principal | None:
+    """Verify the worker's principal once, keep it on the worker context, and strip every
+    identity key from the context it would forward."""
+    data = worker_ctx.data
+    token = data.pop(principals.PRINCIPAL_KEY, None)
+    for key in principals.IDENTITY_KEYS:
+        data.pop(key, None)
+    entrypoint = worker_ctx.entrypoint
+    principal: Principal | None = None
+    if isinstance(entrypoint, Timer):
+        principal = principals.service_principal(worker_ctx.container.service_name)
+    elif token is not None:
+        audience = _audience(worker_ctx)
+        if audience is not None:
+            principal = principals.verify(token, audience)
+    setattr(worker_ctx, WORKER_PRINCIPAL, principal)
+    setattr(worker_ctx, WORKER_TOKEN,
+            token if principal is not None and not principal.is_service else None)
+    return principal
+
+
+def _audience(worker_ctx: Any) -> str | None:
+    """The audience a token must have been signed for, for this kind of entrypoint."""
+    entrypoint = worker_ctx.entrypoint
+    if isinstance(entrypoint, Rpc):
+        return principals.AUD_RPC
+    if isinstance(entrypoint, EventHandler):
+        inbox = getattr(worker_ctx, "inbox", None)
+        if inbox:  # a reliable handler's event: its token is bound to its message id
+            return principals.event_audience(str(inbox["message_id"]))
+        return principals.AUD_BROADCAST
+    return None  # HTTP, the capture consumer: nothing in their context speaks for anyone
+
+
+def check_access(worker_ctx: Any, method: Any) -> None:
+    """``@rpc_internal``: only a service (or one of the named services) may call."""
+    services = getattr(method, INTERNAL_MARK, None)
+    if services is not None:
+        require_service(getattr(worker_ctx, WORKER_PRINCIPAL, None), services)
 
 
 def freeze_startup_heap() -> None:
@@ -89,15 +145,19 @@ class SuiviContainer(ServiceContainer):
         return [getattr(p, name) for p in self.dependencies if hasattr(p, name)]
 
     def _run_worker(self, worker_ctx: Any, handle_result: Callable[..., Any] | None) -> None:
-        worker_ctx.inbox = worker_ctx.data.pop(INBOX_CONTEXT_KEY, None)
+        inbox = worker_ctx.data.pop(INBOX_CONTEXT_KEY, None)
+        # only our own consumers set it; a caller's header claiming it is ignored
+        worker_ctx.inbox = None if isinstance(worker_ctx.entrypoint, Rpc) else inbox
+        principal = establish_principal(worker_ctx)
         data = worker_ctx.data
         with log_context(correlation_id=data.get("correlation_id") or worker_ctx.origin_call_id
-                         or worker_ctx.call_id, user_id=data.get("user_id")):
+                         or worker_ctx.call_id, user_id=principal.user_id if principal else None):
             self._inject_dependencies(worker_ctx)
             self._worker_setup(worker_ctx)
             result = exc_info = None
             method = getattr(worker_ctx.service, worker_ctx.entrypoint.method_name)
             try:
+                check_access(worker_ctx, method)
                 if all(hook(worker_ctx) for hook in self._hooks("before_call")):
                     result = method(*worker_ctx.args, **worker_ctx.kwargs)
             except Exception as exc:

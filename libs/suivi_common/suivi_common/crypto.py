@@ -149,6 +149,11 @@ class KeyRing:
         with self._lock:
             self._cache.pop(scope, None)
 
+    def subkey(self, purpose: str) -> bytes:
+        """A key of its own for one purpose, derived from the master key (e.g. accounts'
+        password links), so no second secret has to be managed."""
+        return _derive(self._master, b"purpose:" + purpose.encode())
+
     def forget_cached(self, scope: str) -> None:
         with self._lock:
             self._cache.pop(scope, None)
@@ -184,6 +189,9 @@ class Vault:
 
     def destroy(self, scope: str) -> None:
         self._ring.destroy(self._session, scope)
+
+    def subkey(self, purpose: str) -> bytes:
+        return self._ring.subkey(purpose)
 
 
 def b64(data: bytes) -> str:

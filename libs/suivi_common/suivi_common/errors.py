@@ -99,6 +99,24 @@ class RateLimited(SuiviError):
         SuiviError.__init__(self, message, code, None, retry_after)
 
 
+class ServiceUnavailable(SuiviError):
+    """Another service cannot be reached right now (the broker link failed): retry shortly."""
+
+    status = 503
+    default_code = "service_unavailable"
+
+    def __init__(self, message: str = "A service is unavailable; retry shortly.",
+                 code: str | None = None, *rest: Any) -> None:
+        SuiviError.__init__(self, message, code, None, 5)
+
+
+class RepliesLost(ServiceUnavailable):
+    """The reply to a call may have been lost (its reply queue vanished while the call was
+    pending): the call is failed at once rather than left to time out."""
+
+    default_code = "replies_lost"
+
+
 def _rebuild(cls: type[SuiviError], message: str, meta: str = "{}", *rest: Any) -> SuiviError:
     try:
         data = json.loads(meta)
@@ -109,7 +127,8 @@ def _rebuild(cls: type[SuiviError], message: str, meta: str = "{}", *rest: Any) 
     return exc
 
 
-for _cls in (SuiviError, NotFound, Forbidden, Unauthorized, Conflict, Invalid, TooLarge, RateLimited):
+for _cls in (SuiviError, NotFound, Forbidden, Unauthorized, Conflict, Invalid, TooLarge, RateLimited,
+             ServiceUnavailable, RepliesLost):
     registry[get_module_path(_cls)] = (lambda c: lambda *a: _rebuild(c, *a))(_cls)
 
 

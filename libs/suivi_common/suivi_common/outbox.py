@@ -5,6 +5,10 @@ the exchange nameko's ``event_handler`` binds to) with publisher confirms, then
 deletes them. A crash between publish and delete republishes: consumers dedupe by
 message id, so every event takes effect exactly once. ``FOR UPDATE SKIP LOCKED``
 lets several instances of a service relay in parallel without double-publishing.
+
+Each event is published with the emitting service's signed principal, bound to its
+message id (``principals.event_token``): consumers drop anything else. The rows keep only
+the correlation id of the request that wrote them, never who asked.
 """
 from __future__ import annotations
 
@@ -20,11 +24,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from suivi_common import principals
 from suivi_common.tables import CommonTables
 
 log = logging.getLogger(__name__)
 
-PROPAGATED_CONTEXT = ("correlation_id", "user_id", "role", "network_id")
+PROPAGATED_CONTEXT = ("correlation_id",)
+PRINCIPAL_HEADER = f"nameko.{principals.PRINCIPAL_KEY}"
 
 
 def emit(session: Session, tables: CommonTables, event_type: str, payload: Mapping[str, Any],
@@ -43,6 +49,7 @@ class OutboxRelay:
                  amqp_uri: str, batch_size: int = 200) -> None:
         self.engine = engine
         self.table = tables.outbox
+        self.service_name = service_name
         self.exchange = get_event_exchange(service_name)
         self.publisher = Publisher(amqp_uri, use_confirms=True, declare=[self.exchange])
         self.batch_size = batch_size
@@ -60,9 +67,12 @@ class OutboxRelay:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
+                headers = {k: v for k, v in dict(row.headers).items()
+                           if k.startswith("nameko.") and k[7:] in PROPAGATED_CONTEXT}
+                headers[PRINCIPAL_HEADER] = principals.event_token(self.service_name, str(row.id))
                 self.publisher.publish(
                     row.payload, exchange=self.exchange, routing_key=row.event_type,
-                    extra_headers=dict(row.headers), message_id=str(row.id),
+                    extra_headers=headers, message_id=str(row.id),
                 )
             if rows:
                 conn.execute(delete(self.table).where(self.table.c.id.in_([r.id for r in rows])))

@@ -12,8 +12,9 @@ from nameko.rpc import rpc
 from sqlalchemy import text
 
 from suivi_common import clock, devclock
-from suivi_common.auth import CurrentPrincipal, require
+from suivi_common.auth import CurrentPrincipal, Principal, require
 from suivi_common.consumer import ReliableEventHandler
+from suivi_common.container import INTERNAL_MARK
 from suivi_common.database import READ_ONLY_MARK
 from suivi_common.errors import EXPECTED_ERRORS, NotFound
 
@@ -29,6 +30,32 @@ def rpc_query(fn: Callable[..., Any]) -> Any:
     ideally a single statement."""
     setattr(fn, READ_ONLY_MARK, True)
     return rpc_api(fn)
+
+
+def rpc_internal(fn: Callable[..., Any] | None = None, *,
+                 services: tuple[str, ...] = ()) -> Any:
+    """An ``rpc_api`` meant only for other services (or this one's timers): the container
+    refuses any other caller (anonymous: 401, a user: 403) before the method runs.
+    ``services`` narrows it to the named ones. ``internal_rpcs`` lists them."""
+    def mark(f: Callable[..., Any]) -> Any:
+        setattr(f, INTERNAL_MARK, tuple(services))
+        return rpc_api(f)
+
+    return mark(fn) if fn is not None else mark
+
+
+def internal_rpcs(service_cls: type) -> dict[str, tuple[str, ...]]:
+    """``{method: admitted services}`` of a service class's ``@rpc_internal`` methods."""
+    found = {}
+    for name in dir(service_cls):
+        services = getattr(getattr(service_cls, name, None), INTERNAL_MARK, None)
+        if services is not None:
+            found[name] = services
+    return found
+
+
+def from_gateway(principal: Principal | None) -> bool:
+    return principal is not None and principal.is_service and principal.user_id == "gateway"
 
 
 class PlatformService:
@@ -49,7 +76,8 @@ class PlatformService:
 
     @event_handler("gateway", "clock_set", handler_type=BROADCAST, reliable_delivery=False)
     def on_clock_set(self, payload: dict[str, Any]) -> None:
-        devclock.apply(payload)
+        if from_gateway(self.principal):  # only the gateway moves the dev clock
+            devclock.apply(payload)
 
     @rpc_api
     def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import create_engine, text
 
 from suivi_common.migrations import ensure_database
+from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 
 HERE = Path(__file__).resolve().parent
@@ -98,7 +98,7 @@ def wait_until(predicate: Any, timeout: float = 30.0) -> None:
 def rpc_ready(uri: str, service: str, timeout: float = 30.0) -> None:
     def answers() -> bool:
         try:
-            with ClusterRpcClient(uri=uri, timeout=2) as rpc:
+            with RpcClient(uri, timeout=2) as rpc:
                 return getattr(rpc, service).health()["status"] == "ok"
         except Exception:
             return False
@@ -135,7 +135,7 @@ def test_kill_publisher_and_consumer_mid_stream_every_event_applies_once(
         i = 0
         while not stop.is_set():
             try:
-                with ClusterRpcClient(uri=uri, timeout=3) as rpc:
+                with RpcClient(uri, timeout=3) as rpc:
                     while not stop.is_set():
                         rpc.crash_producer.write(f"v{i}")
                         i += 1
@@ -185,7 +185,7 @@ def test_database_io_does_not_block_the_hub(procs: dict[str, Any]) -> None:
     producer, uri = procs["producer"], procs["uri"]
     producer.start()
     rpc_ready(uri, "crash_producer")
-    with ClusterRpcClient(uri=uri, timeout=20) as rpc:
+    with RpcClient(uri, timeout=20) as rpc:
         started = time.monotonic()
         calls = [rpc.crash_producer.sleep.call_async(0.5) for _ in range(10)]
         finished = [c.result() for c in calls]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import (
     Column,
     Integer,
@@ -25,6 +24,7 @@ from sqlalchemy import (
 from suivi_common.database import Database, make_engine
 from suivi_common.errors import DatabaseUnavailable
 from suivi_common.migrations import ensure_database
+from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService, rpc_api, rpc_query
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
@@ -98,7 +98,7 @@ class Notebook(PlatformService):
 
 def test_read_only_entrypoints_hold_no_transaction_and_cannot_write(url: str, vhost: str) -> None:
     cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=url)
-    with infra.running(cfg, Notebook), ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+    with infra.running(cfg, Notebook), RpcClient(cfg["AMQP_URI"]) as rpc:
         rpc.notebook.write("kept")
         # autocommit: once its statement is done the connection is idle, no BEGIN was sent
         assert rpc.notebook.count() == {"count": 1, "transaction": "IDLE"}
@@ -201,7 +201,7 @@ def test_a_call_whose_connection_the_database_cut_fails_as_unavailable(
     """Not a 500 (a bug): a typed, retryable refusal; nothing of the call was kept, and the
     service goes on answering on fresh connections."""
     cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=url)
-    with infra.running(cfg, Notebook), ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+    with infra.running(cfg, Notebook), RpcClient(cfg["AMQP_URI"]) as rpc:
         with pytest.raises(DatabaseUnavailable) as err:
             rpc.notebook.write_and_lose_the_connection("lost", before_commit)
         assert err.value.status == 503 and err.value.code == "database_unavailable"
@@ -213,6 +213,6 @@ def test_a_call_that_cannot_connect_to_its_database_fails_as_unavailable(vhost: 
     """The server refuses new connections (down, starting, or out of connection slots):
     the same retryable refusal, not a 500."""
     cfg = infra.base_config(vhost, NOTEBOOK_DATABASE_URL=infra.test_db_url("no_such_database"))
-    with infra.running(cfg, Notebook), ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+    with infra.running(cfg, Notebook), RpcClient(cfg["AMQP_URI"]) as rpc:
         with pytest.raises(DatabaseUnavailable):
             rpc.notebook.write("nowhere")

@@ -5,7 +5,6 @@ import time
 from typing import Any
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
 
 from suivi_common.consumer import reliable_handler
@@ -13,9 +12,11 @@ from suivi_common.database import Database
 from suivi_common.errors import EXPECTED_ERRORS, Conflict
 from suivi_common.logs import current_context
 from suivi_common.migrations import ensure_database
+from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService, rpc_api
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
+from suivi_common.testing.messages import publish_event
 
 metadata = MetaData()
 common = define_common_tables(metadata)
@@ -116,7 +117,7 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> None:
 def test_event_written_with_data_reaches_consumer_once(dbs: dict[str, str], vhost: str) -> None:
     cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer, Producer):
-        with ClusterRpcClient(context_data={}, uri=cfg["AMQP_URI"]) as rpc:
+        with RpcClient(cfg["AMQP_URI"]) as rpc:
             for i in range(20):
                 rpc.producer.write(f"v{i}")
         wait_for(lambda: count(dbs["consumer"], applied) == 20)
@@ -128,7 +129,7 @@ def test_event_written_with_data_reaches_consumer_once(dbs: dict[str, str], vhos
 def test_refused_command_rolls_back_data_and_event(dbs: dict[str, str], vhost: str) -> None:
     cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer, Producer):
-        with ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+        with RpcClient(cfg["AMQP_URI"]) as rpc:
             with pytest.raises(Conflict) as err:
                 rpc.producer.write_then_refuse("nope")
         assert err.value.code == "refused"
@@ -143,7 +144,7 @@ def test_failing_handler_is_retried_then_dead_lettered_and_replayable(
     FAIL_TIMES.update({"flaky": 2, "broken": 99})
     cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer, Producer):
-        with ClusterRpcClient(uri=cfg["AMQP_URI"]) as rpc:
+        with RpcClient(cfg["AMQP_URI"]) as rpc:
             rpc.producer.write("flaky")
             rpc.producer.write("broken")
             wait_for(lambda: count(dbs["consumer"], applied, value="flaky") == 1)
@@ -153,7 +154,7 @@ def test_failing_handler_is_retried_then_dead_lettered_and_replayable(
             assert "broken" not in raw and "transient failure" not in raw  # sealed at rest
         FAIL_TIMES["broken"] = 0
         staff = {"user_id": "s1", "role": "staff"}
-        with ClusterRpcClient(context_data=staff, uri=cfg["AMQP_URI"]) as rpc:
+        with RpcClient(cfg["AMQP_URI"], principal=staff) as rpc:
             letters = rpc.consumer.list_dead_letters()
             assert [lt["payload"]["value"] for lt in letters] == ["broken"]
             assert "transient failure" in letters[0]["error"]
@@ -164,30 +165,29 @@ def test_failing_handler_is_retried_then_dead_lettered_and_replayable(
 
 def test_redelivered_message_applies_once(dbs: dict[str, str], vhost: str) -> None:
     """The same message id delivered twice (a relay crash after publish) applies once."""
-    from nameko.amqp.publish import Publisher
-    from nameko.standalone.events import get_event_exchange
-
     cfg = config_for(vhost, dbs)
     with infra.running(cfg, Consumer):
-        publisher = Publisher(cfg["AMQP_URI"])
         for _ in range(3):
-            publisher.publish({"value": "dup"}, exchange=get_event_exchange("producer"),
-                              routing_key="recorded", message_id="fixed-id-1")
+            publish_event(cfg["AMQP_URI"], "producer", "recorded", {"value": "dup"},
+                          message_id="fixed-id-1")
         wait_for(lambda: count(dbs["consumer"], applied, value="dup") >= 1)
         time.sleep(0.5)
     assert count(dbs["consumer"], applied, value="dup") == 1
     assert EXPECTED_ERRORS
 
 
-def test_correlation_id_and_principal_travel_through_rpc_and_events(
+def test_correlation_id_travels_and_an_event_speaks_for_its_emitting_service(
         dbs: dict[str, str], vhost: str) -> None:
+    """The user's request and the event it caused share a correlation id; the event itself
+    carries the producer's signed principal, never the user's."""
     SEEN_CONTEXT.clear()
     cfg = config_for(vhost, dbs)
-    ctx = {"correlation_id": "req-123", "user_id": "u-1", "role": "user", "network_id": "n-1"}
+    user = {"user_id": "u-1", "role": "user", "network_id": "n-1"}
     with infra.running(cfg, Consumer, Producer):
-        with ClusterRpcClient(context_data=ctx, uri=cfg["AMQP_URI"]) as rpc:
+        with RpcClient(cfg["AMQP_URI"], principal=user,
+                       context={"correlation_id": "req-123"}) as rpc:
             rpc.producer.write("traced")
         wait_for(lambda: count(dbs["consumer"], applied, value="traced") == 1)
     seen = SEEN_CONTEXT[-1]
-    assert seen["correlation_id"] == "req-123" and seen["user_id"] == "u-1"
-    assert seen["principal"].network_id == "n-1"
+    assert seen["correlation_id"] == "req-123" and seen["user_id"] == "producer"
+    assert seen["principal"].is_service and seen["principal"].user_id == "producer"

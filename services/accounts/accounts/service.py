@@ -2,6 +2,7 @@
 
 Entry points are thin: each builds a ``Ctx`` and calls one use case. Errors from
 ``suivi_common.errors`` are the expected refusals the gateway maps to HTTP.
+``@rpc_internal`` entry points answer services only (a signed service principal).
 """
 from typing import Any
 
@@ -14,6 +15,7 @@ from accounts.models import common
 from accounts.usecases import (
     auth,
     networks,
+    password_tokens,
     payments,
     plan_orders,
     profile,
@@ -24,9 +26,10 @@ from accounts.usecases import (
     terms,
 )
 from accounts.usecases.context import Ctx
+from suivi_common import clock
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
-from suivi_common.service_base import PlatformService, rpc_api, rpc_query
+from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
 
 
 class AccountsService(PlatformService):
@@ -43,7 +46,7 @@ class AccountsService(PlatformService):
     def login(self, email: str, password: str, ip: str) -> dict[str, Any]:
         return auth.login(self.ctx, email, password, ip)
 
-    @rpc_api
+    @rpc_internal(services=("gateway",))
     def authenticate(self, token: str) -> dict[str, Any]:
         return auth.authenticate(self.ctx, token)
 
@@ -154,7 +157,7 @@ class AccountsService(PlatformService):
         return payments.request_payment(self.ctx, order_type, order_id, amount_cents, method,
                                         description)
 
-    @rpc_api
+    @rpc_internal(services=("gateway",))  # after the gateway checked the provider's signature
     def record_card_result(self, payment_id: str, provider_ref: str, status: str,
                            amount_cents: int) -> dict[str, Any]:
         return settlement.record_card_result(self.ctx, payment_id, provider_ref, status, amount_cents)
@@ -203,25 +206,30 @@ class AccountsService(PlatformService):
         return staff.create_staff(self.ctx, email, password, role)
 
     # --- for other services --------------------------------------------------------------
-    @rpc_api
+    @rpc_internal
     def get_user(self, user_id: str) -> dict[str, Any]:
         return queries.get_user(self.ctx, user_id)
 
-    @rpc_api
+    @rpc_internal
     def office_active(self, user_id: str) -> bool:
         return queries.office_active(self.ctx, user_id)
 
-    @rpc_api
+    @rpc_internal
     def open_countries(self, network_id: str) -> list[str]:
         return queries.open_countries(self.ctx, network_id)
 
-    @rpc_api
+    @rpc_internal
     def admin_can_view(self, admin_id: str, member_id: str) -> bool:
         return queries.admin_can_view(self.ctx, admin_id, member_id)
 
-    @rpc_api
+    @rpc_internal
     def network_members(self, network_id: str) -> list[str]:
         return queries.network_members(self.ctx, network_id)
+
+    @rpc_internal(services=("mailer",))
+    def password_link(self, link_ref: str) -> dict[str, Any]:
+        """The set-password link an invitation or reset event refers to, for the mailer."""
+        return password_tokens.link_for(self.ctx, link_ref, clock.now())
 
     # --- timers --------------------------------------------------------------------------
     @timer(interval=60)

@@ -1,9 +1,13 @@
 """Nameko entrypoints that stock nameko lacks: the capture queue consumer, config timers.
 
-The capture consumer reads a durable queue that capture sites publish to (see
-``leads.capture_client``). Each message is handled exactly once although RabbitMQ delivers
-at least once: its message id is claimed in the ``inbox`` table inside the worker's own
-transaction (``Database.before_call``), which commits before the ack. A consumer killed
+The capture consumer reads a durable queue bound to the capture exchange that capture
+sites publish to (see ``leads.capture_client``). Both are named ``CAPTURE_QUEUE``
+(``leads.capture``): the exchange is the one thing the capture sites' broker user may
+write to, so they can publish captures and nothing else.
+
+Each message is handled exactly once although RabbitMQ delivers at least once: its
+message id is claimed in the ``inbox`` table inside the worker's own transaction
+(``Database.before_call``), which commits before the ack. A consumer killed
 after the commit but before the ack gets the message again and skips it; killed before
 the commit, nothing was stored and the message is requeued. Errors requeue too
 (``requeue_on_error``): a lead is never dropped because the database blinked.
@@ -19,7 +23,7 @@ import logging
 from functools import partial
 from typing import Any
 
-from kombu import Queue
+from kombu import Exchange, Queue
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
@@ -34,10 +38,15 @@ CAPTURE_KEY_HEADER = "x-capture-key"
 HANDLER_NAME = "leads.capture_from_queue"
 
 
+def capture_exchange(name: str | None = None) -> Exchange:
+    """Where capture sites publish (direct, durable; deploy/rabbitmq declares it too)."""
+    return Exchange(name or settings.get("CAPTURE_QUEUE"), type="direct", durable=True)
+
+
 def capture_queue(name: str | None = None) -> Queue:
-    """The durable queue; client and consumer declare it identically."""
+    """The durable queue, bound to the capture exchange (routing key: its name)."""
     name = name or settings.get("CAPTURE_QUEUE")
-    return Queue(name, routing_key=name, durable=True)
+    return Queue(name, exchange=capture_exchange(name), routing_key=name, durable=True)
 
 
 def message_id_of(message: Any) -> str:

@@ -1,6 +1,16 @@
-"""Capture-site client: publish leads to the durable capture queue with publisher confirms.
+"""Capture-site client: publish leads to the capture exchange with publisher confirms.
 
-    python -m leads.capture_client leads.jsonl --amqp-uri amqp://... --capture-key lck_...
+    python -m leads.capture_client leads.jsonl \
+        --amqp-uri amqp://suivi-capture:<password>@broker:5672/<vhost> --capture-key lck_...
+
+**Broker identity.** Capture sites connect as the capture broker user (``suivi-capture``
+by default, see the README's configuration table), never with the services' user. That
+user may only write to the ``leads.capture`` exchange: it cannot declare anything, read
+or consume any queue, or publish to the RPC or event exchanges, so it can call no
+service. ``make run`` (``tools/platform.py``) creates it with ``rabbitmqctl`` for its
+vhost; ``docker-compose.yml`` and ``deploy/`` with the definitions file
+``deploy/rabbitmq/definitions.json``. The site's capture key (a header) says which site
+sent a batch; leads drops batches with an unknown or revoked key.
 
 One JSON object per line. Leads go out in batches (one message each); a batch counts as
 sent only once RabbitMQ confirmed it (persisted, routed to the durable queue), otherwise
@@ -15,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -22,8 +33,16 @@ from typing import Any
 
 import pika
 
-DEFAULT_QUEUE = "leads.capture"
+DEFAULT_EXCHANGE = "leads.capture"  # routing key: the same name (the capture queue's)
 CAPTURE_KEY_HEADER = "x-capture-key"
+#: The capture sites' broker user (``CAPTURE_AMQP_USER``), by default.
+DEFAULT_CAPTURE_USER = "suivi-capture"
+
+
+def capture_permissions(exchange: str = DEFAULT_EXCHANGE) -> tuple[str, str, str]:
+    """The capture user's RabbitMQ permissions on its vhost, (configure, write, read): it
+    declares nothing, writes to the capture exchange only, reads nothing."""
+    return "^$", f"^{re.escape(exchange)}$", "^$"
 
 
 def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -48,12 +67,14 @@ def read_jsonl(path: Path) -> Iterator[Any]:
 
 
 class CaptureClient:
-    def __init__(self, amqp_uri: str, capture_key: str, queue: str = DEFAULT_QUEUE) -> None:
+    def __init__(self, amqp_uri: str, capture_key: str, exchange: str = DEFAULT_EXCHANGE) -> None:
         self.capture_key = capture_key
-        self.queue = queue
+        self.exchange = exchange
         self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
         self.channel = self.connection.channel()
-        self.channel.queue_declare(queue=queue, durable=True)  # as the service declares it
+        # declares nothing (the capture user may not): the service, or the broker's
+        # definitions, made the exchange and its queue; a batch nobody would receive is
+        # returned (mandatory) and raises
         self.channel.confirm_delivery()
 
     def publish(self, leads: list[Any]) -> str:
@@ -61,7 +82,7 @@ class CaptureClient:
         body = json.dumps({"leads": leads}, sort_keys=True, separators=(",", ":")).encode()
         message_id = hashlib.sha256(body).hexdigest()
         self.channel.basic_publish(
-            exchange="", routing_key=self.queue, body=body, mandatory=True,
+            exchange=self.exchange, routing_key=self.exchange, body=body, mandatory=True,
             properties=pika.BasicProperties(
                 content_type="application/json", content_encoding="utf-8",
                 delivery_mode=pika.DeliveryMode.Persistent, message_id=message_id,
@@ -94,16 +115,17 @@ def main(argv: list[str] | None = None) -> int:
         "AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/%2F"))
     parser.add_argument("--capture-key", default=os.environ.get("CAPTURE_KEY"),
                         help="the site's key (or env CAPTURE_KEY)")
-    parser.add_argument("--queue", default=DEFAULT_QUEUE)
+    parser.add_argument("--exchange", default=DEFAULT_EXCHANGE,
+                        help="the capture exchange (CAPTURE_QUEUE of the leads service)")
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args(argv)
     if not args.capture_key:
         parser.error("--capture-key (or CAPTURE_KEY) is required")
     if not 1 <= args.batch_size <= 1000:
         parser.error("--batch-size must be between 1 and 1000")
-    with CaptureClient(args.amqp_uri, args.capture_key, args.queue) as client:
+    with CaptureClient(args.amqp_uri, args.capture_key, args.exchange) as client:
         sent = client.send(read_jsonl(args.file), args.batch_size)
-    print(f"published {sent} leads to {args.queue}")
+    print(f"published {sent} leads to {args.exchange}")
     return 0
 
 

@@ -4,6 +4,8 @@ Thin entrypoints; the rules live in ``leads.domain`` and the storage work in
 ``intake`` (capture), ``distribution`` (take, auto-delivery, day close), ``stock``
 (levels, alerts, freshness) and ``entitlements`` (read models). Every entrypoint is safe
 to run on any number of instances at once (see ``distribution``'s docstring).
+``@rpc_internal`` entrypoints answer other services only; the timers that run the same
+work act as leads itself.
 """
 import suivi_common  # noqa: F401, I001  (first: green psycopg, before anything imports psycopg)
 
@@ -12,18 +14,17 @@ from datetime import date
 from typing import Any
 
 import eventlet
-from nameko import config
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import select, update
 from suivi_common import clock
-from suivi_common.auth import SYSTEM, Principal, require
+from suivi_common.auth import require
 from suivi_common.consumer import reliable_handler
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
-from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from suivi_common.service_base import PlatformService, rpc_api, rpc_query
+from suivi_common.errors import Conflict, Invalid, NotFound, ServiceUnavailable, Unauthorized
+from suivi_common.rpc import ServiceRpc
+from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
 
 from leads import distribution, entitlements, intake, settings, stock
 from leads.amqp import capture_consumer, config_timer
@@ -33,7 +34,9 @@ from leads.models import entitlements as entitlements_table
 
 log = logging.getLogger(__name__)
 
-INTERNAL_ROLES = ("staff", "system")
+INTERNAL_ROLES = ("staff", "service")
+#: What a call to a service that is down, silent or unreachable raises.
+UNAVAILABLE = (UnknownService, RpcTimeout, ServiceUnavailable)
 
 
 class WorkerContext(DependencyProvider):
@@ -53,27 +56,6 @@ class SyncState(DependencyProvider):
         return self
 
 
-def _internal(principal: Principal | None) -> None:
-    """Service-to-service calls carry no principal (timers) or staff/system; never members."""
-    if principal is not None and principal.role not in INTERNAL_ROLES:
-        raise Forbidden("This action is not allowed for your role")
-
-
-def _call(service: str, method: str, *args: Any) -> Any:
-    """Ask another service with a deadline, through a short-lived client.
-
-    Why not a ``ServiceRpc`` dependency: nameko's shared reply listener keeps the pending
-    entry of a call that timed out or hit ``UnknownService``; the next reconnect of that
-    listener then raises ``ReplyQueueExpiredWithPendingReplies`` and kills the container.
-    These calls are rare fallbacks (unknown office, start-up re-sync), so a throwaway
-    client costs little and keeps the instance alive when the other service is down.
-    """
-    timeout = settings.get_float("RPC_TIMEOUT_SECONDS")
-    with ClusterRpcClient(context_data=SYSTEM.to_context(), uri=config["AMQP_URI"],
-                          timeout=timeout) as client:
-        return getattr(getattr(client, service), method)(*args)
-
-
 def _parse_day(value: Any, field: str = "date") -> date:
     try:
         return value if isinstance(value, date) else date.fromisoformat(str(value))
@@ -87,6 +69,9 @@ class LeadsService(OfficeEntrypoints, PlatformService):
     db = Database(common)
     context = WorkerContext()
     sync_state = SyncState()
+    # as leads (its signed service principal), with RPC_TIMEOUT_SECONDS (5 s); the office
+    # mixin's ``accounts`` client answers office_active and admin_can_view
+    plans = ServiceRpc("plans")
 
     # --- capture -----------------------------------------------------------------------------
 
@@ -169,10 +154,9 @@ class LeadsService(OfficeEntrypoints, PlatformService):
         day = _parse_day(date) if date else None
         return {"items": stock.list_alerts(self.db.session, day), "next_cursor": None}
 
-    @rpc_api
+    @rpc_internal
     def check_stock(self) -> dict[str, Any]:
-        """Withdraw stale leads and raise shortage alerts (timer; callable by staff)."""
-        _internal(self.principal)
+        """Withdraw stale leads and raise shortage alerts (the timer; other services)."""
         session, now, today = self.db.session, clock.now(), clock.today()
         withdrawn = stock.withdraw_stale(session, now)
         alerts = stock.raise_alerts(session, stock.stock_levels(session, now, today), today, now,
@@ -200,8 +184,8 @@ class LeadsService(OfficeEntrypoints, PlatformService):
     def _office_active(self, user_id: str) -> bool:
         """Fallback for an office no accounts event told us about yet: ask, remember."""
         try:
-            answer = _call("accounts", "office_active", user_id)
-        except (UnknownService, RpcTimeout) as exc:
+            answer = self.accounts.office_active(user_id)
+        except UNAVAILABLE as exc:
             log.warning("accounts.office_active unavailable: %r", exc)
             raise Conflict("The office status cannot be checked right now; try again",
                            code="office_status_unavailable") from None
@@ -228,11 +212,10 @@ class LeadsService(OfficeEntrypoints, PlatformService):
                                                "added": 0})
         return {"plan_id": row.plan_id, "auto_delivery": enabled}
 
-    @rpc_api
+    @rpc_internal
     def run_auto_delivery(self, country: str | None = None,
                           tier: str | None = None) -> dict[str, Any]:
         """One fair run over every group (or one), each group in its own transaction."""
-        _internal(self.principal)
         started = clock.now()
         if country and tier:
             groups = [(country.upper(), tier)]
@@ -269,11 +252,10 @@ class LeadsService(OfficeEntrypoints, PlatformService):
     def rekey_tick(self) -> None:
         self.rekey()
 
-    @rpc_api
+    @rpc_internal
     def rekey(self) -> dict[str, Any]:
         """Move auto-delivered leads to their buyer's key, a batch per transaction, until
         none is left (instances share the work through SKIP LOCKED)."""
-        _internal(self.principal)
         batch = settings.get_int("REKEY_BATCH")
         total = 0
         while True:
@@ -288,10 +270,10 @@ class LeadsService(OfficeEntrypoints, PlatformService):
     @rpc_api
     def plan_today(self, plan_id: str) -> dict[str, Any]:
         """Today's live ``{plan_id, date, taken, shortfall}`` (plans uses it before a tier
-        change or an extension); for services and for the plan's owner."""
-        principal = self.principal
+        change or an extension); for services, staff and the plan's owner."""
+        principal = require(self.principal)
         plan_id = str(plan_id)[:64]
-        if principal is not None and principal.role not in INTERNAL_ROLES:
+        if principal.role not in INTERNAL_ROLES:
             owner = self.db.session.execute(
                 select(entitlements_table.c.user_id)
                 .where(entitlements_table.c.plan_id == plan_id)).scalar()
@@ -299,10 +281,9 @@ class LeadsService(OfficeEntrypoints, PlatformService):
                 raise NotFound("No such plan")
         return distribution.plan_today(self.db.session, plan_id)
 
-    @rpc_api
+    @rpc_internal
     def close_books(self, date: str, plan_ids: list[str]) -> dict[str, Any]:
         """Plans' day close: freeze taken/shortfall per plan for ``date`` (idempotent)."""
-        _internal(self.principal)
         day = _parse_day(date)
         if not isinstance(plan_ids, list):
             raise Invalid("plan_ids must be a list", fields={"plan_ids": "must be a list"})
@@ -343,8 +324,8 @@ class LeadsService(OfficeEntrypoints, PlatformService):
         if self.sync_state.done:
             return
         try:
-            snapshots = _call("plans", "active_entitlements")
-        except (UnknownService, RpcTimeout) as exc:
+            snapshots = self.plans.active_entitlements()
+        except UNAVAILABLE as exc:
             log.info("entitlement re-sync postponed: plans unavailable (%r)", exc)
             return
         if isinstance(snapshots, dict):

@@ -55,14 +55,11 @@ def snapshot(plan_id: str, user_id: str, quotas: Mapping[date, int], *, tier: st
 
 def publish_event(amqp_uri: str, service: str, event_type: str, payload: Mapping[str, Any],
                   message_id: str | None = None) -> None:
-    """Publish like the outbox relay does (exchange ``<service>.events``, a message id)."""
-    from nameko.amqp.publish import Publisher
-    from nameko.standalone.events import get_event_exchange
+    """Publish like the outbox relay does (exchange ``<service>.events``, a message id, the
+    service's signed principal)."""
+    from suivi_common.testing.messages import publish_event as publish_signed
 
-    exchange = get_event_exchange(service)
-    Publisher(amqp_uri, use_confirms=True, declare=[exchange]).publish(
-        dict(payload), exchange=exchange, routing_key=event_type,
-        message_id=message_id or str(uuid.uuid4()))
+    publish_signed(amqp_uri, service, event_type, payload, message_id or str(uuid.uuid4()))
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:

@@ -12,6 +12,11 @@ transaction (its inbox claim) is open during the SMTP conversation, so a databas
 fails the attempt, and the retry finds ``sent`` and sends nothing. A retry that finds
 ``sending`` cannot know whether the server took the email (the process died in between):
 it sends again, under the same ``Message-ID``, rather than risk losing it.
+
+Invitation and reset events carry a reference to their set-password link: the link is
+asked of accounts (``password_link``, as the mailer) when the mail is sent, so no
+one-time token ever sits in an event, a queue or a dead letter. A link that was used,
+replaced or has expired since is not mailed; accounts being down makes the send retry.
 """
 import logging
 import uuid
@@ -29,6 +34,8 @@ from suivi_common import clock
 from suivi_common.consumer import reliable_handler
 from suivi_common.container import database_lost
 from suivi_common.database import Database
+from suivi_common.errors import Conflict
+from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService
 from suivi_common.settings import setting
 
@@ -45,6 +52,7 @@ class MailerService(PlatformService):
     db = Database(common)
     smtp = Smtp()
     event_message_id = EventMessageId()
+    accounts = ServiceRpc("accounts")
 
     @reliable_handler("accounts", "user_invited")
     def on_user_invited(self, payload: dict[str, Any]) -> None:
@@ -60,10 +68,23 @@ class MailerService(PlatformService):
 
     def _mail(self, event_type: str, payload: dict[str, Any]) -> None:
         login_url = str(setting("PUBLIC_URL", DEFAULT_PUBLIC_URL)).rstrip("/") + "/"
-        request = messages.request_for(event_type, payload, login_url)
         event_id = self.event_message_id
         if event_id is None:
             raise RuntimeError("mail handlers must run as reliable event handlers")
+        kind, user_id = messages.KIND_OF_EVENT.get(event_type), payload.get("user_id")
+        if self.db.session.execute(select(sent_emails.c.state).where(
+                sent_emails.c.message_id == event_id)).scalar() == SENT:
+            log.info("%s email for user %s already sent", kind, user_id)  # no link to fetch
+            return
+        link_ref = messages.link_ref_of(event_type, payload)
+        if link_ref is not None:
+            try:
+                link = self.accounts.password_link(link_ref)
+            except Conflict as exc:
+                log.warning("%s email for user %s not sent: %s", kind, user_id, exc.code)
+                return
+            payload = messages.with_link(payload, link)
+        request = messages.request_for(event_type, payload, login_url)
         now = clock.now()
         if request.expired(now):
             log.warning("%s email for user %s not sent: its link expired at %s",

@@ -2,9 +2,13 @@
 
 Use cases see ``AccountsPort`` and ``LeadsPort``; the service wires the nameko
 implementations below (RPC with a timeout), the service-level tests wire in-memory
-fakes. Calls to leads are made as the ``system`` principal: leads' bookkeeping
-RPCs (``close_books``, ``plan_today``) are for services, not for the member whose
-request happens to trigger them.
+fakes. Calls are made as plans (its signed service principal): leads' bookkeeping RPCs
+(``close_books``, ``plan_today``) and accounts' look-ups (``office_active``,
+``open_countries``, by id) are for services, not for the member whose request happens to
+trigger them. One call acts for the member, explicitly: ``request_payment`` (the member
+pays for their own order) forwards the gateway-signed principal of the member
+(``for_user()``), so accounts charges whoever the gateway authenticated, never an id
+plans would pass.
 """
 from __future__ import annotations
 
@@ -15,10 +19,8 @@ from typing import Any, Protocol
 
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.rpc import Client
 
-from suivi_common.auth import SYSTEM
-from suivi_common.errors import Conflict, SuiviError
+from suivi_common.errors import Conflict, ServiceUnavailable, SuiviError
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +82,8 @@ def _call(client: Any, method: str, timeout: float, *args: Any) -> Any:
     try:
         with eventlet.Timeout(timeout):
             return getattr(client, method)(*args)
-    except (UnknownService, RpcTimeout, eventlet.Timeout) as exc:
+    except (UnknownService, RpcTimeout, ServiceUnavailable, eventlet.Timeout) as exc:
         raise Unavailable(f"{method}: {exc!r}") from None
-
-
-def as_system(client: Any) -> Any:
-    """A copy of a nameko ``ServiceRpc`` client that calls as the system principal."""
-    data = {k: v for k, v in client.context_data.items() if k not in ("user_id", "role", "network_id")}
-    data.update(SYSTEM.to_context())
-    return Client(client.publish, client.register_for_reply, data, client.service_name)
 
 
 class NamekoAccounts:
@@ -98,9 +93,9 @@ class NamekoAccounts:
         self.client = client
         self.timeout = timeout
 
-    def _ask(self, method: str, *args: Any) -> Any:
+    def _ask(self, method: str, *args: Any, client: Any = None) -> Any:
         try:
-            return _call(self.client, method, self.timeout, *args)
+            return _call(client or self.client, method, self.timeout, *args)
         except Unavailable as exc:
             log.warning("accounts unavailable: %s", exc)
             raise Conflict("Accounts cannot be reached right now; try again shortly",
@@ -116,12 +111,12 @@ class NamekoAccounts:
     def request_payment(self, order_type: str, order_id: str, amount_cents: int, method: str,
                         description: str) -> dict[str, Any]:
         return dict(self._ask("request_payment", order_type, order_id, amount_cents, method,
-                              description))
+                              description, client=self.client.for_user()))
 
 
 class NamekoLeads:
     def __init__(self, client: Any, timeout: float) -> None:
-        self.client = as_system(client)
+        self.client = client
         self.timeout = timeout
 
     def _ask(self, method: str, *args: Any) -> Any:

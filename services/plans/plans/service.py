@@ -21,7 +21,7 @@ from plans.timer import config_timer
 from plans.usecases import absences, books, changes, closures, ordering, queries
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
-from suivi_common.service_base import PlatformService, rpc_api
+from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class PlansService(PlatformService):
     def get_plan(self, plan_id: str) -> dict[str, Any]:
         return queries.get_plan(self.ctx, plan_id)
 
-    @rpc_api
+    @rpc_internal
     def active_entitlements(self) -> list[dict[str, Any]]:
         return queries.active_entitlements(self.ctx)
 

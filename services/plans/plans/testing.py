@@ -171,13 +171,11 @@ class InMemoryAccounts:
 
 def publish_event(amqp_uri: str, service: str, event_type: str, payload: Mapping[str, Any],
                   message_id: str) -> None:
-    """Publish like the outbox relay does (exchange ``<service>.events``, a message id)."""
-    from nameko.amqp.publish import Publisher
-    from nameko.standalone.events import get_event_exchange
+    """Publish like the outbox relay does (exchange ``<service>.events``, a message id, the
+    service's signed principal)."""
+    from suivi_common.testing.messages import publish_event as publish_signed
 
-    exchange = get_event_exchange(service)
-    Publisher(amqp_uri, use_confirms=True, declare=[exchange]).publish(
-        dict(payload), exchange=exchange, routing_key=event_type, message_id=message_id)
+    publish_signed(amqp_uri, service, event_type, payload, message_id)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -196,6 +194,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
 U1 = Principal("u1", "user", "net-1")
 U2 = Principal("u2", "user", "net-1")
 STAFF = Principal("s1", "staff")
+LEADS = Principal("leads", "service")  # another service calling
 MONDAY = date(2026, 6, 1)  # June 2026 has no French public holiday
 
 

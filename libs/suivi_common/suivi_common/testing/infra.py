@@ -69,6 +69,42 @@ def delete_vhost(name: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True)
 
 
+def connections_of(vhost: str) -> list[str]:
+    """The pids of the broker connections open on ``vhost``."""
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "vhost", "pid"], check=True,
+                            capture_output=True, text=True).stdout
+    return [line.split("\t")[1] for line in listed.splitlines()
+            if line.count("\t") == 1 and line.split("\t")[0] == vhost]
+
+
+def close_connections(vhost: str, reason: str = "test") -> int:
+    """Close every broker connection of ``vhost``, as a network fault would; returns how many
+    were open. One ``close_all_connections`` for the vhost: closing them one ``rabbitmqctl``
+    at a time takes about a second each, which would turn one outage into a slow trickle."""
+    pids = connections_of(vhost)
+    if pids:
+        done = subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "--vhost", vhost,
+                               reason], capture_output=True)
+        if done.returncode != 0:
+            for pid in pids:
+                subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, reason],
+                               capture_output=True)
+    return len(pids)
+
+
+def add_broker_user(name: str, password: str, vhost: str, configure: str, write: str,
+                    read: str) -> None:
+    """A RabbitMQ user with these permission patterns on one vhost (the test deletes it)."""
+    subprocess.run(["rabbitmqctl", "-q", "add_user", name, password], check=True,
+                   capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, name, configure, write,
+                    read], check=True, capture_output=True)
+
+
+def delete_broker_user(name: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True)
+
+
 def amqp_uri(vhost: str) -> str:
     return f"{AMQP_BASE}/{vhost}"
 
@@ -80,6 +116,9 @@ def base_config(vhost: str, **extra: Any) -> dict[str, Any]:
         "SUIVI_ENV": "test",
         "EVENT_RETRY_DELAYS_MS": [50, 100],
         "SUIVI_MASTER_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var")) / "test-master.key"),
+        # absolute: processes started elsewhere (crash tests) must sign with the same key
+        "SUIVI_PRINCIPAL_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var")).resolve()
+                                        / "test-principal.key"),
     }
     cfg.update(extra)
     return cfg

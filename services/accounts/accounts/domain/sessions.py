@@ -5,7 +5,9 @@ whatever the activity (a stolen token is useful for a bounded time), or when rev
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +30,14 @@ class SessionPolicy:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def link_token(key: bytes, link_ref: str) -> str:
+    """The one-time token of a set-password link, derived from its reference: accounts can
+    rebuild it whenever the mailer asks for the link (a retried send gets the same working
+    link), while the reference alone, which is all an event carries, opens nothing."""
+    mac = hmac.new(key, b"password-link:" + link_ref.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def token_hash(token: str) -> bytes:

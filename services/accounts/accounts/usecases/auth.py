@@ -202,9 +202,9 @@ def request_password_reset(ctx: Ctx, email: object) -> None:
     last = password_tokens.latest_issued_at(ctx, user.id)
     if last is not None and now - last < ctx.settings.reset_min_interval:
         return
-    token, expires_at = password_tokens.issue(ctx, user.id, password_tokens.RESET, now)
+    link_ref, expires_at = password_tokens.issue(ctx, user.id, password_tokens.RESET, now)
     ctx.emit("password_reset_requested",
-             password_tokens.email_payload(ctx, user, profile(ctx, user), token, expires_at))
+             password_tokens.email_payload(ctx, user, profile(ctx, user), link_ref, expires_at))
 
 
 def purge_old_failures(ctx: Ctx) -> None:

@@ -73,9 +73,9 @@ def _invite(ctx: Ctx, network_id: uuid.UUID, role: Role, email: str, first_name:
         raise Conflict("This email already has an account", code="email_taken") from None
     user = get_row(ctx, user_id)
     assert user is not None
-    token, expires_at = password_tokens.issue(ctx, user_id, password_tokens.INVITATION, now)
-    ctx.emit("user_invited", password_tokens.email_payload(ctx, user, profile(ctx, user), token,
-                                                           expires_at))
+    link_ref, expires_at = password_tokens.issue(ctx, user_id, password_tokens.INVITATION, now)
+    ctx.emit("user_invited", password_tokens.email_payload(ctx, user, profile(ctx, user),
+                                                           link_ref, expires_at))
     return user
 
 

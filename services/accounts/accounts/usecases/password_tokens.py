@@ -1,6 +1,14 @@
 """One-time tokens that let a user choose a password: sent by email on invitation and
 on reset. Stored hashed, valid 72 h (configurable), used once; issuing a new one
-voids the older ones, so only the latest email works."""
+voids the older ones, so only the latest email works.
+
+The token never travels in an event (nor, therefore, in a dead letter): ``user_invited``
+and ``password_reset_requested`` carry the link's reference (its row id). When it sends,
+the mailer asks accounts for the link (``password_link``, an RPC only the mailer may
+call), and accounts derives the token from the reference with a key of its own (from
+the master key), checks the row is still usable, and answers the URL. Deriving instead of
+storing means every fetch of one reference, retries included, yields the same working
+link, and only the token's hash is ever stored."""
 from __future__ import annotations
 
 import uuid
@@ -12,23 +20,42 @@ from sqlalchemy.engine import Row
 
 from accounts.domain import sessions as tokens
 from accounts.models import password_tokens
-from accounts.usecases.context import Ctx
+from accounts.usecases.context import Ctx, parse_uuid
 from accounts.usecases.users import Profile, iso
+from suivi_common.errors import Conflict
 
 INVITATION = "invitation"
 RESET = "reset"
+LINK_KEY_PURPOSE = "accounts:password-links"
+
+
+def _token_of(ctx: Ctx, link_ref: str) -> str:
+    return tokens.link_token(ctx.vault.subkey(LINK_KEY_PURPOSE), link_ref)
 
 
 def issue(ctx: Ctx, user_id: uuid.UUID, purpose: str, now: datetime) -> tuple[str, datetime]:
+    """A new link for the user (the older ones stop working); returns its reference."""
     ctx.session.execute(update(password_tokens).where(
         password_tokens.c.user_id == user_id, password_tokens.c.used_at.is_(None),
         password_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
-    token = tokens.new_token()
+    link_ref = uuid.uuid4()
     expires_at = now + ctx.settings.password_token_ttl
     ctx.session.execute(password_tokens.insert().values(
-        id=uuid.uuid4(), user_id=user_id, token_hash=tokens.token_hash(token), purpose=purpose,
-        created_at=now, expires_at=expires_at))
-    return token, expires_at
+        id=link_ref, user_id=user_id, token_hash=tokens.token_hash(_token_of(ctx, str(link_ref))),
+        purpose=purpose, created_at=now, expires_at=expires_at))
+    return str(link_ref), expires_at
+
+
+def link_for(ctx: Ctx, link_ref: object, now: datetime) -> dict[str, Any]:
+    """The set-password link of a reference, while it can still be used."""
+    ref = parse_uuid(link_ref)
+    row = ctx.session.execute(select(password_tokens).where(password_tokens.c.id == ref)).first() \
+        if ref else None
+    if row is None or row.used_at or row.revoked_at or tokens.one_time_token_expired(
+            now, row.expires_at):
+        raise Conflict("This link was used, replaced or has expired", code="link_unusable")
+    return {"set_password_url": ctx.settings.set_password_url(_token_of(ctx, str(row.id))),
+            "expires_at": iso(row.expires_at), "purpose": row.purpose}
 
 
 def latest_issued_at(ctx: Ctx, user_id: uuid.UUID) -> datetime | None:
@@ -51,9 +78,10 @@ def mark_used(ctx: Ctx, token_id: uuid.UUID, now: datetime) -> None:
                         .values(used_at=now))
 
 
-def email_payload(ctx: Ctx, user: Row, prof: Profile, token: str, expires_at: datetime) -> dict[str, Any]:
-    """Payload of ``user_invited`` / ``password_reset_requested``: what the mailer needs.
-    The one-time token is in the link (that is how the email works); never a password."""
+def email_payload(ctx: Ctx, user: Row, prof: Profile, link_ref: str,
+                  expires_at: datetime) -> dict[str, Any]:
+    """Payload of ``user_invited`` / ``password_reset_requested``: what the mailer needs,
+    with the link's reference in place of the link (see the module docstring)."""
     return {"user_id": str(user.id), "network_id": str(user.network_id) if user.network_id else None,
-            "email": prof.email, "first_name": prof.first_name,
-            "set_password_url": ctx.settings.set_password_url(token), "expires_at": iso(expires_at)}
+            "email": prof.email, "first_name": prof.first_name, "link_ref": link_ref,
+            "expires_at": iso(expires_at)}

@@ -1,5 +1,6 @@
-"""Answers for the other services (plans, leads, mailer, gateway). They trust the
-cluster, not the caller: no principal is required."""
+"""Answers for the other services (plans, leads, mailer, gateway), by ids given as
+arguments: their entry points are ``@rpc_internal``, so only a signed service principal
+reaches them (never a user, never an anonymous caller)."""
 from __future__ import annotations
 
 from typing import Any

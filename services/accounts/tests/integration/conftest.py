@@ -22,9 +22,7 @@ from typing import Any
 import pytest
 import requests
 from kombu import Connection, Queue
-from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -37,7 +35,9 @@ from accounts.usecases.context import Ctx
 from suivi_common import clock, outbox
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
+from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
+from suivi_common.testing.messages import publish_event
 
 MIGRATIONS = Path(accounts.__file__).parent / "migrations"
 ROOT = Path(__file__).resolve().parents[4]
@@ -95,7 +95,7 @@ class Harness:
         self.database = database
         self.provider = provider
         self.events: list[tuple[str, dict[str, Any]]] = []
-        self._clients: dict[tuple[tuple[str, str], ...], Any] = {}
+        self._clients: dict[tuple[Any, ...], Any] = {}
         self._stack = ExitStack()
         self._conn = Connection(cfg["AMQP_URI"])
         exchange = get_event_exchange("accounts")
@@ -104,16 +104,26 @@ class Harness:
         self._queue(self._conn.default_channel).declare()
 
     # --- rpc -------------------------------------------------------------------------
-    def rpc(self, principal: dict[str, Any] | None = None) -> Any:
-        key = tuple(sorted((principal or {}).items()))
+    def rpc(self, principal: dict[str, Any] | None = None, service: str | None = None) -> Any:
+        """accounts, called by ``principal`` (a user, signed as the gateway signs one), by
+        the ``service`` named (signed as that service), or anonymously."""
+        key = (service, *sorted((principal or {}).items()))
         if key not in self._clients:
-            client = ClusterRpcClient(context_data=dict(principal or {}), uri=self.cfg["AMQP_URI"])
+            client = RpcClient(self.cfg["AMQP_URI"], principal=principal, service=service)
             self._clients[key] = self._stack.enter_context(client)
         return self._clients[key].accounts
 
     @property
     def anon(self) -> Any:
         return self.rpc(None)
+
+    @property
+    def gateway(self) -> Any:
+        """accounts as the gateway calls it for itself (authenticate, card callbacks)."""
+        return self.rpc(service="gateway")
+
+    def service(self, name: str = "plans") -> Any:
+        return self.rpc(service=name)
 
     def staff(self) -> dict[str, Any]:
         uid = self.scalar("SELECT id FROM users WHERE role = 'staff' ORDER BY created_at LIMIT 1")
@@ -147,10 +157,8 @@ class Harness:
 
     def publish(self, source: str, event_type: str, payload: dict[str, Any],
                 message_id: str) -> None:
-        """Publish an event of another service the way its outbox relay does."""
-        exchange = get_event_exchange(source)
-        Publisher(self.cfg["AMQP_URI"], use_confirms=True, declare=[exchange]).publish(
-            dict(payload), exchange=exchange, routing_key=event_type, message_id=message_id)
+        """Publish an event of another service the way its outbox relay does (signed)."""
+        publish_event(self.cfg["AMQP_URI"], source, event_type, payload, message_id)
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Poll until ``predicate()`` is truthy (events cross the broker); returns its value."""
@@ -196,7 +204,12 @@ class Harness:
 
     def invitation_token(self, user_id: str) -> str:
         event = self.wait_event("user_invited", lambda p: p["user_id"] == user_id)
-        return event["set_password_url"].split("token=", 1)[1]
+        return self.link_token(event["link_ref"])
+
+    def link_token(self, link_ref: str) -> str:
+        """The token of the link an event refers to, as the mailer fetches it."""
+        link = self.service("mailer").password_link(link_ref)
+        return str(link["set_password_url"].split("token=", 1)[1])
 
     def activate(self, user_id: str, password: str = PASSWORD) -> None:
         self.anon.set_password(self.invitation_token(user_id), password)

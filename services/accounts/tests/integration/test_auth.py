@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from suivi_common import clock
-from suivi_common.errors import Forbidden, Invalid, RateLimited, Unauthorized
+from suivi_common.errors import Conflict, Forbidden, Invalid, RateLimited, Unauthorized
 
 PASSWORD = "violet tractor mango river"
 
@@ -25,26 +25,51 @@ def test_network_creation_emits_invitation_without_password(h: Any) -> None:
     assert invited["user_id"] == network["admin"]["id"]
     assert invited["network_id"] == network["id"]
     assert invited["email"] == "admin@soleil.test" and invited["first_name"] == "Alice"
-    assert invited["set_password_url"].startswith(f"{h.public_url}/set-password?token=")
-    assert invited["expires_at"]
-    assert not any("password" in key and key != "set_password_url" for key in invited)
+    assert invited["expires_at"] and invited["link_ref"]
+    assert not any("password" in key or "token" in key for key in invited)  # a reference only
+    link = h.service("mailer").password_link(invited["link_ref"])
+    assert link["set_password_url"].startswith(f"{h.public_url}/set-password?token=")
+    assert link["expires_at"] == invited["expires_at"]
+    token = link["set_password_url"].split("token=")[1]
+    assert token not in str(invited)
+
+
+def test_only_the_mailer_fetches_a_link_and_every_fetch_gives_the_same_working_link(h: Any) -> None:
+    network = h.rpc(h.staff()).create_network("R", {"email": "alice.martin@r.test",
+                                                    "first_name": "Alice", "last_name": "Martin"})
+    ref = h.wait_event("user_invited")["link_ref"]
+    with pytest.raises(Unauthorized):
+        h.anon.password_link(ref)
+    with pytest.raises(Forbidden):
+        h.service("plans").password_link(ref)
+    with pytest.raises(Forbidden):
+        h.rpc(h.staff()).password_link(ref)
+    first = h.link_token(ref)
+    assert h.link_token(ref) == first  # a retried send mails the same link
+    h.anon.set_password(first, PASSWORD)
+    with pytest.raises(Conflict) as err:  # used: nothing left to mail
+        h.link_token(ref)
+    assert err.value.code == "link_unusable"
+    with pytest.raises(Conflict):
+        h.link_token("00000000-0000-0000-0000-000000000000")
+    assert network
 
 
 def test_set_password_login_authenticate_logout(h: Any) -> None:
     network = h.new_network()
     login = h.anon.login("ADMIN@soleil.test ", PASSWORD, "203.0.113.5")
     assert login["user"] == {"id": network["admin_id"], "role": "admin", "network_id": network["id"]}
-    session = h.anon.authenticate(login["token"])
+    session = h.gateway.authenticate(login["token"])
     assert session["user_id"] == network["admin_id"] and session["role"] == "admin"
     assert session["network_id"] == network["id"] and session["terms_accepted"] is False
     assert h.scalar("SELECT contract_concluded_at IS NOT NULL FROM users WHERE id = :i",
                     i=network["admin_id"])
     h.anon.logout(login["token"])
     with pytest.raises(Unauthorized) as err:
-        h.anon.authenticate(login["token"])
+        h.gateway.authenticate(login["token"])
     assert err.value.code == "token_revoked"
     with pytest.raises(Unauthorized) as err:
-        h.anon.authenticate("not-a-token")
+        h.gateway.authenticate("not-a-token")
     assert err.value.code == "token_invalid"
 
 
@@ -76,15 +101,17 @@ def test_a_newer_token_voids_the_older_and_reset_never_reveals(h: Any) -> None:
     assert reset["user_id"] == network["admin_id"]
     assert len(h.events_of("password_reset_requested", settle=0.3)) == 1
     clock.advance(timedelta(minutes=2))
+    old_token = h.link_token(reset["link_ref"])
     h.anon.request_password_reset("admin@soleil.test")
     second = h.wait_event("password_reset_requested", lambda p: p != reset)
-    old_token = reset["set_password_url"].split("token=")[1]
-    new_token = second["set_password_url"].split("token=")[1]
+    with pytest.raises(Conflict):  # replaced: the mailer would no longer send it
+        h.link_token(reset["link_ref"])
+    new_token = h.link_token(second["link_ref"])
     with pytest.raises(Invalid):
         h.anon.set_password(old_token, "another fine passphrase")
     h.anon.set_password(new_token, "another fine passphrase")
     with pytest.raises(Unauthorized) as err:  # setting a password closes the sessions
-        h.anon.authenticate(first_login["token"])
+        h.gateway.authenticate(first_login["token"])
     assert err.value.code == "token_revoked"
     h.anon.login("admin@soleil.test", "another fine passphrase", "203.0.113.5")
 
@@ -185,18 +212,18 @@ def test_session_idle_and_absolute_expiry(h: Any) -> None:
     h.new_network()
     token = h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")["token"]
     clock.advance(timedelta(minutes=59))
-    h.anon.authenticate(token)  # touches last_used
+    h.gateway.authenticate(token)  # touches last_used
     clock.advance(timedelta(minutes=59))
-    h.anon.authenticate(token)
+    h.gateway.authenticate(token)
     clock.advance(timedelta(minutes=61))
     with pytest.raises(Unauthorized) as err:
-        h.anon.authenticate(token)
+        h.gateway.authenticate(token)
     assert err.value.code == "token_expired"
     token = h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")["token"]
     for _ in range(14):
         clock.advance(timedelta(minutes=55))
         try:
-            h.anon.authenticate(token)
+            h.gateway.authenticate(token)
         except Unauthorized as exc:
             assert exc.code == "token_expired"
             break
@@ -212,7 +239,7 @@ def test_suspended_and_closed_accounts_cannot_log_in(h: Any) -> None:
     staff = h.rpc(h.staff())
     assert staff.suspend_user(network["admin_id"])["status"] == "suspended"
     with pytest.raises(Unauthorized):
-        h.anon.authenticate(token)
+        h.gateway.authenticate(token)
     with pytest.raises(Forbidden) as err:
         h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")
     assert err.value.code == "account_suspended"
@@ -227,7 +254,7 @@ def test_suspended_and_closed_accounts_cannot_log_in(h: Any) -> None:
 def test_bootstrap_staff_can_log_in_and_is_exempt_from_terms(h: Any) -> None:
     login = h.anon.login("staff@suivi.test", "staff-bootstrap-pass-2026", "203.0.113.5")
     assert login["user"]["role"] == "staff" and login["user"]["network_id"] is None
-    assert h.anon.authenticate(login["token"])["terms_accepted"] is True
+    assert h.gateway.authenticate(login["token"])["terms_accepted"] is True
     assert h.scalar("SELECT count(*) FROM users WHERE role = 'staff'") == 1
 
 

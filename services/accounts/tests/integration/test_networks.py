@@ -85,7 +85,7 @@ def test_network_settings(h: Any) -> None:
     assert event["network_id"] == a["id"] and event["open_countries"] == ["FR", "BE"]
     assert h.rpc(member).get_network() == {"id": a["id"], "name": "Réseau Soleil",
                                            "announcement": "Bienvenue", "open_countries": ["FR", "BE"]}
-    assert h.rpc().open_countries(a["id"]) == ["FR", "BE"]
+    assert h.service().open_countries(a["id"]) == ["FR", "BE"]
     with pytest.raises(Invalid) as err:
         admin.update_network_settings(open_countries=["FR", "XX"])
     assert "open_countries" in err.value.fields
@@ -150,12 +150,12 @@ def test_privacy_controls_admin_access(h: Any) -> None:
     a = h.new_network()
     member = h.new_member(a, "m@soleil.test")
     b = h.new_network("Réseau B", "admin@b.test")
-    assert h.rpc().admin_can_view(a["admin_id"], member["user_id"]) is True
-    assert h.rpc().admin_can_view(b["admin_id"], member["user_id"]) is False
+    assert h.service().admin_can_view(a["admin_id"], member["user_id"]) is True
+    assert h.service().admin_can_view(b["admin_id"], member["user_id"]) is False
     assert h.rpc(member).set_privacy(False) == {"admin_access": False}
     event = h.wait_event("user_privacy_changed")
     assert event == {"user_id": member["user_id"], "network_id": a["id"], "admin_access": False}
-    assert h.rpc().admin_can_view(a["admin_id"], member["user_id"]) is False
+    assert h.service().admin_can_view(a["admin_id"], member["user_id"]) is False
     with pytest.raises(Invalid):
         h.rpc(member).set_privacy("no")
 
@@ -179,12 +179,12 @@ def test_member_office_follows_the_privacy_switch(h: Any) -> None:
 def test_queries_for_other_services(h: Any) -> None:
     a = h.new_network()
     member = h.new_member(a, "m@soleil.test", "Jeanne", "Roux")
-    user = h.rpc().get_user(member["user_id"])
+    user = h.service().get_user(member["user_id"])
     assert user == {"id": member["user_id"], "role": "user", "network_id": a["id"], "status": "active",
                     "first_name": "Jeanne", "last_name": "Roux", "email": "m@soleil.test"}
     with pytest.raises(NotFound):
-        h.rpc().get_user("00000000-0000-0000-0000-000000000000")
-    assert set(h.rpc().network_members(a["id"])) == {a["admin_id"], member["user_id"]}
+        h.service().get_user("00000000-0000-0000-0000-000000000000")
+    assert set(h.service().network_members(a["id"])) == {a["admin_id"], member["user_id"]}
     networks = h.rpc(h.staff()).list_networks()
     assert [n["admin_id"] for n in networks["items"]] == [a["admin_id"]]
 

@@ -26,7 +26,7 @@ def test_transfer_subscription_validated_by_staff_becomes_active(h: Any, member:
     assert sub["status"] == "pending_payment" and sub["period"] == "quarterly"
     assert sub["amount_cents"] == 7900
     assert sub["payment"]["method"] == "transfer" and sub["payment"]["status"] == "pending"
-    assert h.rpc().office_active(member["user_id"]) is False
+    assert h.service().office_active(member["user_id"]) is False
 
     payment = h.rpc(h.staff()).validate_payment(sub["payment"]["id"])
     assert payment["status"] == "validated" and payment["validated_at"]
@@ -40,7 +40,7 @@ def test_transfer_subscription_validated_by_staff_becomes_active(h: Any, member:
     assert activated["subscription_id"] == sub["id"] and activated["period"] == "quarterly"
     assert activated["starts_on"] == today.isoformat()
     assert date.fromisoformat(activated["ends_on"]) > today + timedelta(days=85)
-    assert h.rpc().office_active(member["user_id"]) is True
+    assert h.service().office_active(member["user_id"]) is True
     assert me.get_me()["subscription"]["status"] == "active"
     assert [s["id"] for s in me.list_subscriptions()["items"]] == [sub["id"]]
 
@@ -70,7 +70,7 @@ def test_card_flow_with_the_provider_and_idempotent_result(h: Any, member: dict[
 
     callback = h.card_outcome(payment["redirect_url"], "succeeded")
     assert callback["payment_id"] == payment["id"]
-    gateway = h.rpc()  # the gateway calls with no principal, after checking the signature
+    gateway = h.gateway  # the gateway calls as itself, after checking the signature
     args = (callback["payment_id"], callback["provider_ref"], callback["status"], callback["amount_cents"])
     assert gateway.record_card_result(*args) == {"payment_id": payment["id"], "status": "validated",
                                                  "changed": True}
@@ -78,13 +78,13 @@ def test_card_flow_with_the_provider_and_idempotent_result(h: Any, member: dict[
     h.wait_event("subscription_activated")
     assert len(h.events_of("payment_validated")) == 1
     assert len(h.events_of("subscription_activated", settle=0)) == 1
-    assert h.rpc().office_active(member["user_id"]) is True
+    assert h.service().office_active(member["user_id"]) is True
 
 
 def test_card_result_must_match_the_payment(h: Any, member: dict[str, Any]) -> None:
     sub = h.rpc(member).create_subscription("monthly", "card")
     callback = h.card_outcome(sub["payment"]["redirect_url"], "succeeded")
-    gateway = h.rpc()
+    gateway = h.gateway
     with pytest.raises(Invalid):
         gateway.record_card_result(callback["payment_id"], "cp_forged", "succeeded", 2900)
     with pytest.raises(Invalid):
@@ -97,7 +97,7 @@ def test_card_result_must_match_the_payment(h: Any, member: dict[str, Any]) -> N
 def test_declined_card_cancels_the_order(h: Any, member: dict[str, Any]) -> None:
     sub = h.rpc(member).create_subscription("monthly", "card")
     callback = h.card_outcome(sub["payment"]["redirect_url"], "failed")
-    result = h.rpc().record_card_result(callback["payment_id"], callback["provider_ref"], "failed", 2900)
+    result = h.gateway.record_card_result(callback["payment_id"], callback["provider_ref"], "failed", 2900)
     assert result == {"payment_id": sub["payment"]["id"], "status": "failed", "changed": True}
     assert h.rpc(member).list_subscriptions()["items"][0]["status"] == "cancelled"
     assert h.rpc(member).create_subscription("monthly", "transfer")["status"] == "pending_payment"
@@ -141,7 +141,7 @@ def test_withdrawal_within_seven_days_refunds(h: Any, member: dict[str, Any]) ->
     assert withdrawn["payment"]["refund_amount_cents"] == 2900
     ended = h.wait_event("subscription_ended")
     assert ended["subscription_id"] == sub["id"] and ended["reason"] == "withdrawn"
-    assert h.rpc().office_active(member["user_id"]) is False
+    assert h.service().office_active(member["user_id"]) is False
     staff_view = h.rpc(h.staff()).list_payments(refund_status="due")
     assert [p["id"] for p in staff_view["items"]] == [sub["payment"]["id"]]
 
@@ -215,14 +215,14 @@ def test_expiry_timer_logic_with_a_frozen_clock(h: Any, member: dict[str, Any]) 
 
     clock.freeze(datetime.combine(date(2026, 2, 28), time(23, 30), tzinfo=clock.PARIS))
     assert run_expiry() == 0
-    assert h.rpc().office_active(member["user_id"]) is True
+    assert h.service().office_active(member["user_id"]) is True
     clock.freeze(datetime.combine(date(2026, 3, 1), time(0, 5), tzinfo=clock.PARIS))
     assert run_expiry() == 1
     assert run_expiry() == 0
     ended = h.wait_event("subscription_ended")
     assert ended == {"subscription_id": sub["id"], "user_id": member["user_id"],
                      "network_id": member["network_id"], "reason": "expired", "office_active": False}
-    assert h.rpc().office_active(member["user_id"]) is False
+    assert h.service().office_active(member["user_id"]) is False
     assert h.rpc(member).list_subscriptions()["items"][0]["status"] == "expired"
 
 
@@ -235,7 +235,7 @@ def test_terminate_ends_subscription_without_refund(h: Any, member: dict[str, An
     assert h.scalar("SELECT refund_status FROM payments") is None
     assert h.scalar("SELECT status FROM users WHERE id = :i", i=member["user_id"]) == "terminated"
     with pytest.raises(Unauthorized) as err:
-        h.anon.authenticate(token)
+        h.gateway.authenticate(token)
     assert err.value.code == "token_revoked"
     with pytest.raises(Forbidden) as err:
         h.anon.login("bruno@soleil.test", "violet tractor mango river", "203.0.113.5")
@@ -247,4 +247,4 @@ def test_staff_closing_an_account_ends_its_subscription(h: Any, member: dict[str
     h.rpc(h.staff()).close_user(member["user_id"])
     ended = h.wait_event("subscription_ended")
     assert ended["subscription_id"] == sub["id"] and ended["reason"] == "closed"
-    assert h.rpc().office_active(member["user_id"]) is False
+    assert h.service().office_active(member["user_id"]) is False

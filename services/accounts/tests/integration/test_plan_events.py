@@ -94,7 +94,7 @@ def test_plan_cancelled_cancels_its_pending_payment_once(h: Any, member: dict[st
 
     # the cardholder paid anyway: the order stays cancelled, the money is due back
     callback = h.card_outcome(payment["redirect_url"], "succeeded")
-    result = h.rpc().record_card_result(callback["payment_id"], callback["provider_ref"],
+    result = h.gateway.record_card_result(callback["payment_id"], callback["provider_ref"],
                                         "succeeded", 4500)
     assert result == {"payment_id": payment["id"], "status": "cancelled", "changed": True}
     late = refund_of(h, payment["id"])

@@ -22,12 +22,12 @@ def test_accept_then_publish_then_accept_again(h: Any) -> None:
     h.new_member(network, "pending@soleil.test")
     h.rpc(network["admin"]).invite_member("invited@soleil.test", "Ivy", "Nope")
     token = h.anon.login("m@soleil.test", PASSWORD, "203.0.113.5")["token"]
-    assert h.anon.authenticate(token)["terms_accepted"] is False
+    assert h.gateway.authenticate(token)["terms_accepted"] is False
 
     accepted = h.rpc(member).accept_terms("2026-01", "203.0.113.5")
     assert accepted["version"] == "2026-01" and accepted["accepted_at"]
     assert h.rpc(member).accept_terms("2026-01", "203.0.113.5") == accepted  # idempotent
-    assert h.anon.authenticate(token)["terms_accepted"] is True
+    assert h.gateway.authenticate(token)["terms_accepted"] is True
     ip = h.scalar("SELECT ip FROM terms_acceptances")
     assert b"203.0.113.5" not in bytes(ip)
 
@@ -40,12 +40,12 @@ def test_accept_then_publish_then_accept_again(h: Any) -> None:
     assert notice == {"user_id": member["user_id"], "email": "m@soleil.test", "first_name": "Jeanne",
                       "version": "2026-06"}
 
-    assert h.anon.authenticate(token)["terms_accepted"] is False
+    assert h.gateway.authenticate(token)["terms_accepted"] is False
     with pytest.raises(Conflict) as err:
         h.rpc(member).accept_terms("2026-01", "203.0.113.5")
     assert err.value.code == "terms_version_mismatch"
     h.rpc(member).accept_terms("2026-06", "2001:db8::1")
-    assert h.anon.authenticate(token)["terms_accepted"] is True
+    assert h.gateway.authenticate(token)["terms_accepted"] is True
     assert h.rpc(member).get_me()["terms"] == {"current_version": "2026-06", "accepted": True}
 
 

@@ -6,8 +6,9 @@ subscription events, read-only here); for a user it does not know yet, accounts 
 (``office_active``) and the answer kept a short while per instance. Admin access is asked
 of accounts (``admin_can_view``) and a positive answer kept a few seconds (the gateway asks
 afresh on every request, so an opt-out is effective at once at the door). Calls go through
-``suivi_common.rpc.ServiceRpc`` (timeout, safe with an absent service); accounts being
-unreachable is a refusal to retry, never an open door.
+``suivi_common.rpc.ServiceRpc`` (timeout, safe with an absent service), as leads: both
+RPCs are for services only. Accounts being unreachable is a refusal to retry, never an
+open door.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from leads.entitlements import office_state
 from leads.office.context import get_float
 from leads.office.tables import office_leads
 from suivi_common.auth import Principal, require
-from suivi_common.errors import Conflict, Forbidden, NotFound
+from suivi_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class AccessCache(DependencyProvider):
 def _ask(accounts: Any, method: str, *args: Any) -> Any:
     try:
         return getattr(accounts, method)(*args)
-    except (UnknownService, RpcTimeout) as exc:
+    except (UnknownService, RpcTimeout, ServiceUnavailable) as exc:
         log.warning("accounts.%s unavailable: %r", method, exc)
         raise Conflict("Access cannot be checked right now; try again",
                        code="office_status_unavailable") from None

@@ -7,8 +7,8 @@ Who may call what:
 * a member's office seen by their admin (``office_member_*``): read-only, unless the
   member turned admin access off, and while the member's office is open;
 * the pipeline: read by the network's members, replaced by its admin;
-* claims to decide: staff; erasure on a data subject's request: compliance, staff or
-  internal callers (no principal / system).
+* claims to decide: staff; erasure on a data subject's request: other services only
+  (``@rpc_internal``: compliance will call it as itself; no principal is never internal).
 """
 from __future__ import annotations
 
@@ -28,12 +28,9 @@ from suivi_common.auth import Principal, require
 from suivi_common.consumer import reliable_handler
 from suivi_common.errors import Forbidden
 from suivi_common.rpc import ServiceRpc
-from suivi_common.service_base import rpc_api
+from suivi_common.service_base import rpc_api, rpc_internal
 
 log = logging.getLogger(__name__)
-
-ERASER_ROLES = ("compliance", "staff", "system")
-
 
 class MailDomainResolverProvider(DependencyProvider):
     """The refund checks' DNS lookup, with a short timeout (tests inject a fake)."""
@@ -50,7 +47,7 @@ def _actor(principal: Principal | None, source: ChangeSource | None = None) -> A
         return Actor("system", ChangeSource.SYSTEM)
     if source is None:
         source = {"staff": ChangeSource.STAFF, "compliance": ChangeSource.STAFF,
-                  "system": ChangeSource.SYSTEM}.get(principal.role, ChangeSource.USER)
+                  "service": ChangeSource.SYSTEM}.get(principal.role, ChangeSource.USER)
     return Actor(principal.user_id, source, principal.network_id)
 
 
@@ -58,7 +55,7 @@ class OfficeEntrypoints:
     db: Any
     principal: Any
 
-    accounts = ServiceRpc("accounts")  # office_active, admin_can_view
+    accounts = ServiceRpc("accounts")  # office_active, admin_can_view (as leads)
     office_access = AccessCache()
     mail_resolver = MailDomainResolverProvider()
 
@@ -217,11 +214,9 @@ class OfficeEntrypoints:
 
     # --- data subjects and deliveries -------------------------------------------------------------
 
-    @rpc_api
+    @rpc_internal
     def office_erase_lead(self, lead_id: str) -> dict[str, Any]:
-        """Erasure on the data subject's request (terms 3.B.iv), for compliance and staff."""
-        if self.principal is not None:
-            require(self.principal, *ERASER_ROLES)
+        """Erasure on the data subject's request (terms 3.B.iv), for other services."""
         return usecases.erase(self._ofc_ctx(_actor(self.principal)), lead_id)
 
     @reliable_handler("leads", "lead_delivered")

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
@@ -22,6 +21,7 @@ from leads import testing
 from leads.models import entitlements, metadata, offices
 from leads.service import LeadsService
 from suivi_common import clock
+from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 
 FAKE_STATE: dict[str, Any] = {"entitlements": [], "offices": {}, "closed": []}
@@ -61,8 +61,16 @@ class Stack:
         self.uri = cfg["AMQP_URI"]
 
     @contextlib.contextmanager
-    def rpc(self, context: dict[str, Any] | None = None) -> Iterator[Any]:
-        with ClusterRpcClient(context_data=context or {}, uri=self.uri) as client:
+    def rpc(self, context: dict[str, Any] | None = None, service: str = "plans") -> Iterator[Any]:
+        """leads, called by the user ``context`` describes (signed as the gateway signs
+        one) or, without one, by the ``service`` named (its bookkeeping RPCs are internal)."""
+        with RpcClient(self.uri, principal=context or None,
+                       service=None if context else service) as client:
+            yield client.leads
+
+    @contextlib.contextmanager
+    def anon(self) -> Iterator[Any]:
+        with RpcClient(self.uri) as client:
             yield client.leads
 
     def member(self, user_id: str, network_id: str = "net-1") -> Any:

@@ -129,10 +129,9 @@ def test_grading_rules_come_from_config(cfg, engine) -> None:
     rules = {"default": "standard",
              "tiers": [{"tier": "premium", "requires": ["city"]}]}
     with infra.running({**cfg, "GRADING_RULES": rules}, LeadsService):
-        from nameko.standalone.rpc import ClusterRpcClient
+        from suivi_common.rpc import RpcClient
 
-        with ClusterRpcClient(context_data={"user_id": "s", "role": "staff"},
-                              uri=cfg["AMQP_URI"]) as rpc:
+        with RpcClient(cfg["AMQP_URI"], principal={"user_id": "s", "role": "staff"}) as rpc:
             key = rpc.leads.create_capture_site("A", "https://a.fr")["key"]
             rpc.leads.capture(key, [testing.raw_lead(1, tier="standard"),
                                     testing.raw_lead(2, tier="premium_plus", city=None)])

@@ -209,7 +209,7 @@ def test_stock_gone_stale_during_the_day_could_have_served_it(stack) -> None:
     stack.plan("plus", "u1", {day: 3})
     stack.plan("prem", "u2", {day: 2}, tier="premium")
     clock.freeze(at(day, 15))
-    with stack.staff() as rpc:
+    with stack.rpc(service="leads") as rpc:  # as leads' stock timer (services only)
         assert rpc.check_stock()["withdrawn"] == 10
     clock.freeze(at(day + DAY, 0, 5))
     assert close(stack, day, ["plus", "prem"]) == {"plus": (0, 0), "prem": (0, 2)}

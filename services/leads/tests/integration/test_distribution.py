@@ -54,7 +54,7 @@ def test_plan_today_reports_live_totals_to_services_and_the_owner(stack) -> None
         rpc.take("p1")
         assert rpc.plan_today("p1") == {"plan_id": "p1", "date": today.isoformat(),
                                          "taken": 4, "shortfall": 6}
-    with stack.rpc({"user_id": "system", "role": "system"}) as rpc:
+    with stack.rpc(service="plans") as rpc:
         assert rpc.plan_today("p1")["taken"] == 4
         assert rpc.plan_today("unknown")["taken"] == 0
     with stack.member("u2") as rpc:
@@ -187,7 +187,9 @@ def test_freshness_withdraws_old_leads_from_sale(stack) -> None:
     with stack.member("u1") as rpc:
         result = rpc.take("p1")
     assert len(result["leads"]) == 2  # only the fresh ones
-    with stack.staff() as rpc:
+    with stack.staff() as rpc, pytest.raises(Forbidden):  # for leads' timer (and services)
+        rpc.check_stock()
+    with stack.rpc(service="leads") as rpc:
         assert rpc.check_stock()["withdrawn"] == 3
     assert stack.count(stock) == 0
     assert stack.count(leads, leads.c.withdrawn_at.isnot(None)) == 3
@@ -204,8 +206,10 @@ def test_stock_view_and_shortage_alert_once_per_group_and_day(stack, fake_state)
         rpc.take("p1", limit=1)
     with stack.staff() as rpc:
         levels = {(i["country"], i["tier"]): i for i in rpc.stock_levels()["items"]}
+    with stack.rpc(service="leads") as rpc:
         first = rpc.check_stock()["alerts"]
         second = rpc.check_stock()["alerts"]
+    with stack.staff() as rpc:
         listed = rpc.stock_alerts()["items"]
     plus = levels[("FR", "premium_plus")]
     assert (plus["available"], plus["demand_today"], plus["short"]) == (4, 7, True)
@@ -222,9 +226,8 @@ def test_stock_view_and_shortage_alert_once_per_group_and_day(stack, fake_state)
 
 
 def test_entitlements_resync_from_plans_at_start_up(cfg, engine, fake_state, fakes) -> None:
-    from nameko.standalone.rpc import ClusterRpcClient
-
     from leads.service import LeadsService
+    from suivi_common.rpc import RpcClient
     from suivi_common.testing import infra
 
     fake_plans, _ = fakes
@@ -238,7 +241,7 @@ def test_entitlements_resync_from_plans_at_start_up(cfg, engine, fake_state, fak
                                 .where(entitlements.c.plan_id == "p9")).scalar()
 
     with infra.running(conf, LeadsService):  # plans is down: start-up is not blocked
-        with ClusterRpcClient(uri=conf["AMQP_URI"]) as rpc:
+        with RpcClient(conf["AMQP_URI"]) as rpc:
             assert rpc.leads.health()["status"] == "ok"
         assert held() is None
         with infra.running(conf, fake_plans):  # plans comes up: the retry succeeds

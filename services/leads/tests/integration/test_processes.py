@@ -8,16 +8,18 @@ from typing import Any
 
 import eventlet
 import pytest
-from nameko.standalone.rpc import ClusterRpcClient
+from kombu import Connection
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from leads import testing
+from leads.amqp import capture_queue
 from leads.capture_client import CaptureClient
 from leads.intake import create_site
 from leads.models import common, deliveries, entitlements, leads, offices, plan_days, stock
 from suivi_common import clock
+from suivi_common.rpc import RpcClient
 
 
 def env_for(cfg: dict[str, Any], **more: str) -> dict[str, str]:
@@ -59,6 +61,8 @@ def test_amqp_capture_survives_a_consumer_killed_mid_stream(
     key = site_key(engine)
     total, batch = 3000, 10
     items = [testing.raw_lead(i) for i in range(total)]
+    with Connection(cfg["AMQP_URI"]) as conn:  # as the broker's definitions declare them
+        capture_queue()(conn.channel()).declare()
     with CaptureClient(cfg["AMQP_URI"], key) as client:
         client.send(items, batch_size=batch)
         replayed = client.publish(items[:batch])  # the first batch again: same message id
@@ -107,7 +111,7 @@ def test_two_instances_never_double_sell_never_exceed_quota_never_lose(
     tiers = ("premium_plus", "premium")
 
     def capture(start: int, n: int) -> None:
-        with ClusterRpcClient(uri=uri) as rpc:
+        with RpcClient(uri) as rpc:
             for offset in range(0, n, 50):
                 rpc.leads.capture(key, [testing.raw_lead(start + offset + j,
                                                          tier=tiers[(offset + j) % 2])
@@ -122,12 +126,12 @@ def test_two_instances_never_double_sell_never_exceed_quota_never_lose(
         for _ in range(12):
             plan = rng.choice(mine)
             ctx = {"user_id": plan["user_id"], "role": "user", "network_id": plan["network_id"]}
-            with ClusterRpcClient(context_data=ctx, uri=uri) as rpc:
+            with RpcClient(uri, principal=ctx) as rpc:
                 got += len(rpc.leads.take(plan["plan_id"], limit=rng.randint(1, 8))["leads"])
         return got
 
     def runner() -> None:
-        with ClusterRpcClient(uri=uri) as rpc:
+        with RpcClient(uri, service="leads") as rpc:  # as leads' own timer would
             for _ in range(6):
                 rpc.leads.run_auto_delivery()
 

@@ -25,7 +25,6 @@ import pytest
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -40,6 +39,7 @@ from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.database import Database
 from suivi_common.errors import NotFound
+from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService
 from suivi_common.testing import infra
 
@@ -151,8 +151,14 @@ class Stack:
     @contextlib.contextmanager
     def rpc(self, role: str = "user", user_id: str = "u1",
             network_id: str | None = "net-1") -> Iterator[Any]:
-        context = Principal(user_id, role, network_id).to_context() if role else {}
-        with ClusterRpcClient(context_data=context, uri=self.uri) as client:
+        """leads, called by ``role``/``user_id`` (a ``service`` role: that service, by its
+        name in ``user_id``), signed as the platform signs; anonymous if ``role`` is None."""
+        if role == "service":
+            client = RpcClient(self.uri, service=user_id)
+        else:
+            client = RpcClient(self.uri, principal=Principal(user_id, role, network_id)
+                               if role else None)
+        with client:
             yield client.leads
 
     def http(self, method: str, path: str, body: Any = None, token: str | None = None

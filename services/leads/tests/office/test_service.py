@@ -146,9 +146,14 @@ def test_status_changes_and_approvals_reach_the_broker_once(stack):
         assert leads.refund_claims_mine()["items"][0]["status"] == "approved"
 
 
-def test_erasure_by_compliance(stack):
+def test_erasure_by_the_compliance_service(stack):
     lead = stack.deliver("u1")
-    with stack.rpc("compliance", "c1", None) as leads:
+    for role, who in (("compliance", "c1"), ("staff", "s1")):  # people go through compliance
+        with stack.rpc(role, who, None) as leads, pytest.raises(Forbidden):
+            leads.office_erase_lead(lead)
+    with stack.rpc(None) as leads, pytest.raises(Unauthorized):
+        leads.office_erase_lead(lead)
+    with stack.rpc("service", "compliance", None) as leads:
         assert leads.office_erase_lead(lead)["already"] is False
         assert leads.office_erase_lead(lead)["already"] is True
     with stack.rpc("user", "u1") as leads:

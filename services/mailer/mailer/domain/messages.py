@@ -5,6 +5,10 @@ Plain Python: no broker, no database, no config; time and settings are arguments
 * ``request_for`` checks an event's payload and renders its email; a payload that can
   never be sent (no address, a non-http link, ...) raises ``InvalidPayload``, which the
   reliable handler turns into retries and then a dead letter staff can inspect.
+* invitation and reset events carry a reference to their set-password link, never the
+  link (a one-time token must not sit in events or dead letters): ``link_ref_of`` reads
+  it, the service fetches the link from accounts when it sends, and ``with_link`` adds it
+  to the payload ``request_for`` renders;
 * ``smtp_message_id`` derives the ``Message-ID`` header from the event's message id:
   if the same event is ever mailed twice (the SMTP server accepted it but the commit
   that records it failed), both copies carry the same id and are recognisably one mail.
@@ -33,6 +37,9 @@ KIND_OF_EVENT = {
     "password_reset_requested": PASSWORD_RESET,
     "terms_notice": TERMS_NOTICE,
 }
+
+#: Kinds whose email carries a one-time set-password link (fetched from accounts).
+LINK_KINDS = (INVITATION, PASSWORD_RESET)
 
 _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -106,6 +113,22 @@ def request_for(event_type: str, payload: Mapping[str, Any], login_url: str) -> 
     except ValueError as exc:
         # a template refusal (a link that is not http(s)); never echo the link itself
         raise InvalidPayload(f"{kind}: {exc}") from None
+
+
+def link_ref_of(event_type: str, payload: Any) -> str | None:
+    """The set-password link reference an event carries, or None if its email has no link."""
+    kind = KIND_OF_EVENT.get(event_type)
+    if kind not in LINK_KINDS:
+        return None
+    if not isinstance(payload, Mapping):
+        raise InvalidPayload(f"{kind}: the event payload is not an object")
+    return _text(payload, "link_ref", str(kind))
+
+
+def with_link(payload: Mapping[str, Any], link: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload to render: the event's, plus the link and its expiry as accounts gave them."""
+    return {**payload, "set_password_url": link.get("set_password_url"),
+            "expires_at": link.get("expires_at")}
 
 
 def smtp_message_id(event_message_id: str, kind: str, sender: str) -> str:

@@ -1,9 +1,10 @@
-"""Real PostgreSQL, RabbitMQ and SMTP (aiosmtpd) for the mailer's integration tests."""
+"""Real PostgreSQL, RabbitMQ and SMTP (aiosmtpd) for the mailer's integration tests, with
+a small fake ``accounts`` that hands out set-password links by reference (the real one
+derives them; see accounts' ``password_tokens``)."""
 from __future__ import annotations
 
 import socket
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -13,13 +14,15 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from nameko.amqp.publish import Publisher
-from nameko.standalone.events import get_event_exchange
+from nameko.rpc import rpc
 from sqlalchemy import create_engine, select
 
 import mailer
 from mailer.models import metadata, sent_emails
+from suivi_common.auth import CurrentPrincipal, Principal
+from suivi_common.errors import EXPECTED_ERRORS, Conflict
 from suivi_common.testing import infra
+from suivi_common.testing.messages import publish_event as publish_signed
 
 MIGRATIONS = Path(mailer.__file__).parent / "migrations"
 STAFF = {"user_id": "s", "role": "staff"}
@@ -123,13 +126,45 @@ def config_for() -> Callable[..., dict[str, Any]]:
 
 def publish_event(amqp_uri: str, event_type: str, payload: dict[str, Any],
                   message_id: str | None = None) -> str:
-    """Publish an accounts event the way the outbox relay does."""
-    message_id = message_id or str(uuid.uuid4())
-    exchange = get_event_exchange("accounts")
-    Publisher(amqp_uri, use_confirms=True, declare=[exchange]).publish(
-        payload, exchange=exchange, routing_key=event_type, message_id=message_id,
-        extra_headers={"nameko.correlation_id": f"test-{message_id}"})
-    return message_id
+    """Publish an accounts event the way its outbox relay does (signed as accounts)."""
+    return publish_signed(amqp_uri, "accounts", event_type, payload, message_id)
+
+
+#: What the fake accounts answers: link reference -> {set_password_url, expires_at}; a
+#: reference it does not hold is one it would refuse (used, replaced or expired).
+LINKS: dict[str, dict[str, Any]] = {}
+#: Who asked for a link, one principal per ask.
+ASKED: list[Principal | None] = []
+
+
+class FakeAccounts:
+    name = "accounts"
+    principal = CurrentPrincipal()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def password_link(self, link_ref: str) -> dict[str, Any]:
+        ASKED.append(self.principal)
+        if link_ref not in LINKS:
+            raise Conflict("This link was used, replaced or has expired", code="link_unusable")
+        return LINKS[link_ref]
+
+
+@pytest.fixture
+def links() -> Iterator[dict[str, dict[str, Any]]]:
+    LINKS.clear()
+    ASKED.clear()
+    yield LINKS
+    LINKS.clear()
+
+
+@pytest.fixture
+def asked() -> list[Principal | None]:
+    return ASKED
+
+
+@pytest.fixture
+def fake_accounts() -> type:
+    return FakeAccounts
 
 
 @pytest.fixture
@@ -188,7 +223,7 @@ def live_mailer(db_url: str) -> Iterator[LiveMailer]:
     server.start()
     cfg = mailer_config(name, db_url, server.port)
     try:
-        with infra.running(cfg, MailerService):
+        with infra.running(cfg, MailerService, FakeAccounts):
             yield LiveMailer(cfg, server, db_url)
     finally:
         server.stop()

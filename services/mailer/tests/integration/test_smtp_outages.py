@@ -1,4 +1,5 @@
-"""SMTP down: the event is retried with backoff, then dead-lettered, then replayable."""
+"""SMTP or accounts down: the event is retried with backoff, then dead-lettered, then
+replayable; nothing is lost and the link mailed is one accounts still honours."""
 from __future__ import annotations
 
 import time
@@ -6,31 +7,34 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from nameko.standalone.rpc import ClusterRpcClient
-
 from mailer.service import MailerService
 from suivi_common import clock
+from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 
 
-def invited(email: str) -> dict[str, Any]:
+def invited(links: dict[str, Any], email: str) -> dict[str, Any]:
+    ref = str(uuid.uuid4())
+    expires_at = (clock.now() + timedelta(days=7)).isoformat()
+    links[ref] = {"set_password_url": f"https://app.suivi.test/p?t={uuid.uuid4().hex}",
+                  "expires_at": expires_at}
     return {"user_id": str(uuid.uuid4()), "network_id": str(uuid.uuid4()), "email": email,
-            "first_name": "Léa", "set_password_url": f"https://app.suivi.test/p?t={uuid.uuid4().hex}",
-            "expires_at": (clock.now() + timedelta(days=7)).isoformat()}
+            "first_name": "Léa", "link_ref": ref, "expires_at": expires_at}
 
 
 def test_email_arrives_once_smtp_comes_back(clean_db, vhost, smtp_server, config_for, publish,
-                                            until, read_ledger) -> None:
+                                            until, read_ledger, links, fake_accounts) -> None:
     cfg = config_for(vhost, clean_db, smtp_server.port)  # nothing listens there yet
-    payload = invited("late@example.test")
-    with infra.running(cfg, MailerService):
+    payload = invited(links, "late@example.test")
+    with infra.running(cfg, MailerService, fake_accounts):
         published = time.monotonic()
         mid = publish(cfg["AMQP_URI"], "user_invited", payload)
         time.sleep(0.3)  # first attempt refused; the 200 ms retry too (probably)
         smtp_server.start()
         [got] = until(lambda: smtp_server.to("late@example.test"))
         assert got.at - published >= 0.2  # it came through a retry, not the first attempt
-        assert payload["set_password_url"] in got.message.get_body(("plain",)).get_content()
+        link = links[payload["link_ref"]]["set_password_url"]
+        assert link in got.message.get_body(("plain",)).get_content()
         until(lambda: read_ledger(clean_db))
         time.sleep(0.3)
     assert len(smtp_server.received) == 1
@@ -39,12 +43,13 @@ def test_email_arrives_once_smtp_comes_back(clean_db, vhost, smtp_server, config
 
 
 def test_after_all_retries_a_dead_letter_appears_and_can_be_replayed(
-        clean_db, vhost, smtp_server, config_for, publish, until, read_ledger, staff) -> None:
+        clean_db, vhost, smtp_server, config_for, publish, until, read_ledger, staff, links,
+        fake_accounts) -> None:
     cfg = config_for(vhost, clean_db, smtp_server.port)  # SMTP stays down
-    payload = invited("never@example.test")
-    with infra.running(cfg, MailerService):
+    payload = invited(links, "never@example.test")
+    with infra.running(cfg, MailerService, fake_accounts):
         mid = publish(cfg["AMQP_URI"], "user_invited", payload)
-        with ClusterRpcClient(context_data=staff, uri=cfg["AMQP_URI"]) as rpc:
+        with RpcClient(cfg["AMQP_URI"], principal=staff) as rpc:
             [letter] = until(rpc.mailer.list_dead_letters, timeout=15)
             assert letter["message_id"] == mid
             assert letter["handler"] == "mailer.on_user_invited"
@@ -58,3 +63,24 @@ def test_after_all_retries_a_dead_letter_appears_and_can_be_replayed(
             [got] = until(lambda: smtp_server.to("never@example.test"))
             assert got.message["Message-ID"] == f"<{mid}.invitation@suivi.test>"
             assert rpc.mailer.list_dead_letters() == []
+
+
+def test_accounts_down_dead_letters_the_invitation_and_a_replay_sends_it(
+        clean_db, vhost, smtp_server, config_for, publish, until, staff, links,
+        fake_accounts) -> None:
+    """No link without accounts: every attempt fails (nothing is mailed without one), the
+    event waits as a dead letter, and once accounts is back a replay mails the link."""
+    smtp_server.start()
+    cfg = config_for(vhost, clean_db, smtp_server.port)
+    payload = invited(links, "patient@example.test")
+    with infra.running(cfg, MailerService):
+        mid = publish(cfg["AMQP_URI"], "user_invited", payload)
+        with RpcClient(cfg["AMQP_URI"], principal=staff) as rpc:
+            [letter] = until(rpc.mailer.list_dead_letters, timeout=15)
+            assert letter["message_id"] == mid and letter["attempts"] == 4
+            assert smtp_server.received == []
+            with infra.running(cfg, fake_accounts):
+                rpc.mailer.replay_dead_letter(letter["id"])
+                [got] = until(lambda: smtp_server.to("patient@example.test"))
+    link = links[payload["link_ref"]]["set_password_url"]
+    assert link in got.message.get_body(("plain",)).get_content()

@@ -104,3 +104,18 @@ def test_build_message_is_multipart_alternative_with_headers() -> None:
     html = parsed.get_body(("html",)).get_content()
     assert "https://app.suivi.test/p?t=tok" in text and "https://app.suivi.test/p?t=tok" in html
     assert "&lt;b&gt;Léa&lt;/b&gt;" in html and "<b>Léa</b>" not in html
+
+
+def test_link_emails_name_their_link_by_reference_only() -> None:
+    event = {"user_id": "u-1", "email": "lea@example.test", "link_ref": "ref-1",
+             "expires_at": NOW.isoformat()}
+    assert messages.link_ref_of("user_invited", event) == "ref-1"
+    assert messages.link_ref_of("password_reset_requested", event) == "ref-1"
+    assert messages.link_ref_of("terms_notice", event) is None  # no link in that email
+    with pytest.raises(InvalidPayload, match="link_ref"):
+        messages.link_ref_of("user_invited", {"user_id": "u-1", "email": "lea@example.test"})
+    link = {"set_password_url": "https://app.suivi.test/p?t=tok",
+            "expires_at": (NOW + timedelta(days=3)).isoformat()}
+    req = messages.request_for("user_invited", messages.with_link(event, link), LOGIN)
+    assert "https://app.suivi.test/p?t=tok" in req.rendered.text
+    assert req.expires_at == NOW + timedelta(days=3)  # accounts' expiry, not the event's

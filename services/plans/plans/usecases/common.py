@@ -8,13 +8,13 @@ from plans.context import Ctx
 from plans.domain.plan import Plan, PlanStatus
 from plans.remote import TodayTotals, Unavailable
 from plans.store import PlanRow, load
-from suivi_common.auth import Principal, require
-from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi_common.auth import Principal, require, require_service
+from suivi_common.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
 MEMBER_ROLES = ("user", "admin")
-INTERNAL_ROLES = ("staff", "system")
+INTERNAL_ROLES = ("staff", "service")
 CLOSURES_LOCK = "plans:sales-closures"
 
 
@@ -26,10 +26,10 @@ def staff(ctx: Ctx) -> Principal:
     return require(ctx.principal, "staff")
 
 
-def internal(ctx: Ctx) -> None:
-    """Service-to-service calls carry no principal (timers) or staff/system; never members."""
-    if ctx.principal is not None and ctx.principal.role not in INTERNAL_ROLES:
-        raise Forbidden("This action is not allowed for your role")
+def internal(ctx: Ctx) -> Principal:
+    """Another service (a signed service principal; plans' own timers act as plans).
+    No principal is never internal."""
+    return require_service(ctx.principal)
 
 
 def user_lock(ctx: Ctx, user_id: str) -> None:

@@ -13,6 +13,7 @@ from plans.store import check_limit, from_record, load, load_where, page, page_q
 from plans.usecases.common import INTERNAL_ROLES, internal, member, owned_plan, staff, today_totals
 from plans.views import extension_view, plan_view
 from suivi_common import clock
+from suivi_common.auth import require
 from suivi_common.errors import Invalid, NotFound
 
 STATUSES = tuple(s.value for s in PlanStatus)
@@ -58,9 +59,9 @@ def active_entitlements(ctx: Ctx) -> list[dict[str, Any]]:
 
 def get_plan_for_owner(ctx: Ctx, plan_id: object) -> dict[str, Any]:
     """A plan's snapshot, for its owner or for another service (not another member)."""
+    principal = require(ctx.principal)
     row = load(ctx.session, plan_id)
-    principal = ctx.principal
-    if row is None or (principal is not None and principal.role not in INTERNAL_ROLES
+    if row is None or (principal.role not in INTERNAL_ROLES
                        and principal.user_id != row.plan.user_id):
         raise NotFound("No such plan")
     return snapshot(row)

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ClusterRpcClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -40,6 +39,7 @@ from plans.testing import (
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.errors import EXPECTED_ERRORS
+from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 
 
@@ -166,7 +166,7 @@ class Stack:
 
     @contextlib.contextmanager
     def rpc(self, who: Principal | None) -> Iterator[Any]:
-        with ClusterRpcClient(context_data=who.to_context() if who else {}, uri=self.uri) as client:
+        with RpcClient(self.uri, principal=who) as client:
             yield client.plans
 
     def call(self, who: Principal | None, method: str, *args: Any, **kwargs: Any) -> Any:

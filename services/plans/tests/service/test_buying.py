@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plans.models import plans
-from plans.testing import MONDAY, STAFF, U2, freeze_on
+from plans.testing import LEADS, MONDAY, STAFF, U2, freeze_on
 from plans.usecases import absences, closures, ordering, queries
 from suivi_common import clock
-from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 
 D = timedelta(days=1)
 
@@ -178,13 +178,18 @@ def test_list_and_read_only_my_plans(world: Any) -> None:
 def test_entitlements_are_for_services_only(world: Any) -> None:
     active = world.active_plan()
     world.buy()  # pending: not an entitlement
-    snapshots = world.call(queries.active_entitlements, who=None)
+    snapshots = world.call(queries.active_entitlements, who=LEADS)
     assert [s["plan_id"] for s in snapshots] == [active]
     with pytest.raises(Forbidden):
         world.call(queries.active_entitlements)
+    with pytest.raises(Unauthorized):  # no principal is never "internal"
+        world.call(queries.active_entitlements, who=None)
     assert world.call(queries.get_plan_for_owner, active)["plan_id"] == active
+    assert world.call(queries.get_plan_for_owner, active, who=LEADS)["plan_id"] == active
     with pytest.raises(NotFound):
         world.call(queries.get_plan_for_owner, active, who=U2)
+    with pytest.raises(Unauthorized):
+        world.call(queries.get_plan_for_owner, active, who=None)
 
 
 def test_forecast_sums_expected_demand_per_day_country_and_tier(world: Any) -> None:

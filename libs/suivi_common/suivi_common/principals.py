@@ -1,0 +1,255 @@
+"""Signed principals: who a call or an event is for, in a form a service can trust.
+
+Every RPC and event carries at most one principal, as one token in its AMQP headers (the
+context key ``PRINCIPAL_KEY``). Anything else a message says about its sender (the old
+``user_id``, ``role``, ``network_id`` headers) is ignored and never forwarded.
+
+A token is ``p1.<payload>.<mac>``: the payload is base64url JSON
+``[user_id, role, network_id, issued_at, expires_at, audience]`` and the mac is
+HMAC-SHA256 over ``p1.<payload>`` with ``SUIVI_PRINCIPAL_KEY``, which only the platform's
+processes hold. Holding the broker URI is therefore not enough to speak for a user or a
+service: a missing, malformed, forged or expired token makes the caller anonymous.
+
+The audience keeps a token to the use it was signed for:
+
+* ``rpc``: a call. User tokens are signed by the gateway for the request it authenticated;
+  service tokens by each service for its own calls. Both live ``PRINCIPAL_TTL_SECONDS``
+  (120 s): long enough for any call chain, short enough that a copied token soon dies;
+* ``event:<message id>``: one event, signed by the outbox relay of the emitting service
+  when it publishes it. Bound to the message id (which the consumer's inbox dedupes), so a
+  copied header can neither authorise another message nor a call, and it lives
+  ``EVENT_PRINCIPAL_TTL_SECONDS`` (30 days), so a backlog never expires into a loss;
+* ``event``: a broadcast without an id (the gateway's clock and cache notices).
+
+Signing and verifying are cheap (one HMAC), and both are cached: a signer reuses a token
+while three quarters of its life remain, and a verifier remembers the tokens it accepted
+until they expire, so a busy caller costs a dict lookup per message.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from suivi_common.settings import is_dev, setting
+
+if TYPE_CHECKING:
+    from suivi_common.auth import Principal
+
+PRINCIPAL_KEY = "suivi.principal"
+#: Context keys that speak for a caller: only ``PRINCIPAL_KEY`` is believed (once
+#: verified), the rest are what callers used to send unsigned; none is ever forwarded.
+IDENTITY_KEYS = (PRINCIPAL_KEY, "user_id", "role", "network_id")
+SERVICE_ROLE = "service"
+AUD_RPC = "rpc"
+AUD_BROADCAST = "event"
+VERSION = "p1"
+DEFAULT_TTL_SECONDS = 120.0
+DEFAULT_EVENT_TTL_SECONDS = 30 * 24 * 3600.0
+#: A token issued this far in the future is refused (clocks of two hosts disagree a bit).
+CLOCK_SKEW_SECONDS = 60.0
+MIN_KEY_BYTES = 32
+
+
+def event_audience(message_id: str) -> str:
+    return f"event:{message_id}"
+
+
+def load_principal_key() -> bytes:
+    """``SUIVI_PRINCIPAL_KEY`` (any string of 32 bytes or more); in dev, generated once into
+    ``SUIVI_PRINCIPAL_KEY_FILE`` (``var/principal.key``), like the master key.
+
+    Resolved on every call (tests and tools switch configs), read from disk once per file."""
+    raw = setting("SUIVI_PRINCIPAL_KEY")
+    if raw:
+        return str(raw).encode()
+    if not is_dev():
+        raise RuntimeError("SUIVI_PRINCIPAL_KEY must be set outside dev (32 bytes or more)")
+    path = str(setting("SUIVI_PRINCIPAL_KEY_FILE", "var/principal.key"))
+    key = _key_files.get(path)
+    if key is None:
+        key = _key_files[path] = ensure_key_file(Path(path))
+    return key
+
+
+_key_files: dict[str, bytes] = {}
+
+
+def ensure_key_file(path: Path) -> bytes:
+    """The key in ``path``, created first if missing (atomically: the first process wins)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_text().strip().encode()
+    if len(key) < MIN_KEY_BYTES:
+        raise RuntimeError(f"{path}: the principal key must be at least {MIN_KEY_BYTES} bytes")
+    return key
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Signer:
+    """Signs principals with one key; reuses a token while most of its life remains."""
+
+    MAX_CACHED = 10_000
+
+    def __init__(self, key: bytes, now: Callable[[], float] = time.time) -> None:
+        self._key = key
+        self._now = now
+        self._cache: dict[tuple[Any, ...], tuple[str, float, float]] = {}
+
+    def sign(self, principal: Principal, audience: str = AUD_RPC, ttl: float | None = None,
+             issued_at: float | None = None) -> str:
+        iat = int(self._now() if issued_at is None else issued_at)
+        exp = iat + int(DEFAULT_TTL_SECONDS if ttl is None else ttl)
+        body = json.dumps([principal.user_id, principal.role, principal.network_id, iat, exp,
+                           audience], separators=(",", ":")).encode()
+        signed = f"{VERSION}.{_b64(body)}"
+        mac = hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
+        return f"{signed}.{_b64(mac)}"
+
+    def token(self, principal: Principal, audience: str = AUD_RPC,
+              ttl: float | None = None) -> str:
+        """A token for ``principal``, reused while three quarters of its life remain."""
+        life = DEFAULT_TTL_SECONDS if ttl is None else ttl
+        key = (principal.user_id, principal.role, principal.network_id, audience, life)
+        now = self._now()
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] - now > life * 0.75:
+            return hit[0]
+        token = self.sign(principal, audience, life, now)
+        if len(self._cache) >= self.MAX_CACHED:
+            self._cache = {k: v for k, v in self._cache.items() if v[1] - now > life * 0.75}
+            if len(self._cache) >= self.MAX_CACHED:
+                self._cache.clear()
+        self._cache[key] = (token, now + life, life)
+        return token
+
+
+class Verifier:
+    """Checks tokens signed with one key; remembers those it accepted until they expire.
+
+    Refused tokens are not remembered (nothing an anonymous sender does grows the cache)."""
+
+    MAX_CACHED = 20_000
+
+    def __init__(self, key: bytes, now: Callable[[], float] = time.time) -> None:
+        self._key = key
+        self._now = now
+        self._accepted: dict[str, tuple[Principal, float, str]] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, token: Any, audience: str = AUD_RPC) -> Principal | None:
+        if not isinstance(token, str) or not token:
+            return None
+        now = self._now()
+        hit = self._accepted.get(token)
+        if hit is None:
+            hit = self._check(token, now)
+            if hit is None:
+                return None
+            self._remember(token, hit, now)
+        principal, expires_at, aud = hit
+        if aud != audience or expires_at <= now:
+            return None
+        return principal
+
+    def _check(self, token: str, now: float) -> tuple[Principal, float, str] | None:
+        from suivi_common.auth import ROLES, Principal
+
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != VERSION or len(token) > 4096:
+            return None
+        expected = hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        try:
+            mac = _unb64(parts[2])
+            if not hmac.compare_digest(expected, mac):
+                return None
+            user_id, role, network_id, iat, exp, aud = json.loads(_unb64(parts[1]))
+        except (ValueError, TypeError, UnicodeDecodeError):
+            return None
+        if (not isinstance(user_id, str) or not user_id or role not in ROLES
+                or not isinstance(iat, int) or not isinstance(exp, int)
+                or not isinstance(aud, str) or iat > now + CLOCK_SKEW_SECONDS
+                or not (network_id is None or isinstance(network_id, str))):
+            return None
+        return Principal(user_id, role, network_id or None), float(exp), aud
+
+    def _remember(self, token: str, hit: tuple[Principal, float, str], now: float) -> None:
+        with self._lock:
+            if len(self._accepted) >= self.MAX_CACHED:
+                self._accepted = {t: h for t, h in self._accepted.items() if h[1] > now}
+                if len(self._accepted) >= self.MAX_CACHED:
+                    self._accepted.clear()
+            self._accepted[token] = hit
+
+
+_signers: dict[bytes, Signer] = {}
+_verifiers: dict[bytes, Verifier] = {}
+
+
+def signer(key: bytes | None = None) -> Signer:
+    key = key or load_principal_key()
+    found = _signers.get(key)
+    if found is None:
+        found = _signers[key] = Signer(key)
+    return found
+
+
+def verifier(key: bytes | None = None) -> Verifier:
+    key = key or load_principal_key()
+    found = _verifiers.get(key)
+    if found is None:
+        found = _verifiers[key] = Verifier(key)
+    return found
+
+
+def service_principal(service_name: str) -> Principal:
+    """The principal a service calls and emits as (its timers act as it too)."""
+    from suivi_common.auth import Principal
+
+    return Principal(service_name, SERVICE_ROLE)
+
+
+def _ttl() -> float:
+    return float(setting("PRINCIPAL_TTL_SECONDS", DEFAULT_TTL_SECONDS))
+
+
+def service_token(service_name: str, audience: str = AUD_RPC) -> str:
+    return signer().token(service_principal(service_name), audience, _ttl())
+
+
+def event_token(service_name: str, message_id: str) -> str:
+    """The emitting service's principal for one event (bound to its message id)."""
+    ttl = float(setting("EVENT_PRINCIPAL_TTL_SECONDS", DEFAULT_EVENT_TTL_SECONDS))
+    return signer().sign(service_principal(service_name), event_audience(message_id), ttl)
+
+
+def user_token(principal: Principal) -> str:
+    """The gateway's signature on the principal it authenticated for a request."""
+    return signer().token(principal, AUD_RPC, _ttl())
+
+
+def verify(token: Any, audience: str = AUD_RPC) -> Principal | None:
+    return verifier().verify(token, audience)
