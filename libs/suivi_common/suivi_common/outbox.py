@@ -30,6 +30,8 @@ from suivi_common.tables import CommonTables
 log = logging.getLogger(__name__)
 
 PROPAGATED_CONTEXT = ("correlation_id",)
+#: ``Session.info`` key counting the events written in that session (``database.autonomous``).
+EMITTED = "suivi.emitted"
 PRINCIPAL_HEADER = f"nameko.{principals.PRINCIPAL_KEY}"
 
 
@@ -41,6 +43,7 @@ def emit(session: Session, tables: CommonTables, event_type: str, payload: Mappi
                if k in PROPAGATED_CONTEXT and v is not None}
     session.execute(insert(tables.outbox).values(
         id=event_id, event_type=event_type, payload=dict(payload), headers=headers))
+    session.info[EMITTED] = session.info.get(EMITTED, 0) + 1
     return event_id
 
 
