@@ -30,11 +30,12 @@ from plans.domain.force_majeure import (
 from plans.domain.plan import PlanStatus
 from plans.domain.proofs import check_proof
 from plans.models import absences, plans
-from plans.store import check_limit, entitlement, load, load_where, page, page_query, parse_id, publish
+from plans.store import entitlement, load, load_where, parse_id, publish
 from plans.usecases.common import member, owned_plan, parse_date, staff, user_lock
 from plans.views import absence_view
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.paging import check_limit, keyset, page
 
 PLANNED, FORCE_MAJEURE = "planned", "force_majeure"
 STATUSES = tuple(s.value for s in ClaimStatus)
@@ -161,8 +162,9 @@ def get_proof(ctx: Ctx, absence_id: object) -> dict[str, Any]:
 def list_absences(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
     principal = member(ctx)
     size = check_limit(limit)
-    rows = ctx.session.execute(page_query(
-        select(absences).where(absences.c.user_id == principal.user_id), absences, cursor, size)).all()
+    rows = ctx.session.execute(keyset(
+        select(absences).where(absences.c.user_id == principal.user_id), absences, cursor, size,
+        newest_first=True)).all()
     return page(rows, size, [_view(ctx, r) for r in rows[:size]])
 
 
@@ -174,9 +176,9 @@ def staff_list_absences(ctx: Ctx, status: object = None, cursor: object = None,
     if wanted not in STATUSES:
         raise Invalid("Unknown status", fields={"status": "one of " + ", ".join(STATUSES)})
     size = check_limit(limit)
-    rows = ctx.session.execute(page_query(
+    rows = ctx.session.execute(keyset(
         select(absences).where(absences.c.kind == FORCE_MAJEURE, absences.c.status == wanted),
-        absences, cursor, size)).all()
+        absences, cursor, size, newest_first=True)).all()
     return page(rows, size, [_view(ctx, r) for r in rows[:size]])
 
 

@@ -9,12 +9,13 @@ from plans.context import Ctx
 from plans.domain.forecast import forecast_demand
 from plans.domain.plan import PlanStatus
 from plans.models import extensions, plans
-from plans.store import check_limit, from_record, load, load_where, page, page_query, snapshot
+from plans.store import from_record, load, load_where, snapshot
 from plans.usecases.common import INTERNAL_ROLES, internal, member, owned_plan, staff, today_totals
 from plans.views import extension_view, plan_view
 from suivi_common import clock
 from suivi_common.auth import require
 from suivi_common.errors import Invalid, NotFound
+from suivi_common.paging import check_limit, keyset, page
 
 STATUSES = tuple(s.value for s in PlanStatus)
 
@@ -46,7 +47,7 @@ def list_plans(ctx: Ctx, cursor: object = None, limit: object = None,
         if status not in STATUSES:
             raise Invalid("Unknown status", fields={"status": "one of " + ", ".join(STATUSES)})
         query = query.where(plans.c.status == status)
-    rows = ctx.session.execute(page_query(query, plans, cursor, size)).all()
+    rows = ctx.session.execute(keyset(query, plans, cursor, size, newest_first=True)).all()
     today = clock.today()
     return page(rows, size, [plan_view(from_record(r), today, None) for r in rows[:size]])
 
