@@ -66,7 +66,8 @@ def load_master_key() -> bytes:
     return key
 
 
-def _aad(table: str, column: str, row_id: Any) -> bytes:
+def aad(table: str, column: str, row_id: Any) -> bytes:
+    """What a sealed column value is bound to: moved to another row or column, it fails."""
     return f"{table}.{column}:{row_id}".encode()
 
 
@@ -154,10 +155,6 @@ class KeyRing:
         password links), so no second secret has to be managed."""
         return _derive(self._master, b"purpose:" + purpose.encode())
 
-    def forget_cached(self, scope: str) -> None:
-        with self._lock:
-            self._cache.pop(scope, None)
-
 
 class Vault:
     """Per-worker view of the key ring bound to the worker's session."""
@@ -171,14 +168,14 @@ class Vault:
         if value is None:
             return None
         key = self._ring.data_key(self._session, scope)
-        return seal(key, value.encode(), _aad(table, column, row_id))
+        return seal(key, value.encode(), aad(table, column, row_id))
 
     def decrypt(self, scope: str, table: str, column: str, row_id: Any,
                 blob: bytes | None) -> str | None:
         if blob is None:
             return None
         key = self._ring.data_key(self._session, scope, create=False)
-        return open_sealed(key, bytes(blob), _aad(table, column, row_id)).decode()
+        return open_sealed(key, bytes(blob), aad(table, column, row_id)).decode()
 
     def blind_index(self, scope: str, kind: str, value: str | None) -> bytes | None:
         """Keyed HMAC of an already-normalised value (lower-case email, E.164 phone)."""

@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
+from suivi_common.ids import parse_uuid
 from suivi_common.redaction import redact, redact_text
 from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
@@ -364,9 +365,8 @@ class Database(DependencyProvider):
         """The letter waiting for replay, marked replayed; None if there is none (an id that
         is not a UUID names none)."""
         t = self.tables.dead_letters
-        try:
-            key = uuid.UUID(str(letter_id))
-        except ValueError:
+        key = parse_uuid(letter_id)
+        if key is None:
             return None
         row = session.execute(
             select(t).where(t.c.id == key, t.c.replayed_at.is_(None))

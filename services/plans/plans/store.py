@@ -19,6 +19,7 @@ from plans.domain.forecast import plan_schedule
 from plans.domain.plan import Plan, PlanStatus
 from plans.models import plans
 from suivi_common import clock
+from suivi_common.ids import parse_uuid
 
 
 @dataclass
@@ -38,18 +39,6 @@ class PlanRow:
         return uuid.UUID(self.plan.id)
 
 
-def parse_id(value: object) -> uuid.UUID | None:
-    """A well-formed id, or None: a malformed id is simply "not found"."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 def from_record(record: Any) -> PlanRow:
     """A plan row (any select of the plans table) as the domain entity and its money trail."""
     return PlanRow(plan=Plan.from_dict(record.state), network_id=record.network_id,
@@ -66,7 +55,7 @@ def load(session: Session, plan_id: object, lock: bool = False) -> PlanRow | Non
     blocked by the key-share lock a foreign key takes when a row referring to the plan
     (an extension, a day report) is inserted by a transaction still open.
     """
-    pid = parse_id(plan_id)
+    pid = parse_uuid(plan_id)
     if pid is None:
         return None
     query = select(plans).where(plans.c.id == pid)

@@ -1,7 +1,6 @@
 """What a use case works with: the worker's session, encryption, the outbox, the caller."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,14 +45,3 @@ class Ctx:
     def card_provider(self) -> CardProvider:
         return CardProvider(self.settings.card_provider_url, self.settings.card_provider_timeout)
 
-
-def parse_uuid(value: object) -> uuid.UUID | None:
-    """A well-formed id, or None: malformed ids are simply "not found"."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

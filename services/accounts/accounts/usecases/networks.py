@@ -14,7 +14,7 @@ from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.domain.profile import ProfileError, clean_name, normalise_email
 from accounts.models import access_levels, networks, users
 from accounts.usecases import password_tokens, subscriptions
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     actor,
     find_by_email,
@@ -28,6 +28,7 @@ from accounts.usecases.users import (
 )
 from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 
 def network_dict(row: Row) -> dict[str, Any]:

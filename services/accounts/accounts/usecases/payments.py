@@ -13,10 +13,11 @@ from accounts.adapters.card_provider import CardPaymentRequest, CardProviderErro
 from accounts.domain import payments as rules
 from accounts.domain.accounts import MEMBER_ROLES
 from accounts.models import payments
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso
 from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 DESCRIPTION_MAX = 200
 

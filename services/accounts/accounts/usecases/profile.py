@@ -23,11 +23,10 @@ from accounts.models import (
 )
 from accounts.usecases import networks
 from accounts.usecases import subscriptions as subscriptions_uc
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     actor,
     check_actor,
-    check_principal,
     email_index,
     encrypt,
     encrypt_address,
@@ -39,7 +38,9 @@ from accounts.usecases.users import (
     set_status,
 )
 from suivi_common import clock
+from suivi_common.auth import require
 from suivi_common.errors import Conflict, Forbidden, Invalid
+from suivi_common.ids import parse_uuid
 
 EDITABLE = {"first_name", "last_name", "phone", "address", "email", "current_password"}
 
@@ -117,7 +118,7 @@ def me_dict(ctx: Ctx, rows: list[Row]) -> dict[str, Any]:
 def get_me(ctx: Ctx) -> dict[str, Any]:
     """The hot read of every web client's start: one statement, no transaction (the RPC
     is a ``rpc_query``)."""
-    principal = check_principal(ctx)
+    principal = require(ctx.principal)
     rows = _load_me(ctx, principal.user_id)
     check_actor(principal, rows[0] if rows else None)
     return me_dict(ctx, rows)

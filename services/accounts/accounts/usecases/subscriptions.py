@@ -15,10 +15,11 @@ from accounts.domain import withdrawal
 from accounts.domain.accounts import MEMBER_ROLES
 from accounts.models import payments, subscriptions
 from accounts.usecases import payments as payment_uc
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 S = rules.Status
 LABELS_FR = {rules.Period.MONTHLY: "mensuel", rules.Period.QUARTERLY: "trimestriel",

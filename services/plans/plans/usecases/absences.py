@@ -30,11 +30,12 @@ from plans.domain.force_majeure import (
 from plans.domain.plan import PlanStatus
 from plans.domain.proofs import check_proof
 from plans.models import absences, plans
-from plans.store import entitlement, load, load_where, parse_id, publish
+from plans.store import entitlement, load, load_where, publish
 from plans.usecases.common import member, owned_plan, parse_date, staff, user_lock
 from plans.views import absence_view
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 from suivi_common.paging import check_limit, keyset, page
 
 PLANNED, FORCE_MAJEURE = "planned", "force_majeure"
@@ -105,7 +106,7 @@ def _declare_force_majeure(ctx: Ctx, start: Any, end: Any, reason: object, detai
 
 
 def _get(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
-    aid = parse_id(absence_id)
+    aid = parse_uuid(absence_id)
     query = select(absences).where(absences.c.id == aid)
     row = ctx.session.execute(query.with_for_update() if lock else query).first() if aid else None
     if row is None:

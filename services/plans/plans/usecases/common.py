@@ -8,7 +8,7 @@ from plans.context import Ctx
 from plans.domain.plan import Plan, PlanStatus
 from plans.remote import TodayTotals, Unavailable
 from plans.store import PlanRow, load
-from suivi_common.auth import Principal, require, require_service
+from suivi_common.auth import Principal, require
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -24,12 +24,6 @@ def member(ctx: Ctx) -> Principal:
 
 def staff(ctx: Ctx) -> Principal:
     return require(ctx.principal, "staff")
-
-
-def internal(ctx: Ctx) -> Principal:
-    """Another service (a signed service principal; plans' own timers act as plans).
-    No principal is never internal."""
-    return require_service(ctx.principal)
 
 
 def user_lock(ctx: Ctx, user_id: str) -> None:

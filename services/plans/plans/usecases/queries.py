@@ -10,10 +10,10 @@ from plans.domain.forecast import forecast_demand
 from plans.domain.plan import PlanStatus
 from plans.models import extensions, plans
 from plans.store import from_record, load, load_where, snapshot
-from plans.usecases.common import INTERNAL_ROLES, internal, member, owned_plan, staff, today_totals
+from plans.usecases.common import INTERNAL_ROLES, member, owned_plan, staff, today_totals
 from plans.views import extension_view, plan_view
 from suivi_common import clock
-from suivi_common.auth import require
+from suivi_common.auth import require, require_service
 from suivi_common.errors import Invalid, NotFound
 from suivi_common.paging import check_limit, keyset, page
 
@@ -54,7 +54,7 @@ def list_plans(ctx: Ctx, cursor: object = None, limit: object = None,
 
 def active_entitlements(ctx: Ctx) -> list[dict[str, Any]]:
     """Snapshots of every active plan: leads' start-up re-sync."""
-    internal(ctx)
+    require_service(ctx.principal)  # plans' own timers act as plans
     return [snapshot(row) for row in load_where(ctx.session, plans.c.status == PlanStatus.ACTIVE.value)]
 
 
