@@ -24,14 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import suivi_common
+
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES: dict[str, tuple[str, str]] = {
-    "accounts": ("services/accounts/config.yaml", "accounts.service:AccountsService"),
-    "plans": ("services/plans/config.yaml", "plans.service:PlansService"),
-    "leads": ("services/leads/config.yaml", "leads.service:LeadsService"),
-    "mailer": ("services/mailer/config.yaml", "mailer.service:MailerService"),
-    "compliance": ("services/compliance/config.yaml", "compliance.service:ComplianceService"),
-}
+SERVICES: dict[str, tuple[str, str]] = {  # config, nameko target
+    name: (f"services/{name}/config.yaml", f"{name}.service:{name.capitalize()}Service")
+    for name in suivi_common.SERVICES}
 GATEWAY = ("gateway/config.yaml", "gateway.service:GatewayService")
 PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
 AMQP_BASE = os.environ.get("SUIVI_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
