@@ -4,14 +4,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from plans.domain.paris_calendar import (
-    date_span,
-    is_business_day,
-    is_public_holiday,
-    paris_date,
-    previous_business_day,
-    quarter_of,
-)
+from plans.domain.paris_calendar import date_span, paris_date, previous_business_day, quarter_of
+from suivi_common.calendar_fr import is_working_day, public_holidays
 
 
 @pytest.mark.parametrize(
@@ -29,12 +23,12 @@ from plans.domain.paris_calendar import (
     ],
 )
 def test_business_days_are_weekdays_minus_french_holidays(day: date, expected: bool) -> None:
-    assert is_business_day(day) is expected
+    assert is_working_day(day) is expected
 
 
 def test_public_holiday_lookup() -> None:
-    assert is_public_holiday(date(2026, 12, 25))
-    assert not is_public_holiday(date(2026, 12, 24))
+    assert date(2026, 12, 25) in public_holidays(2026)
+    assert date(2026, 12, 24) not in public_holidays(2026)
 
 
 @pytest.mark.parametrize(
