@@ -38,6 +38,11 @@ class PlanRow:
     def id(self) -> uuid.UUID:
         return uuid.UUID(self.plan.id)
 
+    @property
+    def user_id(self) -> str:
+        """The plan's owner (``suivi_common.auth.require_owner``)."""
+        return self.plan.user_id
+
 
 def from_record(record: Any) -> PlanRow:
     """A plan row (any select of the plans table) as the domain entity and its money trail."""

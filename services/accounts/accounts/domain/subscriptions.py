@@ -89,10 +89,6 @@ class Span:
     starts_on: date
     ends_on: date
 
-    def covers(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
-
-
 def next_span(period: Period, today: date, active_ends: Iterable[date]) -> Span:
     """Dates of a subscription validated ``today``, after any paid one still running."""
     start = today
@@ -100,15 +96,6 @@ def next_span(period: Period, today: date, active_ends: Iterable[date]) -> Span:
         if end >= start:
             start = end + timedelta(days=1)
     return Span(start, add_months_end(start, period.months))
-
-
-def is_expired(ends_on: date, today: date) -> bool:
-    return ends_on < today
-
-
-def office_open(spans: Iterable[Span], today: date) -> bool:
-    """The office is open when a paid subscription covers today."""
-    return any(span.covers(today) for span in spans)
 
 
 class Shown(Protocol):

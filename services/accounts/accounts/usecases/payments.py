@@ -16,6 +16,7 @@ from accounts.models import payments
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso
 from suivi_common import clock, paging
+from suivi_common.auth import require_owner
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
 
@@ -145,11 +146,9 @@ def cancel_pending_of_user(ctx: Ctx, user_id: uuid.UUID, now: datetime) -> None:
 
 
 def get_payment(ctx: Ctx, payment_id: object) -> dict[str, Any]:
-    me = actor(ctx)
-    row = load(ctx, payment_id)
-    if me.role != "staff" and row.user_id != me.id:
-        raise NotFound("No such payment")
-    return payment_dict(row)
+    actor(ctx)
+    return payment_dict(require_owner(ctx.principal, load(ctx, payment_id), "No such payment",
+                                      sees_all=("staff",)))
 
 
 def list_payments(ctx: Ctx, status: object = None, cursor: object = None, limit: object = None,

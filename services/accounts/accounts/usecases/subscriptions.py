@@ -18,7 +18,8 @@ from accounts.usecases import payments as payment_uc
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso
 from suivi_common import clock
-from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.auth import require_owner
+from suivi_common.errors import Conflict, Invalid
 from suivi_common.ids import parse_uuid
 
 S = rules.Status
@@ -133,10 +134,9 @@ def withdraw_subscription(ctx: Ctx, subscription_id: object) -> dict[str, Any]:
     """Cancel an unpaid order, or withdraw from a paid one (art. 6, see domain.withdrawal)."""
     user = actor(ctx, *MEMBER_ROLES)
     sid = parse_uuid(subscription_id)
-    row = ctx.session.execute(select(subscriptions).where(subscriptions.c.id == sid)
-                              .with_for_update()).first() if sid else None
-    if row is None or row.user_id != user.id:
-        raise NotFound("No such subscription")
+    query = select(subscriptions).where(subscriptions.c.id == sid).with_for_update()
+    row = require_owner(ctx.principal, ctx.session.execute(query).first() if sid else None,
+                        "No such subscription")
     payment = payment_uc.load(ctx, row.payment_id, for_update=True)
     now = clock.now()
     if row.status == S.PENDING_PAYMENT.value:

@@ -1,25 +1,17 @@
-"""Calendar days as the terms count them: Europe/Paris days, French business days.
+"""Calendar days as the terms count them: French business days, quarters, spans.
 
-The notice rule for planned absences ("au moins 1 jour ouvré") counts French business
-days: the platform's one calendar, ``suivi_common.calendar_fr``.
+Days are Europe/Paris days (``suivi_common.clock.today``). The notice rule for planned
+absences ("au moins 1 jour ouvré") counts French business days: the platform's one
+calendar, ``suivi_common.calendar_fr``.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from suivi_common.calendar_fr import is_working_day
 
-PARIS = ZoneInfo("Europe/Paris")
 ONE_DAY = timedelta(days=1)
-
-
-def paris_date(moment: datetime) -> date:
-    """The Paris calendar day of an instant; naive datetimes are refused (ambiguous)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("moment must be timezone-aware")
-    return moment.astimezone(PARIS).date()
 
 
 def previous_business_day(day: date) -> date:

@@ -34,6 +34,7 @@ from plans.store import entitlement, load, load_where, publish
 from plans.usecases.common import member, owned_plan, parse_date, staff, user_lock
 from plans.views import absence_view
 from suivi_common import clock
+from suivi_common.auth import require_owner
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
 from suivi_common.paging import check_limit, keyset, page
@@ -116,10 +117,7 @@ def _get(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
 
 def _owned(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
     principal = member(ctx)
-    row = _get(ctx, absence_id, lock)
-    if row.user_id != principal.user_id:
-        raise NotFound("No such absence")
-    return row
+    return require_owner(principal, _get(ctx, absence_id, lock), "No such absence")
 
 
 def _view(ctx: Ctx, row: Any) -> dict[str, Any]:

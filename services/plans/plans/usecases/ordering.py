@@ -40,7 +40,7 @@ from plans.usecases.common import (
 )
 from plans.views import extension_view, plan_view
 from suivi_common import clock
-from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, SuiviError
+from suivi_common.errors import Conflict, Forbidden, Invalid, SuiviError
 from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
@@ -378,11 +378,3 @@ def apply_waiting_extensions(ctx: Ctx) -> int:
     return applied
 
 
-def get_extension(ctx: Ctx, plan_id: object, ext_id: object) -> dict[str, Any]:
-    row = owned_plan(ctx, plan_id)
-    eid = parse_uuid(ext_id)
-    ext = ctx.session.execute(select(extensions).where(
-        extensions.c.id == eid, extensions.c.plan_id == row.id)).first() if eid else None
-    if ext is None:
-        raise NotFound("No such extension")
-    return extension_view(ext)

@@ -13,7 +13,7 @@ from plans.store import from_record, load, load_where, snapshot
 from plans.usecases.common import INTERNAL_ROLES, member, owned_plan, staff, today_totals
 from plans.views import extension_view, plan_view
 from suivi_common import clock
-from suivi_common.auth import require, require_service
+from suivi_common.auth import require, require_owner, require_service
 from suivi_common.errors import Invalid, NotFound
 from suivi_common.paging import check_limit, keyset, page
 
@@ -61,10 +61,7 @@ def active_entitlements(ctx: Ctx) -> list[dict[str, Any]]:
 def get_plan_for_owner(ctx: Ctx, plan_id: object) -> dict[str, Any]:
     """A plan's snapshot, for its owner or for another service (not another member)."""
     principal = require(ctx.principal)
-    row = load(ctx.session, plan_id)
-    if row is None or (principal.role not in INTERNAL_ROLES
-                       and principal.user_id != row.plan.user_id):
-        raise NotFound("No such plan")
+    row = require_owner(principal, load(ctx.session, plan_id), "No such plan", INTERNAL_ROLES)
     return snapshot(row)
 
 
