@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from suivi_common import clock
-from suivi_common.settings import is_dev, setting
+from suivi_common.settings import is_dev, key_file, setting
 from suivi_common.tables import CommonTables
 
 PLATFORM_SCOPE = "platform"
@@ -50,17 +50,7 @@ def load_master_key() -> bytes:
         if not is_dev():
             raise RuntimeError("SUIVI_MASTER_KEY must be set outside dev")
         path = Path(setting("SUIVI_MASTER_KEY_FILE", "var/master.key"))
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(base64.b64encode(AESGCM.generate_key(bit_length=256)))
-            try:
-                os.link(tmp, path)  # atomic: the first process to create it wins
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink(missing_ok=True)
-        key = base64.b64decode(path.read_bytes())
+        key = base64.b64decode(key_file(path, lambda: b64(AESGCM.generate_key(bit_length=256))))
     if len(key) != 32:
         raise RuntimeError("the master key must be 32 bytes (base64-encoded)")
     return key

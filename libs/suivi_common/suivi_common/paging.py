@@ -37,21 +37,19 @@ def encode_cursor(*values: Any, kind: str | None = None) -> str:
 
 
 def decode_cursor(cursor: object, *types: type, kind: str | None = None) -> tuple[Any, ...] | None:
-    """The values of a cursor ``encode_cursor`` wrote, parsed as ``types`` (``datetime``,
-    which must be aware, ``uuid.UUID``, ``int``, ``str``); None for no cursor."""
+    """The values ``encode_cursor`` wrote, as ``types`` (``datetime``, aware; ``uuid.UUID``,
+    ``int``, ``str``); None for no cursor, Invalid for anything else."""
     if cursor is None or cursor == "":
         return None
     try:
         if not isinstance(cursor, str):
             raise TypeError
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if kind:
-            if not isinstance(values, list) or values[:1] != [kind]:
-                raise ValueError
-            values = values[1:]
-        if not isinstance(values, list) or len(values) != len(types):
+        head = [kind] if kind else []
+        if not isinstance(values, list) or values[:len(head)] != head \
+                or len(values) != len(head) + len(types):
             raise ValueError
-        return tuple(_parse(t, v) for t, v in zip(types, values, strict=True))
+        return tuple(_parse(t, v) for t, v in zip(types, values[len(head):], strict=True))
     except (ValueError, TypeError):
         raise Invalid("Invalid cursor", fields={"cursor": "invalid"}) from None
 

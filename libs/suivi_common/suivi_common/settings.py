@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from nameko import config
@@ -17,6 +19,22 @@ def setting(key: str, default: Any = None) -> Any:
     if value is None:
         value = os.environ.get(key)
     return default if value is None else value
+
+
+def key_file(path: Path, generate: Callable[[], str]) -> str:
+    """The key kept in ``path`` (dev and test platforms), written first with ``generate()``
+    if missing; atomically, so the first of several starting processes wins."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(generate())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 def is_dev() -> bool:
