@@ -7,7 +7,8 @@ correct run returns as soon as the condition holds, so only a broken run waits i
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 
