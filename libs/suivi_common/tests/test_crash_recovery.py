@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from suivi_common.migrations import ensure_database
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
-from suivi_common.testing.waiting import wait_for
+from suivi_common.testing.waiting import broker_settled, wait_for
 
 HERE = Path(__file__).resolve().parent
 URLS = {"producer": infra.test_db_url("common_crash_producer"),
@@ -103,9 +103,9 @@ def settled(vhost: str, urls: list[str]) -> bool:
     the vhost (a consumer acks an event after its handler committed; an RPC request
     redelivered after a kill is a message too), and every outbox is relayed, then
     consumed."""
-    return (not infra.queue_backlog(vhost)
+    return (broker_settled(vhost)
             and all(scalar(url, "SELECT count(*) FROM outbox") == 0 for url in urls)
-            and not infra.queue_backlog(vhost))
+            and broker_settled(vhost))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from suivi_common.service_base import PlatformService, rpc_api
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event
-from suivi_common.testing.waiting import wait_for
+from suivi_common.testing.waiting import broker_settled, wait_for
 
 metadata = MetaData()
 common = define_common_tables(metadata)
@@ -109,9 +109,9 @@ def settled(vhost: str, dbs: dict[str, str]) -> bool:
     """Nothing is left to happen: every delivered event handled and acked (a handler acks
     after its commit), every outbox row relayed, and what was relayed consumed too. The
     test's way to say "and nothing more happened" without sleeping a guessed time."""
-    return (not infra.queue_backlog(vhost)
+    return (broker_settled(vhost)
             and all(count(url, common.outbox) == 0 for url in dbs.values())
-            and not infra.queue_backlog(vhost))
+            and broker_settled(vhost))
 
 
 def test_event_written_with_data_reaches_consumer_once(dbs: dict[str, str], vhost: str) -> None:

@@ -92,27 +92,6 @@ def close_connections(vhost: str, reason: str = "test") -> int:
     return len(pids)
 
 
-def queue_backlog(vhost: str) -> dict[str, tuple[int, int]]:
-    """The queues of ``vhost`` holding messages: ``{name: (ready, delivered but unacked)}``.
-
-    Read from the queues themselves (``rabbitmqctl``), not from the management API, whose
-    counts lag by seconds. Tests use it to know that nothing is left to happen, rather
-    than sleeping a guessed time: a reliable handler's event is acked only after its
-    transaction committed (``SuiviContainer``), so an empty backlog means every event
-    delivered so far has taken its effect.
-    """
-    listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost,
-                             "--no-table-headers", "name", "messages_ready",
-                             "messages_unacknowledged"],
-                            check=True, capture_output=True, text=True).stdout
-    busy = {}
-    for line in listed.splitlines():
-        name, ready, unacked = line.rsplit("\t", 2)
-        if int(ready) or int(unacked):
-            busy[name] = (int(ready), int(unacked))
-    return busy
-
-
 def add_broker_user(name: str, password: str, vhost: str, configure: str, write: str,
                     read: str) -> None:
     """A RabbitMQ user with these permission patterns on one vhost (the test deletes it)."""
