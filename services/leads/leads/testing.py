@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from suivi_common.testing.waiting import broker_settled, wait_for  # noqa: F401  (one way to wait)
 
 ROOT = Path(__file__).resolve().parents[3]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -60,17 +62,6 @@ def publish_event(amqp_uri: str, service: str, event_type: str, payload: Mapping
     from suivi_common.testing.messages import publish_event as publish_signed
 
     publish_signed(amqp_uri, service, event_type, payload, message_id or str(uuid.uuid4()))
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(interval)
 
 
 def queue_consumers(vhost: str, queue: str) -> int:

@@ -59,6 +59,7 @@ class Stack:
         self.cfg = cfg
         self.engine = engine
         self.uri = cfg["AMQP_URI"]
+        self.vhost = self.uri.rsplit("/", 1)[-1]
 
     @contextlib.contextmanager
     def rpc(self, context: dict[str, Any] | None = None, service: str = "plans") -> Iterator[Any]:

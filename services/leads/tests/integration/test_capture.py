@@ -118,7 +118,8 @@ def test_cli_publishes_a_jsonl_file_that_the_queue_consumer_stores(stack, tmp_pa
     testing.wait_for(lambda: stack.count(stock) == 25)
     capture_client.main([str(path), "--amqp-uri", stack.uri, "--capture-key", key,
                          "--batch-size", "10"])  # the same file again: same message ids
-    __import__("time").sleep(0.5)
+    testing.wait_for(lambda: testing.broker_settled(stack.vhost, "leads.capture"),
+                     what="the replayed file handled")
     assert stack.count(leads) == 25
 
 

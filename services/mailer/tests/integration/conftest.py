@@ -23,6 +23,7 @@ from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.errors import EXPECTED_ERRORS, Conflict
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event as publish_signed
+from suivi_common.testing.waiting import broker_settled, wait_for
 
 MIGRATIONS = Path(mailer.__file__).parent / "migrations"
 STAFF = {"user_id": "s", "role": "staff"}
@@ -74,16 +75,6 @@ class SmtpServer:
 
     def to(self, address: str) -> list[Received]:
         return [r for r in self.received if address in r.rcpt_tos]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture(scope="session")
@@ -209,6 +200,10 @@ class LiveMailer:
     def publish(self, event_type: str, payload: dict[str, Any],
                 message_id: str | None = None) -> str:
         return publish_event(self.cfg["AMQP_URI"], event_type, payload, message_id)
+
+    def settled(self) -> bool:
+        """Every event published so far has been handled and acked (retries included)."""
+        return broker_settled(self.cfg["AMQP_URI"].rsplit("/", 1)[-1])
 
 
 @pytest.fixture(scope="module")
