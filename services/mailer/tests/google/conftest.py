@@ -69,6 +69,11 @@ def consent(url: str, email: str, **extra: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}
 
 
+@pytest.fixture
+def google_consent() -> Callable[..., dict[str, str]]:
+    return consent
+
+
 @pytest.fixture(scope="session")
 def google_db() -> str:
     infra.recreate_database(DB_URL)
