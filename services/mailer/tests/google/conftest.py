@@ -4,6 +4,7 @@ driven as the gateway and a browser would."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -124,11 +125,10 @@ class LiveMailer:
 
 
 def google_config(vhost: str, db_url: str, google: Any, **extra: Any) -> dict[str, Any]:
-    return infra.base_config(vhost, DATABASE_URL=db_url, SMTP_HOST="127.0.0.1", SMTP_PORT=9,
-                             GOOGLE_CLIENT_ID=google.client_id,
-                             GOOGLE_CLIENT_SECRET=google.client_secret,
-                             GOOGLE_BASE_URL=google.base_url,
-                             PUBLIC_URL="https://app.suivi.test", **extra)
+    settings = {"DATABASE_URL": db_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": 9,
+                "GOOGLE_CLIENT_ID": google.client_id, "GOOGLE_CLIENT_SECRET": google.client_secret,
+                "GOOGLE_BASE_URL": google.base_url, "PUBLIC_URL": "https://app.suivi.test"}
+    return infra.base_config(vhost, **{**settings, **extra})
 
 
 @pytest.fixture
@@ -154,3 +154,60 @@ def run_mailer(google_db: str, fake_google: Any) -> Iterator[Callable[..., LiveM
         for ctx in reversed(stack):
             ctx.__exit__(None, None, None)
         infra.delete_vhost(vhost)
+
+
+def run_databases() -> list[str]:
+    """Every test database of this run this machine holds: the services' (``*_test<suffix>``)
+    and the end-to-end platform's (``*_e2e<suffix>``)."""
+    import psycopg
+
+    suffix = infra.DB_SUFFIX
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        rows = c.execute("SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
+                         (f"%\\_test{suffix}", f"%\\_e2e{suffix}")).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def find_in_database(dbname: str, secrets: list[str]) -> list[str]:
+    """Where any of ``secrets`` appears in any row of any table of ``dbname``: each row is
+    read whole as text (bytea as hex, so bytes are searched too)."""
+    import psycopg
+    from psycopg import sql
+
+    needles = [(s, s) for s in secrets] + [(s, s.encode().hex()) for s in secrets]
+    found = []
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{dbname}", autocommit=True) as c:
+        tables = c.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                           "WHERE table_type = 'BASE TABLE' AND table_schema NOT IN "
+                           "('pg_catalog', 'information_schema')").fetchall()
+        for schema, table in tables:
+            query = sql.SQL("SELECT t::text FROM {}.{} AS t").format(sql.Identifier(schema),
+                                                                     sql.Identifier(table))
+            for (row,) in c.execute(query):
+                for secret, needle in needles:
+                    if needle in row:
+                        found.append(f"{dbname}.{schema}.{table}: {secret[:8]}...")
+    return found
+
+
+def log_files() -> list[Path]:
+    var = Path(os.environ.get("SUIVI_VAR", "var"))
+    return sorted(p for p in (var / "log").glob("*.log*") if p.is_file()) if var.exists() else []
+
+
+@pytest.fixture
+def token_scan() -> Callable[..., list[str]]:
+    """``token_scan(secrets, log_text, databases=None, files=())``: every place a secret
+    shows up in every table of every test database, the given log text and log files."""
+    def scan(secrets: list[str], log_text: str, databases: list[str] | None = None,
+             files: list[Path] | tuple[Path, ...] = ()) -> list[str]:
+        assert secrets, "nothing to look for"
+        found = []
+        for dbname in databases if databases is not None else run_databases():
+            found += find_in_database(dbname, secrets)
+        found += [f"log: {s[:8]}..." for s in secrets if s in log_text]
+        for path in [*log_files(), *files]:
+            text = path.read_text(errors="replace")
+            found += [f"{path}: {s[:8]}..." for s in secrets if s in text]
+        return found
+    return scan
