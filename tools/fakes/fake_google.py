@@ -72,7 +72,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8026
 DEFAULT_CLIENT_ID = "suivi-local.apps.googleusercontent.test"
-DEFAULT_CLIENT_SECRET = "fake-google-client-secret-for-local-runs"
+DEFAULT_CLIENT_SECRET = "fake-google-dev-client-secret-not-secret"
 GMAIL_SEND = "https://www.googleapis.com/auth/gmail.send"
 USERINFO_EMAIL = "https://www.googleapis.com/auth/userinfo.email"
 REQUIRED_SCOPES = frozenset({"openid", "email", GMAIL_SEND})
