@@ -11,7 +11,7 @@ class GoogleAuthorizeOut(Schema):
 class GoogleStatusOut(Schema):
     linked = fields.Bool(required=True)
     address = Text(allow_none=True)
-    linked_at = fields.AwareDateTime(allow_none=True)
+    linked_at = Text(allow_none=True, metadata={"description": "ISO 8601"})
     can_send = fields.Bool(required=True)
     reason = Text(metadata={"description": "`relink_gmail` when no live token: link again"})
 
