@@ -16,13 +16,17 @@ What follows, on purpose:
   false, reason: "relink_gmail"``: the user links again (one click at Google). Meanwhile
   nothing is lost: mail to leads goes through the platform's SMTP with ``Reply-To`` set to
   the user's address.
-* **Several mailer instances.** Each holds the tokens of the links completed through it
-  (the OAuth callback is an RPC any instance may answer; the state and PKCE verifier need
-  no memory, see ``oauth``). Another instance has no token for that user: there,
-  ``can_send`` is false and mail goes through SMTP with ``Reply-To``, never lost, never
-  sent twice. Run the mailer as one instance to keep Gmail sending for everyone; a second
-  instance is a degraded mode (more SMTP), not an error. Sharing the tokens between
-  instances would mean storing them somewhere, which the terms rule out.
+* **Several mailer instances.** The OAuth callback is an RPC any instance may answer (the
+  state and the PKCE verifier need no memory, see ``oauth``); the instance that completes
+  the link holds the token, and broadcasts ``google_linked`` (user id and holder id only):
+  any other instance drops the older token it had for that user, so at most one holds it.
+  ``google_unlinked`` reaches the holder, which drops the token and revokes it at Google.
+  An instance without the token has ``can_send`` false for that user and its mail goes
+  through SMTP with ``Reply-To``: never lost, never sent twice, only not through Gmail, and
+  ``GET /api/mailer/google`` answers for the instance that took the call. Run the mailer as
+  one instance to keep Gmail sending for everyone; more instances are a degraded mode
+  (more SMTP), not an error. Sharing the tokens between instances would mean storing or
+  sending them somewhere, which the terms rule out.
 """
 from __future__ import annotations
 
