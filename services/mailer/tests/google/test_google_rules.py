@@ -276,3 +276,15 @@ def test_production_refuses_plain_http_google_endpoints() -> None:
         assert not settings.enabled
         assert settings.redirect_uri == "https://x.test/api/mailer/google/callback"
     assert "secret-1" not in repr(SETTINGS)
+
+
+def test_the_client_secret_is_a_production_secret_once_linking_is_on() -> None:
+    from mailer.google.gmail import Gmail
+    from suivi_common.production import secret_problem
+
+    with config.patch({"GOOGLE_CLIENT_ID": ""}, clear=False):
+        assert Gmail().secrets_used == ()
+    with config.patch({"GOOGLE_CLIENT_ID": "123.apps.googleusercontent.com"}, clear=False):
+        assert Gmail().secrets_used == ("GOOGLE_CLIENT_SECRET",)
+    # the fake's committed secret would be refused in production
+    assert secret_problem("GOOGLE_CLIENT_SECRET", "fake-google-dev-client-secret-not-secret")
