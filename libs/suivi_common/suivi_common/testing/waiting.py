@@ -57,3 +57,10 @@ def broker_settled(vhost: str, queue: str | None = None) -> bool:
     if queue is not None:
         return queues.get(queue) == (0, 0)
     return bool(queues) and all(counts == (0, 0) for counts in queues.values())
+
+
+def wait_settled(vhost: str, queue: str | None = None, what: str = "the broker settled",
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Wait for :func:`broker_settled`, polling gently: each look starts a ``rabbitmqctl``
+    (an Erlang VM), so polling it every 50 ms would itself load a busy machine."""
+    wait_for(lambda: broker_settled(vhost, queue), timeout=timeout, interval=0.5, what=what)
