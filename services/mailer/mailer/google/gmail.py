@@ -105,6 +105,11 @@ class GmailChannel:
         """A usable token is held here (fresh or refreshable)."""
         return self.settings.enabled and self.store.holds(user_id)
 
+    def ready_in(self, user_id: str) -> float:
+        """Seconds before a send for this user would leave at once (a dispatcher may serve
+        other users meanwhile instead of blocking a worker in ``send``)."""
+        return self.pacer.ready_in(user_id)
+
     def address(self, user_id: str) -> str | None:
         token = self.store.get(user_id)
         return token.address if token else None

@@ -191,6 +191,10 @@ def test_a_burst_is_paced_to_the_quota_none_lost_none_twice(
     starts.sort()
     assert all(starts[i + 20] - starts[i] >= 60.0 for i in range(len(starts) - 20))
     assert starts[-1] - starts[0] >= 180.0  # 70 at 20 a minute: three full windows waited
+    assert channel.ready_in("u1") == 0  # the last window holds 10 of its 20
+    for _ in range(10):
+        acquire("u1")
+    assert channel.ready_in("u1") > 0 and channel.ready_in("someone-else") == 0
 
 
 def test_no_token_means_no_live_token(fake_google: Any, clock: Clock) -> None:
