@@ -18,14 +18,14 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, overload
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Session
 
 from suivi_common import clock
@@ -130,10 +130,10 @@ class KeyRing:
 
     def destroy(self, session: Session, scope: str) -> None:
         """Crypto-shred: forget the wrapped key; the row stays to refuse re-creation."""
-        result = session.execute(
+        result = cast("CursorResult[Any]", session.execute(
             update(self._table).where(self._table.c.scope == scope)
             .values(wrapped_key=None, destroyed_at=clock.now())
-        )
+        ))
         if result.rowcount == 0:
             session.execute(insert(self._table).values(
                 scope=scope, wrapped_key=None, destroyed_at=clock.now()))
@@ -166,6 +166,11 @@ class Vault:
             return None
         key = self._ring.data_key(self._session, scope, create=False)
         return open_sealed(key, bytes(blob), aad(table, column, row_id)).decode()
+
+    @overload
+    def blind_index(self, scope: str, kind: str, value: str) -> bytes: ...
+    @overload
+    def blind_index(self, scope: str, kind: str, value: None) -> None: ...
 
     def blind_index(self, scope: str, kind: str, value: str | None) -> bytes | None:
         """Keyed HMAC of an already-normalised value (lower-case email, E.164 phone)."""

@@ -57,7 +57,7 @@ def decode_cursor(cursor: object, *types: type, kind: str | None = None) -> tupl
 def _parse(kind: type, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int if kind is int else str):
         raise TypeError
-    parsed = datetime.fromisoformat(value) if kind is datetime else kind(value)
+    parsed = datetime.fromisoformat(str(value)) if kind is datetime else kind(value)
     if kind is datetime and parsed.tzinfo is None:
         raise ValueError  # every listed instant is aware
     return parsed

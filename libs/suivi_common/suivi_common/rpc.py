@@ -231,7 +231,8 @@ class ServiceClient:
         token = self._token()
         if token:
             context[principals.PRINCIPAL_KEY] = token
-        return encode_to_headers(context)
+        headers: dict[str, Any] = encode_to_headers(context)
+        return headers
 
 
 class RpcMethod:

@@ -258,7 +258,12 @@ class World:
                    shortfall: int = 0) -> int:
         """Leads takes today's quota (minus ``less``) for the plan; returns how many."""
         day = day or clock.today()
-        due = self.call(lambda ctx: store.schedule(store.load(ctx.session, plan_id).plan), who=None)
+        def schedule(ctx: Any) -> Any:
+            row = store.load(ctx.session, plan_id)
+            assert row is not None, f"no plan {plan_id}"
+            return store.schedule(row.plan)
+
+        due = self.call(schedule, who=None)
         n = max(0, due.get(day, 0) - less)
         self.book.take(plan_id, n, shortfall, day)
         return n

@@ -61,7 +61,7 @@ class UnknownPeriod(ValueError):
 
 def parse_period(value: object) -> Period:
     try:
-        return Period(value)
+        return Period(value if isinstance(value, str) else "")
     except ValueError:
         raise UnknownPeriod(f"period must be one of {', '.join(p.value for p in Period)}") from None
 
@@ -122,4 +122,7 @@ def shown(rows: Iterable[S], today: date) -> S | None:
         elif row.status == Status.PENDING_PAYMENT:
             pending.append(row)
     coming.sort(key=lambda r: r.starts_on or today)
-    return (running or coming or pending or [None])[0]
+    for found in (running, coming, pending):
+        if found:
+            return found[0]
+    return None

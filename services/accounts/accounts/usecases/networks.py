@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -165,7 +166,7 @@ def get_member(ctx: Ctx, member_id: object) -> dict[str, Any]:
     return member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id]))
 
 
-def access_level_dict(row: Row) -> dict[str, Any]:
+def access_level_dict(row: Row | SimpleNamespace) -> dict[str, Any]:
     return {"id": str(row.id), "name": row.name, "permissions": list(row.permissions),
             "created_at": iso(row.created_at)}
 

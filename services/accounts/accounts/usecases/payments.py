@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,7 +24,7 @@ from suivi_common.ids import parse_uuid
 DESCRIPTION_MAX = 200
 
 
-def payment_dict(row: Row) -> dict[str, Any]:
+def payment_dict(row: Row | SimpleNamespace) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(row.id), "method": row.method, "status": row.status,
         "amount_cents": row.amount_cents, "currency": row.currency,

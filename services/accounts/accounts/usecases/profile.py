@@ -1,6 +1,7 @@
 """The user's own account: "Mon Compte" (terms art. 3.A, 5, 10.B)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -133,7 +134,7 @@ def update_me(ctx: Ctx, changes: object) -> dict[str, Any]:
         raise Invalid("Unknown field(s)", fields={k: "unknown field" for k in unknown})
     values: dict[str, Any] = {}
     fields: dict[str, str] = {}
-    cleaners = {"first_name": lambda v: rules.clean_name(v, "first_name"),
+    cleaners: dict[str, Callable[[Any], Any]] = {"first_name": lambda v: rules.clean_name(v, "first_name"),
                 "last_name": lambda v: rules.clean_name(v, "last_name"),
                 "phone": rules.normalise_phone, "address": rules.clean_address,
                 "email": rules.normalise_email}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -27,7 +28,8 @@ LABELS_FR = {rules.Period.MONTHLY: "mensuel", rules.Period.QUARTERLY: "trimestri
              rules.Period.ANNUAL: "annuel"}
 
 
-def subscription_dict(row: Row, payment: Row | None) -> dict[str, Any]:
+def subscription_dict(row: Row | SimpleNamespace,
+                      payment: Row | SimpleNamespace | None) -> dict[str, Any]:
     return {"id": str(row.id), "status": row.status, "period": row.period,
             "amount_cents": row.amount_cents, "starts_on": iso(row.starts_on),
             "ends_on": iso(row.ends_on), "created_at": iso(row.created_at),

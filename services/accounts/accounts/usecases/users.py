@@ -81,6 +81,14 @@ def get_row(ctx: Ctx, user_id: object, for_update: bool = False) -> Row | None:
     return ctx.session.execute(query).first()
 
 
+def row_of(ctx: Ctx, user_id: object) -> Row:
+    """A user row that must exist (read back after a change): NotFound otherwise."""
+    row = get_row(ctx, user_id)
+    if row is None:
+        raise NotFound("No such user")
+    return row
+
+
 def find_by_email(ctx: Ctx, email: str) -> Row | None:
     return ctx.session.execute(
         select(users).where(users.c.email_index == email_index(ctx, email))).first()

@@ -65,9 +65,9 @@ def declare(ctx: Ctx, start_date: object, end_date: object, countries: object = 
         "closure_id": closure.id, "start_date": data["start_date"], "end_date": data["end_date"],
         "countries": data["countries"], "tiers": data["tiers"], "reason": closure.reason,
         "plan_ids": changed})
-    row = ctx.session.execute(select(sales_closures).where(
+    saved = ctx.session.execute(select(sales_closures).where(
         sales_closures.c.id == uuid.UUID(closure.id))).one()
-    return closure_view(row)
+    return closure_view(saved)
 
 
 def list_closures(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:

@@ -78,8 +78,8 @@ def forecast(ctx: Ctx, days: object = 14) -> dict[str, Any]:
     items = [{"date": key.day.isoformat(), "country": key.country, "tier": key.tier.value,
               "records": records} for key, records in demand.items()]
     per_day: dict[str, int] = {}
-    for item in items:
-        per_day[item["date"]] = per_day.get(item["date"], 0) + item["records"]
+    for key, records in demand.items():
+        per_day[key.day.isoformat()] = per_day.get(key.day.isoformat(), 0) + records
     return {"from_date": today.isoformat(), "days": days, "items": items,
             "per_day": [{"date": d, "records": n} for d, n in sorted(per_day.items())],
             "total": sum(per_day.values()), "active_plans": len(active)}
