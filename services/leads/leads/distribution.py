@@ -11,7 +11,12 @@ Guarantees, and what gives them:
   (ARCHITECTURE "Plans <-> leads protocol"), so racing takes, runs and the day close
   serialise per plan;
 * nothing is lost: the stock row, the delivery, the day totals and the ``lead_delivered``
-  events (written straight into the outbox, set-based) commit or roll back together.
+  events (written straight into the outbox, set-based) commit or roll back together;
+* a take reads its own writes: it files its leads in the buyer's office in the same
+  transaction (``office.usecases.file_sales``), so the leads it returns can be worked on
+  at once; ``lead_delivered`` still goes out for other consumers, and the office's own
+  handler finds them filed. Auto-delivered leads are filed by that handler: a run returns
+  no lead to anyone, and its set-based statement stays free of per-lead crypto.
 
 Auto-delivery works one country x tier group per transaction under a transaction-level
 advisory lock taken with ``pg_try_advisory_xact_lock``: two instances run different groups
@@ -59,6 +64,7 @@ from leads.models import (
     leads,
     plan_days,
 )
+from leads.office import usecases as office
 from suivi_common import clock
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Conflict, Forbidden, NotFound
@@ -292,6 +298,10 @@ def take(session: Session, vault: Vault, plan_id: str, taker: Taker, requested: 
             "day": today, "now": now, "now_iso": now.isoformat(),
             "headers": event_headers(taker.context)}).all()
         data = _rekey_rows(session, vault, rows, {r.id: ent.network_id for r in rows})
+        # read your own writes: what the take returns is in the office when it answers
+        office.file_sales(session, vault, now, owner_id=ent.user_id, network_id=ent.network_id,
+                          plan_id=plan_id, plan_country=ent.country, delivered_at=now,
+                          sales=[office.Sale(r.id, data[r.id], r.country) for r in rows])
         meta = {"plan_id": plan_id, "delivered_at": now.isoformat()}
         delivered = [lead_view(r, data[r.id], meta) for r in rows]
     served = len(delivered)

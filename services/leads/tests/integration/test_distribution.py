@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from leads import testing
 from leads.models import common, deliveries, entitlements, leads, plan_days, stock
+from leads.office.tables import office_history, office_leads
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, NotFound
 
@@ -44,6 +45,27 @@ def test_take_hands_out_the_rest_of_todays_quota_oldest_first(stack) -> None:
         "platform"}
     assert stack.count(stock) == 2
     testing.wait_for(lambda: stack.count(common.outbox) == 0)
+
+
+def test_a_taken_lead_is_in_the_office_when_the_take_answers(stack) -> None:
+    """Read your own writes: the leads a take returns can be worked on at once, and the
+    ``lead_delivered`` events, still sent, find them filed (the handler changes nothing)."""
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 3}, network_id="net-7")
+    stocked(stack, 3)
+    with stack.member("u1", "net-7") as rpc:
+        taken = rpc.take("p1")["leads"]
+        moved = [rpc.office_change_status(x["id"], "contacted") for x in taken]
+    assert len(taken) == 3
+    assert [(m["id"], m["status"], m["origin"]) for m in moved] == [
+        (x["id"], "contacted", "purchased") for x in taken]
+    assert [m["email"] for m in moved] == [x["email"] for x in taken]
+    handled = common.inbox.c.handler == "leads.office_on_lead_delivered"
+    testing.wait_for(lambda: stack.count(common.inbox, handled) == 3)
+    rows = stack.rows(select(office_leads.c.status, office_leads.c.owner_id,
+                             office_leads.c.network_id, office_leads.c.plan_country))
+    assert sorted(rows) == [("contacted", "u1", "net-7", "FR")] * 3
+    assert stack.count(office_history) == 3  # the three status moves, nothing more
 
 
 def test_plan_today_reports_live_totals_to_services_and_the_owner(stack) -> None:
