@@ -67,7 +67,7 @@ from leads.models import (
 from leads.office import usecases as office
 from suivi_common import clock
 from suivi_common.crypto import KeyDestroyed, Vault
-from suivi_common.errors import Conflict, Forbidden, NotFound
+from suivi_common.errors import Conflict, NotFound
 from suivi_common.outbox import PROPAGATED_CONTEXT
 
 GROUP_LOCK_CLASS = 0x1EAD  # advisory lock namespace of auto-delivery groups
@@ -271,17 +271,16 @@ class Taker:
 
 
 def take(session: Session, vault: Vault, plan_id: str, taker: Taker, requested: int | None,
-         office_active: Callable[[str], bool]) -> dict[str, Any]:
-    """Hand the owner up to the rest of today's quota, oldest fresh leads first."""
-    owner = session.execute(text("""
-        SELECT e.user_id, o.active FROM entitlements e
-        LEFT JOIN offices o ON o.user_id = e.user_id WHERE e.plan_id = :plan_id"""),
-        {"plan_id": plan_id}).first()
-    if owner is None or owner.user_id != taker.user_id:
+         require_office_open: Callable[[str], None]) -> dict[str, Any]:
+    """Hand the owner up to the rest of today's quota, oldest fresh leads first.
+
+    ``require_office_open`` is the office's one check (terms art. 10,
+    ``office.access.require_office_open``), made before any lock is taken."""
+    owner = session.execute(select(entitlements.c.user_id)
+                            .where(entitlements.c.plan_id == plan_id)).scalar()
+    if owner is None or owner != taker.user_id:
         raise NotFound("No such plan")
-    if not (owner.active if owner.active is not None else office_active(taker.user_id)):
-        raise Forbidden("Your office is closed: renew your subscription to take leads",
-                        code="office_inactive")
+    require_office_open(taker.user_id)
     ent = session.execute(select(entitlements).where(entitlements.c.plan_id == plan_id)
                           .with_for_update()).one()
     today, now = clock.today(), clock.now()  # read after the lock (protocol)

@@ -2,9 +2,9 @@
 
 Entitlement snapshots carry a per-plan ``version``; an older or equal version than the one
 held is ignored, so events replayed, reordered or mixed with the start-up re-sync converge
-on the newest snapshot. Office state follows subscription events; when a user is unknown
-the caller falls back to asking accounts (and the answer is remembered until an event
-says otherwise).
+on the newest snapshot. Office state follows subscription events; for a user no event
+told about yet, the office's one check (``office.access.require_office_open``) asks
+accounts and keeps the answer a short while per instance.
 """
 from __future__ import annotations
 
@@ -79,15 +79,12 @@ def office_state(session: Session, user_id: str) -> bool | None:
 
 
 def record_office(session: Session, user_id: str, active: bool, now: datetime,
-                  subscription_id: str | None = None, source: str = "event") -> None:
-    """Subscription events win; an ended event for another subscription than the one
-    held active (an old one expiring after a renewal) does not close the office."""
+                  subscription_id: str | None = None) -> None:
+    """A subscription event: an ended event for another subscription than the one held
+    active (an old one expiring after a renewal) does not close the office."""
     values = {"user_id": user_id, "active": active, "subscription_id": subscription_id,
-              "source": source, "updated_at": now}
+              "source": "event", "updated_at": now}
     stmt = pg_insert(offices).values(**values)
-    if source == "rpc":  # only fills a gap; never overrides what events said
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id"]))
-        return
     where = None
     if not active and subscription_id:
         where = (offices.c.subscription_id.is_(None)

@@ -180,13 +180,14 @@ deliveries = Table(
     Index("ix_deliveries_to_rekey", "delivered_at", postgresql_where=text("rekeyed_at IS NULL")),
 )
 
-# Read model of offices (accounts' subscription events), with the RPC answer as fallback.
+# Read model of offices (accounts' subscription events); ``office.access`` asks accounts
+# about a user it does not hold. ``source``: event (rows of older versions: rpc).
 offices = Table(
     "offices", metadata,
     Column("user_id", ID, primary_key=True),
     Column("active", Boolean, nullable=False),
     Column("subscription_id", ID),
-    Column("source", String(8), nullable=False),  # event | rpc
+    Column("source", String(8), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 

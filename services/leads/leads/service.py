@@ -22,7 +22,7 @@ from suivi_common.auth import require
 from suivi_common.consumer import reliable_handler
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
-from suivi_common.errors import Conflict, Invalid, NotFound, ServiceUnavailable, Unauthorized
+from suivi_common.errors import Invalid, NotFound, ServiceUnavailable, Unauthorized
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
 
@@ -177,21 +177,9 @@ class LeadsService(OfficeEntrypoints, PlatformService):
             raise Invalid("max must be a positive integer", fields={"max": "at least 1"})
         taker = distribution.Taker(principal.user_id, self.context)
         result = distribution.take(self.db.session, self.db.vault, str(plan_id)[:64], taker,
-                                   limit, self._office_active)
+                                   limit, self._require_office_open)
         self.db.emitted += len(result["leads"])  # set-based events: wake the relay
         return result
-
-    def _office_active(self, user_id: str) -> bool:
-        """Fallback for an office no accounts event told us about yet: ask, remember."""
-        try:
-            answer = self.accounts.office_active(user_id)
-        except UNAVAILABLE as exc:
-            log.warning("accounts.office_active unavailable: %r", exc)
-            raise Conflict("The office status cannot be checked right now; try again",
-                           code="office_status_unavailable") from None
-        active = bool(answer.get("active") if isinstance(answer, dict) else answer)
-        entitlements.record_office(self.db.session, user_id, active, clock.now(), source="rpc")
-        return active
 
     @rpc_api
     def set_auto_delivery(self, plan_id: str, enabled: bool) -> dict[str, Any]:

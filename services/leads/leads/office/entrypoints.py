@@ -64,10 +64,14 @@ class OfficeEntrypoints:
     def _ofc_ctx(self, actor: Actor) -> OfficeCtx:
         return OfficeCtx(self.db.session, self.db.vault, clock.now(), self.db.emit, actor)
 
+    def _require_office_open(self, user_id: str) -> None:
+        """The one office-open check (terms art. 10): offices, takes, a member's office."""
+        access.require_office_open(self.db.session, self.office_access, self.accounts, user_id)
+
     def _ofc_owner(self) -> tuple[Principal, OfficeCtx]:
         """The caller, working in their own office (must be open)."""
         p = member(self.principal)
-        access.require_office_open(self.db.session, self.office_access, self.accounts, p.user_id)
+        self._require_office_open(p.user_id)
         return p, self._ofc_ctx(_actor(p, ChangeSource.USER))
 
     def _ofc_admin_view(self, member_id: Any) -> tuple[Principal, OfficeCtx, str]:
@@ -77,7 +81,7 @@ class OfficeEntrypoints:
         member_id = str(member_id)[:64]
         access.require_admin_view(self.db.session, self.office_access, self.accounts, p,
                                   member_id)
-        access.require_office_open(self.db.session, self.office_access, self.accounts, member_id)
+        self._require_office_open(member_id)
         return p, self._ofc_ctx(_actor(p, ChangeSource.ADMIN)), member_id
 
     # --- leads in the owner's office ----------------------------------------------------------

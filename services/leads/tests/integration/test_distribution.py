@@ -134,6 +134,33 @@ def test_another_users_plan_is_not_found_and_a_closed_office_is_refused(stack) -
         assert len(rpc.take("p1")["leads"]) == 5
 
 
+def held(engine, plan_id: str) -> int | None:
+    """The entitlement version leads holds for the plan."""
+    with engine.connect() as conn:
+        return conn.execute(select(entitlements.c.version)
+                            .where(entitlements.c.plan_id == plan_id)).scalar()
+
+
+def test_a_take_waits_for_accounts_when_no_event_told_about_the_office(cfg, engine,
+                                                                        fakes) -> None:
+    """The take uses the office's one check: an office no event told about is asked of
+    accounts, and accounts being unreachable is a refusal to retry, never an open door."""
+    from leads.service import LeadsService
+    from suivi_common.rpc import RpcClient
+    from suivi_common.testing import infra
+
+    fake_plans, _ = fakes
+    snap = testing.snapshot("p1", "u1", {clock.today(): 2})
+    with infra.running(cfg, LeadsService, fake_plans):  # no accounts
+        testing.publish_event(cfg["AMQP_URI"], "plans", "plan_activated", snap)
+        testing.wait_for(lambda: held(engine, "p1") == 1)
+        with RpcClient(cfg["AMQP_URI"], principal={"user_id": "u1", "role": "user",
+                                                   "network_id": "net-1"}) as client:
+            with pytest.raises(Conflict) as err:
+                client.leads.take("p1")
+    assert err.value.code == "office_status_unavailable"
+
+
 def test_inactive_plan_cannot_take(stack) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 5})
