@@ -38,8 +38,8 @@ from typing import Any
 import psycopg
 from sqlalchemy import text
 
+from leads.models import office_leads
 from leads.office import export, queries, testing, usecases
-from leads.office.tables import office_leads
 from suivi_common import clock
 from suivi_common.testing import infra
 

@@ -24,10 +24,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.domain.refund_checks import run_checks
 from leads.domain.refunds import ClaimFacts, LeadOrigin, check_claim_allowed, parse_refund_reason
+from leads.models import refund_claims
 from leads.office import cursor as cursors
 from leads.office import history, records, usecases
 from leads.office.context import OfficeCtx, decrypt_json, encrypt_json, get_int
-from leads.office.tables import refund_claims
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 STATUSES = ("pending", "approved", "rejected")

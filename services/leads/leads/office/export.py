@@ -38,9 +38,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
 from sqlalchemy import delete, select, update
 
+from leads.models import office_export_chunks, office_exports
 from leads.office import queries, records
 from leads.office.context import OfficeCtx, get_int
-from leads.office.tables import office_export_chunks, office_exports
 from suivi_common.clock import PARIS
 from suivi_common.errors import Invalid, NotFound
 

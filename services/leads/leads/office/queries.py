@@ -1,7 +1,7 @@
 """Listing one office: filters, sorts, keyset pages; also the row stream of the export.
 
 Why it stays fast with 100,000 leads in one office: every filter maps to an index
-``(owner_id, <filter>, created_at, id)`` (see ``tables``), pages are keysets (no OFFSET),
+``(owner_id, <filter>, created_at, id)`` (see ``leads.models``), pages are keysets (no OFFSET),
 and only the page's rows are decrypted. Exact-match filters on personal data (email,
 phone, postal code, city) compare blind indexes computed from the query value under the
 owner's network scope; nothing is decrypted to search.
@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from leads.domain.refunds import LeadOrigin
+from leads.models import office_leads
 from leads.office import cursor as cursors
 from leads.office import pipelines, records
 from leads.office.context import OfficeCtx, decrypt_json
-from leads.office.tables import office_leads
 from suivi_common.clock import paris_midnight
 from suivi_common.crypto import Vault
 from suivi_common.errors import Invalid

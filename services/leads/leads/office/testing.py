@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 from leads.domain.capture import validate_capture
 from leads.domain.history import ChangeSource
 from leads.domain.refunds import LeadOrigin
-from leads.models import capture_sites, common, deliveries, metadata
+from leads.models import capture_sites, common, deliveries, metadata, office_leads
 from leads.models import leads as leads_table
 from leads.office import usecases
 from leads.office.context import Actor, OfficeCtx
-from leads.office.tables import office_leads
 from suivi_common import clock
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault
 from suivi_common.migrations import ensure_database

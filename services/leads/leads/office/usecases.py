@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from leads.domain.pipeline import check_transition
 from leads.domain.refunds import LeadOrigin, refund_deadline
-from leads.models import deliveries, entitlements, leads
+from leads.models import deliveries, entitlements, leads, office_leads, office_notes, refund_claims
 from leads.office import cursor as cursors
 from leads.office import history, pipelines, records
 from leads.office.context import (
@@ -33,7 +33,6 @@ from leads.office.context import (
     unwrap_lead_key,
     wrap_lead_key,
 )
-from leads.office.tables import office_leads, office_notes, refund_claims
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Conflict, Invalid, NotFound
 

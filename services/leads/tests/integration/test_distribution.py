@@ -8,8 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from leads import testing
-from leads.models import common, deliveries, entitlements, leads, plan_days, stock
-from leads.office.tables import office_history, office_leads
+from leads.models import (
+    common,
+    deliveries,
+    entitlements,
+    leads,
+    office_history,
+    office_leads,
+    plan_days,
+    stock,
+)
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, NotFound
 

@@ -31,10 +31,9 @@ from sqlalchemy.orm import Session
 
 from leads import testing as leads_testing
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
-from leads.models import common
+from leads.models import common, office_leads
 from leads.office import testing
 from leads.office.entrypoints import OfficeEntrypoints
-from leads.office.tables import office_leads
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.database import Database

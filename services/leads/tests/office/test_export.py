@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from leads.models import office_export_chunks, office_exports
 from leads.office import export, usecases
-from leads.office.tables import office_export_chunks, office_exports
 from leads.office.testing import deliver, raw_lead, user
 from suivi_common import clock
 from suivi_common.errors import Invalid, NotFound

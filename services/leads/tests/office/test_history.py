@@ -7,9 +7,9 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from leads.domain.history import ChangeSource
+from leads.models import office_history, office_leads
 from leads.office import pipelines, usecases
 from leads.office.context import Actor
-from leads.office.tables import office_history, office_leads
 from leads.office.testing import deliver, user
 
 U1 = user("u1")

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from leads.domain.history import ChangeSource
+from leads.models import office_history, office_leads
 from leads.office import pipelines, usecases
 from leads.office.context import Actor
-from leads.office.tables import office_history, office_leads
 from leads.office.testing import deliver, raw_lead, user
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from leads import testing as leads_testing
-from leads.office.tables import office_leads
+from leads.models import office_leads
 from leads.office.testing import raw_lead
 from suivi_common.errors import Conflict, Forbidden, NotFound, Unauthorized
 
