@@ -7,7 +7,6 @@ so a lead can be delivered at most once, ever, whatever the number of service in
 selling a lead deletes its stock row and inserts its delivery in one statement.
 """
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    event,
     func,
     text,
 )
@@ -217,10 +215,12 @@ stock_alerts = Table(
 #   keyed HMACs under the same scope: exact-match filters never decrypt anything.
 # * Each lead also has its own random key (``lead_key``, wrapped under the network scope).
 #   History values are sealed with it. History is append-only, even for the database
-#   (trigger below), yet a lead erased on its data subject's request (or deleted by its
+#   (a trigger), yet a lead erased on its data subject's request (or deleted by its
 #   owner) must not stay readable there: forgetting ``lead_key`` crypto-shreds exactly that
 #   lead's history, and nothing else.
 # * ``initial_data`` is write-once: a trigger refuses any change except erasing it (NULL).
+#   Both triggers exist only in the migrations (88d43bef22d8): every database, the tests'
+#   included, is built by them.
 #
 # Rows are never deleted: a deleted or erased lead stays as a tombstone without personal
 # data, so a redelivered ``lead_delivered`` event cannot bring it back (insert on conflict
@@ -272,7 +272,7 @@ office_leads = Table(
     Index("ix_office_network_status", "network_id", "status", postgresql_where=LIVE),
 )
 
-# Append-only (trigger below). Values are JSON sealed with the lead's own key.
+# Append-only (trigger in the migrations). Values are JSON sealed with the lead's own key.
 office_history = Table(
     "office_history", metadata,
     Column("id", Uuid, primary_key=True),
@@ -353,51 +353,3 @@ office_export_chunks = Table(
     Column("data", LargeBinary, nullable=False),  # network scope
     PrimaryKeyConstraint("export_id", "n"),
 )
-
-# --- database-level guards ---------------------------------------------------------------
-# Plain statements, no '%' (sqlalchemy's DDL formats the text with '%'). The migration runs
-# the same statements (op.execute each, in order).
-
-HISTORY_DDL = (
-    """CREATE OR REPLACE FUNCTION office_history_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION USING
-        MESSAGE = 'office_history is append-only: ' || TG_OP || ' refused',
-        ERRCODE = 'restrict_violation';
-END
-$$""",
-    """CREATE TRIGGER office_history_append_only
-BEFORE UPDATE OR DELETE ON office_history
-FOR EACH ROW EXECUTE FUNCTION office_history_append_only()""",
-)
-
-OFFICE_LEADS_DDL = (
-    """CREATE OR REPLACE FUNCTION office_leads_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.id IS DISTINCT FROM OLD.id
-       OR NEW.owner_id IS DISTINCT FROM OLD.owner_id
-       OR NEW.network_id IS DISTINCT FROM OLD.network_id
-       OR NEW.origin IS DISTINCT FROM OLD.origin
-       OR NEW.plan_id IS DISTINCT FROM OLD.plan_id
-       OR NEW.delivered_at IS DISTINCT FROM OLD.delivered_at
-       OR NEW.created_at IS DISTINCT FROM OLD.created_at
-       OR (NEW.initial_data IS DISTINCT FROM OLD.initial_data AND NEW.initial_data IS NOT NULL)
-    THEN
-        RAISE EXCEPTION USING
-            MESSAGE = 'office_leads: the initial record and its provenance are immutable',
-            ERRCODE = 'restrict_violation';
-    END IF;
-    RETURN NEW;
-END
-$$""",
-    """CREATE TRIGGER office_leads_guard
-BEFORE UPDATE ON office_leads
-FOR EACH ROW EXECUTE FUNCTION office_leads_guard()""",
-)
-
-for _statement in HISTORY_DDL:
-    event.listen(office_history, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
-for _statement in OFFICE_LEADS_DDL:
-    event.listen(office_leads, "after_create", DDL(_statement).execute_if(dialect="postgresql"))

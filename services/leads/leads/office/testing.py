@@ -1,8 +1,9 @@
 """Helpers for the office's tests and benchmark (nothing here runs in production).
 
 ``Harness`` runs office use cases the way a nameko worker does (one session per call,
-committed on success, rolled back on a refusal) against a database built with
-``metadata.create_all`` (tables, indexes and the DDL guards of ``leads.office.tables``).
+committed on success, rolled back on a refusal) against a database built by the leads
+migrations, as production builds it (tables, indexes and the triggers that guard history
+and initial records).
 """
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from leads.models import capture_sites, common, deliveries, metadata, office_lea
 from leads.models import leads as leads_table
 from leads.office import usecases
 from leads.office.context import Actor, OfficeCtx
+from leads.testing import MIGRATIONS
 from suivi_common import clock
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault
-from suivi_common.migrations import ensure_database
+from suivi_common.migrations import ensure_database, upgrade
+from suivi_common.testing import infra
 
 # A fixed master key for test databases (never used outside tests and benchmarks).
 TEST_MASTER_KEY = b"office-tests-master-key-32-bytes"
@@ -35,15 +38,18 @@ TEST_MASTER_KEY_B64 = base64.b64encode(TEST_MASTER_KEY).decode()
 SITE_ID = uuid.UUID("00000000-0000-4000-8000-0000000000aa")
 
 
-def create_database(url: str, drop: bool = False) -> Engine:
-    """Create the database if needed and every leads + office table (``create_all``)."""
+def migrated_database(url: str, fresh: bool = False) -> Engine:
+    """The database at ``url`` upgraded to the leads migrations' head; rebuilt when
+    ``fresh``, or when it was not built by the migrations (no ``alembic_version``)."""
     ensure_database(url)
     engine = create_engine(url)
-    if drop:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    metadata.create_all(engine)
-    return engine
+    with engine.connect() as conn:
+        migrated = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+    engine.dispose()
+    if fresh or migrated is None:
+        infra.recreate_database(url)
+    upgrade(MIGRATIONS, url, create=False)
+    return create_engine(url)
 
 
 def truncate(engine: Engine) -> None:
