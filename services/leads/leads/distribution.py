@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import eventlet
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -53,6 +54,7 @@ from leads.domain.allocation import CARRY_LIMIT, PlanNeed, allocate
 from leads.domain.daybook import shortfall_after, take_size
 from leads.domain.freshness import freshness_cutoff
 from leads.domain.shortfall import PlanDay, settle_group
+from leads.domain.timestamps import parse_day
 from leads.entitlements import quota_on
 from leads.intake import lead_blind_indexes
 from leads.models import (
@@ -65,9 +67,12 @@ from leads.models import (
     plan_days,
 )
 from leads.office import usecases as office
+from leads.stock import stock_cutoff
+from leads.usecases.context import Ctx
 from suivi_common import clock
+from suivi_common.auth import require
 from suivi_common.crypto import KeyDestroyed, Vault
-from suivi_common.errors import Conflict, NotFound
+from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.outbox import PROPAGATED_CONTEXT
 
 GROUP_LOCK_CLASS = 0x1EAD  # advisory lock namespace of auto-delivery groups
@@ -81,10 +86,6 @@ def event_headers(context: Mapping[str, Any]) -> str:
     """The outbox headers ``outbox.emit`` would write, for set-based event rows."""
     return json.dumps({f"nameko.{k}": str(v) for k, v in context.items()
                        if k in PROPAGATED_CONTEXT and v is not None})
-
-
-def stock_cutoff(now: datetime) -> datetime:
-    return freshness_cutoff(now, settings.get_int("FRESHNESS_DAYS"))
 
 
 _DELIVERED_EVENTS = """
@@ -264,23 +265,27 @@ def rekey_pending(session: Session, vault: Vault, limit: int, now: datetime) -> 
 
 # --- taking -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Taker:
-    user_id: str
-    context: Mapping[str, Any]
+INTERNAL_ROLES = ("staff", "service")
 
 
-def take(session: Session, vault: Vault, plan_id: str, taker: Taker, requested: int | None,
-         require_office_open: Callable[[str], None]) -> dict[str, Any]:
+def parse_limit(limit: Any) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise Invalid("max must be a positive integer", fields={"max": "at least 1"})
+    return limit
+
+
+def take(ctx: Ctx, user_id: str, plan_id: Any, requested: Any = None) -> dict[str, Any]:
     """Hand the owner up to the rest of today's quota, oldest fresh leads first.
 
-    ``require_office_open`` is the office's one check (terms art. 10,
-    ``office.access.require_office_open``), made before any lock is taken."""
+    The office's one check (``ctx.require_office_open``, terms art. 10) is made before any
+    lock is taken: it may ask accounts."""
+    requested, plan_id = parse_limit(requested), str(plan_id)[:64]
+    session, vault = ctx.session, ctx.vault
     owner = session.execute(select(entitlements.c.user_id)
                             .where(entitlements.c.plan_id == plan_id)).scalar()
-    if owner is None or owner != taker.user_id:
+    if owner is None or owner != user_id:
         raise NotFound("No such plan")
-    require_office_open(taker.user_id)
+    ctx.require_office_open(user_id)
     ent = session.execute(select(entitlements).where(entitlements.c.plan_id == plan_id)
                           .with_for_update()).one()
     today, now = clock.today(), clock.now()  # read after the lock (protocol)
@@ -295,7 +300,7 @@ def take(session: Session, vault: Vault, plan_id: str, taker: Taker, requested: 
             "country": ent.country, "tier": ent.tier, "cutoff": stock_cutoff(now), "n": asked,
             "plan_id": plan_id, "user_id": ent.user_id, "network_id": ent.network_id,
             "day": today, "now": now, "now_iso": now.isoformat(),
-            "headers": event_headers(taker.context)}).all()
+            "headers": event_headers(ctx.trace)}).all()
         data = _rekey_rows(session, vault, rows, {r.id: ent.network_id for r in rows})
         # read your own writes: what the take returns is in the office when it answers
         office.file_sales(session, vault, now, owner_id=ent.user_id, network_id=ent.network_id,
@@ -309,8 +314,28 @@ def take(session: Session, vault: Vault, plan_id: str, taker: Taker, requested: 
         _save_days(session, today, {plan_id: (taken + served, new_shortfall)}, now)
         shortfall = new_shortfall
     in_take_transaction()
+    ctx.wake(served)  # set-based events
     return {"leads": delivered, "taken_today": taken + served, "quota_today": quota,
             "shortfall_today": shortfall}
+
+
+def set_auto_delivery(ctx: Ctx, user_id: str, plan_id: Any, enabled: Any) -> dict[str, Any]:
+    """The owner's choice, kept here: it wins over the snapshots' flag. Switched on, the
+    plan's group is served at once."""
+    if not isinstance(enabled, bool):
+        raise Invalid("enabled must be a boolean", fields={"enabled": "must be a boolean"})
+    t = entitlements
+    row = ctx.session.execute(
+        update(t).where(t.c.plan_id == str(plan_id)[:64], t.c.user_id == user_id)
+        .values(auto_delivery_override=enabled, updated_at=clock.now())
+        .returning(t.c.plan_id, t.c.user_id, t.c.country, t.c.tier)).first()
+    if row is None:
+        raise NotFound("No such plan")
+    ctx.emit("auto_delivery_changed", {"plan_id": row.plan_id, "user_id": row.user_id,
+                                       "enabled": enabled})
+    if enabled:
+        ctx.emit("auto_delivery_due", {"country": row.country, "tier": row.tier, "added": 0})
+    return {"plan_id": row.plan_id, "auto_delivery": enabled}
 
 
 # --- auto-delivery ------------------------------------------------------------------------------
@@ -412,9 +437,59 @@ def deliver_group(session: Session, country: str, tier: str,
     return run
 
 
-def plan_today(session: Session, plan_id: str) -> dict[str, Any]:
-    """Live totals of today for one plan, read like a take reads them: after waiting for the
-    plan's row (a take in flight is counted), then the date."""
+def run_auto_delivery(ctx: Ctx, country: str | None = None,
+                      tier: str | None = None) -> dict[str, Any]:
+    """One fair run over every group with need (or one group), each group in its own
+    transaction."""
+    started = clock.now()
+    if country and tier:
+        groups = [(country.upper(), tier)]
+    else:
+        with ctx.separate() as session:
+            groups = groups_with_need(session, clock.today())
+    runs = []
+    for c, t in groups:
+        with ctx.separate() as session:  # one group, one transaction
+            runs.append(deliver_group(session, c, t, ctx.correlation()))
+    ctx.wake(sum(r.delivered for r in runs))
+    return {"groups": len(groups), "skipped": sum(r.skipped for r in runs),
+            "delivered": sum(r.delivered for r in runs),
+            "seconds": (clock.now() - started).total_seconds(),
+            "runs": [vars(r) for r in runs]}
+
+
+def deliver_due(ctx: Ctx, payload: Mapping[str, Any]) -> None:
+    """Stock arrived (or a plan switched auto-delivery on): serve that group now, in the
+    handler's transaction."""
+    run = deliver_group(ctx.session, payload["country"], payload["tier"], ctx.correlation())
+    ctx.wake(run.delivered)
+
+
+def rekey_all(ctx: Ctx) -> dict[str, Any]:
+    """Move auto-delivered leads to their buyer's key, a batch per transaction, until none
+    is left (instances share the work through SKIP LOCKED)."""
+    batch, total = settings.get_int("REKEY_BATCH"), 0
+    while True:
+        with ctx.separate() as session:
+            done = rekey_pending(session, ctx.vault_of(session), batch, clock.now())
+        total += done
+        if done < batch:
+            return {"rekeyed": total}
+        eventlet.sleep(0)
+
+
+def plan_today(ctx: Ctx, plan_id: Any) -> dict[str, Any]:
+    """Live ``{plan_id, date, taken, shortfall}`` of today (plans asks before a tier change
+    or an extension): for services, staff and the plan's owner (another's is NotFound).
+
+    Read like a take reads them: after waiting for the plan's row (a take in flight is
+    counted), then the date."""
+    principal, plan_id, session = require(ctx.principal), str(plan_id)[:64], ctx.session
+    if principal.role not in INTERNAL_ROLES:
+        owner = session.execute(select(entitlements.c.user_id)
+                                .where(entitlements.c.plan_id == plan_id)).scalar()
+        if owner != principal.user_id:
+            raise NotFound("No such plan")
     session.execute(select(entitlements.c.plan_id).where(entitlements.c.plan_id == plan_id)
                     .with_for_update(read=True)).first()
     today = clock.today()
@@ -526,9 +601,13 @@ def settle_day(session: Session, day: date, asked: Sequence[str] = ()) -> bool:
     return True
 
 
-def close_books(session: Session, day: date, plan_ids: Iterable[str],
-                emit: Callable[[str, Mapping[str, Any]], Any]) -> list[dict[str, Any]]:
-    """Freeze each plan's totals for ``day`` (once) and report them to plans."""
+def close_books(session: Session, day: Any, plan_ids: Any,
+                emit: Callable[[str, Mapping[str, Any]], Any]) -> dict[str, Any]:
+    """Plans' day close: freeze each plan's totals for ``day`` (once) and report them to
+    plans (``plan_day_closed``); closing again reports the same numbers."""
+    day = parse_day(day)
+    if not isinstance(plan_ids, list | tuple):
+        raise Invalid("plan_ids must be a list", fields={"plan_ids": "must be a list"})
     if day >= clock.today():
         raise Conflict(f"{day.isoformat()} is not over yet", code="day_close_not_over")
     asked = sorted({str(p) for p in plan_ids})
@@ -553,7 +632,15 @@ def close_books(session: Session, day: date, plan_ids: Iterable[str],
                   "shortfall": shortfall}
         emit("plan_day_closed", report)
         out.append({**report, "already_closed": False})
-    return out
+    return {"date": day.isoformat(), "items": out}
+
+
+def close_yesterday(session: Session, emit: Callable[[str, Mapping[str, Any]], Any]) -> None:
+    """The day-close timer: yesterday's books, for every plan still open on it."""
+    day = yesterday()
+    plan_ids = plans_to_close(session, day)
+    if plan_ids:
+        close_books(session, day, plan_ids, emit)
 
 
 def plans_to_close(session: Session, day: date) -> list[str]:

@@ -74,6 +74,13 @@ class OfficeEntrypoints:
         self._require_office_open(p.user_id)
         return p, self._ofc_ctx(_actor(p, ChangeSource.USER))
 
+    def _ofc_network_admin(self) -> tuple[Principal, OfficeCtx]:
+        """The caller, as the admin of their network."""
+        p = member(self.principal)
+        if p.role != "admin":
+            raise Forbidden("Only the network admin defines the pipeline")
+        return p, self._ofc_ctx(_actor(p, ChangeSource.ADMIN))
+
     def _ofc_admin_view(self, member_id: Any) -> tuple[Principal, OfficeCtx, str]:
         p = member(self.principal)
         if p.role != "admin":
@@ -112,8 +119,7 @@ class OfficeEntrypoints:
     @rpc_api
     def office_delete_lead(self, lead_id: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        usecases.delete_lead(ctx, p.user_id, lead_id)
-        return {"id": str(lead_id), "deleted": True}
+        return usecases.delete_lead(ctx, p.user_id, lead_id)
 
     @rpc_api
     def office_add_note(self, lead_id: str, text: str) -> dict[str, Any]:
@@ -169,10 +175,7 @@ class OfficeEntrypoints:
     @rpc_api
     def office_put_pipeline(self, statuses: list[str], initial: str, terminal: list[str],
                             remap: dict[str, str] | None = None) -> dict[str, Any]:
-        p = member(self.principal)
-        if p.role != "admin":
-            raise Forbidden("Only the network admin defines the pipeline")
-        ctx = self._ofc_ctx(_actor(p, ChangeSource.ADMIN))
+        p, ctx = self._ofc_network_admin()
         return pipelines.replace(ctx, p.network_id, statuses, initial, terminal, remap)
 
     # --- export -----------------------------------------------------------------------------------
@@ -226,6 +229,4 @@ class OfficeEntrypoints:
     @reliable_handler("leads", "lead_delivered")
     def office_on_lead_delivered(self, payload: dict[str, Any]) -> None:
         """A sold lead becomes its buyer's property, in their office (terms 3.B.iv)."""
-        created = usecases.receive_delivery(self._ofc_ctx(_actor(None)), payload)
-        if not created:
-            log.info("lead %s already in its office", payload.get("lead_id"))
+        usecases.receive_delivery(self._ofc_ctx(_actor(None)), payload)

@@ -183,6 +183,7 @@ def receive_delivery(ctx: OfficeCtx, payload: Mapping[str, Any]) -> bool:
     if source is None:
         raise LookupError(f"lead_delivered for unknown lead {lead_id}")
     if source.filed:
+        log.info("lead %s already in its office", lead_id)
         return False
     sold = source.user_id is not None
     data = None
@@ -347,7 +348,7 @@ def _wipe(ctx: OfficeCtx, row: Any, via: str, **extra: Any) -> None:
                         .values(checks=None, comment=None))
 
 
-def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> None:
+def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> dict[str, Any]:
     """The owner deletes a lead (terms 3.B.iv: theirs, and theirs to delete once its use is
     over). A pending refund claim must be decided first: its evidence is the lead's data."""
     row = load(ctx.session, lead_id, owner_id, lock=True)
@@ -357,6 +358,7 @@ def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> None:
         raise Conflict("A refund claim on this lead awaits the platform's decision",
                        code="refund_claim_pending")
     _wipe(ctx, row, "delete", deleted_at=ctx.now, deleted_by=ctx.actor.user_id)
+    return {"id": str(lead_id), "deleted": True}
 
 
 def erase(ctx: OfficeCtx, lead_id: Any) -> dict[str, Any]:
