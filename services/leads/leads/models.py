@@ -255,6 +255,9 @@ office_leads = Table(
     Column("erased_at", DateTime(timezone=True)),
     Column("deleted_at", DateTime(timezone=True)),
     Column("deleted_by", ID),
+    # e-mails the mailer sent to the lead (``lead_email_sent``), shown in the export
+    Column("emails_sent", Integer, nullable=False, server_default="0"),
+    Column("last_emailed_at", DateTime(timezone=True)),
     Index("ix_office_owner_created", "owner_id", "created_at", "id", postgresql_where=LIVE),
     Index("ix_office_owner_status", "owner_id", "status", "created_at", "id",
           postgresql_where=LIVE),
@@ -296,6 +299,19 @@ office_notes = Table(
     Column("text", LargeBinary, nullable=False),  # network scope
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_office_notes_lead", "lead_id", "created_at", "id"),
+)
+
+# One row per e-mail the mailer reported sent (``lead_email_sent``): its id is the
+# primary key, so a report received twice counts once. No personal data here (the subject
+# is in the lead's history, sealed with the lead's key).
+office_emails = Table(
+    "office_emails", metadata,
+    Column("email_id", String(100), primary_key=True),
+    Column("lead_id", Uuid, ForeignKey("office_leads.id"), nullable=False),
+    Column("channel", String(8), nullable=False),  # gmail | smtp
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_office_emails_lead", "lead_id", "sent_at"),
 )
 
 office_pipelines = Table(

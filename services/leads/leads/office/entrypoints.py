@@ -7,8 +7,9 @@ Who may call what:
 * a member's office seen by their admin (``office_member_*``): read-only, unless the
   member turned admin access off, and while the member's office is open;
 * the pipeline: read by the network's members, replaced by its admin;
-* claims to decide: staff; erasure on a data subject's request: other services only
-  (``@rpc_internal``: compliance will call it as itself; no principal is never internal).
+* claims to decide: staff; erasure on a data subject's request and a lead's contact
+  fields for an e-mail: other services only (``@rpc_internal``: compliance and the mailer
+  call as themselves; no principal is never internal).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from nameko.extensions import DependencyProvider
 
 from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.domain.history import ChangeSource
-from leads.office import access, claims, export, pipelines, queries, usecases
+from leads.office import access, claims, export, mailing, pipelines, queries, usecases
 from leads.office.access import AccessCache, member
 from leads.office.context import Actor, OfficeCtx, get_float
 from leads.office.cursor import limit_of
@@ -225,6 +226,16 @@ class OfficeEntrypoints:
     def office_erase_lead(self, lead_id: str) -> dict[str, Any]:
         """Erasure on the data subject's request (terms 3.B.iv), for other services."""
         return usecases.erase(self._ofc_ctx(_actor(self.principal)), lead_id)
+
+    @rpc_internal
+    def lead_contact(self, lead_id: str) -> dict[str, Any]:
+        """What an e-mail to an office lead needs, decrypted (the mailer, as itself)."""
+        return mailing.contact(self._ofc_ctx(_actor(self.principal)), lead_id)
+
+    @reliable_handler("mailer", "lead_email_sent")
+    def office_on_lead_email_sent(self, payload: dict[str, Any]) -> None:
+        """The mailer sent an e-mail to a lead: its history, its count, its last date."""
+        mailing.record_email(self._ofc_ctx(_actor(None)), payload)
 
     @reliable_handler("leads", "lead_delivered")
     def office_on_lead_delivered(self, payload: dict[str, Any]) -> None:

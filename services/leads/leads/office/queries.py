@@ -196,12 +196,14 @@ def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnEleme
     return rows, None
 
 
-EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.status, T.c.created_at, T.c.initial_data)
+EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.status, T.c.created_at, T.c.initial_data,
+                  T.c.emails_sent, T.c.last_emailed_at)
 
 
 def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]],
-                batch: int) -> Iterator[tuple[datetime, str, dict[str, Any]]]:
-    """(created_at, status, initial data) of every matching lead, oldest first, fetched and
+                batch: int) -> Iterator[tuple[datetime, str, dict[str, Any], int, datetime | None]]:
+    """(created_at, status, initial data, e-mails sent, last e-mailed) of every matching
+    lead, oldest first, fetched and
     decrypted ``batch`` rows at a time (memory stays bounded whatever the office's size).
     Erased leads have nothing left to export and are skipped."""
     key = None
@@ -214,7 +216,7 @@ def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]]
             data = decrypt_json(vault, r.network_id, "office_leads", "initial_data", r.id,
                                 r.initial_data)
             if data is not None:
-                yield r.created_at, r.status, data
+                yield r.created_at, r.status, data, r.emails_sent, r.last_emailed_at
         if len(rows) < batch:
             return
         key = (rows[-1].created_at, rows[-1].id)

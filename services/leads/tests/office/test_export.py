@@ -54,8 +54,9 @@ def test_xlsx_holds_the_callers_initial_data_and_status(h, office):
     ws = load_workbook(io.BytesIO(download(h, "u1", job)), read_only=True).active
     rows = list(ws.values)
     assert rows[0] == export.HEADERS["fr"]
+    # e-mails sent: none, so no last date (openpyxl drops the empty trailing cell)
     assert rows[1] == (datetime(2025, 6, 2, 10, 30), "Durand", "Élise", "lead1@example.fr",
-                       "+33600000001", "+33144556677", "75011", "Paris", "meeting")
+                       "+33600000001", "+33144556677", "75011", "Paris", "meeting", 0)
     assert rows[2][1] == "Petit" and rows[2][7] == "Lyon" and rows[2][8] == "new"
     assert len(rows) == 3  # u2's lead is not there
 
