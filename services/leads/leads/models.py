@@ -66,7 +66,7 @@ leads = Table(
     Column("landline_bidx", LargeBinary),
     Column("withdrawn_at", DateTime(timezone=True)),
     Index("ix_leads_email_bidx", "email_bidx"),
-    # the day close counts a group's unsold stock of a day (``distribution.settle_day``)
+    # the day close counts a group's unsold stock of a day (``usecases.daybook.settle_day``)
     Index("ix_leads_group_captured", "country", "tier", "captured_at",
           postgresql_where=text("status = 'accepted'")),
     Index("ix_leads_mobile_bidx", "mobile_bidx"),
@@ -118,7 +118,7 @@ entitlements = Table(
 )
 
 # Running totals of the day per plan, updated under the entitlement row lock; the day's
-# settlement (``distribution.settle_day``) writes the final shortfall here.
+# settlement (``usecases.daybook.settle_day``) writes the final shortfall here.
 plan_days = Table(
     "plan_days", metadata,
     Column("plan_id", ID, nullable=False),
@@ -140,7 +140,7 @@ day_closes = Table(
     PrimaryKeyConstraint("plan_id", "day"),
 )
 
-# A day whose shortfall was settled (``distribution.settle_day``): once per day, for every
+# A day whose shortfall was settled (``usecases.daybook.settle_day``): once per day, for every
 # group, at the first close of that day; a later close of the same day only reads.
 day_settlements = Table(
     "day_settlements", metadata,

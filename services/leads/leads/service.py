@@ -1,11 +1,11 @@
 """Leads service, part 1: capture, grading, stock, exclusive and fair distribution.
 
-Entrypoints of one or two lines: who may call, then one use case. The rules live in
-``leads.domain``; the use cases in ``intake`` (capture), ``distribution`` (take,
-auto-delivery, day close), ``stock`` (levels, alerts, freshness) and ``entitlements``
-(read models), with a ``usecases.context.Ctx`` where they need more than the worker's
-session (the caller, separate transactions, the office check). Every entrypoint is safe
-to run on any number of instances at once (see ``distribution``'s docstring).
+Entrypoints of one or two lines: who may call, then one use case of ``leads.usecases``
+(``capture``, ``stock``, ``distribution``: takes, auto-delivery, re-keying; ``daybook``:
+day totals and the day close; ``entitlements``: read models); the rules are in
+``leads.domain``. The office's entrypoints are the ``OfficeEntrypoints`` mixin. Every
+entrypoint is safe to run on any number of instances at once (see
+``usecases.distribution``'s docstring).
 ``@rpc_internal`` entrypoints answer other services only; the timers that run the same
 work act as leads itself.
 """
@@ -21,7 +21,7 @@ from suivi_common.database import Database
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
 
-from leads import distribution, entitlements, intake, stock
+from leads.usecases import capture, daybook, distribution, entitlements, stock
 from leads.amqp import capture_consumer, config_timer
 from leads.office.entrypoints import OfficeEntrypoints
 from leads.models import common
@@ -64,33 +64,33 @@ class LeadsService(OfficeEntrypoints, PlatformService):
     @rpc_query
     def check_capture_key(self, capture_key: str) -> None:
         """Lets the gateway refuse a wrong key before it reads the upload."""
-        intake.require_site(self.db.session, capture_key)
+        capture.require_site(self.db.session, capture_key)
 
     @rpc_api
     def capture(self, capture_key: str, leads: list[Any]) -> dict[str, Any]:
         """HTTP capture (via the gateway): ``{results: [...]}``, one per item, in order."""
-        return intake.capture_request(self.db.session, self.db.vault, self.db.emit, capture_key,
+        return capture.capture_request(self.db.session, self.db.vault, self.db.emit, capture_key,
                                       leads, clock.now())
 
     @capture_consumer()
     def capture_from_queue(self, body: Any, capture_key: Any, message_id: str) -> None:
-        intake.capture_message(self.db.session, self.db.vault, self.db.emit, body, capture_key,
+        capture.capture_message(self.db.session, self.db.vault, self.db.emit, body, capture_key,
                                message_id, clock.now())
 
     @rpc_api
     def create_capture_site(self, name: str, url: str) -> dict[str, Any]:
         require(self.principal, "staff")
-        return intake.create_site(self.db.session, name, url, clock.now())
+        return capture.create_site(self.db.session, name, url, clock.now())
 
     @rpc_api
     def list_capture_sites(self) -> list[dict[str, Any]]:
         require(self.principal, "staff")
-        return intake.list_sites(self.db.session)
+        return capture.list_sites(self.db.session)
 
     @rpc_api
     def revoke_capture_site(self, site_id: str) -> dict[str, Any]:
         require(self.principal, "staff")
-        return intake.revoke_site(self.db.session, site_id, clock.now())
+        return capture.revoke_site(self.db.session, site_id, clock.now())
 
     # --- stock ----------------------------------------------------------------------------------
 
@@ -157,11 +157,11 @@ class LeadsService(OfficeEntrypoints, PlatformService):
     @rpc_internal
     def close_books(self, date: str, plan_ids: list[str]) -> dict[str, Any]:
         """Plans' day close: freeze taken/shortfall per plan for ``date`` (idempotent)."""
-        return distribution.close_books(self.db.session, date, plan_ids, self.db.emit)
+        return daybook.close_books(self.db.session, date, plan_ids, self.db.emit)
 
     @config_timer("DAY_CLOSE_INTERVAL_SECONDS")
     def close_yesterday(self) -> None:
-        distribution.close_yesterday(self.db.session, self.db.emit)
+        daybook.close_yesterday(self.db.session, self.db.emit)
 
     # --- read models --------------------------------------------------------------------------
 

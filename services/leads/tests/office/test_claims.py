@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leads import entitlements
 from leads import testing as leads_testing
 from leads.domain.history import ChangeSource
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
 from leads.office import claims, usecases
 from leads.office.context import Actor
 from leads.office.testing import deliver, raw_lead, user
+from leads.usecases import entitlements
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, NotFound
 

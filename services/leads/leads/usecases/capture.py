@@ -31,6 +31,7 @@ from leads.domain.dedup import dedup_keys, is_duplicate
 from leads.domain.grading import Grader
 from leads.domain.lead import LeadData
 from leads.models import capture_sites
+from leads.usecases import grading
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
 from suivi_common.errors import Invalid, NotFound, Unauthorized
 
@@ -178,7 +179,7 @@ def capture_batch(session: Session, vault: Vault, site_id: uuid.UUID, items: Seq
                   now: datetime, grader: Grader | None = None,
                   window_days: int | None = None) -> CaptureOutcome:
     """Validate, grade, dedupe and store ``items``; one result per item, in order."""
-    grader = grader or settings.grader()
+    grader = grader or grading.grader()
     window = window_days or settings.get_int("DUPLICATE_WINDOW_DAYS")
     parsed = [_parse(i, raw, now, grader, vault) for i, raw in enumerate(items)]
     valid = [it for it in parsed if it.lead is not None]
