@@ -38,8 +38,9 @@ from typing import Any
 import psycopg
 from sqlalchemy import create_engine, text
 
+from leads import office_testing as testing
 from leads.models import office_leads
-from leads.office import export, queries, testing, usecases
+from leads.usecases.office import export, one_lead, queries
 from suivi_common import clock
 from suivi_common.testing import infra
 
@@ -130,7 +131,7 @@ def _deliveries(h: testing.Harness, n: int = 500) -> dict[str, Any]:
         session.commit()
     started = time.perf_counter()
     for p in payloads:
-        h.run(usecases.receive_delivery, p)
+        h.run(one_lead.receive_delivery, p)
     seconds = time.perf_counter() - started
     with h.engine.begin() as conn:  # leave the office data set as it was
         conn.execute(text("DELETE FROM office_leads WHERE owner_id = 'bench-buyer'"))

@@ -181,7 +181,7 @@ deliveries = Table(
     Index("ix_deliveries_to_rekey", "delivered_at", postgresql_where=text("rekeyed_at IS NULL")),
 )
 
-# Read model of offices (accounts' subscription events); ``office.access`` asks accounts
+# Read model of offices (accounts' subscription events); ``usecases.office.access`` asks accounts
 # about a user it does not hold. ``source``: event (rows of older versions: rpc).
 offices = Table(
     "offices", metadata,

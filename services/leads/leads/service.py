@@ -23,7 +23,7 @@ from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rp
 
 from leads.usecases import capture, daybook, distribution, entitlements, stock
 from leads.amqp import capture_consumer, config_timer
-from leads.office.entrypoints import OfficeEntrypoints
+from leads.office_entrypoints import OfficeEntrypoints
 from leads.models import common
 from leads.usecases.context import Ctx
 

@@ -29,7 +29,7 @@ class Ctx:
     principal: Principal | None
     #: the worker's context data: set-based event rows carry its correlation id
     trace: Mapping[str, Any]
-    #: the office's one check (terms art. 10), ``office.access.require_office_open``
+    #: the office's one check (terms art. 10), ``usecases.office.access.require_office_open``
     require_office_open: Callable[[str], None]
     db: Any  # the worker's ``suivi_common.database.Db``
 

@@ -13,7 +13,7 @@ Guarantees, and what gives them:
 * nothing is lost: the stock row, the delivery, the day totals and the ``lead_delivered``
   events (written straight into the outbox, set-based) commit or roll back together;
 * a take reads its own writes: it files its leads in the buyer's office in the same
-  transaction (``office.usecases.file_sales``), so the leads it returns can be worked on
+  transaction (``usecases.office.one_lead.file_sales``), so the leads it returns can be worked on
   at once; ``lead_delivered`` still goes out for other consumers, and the office's own
   handler finds them filed. Auto-delivered leads are filed by that handler: a run returns
   no lead to anyone, and its set-based statement stays free of per-lead crypto.
@@ -55,11 +55,11 @@ from leads.models import (
     entitlements,
     leads,
 )
-from leads.office import usecases as office
 from leads.usecases import daybook
 from leads.usecases.capture import lead_blind_indexes
 from leads.usecases.context import Ctx
 from leads.usecases.entitlements import quota_on
+from leads.usecases.office import one_lead as office
 from leads.usecases.stock import stock_cutoff
 from suivi_common import clock
 from suivi_common.auth import require

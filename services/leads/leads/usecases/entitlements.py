@@ -3,7 +3,7 @@
 Entitlement snapshots carry a per-plan ``version``; an older or equal version than the one
 held is ignored, so events replayed, reordered or mixed with the start-up re-sync converge
 on the newest snapshot. Office state follows subscription events; for a user no event
-told about yet, the office's one check (``office.access.require_office_open``) asks
+told about yet, the office's one check (``usecases.office.access.require_office_open``) asks
 accounts and keeps the answer a short while per instance.
 """
 from __future__ import annotations

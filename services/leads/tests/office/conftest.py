@@ -29,11 +29,11 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from leads import office_testing as testing
 from leads import testing as leads_testing
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
 from leads.models import common, office_leads
-from leads.office import testing
-from leads.office.entrypoints import OfficeEntrypoints
+from leads.office_entrypoints import OfficeEntrypoints
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.database import Database

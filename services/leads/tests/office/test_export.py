@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from leads.models import office_export_chunks, office_exports
-from leads.office import export, usecases
-from leads.office.testing import deliver, raw_lead, user
+from leads.office_testing import deliver, raw_lead, user
+from leads.usecases.office import export, one_lead
 from suivi_common import clock
 from suivi_common.errors import Invalid, NotFound
 
@@ -40,11 +40,11 @@ def office(h):
     a = deliver(h, owner_id="u1", raw=raw_lead(1, last_name="Durand", first_name="Élise",
                                                landline="01 44 55 66 77"))
     clock.freeze(datetime(2025, 6, 2, 8, 31, tzinfo=UTC))
-    b = h.run(usecases.create_personal, "u1", "net-1",
+    b = h.run(one_lead.create_personal, "u1", "net-1",
               raw_lead(2, last_name="Petit", city="Lyon", postal_code="69001"), actor=U1)["id"]
     deliver(h, owner_id="u2", raw=raw_lead(3, last_name="Autre"))
-    h.run(usecases.update_lead, "u1", a, {"last_name": "Durand-Moreau"}, actor=U1)
-    h.run(usecases.change_status, "u1", a, "meeting", actor=U1)
+    h.run(one_lead.update_lead, "u1", a, {"last_name": "Durand-Moreau"}, actor=U1)
+    h.run(one_lead.change_status, "u1", a, "meeting", actor=U1)
     return a, b
 
 

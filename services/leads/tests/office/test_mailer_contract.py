@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from leads.models import common, office_emails, office_history, office_leads
-from leads.office.testing import raw_lead
+from leads.office_testing import raw_lead
 from suivi_common import clock
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
 from suivi_common.testing.messages import publish_event

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leads.models import office_leads
-from leads.office.context import get_float
 from leads.usecases.entitlements import office_state
+from leads.usecases.office.context import get_float
 from suivi_common.auth import Principal, require
 from suivi_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 

@@ -19,12 +19,13 @@ from sqlalchemy import delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from leads.domain import office_records as records
 from leads.domain.pipeline import check_transition
 from leads.domain.refunds import LeadOrigin, refund_deadline
 from leads.models import deliveries, entitlements, leads, office_leads, office_notes, refund_claims
-from leads.office import cursor as cursors
-from leads.office import history, pipelines, records
-from leads.office.context import (
+from leads.usecases.office import cursor as cursors
+from leads.usecases.office import history, pipelines
+from leads.usecases.office.context import (
     OfficeCtx,
     decrypt_json,
     encrypt_json,

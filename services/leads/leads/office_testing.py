@@ -24,9 +24,9 @@ from leads.domain.history import ChangeSource
 from leads.domain.refunds import LeadOrigin
 from leads.models import capture_sites, common, deliveries, metadata, office_leads
 from leads.models import leads as leads_table
-from leads.office import usecases
-from leads.office.context import Actor, OfficeCtx
 from leads.testing import MIGRATIONS
+from leads.usecases.office import one_lead
+from leads.usecases.office.context import Actor, OfficeCtx
 from suivi_common import clock
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault
 from suivi_common.migrations import ensure_database, upgrade
@@ -139,7 +139,7 @@ def deliver(h: Harness, *, owner_id: str, network_id: str = "net-1", plan_id: st
         payload = sell(session, h.vault(session), owner_id=owner_id, network_id=network_id,
                        plan_id=plan_id, raw=raw or raw_lead(i), delivered_at=when)
         session.commit()
-    h.run(usecases.receive_delivery, payload)
+    h.run(one_lead.receive_delivery, payload)
     return payload["lead_id"]
 
 
@@ -159,7 +159,7 @@ def bulk_rows(vault: Vault, *, owner_id: str, network_id: str,
                      "delivered_at": created_at if purchased else None,
                      "updated_at": created_at, "erased_at": None, "deleted_at": None,
                      "deleted_by": None,
-                     **usecases.encrypted_columns(vault, network_id, lead_id, data)})
+                     **one_lead.encrypted_columns(vault, network_id, lead_id, data)})
     return rows
 
 

@@ -22,11 +22,12 @@ from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from leads.domain import office_records as records
 from leads.domain.refunds import LeadOrigin
 from leads.models import office_leads
-from leads.office import cursor as cursors
-from leads.office import pipelines, records
-from leads.office.context import OfficeCtx, decrypt_json
+from leads.usecases.office import cursor as cursors
+from leads.usecases.office import pipelines
+from leads.usecases.office.context import OfficeCtx, decrypt_json
 from suivi_common.clock import paris_midnight
 from suivi_common.crypto import Vault
 from suivi_common.errors import Invalid

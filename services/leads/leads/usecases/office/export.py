@@ -39,9 +39,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
 from sqlalchemy import delete, select, update
 
+from leads.domain import office_records as records
 from leads.models import office_export_chunks, office_exports
-from leads.office import queries, records
-from leads.office.context import OfficeCtx, get_int
+from leads.usecases.office import queries
+from leads.usecases.office.context import OfficeCtx, get_int
 from suivi_common.clock import PARIS
 from suivi_common.errors import Invalid, NotFound
 

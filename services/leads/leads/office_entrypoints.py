@@ -1,5 +1,5 @@
 """The office's nameko entrypoints, as a mixin of ``LeadsService`` (thin: checks who asks,
-then one use case). Rules live in ``leads.domain``; storage work in ``leads.office.*``.
+then one use case). Rules live in ``leads.domain``; use cases in ``leads.usecases.office``.
 
 Who may call what:
 * the owner's office (``office_*`` on one's own leads, exports, claims): users and admins,
@@ -20,10 +20,10 @@ from nameko.extensions import DependencyProvider
 
 from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.domain.history import ChangeSource
-from leads.office import access, claims, export, mailing, pipelines, queries, usecases
-from leads.office.access import AccessCache, member
-from leads.office.context import Actor, OfficeCtx, get_float
-from leads.office.cursor import limit_of
+from leads.usecases.office import access, claims, export, mailing, one_lead, pipelines, queries
+from leads.usecases.office.access import AccessCache, member
+from leads.usecases.office.context import Actor, OfficeCtx, get_float
+from leads.usecases.office.cursor import limit_of
 from suivi_common import clock
 from suivi_common.auth import Principal, require
 from suivi_common.consumer import reliable_handler
@@ -98,7 +98,7 @@ class OfficeEntrypoints:
     def office_create_lead(self, data: dict[str, Any]) -> dict[str, Any]:
         """A personal lead, with the same fields (and validation) as a capture."""
         p, ctx = self._ofc_owner()
-        return usecases.create_personal(ctx, p.user_id, p.network_id, data)
+        return one_lead.create_personal(ctx, p.user_id, p.network_id, data)
 
     @rpc_api
     def office_list_leads(self, filters: dict[str, Any] | None = None, sort: str | None = None,
@@ -110,40 +110,40 @@ class OfficeEntrypoints:
     @rpc_api
     def office_get_lead(self, lead_id: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.get(ctx, p.user_id, lead_id)
+        return one_lead.get(ctx, p.user_id, lead_id)
 
     @rpc_api
     def office_update_lead(self, lead_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.update_lead(ctx, p.user_id, lead_id, changes)
+        return one_lead.update_lead(ctx, p.user_id, lead_id, changes)
 
     @rpc_api
     def office_delete_lead(self, lead_id: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.delete_lead(ctx, p.user_id, lead_id)
+        return one_lead.delete_lead(ctx, p.user_id, lead_id)
 
     @rpc_api
     def office_add_note(self, lead_id: str, text: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.add_note(ctx, p.user_id, lead_id, text)
+        return one_lead.add_note(ctx, p.user_id, lead_id, text)
 
     @rpc_api
     def office_list_notes(self, lead_id: str, cursor: str | None = None,
                           limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.notes(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+        return one_lead.notes(ctx, p.user_id, lead_id, cursor, limit_of(limit))
 
     @rpc_api
     def office_change_status(self, lead_id: str, status: str,
                              reopen: bool = False) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.change_status(ctx, p.user_id, lead_id, status, reopen)
+        return one_lead.change_status(ctx, p.user_id, lead_id, status, reopen)
 
     @rpc_api
     def office_lead_history(self, lead_id: str, cursor: str | None = None,
                             limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.lead_history(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+        return one_lead.lead_history(ctx, p.user_id, lead_id, cursor, limit_of(limit))
 
     # --- a member's office, read by their admin (terms art. 5) ---------------------------------
 
@@ -158,13 +158,13 @@ class OfficeEntrypoints:
     @rpc_api
     def office_member_lead(self, member_id: str, lead_id: str) -> dict[str, Any]:
         _, ctx, owner = self._ofc_admin_view(member_id)
-        return usecases.get(ctx, owner, lead_id)
+        return one_lead.get(ctx, owner, lead_id)
 
     @rpc_api
     def office_member_lead_history(self, member_id: str, lead_id: str, cursor: str | None = None,
                                    limit: int | None = None) -> dict[str, Any]:
         _, ctx, owner = self._ofc_admin_view(member_id)
-        return usecases.lead_history(ctx, owner, lead_id, cursor, limit_of(limit))
+        return one_lead.lead_history(ctx, owner, lead_id, cursor, limit_of(limit))
 
     # --- pipeline -------------------------------------------------------------------------------
 
@@ -225,7 +225,7 @@ class OfficeEntrypoints:
     @rpc_internal
     def office_erase_lead(self, lead_id: str) -> dict[str, Any]:
         """Erasure on the data subject's request (terms 3.B.iv), for other services."""
-        return usecases.erase(self._ofc_ctx(_actor(self.principal)), lead_id)
+        return one_lead.erase(self._ofc_ctx(_actor(self.principal)), lead_id)
 
     @rpc_internal
     def lead_contact(self, lead_id: str) -> dict[str, Any]:
@@ -240,4 +240,4 @@ class OfficeEntrypoints:
     @reliable_handler("leads", "lead_delivered")
     def office_on_lead_delivered(self, payload: dict[str, Any]) -> None:
         """A sold lead becomes its buyer's property, in their office (terms 3.B.iv)."""
-        usecases.receive_delivery(self._ofc_ctx(_actor(None)), payload)
+        one_lead.receive_delivery(self._ofc_ctx(_actor(None)), payload)

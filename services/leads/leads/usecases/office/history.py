@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from leads.domain.refunds import edited_by_user
 from leads.models import office_history
-from leads.office import cursor as cursors
-from leads.office.context import OfficeCtx, open_value, seal_value
+from leads.usecases.office import cursor as cursors
+from leads.usecases.office.context import OfficeCtx, open_value, seal_value
 from suivi_common.errors import Invalid
 
 

@@ -23,9 +23,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.domain.history import ChangeSource
 from leads.models import office_emails, office_leads
-from leads.office import history
-from leads.office.context import Actor, OfficeCtx
-from leads.office.usecases import current_data, lead_key, load
+from leads.usecases.office import history
+from leads.usecases.office.context import Actor, OfficeCtx
+from leads.usecases.office.one_lead import current_data, lead_key, load
 from suivi_common.crypto import KeyDestroyed
 from suivi_common.errors import NotFound
 
