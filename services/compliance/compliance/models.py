@@ -3,12 +3,18 @@ sub-processors. Personal data (a request's email, phone, note) is encrypted per 
 (scope ``dsr:<id>``) so that completing an erasure can shred it with its key."""
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
+    Text,
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -44,4 +50,46 @@ audit_head = Table(
     Column("id", SmallInteger, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# --- data-subject requests (annex IV.8) ---------------------------------------------------
+dsr_requests = Table(
+    "dsr_requests", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("extension_months", SmallInteger, nullable=False, server_default="0"),
+    Column("extensions", JSONB, nullable=False, server_default="[]"),  # [{months, reason, at, by}]
+    # encrypted under the scope "dsr:<id>"; shredded once an erasure is completed
+    Column("email", LargeBinary),
+    Column("phone", LargeBinary),
+    Column("note", LargeBinary),
+    Column("changes", LargeBinary),  # a rectification's new values, as JSON
+    Column("has_email", Boolean, nullable=False),
+    Column("has_phone", Boolean, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("denied_reason", Text),
+    Column("subject_shredded_at", DateTime(timezone=True)),
+)
+
+# One task per service holding personal data; (request, service) is the idempotence key.
+dsr_tasks = Table(
+    "dsr_tasks", metadata,
+    Column("request_id", Uuid, ForeignKey("dsr_requests.id"), primary_key=True),
+    Column("service", String(20), primary_key=True),
+    Column("status", String(20), nullable=False),  # pending | done | failed
+    Column("attempts", Integer, nullable=False),
+    Column("first_sent_at", DateTime(timezone=True), nullable=False),
+    Column("last_sent_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("found", Boolean),
+    Column("records_affected", Integer),
+    Column("error", Text),
+    Column("data", LargeBinary),  # what an access or portability task returned (encrypted)
 )

@@ -7,12 +7,15 @@ Entry points are thin: each builds a ``Ctx`` and calls one use case in
 from typing import Any
 
 import suivi_common  # noqa: F401  (first: green psycopg)
+from compliance.domain.requests import HOLDERS
 from compliance.models import common
-from compliance.usecases import audit
+from compliance.usecases import audit, requests
 from compliance.usecases.context import Ctx
+from suivi_common.auth import require_service
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
-from suivi_common.service_base import PlatformService, rpc_api
+from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
+from suivi_common.timers import config_timer
 
 
 class ComplianceService(PlatformService):
@@ -76,3 +79,65 @@ class ComplianceService(PlatformService):
     @reliable_handler("accounts", "member_office_opened")
     def on_member_office_opened(self, payload: dict[str, Any]) -> None:
         self._audit("accounts", "member_office_opened", payload)
+
+    # --- data-subject requests (annex IV.8) ----------------------------------------------
+    @rpc_api
+    def register_request(self, kind: str, email: str | None = None, phone: str | None = None,
+                         received_at: str | None = None, note: str | None = None,
+                         changes: dict[str, str] | None = None) -> dict[str, Any]:
+        return requests.register(self.ctx, kind, email, phone, received_at, note, changes)
+
+    @rpc_api
+    def list_requests(self, status: str | None = None, cursor: str | None = None,
+                      limit: int = 50) -> dict[str, Any]:
+        return requests.list_requests(self.ctx, status, cursor, limit)
+
+    @rpc_api
+    def get_request(self, request_id: str) -> dict[str, Any]:
+        return requests.get_request(self.ctx, request_id)
+
+    @rpc_api
+    def process_request(self, request_id: str) -> dict[str, Any]:
+        return requests.process(self.ctx, request_id)
+
+    @rpc_api
+    def deny_request(self, request_id: str, reason: str) -> dict[str, Any]:
+        return requests.deny(self.ctx, request_id, reason)
+
+    @rpc_api
+    def extend_request(self, request_id: str, months: int, reason: str) -> dict[str, Any]:
+        return requests.extend(self.ctx, request_id, months, reason)
+
+    @rpc_api
+    def request_receipt(self, request_id: str) -> dict[str, Any]:
+        return requests.receipt(self.ctx, request_id)
+
+    @rpc_internal(services=HOLDERS)
+    def dsr_subject(self, request_id: str) -> dict[str, Any]:
+        """The identifiers of an open task's person, for the service holding the task."""
+        me = require_service(self.principal, HOLDERS)
+        return requests.subject_for(self.ctx, request_id, me.user_id)
+
+    @rpc_internal(services=("compliance",))
+    def retry_late_tasks(self) -> int:
+        return requests.retry_late(self.ctx)
+
+    @config_timer("DSR_RETRY_INTERVAL_SECONDS", 60)
+    def retry_late_timer(self) -> None:
+        requests.retry_late(self.ctx)
+
+    @reliable_handler("accounts", "dsr_task_reported")
+    def on_accounts_report(self, payload: dict[str, Any]) -> None:
+        requests.on_task_reported(self.ctx, "accounts", payload)
+
+    @reliable_handler("plans", "dsr_task_reported")
+    def on_plans_report(self, payload: dict[str, Any]) -> None:
+        requests.on_task_reported(self.ctx, "plans", payload)
+
+    @reliable_handler("leads", "dsr_task_reported")
+    def on_leads_report(self, payload: dict[str, Any]) -> None:
+        requests.on_task_reported(self.ctx, "leads", payload)
+
+    @reliable_handler("mailer", "dsr_task_reported")
+    def on_mailer_report(self, payload: dict[str, Any]) -> None:
+        requests.on_task_reported(self.ctx, "mailer", payload)

@@ -36,7 +36,7 @@ from suivi_common.errors import EXPECTED_ERRORS
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event
-from suivi_common.testing.waiting import broker_settled, wait_for
+from suivi_common.testing.waiting import broker_queues, wait_for
 
 MIGRATIONS = Path(compliance.__file__).parent / "migrations"
 COMPLIANCE = {"user_id": "c0000000-0000-4000-8000-000000000001", "role": "compliance"}
@@ -51,6 +51,7 @@ TASKS: list[dict[str, Any]] = []
 SCOPES: list[dict[str, Any]] = []
 SCOPE_ASKS: list[dict[str, Any]] = []
 AMQP: dict[str, str] = {}
+TEST_QUEUE = "compliance-test-events"
 
 
 class FakeHolders:
@@ -94,7 +95,7 @@ class Harness:
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._stack = ExitStack()
         self._conn = Connection(cfg["AMQP_URI"])
-        self._queue = Queue("compliance-test-events", exchange=get_event_exchange("compliance"),
+        self._queue = Queue(TEST_QUEUE, exchange=get_event_exchange("compliance"),
                             routing_key="#", durable=False, auto_delete=False)
         self._queue(self._conn.default_channel).declare()
 
@@ -147,7 +148,12 @@ class Harness:
 
     def settled(self) -> None:
         """Everything sent so far was handled (no sleep: the broker's queues are empty)."""
-        wait_for(lambda: broker_settled(self.vhost), what="broker settled")
+        def quiet() -> bool:
+            queues = broker_queues(self.vhost)
+            return bool(queues) and all(counts == (0, 0) for q, counts in queues.items()
+                                        if q != TEST_QUEUE)
+
+        wait_for(quiet, what="broker settled")
 
     def processed(self, message_id: str) -> None:
         wait_for(lambda: self.scalar("SELECT count(*) FROM inbox WHERE message_id = :m",
