@@ -4,14 +4,23 @@ admins) answer breach notices and sub-processor changes through their own routes
 compliance service checks the role again."""
 from typing import Any
 
+from werkzeug.wrappers import Response
+
 from gateway.http import Req, api
-from gateway.schemas.common import page_of
+from gateway.schemas.common import PageQuery, page_of
 from gateway.schemas.compliance import (
+    ApprovalIn,
     AuditEntryOut,
     AuditQuery,
     AuditVerifyOut,
+    AuthorityRecordOut,
+    BreachControllerOut,
+    BreachIn,
+    BreachOut,
+    BreachUpdateIn,
     DenyIn,
     ExtendIn,
+    MyBreachOut,
     ReceiptOut,
     RequestIn,
     RequestOut,
@@ -20,6 +29,11 @@ from gateway.schemas.compliance import (
 )
 
 COMPLIANCE = ("compliance",)
+CONTROLLERS = ("user", "admin")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 class ComplianceRoutes:
@@ -83,3 +97,81 @@ class ComplianceRoutes:
          summary="What each service found and did, once the request is closed")
     def request_receipt(self, req: Req, request_id: str) -> Any:
         return self.compliance.request_receipt(request_id)
+
+    # --- breaches (annex IV.9) ----------------------------------------------------------
+    @api("POST", "/api/compliance/breaches", roles=COMPLIANCE, body=BreachIn, response=BreachOut,
+         status=201, tags=("compliance",),
+         summary="Declare a breach: each affected controller is counted and notified")
+    def declare_breach(self, req: Req) -> Any:
+        b = req.body
+        scope = dict(b["scope"], changed_from=_iso(b["scope"].get("changed_from")),
+                     changed_to=_iso(b["scope"].get("changed_to")))
+        return self.compliance.declare_breach(b["nature"], b["detected_at"].isoformat(),
+                                              b["data_categories"], b["services"], scope,
+                                              b["likely_consequences"], b["measures_taken"])
+
+    @api("GET", "/api/compliance/breaches", roles=COMPLIANCE, query=PageQuery,
+         response=page_of(BreachOut), tags=("compliance",), summary="Breaches, newest first")
+    def list_breaches(self, req: Req) -> Any:
+        return self.compliance.list_breaches(req.query.get("cursor"), req.query["limit"])
+
+    @api("GET", "/api/compliance/breaches/<breach_id>", roles=COMPLIANCE, response=BreachOut,
+         tags=("compliance",),
+         summary="A breach: 72-hour countdown, notices sent/failed, approvals")
+    def get_breach(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.get_breach(breach_id)
+
+    @api("GET", "/api/compliance/breaches/<breach_id>/controllers", roles=COMPLIANCE,
+         query=PageQuery, response=page_of(BreachControllerOut), tags=("compliance",),
+         summary="Each affected controller: counts, notices per stage, answer")
+    def breach_controllers(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.breach_controllers(breach_id, req.query.get("cursor"),
+                                                  req.query["limit"])
+
+    @api("POST", "/api/compliance/breaches/<breach_id>/updates", roles=COMPLIANCE,
+         body=BreachUpdateIn, response=BreachOut, tags=("compliance",),
+         summary="A follow-up notice to the same controllers")
+    def breach_update(self, req: Req, breach_id: str) -> Any:
+        b = req.body
+        return self.compliance.breach_update(breach_id, b["text"], b.get("measures_taken"),
+                                             b.get("likely_consequences"))
+
+    @api("POST", "/api/compliance/breaches/<breach_id>/recount", roles=COMPLIANCE,
+         response=BreachOut, tags=("compliance",),
+         summary="Recompute the counts; controllers found now are notified")
+    def breach_recount(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.breach_recount(breach_id)
+
+    @api("GET", "/api/compliance/breaches/<breach_id>/authority-records", roles=COMPLIANCE,
+         response=page_of(AuthorityRecordOut), tags=("compliance",),
+         summary="The authority notification records controllers approved")
+    def breach_authority_records(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.breach_authority_records(breach_id)
+
+    # the controller's own routes: a breach that does not concern them is a 404; no terms
+    # gate, since answering a breach notice is a legal duty whatever the terms' state
+    @api("GET", "/api/breaches/<breach_id>", roles=CONTROLLERS, response=MyBreachOut,
+         terms_gate=False, tags=("breaches",), summary="A breach that concerns me")
+    def my_breach(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.my_breach(breach_id)
+
+    @api("POST", "/api/breaches/<breach_id>/approval", roles=CONTROLLERS, body=ApprovalIn,
+         response=MyBreachOut, terms_gate=False, tags=("breaches",),
+         summary="My instruction: notify the authority, the persons concerned (once)")
+    def approve_breach(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.approve_breach(breach_id, req.body["notify_authority"],
+                                              req.body["notify_subjects"])
+
+    @api("GET", "/api/breaches/<breach_id>/authority-record", roles=CONTROLLERS,
+         response=AuthorityRecordOut, terms_gate=False, tags=("breaches",),
+         summary="The authority notification record I approved (JSON)")
+    def my_authority_record(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.my_authority_record(breach_id)
+
+    @api("GET", "/api/breaches/<breach_id>/authority-record.html", roles=CONTROLLERS,
+         terms_gate=False, content_type="text/html", tags=("breaches",),
+         summary="The same record, printable")
+    def my_authority_record_document(self, req: Req, breach_id: str) -> Any:
+        doc = self.compliance.my_authority_record_document(breach_id)
+        return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})

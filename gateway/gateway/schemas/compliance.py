@@ -144,3 +144,155 @@ class ReceiptOut(Schema):
     records_affected = fields.Int()
     subject_shredded = fields.Bool()
     issued_at = Text()
+
+
+# --- breaches -------------------------------------------------------------------------------
+DATA_CATEGORIES = ["identity", "email", "phone", "call_window", "postal_code", "city",
+                   "country", "professional_situation", "time_available", "birth_date",
+                   "income_goal", "source", "comments", "electronic_exchanges"]
+BREACH_SERVICES = ["gateway", "accounts", "plans", "leads", "mailer", "compliance"]
+LONG_TEXT = validate.Length(min=1, max=4000)
+
+
+class BreachScopeIn(Schema):
+    kind = Text(required=True, validate=validate.OneOf(["networks", "users", "all"]))
+    ids = fields.List(Text(validate=ID), load_default=list, validate=validate.Length(max=10_000))
+    changed_from = fields.AwareDateTime(allow_none=True)
+    changed_to = fields.AwareDateTime(allow_none=True)
+
+
+class BreachIn(Schema):
+    nature = Text(required=True, multiline=True, validate=LONG_TEXT)
+    detected_at = fields.AwareDateTime(required=True)
+    data_categories = fields.List(Text(validate=validate.OneOf(DATA_CATEGORIES)), required=True,
+                                  validate=validate.Length(min=1, max=len(DATA_CATEGORIES)))
+    services = fields.List(Text(validate=validate.OneOf(BREACH_SERVICES)), required=True,
+                           validate=validate.Length(min=1, max=len(BREACH_SERVICES)))
+    scope = fields.Nested(BreachScopeIn, required=True)
+    likely_consequences = Text(required=True, multiline=True, validate=LONG_TEXT)
+    measures_taken = Text(required=True, multiline=True, validate=LONG_TEXT)
+
+
+class BreachUpdateIn(Schema):
+    text = Text(required=True, multiline=True, validate=LONG_TEXT)
+    measures_taken = Text(multiline=True, allow_none=True, validate=LONG_TEXT)
+    likely_consequences = Text(multiline=True, allow_none=True, validate=LONG_TEXT)
+
+
+class CategoryOut(Schema):
+    code = Text()
+    label = Text()
+
+
+class CountdownOut(Schema):
+    deadline_at = Text()
+    seconds_remaining = fields.Int()
+    overdue = fields.Bool()
+
+
+class NoticeCountsOut(Schema):
+    requested = fields.Int()
+    sent = fields.Int()
+    failed = fields.Int()
+
+
+class BreachProgressOut(Schema):
+    controllers = fields.Int()
+    persons = fields.Int()
+    records = fields.Int()
+    notices = fields.Nested(NoticeCountsOut)
+    answered = fields.Int()
+    authority_approved = fields.Int()
+    subjects_approved = fields.Int()
+
+
+class BreachStageOut(Schema):
+    stage = fields.Int()
+    text = Text()
+    created_at = Text()
+
+
+class BreachOut(Schema):
+    id = Text()
+    nature = Text()
+    detected_at = Text()
+    declared_at = Text()
+    declared_by = Text()
+    data_categories = fields.List(fields.Nested(CategoryOut))
+    services = fields.List(Text())
+    scope = fields.Dict(keys=Text(), values=fields.Raw())
+    likely_consequences = Text()
+    measures_taken = Text()
+    stage = fields.Int()
+    counted_at = Text(allow_none=True)
+    count_error = Text(allow_none=True)
+    countdown = fields.Nested(CountdownOut)
+    progress = fields.Nested(BreachProgressOut)
+    updates = fields.List(fields.Nested(BreachStageOut))
+
+
+class ControllerNoticeOut(Schema):
+    stage = fields.Int()
+    status = Text()
+    requested_at = Text()
+    delivered_at = Text(allow_none=True)
+
+
+class BreachControllerOut(Schema):
+    user_id = Text()
+    network_id = Text(allow_none=True)
+    persons = fields.Int()
+    records = fields.Int()
+    counted_at = Text()
+    answered_at = Text(allow_none=True)
+    notify_authority = fields.Bool(allow_none=True)
+    notify_subjects = fields.Bool(allow_none=True)
+    notices = fields.List(fields.Nested(ControllerNoticeOut))
+
+
+class DpoOut(Schema):
+    name = Text(allow_none=True)
+    email = Text(allow_none=True)
+
+
+class MyBreachOut(Schema):
+    id = Text()
+    nature = Text()
+    detected_at = Text()
+    data_categories = fields.List(fields.Nested(CategoryOut))
+    likely_consequences = Text()
+    measures_taken = Text()
+    stage = fields.Int()
+    persons = fields.Int()
+    records = fields.Int()
+    countdown = fields.Nested(CountdownOut)
+    dpo = fields.Nested(DpoOut)
+    updates = fields.List(fields.Nested(BreachStageOut))
+    answered_at = Text(allow_none=True)
+    notify_authority = fields.Bool(allow_none=True)
+    notify_subjects = fields.Bool(allow_none=True)
+    authority_record_available = fields.Bool()
+
+
+class ApprovalIn(Schema):
+    notify_authority = fields.Bool(required=True)
+    notify_subjects = fields.Bool(required=True)
+
+
+class AuthorityRecordOut(Schema):
+    breach_id = Text()
+    controller = fields.Dict(keys=Text(), values=fields.Raw())
+    processor = Text()
+    nature = Text()
+    data_categories = fields.List(fields.Nested(CategoryOut))
+    approximate_persons = fields.Int()
+    approximate_records = fields.Int()
+    dpo = fields.Nested(DpoOut)
+    likely_consequences = Text()
+    measures_taken = Text()
+    services = fields.List(Text())
+    scope = fields.Dict(keys=Text(), values=fields.Raw())
+    subjects_to_be_notified = fields.Bool()
+    timeline = fields.Dict(keys=Text(), values=fields.Raw())
+    stages = fields.List(fields.Dict(keys=Text(), values=fields.Raw()))
+    generated_at = Text()

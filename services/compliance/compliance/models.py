@@ -93,3 +93,57 @@ dsr_tasks = Table(
     Column("error", Text),
     Column("data", LargeBinary),  # what an access or portability task returned (encrypted)
 )
+
+# --- breaches (annex IV.9) ------------------------------------------------------------------
+breaches = Table(
+    "breaches", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("nature", Text, nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
+    Column("declared_by", String(64), nullable=False),
+    Column("data_categories", JSONB, nullable=False),
+    Column("services", JSONB, nullable=False),
+    Column("scope", JSONB, nullable=False),
+    Column("likely_consequences", Text, nullable=False),
+    Column("measures_taken", Text, nullable=False),
+    Column("stage", Integer, nullable=False),  # 1: the first notice; +1 per update
+    Column("counted_at", DateTime(timezone=True)),  # None: the scope could not be computed yet
+    Column("count_error", Text),
+)
+
+# Stage 2 onwards: what each follow-up notice added.
+breach_updates = Table(
+    "breach_updates", metadata,
+    Column("breach_id", Uuid, ForeignKey("breaches.id"), primary_key=True),
+    Column("stage", Integer, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+# The controllers (users) in a breach's scope, with their counts and their answer.
+breach_controllers = Table(
+    "breach_controllers", metadata,
+    Column("breach_id", Uuid, ForeignKey("breaches.id"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("network_id", String(64)),
+    Column("persons", Integer, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("counted_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("notify_authority", Boolean),
+    Column("notify_subjects", Boolean),
+    Column("authority_record", JSONB),
+)
+
+# One notice per controller and stage: requested of the mailer, then sent or failed.
+breach_notices = Table(
+    "breach_notices", metadata,
+    Column("breach_id", Uuid, ForeignKey("breaches.id"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("stage", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(20), nullable=False),  # requested | sent | failed
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+)

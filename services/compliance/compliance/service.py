@@ -9,11 +9,14 @@ from typing import Any
 import suivi_common  # noqa: F401  (first: green psycopg)
 from compliance.domain.requests import HOLDERS
 from compliance.models import common
-from compliance.usecases import audit, requests
+from compliance.remote import Services
+from compliance.settings import load as load_settings
+from compliance.usecases import audit, breaches, requests
 from compliance.usecases.context import Ctx
 from suivi_common.auth import require_service
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
+from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
 from suivi_common.timers import config_timer
 
@@ -21,10 +24,20 @@ from suivi_common.timers import config_timer
 class ComplianceService(PlatformService):
     name = "compliance"
     db = Database(common)
+    # compliance asks as itself (its signed service principal)
+    accounts_rpc = ServiceRpc("accounts")
+    plans_rpc = ServiceRpc("plans")
+    leads_rpc = ServiceRpc("leads")
+    mailer_rpc = ServiceRpc("mailer")
 
     @property
     def ctx(self) -> Ctx:
-        return Ctx.from_db(self.db, self.principal)
+        settings = load_settings()
+        services = Services({"accounts": self.accounts_rpc, "plans": self.plans_rpc,
+                             "leads": self.leads_rpc, "mailer": self.mailer_rpc},
+                            settings.rpc_timeout_seconds)
+        return Ctx(session=self.db.session, vault=self.db.vault, emit=self.db.emit,
+                   principal=self.principal, services=services, _settings=settings)
 
     def _audit(self, source: str, event_type: str, payload: dict[str, Any]) -> None:
         audit.record_event(self.ctx, source, event_type, payload, self.db.message_id)
@@ -141,3 +154,59 @@ class ComplianceService(PlatformService):
     @reliable_handler("mailer", "dsr_task_reported")
     def on_mailer_report(self, payload: dict[str, Any]) -> None:
         requests.on_task_reported(self.ctx, "mailer", payload)
+
+    # --- breaches (annex IV.9) -------------------------------------------------------------
+    @rpc_api
+    def declare_breach(self, nature: str, detected_at: str, data_categories: list[str],
+                       services: list[str], scope: dict[str, Any], likely_consequences: str,
+                       measures_taken: str) -> dict[str, Any]:
+        return breaches.declare(self.ctx, nature, detected_at, data_categories, services,
+                                scope, likely_consequences, measures_taken)
+
+    @rpc_api
+    def list_breaches(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        return breaches.list_breaches(self.ctx, cursor, limit)
+
+    @rpc_api
+    def get_breach(self, breach_id: str) -> dict[str, Any]:
+        return breaches.get_breach(self.ctx, breach_id)
+
+    @rpc_api
+    def breach_controllers(self, breach_id: str, cursor: str | None = None,
+                           limit: int = 50) -> dict[str, Any]:
+        return breaches.list_controllers(self.ctx, breach_id, cursor, limit)
+
+    @rpc_api
+    def breach_update(self, breach_id: str, text: str, measures_taken: str | None = None,
+                      likely_consequences: str | None = None) -> dict[str, Any]:
+        return breaches.post_update(self.ctx, breach_id, text, measures_taken,
+                                    likely_consequences)
+
+    @rpc_api
+    def breach_recount(self, breach_id: str) -> dict[str, Any]:
+        return breaches.recount(self.ctx, breach_id)
+
+    @rpc_api
+    def breach_authority_records(self, breach_id: str) -> dict[str, Any]:
+        return breaches.authority_records(self.ctx, breach_id)
+
+    @rpc_api
+    def my_breach(self, breach_id: str) -> dict[str, Any]:
+        return breaches.my_breach(self.ctx, breach_id)
+
+    @rpc_api
+    def approve_breach(self, breach_id: str, notify_authority: bool,
+                       notify_subjects: bool) -> dict[str, Any]:
+        return breaches.approve(self.ctx, breach_id, notify_authority, notify_subjects)
+
+    @rpc_api
+    def my_authority_record(self, breach_id: str) -> dict[str, Any]:
+        return breaches.authority_record(self.ctx, breach_id)
+
+    @rpc_api
+    def my_authority_record_document(self, breach_id: str) -> dict[str, Any]:
+        return breaches.authority_record_document(self.ctx, breach_id)
+
+    @reliable_handler("mailer", "breach_notice_sent")
+    def on_breach_notice_sent(self, payload: dict[str, Any]) -> None:
+        breaches.on_notice_delivered(self.ctx, payload)

@@ -29,6 +29,8 @@ class Settings:
     dpo_name: str
     dpo_email: str
     rpc_timeout_seconds: float
+    public_url: str
+    processor_name: str
 
 
 def load() -> Settings:
@@ -39,4 +41,6 @@ def load() -> Settings:
         dpo_name=_text("DPO_NAME", ""),
         dpo_email=_text("DPO_EMAIL", ""),
         rpc_timeout_seconds=_number("COMPLIANCE_RPC_TIMEOUT_SECONDS", 10),
+        public_url=_text("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        processor_name=_text("PROCESSOR_NAME", "Suivi"),
     )

@@ -32,7 +32,7 @@ from compliance.service import ComplianceService
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.database import Database
-from suivi_common.errors import EXPECTED_ERRORS
+from suivi_common.errors import EXPECTED_ERRORS, ServiceUnavailable
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event
@@ -50,6 +50,8 @@ TASKS: list[dict[str, Any]] = []
 #: breach scope answers: list of {user_id, network_id, persons, records}
 SCOPES: list[dict[str, Any]] = []
 SCOPE_ASKS: list[dict[str, Any]] = []
+#: {"down": True}: breach_scope answers as an unreachable service would
+LEADS_STATE: dict[str, bool] = {}
 AMQP: dict[str, str] = {}
 TEST_QUEUE = "compliance-test-events"
 
@@ -81,6 +83,8 @@ class FakeLeads:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def breach_scope(self, scope: dict[str, Any]) -> list[dict[str, Any]]:
         SCOPE_ASKS.append({"scope": scope, "by": self.principal})
+        if LEADS_STATE.get("down"):
+            raise ServiceUnavailable("leads cannot be reached right now")
         return [dict(s) for s in SCOPES]
 
 
@@ -214,6 +218,7 @@ def h(harness: Harness) -> Iterator[Harness]:
     TASKS.clear()
     SCOPES.clear()
     SCOPE_ASKS.clear()
+    LEADS_STATE.clear()
     harness.drain()
     harness.events.clear()
     yield harness
@@ -238,3 +243,8 @@ def scopes(h: Harness) -> list[dict[str, Any]]:
 @pytest.fixture
 def scope_asks(h: Harness) -> list[dict[str, Any]]:
     return SCOPE_ASKS
+
+
+@pytest.fixture
+def leads_state(h: Harness) -> dict[str, bool]:
+    return LEADS_STATE
