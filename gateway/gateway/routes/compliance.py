@@ -21,11 +21,17 @@ from gateway.schemas.compliance import (
     DenyIn,
     ExtendIn,
     MyBreachOut,
+    ObjectionIn,
+    ObjectionOut,
+    ObjectionSeenOut,
     ReceiptOut,
     RequestIn,
     RequestOut,
     RequestsQuery,
     RequestSummaryOut,
+    SubprocessorChangeIn,
+    SubprocessorChangeOut,
+    SubprocessorOut,
 )
 
 COMPLIANCE = ("compliance",)
@@ -175,3 +181,40 @@ class ComplianceRoutes:
         doc = self.compliance.my_authority_record_document(breach_id)
         return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})
+
+    # --- sub-processors (annex IV.6) -------------------------------------------------------
+    @api("GET", "/api/subprocessors", auth="any", response=page_of(SubprocessorOut),
+         tags=("subprocessors",),
+         summary="The sub-processors: activity, country, contract dates, status (for me)")
+    def subprocessor_registry(self, req: Req) -> Any:
+        return self.compliance.subprocessor_registry()
+
+    @api("POST", "/api/compliance/subprocessors/changes", roles=COMPLIANCE,
+         body=SubprocessorChangeIn, response=SubprocessorChangeOut, status=201,
+         tags=("compliance",),
+         summary="Announce an addition or a replacement; every controller is told in writing")
+    def announce_subprocessor_change(self, req: Req) -> Any:
+        b = dict(req.body)
+        b["contract_start"] = b["contract_start"].isoformat()
+        b["contract_end"] = b["contract_end"].isoformat() if b.get("contract_end") else None
+        b["effective_from"] = b["effective_from"].isoformat()
+        return self.compliance.announce_subprocessor_change(b)
+
+    @api("GET", "/api/compliance/subprocessors/changes", roles=COMPLIANCE,
+         response=page_of(SubprocessorChangeOut), tags=("compliance",),
+         summary="Announced changes, with their objection counts")
+    def subprocessor_changes(self, req: Req) -> Any:
+        return self.compliance.subprocessor_changes()
+
+    @api("GET", "/api/compliance/subprocessors/changes/<change_id>/objections",
+         roles=COMPLIANCE, response=page_of(ObjectionSeenOut), tags=("compliance",),
+         summary="Who objected to a change, and why")
+    def subprocessor_objections(self, req: Req, change_id: str) -> Any:
+        return self.compliance.subprocessor_objections(change_id)
+
+    @api("POST", "/api/subprocessors/changes/<change_id>/objection", roles=CONTROLLERS,
+         body=ObjectionIn, response=ObjectionOut, status=201, terms_gate=False,
+         tags=("subprocessors",),
+         summary="Object to a change before it takes effect: it will not apply to me")
+    def object_to_subprocessor_change(self, req: Req, change_id: str) -> Any:
+        return self.compliance.object_to_subprocessor_change(change_id, req.body["reason"])

@@ -296,3 +296,60 @@ class AuthorityRecordOut(Schema):
     timeline = fields.Dict(keys=Text(), values=fields.Raw())
     stages = fields.List(fields.Dict(keys=Text(), values=fields.Raw()))
     generated_at = Text()
+
+
+# --- sub-processors -------------------------------------------------------------------------
+class SubprocessorOut(Schema):
+    id = Text()
+    name = Text()
+    contact = Text()
+    activity = Text()
+    country = Text()
+    contract_start = Text()
+    contract_end = Text(allow_none=True)
+    status = Text()  # announced | active | replaced | objected (for the caller)
+    change_id = Text(allow_none=True)
+    effective_from = Text(allow_none=True)
+    replaced_from = Text(allow_none=True)
+    objected = fields.Bool()
+
+
+class SubprocessorChangeIn(Schema):
+    kind = Text(required=True, validate=validate.OneOf(["add", "replace"]))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    contact = Text(required=True, multiline=True, validate=validate.Length(min=1, max=500))
+    activity = Text(required=True, multiline=True, validate=validate.Length(min=1, max=2000))
+    country = Text(required=True, validate=validate.Length(equal=2))
+    contract_start = fields.Date(required=True)
+    contract_end = fields.Date(allow_none=True)
+    replaces = Text(allow_none=True, validate=ID)
+    effective_from = fields.AwareDateTime(required=True)
+
+
+class SubprocessorChangeOut(Schema):
+    id = Text()
+    kind = Text()
+    subprocessor_id = Text()
+    replaces_id = Text(allow_none=True)
+    notice_sent_at = Text()
+    effective_from = Text()
+    in_effect = fields.Bool()
+    created_by = Text()
+    objections = fields.Int()
+
+
+class ObjectionIn(Schema):
+    reason = Text(required=True, multiline=True, validate=validate.Length(min=1, max=2000))
+
+
+class ObjectionOut(Schema):
+    change_id = Text()
+    objected_at = Text()
+    effective_from = Text()
+
+
+class ObjectionSeenOut(Schema):
+    user_id = Text()
+    network_id = Text(allow_none=True)
+    reason = Text()
+    created_at = Text()

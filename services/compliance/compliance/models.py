@@ -147,3 +147,39 @@ breach_notices = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True)),
 )
+
+# --- sub-processors (annex IV.6) ------------------------------------------------------------
+# A sub-processor comes in by a change ("add" or "replace"), announced in writing to every
+# controller before it takes effect; statuses are derived from the changes' dates.
+subprocessors = Table(
+    "subprocessors", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("contact", Text, nullable=False),
+    Column("activity", Text, nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("contract_start", Date, nullable=False),
+    Column("contract_end", Date),
+    Column("added_by_change", Uuid),  # None: registered from the start
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+subprocessor_changes = Table(
+    "subprocessor_changes", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(10), nullable=False),  # add | replace
+    Column("subprocessor_id", Uuid, ForeignKey("subprocessors.id"), nullable=False),
+    Column("replaces_id", Uuid, ForeignKey("subprocessors.id")),
+    Column("notice_sent_at", DateTime(timezone=True), nullable=False),
+    Column("effective_from", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+subprocessor_objections = Table(
+    "subprocessor_objections", metadata,
+    Column("change_id", Uuid, ForeignKey("subprocessor_changes.id"), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("network_id", String(64)),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

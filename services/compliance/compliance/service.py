@@ -11,7 +11,7 @@ from compliance.domain.requests import HOLDERS
 from compliance.models import common
 from compliance.remote import Services
 from compliance.settings import load as load_settings
-from compliance.usecases import audit, breaches, requests
+from compliance.usecases import audit, breaches, requests, subprocessors
 from compliance.usecases.context import Ctx
 from suivi_common.auth import require_service
 from suivi_common.consumer import reliable_handler
@@ -210,3 +210,24 @@ class ComplianceService(PlatformService):
     @reliable_handler("mailer", "breach_notice_sent")
     def on_breach_notice_sent(self, payload: dict[str, Any]) -> None:
         breaches.on_notice_delivered(self.ctx, payload)
+
+    # --- sub-processors (annex IV.6) -------------------------------------------------------
+    @rpc_api
+    def subprocessor_registry(self) -> dict[str, Any]:
+        return subprocessors.registry(self.ctx)
+
+    @rpc_api
+    def announce_subprocessor_change(self, change: dict[str, Any]) -> dict[str, Any]:
+        return subprocessors.announce(self.ctx, change)
+
+    @rpc_api
+    def subprocessor_changes(self) -> dict[str, Any]:
+        return subprocessors.list_changes(self.ctx)
+
+    @rpc_api
+    def object_to_subprocessor_change(self, change_id: str, reason: str) -> dict[str, Any]:
+        return subprocessors.object_to(self.ctx, change_id, reason)
+
+    @rpc_api
+    def subprocessor_objections(self, change_id: str) -> dict[str, Any]:
+        return subprocessors.objections(self.ctx, change_id)
