@@ -24,6 +24,7 @@ from compliance.models import dsr_tasks as K
 from compliance.usecases import audit, paging
 from compliance.usecases.context import Ctx, parse_uuid
 from suivi_common import clock
+from suivi_common.crypto import KeyDestroyed
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -127,17 +128,22 @@ def _tasks(ctx: Ctx, request_id: uuid.UUID) -> list[Any]:
 
 
 def _subject(ctx: Ctx, row: Any) -> dict[str, Any]:
-    """The request's decrypted personal data (nothing once shredded)."""
+    """The request's decrypted personal data (nothing once shredded, including by an
+    erasure that completed after ``row`` was read)."""
+    shredded = {"email": None, "phone": None, "note": None, "changes": None}
     if row.subject_shredded_at is not None:
-        return {"email": None, "phone": None, "note": None, "changes": None}
+        return shredded
     scope = scope_of(row.id)
 
     def open_(column: str) -> str | None:
         return ctx.vault.decrypt(scope, "dsr_requests", column, row.id, getattr(row, column))
 
-    changes = open_("changes")
-    return {"email": open_("email"), "phone": open_("phone"), "note": open_("note"),
-            "changes": json.loads(changes) if changes else None}
+    try:
+        changes = open_("changes")
+        return {"email": open_("email"), "phone": open_("phone"), "note": open_("note"),
+                "changes": json.loads(changes) if changes else None}
+    except KeyDestroyed:
+        return shredded
 
 
 def _iso(value: datetime | None) -> str | None:
