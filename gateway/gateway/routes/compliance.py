@@ -25,6 +25,7 @@ from gateway.schemas.compliance import (
     ObjectionOut,
     ObjectionSeenOut,
     ReceiptOut,
+    RegisterOut,
     RequestIn,
     RequestOut,
     RequestsQuery,
@@ -218,3 +219,17 @@ class ComplianceRoutes:
          summary="Object to a change before it takes effect: it will not apply to me")
     def object_to_subprocessor_change(self, req: Req, change_id: str) -> Any:
         return self.compliance.object_to_subprocessor_change(change_id, req.body["reason"])
+
+    # --- the register (annex IV.14) --------------------------------------------------------
+    @api("GET", "/api/compliance/register", roles=COMPLIANCE, response=RegisterOut,
+         tags=("compliance",),
+         summary="The register of processing activities, generated from the data maps")
+    def processing_register(self, req: Req) -> Any:
+        return self.compliance.processing_register()
+
+    @api("GET", "/api/compliance/register.html", roles=COMPLIANCE, content_type="text/html",
+         tags=("compliance",), summary="The same register, printable")
+    def processing_register_document(self, req: Req) -> Any:
+        doc = self.compliance.processing_register_document()
+        return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})

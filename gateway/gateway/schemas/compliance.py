@@ -353,3 +353,16 @@ class ObjectionSeenOut(Schema):
     network_id = Text(allow_none=True)
     reason = Text()
     created_at = Text()
+
+
+# --- the register ---------------------------------------------------------------------------
+class RegisterOut(Schema):
+    generated_at = Text()
+    processor = fields.Dict(keys=Text(), values=fields.Raw())
+    controllers = fields.Dict(keys=Text(), values=fields.Raw())
+    processing_on_behalf_of_controllers = fields.Dict(keys=Text(), values=fields.Raw())
+    activities = fields.List(fields.Dict(keys=Text(), values=fields.Raw()))
+    subprocessors = fields.List(fields.Nested(SubprocessorOut))
+    security_measures = fields.List(Text())
+    declared_by = fields.List(Text())
+    missing = fields.Dict(keys=Text(), values=Text())

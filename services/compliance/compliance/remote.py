@@ -39,3 +39,7 @@ class Services:
     def data_map(self, service: str) -> Any:
         """``<service>.data_map``: the service's declared data map (register)."""
         return self._call(service, "data_map")
+
+    def register_controllers(self) -> Any:
+        """``accounts.register_controllers``: the controllers the platform acts for."""
+        return self._call("accounts", "register_controllers")

@@ -11,7 +11,7 @@ from compliance.domain.requests import HOLDERS
 from compliance.models import common
 from compliance.remote import Services
 from compliance.settings import load as load_settings
-from compliance.usecases import audit, breaches, requests, subprocessors
+from compliance.usecases import audit, breaches, register, requests, subprocessors
 from compliance.usecases.context import Ctx
 from suivi_common.auth import require_service
 from suivi_common.consumer import reliable_handler
@@ -231,3 +231,12 @@ class ComplianceService(PlatformService):
     @rpc_api
     def subprocessor_objections(self, change_id: str) -> dict[str, Any]:
         return subprocessors.objections(self.ctx, change_id)
+
+    # --- the register (annex IV.14) --------------------------------------------------------
+    @rpc_api
+    def processing_register(self) -> dict[str, Any]:
+        return register.build(self.ctx)
+
+    @rpc_api
+    def processing_register_document(self) -> dict[str, Any]:
+        return register.document(self.ctx)

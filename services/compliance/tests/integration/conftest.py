@@ -87,6 +87,14 @@ class FakeLeads:
             raise ServiceUnavailable("leads cannot be reached right now")
         return [dict(s) for s in SCOPES]
 
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def data_map(self) -> dict[str, Any]:
+        return dict(LEADS_DATA_MAP)
+
+
+#: what the fake leads answers to data_map (None: the method raises as a missing one would)
+LEADS_DATA_MAP: dict[str, Any] = {}
+
 
 class Harness:
     def __init__(self, cfg: dict[str, Any], engine: Engine, database: Database,
@@ -219,6 +227,7 @@ def h(harness: Harness) -> Iterator[Harness]:
     SCOPES.clear()
     SCOPE_ASKS.clear()
     LEADS_STATE.clear()
+    LEADS_DATA_MAP.clear()
     harness.drain()
     harness.events.clear()
     yield harness
@@ -248,3 +257,8 @@ def scope_asks(h: Harness) -> list[dict[str, Any]]:
 @pytest.fixture
 def leads_state(h: Harness) -> dict[str, bool]:
     return LEADS_STATE
+
+
+@pytest.fixture
+def leads_data_map(h: Harness) -> dict[str, Any]:
+    return LEADS_DATA_MAP
