@@ -131,10 +131,6 @@ class ComplianceService(PlatformService):
         me = require_service(self.principal, HOLDERS)
         return requests.subject_for(self.ctx, request_id, me.user_id)
 
-    @rpc_internal(services=("compliance",))
-    def retry_late_tasks(self) -> int:
-        return requests.retry_late(self.ctx)
-
     @config_timer("DSR_RETRY_INTERVAL_SECONDS", 60)
     def retry_late_timer(self) -> None:
         requests.retry_late(self.ctx)

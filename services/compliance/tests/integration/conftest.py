@@ -25,12 +25,15 @@ from nameko.rpc import rpc
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 import compliance
-from compliance.models import metadata
+from compliance.models import common, metadata
 from compliance.service import ComplianceService
-from suivi_common import clock
+from compliance.usecases.context import Ctx
+from suivi_common import clock, outbox
 from suivi_common.auth import CurrentPrincipal, Principal
+from suivi_common.crypto import Vault
 from suivi_common.database import Database
 from suivi_common.errors import EXPECTED_ERRORS, ServiceUnavailable
 from suivi_common.rpc import RpcClient
@@ -182,6 +185,14 @@ class Harness:
     def execute(self, sql: str, **params: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(text(sql), params)
+
+    def as_timer(self, use_case: Callable[[Ctx], Any]) -> Any:
+        """Run a use case as compliance's timer runs it (its own transaction, its outbox)."""
+        with Session(self.engine) as session, session.begin():
+            ctx = Ctx(session=session, vault=Vault(self.database.keyring, session),
+                      emit=lambda kind, payload: outbox.emit(session, common, kind, payload),
+                      principal=Principal("compliance", "service"))
+            return use_case(ctx)
 
     def close(self) -> None:
         self._stack.close()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from compliance.usecases.requests import retry_late
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from suivi_common.testing.waiting import wait_for
@@ -152,25 +153,17 @@ def test_a_silent_service_shows_late_and_is_asked_again(h: Any, holders: dict[st
     h.compliance.process_request(request["id"])
     wait_for(lambda: len([t for t in h.compliance.get_request(request["id"])["tasks"]
                           if t["status"] == "done"]) == 3, what="three reports")
-    timer = h.as_service("compliance")
-    assert timer.retry_late_tasks() == 0  # not late yet
+    assert h.as_timer(retry_late) == 0  # not late yet
     assert not h.compliance.get_request(request["id"])["late"]
     clock.advance(timedelta(minutes=60))
     view = h.compliance.get_request(request["id"])
     assert view["late"] and [t["service"] for t in view["tasks"] if t["late"]] == ["mailer"]
     holders["mailer"] = "report"
-    assert timer.retry_late_tasks() == 1
+    assert h.as_timer(retry_late) == 1
     done = wait_status(h, request["id"], "completed")
     assert [t["attempt"] for t in tasks_of(tasks, request["id"]) if t["service"] == "mailer"] == [1, 2]
     assert not done["late"]
-    assert timer.retry_late_tasks() == 0
-
-
-def test_only_compliance_itself_runs_the_retry(h: Any) -> None:
-    with pytest.raises(Forbidden):
-        h.as_service("leads").retry_late_tasks()
-    with pytest.raises(Forbidden):
-        h.compliance.retry_late_tasks()
+    assert h.as_timer(retry_late) == 0
 
 
 def test_the_holding_service_asks_for_the_identifiers_while_its_task_is_open(
