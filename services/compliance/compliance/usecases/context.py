@@ -33,11 +33,6 @@ class Ctx:
             self._settings = settings_module.load()
         return self._settings
 
-    @classmethod
-    def from_db(cls, db: Any, principal: Principal | None, services: Any = None) -> Ctx:
-        return cls(session=db.session, vault=db.vault, emit=db.emit, principal=principal,
-                   services=services)
-
     def compliance_staff(self) -> Principal:
         """Compliance staff only: platform staff is another role and is refused too."""
         return require(self.principal, COMPLIANCE_ROLE)

@@ -307,3 +307,15 @@ def test_processing_twice_at_once_sends_each_task_once(h: Any, holders: dict[str
     wait_for(lambda: len(tasks_of(tasks, request["id"])) >= 4, what="four tasks")
     h.settled()
     assert sorted(t["service"] for t in tasks_of(tasks, request["id"])) == SERVICES
+
+
+def test_a_request_read_as_its_erasure_completes_shows_no_subject(h: Any) -> None:
+    """The read saw the row before the erasure committed, the key after: what a reader
+    racing the last report meets. It answers "shredded", not an error."""
+    request = register(h)
+    scope = f"dsr:{request['id']}"
+    h.execute("UPDATE data_keys SET wrapped_key = NULL, destroyed_at = now() WHERE scope = :s",
+              s=scope)
+    h.database.keyring.forget_cached(scope)
+    view = h.compliance.get_request(request["id"])
+    assert (view["email"], view["phone"], view["status"]) == (None, None, "received")
