@@ -29,6 +29,7 @@ import suivi_common  # noqa: F401  (first: green psycopg)
 from mailer.adapters.smtp import Smtp
 from mailer.dependencies import EventMessageId
 from mailer.domain import messages
+from mailer.google.entrypoints import GoogleEntrypoints
 from mailer.models import common, sent_emails
 from suivi_common import clock
 from suivi_common.consumer import reliable_handler
@@ -47,7 +48,7 @@ SENDING, SENT = "sending", "sent"
 MARK_ATTEMPTS = 5
 
 
-class MailerService(PlatformService):
+class MailerService(GoogleEntrypoints, PlatformService):
     name = "mailer"
     db = Database(common)
     smtp = Smtp()
