@@ -1,4 +1,8 @@
-"""Mailer service: the platform's system emails (invitation, password reset, new terms).
+"""Mailer service: the platform's system emails, and every email to a lead (templates,
+office sends, automations on status change, the lead's email history, oppositions).
+
+Entry points are thin: emails to leads go through one use case each (``mailer.usecases``);
+the module docstrings there say how "once, never lost" holds for them. The system emails:
 
 Each accounts event becomes one email, sent inside the handler. The common library's
 inbox makes a redelivered event a no-op; an SMTP failure raises, so the event is retried
@@ -30,14 +34,17 @@ from mailer.adapters.smtp import Smtp
 from mailer.dependencies import EventMessageId
 from mailer.domain import messages
 from mailer.models import common, sent_emails
+from mailer.usecases import automations, lead_emails, opposition, sending, templates
+from mailer.usecases.context import Ctx
 from suivi_common import clock
 from suivi_common.consumer import reliable_handler
 from suivi_common.container import database_lost
 from suivi_common.database import Database
 from suivi_common.errors import Conflict
 from suivi_common.rpc import ServiceRpc
-from suivi_common.service_base import PlatformService
+from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
 from suivi_common.settings import setting
+from suivi_common.timers import config_timer
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +60,112 @@ class MailerService(PlatformService):
     smtp = Smtp()
     event_message_id = EventMessageId()
     accounts = ServiceRpc("accounts")
+    leads = ServiceRpc("leads")
 
+    @property
+    def ctx(self) -> Ctx:
+        return Ctx(self.db, self.principal, leads=self.leads, accounts=self.accounts)
+
+    # --- templates (admin tool 2) ------------------------------------------------------------
+    @rpc_api
+    def list_templates(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        return templates.list_templates(self.ctx, cursor, limit)
+
+    @rpc_api
+    def get_template(self, template_id: str) -> dict[str, Any]:
+        return templates.get_template(self.ctx, template_id)
+
+    @rpc_api
+    def create_template(self, data: dict[str, Any]) -> dict[str, Any]:
+        return templates.create_template(self.ctx, data)
+
+    @rpc_api
+    def update_template(self, template_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return templates.update_template(self.ctx, template_id, data)
+
+    @rpc_api
+    def delete_template(self, template_id: str) -> dict[str, Any]:
+        return templates.delete_template(self.ctx, template_id)
+
+    @rpc_api
+    def preview_template(self, template_id: str, lead_id: str | None = None) -> dict[str, Any]:
+        return templates.preview(self.ctx, template_id, lead_id)
+
+    @reliable_handler("accounts", "network_created")
+    def on_network_created(self, payload: dict[str, Any]) -> None:
+        templates.on_network_created(self.ctx, payload)
+
+    # --- emails to a lead, its history, its objection --------------------------------------
+    @rpc_api
+    def send_lead_email(self, lead_id: str, template_id: str | None = None,
+                        subject: str | None = None, body: str | None = None) -> dict[str, Any]:
+        return lead_emails.queue_office_email(self.ctx, lead_id, template_id, subject, body)
+
+    @rpc_api
+    def list_lead_emails(self, lead_id: str, cursor: str | None = None,
+                         limit: int = 50) -> dict[str, Any]:
+        return lead_emails.list_lead_emails(self.ctx, lead_id, cursor, limit)
+
+    @rpc_api
+    def lead_email_opposition(self, lead_id: str) -> dict[str, Any]:
+        return lead_emails.lead_opposition(self.ctx, lead_id)
+
+    @rpc_internal(services=("compliance", "leads"))
+    def lead_email_history(self, lead_id: str) -> list[dict[str, Any]]:
+        """Every email sent to a lead, for a data-subject access request."""
+        return lead_emails.subject_history(self.ctx, lead_id)
+
+    @rpc_api
+    def check_unsubscribe_link(self, token: str) -> dict[str, Any]:
+        return opposition.check_link(self.ctx, token)
+
+    @rpc_api
+    def unsubscribe(self, token: str) -> dict[str, Any]:
+        """Anyone holding the link (the lead) records the objection: the token is the proof."""
+        return opposition.record(self.ctx, token)
+
+    @reliable_handler("leads", "lead_erased")
+    def on_lead_erased(self, payload: dict[str, Any]) -> None:
+        lead_emails.on_lead_erased(self.ctx, payload)
+
+    @reliable_handler("mailer", "lead_email_due")
+    def on_lead_email_due(self, payload: dict[str, Any]) -> None:
+        sending.deliver(self.ctx, payload.get("email_id"), self.smtp, self)
+
+    @config_timer("LEAD_MAIL_TIMER_SECONDS", 15)
+    def release_due_emails(self) -> None:
+        sending.release_due(self.ctx)
+
+    # --- automations (admin tool 4) --------------------------------------------------------
+    @rpc_api
+    def list_automations(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        return automations.list_automations(self.ctx, cursor, limit)
+
+    @rpc_api
+    def create_automation(self, data: dict[str, Any]) -> dict[str, Any]:
+        return automations.create_automation(self.ctx, data)
+
+    @rpc_api
+    def update_automation(self, automation_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return automations.update_automation(self.ctx, automation_id, data)
+
+    @rpc_api
+    def delete_automation(self, automation_id: str) -> dict[str, Any]:
+        return automations.delete_automation(self.ctx, automation_id)
+
+    @rpc_api
+    def get_automation_pause(self) -> dict[str, Any]:
+        return automations.get_pause(self.ctx)
+
+    @rpc_api
+    def set_automation_pause(self, paused: bool) -> dict[str, Any]:
+        return automations.set_pause(self.ctx, paused)
+
+    @reliable_handler("leads", "lead_status_changed")
+    def on_lead_status_changed(self, payload: dict[str, Any]) -> None:
+        automations.on_status_changed(self.ctx, payload, str(self.event_message_id))
+
+    # --- system emails ---------------------------------------------------------------------
     @reliable_handler("accounts", "user_invited")
     def on_user_invited(self, payload: dict[str, Any]) -> None:
         self._mail("user_invited", payload)

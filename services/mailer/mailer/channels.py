@@ -1,0 +1,85 @@
+"""How an email to a lead leaves: a ``LeadMailChannel`` per way out, and the one function
+that picks them (``channels_for``).
+
+* ``SmtpLeadChannel``: the platform's SMTP server. ``From`` is the platform's address under
+  the user's name ("Léa Martin via Suivi"), ``Reply-To`` the user's own address, so the
+  lead's answer reaches the user, and no one's domain is spoofed.
+* Gmail (section 1 of issue 11, in ``mailer.google``) plugs into ``channels_for``: when the
+  user has a live Gmail link its channel comes first. A channel that cannot send for this
+  user right now (no live token, a token Google refused) raises ``ChannelUnavailable`` and
+  the next one is used, so nothing is lost and the SMTP fallback always exists.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+from typing import Any, Protocol
+
+from mailer.domain.templating import clean
+
+SMTP = "smtp"
+GMAIL = "gmail"
+
+
+class ChannelUnavailable(Exception):
+    """This channel cannot send for this user now; try the next one."""
+
+
+class LeadMailChannel(Protocol):
+    name: str
+
+    def send(self, user_id: str, message: EmailMessage) -> str:
+        """Send ``message`` for ``user_id``; return the channel's name. Raise
+        ``ChannelUnavailable`` to hand over to the next channel, or
+        ``mailer.adapters.smtp.MailDeliveryError`` (``permanent`` or not) when the email
+        was refused."""
+        ...
+
+
+class SmtpLeadChannel:
+    name = SMTP
+
+    def __init__(self, smtp: Any, platform_from: str,
+                 user_of: Callable[[str], Mapping[str, Any]]) -> None:
+        self.smtp = smtp
+        self.platform_address = parseaddr(platform_from)[1] or "no-reply@suivi.test"
+        self.user_of = user_of
+
+    def send(self, user_id: str, message: EmailMessage) -> str:
+        user = self.user_of(user_id)
+        name = clean(f"{user.get('first_name') or ''} {user.get('last_name') or ''}")
+        del message["From"]
+        message["From"] = formataddr((f"{name} via Suivi" if name else "Suivi",
+                                      self.platform_address))
+        del message["Reply-To"]
+        if user.get("email"):
+            message["Reply-To"] = formataddr((name, str(user["email"])))
+        self.smtp.send(message)
+        return self.name
+
+
+#: Set by the Gmail integration: ``(worker service, user_id) -> LeadMailChannel | None``.
+gmail_channel_for: Callable[[Any, str], LeadMailChannel | None] | None = None
+
+
+def channels_for(service: Any, user_id: str, smtp_channel: LeadMailChannel) -> list[LeadMailChannel]:
+    """The channels to try, in order, for this user's email to a lead. The one place that
+    chooses: Gmail first when linked (``gmail_channel_for``), the platform SMTP always last."""
+    found: list[LeadMailChannel] = []
+    if gmail_channel_for is not None:
+        gmail = gmail_channel_for(service, user_id)
+        if gmail is not None:
+            found.append(gmail)
+    found.append(smtp_channel)
+    return found
+
+
+def send(channels: list[LeadMailChannel], user_id: str, message: EmailMessage) -> str:
+    """Through the first channel that can; the last one's refusal is the email's."""
+    for channel in channels[:-1]:
+        try:
+            return channel.send(user_id, message)
+        except ChannelUnavailable:
+            continue
+    return channels[-1].send(user_id, message)
