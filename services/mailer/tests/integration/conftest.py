@@ -254,6 +254,11 @@ class LiveMailer:
                 message_id: str | None = None) -> str:
         return publish_event(self.cfg["AMQP_URI"], event_type, payload, message_id)
 
+    def publish_as(self, source: str, event_type: str, payload: dict[str, Any],
+                   message_id: str | None = None) -> str:
+        """Publish an event of another service (or the mailer's own), signed as it."""
+        return publish_signed(self.cfg["AMQP_URI"], source, event_type, payload, message_id)
+
     def settled(self) -> bool:
         """Every event published so far has been handled and acked (retries included)."""
         return broker_settled(self.cfg["AMQP_URI"].rsplit("/", 1)[-1])
@@ -305,13 +310,13 @@ class Office:
     def rpc(self, who: Principal | None = None) -> RpcClient:
         return RpcClient(self.live.cfg["AMQP_URI"], principal=who or self.user)
 
-    def lead(self, owner: Principal | None = None, email: str | None = None,
+    def lead(self, owner: Principal | None = None, email: str | None = "",
              status: str = "new", **over: Any) -> dict[str, Any]:
         lead_id = str(uuid.uuid4())
         owner = owner or self.user
         LEADS[lead_id] = {"lead_id": lead_id, "owner_id": owner.user_id,
                           "network_id": owner.network_id,
-                          "email": email or f"lead.{lead_id[:8]}@example.test",
+                          "email": f"lead.{lead_id[:8]}@example.test" if email == "" else email,
                           "first_name": "Camille", "last_name": "Lefèvre", "city": "Lille",
                           "status": status, "office_kind": "personal", **over}
         return LEADS[lead_id]
@@ -351,7 +356,7 @@ class Office:
                                                  "delay_hours": delay_hours})
 
     def mails_to(self, lead: dict[str, Any]) -> list[Received]:
-        return self.live.smtp.to(lead["email"])
+        return self.live.smtp.to(lead["email"]) if lead["email"] else []
 
     def emails_of(self, lead: dict[str, Any]) -> list[dict[str, Any]]:
         from mailer.models import lead_emails
@@ -361,6 +366,13 @@ class Office:
 
     def sent_events(self, lead: dict[str, Any]) -> list[dict[str, Any]]:
         return [e for e in SENT_EVENTS if e["lead_id"] == lead["lead_id"]]
+
+
+@pytest.fixture
+def closed_offices() -> Iterator[set[str]]:
+    """Users whose office accounts says is closed (for this test)."""
+    yield CLOSED_OFFICES
+    CLOSED_OFFICES.clear()
 
 
 @pytest.fixture
