@@ -12,8 +12,9 @@ that picks them (``channels_for``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 from typing import Any, Protocol
 
 from mailer.domain.templating import clean
@@ -50,11 +51,14 @@ class SmtpLeadChannel:
         user = self.user_of(user_id)
         name = clean(f"{user.get('first_name') or ''} {user.get('last_name') or ''}")
         del message["From"]
-        message["From"] = formataddr((f"{name} via Suivi" if name else "Suivi",
-                                      self.platform_address))
+        message["From"] = Address(f"{name} via Suivi" if name else "Suivi",
+                                  addr_spec=self.platform_address)
         del message["Reply-To"]
         if user.get("email"):
-            message["Reply-To"] = formataddr((name, str(user["email"])))
+            try:
+                message["Reply-To"] = Address(name, addr_spec=str(user["email"]))
+            except ValueError:  # a non-ASCII local part: the bare address (sent as SMTPUTF8)
+                message["Reply-To"] = str(user["email"])
         self.smtp.send(message)
         return self.name
 

@@ -97,3 +97,52 @@ def test_retries_back_off_then_give_up_and_a_permanent_refusal_gives_up_at_once(
     assert retries.next_attempt(3, NOW, schedule) is None
     assert retries.next_attempt(1, NOW, schedule, permanent=True) is None
     assert retries.delays("[0.5, 1]") == [0.5, 1.0]
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    def send(self, msg) -> None:
+        self.sent.append(msg)
+
+
+def test_smtp_channel_sends_from_the_platform_with_the_users_reply_to() -> None:
+    from mailer import channels
+
+    smtp = Capture()
+    user = {"first_name": "Chloé", "last_name": "Durand", "email": "chloe@example.org"}
+    channel = channels.SmtpLeadChannel(smtp, "Suivi <no-reply@suivi.test>", lambda _u: user)
+    msg = lead_mail.build(Rendered("s", "t", None), to="lea@example.test", msg_id="<m@x>",
+                          now=NOW, unsubscribe_url=URL)
+    assert channel.send("u1", msg) == "smtp"
+    [sent] = smtp.sent
+    assert sent["From"].addresses[0].addr_spec == "no-reply@suivi.test"
+    assert sent["From"].addresses[0].display_name == "Chloé Durand via Suivi"
+    assert sent["Reply-To"].addresses[0].addr_spec == "chloe@example.org"
+    user["email"] = "chloé@example.org"  # internationalised: kept, without a display name
+    channel.send("u1", msg)
+    assert "chloé@example.org" in str(smtp.sent[-1]["Reply-To"])
+
+
+def test_an_unavailable_channel_hands_over_to_the_next_and_smtp_is_always_last() -> None:
+    from mailer import channels
+
+    class NoToken:
+        name = "gmail"
+
+        def send(self, user_id, message) -> str:
+            raise channels.ChannelUnavailable("relink_gmail")
+
+    smtp = Capture()
+    smtp_channel = channels.SmtpLeadChannel(smtp, "no-reply@suivi.test", lambda _u: {})
+    msg = lead_mail.build(Rendered("s", "t", None), to="a@b.test", msg_id="<m@x>", now=NOW,
+                          unsubscribe_url=URL)
+    assert channels.send([NoToken(), smtp_channel], "u1", msg) == "smtp"
+    assert channels.channels_for(None, "u1", smtp_channel) == [smtp_channel]
+    previous = channels.gmail_channel_for
+    channels.gmail_channel_for = lambda service, user_id: NoToken()
+    try:
+        assert [c.name for c in channels.channels_for(None, "u1", smtp_channel)] == ["gmail", "smtp"]
+    finally:
+        channels.gmail_channel_for = previous
