@@ -61,15 +61,22 @@ def _pipeline_statuses(ctx: Ctx) -> list[str] | None:
 def _checked(ctx: Ctx, network_id: str, data: Any) -> tuple[rules.Rule, uuid.UUID]:
     if not isinstance(data, Mapping):
         raise Invalid("The automation must be an object", fields={"_schema": "not an object"})
-    rule = rules.check_rule(data, _pipeline_statuses(ctx))
+    fields: dict[str, Any] = {}
+    try:
+        rule = rules.check_rule(data, _pipeline_statuses(ctx))
+    except Invalid as exc:
+        fields.update(exc.fields or {})
     try:
         template_id = uuid.UUID(str(data.get("template_id")))
     except ValueError:
-        raise Invalid("The automation is not valid", fields={"template_id": "no such template"}) from None
-    found = ctx.session.execute(select(email_templates.c.id).where(
-        email_templates.c.id == template_id, email_templates.c.network_id == network_id)).first()
-    if found is None:
-        raise Invalid("The automation is not valid", fields={"template_id": "no such template"})
+        template_id = None
+    if template_id is None or ctx.session.execute(select(email_templates.c.id).where(
+            email_templates.c.id == template_id,
+            email_templates.c.network_id == network_id)).first() is None:
+        fields["template_id"] = "no such template in your network"
+    if fields:
+        raise Invalid("The automation is not valid", fields=fields)
+    assert template_id is not None
     return rule, template_id
 
 

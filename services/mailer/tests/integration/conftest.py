@@ -369,6 +369,13 @@ class Office:
 
 
 @pytest.fixture
+def pipelines() -> Iterator[dict[str, list[str]]]:
+    """Networks whose pipeline is not the default one (for this test)."""
+    yield PIPELINES
+    PIPELINES.clear()
+
+
+@pytest.fixture
 def closed_offices() -> Iterator[set[str]]:
     """Users whose office accounts says is closed (for this test)."""
     yield CLOSED_OFFICES
