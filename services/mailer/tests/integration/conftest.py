@@ -5,6 +5,7 @@ derives them; see accounts' ``password_tokens``) and answers ``get_user`` and
 pipeline, and records the ``lead_email_sent`` events the mailer emits."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 import uuid
@@ -22,7 +23,7 @@ from nameko.rpc import rpc
 from sqlalchemy import create_engine, select
 
 import mailer
-from mailer.models import metadata, sent_emails
+from mailer.models import mail_networks, metadata, sent_emails
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.errors import EXPECTED_ERRORS, Conflict, NotFound
@@ -54,6 +55,9 @@ class SmtpServer:
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     refuse_rcpt: set[str] = field(default_factory=set)
+    #: recipients whose first message is kept, then answered only once the recipient is
+    #: removed from this set (a sender stuck mid-send, to be killed or overtaken)
+    hold: set[str] = field(default_factory=set)
     controller: Controller | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -66,7 +70,10 @@ class SmtpServer:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.original_content or envelope.content,
                                     policy=policy.default)
+        first = not any(set(r.rcpt_tos) & set(envelope.rcpt_tos) for r in self.received)
         self.received.append(Received(list(envelope.rcpt_tos), parsed, time.monotonic()))
+        while first and self.hold & set(envelope.rcpt_tos):
+            await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
@@ -382,27 +389,78 @@ def closed_offices() -> Iterator[set[str]]:
     CLOSED_OFFICES.clear()
 
 
+def make_office(live_mailer: LiveMailer, name: str = "Réseau Nord") -> Office:
+    """A network announced by accounts (``network_created``), its admin and a member with an
+    open office."""
+    network_id = str(uuid.uuid4())
+    admin_id = str(uuid.uuid4())
+    USERS[admin_id] = {"id": admin_id, "role": "admin", "network_id": network_id,
+                       "status": "active", "first_name": "Alice", "last_name": "Martin",
+                       "email": f"alice.{admin_id[:8]}@example.org"}
+    office = Office(live_mailer, network_id, Principal(admin_id, "admin", network_id),
+                    Principal("", "user"))
+    office.user = office.member()
+    publish_signed(live_mailer.cfg["AMQP_URI"], "accounts", "network_created",
+                   {"network_id": network_id, "name": name})
+    wait_for(lambda: table_rows(live_mailer.db_url, mail_networks,
+                                mail_networks.c.network_id == network_id),
+             what="the network announced")
+    return office
+
+
+@pytest.fixture
+def office_in() -> Iterator[Callable[..., Office]]:
+    """``office_in(live, name)``: an office on a mailer of the test's own making."""
+    yield make_office
+    clock.reset()
+
+
 @pytest.fixture
 def new_office(live_mailer: LiveMailer) -> Iterator[Callable[..., Office]]:
-    """Make offices: a network announced by accounts (``network_created``), its admin and a
-    member with an open office. The platform clock is reset afterwards."""
-    def make(name: str = "Réseau Nord") -> Office:
-        network_id = str(uuid.uuid4())
-        admin_id = str(uuid.uuid4())
-        USERS[admin_id] = {"id": admin_id, "role": "admin", "network_id": network_id,
-                           "status": "active", "first_name": "Alice", "last_name": "Martin",
-                           "email": f"alice.{admin_id[:8]}@example.org"}
-        office = Office(live_mailer, network_id, Principal(admin_id, "admin", network_id),
-                        Principal("", "user"))
-        office.user = office.member()
-        publish_signed(live_mailer.cfg["AMQP_URI"], "accounts", "network_created",
-                       {"network_id": network_id, "name": name})
-        from mailer.models import mail_networks
-
-        wait_for(lambda: table_rows(live_mailer.db_url, mail_networks,
-                                    mail_networks.c.network_id == network_id),
-                 what="the network announced")
-        return office
-
-    yield make
+    """Make offices on the module's mailer (see ``make_office``); the platform clock is
+    reset afterwards."""
+    yield lambda name="Réseau Nord": make_office(live_mailer, name)
     clock.reset()
+
+
+@dataclass
+class PrivateMailer:
+    """A platform of one test's own: its vhost, SMTP server and fakes; mailer instances
+    started (and killed) at will, all on the test database."""
+    live: LiveMailer
+    containers: list[Any] = field(default_factory=list)
+
+    def start_mailer(self) -> Any:
+        from nameko.containers import get_container_cls
+
+        from mailer.service import MailerService
+
+        container = get_container_cls()(MailerService)
+        container.start()
+        self.containers.append(container)
+        return container
+
+
+@pytest.fixture
+def private_mailer(db_url: str) -> Iterator[PrivateMailer]:
+    infra.truncate_all(db_url, metadata)
+    name = infra.fresh_vhost()
+    server = SmtpServer()
+    server.start()
+    cfg = mailer_config(name, db_url, server.port)
+    private = PrivateMailer(LiveMailer(cfg, server, db_url))
+    try:
+        with infra.running(cfg, FakeAccounts, FakeLeads):
+            try:
+                yield private
+            finally:
+                for container in private.containers:
+                    try:
+                        container.stop()
+                    except Exception:
+                        container.kill()
+    finally:
+        server.hold.clear()
+        server.stop()
+        infra.delete_vhost(name)
+        clock.reset()
