@@ -33,6 +33,7 @@ from mailer.usecases.lead_emails import (
     DUE_EVENT,
     QUEUED,
     SCHEDULED,
+    lead_contact,
     render_for,
     sealed,
 )
@@ -229,7 +230,7 @@ def prepare(ctx: Ctx, row: Any) -> bool:
     office_open = paused = False
     if rule_status is not None:
         try:
-            contact = dict(ctx.leads.lead_contact(str(row.lead_id)))
+            contact = lead_contact(ctx, str(row.lead_id))
         except NotFound:
             contact = None
         paused = _paused_at(ctx.session, row.owner_id) is not None

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from nameko.exceptions import MethodNotFound
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from mailer.usecases import paging, templates
 from mailer.usecases.context import Ctx, member, parse_id
 from suivi_common import clock
 from suivi_common.crypto import Vault
-from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, ServiceUnavailable
 
 LE = lead_emails
 SCHEDULED, QUEUED, SENDING, SENT = "scheduled", "queued", "sending", "sent"
@@ -44,10 +45,20 @@ def key_scope(network_id: str) -> str:
     return network_id
 
 
+def lead_contact(ctx: Ctx, lead_id: str) -> dict[str, Any]:
+    """leads' ``lead_contact`` (NotFound for an unknown or erased lead). A leads without it
+    (an older version during a rollout) is a 503, not a bug."""
+    try:
+        return dict(ctx.leads.lead_contact(lead_id))
+    except MethodNotFound:
+        raise ServiceUnavailable("leads cannot say who owns a lead yet (lead_contact)",
+                                 code="lead_contact_unavailable") from None
+
+
 def contact_of_owner(ctx: Ctx, lead_id: Any, owner_id: str) -> dict[str, Any]:
     """The lead's contact details, if ``owner_id`` owns it; NotFound otherwise."""
     lid = parse_id(lead_id, "lead")
-    contact = ctx.leads.lead_contact(str(lid))
+    contact = lead_contact(ctx, str(lid))
     if not isinstance(contact, Mapping) or str(contact.get("owner_id")) != owner_id:
         raise NotFound("No such lead")
     return dict(contact)
