@@ -28,7 +28,6 @@ from gateway.schemas.mailer import (
     TemplateIn,
     TemplateOut,
 )
-from suivi_common.errors import NotFound
 
 MEMBER = ("user", "admin")
 ADMIN = ("admin",)
@@ -42,7 +41,7 @@ def _page(query: dict[str, Any]) -> tuple[str | None, int]:
     return query.get("cursor"), query["limit"]
 
 
-def _html_page(title: str, paragraphs: list[str], form: bool = False, status: int = 200) -> Response:
+def _html_page(title: str, paragraphs: list[str], form: bool = False) -> Response:
     """A small page for people who open their unsubscribe link (no script, all escaped)."""
     body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs)
     if form:
@@ -52,12 +51,8 @@ def _html_page(title: str, paragraphs: list[str], form: bool = False, status: in
             '<meta name="robots" content="noindex">'
             f"<title>{html.escape(title)}</title></head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
             f"{body}</body>\n</html>\n")
-    return Response(page, status=status, mimetype="text/html",
+    return Response(page, status=200, mimetype="text/html",
                     headers={"Content-Security-Policy": "default-src 'none'; form-action 'self'"})
-
-
-UNKNOWN = ("Lien inconnu", ["Ce lien de désinscription n'est pas valide.",
-                            "This unsubscribe link is not valid."])
 
 
 class MailerRoutes:
@@ -159,10 +154,7 @@ class MailerRoutes:
     @api("GET", "/unsubscribe/<token>", auth=None, tags=("public",), content_type="text/html",
          summary="The unsubscribe link's confirmation page (records nothing)")
     def unsubscribe_page(self, req: Req, token: str) -> Any:
-        try:
-            self.mailer.check_unsubscribe_link(token)
-        except NotFound:
-            return _html_page(*UNKNOWN, status=404)
+        self.mailer.check_unsubscribe_link(token)  # an unknown link: the JSON 404 of every route
         return _html_page("Se désinscrire", [
             "Vous ne recevrez plus d'e-mails de ce conseiller à cette adresse.",
             "You will no longer receive emails from this adviser at this address."], form=True)
@@ -171,10 +163,7 @@ class MailerRoutes:
          content_type=FORM, tags=("public",),
          summary="Unsubscribe (RFC 8058 one-click: List-Unsubscribe=One-Click)")
     def unsubscribe(self, req: Req, token: str) -> Any:
-        try:
-            self.mailer.unsubscribe(token)
-        except NotFound:
-            return _html_page(*UNKNOWN, status=404)
+        self.mailer.unsubscribe(token)
         return _html_page("Désinscription enregistrée", [
             "Votre demande est enregistrée : vous ne recevrez plus d'e-mails de ce conseiller.",
             "Done: you will no longer receive emails from this adviser."])

@@ -87,7 +87,7 @@ class MailerService(PlatformService):
     def lead_email_opposition(self, lead_id: str) -> dict[str, Any]:
         return lead_emails.lead_opposition(self.ctx, lead_id)
 
-    @rpc_internal(services=("compliance", "leads"))
+    @rpc_internal
     def lead_email_history(self, lead_id: str) -> list[dict[str, Any]]:
         """Every email sent to a lead, for a data-subject access request."""
         return lead_emails.subject_history(self.ctx, lead_id)
