@@ -40,6 +40,7 @@ from mailer.usecases.context import Ctx
 from mailer.usecases.lead_emails import (
     AUTOMATION,
     BLOCKED,
+    CANCELLED,
     DUE_EVENT,
     FAILED,
     QUEUED,
@@ -51,11 +52,13 @@ from mailer.usecases.lead_emails import (
 )
 from suivi_common import clock
 from suivi_common.container import database_lost
+from suivi_common.errors import NotFound
 
 log = logging.getLogger(__name__)
 
 LE = lead_emails
 RELEASE_BATCH = 500
+OWNER_GONE = "owner_gone"
 MARK_ATTEMPTS = 5
 
 
@@ -86,7 +89,14 @@ def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | No
         row = ctx.session.execute(select(LE).where(LE.c.id == eid)).first()
         if row is None or row.status != QUEUED:
             return None
-    user = ctx.accounts.get_user(row.owner_id)  # before the claim: an RPC failure leaves it queued
+    try:  # before the claim: an RPC failure leaves the row queued, for the event's retry
+        user = ctx.accounts.get_user(row.owner_id)
+    except NotFound:  # the account is gone: so is whoever would have sent it
+        with ctx.autonomous() as tx:
+            tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == QUEUED)
+                       .values(status=CANCELLED, cancel_reason=OWNER_GONE))
+        log.info("email %s to a lead not sent: its owner's account is gone", eid)
+        return CANCELLED
     with ctx.autonomous() as tx:
         claimed = tx.execute(
             update(LE).where(LE.c.id == eid, LE.c.status == QUEUED, not_(_opposed_clause()))

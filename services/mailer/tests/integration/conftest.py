@@ -376,6 +376,12 @@ class Office:
 
 
 @pytest.fixture
+def users() -> dict[str, dict[str, Any]]:
+    """What the fake accounts knows of users (``get_user``)."""
+    return USERS
+
+
+@pytest.fixture
 def pipelines() -> Iterator[dict[str, list[str]]]:
     """Networks whose pipeline is not the default one (for this test)."""
     yield PIPELINES

@@ -183,3 +183,21 @@ def test_history_rows_of_a_lead_are_not_shown_to_its_former_owner(new_office, un
         assert rpc.mailer.list_lead_emails(lead["lead_id"])["items"] == []
     assert read_rows(live_mailer.db_url, lead_emails,
                      lead_emails.c.lead_id == uuid.UUID(lead["lead_id"]))
+
+
+def test_an_email_whose_owner_left_the_platform_is_not_sent(new_office, until, live_mailer,
+                                                            users) -> None:
+    office = new_office()
+    lead = office.lead()
+    live_mailer.smtp.stop()
+    try:
+        with office.rpc() as rpc:
+            rpc.mailer.send_lead_email(lead["lead_id"], None, "s", "b")
+        until(lambda: [r for r in office.emails_of(lead) if r["status"] == "scheduled"])
+        del users[office.user.user_id]  # the account is gone before the retry
+    finally:
+        live_mailer.smtp.start()
+    [row] = until(lambda: [r for r in office.emails_of(lead) if r["status"] == "cancelled"])
+    assert row["cancel_reason"] == "owner_gone"
+    until(live_mailer.settled)
+    assert office.mails_to(lead) == []
