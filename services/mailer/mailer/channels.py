@@ -4,8 +4,8 @@ that picks them (``channels_for``).
 * ``SmtpLeadChannel``: the platform's SMTP server. ``From`` is the platform's address under
   the user's name ("Léa Martin via Suivi"), ``Reply-To`` the user's own address, so the
   lead's answer reaches the user, and no one's domain is spoofed.
-* Gmail (section 1 of issue 11, in ``mailer.google``) plugs into ``channels_for``: when the
-  user has a live Gmail link its channel comes first. A channel that cannot send for this
+* ``GmailLeadChannel``: the user's linked Gmail (``mailer.google``): when this process
+  holds a live token for the user it comes first (``channels_for``). A channel that cannot send for this
   user right now (no live token, a token Google refused) raises ``ChannelUnavailable`` and
   the next one is used, so nothing is lost and the SMTP fallback always exists.
 """
@@ -63,8 +63,49 @@ class SmtpLeadChannel:
         return self.name
 
 
-#: Set by the Gmail integration: ``(worker service, user_id) -> LeadMailChannel | None``.
-gmail_channel_for: Callable[[Any, str], LeadMailChannel | None] | None = None
+class GmailLeadChannel:
+    """The user's linked Gmail (``mailer.google``): ``From`` is their Google address, paced
+    to Gmail's quota. No live token (never linked, restarted, refused by Google): the next
+    channel (SMTP with ``Reply-To``) sends it. Gmail unavailable: a transient refusal, so the
+    email waits in the queue for its retry; a message Gmail refuses for good fails."""
+
+    name = GMAIL
+
+    def __init__(self, gmail: Any, user_of: Callable[[str], Mapping[str, Any]]) -> None:
+        self.gmail = gmail
+        self.user_of = user_of
+
+    def send(self, user_id: str, message: EmailMessage) -> str:
+        from mailer.adapters.smtp import MailDeliveryError
+        from mailer.google.errors import MessageRefused, NoLiveToken
+
+        user = self.user_of(user_id)
+        name = clean(f"{user.get('first_name') or ''} {user.get('last_name') or ''}")
+        del message["From"]
+        if name:  # the display name Gmail keeps in front of the Google address
+            message["From"] = Address(name, addr_spec="gmail@invalid.invalid")
+        try:
+            taken = self.gmail.send(user_id, message)
+        except NoLiveToken as exc:
+            raise ChannelUnavailable(exc.why) from None
+        except MessageRefused as exc:
+            raise MailDeliveryError(str(exc), permanent=True) from None
+        if not taken:
+            raise MailDeliveryError("Gmail stayed unavailable")
+        return self.name
+
+
+def gmail_for(service: Any, user_id: str,
+              user_of: Callable[[str], Mapping[str, Any]]) -> LeadMailChannel | None:
+    """The user's Gmail channel when this process holds a live token for them."""
+    gmail = getattr(service, "gmail", None)
+    if gmail is None or not gmail.can_send(user_id):
+        return None
+    return GmailLeadChannel(gmail, user_of)
+
+
+#: ``(worker service, user_id, user_of) -> LeadMailChannel | None``; tests replace it.
+gmail_channel_for: Callable[..., LeadMailChannel | None] | None = gmail_for
 
 
 def channels_for(service: Any, user_id: str, smtp_channel: LeadMailChannel) -> list[LeadMailChannel]:
@@ -72,7 +113,7 @@ def channels_for(service: Any, user_id: str, smtp_channel: LeadMailChannel) -> l
     chooses: Gmail first when linked (``gmail_channel_for``), the platform SMTP always last."""
     found: list[LeadMailChannel] = []
     if gmail_channel_for is not None:
-        gmail = gmail_channel_for(service, user_id)
+        gmail = gmail_channel_for(service, user_id, getattr(smtp_channel, "user_of", dict))
         if gmail is not None:
             found.append(gmail)
     found.append(smtp_channel)

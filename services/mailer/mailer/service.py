@@ -12,6 +12,7 @@ from typing import Any
 import suivi_common  # noqa: F401  (first: green psycopg)
 from mailer.adapters.smtp import Smtp
 from mailer.dependencies import EventMessageId
+from mailer.google.entrypoints import GoogleEntrypoints
 from mailer.models import common
 from mailer.usecases import (
     automations,
@@ -31,7 +32,7 @@ from suivi_common.timers import config_timer
 log = logging.getLogger(__name__)
 
 
-class MailerService(PlatformService):
+class MailerService(GoogleEntrypoints, PlatformService):
     name = "mailer"
     db = Database(common)
     smtp = Smtp()

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailer.domain import retries
-from suivi_common import outbox
 from suivi_common.auth import Principal
 from suivi_common.crypto import Vault
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
@@ -70,8 +69,7 @@ class Ctx:
     def emit_in(self, session: Session, event_type: str, payload: Mapping[str, Any]) -> None:
         """An event written in ``session``'s transaction (an autonomous one), relayed once
         it commits."""
-        outbox.emit(session, self.db._provider.tables, event_type, payload)
-        self.db._provider.relay.wake()
+        self.db.emit(event_type, payload, session=session)
 
     def vault_in(self, session: Session) -> Vault:
         return Vault(self.db.keyring, session)

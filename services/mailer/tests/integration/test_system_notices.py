@@ -49,8 +49,9 @@ def test_each_notice_reaches_its_user_once(new_office, until, live_mailer, read_
     [got] = until(lambda: live_mailer.smtp.to(address))
     assert got.message["Subject"] == subject
     assert "Bonjour Lea," in got.message.get_body(("plain",)).get_content()
-    [row] = until(lambda: [r for r in read_ledger(live_mailer.db_url) if r["message_id"] == mid])
-    assert row["user_id"] == user.user_id and row["state"] == "sent"
+    [row] = until(lambda: [r for r in read_ledger(live_mailer.db_url)
+                           if r["message_id"] == mid and r["state"] == "sent"])
+    assert row["user_id"] == user.user_id
     until(live_mailer.settled)
     assert len(live_mailer.smtp.to(address)) == 1
 

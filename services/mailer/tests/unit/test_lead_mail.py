@@ -141,8 +141,62 @@ def test_an_unavailable_channel_hands_over_to_the_next_and_smtp_is_always_last()
     assert channels.send([NoToken(), smtp_channel], "u1", msg) == "smtp"
     assert channels.channels_for(None, "u1", smtp_channel) == [smtp_channel]
     previous = channels.gmail_channel_for
-    channels.gmail_channel_for = lambda service, user_id: NoToken()
+    channels.gmail_channel_for = lambda service, user_id, user_of: NoToken()
     try:
         assert [c.name for c in channels.channels_for(None, "u1", smtp_channel)] == ["gmail", "smtp"]
     finally:
         channels.gmail_channel_for = previous
+
+
+class FakeGmail:
+    """What ``mailer.google``'s channel answers: taken, unavailable, no token, refused."""
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+        self.sent: list = []
+
+    def can_send(self, user_id: str) -> bool:
+        return self.outcome != "unlinked"
+
+    def send(self, user_id, message) -> bool:
+        from mailer.google.errors import MessageRefused, NoLiveToken
+
+        if self.outcome == "no_token":
+            raise NoLiveToken(user_id, "Google refused the token")
+        if self.outcome == "refused":
+            raise MessageRefused("Gmail refused the message (400)")
+        self.sent.append(message)
+        return self.outcome == "taken"
+
+
+@pytest.mark.parametrize("outcome, channel, error", [
+    ("taken", "gmail", None),
+    ("unlinked", "smtp", None),   # no live token here: SMTP with Reply-To
+    ("no_token", "smtp", None),   # Google refused the token mid-way: the same
+    ("unavailable", None, False),  # Gmail down: kept queued for a retry
+    ("refused", None, True),       # Gmail will never take it: failed
+])
+def test_the_gmail_channel_comes_first_and_hands_over_or_refuses(outcome, channel, error) -> None:
+    from mailer import channels
+    from mailer.adapters.smtp import MailDeliveryError
+
+    class Service:
+        gmail = FakeGmail(outcome)
+
+    user = {"first_name": "Chloé", "last_name": "Durand", "email": "chloe@example.org"}
+    smtp = Capture()
+    smtp_channel = channels.SmtpLeadChannel(smtp, "no-reply@suivi.test", lambda _u: user)
+    msg = lead_mail.build(Rendered("s", "t", None), to="a@b.test", msg_id="<m@x>", now=NOW,
+                          unsubscribe_url=URL)
+    ways = channels.channels_for(Service(), "u1", smtp_channel)
+    assert [w.name for w in ways] == (["smtp"] if outcome == "unlinked" else ["gmail", "smtp"])
+    if error is None:
+        assert channels.send(ways, "u1", msg) == channel
+        if channel == "gmail":
+            assert "Chloé Durand" in str(Service.gmail.sent[0]["From"]) and smtp.sent == []
+        else:
+            assert smtp.sent and "chloe@example.org" in str(smtp.sent[0]["Reply-To"])
+    else:
+        with pytest.raises(MailDeliveryError) as caught:
+            channels.send(ways, "u1", msg)
+        assert caught.value.permanent is error and smtp.sent == []

@@ -1,7 +1,7 @@
 """lead emails: templates, automations, history, oppositions
 
 Revision ID: 9a1466caa1a0
-Revises: 79cecbe265da
+Revises: 06f63764370e
 Create Date: 2026-12-01 11:21:11.227021
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '9a1466caa1a0'
-down_revision = '79cecbe265da'
+down_revision = '06f63764370e'
 branch_labels = None
 depends_on = None
 
