@@ -177,10 +177,6 @@ class Harness:
         """Publish an event of another service the way its outbox relay does (signed)."""
         publish_event(self.cfg["AMQP_URI"], source, event_type, payload, message_id)
 
-    def wait_for(self, predicate: Callable[[], Any]) -> Any:
-        """Poll until ``predicate()`` is truthy (events cross the broker); returns its value."""
-        return wait_for(predicate)
-
     # --- sql -------------------------------------------------------------------------
     def scalar(self, sql: str, **params: Any) -> Any:
         with self.engine.connect() as conn:
