@@ -42,8 +42,13 @@ demo: install
 bench: infra
 	$(BIN)/python -m bench
 
+# types: strict on suivi_common and every domain/ package, the default checks elsewhere (mypy.ini)
+TYPED := libs/suivi_common/suivi_common $(foreach s,accounts plans leads mailer compliance,services/$(s)/$(s)) \
+         gateway/gateway
+
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy $(TYPED)
 
 clean:
 	rm -rf $(VENV) var

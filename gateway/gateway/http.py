@@ -183,7 +183,7 @@ class ApiWsgiApp(WsgiApp):
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
-            request.path_values = values
+            request.path_values = values  # type: ignore[attr-defined]  # as nameko's WsgiApp
             response = provider.handle_request(request)
         except HTTPException as exc:
             response = routing_error(request, exc)
@@ -390,6 +390,7 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
                                                      terms_gate=terms_gate and auth == "member")
             if before_body is not None:
                 before_body(self, request)
+            payload: Any
             if raw_body:
                 payload = request.get_data(cache=True)
             else:

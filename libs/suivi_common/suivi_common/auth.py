@@ -16,43 +16,20 @@ payload of a user's call.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 
 from suivi_common import principals
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
+from suivi_common.identity import ROLES as ROLES
+from suivi_common.identity import USER_ROLES as USER_ROLES
+from suivi_common.identity import Principal as Principal
 
-USER_ROLES = ("user", "admin", "staff", "compliance")
-ROLES = (*USER_ROLES, principals.SERVICE_ROLE)
 #: The worker context attribute where ``SuiviContainer`` leaves the verified principal.
 WORKER_PRINCIPAL = "suivi_principal"
 WORKER_TOKEN = "suivi_principal_token"
 Owned = TypeVar("Owned")
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    role: str
-    network_id: str | None = None
-
-    @property
-    def is_member(self) -> bool:
-        """Users and admins: people who work inside a network."""
-        return self.role in ("user", "admin")
-
-    @property
-    def is_service(self) -> bool:
-        return self.role == principals.SERVICE_ROLE
-
-    def to_context(self) -> dict[str, str]:
-        """The fields as a plain mapping (tests and tools describe principals this way)."""
-        data = {"user_id": self.user_id, "role": self.role}
-        if self.network_id:
-            data["network_id"] = self.network_id
-        return data
 
 
 def as_principal(value: Principal | Mapping[str, Any] | None) -> Principal | None:

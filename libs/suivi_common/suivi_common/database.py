@@ -11,13 +11,13 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from nameko import config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import TextClause
@@ -30,6 +30,12 @@ from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
 
 log = logging.getLogger(__name__)
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched: SQLAlchemy types ``execute`` as a plain
+    ``Result``; a DML statement's is a ``CursorResult``, which counts them."""
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def ensure_green_psycopg() -> None:

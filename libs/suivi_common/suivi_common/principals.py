@@ -22,18 +22,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from suivi_common.identity import ROLES, SERVICE_ROLE, Principal
 from suivi_common.settings import is_dev, key_file, setting
-
-if TYPE_CHECKING:
-    from suivi_common.auth import Principal
 
 PRINCIPAL_KEY = "suivi.principal"
 #: Context keys that speak for a caller: only ``PRINCIPAL_KEY`` is believed (once
 #: verified), the rest are what callers used to send unsigned; none is ever forwarded.
 IDENTITY_KEYS = (PRINCIPAL_KEY, "user_id", "role", "network_id")
-SERVICE_ROLE = "service"
 AUD_RPC = "rpc"
 AUD_BROADCAST = "event"
 VERSION = "p1"
@@ -151,7 +148,6 @@ class Verifier:
         return principal
 
     def _check(self, token: str, now: float) -> tuple[Principal, float, str] | None:
-        from suivi_common.auth import ROLES, Principal
 
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != VERSION or len(token) > 4096:
@@ -202,8 +198,6 @@ def verifier(key: bytes | None = None) -> Verifier:
 
 def service_principal(service_name: str) -> Principal:
     """The principal a service calls and emits as (its timers act as it too)."""
-    from suivi_common.auth import Principal
-
     return Principal(service_name, SERVICE_ROLE)
 
 

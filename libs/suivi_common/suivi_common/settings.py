@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nameko import config
+from nameko.timer import Timer
 
 #: The environments that are not production. ``test`` is what the test fixtures set
 #: (``suivi_common.testing.infra.base_config``); it behaves as ``dev``: dev clock,
@@ -63,7 +64,19 @@ class Tunables:
         return float(self.get(key))
 
     def timer(self, key: str, eager: bool = False) -> Any:
-        """A nameko timer every ``key`` seconds (``suivi_common.timers.ConfigTimer``)."""
-        from suivi_common.timers import ConfigTimer  # it reads settings: import it late
-
+        """A nameko timer every ``key`` seconds (``ConfigTimer``)."""
         return ConfigTimer.decorator(key, self.defaults[key], eager=eager)
+
+
+class ConfigTimer(Timer):
+    """A nameko timer whose interval is a config key (config, then environment, then the
+    default), read when the container sets up, so ops and tests can retune it."""
+
+    def __init__(self, key: str, default: float, eager: bool = False, **kwargs: Any) -> None:
+        super().__init__(float(default), eager=eager, **kwargs)
+        self.key = key
+        self.default = default
+
+    def setup(self) -> None:
+        self.interval = float(setting(self.key, self.default))
+        super().setup()

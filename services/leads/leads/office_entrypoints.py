@@ -21,7 +21,7 @@ from nameko.extensions import DependencyProvider
 from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.domain.history import ChangeSource
 from leads.usecases.office import access, claims, export, mailing, one_lead, pipelines, queries
-from leads.usecases.office.access import AccessCache, member
+from leads.usecases.office.access import AccessCache, member, network_of
 from leads.usecases.office.context import Actor, OfficeCtx, get_float
 from leads.usecases.office.cursor import limit_of
 from suivi_common import clock
@@ -98,13 +98,13 @@ class OfficeEntrypoints:
     def office_create_lead(self, data: dict[str, Any]) -> dict[str, Any]:
         """A personal lead, with the same fields (and validation) as a capture."""
         p, ctx = self._ofc_owner()
-        return one_lead.create_personal(ctx, p.user_id, p.network_id, data)
+        return one_lead.create_personal(ctx, p.user_id, network_of(p), data)
 
     @rpc_api
     def office_list_leads(self, filters: dict[str, Any] | None = None, sort: str | None = None,
                           cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return queries.list_leads(ctx, p.user_id, p.network_id, filters, sort, cursor,
+        return queries.list_leads(ctx, p.user_id, network_of(p), filters, sort, cursor,
                                   limit_of(limit))
 
     @rpc_api
@@ -152,7 +152,7 @@ class OfficeEntrypoints:
                             sort: str | None = None, cursor: str | None = None,
                             limit: int | None = None) -> dict[str, Any]:
         p, ctx, owner = self._ofc_admin_view(member_id)
-        return queries.list_leads(ctx, owner, p.network_id, filters, sort, cursor,
+        return queries.list_leads(ctx, owner, network_of(p), filters, sort, cursor,
                                   limit_of(limit))
 
     @rpc_api
@@ -171,13 +171,13 @@ class OfficeEntrypoints:
     @rpc_api
     def office_get_pipeline(self) -> dict[str, Any]:
         p = member(self.principal)
-        return pipelines.get(self.db.session, p.network_id)
+        return pipelines.get(self.db.session, network_of(p))
 
     @rpc_api
     def office_put_pipeline(self, statuses: list[str], initial: str, terminal: list[str],
                             remap: dict[str, str] | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_network_admin()
-        return pipelines.replace(ctx, p.network_id, statuses, initial, terminal, remap)
+        return pipelines.replace(ctx, network_of(p), statuses, initial, terminal, remap)
 
     # --- export -----------------------------------------------------------------------------------
 
@@ -186,7 +186,7 @@ class OfficeEntrypoints:
                             lang: str = "fr") -> dict[str, Any]:
         """Build the file; then fetch it with ``office_export_chunk(export_id, 0..chunks-1)``."""
         p, ctx = self._ofc_owner()
-        return export.start(ctx, p.user_id, p.network_id, filters, fmt, lang)
+        return export.start(ctx, p.user_id, network_of(p), filters, fmt, lang)
 
     @rpc_api
     def office_export_chunk(self, export_id: str, n: int) -> dict[str, Any]:

@@ -222,8 +222,9 @@ def on_notice_delivered(ctx: Ctx, payload: dict[str, Any]) -> None:
 
 
 def _progress(ctx: Ctx, breach_id: Any) -> dict[str, Any]:
-    notices = dict(ctx.session.execute(select(N.c.status, func.count()).where(
-        N.c.breach_id == breach_id).group_by(N.c.status)).all())
+    notices: dict[str, int] = {status: n for status, n in ctx.session.execute(
+        select(N.c.status, func.count()).where(N.c.breach_id == breach_id)
+        .group_by(N.c.status)).all()}
     c = ctx.session.execute(select(
         func.count(), func.count(C.c.answered_at),
         func.count().filter(C.c.notify_authority.is_(True)),

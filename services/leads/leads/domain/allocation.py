@@ -28,7 +28,7 @@ import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TypeVar
+from typing import Any, TypeVar
 
 PlanId = TypeVar("PlanId", bound=Hashable)
 
@@ -54,13 +54,13 @@ class PlanNeed:
 class Allocation:
     """Leads given to each plan this run, and the carry to pass to the next run."""
 
-    counts: dict[Hashable, int]
-    carry: dict[Hashable, float]
+    counts: dict[Any, int]  # keyed by the caller's plan ids (any hashable)
+    carry: dict[Any, float]
 
 
 def _ordered(ids: list[PlanId]) -> list[PlanId]:
     try:
-        return sorted(ids)
+        return sorted(ids)  # type: ignore[type-var]  # orderable ids sort; others by repr
     except TypeError:
         return sorted(ids, key=repr)
 

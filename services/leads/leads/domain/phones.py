@@ -94,7 +94,7 @@ def parse_phone(raw: str, default_region: str | None) -> PhoneInfo:
         valid=valid,
         line_type=_TYPE_NAMES.get(phonenumbers.number_type(number), LineType.UNKNOWN),
         region=None if region == _NON_GEOGRAPHIC else region,
-        country_code=number.country_code,
+        country_code=int(number.country_code or 0),
     )
 
 

@@ -63,7 +63,7 @@ class ClaimFacts:
 def parse_refund_reason(raw: object) -> RefundReason:
     """The claim's reason, or Invalid on field "reason"."""
     try:
-        return RefundReason(raw)
+        return RefundReason(raw if isinstance(raw, str) else "")
     except ValueError:
         allowed = ", ".join(r.value for r in RefundReason)
         raise Invalid("unknown refund reason", fields={"reason": f"must be one of {allowed}"}) from None

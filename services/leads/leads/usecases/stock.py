@@ -19,6 +19,7 @@ from leads import settings
 from leads.domain.freshness import freshness_cutoff
 from leads.domain.timestamps import parse_day
 from leads.models import stock_alerts
+from suivi_common.database import rows_affected
 
 
 def stock_cutoff(now: datetime) -> datetime:
@@ -93,7 +94,7 @@ def check(session: Session, now: datetime, today: date,
 
 def withdraw_stale(session: Session, now: datetime) -> int:
     """Take leads past the freshness limit off sale for good (they stay stored, unsold)."""
-    return session.execute(text("""
+    return rows_affected(session.execute(text("""
         WITH gone AS (DELETE FROM stock WHERE captured_at < :cutoff RETURNING lead_id)
         UPDATE leads SET withdrawn_at = :now FROM gone WHERE leads.id = gone.lead_id"""),
-        {"cutoff": stock_cutoff(now), "now": now}).rowcount
+        {"cutoff": stock_cutoff(now), "now": now}))

@@ -118,10 +118,13 @@ def test_carry_is_clamped():
     assert result.counts == {"p1": 1, "p2": 0}
 
 
-def test_allocation_is_deterministic():
+def test_allocation_does_not_depend_on_the_order_plans_are_listed_in():
     needs = needs_of((3, 3), (5, 5), (7, 7), (2, 2))
     carry = {"p1": 0.25, "p3": -0.5}
-    assert allocate(9, needs, carry) == allocate(9, needs, carry)
+    reversed_needs = dict(reversed(list(needs.items())))
+    forward, backward = allocate(9, needs, carry), allocate(9, reversed_needs, carry)
+    assert forward.counts == backward.counts and forward.carry == backward.carry
+    assert sum(forward.counts.values()) == 9
 
 
 def test_integer_plan_ids_are_supported_and_ordered():
@@ -247,11 +250,11 @@ def test_bulk_hand_out_equals_the_one_by_one_reference(seed):
     assert allocate(available, needs, carry).counts == one_by_one(available, needs, carry)
 
 
-def test_large_shortage_run_is_fast():
-    import time
-
+def test_large_shortage_run_gives_out_exactly_the_stock() -> None:
+    """5,000 plans short of stock share exactly what there is (its speed is measured by
+    ``make bench``'s distribution figure, never asserted here)."""
     needs = {f"plan-{i:04d}": PlanNeed(q, q) for i in range(5000) for q in [16 + i % 17]}
-    started = time.perf_counter()
     result = allocate(100_000, needs)
     assert sum(result.counts.values()) == 100_000
-    assert time.perf_counter() - started < 2.0
+    assert all(0 <= result.counts.get(pid, 0) <= need.remaining_today
+               for pid, need in needs.items())

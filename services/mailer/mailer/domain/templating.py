@@ -148,18 +148,20 @@ def _check_expr(node: nodes.Node) -> None:
 def _check_stmt(node: nodes.Node) -> None:
     line = getattr(node, "lineno", 1) or 1
     if isinstance(node, nodes.Output):
-        for child in node.nodes:
-            _check_expr(child)
+        for part in node.nodes:
+            _check_expr(part)
         return
     if isinstance(node, nodes.If):
         _check_expr(node.test)
         for child in (*node.body, *node.elif_, *node.else_):
             _check_stmt(child)
         return
-    tag = {nodes.For: "for", nodes.Macro: "macro", nodes.Assign: "set", nodes.AssignBlock: "set",
+    tags: dict[type[nodes.Node], str] = {
+           nodes.For: "for", nodes.Macro: "macro", nodes.Assign: "set", nodes.AssignBlock: "set",
            nodes.Include: "include", nodes.Extends: "extends", nodes.Import: "import",
            nodes.FromImport: "import", nodes.Block: "block", nodes.With: "with",
-           nodes.FilterBlock: "filter", nodes.CallBlock: "call"}.get(type(node))
+           nodes.FilterBlock: "filter", nodes.CallBlock: "call"}
+    tag = tags.get(type(node))
     if tag:
         raise _Refusal(line, f"{{% {tag} %}} is not allowed in a template")
     raise _Refusal(line, f"this construct is not allowed ({type(node).__name__})")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from mailer.google.tables import google_authorizations, google_links
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
+from suivi_common.database import rows_affected
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ def get_link(session: Session, vault: Vault, user_id: str) -> Link | None:
 
 
 def delete_link(session: Session, user_id: str) -> bool:
-    return bool(session.execute(delete(google_links).where(
-        google_links.c.user_id == user_id)).rowcount)
+    return bool(rows_affected(session.execute(delete(google_links).where(
+        google_links.c.user_id == user_id))))
 
 
 def save_authorization(session: Session, state_hash: str, user_id: str, binding_hash: str,

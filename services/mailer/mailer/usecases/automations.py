@@ -38,6 +38,7 @@ from mailer.usecases.lead_emails import (
     sealed,
 )
 from suivi_common import clock
+from suivi_common.database import rows_affected
 from suivi_common.errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def list_automations(ctx: Ctx, cursor: object, limit: object) -> dict[str, Any]:
     after = paging.decode(cursor)
     query = select(A).where(A.c.network_id == p.network_id)
     if after is not None:
-        query = query.where(tuple_(A.c.created_at, A.c.id) > tuple_(*after))
+        query = query.where(tuple_(A.c.created_at, A.c.id) > tuple_(*after))  # type: ignore[arg-type]
     rows = ctx.session.execute(query.order_by(A.c.created_at, A.c.id).limit(size + 1)).all()
     return paging.page(rows, size, [_view(r) for r in rows[:size]])
 
@@ -251,10 +252,10 @@ def prepare(ctx: Ctx, row: Any) -> bool:
     address, bidx, rendered = render_for(ctx, Source(source.subject, source.text, source.html),
                                          contact, row.owner_id, user)
     with ctx.autonomous() as tx:
-        done = tx.execute(update(LE).where(LE.c.id == row.id, LE.c.status == QUEUED,
+        done = rows_affected(tx.execute(update(LE).where(LE.c.id == row.id, LE.c.status == QUEUED,
                                            LE.c.subject.is_(None))
                           .values(template_id=template.id, **sealed(
                               ctx.vault_in(tx), row.network_id, row.id, to=address, bidx=bidx,
-                              rendered=rendered, locale=template.locale))).rowcount
+                              rendered=rendered, locale=template.locale))))
     return bool(done) or ctx.session.execute(select(LE.c.subject).where(LE.c.id == row.id)).scalar() \
         is not None

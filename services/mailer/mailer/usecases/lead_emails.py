@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from nameko.exceptions import MethodNotFound
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -24,10 +23,12 @@ from mailer.domain import templating, unsubscribe
 from mailer.domain.templating import Rendered, Source
 from mailer.models import email_oppositions, lead_emails, lead_status_seen
 from mailer.usecases import paging, templates
+from mailer.usecases.contacts import contact_of_owner, lead_contact  # noqa: F401  (re-exported)
 from mailer.usecases.context import Ctx, member, parse_id
 from suivi_common import clock
 from suivi_common.crypto import Vault
-from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, ServiceUnavailable
+from suivi_common.database import rows_affected
+from suivi_common.errors import Conflict, Forbidden, Invalid
 
 LE = lead_emails
 SCHEDULED, QUEUED, SENDING, SENT = "scheduled", "queued", "sending", "sent"
@@ -43,25 +44,6 @@ def key_scope(network_id: str) -> str:
     """The data key a lead's emails are sealed under: its owner's network's, as leads seals
     the lead itself (one place to change it)."""
     return network_id
-
-
-def lead_contact(ctx: Ctx, lead_id: str) -> dict[str, Any]:
-    """leads' ``lead_contact`` (NotFound for an unknown or erased lead). A leads without it
-    (an older version during a rollout) is a 503, not a bug."""
-    try:
-        return dict(ctx.leads.lead_contact(lead_id))
-    except MethodNotFound:
-        raise ServiceUnavailable("leads cannot say who owns a lead yet (lead_contact)",
-                                 code="lead_contact_unavailable") from None
-
-
-def contact_of_owner(ctx: Ctx, lead_id: Any, owner_id: str) -> dict[str, Any]:
-    """The lead's contact details, if ``owner_id`` owns it; NotFound otherwise."""
-    lid = parse_id(lead_id, "lead")
-    contact = lead_contact(ctx, str(lid))
-    if not isinstance(contact, Mapping) or str(contact.get("owner_id")) != owner_id:
-        raise NotFound("No such lead")
-    return dict(contact)
 
 
 def opposition_index(vault: Vault, network_id: str, owner_id: str, address: str) -> bytes:
@@ -222,7 +204,7 @@ def on_lead_erased(ctx: Ctx, payload: Mapping[str, Any]) -> int:
     ctx.session.execute(pg_insert(lead_status_seen).values(lead_id=lid, erased_at=now)
                         .on_conflict_do_update(index_elements=["lead_id"],
                                                set_={"erased_at": now}))
-    return ctx.session.execute(delete(LE).where(LE.c.lead_id == lid)).rowcount or 0
+    return rows_affected(ctx.session.execute(delete(LE).where(LE.c.lead_id == lid)))
 
 
 def subject_history(ctx: Ctx, lead_id: Any) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,7 @@ def newest_first(query: Select[Any], table: Table, cursor: object, limit: int) -
     return query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit + 1)
 
 
-def page(rows: list[Any], limit: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+def page(rows: Sequence[Any], limit: int, items: list[dict[str, Any]]) -> dict[str, Any]:
     """``rows`` were fetched with ``limit + 1``: the extra one says a next page exists."""
     more = len(rows) > limit
     last = rows[limit - 1] if more else None

@@ -52,6 +52,7 @@ from mailer.usecases.lead_emails import (
 )
 from suivi_common import clock
 from suivi_common.container import database_lost
+from suivi_common.database import rows_affected
 from suivi_common.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,9 @@ def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | No
                     lease_until=func.now() + timedelta(seconds=ctx.settings.lease_seconds))
             .returning(LE.c.attempts)).first()
         if claimed is None:
-            blocked = tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == QUEUED)
-                                 .values(status=BLOCKED)).rowcount
+            blocked = rows_affected(tx.execute(update(LE).where(LE.c.id == eid,
+                                                                LE.c.status == QUEUED)
+                                               .values(status=BLOCKED)))
             if blocked:
                 log.info("email %s to a lead not sent: the address objected", eid)
                 return BLOCKED

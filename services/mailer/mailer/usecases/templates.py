@@ -21,6 +21,7 @@ from mailer.domain import default_templates, templating, unsubscribe
 from mailer.domain.templating import Source
 from mailer.models import automations, email_templates, mail_networks
 from mailer.usecases import paging
+from mailer.usecases.contacts import contact_of_owner
 from mailer.usecases.context import Ctx, admin, member, parse_id
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, NotFound
@@ -121,7 +122,7 @@ def list_templates(ctx: Ctx, cursor: object, limit: object) -> dict[str, Any]:
     after = paging.decode(cursor)
     query = select(T).where(T.c.network_id == p.network_id)
     if after is not None:
-        query = query.where(tuple_(T.c.created_at, T.c.id) > tuple_(*after))
+        query = query.where(tuple_(T.c.created_at, T.c.id) > tuple_(*after))  # type: ignore[arg-type]
     rows = ctx.session.execute(query.order_by(T.c.created_at, T.c.id).limit(size + 1)).all()
     return paging.page(rows, size, [_view(r) for r in rows[:size]])
 
@@ -174,7 +175,6 @@ def preview(ctx: Ctx, template_id: Any, lead_id: Any = None) -> dict[str, Any]:
     _, source = load_source(ctx.session, p.network_id, template_id)
     lead: Mapping[str, Any] = templating.SAMPLE_LEAD
     if lead_id not in (None, ""):
-        from mailer.usecases.lead_emails import contact_of_owner
 
         lead = contact_of_owner(ctx, lead_id, p.user_id)
     user = ctx.accounts.get_user(p.user_id)

@@ -42,6 +42,13 @@ def member(principal: Principal | None) -> Principal:
     return p
 
 
+def network_of(p: Principal) -> str:
+    """The network of a caller ``member`` let through (it refuses callers without one)."""
+    if p.network_id is None:
+        raise Forbidden("This action needs a network", code="network_required")
+    return p.network_id
+
+
 class _TtlCache:
     def __init__(self) -> None:
         self._data: dict[tuple[str, ...], tuple[float, bool]] = {}

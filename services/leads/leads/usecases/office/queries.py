@@ -159,7 +159,7 @@ def list_leads(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[s
         newest = sort == "created_desc"
         key = (cursors.instant(after), cursors.row_id(after)) if after else None
         fetched = ctx.session.execute(_page_query(where, newest, key, limit + 1)).all()
-        rows = fetched[:limit]
+        rows = list(fetched[:limit])
         last = rows[-1] if len(fetched) > limit else None
     items = [records.summary(r, decrypt_json(ctx.vault, r.network_id, "office_leads", "data",
                                              r.id, r.data)) for r in rows]
@@ -190,7 +190,7 @@ def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnEleme
         bucket = ([T.c.status == status] if status is not None
                   else [T.c.status.notin_(known)] if known else [])
         need = limit + 1 - len(rows)
-        query = _page_query(where + bucket, True, key if position == start else None, need)
+        query = _page_query([*where, *bucket], True, key if position == start else None, need)
         rows.extend(session.execute(query).all())
         if len(rows) > limit:
             return rows[:limit], rows[limit - 1]
