@@ -3,7 +3,7 @@
 Steps (``run``):
 
 1. seed ``leads_office_bench`` once (kept between runs; ``BENCH_RESEED=1`` rebuilds it):
-   the leads + office schema (``metadata.create_all``), one office of ``BENCH_OFFICE_LEADS``
+   the leads + office schema (the leads migrations), one office of ``BENCH_OFFICE_LEADS``
    leads (100,000: 80 % bought over 5 plans, 20 % personal, 6 statuses, 50 cities, created
    over 180 days) plus 20,000 leads of 4 other users of the same network, every row
    encrypted exactly as the use cases do it (``testing.bulk_rows``), written with COPY;
@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
-from leads.office import export, queries, testing, usecases
-from leads.office.tables import office_leads
+from leads import office_testing as testing
+from leads.models import office_leads
+from leads.usecases.office import export, one_lead, queries
 from suivi_common import clock
 from suivi_common.testing import infra
 
@@ -88,7 +89,7 @@ def _copy(rows: list[dict[str, Any]]) -> None:
 
 
 def seed() -> dict[str, Any]:
-    engine = testing.create_database(URL, drop=bool(os.environ.get("BENCH_RESEED")))
+    engine = testing.migrated_database(URL, fresh=bool(os.environ.get("BENCH_RESEED")))
     h = testing.Harness(engine)
     with engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM office_leads WHERE owner_id = :o"),
@@ -96,7 +97,7 @@ def seed() -> dict[str, Any]:
     out: dict[str, Any] = {"office_leads": LEADS, "other_leads": OTHERS}
     if have != LEADS:
         engine.dispose()
-        engine = testing.create_database(URL, drop=True)
+        engine = testing.migrated_database(URL, fresh=True)
         h = testing.Harness(engine)
         rng = random.Random(7)
         started = time.perf_counter()
@@ -130,7 +131,7 @@ def _deliveries(h: testing.Harness, n: int = 500) -> dict[str, Any]:
         session.commit()
     started = time.perf_counter()
     for p in payloads:
-        h.run(usecases.receive_delivery, p)
+        h.run(one_lead.receive_delivery, p)
     seconds = time.perf_counter() - started
     with h.engine.begin() as conn:  # leave the office data set as it was
         conn.execute(text("DELETE FROM office_leads WHERE owner_id = 'bench-buyer'"))
@@ -163,7 +164,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def listing() -> list[dict[str, Any]]:
-    engine = testing.create_database(URL)
+    engine = create_engine(URL)
     h = testing.Harness(engine)
     actor = testing.user(OWNER, NETWORK)
     results = []
@@ -223,7 +224,7 @@ def _rss_mb() -> float:
 
 
 def _child_service(trace: bool) -> dict[str, Any]:
-    engine = testing.create_database(URL)
+    engine = create_engine(URL)
     h = testing.Harness(engine)
     actor = testing.user(OWNER, NETWORK)
     h.run(queries.list_leads, OWNER, NETWORK, {}, None, None, 1, actor=actor)  # warm imports
@@ -246,7 +247,7 @@ def _child_service(trace: bool) -> dict[str, Any]:
 
 
 def _child_floor(trace: bool) -> dict[str, Any]:
-    engine = testing.create_database(URL)
+    engine = create_engine(URL)
     h = testing.Harness(engine)
     where_rows: list[list[Any]] = []
     with h.session() as session:  # the same rows, decrypted up front (not timed)

@@ -9,6 +9,7 @@ from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.compliance import ComplianceRoutes
 from gateway.routes.leads import LeadsRoutes
+from gateway.routes.mailer import MailerRoutes
 from gateway.routes.mailer_google import MailerGoogleRoutes
 from gateway.routes.members import MemberOfficeRoutes
 from gateway.routes.network import NetworkRoutes
@@ -25,7 +26,7 @@ from suivi_common.rpc import ServiceRpc
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
-                     PlatformRoutes, MailerGoogleRoutes):
+                     PlatformRoutes, MailerGoogleRoutes, MailerRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

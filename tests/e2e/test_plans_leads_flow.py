@@ -209,3 +209,39 @@ def test_a_day_without_any_stock_stays_owed_though_the_owner_never_came(
     today = wait_until(lambda: admin.call("POST", f"/api/plans/{pid}/take", {})[1],
                        lambda body: body.get("quota_today") == 10)
     assert today["leads"] == [] and today["shortfall_today"] == 10
+
+
+def test_a_lead_just_taken_can_be_worked_on_at_once(
+        base_url: str, mailbox: Mailbox, moved_clock: Any) -> None:
+    """Read your own writes (issue 10): the leads a take returns are in the owner's office
+    when the take answers, so setting a status right after is no 404."""
+    day = date(2027, 5, 3)  # a Monday, after the dates of the tests above
+    moved_clock(day)
+    staff = Api(base_url).login(*DEV_STAFF)
+    tag = str(time.time_ns())[-8:]
+    admin_email = f"ryow-admin-{tag}@example.org"
+    staff.post("/api/networks", {"name": f"Lecture {tag}", "admin": {
+        "email": admin_email, "first_name": "Rose", "last_name": "Lemaire"}}, expect=201)
+    admin = onboard(base_url, mailbox, admin_email, "Quartz-Harbor-Violet-62")
+    admin.put("/api/network/settings", {"open_countries": ["FR"]})
+    subscribe_by_card(admin, "annual")
+    site = staff.post("/api/staff/capture-sites", {"name": f"Form {tag}",
+                                                   "url": "https://form.example"})
+    results = Api(base_url).post("/api/capture/leads",
+                                 {"leads": [lead(300 + i, day=day) for i in range(4)]},
+                                 headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
+    assert [r["status"] for r in results] == ["accepted"] * 4
+    plan = admin.post("/api/plans", {"records": 60, "tier": "premium", "country": "FR",
+                                     "payment_method": "card"}, expect=201)
+    pay_by_card(plan["payment"])
+    pid = plan["id"]
+    wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
+
+    taken = wait_until(lambda: admin.call("POST", f"/api/plans/{pid}/take", {})[1],
+                       lambda body: len(body.get("leads", [])) > 0)["leads"]
+    for item in taken:  # no waiting between the take and the first move
+        status, body = admin.call("POST", f"/api/leads/{item['id']}/status",
+                                  {"status": "contacted"})
+        assert (status, body.get("status")) == (200, "contacted"), body
+    page = admin.get("/api/leads?origin=purchased")["items"]
+    assert {i["id"] for i in page} >= {x["id"] for x in taken}

@@ -28,7 +28,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
 from leads import settings
-from leads.intake import hash_key
+from leads.usecases.capture import hash_key
 from suivi_common.container import INBOX_CONTEXT_KEY
 from suivi_common.timers import ConfigTimer
 

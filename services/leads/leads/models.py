@@ -1,19 +1,20 @@
-"""The leads database: captured stock, the entitlement read model, deliveries, day totals.
+"""The leads database, one metadata: captured stock, the entitlement read model,
+deliveries, day totals, and the office's tables (second half of this module).
 
 Exclusivity lives in the schema, not in code: ``deliveries.lead_id`` is the primary key,
 so a lead can be delivered at most once, ever, whatever the number of service instances.
 ``stock`` is a narrow table of the leads for sale (accepted, unsold, not withdrawn);
 selling a lead deletes its stock row and inserts its delivery in one statement.
 """
-import importlib
-
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -65,7 +66,7 @@ leads = Table(
     Column("landline_bidx", LargeBinary),
     Column("withdrawn_at", DateTime(timezone=True)),
     Index("ix_leads_email_bidx", "email_bidx"),
-    # the day close counts a group's unsold stock of a day (``distribution.settle_day``)
+    # the day close counts a group's unsold stock of a day (``usecases.daybook.settle_day``)
     Index("ix_leads_group_captured", "country", "tier", "captured_at",
           postgresql_where=text("status = 'accepted'")),
     Index("ix_leads_mobile_bidx", "mobile_bidx"),
@@ -117,7 +118,7 @@ entitlements = Table(
 )
 
 # Running totals of the day per plan, updated under the entitlement row lock; the day's
-# settlement (``distribution.settle_day``) writes the final shortfall here.
+# settlement (``usecases.daybook.settle_day``) writes the final shortfall here.
 plan_days = Table(
     "plan_days", metadata,
     Column("plan_id", ID, nullable=False),
@@ -139,7 +140,7 @@ day_closes = Table(
     PrimaryKeyConstraint("plan_id", "day"),
 )
 
-# A day whose shortfall was settled (``distribution.settle_day``): once per day, for every
+# A day whose shortfall was settled (``usecases.daybook.settle_day``): once per day, for every
 # group, at the first close of that day; a later close of the same day only reads.
 day_settlements = Table(
     "day_settlements", metadata,
@@ -180,13 +181,14 @@ deliveries = Table(
     Index("ix_deliveries_to_rekey", "delivered_at", postgresql_where=text("rekeyed_at IS NULL")),
 )
 
-# Read model of offices (accounts' subscription events), with the RPC answer as fallback.
+# Read model of offices (accounts' subscription events); ``usecases.office.access`` asks accounts
+# about a user it does not hold. ``source``: event (rows of older versions: rpc).
 offices = Table(
     "offices", metadata,
     Column("user_id", ID, primary_key=True),
     Column("active", Boolean, nullable=False),
     Column("subscription_id", ID),
-    Column("source", String(8), nullable=False),  # event | rpc
+    Column("source", String(8), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -201,7 +203,169 @@ stock_alerts = Table(
     PrimaryKeyConstraint("country", "tier", "day"),
 )
 
-# The office's tables live in the same database and metadata. Imported by name, not with
-# ``from ... import``, so that importing leads.office.tables first (it imports this module)
-# is no circular ImportError.
-importlib.import_module("leads.office.tables")
+
+# --- the office -------------------------------------------------------------------------
+# The office (part 2): the user's CRM, in the same database and metadata.
+#
+# Personal data, and how it is protected:
+#
+# * ``office_leads.data`` (the current record) and ``initial_data`` (the record as delivered
+#   or entered) are JSON blobs encrypted under the owner's network scope; AAD names the
+#   table, column and row. The blind indexes (email, each phone, postal code, city) are
+#   keyed HMACs under the same scope: exact-match filters never decrypt anything.
+# * Each lead also has its own random key (``lead_key``, wrapped under the network scope).
+#   History values are sealed with it. History is append-only, even for the database
+#   (a trigger), yet a lead erased on its data subject's request (or deleted by its
+#   owner) must not stay readable there: forgetting ``lead_key`` crypto-shreds exactly that
+#   lead's history, and nothing else.
+# * ``initial_data`` is write-once: a trigger refuses any change except erasing it (NULL).
+#   Both triggers exist only in the migrations (88d43bef22d8): every database, the tests'
+#   included, is built by them.
+#
+# Rows are never deleted: a deleted or erased lead stays as a tombstone without personal
+# data, so a redelivered ``lead_delivered`` event cannot bring it back (insert on conflict
+# do nothing on the lead id) and its claims keep their subject.
+#
+# Why the listing indexes look like this: every listing is one owner's, newest first (or
+# by status), so each filter has an index ``(owner_id, <filter>, created_at, id)`` that
+# gives the page in order without sorting; all are partial on ``deleted_at IS NULL``.
+
+LIVE = text("deleted_at IS NULL")
+
+office_leads = Table(
+    "office_leads", metadata,
+    Column("id", Uuid, primary_key=True),  # = the lead id for a purchased lead
+    Column("owner_id", ID, nullable=False),
+    Column("network_id", ID, nullable=False),  # the key scope of every encrypted column
+    Column("origin", String(10), nullable=False),  # purchased | personal
+    Column("plan_id", ID),
+    Column("plan_country", String(2)),  # the country the plan bought in (refund checks)
+    Column("status", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("data", LargeBinary),
+    Column("initial_data", LargeBinary),
+    Column("lead_key", LargeBinary),
+    Column("email_bidx", LargeBinary),
+    Column("mobile_bidx", LargeBinary),
+    Column("landline_bidx", LargeBinary),
+    Column("postal_bidx", LargeBinary),
+    Column("city_bidx", LargeBinary),
+    Column("erased_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_by", ID),
+    # e-mails the mailer sent to the lead (``lead_email_sent``), shown in the export
+    Column("emails_sent", Integer, nullable=False, server_default="0"),
+    Column("last_emailed_at", DateTime(timezone=True)),
+    Index("ix_office_owner_created", "owner_id", "created_at", "id", postgresql_where=LIVE),
+    Index("ix_office_owner_status", "owner_id", "status", "created_at", "id",
+          postgresql_where=LIVE),
+    Index("ix_office_owner_origin", "owner_id", "origin", "created_at", "id",
+          postgresql_where=LIVE),
+    Index("ix_office_owner_plan", "owner_id", "plan_id", "created_at", "id",
+          postgresql_where=LIVE),
+    Index("ix_office_owner_postal", "owner_id", "postal_bidx", "created_at", "id",
+          postgresql_where=LIVE),
+    Index("ix_office_owner_city", "owner_id", "city_bidx", "created_at", "id",
+          postgresql_where=LIVE),
+    Index("ix_office_owner_email", "owner_id", "email_bidx", postgresql_where=LIVE),
+    Index("ix_office_owner_mobile", "owner_id", "mobile_bidx", postgresql_where=LIVE),
+    Index("ix_office_owner_landline", "owner_id", "landline_bidx", postgresql_where=LIVE),
+    Index("ix_office_network_status", "network_id", "status", postgresql_where=LIVE),
+)
+
+# Append-only (trigger in the migrations). Values are JSON sealed with the lead's own key.
+office_history = Table(
+    "office_history", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
+    Column("lead_id", Uuid, ForeignKey("office_leads.id"), nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("old_value", LargeBinary),
+    Column("new_value", LargeBinary),
+    Column("actor_id", ID, nullable=False),
+    Column("source", String(8), nullable=False),  # user | admin | staff | system
+    Column("via", String(32), nullable=False),  # edit | status | note | pipeline_change | ...
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_office_history_lead", "lead_id", "seq"),
+)
+
+office_notes = Table(
+    "office_notes", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("lead_id", Uuid, ForeignKey("office_leads.id"), nullable=False),
+    Column("author_id", ID, nullable=False),
+    Column("text", LargeBinary, nullable=False),  # network scope
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_office_notes_lead", "lead_id", "created_at", "id"),
+)
+
+# One row per e-mail the mailer reported sent (``lead_email_sent``): its id is the
+# primary key, so a report received twice counts once. No personal data here (the subject
+# is in the lead's history, sealed with the lead's key).
+office_emails = Table(
+    "office_emails", metadata,
+    Column("email_id", String(100), primary_key=True),
+    Column("lead_id", Uuid, ForeignKey("office_leads.id"), nullable=False),
+    Column("channel", String(8), nullable=False),  # gmail | smtp
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_office_emails_lead", "lead_id", "sent_at"),
+)
+
+office_pipelines = Table(
+    "office_pipelines", metadata,
+    Column("network_id", ID, primary_key=True),
+    Column("statuses", JSONB, nullable=False),
+    Column("initial", String(40), nullable=False),
+    Column("terminal", JSONB, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", ID),
+)
+
+# One claim per lead, ever (the unique lead_id is the "already claimed" rule's last word).
+refund_claims = Table(
+    "refund_claims", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("lead_id", Uuid, ForeignKey("office_leads.id"), nullable=False, unique=True),
+    Column("user_id", ID, nullable=False),
+    Column("network_id", ID, nullable=False),
+    Column("plan_id", ID, nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("comment", LargeBinary),  # network scope
+    Column("checks", LargeBinary),  # JSON, network scope; None once the lead is erased
+    Column("status", String(10), nullable=False),  # pending | approved | rejected
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", ID),
+    Column("decision_comment", LargeBinary),  # network scope
+    Index("ix_refund_claims_status", "status", "created_at", "id"),
+    Index("ix_refund_claims_user", "user_id", "created_at", "id"),
+)
+
+# The export log (who, when, how many rows) and the finished files waiting for download.
+office_exports = Table(
+    "office_exports", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", ID, nullable=False),
+    Column("network_id", ID, nullable=False),
+    Column("format", String(4), nullable=False),  # xlsx | csv
+    Column("lang", String(2), nullable=False),
+    Column("filters", JSONB, nullable=False),  # search values (email, phone...) redacted
+    Column("rows", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("downloaded_at", DateTime(timezone=True)),
+    Index("ix_office_exports_user", "user_id", "created_at"),
+)
+
+office_export_chunks = Table(
+    "office_export_chunks", metadata,
+    Column("export_id", Uuid, ForeignKey("office_exports.id"), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),  # network scope
+    PrimaryKeyConstraint("export_id", "n"),
+)

@@ -9,7 +9,6 @@ from typing import Any
 
 from leads.domain.dedup import DEFAULT_WINDOW_DAYS
 from leads.domain.freshness import DEFAULT_MAX_AGE_DAYS
-from leads.domain.grading import Grader
 from suivi_common.settings import setting
 
 DEFAULTS: dict[str, Any] = {
@@ -37,15 +36,3 @@ def get_int(key: str) -> int:
 
 def get_float(key: str) -> float:
     return float(get(key))
-
-
-_graders: dict[str, Grader] = {}
-
-
-def grader() -> Grader:
-    """Rules from ``GRADING_RULES`` (a YAML mapping) or the domain's defaults; validated once."""
-    rules = setting("GRADING_RULES")
-    key = repr(rules)
-    if key not in _graders:
-        _graders[key] = Grader(rules or None)
-    return _graders[key]

@@ -48,7 +48,7 @@ close covers the open quotas: M = 0, they are forfeited. Two plans with open quo
 10 and 6 and 8 unsold leads: M = 8, shares 5 and 3.
 
 Every group is settled at once, the first time any plan's books for D are closed
-(``distribution.settle_day``), so plans closed in different calls, or by different
+(``usecases.daybook.settle_day``), so plans closed in different calls, or by different
 instances, get shares computed from the same facts. A lead counts once it is stored: a
 capture still uncommitted when the day is settled is not seen.
 """

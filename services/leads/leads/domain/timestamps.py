@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from suivi_common.errors import Invalid
+
 
 def require_aware(value: datetime, name: str) -> datetime:
     """Return `value` unchanged, or raise ValueError if it is not a tz-aware datetime."""
@@ -39,3 +41,13 @@ def age_on(birth: date, today: date) -> int:
     if (today.month, today.day) < (birth.month, birth.day):
         years -= 1
     return years
+
+
+def parse_day(value: object, field: str = "date") -> date:
+    """A calendar day from a date or ``YYYY-MM-DD``; Invalid naming ``field`` otherwise."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise Invalid("Invalid date", fields={field: "expected YYYY-MM-DD"}) from None

@@ -2,7 +2,7 @@
 
 No test here waits on wall time: the clock is frozen and moved by hand, a race is made by
 holding one side at a hook inside the code under test (``distribution.in_take_transaction``,
-``distribution.in_settlement``), and "the close is waiting" is read from PostgreSQL
+``daybook.in_settlement``), and "the close is waiting" is read from PostgreSQL
 (``pg_stat_activity``), not assumed after a sleep.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import eventlet
 import pytest
 from sqlalchemy import func, select, text
 
-from leads import distribution, testing
+from leads import testing
 from leads.models import (
     day_closes,
     day_settlements,
@@ -24,6 +24,7 @@ from leads.models import (
     group_days,
     plan_days,
 )
+from leads.usecases import daybook, distribution
 from suivi_common import clock
 from suivi_common.clock import PARIS
 from suivi_common.errors import Conflict
@@ -94,13 +95,14 @@ class Gate:
 
 @pytest.fixture
 def gate(stack, monkeypatch) -> Iterator[Callable[[str, int], Gate]]:
-    """``gate(hook, expected)`` puts a Gate on ``distribution.<hook>``; every gate is
+    """``gate(hook, expected)`` puts a Gate on the use case's ``<hook>`` (``in_take_transaction``
+    of the distribution, ``in_settlement`` of the day book); every gate is
     opened before the service stops, so a failing test never leaves workers held."""
     made: list[Gate] = []
 
     def put(hook: str, expected: int) -> Gate:
         made.append(Gate(expected))
-        monkeypatch.setattr(distribution, hook, made[-1])
+        monkeypatch.setattr(daybook if hook == "in_settlement" else distribution, hook, made[-1])
         return made[-1]
 
     yield put

@@ -8,7 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from leads import testing
-from leads.models import common, deliveries, entitlements, leads, plan_days, stock
+from leads.models import (
+    common,
+    deliveries,
+    entitlements,
+    leads,
+    office_history,
+    office_leads,
+    plan_days,
+    stock,
+)
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, NotFound
 
@@ -44,6 +53,27 @@ def test_take_hands_out_the_rest_of_todays_quota_oldest_first(stack) -> None:
         "platform"}
     assert stack.count(stock) == 2
     testing.wait_for(lambda: stack.count(common.outbox) == 0)
+
+
+def test_a_taken_lead_is_in_the_office_when_the_take_answers(stack) -> None:
+    """Read your own writes: the leads a take returns can be worked on at once, and the
+    ``lead_delivered`` events, still sent, find them filed (the handler changes nothing)."""
+    today = clock.today()
+    stack.plan("p1", "u1", {today: 3}, network_id="net-7")
+    stocked(stack, 3)
+    with stack.member("u1", "net-7") as rpc:
+        taken = rpc.take("p1")["leads"]
+        moved = [rpc.office_change_status(x["id"], "contacted") for x in taken]
+    assert len(taken) == 3
+    assert [(m["id"], m["status"], m["origin"]) for m in moved] == [
+        (x["id"], "contacted", "purchased") for x in taken]
+    assert [m["email"] for m in moved] == [x["email"] for x in taken]
+    handled = common.inbox.c.handler == "leads.office_on_lead_delivered"
+    testing.wait_for(lambda: stack.count(common.inbox, handled) == 3)
+    rows = stack.rows(select(office_leads.c.status, office_leads.c.owner_id,
+                             office_leads.c.network_id, office_leads.c.plan_country))
+    assert sorted(rows) == [("contacted", "u1", "net-7", "FR")] * 3
+    assert stack.count(office_history) == 3  # the three status moves, nothing more
 
 
 def test_plan_today_reports_live_totals_to_services_and_the_owner(stack) -> None:
@@ -110,6 +140,33 @@ def test_another_users_plan_is_not_found_and_a_closed_office_is_refused(stack) -
     stack.office("u1", True)
     with stack.member("u1") as rpc:
         assert len(rpc.take("p1")["leads"]) == 5
+
+
+def held(engine, plan_id: str) -> int | None:
+    """The entitlement version leads holds for the plan."""
+    with engine.connect() as conn:
+        return conn.execute(select(entitlements.c.version)
+                            .where(entitlements.c.plan_id == plan_id)).scalar()
+
+
+def test_a_take_waits_for_accounts_when_no_event_told_about_the_office(cfg, engine,
+                                                                        fakes) -> None:
+    """The take uses the office's one check: an office no event told about is asked of
+    accounts, and accounts being unreachable is a refusal to retry, never an open door."""
+    from leads.service import LeadsService
+    from suivi_common.rpc import RpcClient
+    from suivi_common.testing import infra
+
+    fake_plans, _ = fakes
+    snap = testing.snapshot("p1", "u1", {clock.today(): 2})
+    with infra.running(cfg, LeadsService, fake_plans):  # no accounts
+        testing.publish_event(cfg["AMQP_URI"], "plans", "plan_activated", snap)
+        testing.wait_for(lambda: held(engine, "p1") == 1)
+        with RpcClient(cfg["AMQP_URI"], principal={"user_id": "u1", "role": "user",
+                                                   "network_id": "net-1"}) as client:
+            with pytest.raises(Conflict) as err:
+                client.leads.take("p1")
+    assert err.value.code == "office_status_unavailable"
 
 
 def test_inactive_plan_cannot_take(stack) -> None:

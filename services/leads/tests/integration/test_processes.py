@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from leads import testing
 from leads.amqp import capture_queue
 from leads.capture_client import CaptureClient
-from leads.intake import create_site
 from leads.models import common, deliveries, entitlements, leads, offices, plan_days, stock
+from leads.usecases.capture import create_site
 from suivi_common import clock
 from suivi_common.rpc import RpcClient
 

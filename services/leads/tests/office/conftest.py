@@ -1,8 +1,8 @@
 """Fixtures of the office tests.
 
-Two databases, both built with ``metadata.create_all`` (until the office tables have
-their migration): ``leads_office_test`` for use-case tests run through ``Harness`` (no
-broker, events collected in memory), and ``leads_office_svc_test`` for the running stack:
+Two databases, both built by the leads migrations: ``leads_office_test`` for use-case
+tests run through ``Harness`` (no broker, events collected in memory), and
+``leads_office_svc_test`` for the running stack:
 ``OfficeTestService`` (the office mixin on a leads-named service), ``FakeAccounts`` (no
 database: office_active, admin_can_view, get_member), ``FakeListener`` (records the events
 the office emits); the routes are tested over HTTP by tests/e2e
@@ -25,16 +25,15 @@ import pytest
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from leads import office_testing as testing
 from leads import testing as leads_testing
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
-from leads.models import common
-from leads.office import testing
-from leads.office.entrypoints import OfficeEntrypoints
-from leads.office.tables import office_leads
+from leads.models import common, office_leads
+from leads.office_entrypoints import OfficeEntrypoints
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.database import Database
@@ -126,7 +125,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def office_engine() -> Iterator[Engine]:
-    engine = testing.create_database(infra.test_db_url("leads_office"), drop=True)
+    engine = create_engine(infra.fresh_database("leads_office", leads_testing.MIGRATIONS))
     yield engine
     engine.dispose()
 
@@ -207,9 +206,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def _svc_url() -> str:
-    url = infra.test_db_url("leads_office_svc")
-    testing.create_database(url, drop=True).dispose()  # the schema as the code has it now
-    return url
+    return infra.fresh_database("leads_office_svc", leads_testing.MIGRATIONS)
 
 
 # Module scope: the running containers (and the nameko config they patch) must not outlive
@@ -217,7 +214,7 @@ def _svc_url() -> str:
 @pytest.fixture(scope="module")
 def _stack_cfg(_svc_url: str) -> Iterator[tuple[dict[str, Any], Engine, str, list[Any]]]:
     url = _svc_url
-    engine = testing.create_database(url)
+    engine = create_engine(url)
     vhost = infra.fresh_vhost()
     port = free_port()
     cfg = infra.base_config(vhost, DATABASE_URL=url, SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leads import entitlements
 from leads import testing as leads_testing
 from leads.domain.history import ChangeSource
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
-from leads.office import claims, usecases
-from leads.office.context import Actor
-from leads.office.testing import deliver, raw_lead, user
+from leads.office_testing import deliver, raw_lead, user
+from leads.usecases import entitlements
+from leads.usecases.office import claims, one_lead
+from leads.usecases.office.context import Actor
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, NotFound
 
@@ -62,7 +62,7 @@ def test_a_claim_is_filed_with_its_checks(h, lead):
     assert checks["country"] == {"lead": "pass", "phones": "pass", "postal_code": "pass"}
     assert checks["email"]["domain"] == "pass" and checks["names"]["result"] == "pass"
     assert staff["lead"]["initial"]["email"] == "lead0@example.fr"
-    assert h.run(usecases.get, "u1", lead, actor=U1)["refund"]["claim"]["status"] == "pending"
+    assert h.run(one_lead.get, "u1", lead, actor=U1)["refund"]["claim"]["status"] == "pending"
 
 
 @pytest.mark.parametrize(("answer", "verdict"), [("nx", "failed"), (False, "failed"),
@@ -90,18 +90,18 @@ def test_checks_flag_a_fake_looking_foreign_record(h):
 
 
 def test_refused_when_the_user_edited_the_lead(h, lead):
-    h.run(usecases.update_lead, "u1", lead, {"first_name": "Jeanne"}, actor=U1)
+    h.run(one_lead.update_lead, "u1", lead, {"first_name": "Jeanne"}, actor=U1)
     assert refusal(h, lead) == "refund_claim_lead_edited"
 
 
 def test_status_moves_and_notes_are_not_edits(h, lead):
-    h.run(usecases.change_status, "u1", lead, "contacted", actor=U1)
-    h.run(usecases.add_note, "u1", lead, "messagerie", actor=U1)
+    h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)
+    h.run(one_lead.add_note, "u1", lead, "messagerie", actor=U1)
     assert file(h, lead)["status"] == "pending"
 
 
 def test_refused_for_a_personal_lead(h):
-    personal = h.run(usecases.create_personal, "u1", "net-1", raw_lead(3), actor=U1)
+    personal = h.run(one_lead.create_personal, "u1", "net-1", raw_lead(3), actor=U1)
     assert refusal(h, personal["id"]) == "refund_claim_personal_lead"
 
 
@@ -123,7 +123,7 @@ def test_refused_after_erasure_and_erasure_rejects_a_pending_claim(h):
     clock.freeze(DELIVERED)
     pending = deliver(h, owner_id="u1", i=1)
     claim = file(h, pending)
-    h.run(usecases.erase, pending, actor=STAFF)
+    h.run(one_lead.erase, pending, actor=STAFF)
     assert refusal(h, pending) == "refund_claim_lead_erased"
     mine = h.run(claims.mine, "u1", None, 50, actor=U1)["items"]
     assert [(c["id"], c["status"]) for c in mine] == [(claim["id"], "rejected")]
@@ -179,12 +179,12 @@ def test_racing_decisions_approve_once(h, lead):
 def test_a_lead_with_a_pending_claim_cannot_be_deleted(h, lead):
     claim = file(h, lead)
     with pytest.raises(Conflict) as caught:
-        h.run(usecases.delete_lead, "u1", lead, actor=U1)
+        h.run(one_lead.delete_lead, "u1", lead, actor=U1)
     assert caught.value.code == "refund_claim_pending"
     h.run(claims.decide, claim["id"], False, None, actor=STAFF)
-    h.run(usecases.delete_lead, "u1", lead, actor=U1)
+    h.run(one_lead.delete_lead, "u1", lead, actor=U1)
     with pytest.raises(NotFound):
-        h.run(usecases.get, "u1", lead, actor=U1)
+        h.run(one_lead.get, "u1", lead, actor=U1)
     assert h.run(claims.mine, "u1", None, 50, actor=U1)["items"][0]["status"] == "rejected"
 
 

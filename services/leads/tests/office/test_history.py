@@ -7,10 +7,10 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from leads.domain.history import ChangeSource
-from leads.office import pipelines, usecases
-from leads.office.context import Actor
-from leads.office.tables import office_history, office_leads
-from leads.office.testing import deliver, user
+from leads.models import office_history, office_leads
+from leads.office_testing import deliver, user
+from leads.usecases.office import one_lead, pipelines
+from leads.usecases.office.context import Actor
 
 U1 = user("u1")
 ADMIN = Actor("a1", ChangeSource.ADMIN, "net-1")
@@ -18,14 +18,14 @@ COMPLIANCE = Actor("c1", ChangeSource.STAFF)
 
 
 def history(h, lead):
-    return h.run(usecases.lead_history, "u1", lead, None, 100, actor=U1)["items"]
+    return h.run(one_lead.lead_history, "u1", lead, None, 100, actor=U1)["items"]
 
 
 def test_every_edit_path_writes_history(h):
     lead = deliver(h, owner_id="u1")
-    h.run(usecases.update_lead, "u1", lead, {"city": "Lyon", "postal_code": "69003"}, actor=U1)
-    h.run(usecases.change_status, "u1", lead, "contacted", actor=U1)
-    h.run(usecases.add_note, "u1", lead, "Rappeler lundi, intéressée", actor=U1)
+    h.run(one_lead.update_lead, "u1", lead, {"city": "Lyon", "postal_code": "69003"}, actor=U1)
+    h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)
+    h.run(one_lead.add_note, "u1", lead, "Rappeler lundi, intéressée", actor=U1)
     h.run(pipelines.replace, "net-1", ["new", "called", "client"], "new", ["client"],
           remap={"contacted": "called"}, actor=ADMIN)
     items = history(h, lead)
@@ -37,14 +37,14 @@ def test_every_edit_path_writes_history(h):
         ("status", "contacted", "called", "admin", "pipeline_change", "a1"),
     ]
     assert all(i["changed_at"] and not i["redacted"] for i in items)
-    view = h.run(usecases.get, "u1", lead, actor=U1)
+    view = h.run(one_lead.get, "u1", lead, actor=U1)
     assert view["city"] == "Lyon" and view["initial"]["city"] == "Paris"  # as delivered
     assert view["edited_by_user"] is True
 
 
 def test_history_values_are_encrypted_at_rest(h):
     lead = deliver(h, owner_id="u1")
-    h.run(usecases.update_lead, "u1", lead, {"last_name": "Zyxwvutsr"}, actor=U1)
+    h.run(one_lead.update_lead, "u1", lead, {"last_name": "Zyxwvutsr"}, actor=U1)
     with h.session() as s:
         raw = s.execute(text("SELECT old_value, new_value FROM office_history")).one()
         blobs = s.execute(text("SELECT data, initial_data FROM office_leads")).one()
@@ -55,16 +55,16 @@ def test_history_values_are_encrypted_at_rest(h):
 def test_paging_history(h):
     lead = deliver(h, owner_id="u1")
     for n in range(5):
-        h.run(usecases.add_note, "u1", lead, f"note {n}", actor=U1)
-    first = h.run(usecases.lead_history, "u1", lead, None, 3, actor=U1)
-    second = h.run(usecases.lead_history, "u1", lead, first["next_cursor"], 3, actor=U1)
+        h.run(one_lead.add_note, "u1", lead, f"note {n}", actor=U1)
+    first = h.run(one_lead.lead_history, "u1", lead, None, 3, actor=U1)
+    second = h.run(one_lead.lead_history, "u1", lead, first["next_cursor"], 3, actor=U1)
     assert [i["new"] for i in first["items"] + second["items"]] == [f"note {n}" for n in range(5)]
     assert second["next_cursor"] is None
 
 
 def test_history_cannot_be_changed_even_in_sql(h):
     lead = deliver(h, owner_id="u1")
-    h.run(usecases.change_status, "u1", lead, "contacted", actor=U1)
+    h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)
     for statement in (update(office_history).values(source="system"), delete(office_history)):
         with h.session() as s, pytest.raises(DBAPIError) as caught:
             s.execute(statement)
@@ -80,21 +80,21 @@ def test_the_initial_record_cannot_be_rewritten_in_sql(h):
     for column in ("origin", "delivered_at", "plan_id"):
         with h.session() as s, pytest.raises(DBAPIError):
             s.execute(text(f"UPDATE office_leads SET {column} = NULL"))
-    assert h.run(usecases.get, "u1", lead, actor=U1)["initial"]["email"] == "lead0@example.fr"
+    assert h.run(one_lead.get, "u1", lead, actor=U1)["initial"]["email"] == "lead0@example.fr"
 
 
 def test_deletion_and_erasure_are_recorded_and_shred_the_values(h):
     kept = deliver(h, owner_id="u1", i=1)
     gone = deliver(h, owner_id="u1", i=2)
-    h.run(usecases.update_lead, "u1", kept, {"city": "Lyon"}, actor=U1)
-    h.run(usecases.update_lead, "u1", gone, {"city": "Nice"}, actor=U1)
-    h.run(usecases.erase, kept, actor=COMPLIANCE)
-    h.run(usecases.delete_lead, "u1", gone, actor=U1)
+    h.run(one_lead.update_lead, "u1", kept, {"city": "Lyon"}, actor=U1)
+    h.run(one_lead.update_lead, "u1", gone, {"city": "Nice"}, actor=U1)
+    h.run(one_lead.erase, kept, actor=COMPLIANCE)
+    h.run(one_lead.delete_lead, "u1", gone, actor=U1)
     items = history(h, kept)
     assert [(i["field"], i["via"], i["source"]) for i in items] == [
         ("city", "edit", "user"), ("record", "erasure", "staff")]
     assert items[0]["old"] is None and items[0]["redacted"] is True  # crypto-shredded
-    view = h.run(usecases.get, "u1", kept, actor=U1)
+    view = h.run(one_lead.get, "u1", kept, actor=U1)
     assert view["erased"] and view["email"] is None and view["initial"] is None
     with h.session() as s:
         rows = s.execute(select(office_history.c.via, office_history.c.actor_id)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from leads.office import queries, usecases
-from leads.office.testing import deliver, raw_lead, user
+from leads.office_testing import deliver, raw_lead, user
+from leads.usecases.office import one_lead, queries
 from suivi_common import clock
 from suivi_common.errors import Invalid
 
@@ -36,11 +36,11 @@ def office(h):
     clock.freeze(DAY1 + timedelta(days=1))
     c = deliver(h, owner_id="u1", plan_id="p1", raw=raw_lead(3, email="Claire.Dupont@Example.fr"))
     clock.freeze(DAY1 + timedelta(days=1, minutes=1))
-    d = h.run(usecases.create_personal, "u1", "net-1", raw_lead(4, city="Lyon",
+    d = h.run(one_lead.create_personal, "u1", "net-1", raw_lead(4, city="Lyon",
                                                                 postal_code="69001"), actor=U1)["id"]
     other = deliver(h, owner_id="u2", raw=raw_lead(5))
-    h.run(usecases.change_status, "u1", b, "contacted", actor=U1)
-    h.run(usecases.change_status, "u1", c, "client", actor=U1)
+    h.run(one_lead.change_status, "u1", b, "contacted", actor=U1)
+    h.run(one_lead.change_status, "u1", c, "client", actor=U1)
     return {"a": a, "b": b, "c": c, "d": d, "other": other}
 
 
@@ -117,8 +117,8 @@ def test_bad_parameters(h, office):
 
 
 def test_deleted_leads_leave_the_listing_erased_ones_stay_empty(h, office):
-    h.run(usecases.delete_lead, "u1", office["a"], actor=U1)
-    h.run(usecases.erase, office["b"])
+    h.run(one_lead.delete_lead, "u1", office["a"], actor=U1)
+    h.run(one_lead.erase, office["b"])
     page = listing(h)
     assert ids(page) == [office["d"], office["c"], office["b"]]
     erased = page["items"][2]

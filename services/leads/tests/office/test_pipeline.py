@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from leads.domain.history import ChangeSource
-from leads.office import pipelines, usecases
-from leads.office.context import Actor
-from leads.office.tables import office_history, office_leads
-from leads.office.testing import deliver, raw_lead, user
+from leads.models import office_history, office_leads
+from leads.office_testing import deliver, raw_lead, user
+from leads.usecases.office import one_lead, pipelines
+from leads.usecases.office.context import Actor
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid
 
@@ -20,22 +20,22 @@ ADMIN = Actor("a1", ChangeSource.ADMIN, "net-1")
 
 def test_a_delivered_lead_starts_in_the_initial_status(h):
     lead = deliver(h, owner_id="u1")
-    view = h.run(usecases.get, "u1", lead, actor=U1)
+    view = h.run(one_lead.get, "u1", lead, actor=U1)
     assert view["status"] == "new" and view["origin"] == "purchased"
 
 
 def test_status_rules(h):
     lead = deliver(h, owner_id="u1")
     with pytest.raises(Invalid) as caught:
-        h.run(usecases.change_status, "u1", lead, "won", actor=U1)
+        h.run(one_lead.change_status, "u1", lead, "won", actor=U1)
     assert "status" in caught.value.fields
-    assert h.run(usecases.change_status, "u1", lead, "meeting", actor=U1)["status"] == "meeting"
-    assert h.run(usecases.change_status, "u1", lead, "contacted", actor=U1)["status"] == "contacted"
-    h.run(usecases.change_status, "u1", lead, "client", actor=U1)
+    assert h.run(one_lead.change_status, "u1", lead, "meeting", actor=U1)["status"] == "meeting"
+    assert h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)["status"] == "contacted"
+    h.run(one_lead.change_status, "u1", lead, "client", actor=U1)
     with pytest.raises(Conflict) as caught:  # terminal: closed until reopened explicitly
-        h.run(usecases.change_status, "u1", lead, "contacted", actor=U1)
+        h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)
     assert caught.value.code == "status_terminal"
-    assert h.run(usecases.change_status, "u1", lead, "contacted", reopen=True,
+    assert h.run(one_lead.change_status, "u1", lead, "contacted", reopen=True,
                  actor=U1)["status"] == "contacted"
     moves = h.events_of("lead_status_changed")
     assert [(e["old_status"], e["new_status"]) for e in moves] == [
@@ -47,7 +47,7 @@ def test_status_rules(h):
 
 def test_setting_the_same_status_is_a_no_op(h):
     lead = deliver(h, owner_id="u1")
-    h.run(usecases.change_status, "u1", lead, "new", actor=U1)
+    h.run(one_lead.change_status, "u1", lead, "new", actor=U1)
     assert h.events_of("lead_status_changed") == []
     with h.session() as s:
         assert s.execute(select(office_history)).all() == []
@@ -59,7 +59,7 @@ def test_admin_pipeline_change_needs_a_remap_for_statuses_holding_leads(h):
     b = deliver(h, owner_id="u2", i=2)
     c = deliver(h, owner_id="u1", i=3, network_id="net-2")  # another network: untouched
     for lead, owner, net in ((a, "u1", "net-1"), (b, "u2", "net-1"), (c, "u1", "net-2")):
-        h.run(usecases.change_status, owner, lead, "meeting", actor=user(owner, net))
+        h.run(one_lead.change_status, owner, lead, "meeting", actor=user(owner, net))
     new = {"statuses": ["todo", "called", "rdv", "client", "lost"], "initial": "todo",
            "terminal": ["client", "lost"]}
     with pytest.raises(Conflict) as caught:
@@ -79,10 +79,10 @@ def test_admin_pipeline_change_needs_a_remap_for_statuses_holding_leads(h):
     assert {(e["lead_id"], e["old_status"], e["new_status"]) for e in moved} == {
         (a, "meeting", "rdv"), (b, "meeting", "rdv")}
     # the new pipeline rules from now on: new initial status, old statuses unknown
-    assert h.run(usecases.get, "u1", deliver(h, owner_id="u1", i=4), actor=U1)["status"] == "todo"
+    assert h.run(one_lead.get, "u1", deliver(h, owner_id="u1", i=4), actor=U1)["status"] == "todo"
     with pytest.raises(Invalid):
-        h.run(usecases.change_status, "u1", a, "meeting", actor=U1)
-    h.run(usecases.change_status, "u1", a, "lost", actor=U1)
+        h.run(one_lead.change_status, "u1", a, "meeting", actor=U1)
+    h.run(one_lead.change_status, "u1", a, "lost", actor=U1)
     # a pipeline edit that only drops empty statuses needs no remap
     out = h.run(pipelines.replace, "net-1", ["todo", "rdv", "lost", "client"], "todo",
                 ["client", "lost"], actor=ADMIN)
@@ -99,6 +99,6 @@ def test_pipeline_validation_and_default(h):
 
 
 def test_personal_leads_also_start_in_the_initial_status(h):
-    view = h.run(usecases.create_personal, "u1", "net-1", raw_lead(5), actor=U1)
+    view = h.run(one_lead.create_personal, "u1", "net-1", raw_lead(5), actor=U1)
     assert view["origin"] == "personal" and view["status"] == "new"
     assert view["refund"] == {"deadline": None, "claim": None}

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import load_workbook
 
-from leads.office import cursor, export, records
-from leads.office.testing import raw_lead
+from leads.domain import office_records as records
+from leads.office_testing import raw_lead
+from leads.usecases.office import cursor, export
 from suivi_common.errors import Invalid
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, text
 
 from leads import testing as leads_testing
-from leads.office.tables import office_leads
-from leads.office.testing import raw_lead
+from leads.models import office_leads
+from leads.office_testing import raw_lead
 from suivi_common.errors import Conflict, Forbidden, NotFound, Unauthorized
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from leads import intake
+from leads.usecases import capture as intake
 from suivi_common.errors import Invalid
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

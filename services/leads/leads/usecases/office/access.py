@@ -1,5 +1,6 @@
 """Who may reach an office: its owner while the subscription runs (terms art. 10), and the
-network admin unless the owner turned admin access off (art. 5).
+network admin unless the owner turned admin access off (art. 5). ``require_office_open``
+is the one office-open check of the service: the office's entrypoints and the take use it.
 
 The office state comes from the leads service's ``offices`` read model (fed by accounts'
 subscription events, read-only here); for a user it does not know yet, accounts is asked
@@ -22,9 +23,9 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leads.entitlements import office_state
-from leads.office.context import get_float
-from leads.office.tables import office_leads
+from leads.models import office_leads
+from leads.usecases.entitlements import office_state
+from leads.usecases.office.context import get_float
 from suivi_common.auth import Principal, require
 from suivi_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +19,13 @@ from sqlalchemy import delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from leads.domain import office_records as records
 from leads.domain.pipeline import check_transition
 from leads.domain.refunds import LeadOrigin, refund_deadline
-from leads.models import deliveries, entitlements, leads
-from leads.office import cursor as cursors
-from leads.office import history, pipelines, records
-from leads.office.context import (
+from leads.models import deliveries, entitlements, leads, office_leads, office_notes, refund_claims
+from leads.usecases.office import cursor as cursors
+from leads.usecases.office import history, pipelines
+from leads.usecases.office.context import (
     OfficeCtx,
     decrypt_json,
     encrypt_json,
@@ -32,7 +34,6 @@ from leads.office.context import (
     unwrap_lead_key,
     wrap_lead_key,
 )
-from leads.office.tables import office_leads, office_notes, refund_claims
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Conflict, Invalid, NotFound
 
@@ -83,21 +84,32 @@ def encrypted_columns(vault: Vault, scope: str, lead_id: Any,
             **blind_indexes(vault, scope, data)}
 
 
-def insert_lead(session: Session, vault: Vault, *, lead_id: uuid.UUID, owner_id: str,
-                network_id: str, origin: LeadOrigin, status: str, created_at: datetime,
-                data: Mapping[str, Any] | None, plan_id: str | None = None,
-                plan_country: str | None = None, delivered_at: datetime | None = None,
-                erased_at: datetime | None = None) -> bool:
-    """One new office row; False if the id is already there (a redelivered event)."""
-    values = {"id": lead_id, "owner_id": owner_id, "network_id": network_id,
-              "origin": str(origin), "plan_id": plan_id, "plan_country": plan_country,
-              "status": status, "created_at": created_at, "delivered_at": delivered_at,
-              "updated_at": created_at, "erased_at": erased_at,
-              **encrypted_columns(vault, network_id, lead_id, data)}
-    inserted = session.execute(pg_insert(office_leads).values(**values)
+def lead_row(vault: Vault, *, lead_id: uuid.UUID, owner_id: str, network_id: str,
+             origin: LeadOrigin, status: str, created_at: datetime,
+             data: Mapping[str, Any] | None, plan_id: str | None = None,
+             plan_country: str | None = None, delivered_at: datetime | None = None,
+             erased_at: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """One new office row, encrypted. A lead whose network was shredded (``KeyDestroyed``)
+    is filed empty, as erased ``now``."""
+    try:
+        secret = encrypted_columns(vault, network_id, lead_id, data)
+    except KeyDestroyed:  # the owner's network was shredded: nothing personal may survive
+        secret, erased_at = dict(WIPED), erased_at or now or created_at
+    return {"id": lead_id, "owner_id": owner_id, "network_id": network_id,
+            "origin": str(origin), "plan_id": plan_id, "plan_country": plan_country,
+            "status": status, "created_at": created_at, "delivered_at": delivered_at,
+            "updated_at": created_at, "erased_at": erased_at, **secret}
+
+
+def insert_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """New office rows in one statement; an id already there (a redelivered event, a lead
+    its take filed already) is left as it is. Returns how many were inserted."""
+    if not rows:
+        return 0
+    inserted = session.execute(pg_insert(office_leads).values(list(rows))
                                .on_conflict_do_nothing(index_elements=["id"])
-                               .returning(office_leads.c.id)).first()
-    return inserted is not None
+                               .returning(office_leads.c.id)).all()
+    return len(inserted)
 
 
 def current_data(vault: Vault, row: Any) -> dict[str, Any] | None:
@@ -122,8 +134,37 @@ def _instant(value: Any) -> datetime:
     return parsed
 
 
+@dataclass(frozen=True)
+class Sale:
+    """What the office needs of one sold lead: its id, its stored record decrypted (None
+    once shredded) and the country it was captured in."""
+
+    lead_id: uuid.UUID
+    data: Mapping[str, Any] | None
+    country: str
+
+
+def file_sales(session: Session, vault: Vault, now: datetime, *, owner_id: str,
+               network_id: str, plan_id: str, plan_country: str | None,
+               delivered_at: datetime, sales: Sequence[Sale]) -> int:
+    """Sold leads enter their buyer's office (terms 3.B.iv), in the caller's transaction;
+    idempotent on the lead id. A take files its leads itself, so a lead the take returned
+    is in the office when the take answers; ``lead_delivered`` then finds it there."""
+    if not sales:
+        return 0
+    pipeline, _ = pipelines.locked(session, network_id)
+    return insert_rows(session, [
+        lead_row(vault, lead_id=s.lead_id, owner_id=owner_id, network_id=network_id,
+                 origin=LeadOrigin.PURCHASED, status=pipeline.initial, created_at=delivered_at,
+                 data=s.data, plan_id=plan_id, plan_country=plan_country or s.country,
+                 delivered_at=delivered_at, erased_at=None if s.data is not None else now,
+                 now=now)
+        for s in sales])
+
+
 def receive_delivery(ctx: OfficeCtx, payload: Mapping[str, Any]) -> bool:
-    """A sold lead enters its buyer's office (``lead_delivered``); idempotent.
+    """A sold lead enters its buyer's office (``lead_delivered``); idempotent, and a no-op
+    for a lead already filed (by its take, or by this event delivered before).
 
     The delivery row is the truth (same database, same transaction as the event); the
     personal data is read from ``leads.pii`` under whatever scope it has at this moment
@@ -131,20 +172,21 @@ def receive_delivery(ctx: OfficeCtx, payload: Mapping[str, Any]) -> bool:
     """
     lead_id = uuid.UUID(str(payload["lead_id"]))
     d, e = deliveries, entitlements
+    filed = exists().where(office_leads.c.id == lead_id)
     source = ctx.session.execute(
         select(leads.c.key_scope, leads.c.pii, leads.c.country, d.c.plan_id, d.c.user_id,
-               d.c.network_id, d.c.delivered_at, e.c.country.label("plan_country"))
+               d.c.network_id, d.c.delivered_at, e.c.country.label("plan_country"),
+               filed.label("filed"))
         .select_from(leads.outerjoin(d, d.c.lead_id == leads.c.id)
                      .outerjoin(e, e.c.plan_id == func.coalesce(d.c.plan_id,
                                                                 str(payload["plan_id"]))))
         .where(leads.c.id == lead_id)).first()
     if source is None:
         raise LookupError(f"lead_delivered for unknown lead {lead_id}")
+    if source.filed:
+        log.info("lead %s already in its office", lead_id)
+        return False
     sold = source.user_id is not None
-    owner = str(source.user_id if sold else payload["user_id"])
-    network_id = str(source.network_id if sold else payload["network_id"])
-    plan_id = str(source.plan_id if sold else payload["plan_id"])
-    delivered_at = source.delivered_at if sold else _instant(payload["delivered_at"])
     data = None
     if source.pii is not None:
         try:
@@ -152,17 +194,14 @@ def receive_delivery(ctx: OfficeCtx, payload: Mapping[str, Any]) -> bool:
                                                 source.pii) or "null")
         except KeyDestroyed:
             data = None
-    plan_country = source.plan_country
-    pipeline, _ = pipelines.locked(ctx.session, network_id)
-    common = {"lead_id": lead_id, "owner_id": owner, "network_id": network_id,
-              "origin": LeadOrigin.PURCHASED, "status": pipeline.initial,
-              "created_at": delivered_at, "plan_id": plan_id,
-              "plan_country": plan_country or source.country, "delivered_at": delivered_at}
-    try:
-        return insert_lead(ctx.session, ctx.vault, data=data,
-                           erased_at=None if data is not None else ctx.now, **common)
-    except KeyDestroyed:  # the buyer's network was shredded: nothing personal may survive
-        return insert_lead(ctx.session, ctx.vault, data=None, erased_at=ctx.now, **common)
+    return file_sales(
+        ctx.session, ctx.vault, ctx.now,
+        owner_id=str(source.user_id if sold else payload["user_id"]),
+        network_id=str(source.network_id if sold else payload["network_id"]),
+        plan_id=str(source.plan_id if sold else payload["plan_id"]),
+        plan_country=source.plan_country,
+        delivered_at=source.delivered_at if sold else _instant(payload["delivered_at"]),
+        sales=[Sale(lead_id, data, source.country)]) == 1
 
 
 def create_personal(ctx: OfficeCtx, owner_id: str, network_id: str, raw: Any) -> dict[str, Any]:
@@ -170,9 +209,9 @@ def create_personal(ctx: OfficeCtx, owner_id: str, network_id: str, raw: Any) ->
     data = records.validate_new(raw, ctx.now)
     pipeline, _ = pipelines.locked(ctx.session, network_id)
     lead_id = uuid.uuid4()
-    insert_lead(ctx.session, ctx.vault, lead_id=lead_id, owner_id=owner_id,
-                network_id=network_id, origin=LeadOrigin.PERSONAL, status=pipeline.initial,
-                created_at=ctx.now, data=data)
+    insert_rows(ctx.session, [lead_row(
+        ctx.vault, lead_id=lead_id, owner_id=owner_id, network_id=network_id,
+        origin=LeadOrigin.PERSONAL, status=pipeline.initial, created_at=ctx.now, data=data)])
     return detail(ctx, load(ctx.session, lead_id, owner_id))
 
 
@@ -310,7 +349,7 @@ def _wipe(ctx: OfficeCtx, row: Any, via: str, **extra: Any) -> None:
                         .values(checks=None, comment=None))
 
 
-def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> None:
+def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> dict[str, Any]:
     """The owner deletes a lead (terms 3.B.iv: theirs, and theirs to delete once its use is
     over). A pending refund claim must be decided first: its evidence is the lead's data."""
     row = load(ctx.session, lead_id, owner_id, lock=True)
@@ -320,6 +359,7 @@ def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> None:
         raise Conflict("A refund claim on this lead awaits the platform's decision",
                        code="refund_claim_pending")
     _wipe(ctx, row, "delete", deleted_at=ctx.now, deleted_by=ctx.actor.user_id)
+    return {"id": str(lead_id), "deleted": True}
 
 
 def erase(ctx: OfficeCtx, lead_id: Any) -> dict[str, Any]:

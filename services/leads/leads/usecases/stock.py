@@ -15,8 +15,15 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from leads.distribution import stock_cutoff
+from leads import settings
+from leads.domain.freshness import freshness_cutoff
+from leads.domain.timestamps import parse_day
 from leads.models import stock_alerts
+
+
+def stock_cutoff(now: datetime) -> datetime:
+    """Leads captured before this instant are no longer for sale (terms: freshness)."""
+    return freshness_cutoff(now, settings.get_int("FRESHNESS_DAYS"))
 
 
 def stock_levels(session: Session, now: datetime, today: date) -> list[dict[str, Any]]:
@@ -63,13 +70,25 @@ def raise_alerts(session: Session, levels: list[dict[str, Any]], today: date, no
     return raised
 
 
-def list_alerts(session: Session, day: date | None) -> list[dict[str, Any]]:
+def list_alerts(session: Session, day: Any = None) -> dict[str, Any]:
+    """Newest first, at most 500 (one page: ``next_cursor`` is always None); one day's when
+    ``day`` (YYYY-MM-DD) is given."""
+    day = parse_day(day) if day else None
     query = select(stock_alerts).order_by(stock_alerts.c.day.desc(), stock_alerts.c.country,
                                           stock_alerts.c.tier)
     query = query.where(stock_alerts.c.day == day) if day else query.limit(500)
-    return [{"country": r.country, "tier": r.tier, "date": r.day.isoformat(),
-             "demand": r.demand, "available": r.available, "created_at": r.created_at.isoformat()}
-            for r in session.execute(query)]
+    return {"items": [{"country": r.country, "tier": r.tier, "date": r.day.isoformat(),
+                       "demand": r.demand, "available": r.available,
+                       "created_at": r.created_at.isoformat()} for r in session.execute(query)],
+            "next_cursor": None}
+
+
+def check(session: Session, now: datetime, today: date,
+          emit: Callable[[str, Mapping[str, Any]], Any]) -> dict[str, Any]:
+    """Withdraw stale leads and raise shortage alerts (the stock timer)."""
+    withdrawn = withdraw_stale(session, now)
+    return {"withdrawn": withdrawn,
+            "alerts": raise_alerts(session, stock_levels(session, now, today), today, now, emit)}
 
 
 def withdraw_stale(session: Session, now: datetime) -> int:

@@ -1,8 +1,9 @@
 """Helpers for the office's tests and benchmark (nothing here runs in production).
 
 ``Harness`` runs office use cases the way a nameko worker does (one session per call,
-committed on success, rolled back on a refusal) against a database built with
-``metadata.create_all`` (tables, indexes and the DDL guards of ``leads.office.tables``).
+committed on success, rolled back on a refusal) against a database built by the leads
+migrations, as production builds it (tables, indexes and the triggers that guard history
+and initial records).
 """
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ from sqlalchemy.orm import Session
 from leads.domain.capture import validate_capture
 from leads.domain.history import ChangeSource
 from leads.domain.refunds import LeadOrigin
-from leads.models import capture_sites, common, deliveries, metadata
+from leads.models import capture_sites, common, deliveries, metadata, office_leads
 from leads.models import leads as leads_table
-from leads.office import usecases
-from leads.office.context import Actor, OfficeCtx
-from leads.office.tables import office_leads
+from leads.testing import MIGRATIONS
+from leads.usecases.office import one_lead
+from leads.usecases.office.context import Actor, OfficeCtx
 from suivi_common import clock
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault
-from suivi_common.migrations import ensure_database
+from suivi_common.migrations import ensure_database, upgrade
+from suivi_common.testing import infra
 
 # A fixed master key for test databases (never used outside tests and benchmarks).
 TEST_MASTER_KEY = b"office-tests-master-key-32-bytes"
@@ -36,15 +38,18 @@ TEST_MASTER_KEY_B64 = base64.b64encode(TEST_MASTER_KEY).decode()
 SITE_ID = uuid.UUID("00000000-0000-4000-8000-0000000000aa")
 
 
-def create_database(url: str, drop: bool = False) -> Engine:
-    """Create the database if needed and every leads + office table (``create_all``)."""
+def migrated_database(url: str, fresh: bool = False) -> Engine:
+    """The database at ``url`` upgraded to the leads migrations' head; rebuilt when
+    ``fresh``, or when it was not built by the migrations (no ``alembic_version``)."""
     ensure_database(url)
     engine = create_engine(url)
-    if drop:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    metadata.create_all(engine)
-    return engine
+    with engine.connect() as conn:
+        migrated = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+    engine.dispose()
+    if fresh or migrated is None:
+        infra.recreate_database(url)
+    upgrade(MIGRATIONS, url, create=False)
+    return create_engine(url)
 
 
 def truncate(engine: Engine) -> None:
@@ -134,7 +139,7 @@ def deliver(h: Harness, *, owner_id: str, network_id: str = "net-1", plan_id: st
         payload = sell(session, h.vault(session), owner_id=owner_id, network_id=network_id,
                        plan_id=plan_id, raw=raw or raw_lead(i), delivered_at=when)
         session.commit()
-    h.run(usecases.receive_delivery, payload)
+    h.run(one_lead.receive_delivery, payload)
     return payload["lead_id"]
 
 
@@ -154,7 +159,7 @@ def bulk_rows(vault: Vault, *, owner_id: str, network_id: str,
                      "delivered_at": created_at if purchased else None,
                      "updated_at": created_at, "erased_at": None, "deleted_at": None,
                      "deleted_by": None,
-                     **usecases.encrypted_columns(vault, network_id, lead_id, data)})
+                     **one_lead.encrypted_columns(vault, network_id, lead_id, data)})
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Selling stock: manual takes, fair auto-delivery runs, and the day close.
+"""Selling stock: manual takes, fair auto-delivery runs, re-keying sold leads.
 
 Guarantees, and what gives them:
 
@@ -11,7 +11,12 @@ Guarantees, and what gives them:
   (ARCHITECTURE "Plans <-> leads protocol"), so racing takes, runs and the day close
   serialise per plan;
 * nothing is lost: the stock row, the delivery, the day totals and the ``lead_delivered``
-  events (written straight into the outbox, set-based) commit or roll back together.
+  events (written straight into the outbox, set-based) commit or roll back together;
+* a take reads its own writes: it files its leads in the buyer's office in the same
+  transaction (``usecases.office.one_lead.file_sales``), so the leads it returns can be worked on
+  at once; ``lead_delivered`` still goes out for other consumers, and the office's own
+  handler finds them filed. Auto-delivered leads are filed by that handler: a run returns
+  no lead to anyone, and its set-based statement stays free of per-lead crypto.
 
 Auto-delivery works one country x tier group per transaction under a transaction-level
 advisory lock taken with ``pg_try_advisory_xact_lock``: two instances run different groups
@@ -21,9 +26,8 @@ are then assigned with one ``INSERT ... SELECT`` that pairs stock ranked by age 
 plans' slots interleaved round-robin (so if a concurrent take grabbed a few rows, the
 missing slots are spread over plans rather than hitting the last one).
 
-The day close settles each past day once, for every group (``settle_day``): the part of
-the plans' untaken quotas that the stock could not have served becomes shortfall
-(``domain.shortfall``); then each plan's totals are frozen and reported (``close_books``).
+Each plan's totals of the day live in the day book (``usecases.daybook``), written under
+the plan's row lock; the day close is there too.
 
 Re-keying (platform scope -> buyer's network) is per-lead crypto, so it is not done in
 the auto-delivery statement: a take re-keys its handful of leads inline (it decrypts them
@@ -34,34 +38,33 @@ the lead's ``key_scope``, so a lead is readable at every moment.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
+import eventlet
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leads import settings
 from leads.domain.allocation import CARRY_LIMIT, PlanNeed, allocate
 from leads.domain.daybook import shortfall_after, take_size
-from leads.domain.freshness import freshness_cutoff
-from leads.domain.shortfall import PlanDay, settle_group
-from leads.entitlements import quota_on
-from leads.intake import lead_blind_indexes
 from leads.models import (
-    day_closes,
-    day_settlements,
     deliveries,
     entitlements,
-    group_days,
     leads,
-    plan_days,
 )
+from leads.usecases import daybook
+from leads.usecases.capture import lead_blind_indexes
+from leads.usecases.context import Ctx
+from leads.usecases.entitlements import quota_on
+from leads.usecases.office import one_lead as office
+from leads.usecases.stock import stock_cutoff
 from suivi_common import clock
+from suivi_common.auth import require
 from suivi_common.crypto import KeyDestroyed, Vault
-from suivi_common.errors import Conflict, Forbidden, NotFound
+from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.outbox import PROPAGATED_CONTEXT
 
 GROUP_LOCK_CLASS = 0x1EAD  # advisory lock namespace of auto-delivery groups
@@ -75,10 +78,6 @@ def event_headers(context: Mapping[str, Any]) -> str:
     """The outbox headers ``outbox.emit`` would write, for set-based event rows."""
     return json.dumps({f"nameko.{k}": str(v) for k, v in context.items()
                        if k in PROPAGATED_CONTEXT and v is not None})
-
-
-def stock_cutoff(now: datetime) -> datetime:
-    return freshness_cutoff(now, settings.get_int("FRESHNESS_DAYS"))
 
 
 _DELIVERED_EVENTS = """
@@ -141,41 +140,11 @@ SELECT plan_id, count(*) AS n FROM ins GROUP BY plan_id
 """)
 
 
-# --- day totals -------------------------------------------------------------------------------
-
-def _day_rows(session: Session, plan_ids: Sequence[str], day: date) -> dict[str, tuple[int, int]]:
-    if not plan_ids:
-        return {}
-    rows = session.execute(select(plan_days.c.plan_id, plan_days.c.taken, plan_days.c.shortfall)
-                           .where(plan_days.c.day == day, plan_days.c.plan_id.in_(plan_ids)))
-    return {r.plan_id: (r.taken, r.shortfall) for r in rows}
-
-
-_SAVE_DAYS = text("""
-INSERT INTO plan_days (plan_id, day, taken, shortfall, updated_at)
-SELECT plan_id, :day, taken, shortfall, :now
-FROM unnest(CAST(:plan_ids AS text[]), CAST(:taken AS int[]), CAST(:shortfall AS int[]))
-    AS t(plan_id, taken, shortfall)
-ON CONFLICT (plan_id, day) DO UPDATE
-SET taken = EXCLUDED.taken, shortfall = EXCLUDED.shortfall, updated_at = EXCLUDED.updated_at
-""")
-
 _SAVE_CARRY = text("""
 UPDATE entitlements e SET carry = c.carry
 FROM unnest(CAST(:plan_ids AS text[]), CAST(:carry AS float8[])) AS c(plan_id, carry)
 WHERE e.plan_id = c.plan_id
 """)
-
-
-def _save_days(session: Session, day: date, totals: Mapping[str, tuple[int, int]],
-               now: datetime) -> None:
-    """Absolute totals, written under the plans' row locks (one statement, any size)."""
-    if not totals:
-        return
-    ids = sorted(totals)
-    session.execute(_SAVE_DAYS, {"day": day, "now": now, "plan_ids": ids,
-                                 "taken": [totals[p][0] for p in ids],
-                                 "shortfall": [totals[p][1] for p in ids]})
 
 
 # --- reading and re-keying leads ----------------------------------------------------------------
@@ -258,31 +227,34 @@ def rekey_pending(session: Session, vault: Vault, limit: int, now: datetime) -> 
 
 # --- taking -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Taker:
-    user_id: str
-    context: Mapping[str, Any]
+INTERNAL_ROLES = ("staff", "service")
 
 
-def take(session: Session, vault: Vault, plan_id: str, taker: Taker, requested: int | None,
-         office_active: Callable[[str], bool]) -> dict[str, Any]:
-    """Hand the owner up to the rest of today's quota, oldest fresh leads first."""
-    owner = session.execute(text("""
-        SELECT e.user_id, o.active FROM entitlements e
-        LEFT JOIN offices o ON o.user_id = e.user_id WHERE e.plan_id = :plan_id"""),
-        {"plan_id": plan_id}).first()
-    if owner is None or owner.user_id != taker.user_id:
+def parse_limit(limit: Any) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise Invalid("max must be a positive integer", fields={"max": "at least 1"})
+    return limit
+
+
+def take(ctx: Ctx, user_id: str, plan_id: Any, requested: Any = None) -> dict[str, Any]:
+    """Hand the owner up to the rest of today's quota, oldest fresh leads first.
+
+    The office's one check (``ctx.require_office_open``, terms art. 10) is made before any
+    lock is taken: it may ask accounts."""
+    requested, plan_id = parse_limit(requested), str(plan_id)[:64]
+    session, vault = ctx.session, ctx.vault
+    owner = session.execute(select(entitlements.c.user_id)
+                            .where(entitlements.c.plan_id == plan_id)).scalar()
+    if owner is None or owner != user_id:
         raise NotFound("No such plan")
-    if not (owner.active if owner.active is not None else office_active(taker.user_id)):
-        raise Forbidden("Your office is closed: renew your subscription to take leads",
-                        code="office_inactive")
+    ctx.require_office_open(user_id)
     ent = session.execute(select(entitlements).where(entitlements.c.plan_id == plan_id)
                           .with_for_update()).one()
     today, now = clock.today(), clock.now()  # read after the lock (protocol)
     if ent.status != "active":
         raise Conflict("This plan is not active", code="plan_not_active")
     quota = quota_on(ent.quota_schedule, today)
-    taken, shortfall = _day_rows(session, [plan_id], today).get(plan_id, (0, 0))
+    taken, shortfall = daybook.day_rows(session, [plan_id], today).get(plan_id, (0, 0))
     asked = take_size(quota, taken, requested)
     delivered: list[dict[str, Any]] = []
     if asked > 0:
@@ -290,18 +262,42 @@ def take(session: Session, vault: Vault, plan_id: str, taker: Taker, requested: 
             "country": ent.country, "tier": ent.tier, "cutoff": stock_cutoff(now), "n": asked,
             "plan_id": plan_id, "user_id": ent.user_id, "network_id": ent.network_id,
             "day": today, "now": now, "now_iso": now.isoformat(),
-            "headers": event_headers(taker.context)}).all()
+            "headers": event_headers(ctx.trace)}).all()
         data = _rekey_rows(session, vault, rows, {r.id: ent.network_id for r in rows})
+        # read your own writes: what the take returns is in the office when it answers
+        office.file_sales(session, vault, now, owner_id=ent.user_id, network_id=ent.network_id,
+                          plan_id=plan_id, plan_country=ent.country, delivered_at=now,
+                          sales=[office.Sale(r.id, data[r.id], r.country) for r in rows])
         meta = {"plan_id": plan_id, "delivered_at": now.isoformat()}
         delivered = [lead_view(r, data[r.id], meta) for r in rows]
     served = len(delivered)
     if asked > 0 or shortfall:
         new_shortfall = shortfall_after(quota, taken + served, shortfall, asked, served)
-        _save_days(session, today, {plan_id: (taken + served, new_shortfall)}, now)
+        daybook.save_days(session, today, {plan_id: (taken + served, new_shortfall)}, now)
         shortfall = new_shortfall
     in_take_transaction()
+    ctx.wake(served)  # set-based events
     return {"leads": delivered, "taken_today": taken + served, "quota_today": quota,
             "shortfall_today": shortfall}
+
+
+def set_auto_delivery(ctx: Ctx, user_id: str, plan_id: Any, enabled: Any) -> dict[str, Any]:
+    """The owner's choice, kept here: it wins over the snapshots' flag. Switched on, the
+    plan's group is served at once."""
+    if not isinstance(enabled, bool):
+        raise Invalid("enabled must be a boolean", fields={"enabled": "must be a boolean"})
+    t = entitlements
+    row = ctx.session.execute(
+        update(t).where(t.c.plan_id == str(plan_id)[:64], t.c.user_id == user_id)
+        .values(auto_delivery_override=enabled, updated_at=clock.now())
+        .returning(t.c.plan_id, t.c.user_id, t.c.country, t.c.tier)).first()
+    if row is None:
+        raise NotFound("No such plan")
+    ctx.emit("auto_delivery_changed", {"plan_id": row.plan_id, "user_id": row.user_id,
+                                       "enabled": enabled})
+    if enabled:
+        ctx.emit("auto_delivery_due", {"country": row.country, "tier": row.tier, "added": 0})
+    return {"plan_id": row.plan_id, "auto_delivery": enabled}
 
 
 # --- auto-delivery ------------------------------------------------------------------------------
@@ -359,7 +355,7 @@ def deliver_group(session: Session, country: str, tier: str,
         ORDER BY e.plan_id
         FOR UPDATE OF e SKIP LOCKED"""), {"country": country, "tier": tier}).all()
     today, now = clock.today(), clock.now()  # read after the locks (protocol)
-    days = _day_rows(session, [p.plan_id for p in plans], today)
+    days = daybook.day_rows(session, [p.plan_id for p in plans], today)
     needs: dict[str, PlanNeed] = {}
     info: dict[str, Any] = {}
     for p in plans:
@@ -397,167 +393,68 @@ def deliver_group(session: Session, country: str, tier: str,
         # a slot left empty by a concurrent take is still owed: keep it in the carry
         carry = alloc.carry.get(pid, 0.0) + alloc.counts.get(pid, 0) - got
         carries[pid] = max(-CARRY_LIMIT, min(CARRY_LIMIT, carry))
-    _save_days(session, today, totals, now)
+    daybook.save_days(session, today, totals, now)
     ids = sorted(carries)
     session.execute(_SAVE_CARRY, {"plan_ids": ids, "carry": [carries[p] for p in ids]})
     return run
 
 
-def plan_today(session: Session, plan_id: str) -> dict[str, Any]:
-    """Live totals of today for one plan, read like a take reads them: after waiting for the
-    plan's row (a take in flight is counted), then the date."""
+def run_auto_delivery(ctx: Ctx, country: str | None = None,
+                      tier: str | None = None) -> dict[str, Any]:
+    """One fair run over every group with need (or one group), each group in its own
+    transaction."""
+    started = clock.now()
+    if country and tier:
+        groups = [(country.upper(), tier)]
+    else:
+        with ctx.separate() as session:
+            groups = groups_with_need(session, clock.today())
+    runs = []
+    for c, t in groups:
+        with ctx.separate() as session:  # one group, one transaction
+            runs.append(deliver_group(session, c, t, ctx.correlation()))
+    ctx.wake(sum(r.delivered for r in runs))
+    return {"groups": len(groups), "skipped": sum(r.skipped for r in runs),
+            "delivered": sum(r.delivered for r in runs),
+            "seconds": (clock.now() - started).total_seconds(),
+            "runs": [vars(r) for r in runs]}
+
+
+def deliver_due(ctx: Ctx, payload: Mapping[str, Any]) -> None:
+    """Stock arrived (or a plan switched auto-delivery on): serve that group now, in the
+    handler's transaction."""
+    run = deliver_group(ctx.session, payload["country"], payload["tier"], ctx.correlation())
+    ctx.wake(run.delivered)
+
+
+def rekey_all(ctx: Ctx) -> dict[str, Any]:
+    """Move auto-delivered leads to their buyer's key, a batch per transaction, until none
+    is left (instances share the work through SKIP LOCKED)."""
+    batch, total = settings.get_int("REKEY_BATCH"), 0
+    while True:
+        with ctx.separate() as session:
+            done = rekey_pending(session, ctx.vault_of(session), batch, clock.now())
+        total += done
+        if done < batch:
+            return {"rekeyed": total}
+        eventlet.sleep(0)
+
+
+def plan_today(ctx: Ctx, plan_id: Any) -> dict[str, Any]:
+    """Live ``{plan_id, date, taken, shortfall}`` of today (plans asks before a tier change
+    or an extension): for services, staff and the plan's owner (another's is NotFound).
+
+    Read like a take reads them: after waiting for the plan's row (a take in flight is
+    counted), then the date."""
+    principal, plan_id, session = require(ctx.principal), str(plan_id)[:64], ctx.session
+    if principal.role not in INTERNAL_ROLES:
+        owner = session.execute(select(entitlements.c.user_id)
+                                .where(entitlements.c.plan_id == plan_id)).scalar()
+        if owner != principal.user_id:
+            raise NotFound("No such plan")
     session.execute(select(entitlements.c.plan_id).where(entitlements.c.plan_id == plan_id)
                     .with_for_update(read=True)).first()
     today = clock.today()
-    taken, shortfall = _day_rows(session, [plan_id], today).get(plan_id, (0, 0))
+    taken, shortfall = daybook.day_rows(session, [plan_id], today).get(plan_id, (0, 0))
     return {"plan_id": plan_id, "date": today.isoformat(), "taken": taken,
             "shortfall": shortfall}
-
-
-# --- closing the books --------------------------------------------------------------------------
-
-SETTLE_LOCK_CLASS = 0x5E77  # advisory lock namespace of day settlements (key: the day)
-
-
-def in_settlement() -> None:
-    """Called inside a day's settlement once its plans are locked (tests pause here)."""
-
-
-_DAY_PLANS = text("""
-SELECT e.plan_id, e.country, e.tier,
-       coalesce((e.quota_schedule ->> CAST(:day AS text))::int, 0) AS quota
-FROM entitlements e
-WHERE coalesce((e.quota_schedule ->> CAST(:day AS text))::int, 0) > 0
-   OR e.plan_id IN (SELECT plan_id FROM plan_days WHERE day = :day)
-   OR e.plan_id = ANY(CAST(:asked AS text[]))
-ORDER BY e.plan_id
-FOR UPDATE OF e
-""")
-
-# Leads of each group on sale at some instant of the day and not sold on it or before
-# (domain.shortfall, point 2), from the leads' own timestamps: the stock table only
-# knows the present, and the close may run after midnight, once the next day's stock
-# and sales have moved it. Withdrawal only happens to stale leads, so freshness is
-# computed from ``captured_at`` (a withdrawal timer that ran late changes nothing).
-_LEFTOVER = text("""
-SELECT g.country, g.tier, (
-    SELECT count(*) FROM leads l
-    WHERE l.status = 'accepted' AND l.country = g.country AND l.tier = g.tier
-      AND l.captured_at >= :fresh_from AND l.captured_at < :day_end
-      AND (l.withdrawn_at IS NULL OR l.withdrawn_at >= :day_start)
-      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.lead_id = l.id AND d.day <= :day)
-) AS leftover
-FROM unnest(CAST(:countries AS text[]), CAST(:tiers AS text[])) AS g(country, tier)
-""")
-
-
-def _is_settled(session: Session, day: date) -> bool:
-    return session.execute(select(day_settlements.c.day)
-                           .where(day_settlements.c.day == day)).first() is not None
-
-
-def _leftover(session: Session, day: date, groups: Sequence[tuple[str, str]]
-              ) -> dict[tuple[str, str], int]:
-    if not groups:
-        return {}
-    start, end = clock.paris_midnight(day), clock.paris_midnight(day + timedelta(days=1))
-    rows = session.execute(_LEFTOVER, {
-        "day": day, "day_start": start, "day_end": end,
-        "fresh_from": freshness_cutoff(start, settings.get_int("FRESHNESS_DAYS")),
-        "countries": [c for c, _ in groups], "tiers": [t for _, t in groups]})
-    return {(r.country, r.tier): int(r.leftover) for r in rows}
-
-
-def settle_day(session: Session, day: date, asked: Sequence[str] = ()) -> bool:
-    """Turn the part of ``day``'s untaken quotas that the stock could not have served into
-    shortfall (``domain.shortfall``), for every group, once; True if this call settled.
-
-    Runs at the first close of the day, under an advisory lock (one settler per day, any
-    number of instances) and the row locks of every plan of the day plus ``asked``, taken
-    in plan id order in one statement: a take or run still in flight on that day finishes
-    first, and one that comes after reads the next day. The plans' day totals are read
-    only then, so the settlement sees every sale of the day.
-    """
-    if _is_settled(session, day):
-        return False
-    session.execute(text("SELECT pg_advisory_xact_lock(:cls, :key)"),
-                    {"cls": SETTLE_LOCK_CLASS, "key": day.toordinal()})
-    if _is_settled(session, day):  # another instance settled while this one waited
-        return False
-    plans = session.execute(_DAY_PLANS, {"day": day, "asked": list(asked)}).all()
-    in_settlement()
-    totals = {r.plan_id: (r.taken, r.shortfall) for r in session.execute(
-        select(plan_days.c.plan_id, plan_days.c.taken, plan_days.c.shortfall)
-        .where(plan_days.c.day == day))}
-    groups: dict[tuple[str, str], list[PlanDay]] = {}
-    for p in plans:
-        taken, recorded = totals.get(p.plan_id, (0, 0))
-        groups.setdefault((p.country, p.tier), []).append(
-            PlanDay(p.plan_id, p.quota, taken, recorded))
-    needy = sorted(g for g, members in groups.items() if any(m.open for m in members))
-    leftover = _leftover(session, day, needy)
-    now = clock.now()
-    changed: dict[str, tuple[int, int]] = {}
-    facts = []
-    for group, members in sorted(groups.items()):
-        result = settle_group(members, leftover.get(group, 0))
-        for m in members:
-            if result.shortfall[m.plan_id] != m.recorded:
-                changed[m.plan_id] = (m.taken, result.shortfall[m.plan_id])
-        if group in leftover:
-            facts.append({"country": group[0], "tier": group[1], "day": day,
-                          "open_quota": result.open_quota, "leftover": result.leftover,
-                          "missing": result.missing, "settled_at": now,
-                          "shares": {k: v for k, v in result.shares.items() if v}})
-    _save_days(session, day, changed, now)
-    if facts:
-        session.execute(pg_insert(group_days).values(facts).on_conflict_do_nothing())
-    session.execute(pg_insert(day_settlements).values(
-        day=day, plans=len(plans), groups=len(groups), settled_at=now))
-    return True
-
-
-def close_books(session: Session, day: date, plan_ids: Iterable[str],
-                emit: Callable[[str, Mapping[str, Any]], Any]) -> list[dict[str, Any]]:
-    """Freeze each plan's totals for ``day`` (once) and report them to plans."""
-    if day >= clock.today():
-        raise Conflict(f"{day.isoformat()} is not over yet", code="day_close_not_over")
-    asked = sorted({str(p) for p in plan_ids})
-    settle_day(session, day, asked)
-    out = []
-    for plan_id in asked:
-        session.execute(select(entitlements.c.plan_id).where(entitlements.c.plan_id == plan_id)
-                        .with_for_update()).first()
-        taken, shortfall = _day_rows(session, [plan_id], day).get(plan_id, (0, 0))
-        # a plan unknown here has no row to lock: the primary key settles a concurrent close
-        inserted = session.execute(pg_insert(day_closes).values(
-            plan_id=plan_id, day=day, taken=taken, shortfall=shortfall, closed_at=clock.now(),
-        ).on_conflict_do_nothing().returning(day_closes.c.plan_id)).first()
-        if inserted is None:
-            closed = session.execute(select(day_closes.c.taken, day_closes.c.shortfall)
-                                     .where(day_closes.c.plan_id == plan_id,
-                                            day_closes.c.day == day)).one()
-            out.append({"plan_id": plan_id, "date": day.isoformat(), "taken": closed.taken,
-                        "shortfall": closed.shortfall, "already_closed": True})
-            continue
-        report = {"plan_id": plan_id, "date": day.isoformat(), "taken": taken,
-                  "shortfall": shortfall}
-        emit("plan_day_closed", report)
-        out.append({**report, "already_closed": False})
-    return out
-
-
-def plans_to_close(session: Session, day: date) -> list[str]:
-    """Plans with a quota or a delivery on ``day`` whose books are still open."""
-    rows = session.execute(text("""
-        SELECT plan_id FROM entitlements
-        WHERE coalesce((quota_schedule ->> CAST(:day AS text))::int, 0) > 0
-        UNION
-        SELECT plan_id FROM plan_days WHERE day = :day
-        EXCEPT
-        SELECT plan_id FROM day_closes WHERE day = :day"""), {"day": day})
-    return sorted(r.plan_id for r in rows)
-
-
-def yesterday() -> date:
-    return clock.today() - timedelta(days=1)

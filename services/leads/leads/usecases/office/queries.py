@@ -1,7 +1,7 @@
 """Listing one office: filters, sorts, keyset pages; also the row stream of the export.
 
 Why it stays fast with 100,000 leads in one office: every filter maps to an index
-``(owner_id, <filter>, created_at, id)`` (see ``tables``), pages are keysets (no OFFSET),
+``(owner_id, <filter>, created_at, id)`` (see ``leads.models``), pages are keysets (no OFFSET),
 and only the page's rows are decrypted. Exact-match filters on personal data (email,
 phone, postal code, city) compare blind indexes computed from the query value under the
 owner's network scope; nothing is decrypted to search.
@@ -22,11 +22,12 @@ from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from leads.domain import office_records as records
 from leads.domain.refunds import LeadOrigin
-from leads.office import cursor as cursors
-from leads.office import pipelines, records
-from leads.office.context import OfficeCtx, decrypt_json
-from leads.office.tables import office_leads
+from leads.models import office_leads
+from leads.usecases.office import cursor as cursors
+from leads.usecases.office import pipelines
+from leads.usecases.office.context import OfficeCtx, decrypt_json
 from suivi_common.clock import paris_midnight
 from suivi_common.crypto import Vault
 from suivi_common.errors import Invalid
@@ -196,12 +197,14 @@ def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnEleme
     return rows, None
 
 
-EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.status, T.c.created_at, T.c.initial_data)
+EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.status, T.c.created_at, T.c.initial_data,
+                  T.c.emails_sent, T.c.last_emailed_at)
 
 
 def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]],
-                batch: int) -> Iterator[tuple[datetime, str, dict[str, Any]]]:
-    """(created_at, status, initial data) of every matching lead, oldest first, fetched and
+                batch: int) -> Iterator[tuple[datetime, str, dict[str, Any], int, datetime | None]]:
+    """(created_at, status, initial data, e-mails sent, last e-mailed) of every matching
+    lead, oldest first, fetched and
     decrypted ``batch`` rows at a time (memory stays bounded whatever the office's size).
     Erased leads have nothing left to export and are skipped."""
     key = None
@@ -214,7 +217,7 @@ def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]]
             data = decrypt_json(vault, r.network_id, "office_leads", "initial_data", r.id,
                                 r.initial_data)
             if data is not None:
-                yield r.created_at, r.status, data
+                yield r.created_at, r.status, data, r.emails_sent, r.last_emailed_at
         if len(rows) < batch:
             return
         key = (rows[-1].created_at, rows[-1].id)

@@ -16,7 +16,8 @@ stream):
    ``OFFICE_EXPORT_TTL_MINUTES`` (at the next export start).
 
 Cells: creation date (Paris time), last name, first name, e-mail, mobile, landline, postal
-code, city, current status; one header row, French by default, English with ``lang=en``.
+code, city, current status, e-mails sent to the lead and the last one's date (Paris time;
+``lead_email_sent``); one header row, French by default, English with ``lang=en``.
 Text that a spreadsheet would run as a formula is neutralised (lead data comes from
 public web forms): a string cell in XLSX, a leading apostrophe in CSV.
 """
@@ -38,9 +39,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
 from sqlalchemy import delete, select, update
 
-from leads.office import queries, records
-from leads.office.context import OfficeCtx, get_int
-from leads.office.tables import office_export_chunks, office_exports
+from leads.domain import office_records as records
+from leads.models import office_export_chunks, office_exports
+from leads.usecases.office import queries
+from leads.usecases.office.context import OfficeCtx, get_int
 from suivi_common.clock import PARIS
 from suivi_common.errors import Invalid, NotFound
 
@@ -48,9 +50,9 @@ FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.
            "csv": "text/csv; charset=utf-8"}
 HEADERS = {
     "fr": ("Date de création", "Nom", "Prénom", "Email", "Téléphone mobile", "Téléphone fixe",
-           "Code postal", "Ville", "Statut"),
+           "Code postal", "Ville", "Statut", "E-mails envoyés", "Dernier e-mail"),
     "en": ("Creation date", "Last name", "First name", "Email", "Mobile phone", "Landline",
-           "Postal code", "City", "Status"),
+           "Postal code", "City", "Status", "Emails sent", "Last emailed"),
 }
 SHEET_TITLE = {"fr": "Prospects", "en": "Leads"}
 FIELDS = ("last_name", "first_name", "email", "mobile", "landline", "postal_code", "city")
@@ -58,11 +60,18 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 log = logging.getLogger(__name__)
 
 
-def row_values(created_at: datetime, status: str, data: Mapping[str, Any]) -> list[Any]:
-    """One export row: Paris wall-clock time (spreadsheets have no time zones)."""
+def _local(instant: datetime | None) -> datetime | None:
+    """Paris wall-clock time (spreadsheets have no time zones)."""
+    return None if instant is None else instant.astimezone(PARIS).replace(tzinfo=None,
+                                                                          microsecond=0)
+
+
+def row_values(created_at: datetime, status: str, data: Mapping[str, Any], emails_sent: int = 0,
+               last_emailed_at: datetime | None = None) -> list[Any]:
+    """One export row."""
     flat = records.flat(data, FIELDS)
-    local = created_at.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
-    return [local, *(flat[f] for f in FIELDS), status]
+    return [_local(created_at), *(flat[f] for f in FIELDS), status, emails_sent,
+            _local(last_emailed_at)]
 
 
 class XlsxWriter:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from leads import settings
@@ -30,10 +31,13 @@ from leads.domain.dedup import dedup_keys, is_duplicate
 from leads.domain.grading import Grader
 from leads.domain.lead import LeadData
 from leads.models import capture_sites
+from leads.usecases import grading
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
-from suivi_common.errors import Invalid
+from suivi_common.errors import Invalid, NotFound, Unauthorized
 
 ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
+Emit = Callable[[str, Mapping[str, Any]], Any]
+log = logging.getLogger(__name__)
 KEY_PREFIX = "lck_"
 
 
@@ -70,6 +74,34 @@ def site_out(site_id: Any, name: str, url: str, prefix: str, created_at: datetim
             "revoked_at": revoked_at.isoformat() if revoked_at else None}
 
 
+def list_sites(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(capture_sites).order_by(capture_sites.c.created_at))
+    return [site_out(r.id, r.name, r.url, r.key_prefix, r.created_at, r.revoked_at)
+            for r in rows]
+
+
+def revoke_site(session: Session, site_id: Any, now: datetime) -> dict[str, Any]:
+    """A revoked key is refused at once, by every instance (no cache)."""
+    try:
+        sid = uuid.UUID(str(site_id))
+    except ValueError:
+        raise NotFound("No such capture site") from None
+    row = session.execute(update(capture_sites).where(capture_sites.c.id == sid)
+                          .values(revoked_at=now).returning(capture_sites)).first()
+    if row is None:
+        raise NotFound("No such capture site")
+    return site_out(row.id, row.name, row.url, row.key_prefix, row.created_at, row.revoked_at)
+
+
+def require_site(session: Session, key: Any) -> uuid.UUID:
+    """The live site owning ``key``; else Unauthorized (the gateway asks before it reads
+    an upload)."""
+    site_id = site_for_key(session, key)
+    if site_id is None:
+        raise Unauthorized("Unknown or revoked capture key", code="capture_key_invalid")
+    return site_id
+
+
 def site_for_key(session: Session, key: Any) -> uuid.UUID | None:
     """The id of the live capture site owning ``key``, else None."""
     if not isinstance(key, str) or not key.startswith(KEY_PREFIX) or len(key) > 200:
@@ -78,6 +110,42 @@ def site_for_key(session: Session, key: Any) -> uuid.UUID | None:
         select(capture_sites.c.id).where(capture_sites.c.key_hash == hash_key(key),
                                          capture_sites.c.revoked_at.is_(None))).first()
     return row.id if row else None
+
+
+# --- the two ways in ------------------------------------------------------------------------
+
+def capture_request(session: Session, vault: Vault, emit: Emit, key: Any, items: Any,
+                    now: datetime) -> dict[str, Any]:
+    """HTTP capture (via the gateway): ``{results: [...]}``, one per item, in order."""
+    site_id = require_site(session, key)
+    if not isinstance(items, list):
+        raise Invalid("leads must be a list", fields={"leads": "must be a list"})
+    limit = settings.get_int("CAPTURE_BATCH_MAX")
+    if len(items) > limit:
+        raise Invalid(f"At most {limit} leads per batch", fields={"leads": f"at most {limit} items"})
+    return {"results": capture(session, vault, emit, site_id, items, now)}
+
+
+def capture_message(session: Session, vault: Vault, emit: Emit, body: Any, key: Any,
+                    message_id: str, now: datetime) -> None:
+    """A message of the capture queue: one lead, a list, or ``{leads: [...]}``; a message
+    with a wrong key is dropped (acked), never retried."""
+    site_id = site_for_key(session, key)
+    if site_id is None:
+        log.warning("capture message %s dropped: unknown or revoked capture key", message_id)
+        return
+    items = body.get("leads") if isinstance(body, dict) and "leads" in body else body
+    capture(session, vault, emit, site_id, items if isinstance(items, list) else [items], now)
+
+
+def capture(session: Session, vault: Vault, emit: Emit, site_id: uuid.UUID,
+            items: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
+    """Store the batch; each group that got stock is served at once (``auto_delivery_due``)."""
+    outcome = capture_batch(session, vault, site_id, items, now)
+    for (country, tier), count in sorted(outcome.stocked.items()):
+        emit("auto_delivery_due", {"country": country, "tier": tier, "added": count})
+    log.info("captured %s", outcome.counts)
+    return outcome.results
 
 
 # --- the pipeline ---------------------------------------------------------------------------
@@ -111,7 +179,7 @@ def capture_batch(session: Session, vault: Vault, site_id: uuid.UUID, items: Seq
                   now: datetime, grader: Grader | None = None,
                   window_days: int | None = None) -> CaptureOutcome:
     """Validate, grade, dedupe and store ``items``; one result per item, in order."""
-    grader = grader or settings.grader()
+    grader = grader or grading.grader()
     window = window_days or settings.get_int("DUPLICATE_WINDOW_DAYS")
     parsed = [_parse(i, raw, now, grader, vault) for i, raw in enumerate(items)]
     valid = [it for it in parsed if it.lead is not None]

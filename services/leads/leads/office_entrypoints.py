@@ -1,5 +1,5 @@
 """The office's nameko entrypoints, as a mixin of ``LeadsService`` (thin: checks who asks,
-then one use case). Rules live in ``leads.domain``; storage work in ``leads.office.*``.
+then one use case). Rules live in ``leads.domain``; use cases in ``leads.usecases.office``.
 
 Who may call what:
 * the owner's office (``office_*`` on one's own leads, exports, claims): users and admins,
@@ -7,8 +7,9 @@ Who may call what:
 * a member's office seen by their admin (``office_member_*``): read-only, unless the
   member turned admin access off, and while the member's office is open;
 * the pipeline: read by the network's members, replaced by its admin;
-* claims to decide: staff; erasure on a data subject's request: other services only
-  (``@rpc_internal``: compliance will call it as itself; no principal is never internal).
+* claims to decide: staff; erasure on a data subject's request and a lead's contact
+  fields for an e-mail: other services only (``@rpc_internal``: compliance and the mailer
+  call as themselves; no principal is never internal).
 """
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from nameko.extensions import DependencyProvider
 
 from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.domain.history import ChangeSource
-from leads.office import access, claims, export, pipelines, queries, usecases
-from leads.office.access import AccessCache, member
-from leads.office.context import Actor, OfficeCtx, get_float
-from leads.office.cursor import limit_of
+from leads.usecases.office import access, claims, export, mailing, one_lead, pipelines, queries
+from leads.usecases.office.access import AccessCache, member
+from leads.usecases.office.context import Actor, OfficeCtx, get_float
+from leads.usecases.office.cursor import limit_of
 from suivi_common import clock
 from suivi_common.auth import Principal, require
 from suivi_common.consumer import reliable_handler
@@ -64,11 +65,22 @@ class OfficeEntrypoints:
     def _ofc_ctx(self, actor: Actor) -> OfficeCtx:
         return OfficeCtx(self.db.session, self.db.vault, clock.now(), self.db.emit, actor)
 
+    def _require_office_open(self, user_id: str) -> None:
+        """The one office-open check (terms art. 10): offices, takes, a member's office."""
+        access.require_office_open(self.db.session, self.office_access, self.accounts, user_id)
+
     def _ofc_owner(self) -> tuple[Principal, OfficeCtx]:
         """The caller, working in their own office (must be open)."""
         p = member(self.principal)
-        access.require_office_open(self.db.session, self.office_access, self.accounts, p.user_id)
+        self._require_office_open(p.user_id)
         return p, self._ofc_ctx(_actor(p, ChangeSource.USER))
+
+    def _ofc_network_admin(self) -> tuple[Principal, OfficeCtx]:
+        """The caller, as the admin of their network."""
+        p = member(self.principal)
+        if p.role != "admin":
+            raise Forbidden("Only the network admin defines the pipeline")
+        return p, self._ofc_ctx(_actor(p, ChangeSource.ADMIN))
 
     def _ofc_admin_view(self, member_id: Any) -> tuple[Principal, OfficeCtx, str]:
         p = member(self.principal)
@@ -77,7 +89,7 @@ class OfficeEntrypoints:
         member_id = str(member_id)[:64]
         access.require_admin_view(self.db.session, self.office_access, self.accounts, p,
                                   member_id)
-        access.require_office_open(self.db.session, self.office_access, self.accounts, member_id)
+        self._require_office_open(member_id)
         return p, self._ofc_ctx(_actor(p, ChangeSource.ADMIN)), member_id
 
     # --- leads in the owner's office ----------------------------------------------------------
@@ -86,7 +98,7 @@ class OfficeEntrypoints:
     def office_create_lead(self, data: dict[str, Any]) -> dict[str, Any]:
         """A personal lead, with the same fields (and validation) as a capture."""
         p, ctx = self._ofc_owner()
-        return usecases.create_personal(ctx, p.user_id, p.network_id, data)
+        return one_lead.create_personal(ctx, p.user_id, p.network_id, data)
 
     @rpc_api
     def office_list_leads(self, filters: dict[str, Any] | None = None, sort: str | None = None,
@@ -98,41 +110,40 @@ class OfficeEntrypoints:
     @rpc_api
     def office_get_lead(self, lead_id: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.get(ctx, p.user_id, lead_id)
+        return one_lead.get(ctx, p.user_id, lead_id)
 
     @rpc_api
     def office_update_lead(self, lead_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.update_lead(ctx, p.user_id, lead_id, changes)
+        return one_lead.update_lead(ctx, p.user_id, lead_id, changes)
 
     @rpc_api
     def office_delete_lead(self, lead_id: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        usecases.delete_lead(ctx, p.user_id, lead_id)
-        return {"id": str(lead_id), "deleted": True}
+        return one_lead.delete_lead(ctx, p.user_id, lead_id)
 
     @rpc_api
     def office_add_note(self, lead_id: str, text: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.add_note(ctx, p.user_id, lead_id, text)
+        return one_lead.add_note(ctx, p.user_id, lead_id, text)
 
     @rpc_api
     def office_list_notes(self, lead_id: str, cursor: str | None = None,
                           limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.notes(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+        return one_lead.notes(ctx, p.user_id, lead_id, cursor, limit_of(limit))
 
     @rpc_api
     def office_change_status(self, lead_id: str, status: str,
                              reopen: bool = False) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.change_status(ctx, p.user_id, lead_id, status, reopen)
+        return one_lead.change_status(ctx, p.user_id, lead_id, status, reopen)
 
     @rpc_api
     def office_lead_history(self, lead_id: str, cursor: str | None = None,
                             limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return usecases.lead_history(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+        return one_lead.lead_history(ctx, p.user_id, lead_id, cursor, limit_of(limit))
 
     # --- a member's office, read by their admin (terms art. 5) ---------------------------------
 
@@ -147,13 +158,13 @@ class OfficeEntrypoints:
     @rpc_api
     def office_member_lead(self, member_id: str, lead_id: str) -> dict[str, Any]:
         _, ctx, owner = self._ofc_admin_view(member_id)
-        return usecases.get(ctx, owner, lead_id)
+        return one_lead.get(ctx, owner, lead_id)
 
     @rpc_api
     def office_member_lead_history(self, member_id: str, lead_id: str, cursor: str | None = None,
                                    limit: int | None = None) -> dict[str, Any]:
         _, ctx, owner = self._ofc_admin_view(member_id)
-        return usecases.lead_history(ctx, owner, lead_id, cursor, limit_of(limit))
+        return one_lead.lead_history(ctx, owner, lead_id, cursor, limit_of(limit))
 
     # --- pipeline -------------------------------------------------------------------------------
 
@@ -165,10 +176,7 @@ class OfficeEntrypoints:
     @rpc_api
     def office_put_pipeline(self, statuses: list[str], initial: str, terminal: list[str],
                             remap: dict[str, str] | None = None) -> dict[str, Any]:
-        p = member(self.principal)
-        if p.role != "admin":
-            raise Forbidden("Only the network admin defines the pipeline")
-        ctx = self._ofc_ctx(_actor(p, ChangeSource.ADMIN))
+        p, ctx = self._ofc_network_admin()
         return pipelines.replace(ctx, p.network_id, statuses, initial, terminal, remap)
 
     # --- export -----------------------------------------------------------------------------------
@@ -217,11 +225,19 @@ class OfficeEntrypoints:
     @rpc_internal
     def office_erase_lead(self, lead_id: str) -> dict[str, Any]:
         """Erasure on the data subject's request (terms 3.B.iv), for other services."""
-        return usecases.erase(self._ofc_ctx(_actor(self.principal)), lead_id)
+        return one_lead.erase(self._ofc_ctx(_actor(self.principal)), lead_id)
+
+    @rpc_internal
+    def lead_contact(self, lead_id: str) -> dict[str, Any]:
+        """What an e-mail to an office lead needs, decrypted (the mailer, as itself)."""
+        return mailing.contact(self._ofc_ctx(_actor(self.principal)), lead_id)
+
+    @reliable_handler("mailer", "lead_email_sent")
+    def office_on_lead_email_sent(self, payload: dict[str, Any]) -> None:
+        """The mailer sent an e-mail to a lead: its history, its count, its last date."""
+        mailing.record_email(self._ofc_ctx(_actor(None)), payload)
 
     @reliable_handler("leads", "lead_delivered")
     def office_on_lead_delivered(self, payload: dict[str, Any]) -> None:
         """A sold lead becomes its buyer's property, in their office (terms 3.B.iv)."""
-        created = usecases.receive_delivery(self._ofc_ctx(_actor(None)), payload)
-        if not created:
-            log.info("lead %s already in its office", payload.get("lead_id"))
+        one_lead.receive_delivery(self._ofc_ctx(_actor(None)), payload)

@@ -22,12 +22,13 @@ from typing import Any
 from sqlalchemy import exists, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from leads.domain import office_records as records
 from leads.domain.refund_checks import run_checks
 from leads.domain.refunds import ClaimFacts, LeadOrigin, check_claim_allowed, parse_refund_reason
-from leads.office import cursor as cursors
-from leads.office import history, records, usecases
-from leads.office.context import OfficeCtx, decrypt_json, encrypt_json, get_int
-from leads.office.tables import refund_claims
+from leads.models import refund_claims
+from leads.usecases.office import cursor as cursors
+from leads.usecases.office import history, one_lead
+from leads.usecases.office.context import OfficeCtx, decrypt_json, encrypt_json, get_int
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 STATUSES = ("pending", "approved", "rejected")
@@ -58,13 +59,13 @@ def file_claim(ctx: OfficeCtx, owner_id: str, lead_id: Any, reason: Any, comment
                resolver: Resolver) -> dict[str, Any]:
     why = parse_refund_reason(reason)
     text = _comment(comment)
-    row = usecases.load(ctx.session, lead_id, owner_id)
+    row = one_lead.load(ctx.session, lead_id, owner_id)
     _check_rules(ctx, row)
-    initial = usecases.initial_data(ctx.vault, row) or {}
+    initial = one_lead.initial_data(ctx.vault, row) or {}
     lead = records.lead_from_stored(initial)
     checks = run_checks(lead, row.plan_country or lead.country, resolver)
 
-    row = usecases.load(ctx.session, row.id, owner_id, lock=True)
+    row = one_lead.load(ctx.session, row.id, owner_id, lock=True)
     _check_rules(ctx, row)
     claim_id = uuid.uuid4()
     scope = row.network_id
@@ -89,8 +90,8 @@ def _view(ctx: OfficeCtx, row: Any, staff: bool) -> dict[str, Any]:
            "decision_comment": vault.decrypt(scope, "refund_claims", "decision_comment", row.id,
                                              row.decision_comment)}
     if staff:
-        lead = usecases.load(ctx.session, row.lead_id, with_deleted=True)
-        initial = usecases.initial_data(vault, lead)
+        lead = one_lead.load(ctx.session, row.lead_id, with_deleted=True)
+        initial = one_lead.initial_data(vault, lead)
         out.update({
             "user_id": row.user_id, "network_id": scope, "decided_by": row.decided_by,
             "checks": decrypt_json(vault, scope, "refund_claims", "checks", row.id, row.checks),
@@ -141,7 +142,7 @@ def decide(ctx: OfficeCtx, claim_id: Any, approve: Any, comment: Any) -> dict[st
     """The platform's final decision; approval credits the plan one record (via plans)."""
     if not isinstance(approve, bool):
         raise Invalid("approve must be a boolean", fields={"approve": "true or false"})
-    cid = usecases.parse_id(claim_id, "refund claim")
+    cid = one_lead.parse_id(claim_id, "refund claim")
     text = _comment(comment)
     status = "approved" if approve else "rejected"
     c = refund_claims

@@ -2,21 +2,28 @@
 
 Entitlement snapshots carry a per-plan ``version``; an older or equal version than the one
 held is ignored, so events replayed, reordered or mixed with the start-up re-sync converge
-on the newest snapshot. Office state follows subscription events; when a user is unknown
-the caller falls back to asking accounts (and the answer is remembered until an event
-says otherwise).
+on the newest snapshot. Office state follows subscription events; for a user no event
+told about yet, the office's one check (``usecases.office.access.require_office_open``) asks
+accounts and keeps the answer a short while per instance.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from nameko.exceptions import RpcTimeout, UnknownService
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leads.models import entitlements, offices
+from suivi_common.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+#: What a call to a service that is down, silent or unreachable raises.
+UNAVAILABLE = (UnknownService, RpcTimeout, ServiceUnavailable)
 
 SNAPSHOT_FIELDS = ("plan_id", "user_id", "network_id", "status", "tier", "country",
                    "start_date", "end_date", "records_remaining", "quota_schedule",
@@ -79,15 +86,12 @@ def office_state(session: Session, user_id: str) -> bool | None:
 
 
 def record_office(session: Session, user_id: str, active: bool, now: datetime,
-                  subscription_id: str | None = None, source: str = "event") -> None:
-    """Subscription events win; an ended event for another subscription than the one
-    held active (an old one expiring after a renewal) does not close the office."""
+                  subscription_id: str | None = None) -> None:
+    """A subscription event: an ended event for another subscription than the one held
+    active (an old one expiring after a renewal) does not close the office."""
     values = {"user_id": user_id, "active": active, "subscription_id": subscription_id,
-              "source": source, "updated_at": now}
+              "source": "event", "updated_at": now}
     stmt = pg_insert(offices).values(**values)
-    if source == "rpc":  # only fills a gap; never overrides what events said
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id"]))
-        return
     where = None
     if not active and subscription_id:
         where = (offices.c.subscription_id.is_(None)
@@ -97,3 +101,35 @@ def record_office(session: Session, user_id: str, active: bool, now: datetime,
         index_elements=["user_id"],
         set_={k: stmt.excluded[k] for k in ("active", "subscription_id", "source", "updated_at")},
         where=where))
+
+
+def subscription_activated(session: Session, payload: Mapping[str, Any], now: datetime) -> None:
+    record_office(session, str(payload["user_id"]), True, now,
+                  _opt_str(payload.get("subscription_id")))
+
+
+def subscription_ended(session: Session, payload: Mapping[str, Any], now: datetime) -> None:
+    """``office_active`` says whether another subscription keeps the office open."""
+    record_office(session, str(payload["user_id"]), bool(payload.get("office_active", False)),
+                  now, _opt_str(payload.get("subscription_id")))
+
+
+def resync(session: Session, plans: Any, state: Any, now: datetime) -> None:
+    """Start-up re-sync from plans (``plans.active_entitlements``), once per instance;
+    while plans is unavailable the timer tries again later."""
+    if state.done:
+        return
+    try:
+        snapshots = plans.active_entitlements()
+    except UNAVAILABLE as exc:
+        log.info("entitlement re-sync postponed: plans unavailable (%r)", exc)
+        return
+    if isinstance(snapshots, dict):
+        snapshots = snapshots.get("items", [])
+    applied = sum(apply_snapshot(session, s, now) for s in snapshots)
+    state.done = True
+    log.info("entitlements re-synced: %d snapshots, %d newer than held", len(snapshots), applied)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)

@@ -4,7 +4,7 @@ Every path that changes a lead writes here in the same transaction as the change
 (``edit``), status moves (``status``), notes (``note``), pipeline remaps
 (``pipeline_change``), deletion (``delete``) and erasure (``erasure``). The source says
 through which path (user, admin, staff, system), ``actor_id`` who. Nothing here updates or
-deletes, and the database refuses it too (trigger in ``tables``).
+deletes, and the database refuses it too (a trigger, in the migrations).
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from leads.domain.refunds import edited_by_user
-from leads.office import cursor as cursors
-from leads.office.context import OfficeCtx, open_value, seal_value
-from leads.office.tables import office_history
+from leads.models import office_history
+from leads.usecases.office import cursor as cursors
+from leads.usecases.office.context import OfficeCtx, open_value, seal_value
 from suivi_common.errors import Invalid
 
 

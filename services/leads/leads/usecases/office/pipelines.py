@@ -22,9 +22,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leads.domain.pipeline import DEFAULT_PIPELINE, Pipeline, plan_pipeline_change
-from leads.office import history
-from leads.office.context import OfficeCtx, unwrap_lead_key
-from leads.office.tables import office_leads, office_pipelines
+from leads.models import office_leads, office_pipelines
+from leads.usecases.office import history
+from leads.usecases.office.context import OfficeCtx, unwrap_lead_key
 from suivi_common.errors import Invalid
 
 

@@ -1,0 +1,1 @@
+"""One function per command or query of the leads service; each receives a ``Ctx``."""

@@ -1,0 +1,17 @@
+"""Which grading rules apply (terms: lead tiers): ``GRADING_RULES`` from the config (a
+YAML mapping, see ``domain.grading``) or the domain's defaults, validated once per
+distinct value. Capture grades every accepted lead with them."""
+from __future__ import annotations
+
+from leads.domain.grading import Grader
+from suivi_common.settings import setting
+
+_graders: dict[str, Grader] = {}
+
+
+def grader() -> Grader:
+    rules = setting("GRADING_RULES")
+    key = repr(rules)
+    if key not in _graders:
+        _graders[key] = Grader(rules or None)
+    return _graders[key]
