@@ -10,6 +10,7 @@ import suivi_common  # noqa: F401  (first: green psycopg)
 from compliance.domain.requests import HOLDERS
 from compliance.models import common
 from compliance.remote import Services
+from compliance.settings import TUNABLES
 from compliance.settings import load as load_settings
 from compliance.usecases import audit, breaches, register, requests, subprocessors
 from compliance.usecases.context import Ctx
@@ -18,7 +19,6 @@ from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
-from suivi_common.timers import config_timer
 
 
 class ComplianceService(PlatformService):
@@ -131,7 +131,7 @@ class ComplianceService(PlatformService):
         me = require_service(self.principal, HOLDERS)
         return requests.subject_for(self.ctx, request_id, me.user_id)
 
-    @config_timer("DSR_RETRY_INTERVAL_SECONDS", 60)
+    @TUNABLES.timer("DSR_RETRY_INTERVAL_SECONDS")
     def retry_late_timer(self) -> None:
         requests.retry_late(self.ctx)
 

@@ -17,6 +17,7 @@ import pycountry
 
 from compliance.domain.requests import RuleError
 from suivi_common.clock import PARIS
+from suivi_common.countries import country_code
 
 KINDS = ("add", "replace")
 MAX_NAME = 200
@@ -58,8 +59,8 @@ def _date(value: object, field: str, required: bool) -> date | None:
 
 
 def parse_country(value: object) -> str:
-    code = value.strip().upper() if isinstance(value, str) else ""
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+    code = country_code(value)
+    if code is None:
         raise RuleError("country: an ISO 3166 alpha-2 code", "invalid_country", "country")
     return code
 

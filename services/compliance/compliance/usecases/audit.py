@@ -19,10 +19,8 @@ from compliance.domain import audit_chain, audit_events
 from compliance.domain.audit_chain import GENESIS, Entry, StoredEntry
 from compliance.models import audit_entries as T
 from compliance.models import audit_head as H
-from compliance.usecases import paging
 from compliance.usecases.context import Ctx
-from suivi_common import clock
-from suivi_common.errors import Invalid
+from suivi_common import clock, paging
 
 HEAD_ID = 1
 VERIFY_BATCH = 1000
@@ -81,15 +79,16 @@ def list_entries(ctx: Ctx, cursor: object = None, limit: object = None,
     ctx.compliance_staff()
     size = paging.check_limit(limit)
     query = select(T).order_by(T.c.seq.desc()).limit(size + 1)
-    key = paging.decode(cursor)
-    if key is not None:
-        if len(key) != 1 or not isinstance(key[0], int):
-            raise Invalid("Invalid cursor", fields={"cursor": "invalid"})
-        query = query.where(T.c.seq < key[0])
+    after = paging.decode_cursor(cursor, int, kind="audit")
+    if after is not None:
+        query = query.where(T.c.seq < after[0])
     if kind not in (None, ""):
         query = query.where(T.c.kind == kind)
     items = [_view_entry(s.entry, s.hash) for s in map(_stored, ctx.session.execute(query))]
-    return paging.page(items, size, lambda item: [item["seq"]])
+    more = len(items) > size
+    return {"items": items[:size],
+            "next_cursor": paging.encode_cursor(items[size - 1]["seq"], kind="audit")
+            if more else None}
 
 
 def _all_entries(session: Session) -> Iterator[StoredEntry]:

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from compliance.domain import breaches as rules
@@ -25,10 +25,11 @@ from compliance.models import breach_notices as N
 from compliance.models import breach_updates as U
 from compliance.models import breaches as B
 from compliance.remote import Unavailable
-from compliance.usecases import audit, paging
-from compliance.usecases.context import Ctx, parse_uuid
-from suivi_common import clock
+from compliance.usecases import audit
+from compliance.usecases.context import Ctx
+from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +223,9 @@ def on_notice_delivered(ctx: Ctx, payload: dict[str, Any]) -> None:
 
 
 def _progress(ctx: Ctx, breach_id: Any) -> dict[str, Any]:
-    notices: dict[str, int] = {status: n for status, n in ctx.session.execute(
+    notices: dict[str, int] = {str(status): int(n) for status, n in ctx.session.execute(
         select(N.c.status, func.count()).where(N.c.breach_id == breach_id)
-        .group_by(N.c.status)).all()}
+        .group_by(N.c.status))}
     c = ctx.session.execute(select(
         func.count(), func.count(C.c.answered_at),
         func.count().filter(C.c.notify_authority.is_(True)),
@@ -261,15 +262,14 @@ def list_breaches(ctx: Ctx, cursor: object = None, limit: object = None) -> dict
     ctx.compliance_staff()
     size = paging.check_limit(limit)
     query = select(B).order_by(B.c.declared_at.desc(), B.c.id.desc()).limit(size + 1)
-    key = paging.decode(cursor)
-    if key is not None:
-        try:
-            at, bid = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
-        except (ValueError, TypeError, IndexError):
-            raise Invalid("Invalid cursor", fields={"cursor": "invalid"}) from None
-        query = query.where((B.c.declared_at < at) | and_(B.c.declared_at == at, B.c.id < bid))
-    items = [_staff_view(ctx, r) for r in ctx.session.execute(query)]
-    return paging.page(items, size, lambda item: [item["declared_at"], item["id"]])
+    after = paging.decode_cursor(cursor, datetime, uuid.UUID, kind="breach")
+    if after is not None:
+        query = query.where(tuple_(B.c.declared_at, B.c.id) < after)
+    rows = ctx.session.execute(query).all()
+    items = [_staff_view(ctx, r) for r in rows[:size]]
+    last = rows[size - 1] if len(rows) > size else None
+    return {"items": items, "next_cursor": paging.encode_cursor(
+        last.declared_at, last.id, kind="breach") if last is not None else None}
 
 
 def list_controllers(ctx: Ctx, breach_id: object, cursor: object = None,
@@ -279,10 +279,11 @@ def list_controllers(ctx: Ctx, breach_id: object, cursor: object = None,
     row = _load(ctx, breach_id)
     size = paging.check_limit(limit)
     query = select(C).where(C.c.breach_id == row.id).order_by(C.c.user_id).limit(size + 1)
-    key = paging.decode(cursor)
-    if key is not None:
-        query = query.where(C.c.user_id > str(key[0]))
-    controllers = ctx.session.execute(query).all()
+    after = paging.decode_cursor(cursor, str, kind="controller")
+    if after is not None:
+        query = query.where(C.c.user_id > after[0])
+    fetched = ctx.session.execute(query).all()
+    controllers = fetched[:size]
     notices: dict[str, list[dict[str, Any]]] = {}
     for n in ctx.session.execute(select(N).where(
             N.c.breach_id == row.id, N.c.user_id.in_([c.user_id for c in controllers]))
@@ -295,7 +296,8 @@ def list_controllers(ctx: Ctx, breach_id: object, cursor: object = None,
               "answered_at": c.answered_at.isoformat() if c.answered_at else None,
               "notify_authority": c.notify_authority, "notify_subjects": c.notify_subjects,
               "notices": notices.get(c.user_id, [])} for c in controllers]
-    return paging.page(items, size, lambda item: [item["user_id"]])
+    return {"items": items, "next_cursor": paging.encode_cursor(
+        controllers[-1].user_id, kind="controller") if len(fetched) > size else None}
 
 
 # --- the controller's side --------------------------------------------------------------------

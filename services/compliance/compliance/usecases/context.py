@@ -2,7 +2,6 @@
 and the other services it asks (behind ports, so tests can wire real fakes)."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,14 +48,3 @@ class Ctx:
             return {"type": "service", "id": p.user_id}
         return {"type": "user", "user_id": p.user_id, "role": p.role}
 
-
-def parse_uuid(value: object) -> uuid.UUID | None:
-    """A well-formed id, or None: a malformed id simply names nothing (404)."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

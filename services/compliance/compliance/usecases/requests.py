@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from compliance.domain import requests as rules
@@ -21,11 +21,12 @@ from compliance.domain import subject as subjects
 from compliance.domain.requests import Kind, RuleError, Status, TaskState, TaskStatus
 from compliance.models import dsr_requests as R
 from compliance.models import dsr_tasks as K
-from compliance.usecases import audit, paging
-from compliance.usecases.context import Ctx, parse_uuid
-from suivi_common import clock
+from compliance.usecases import audit
+from compliance.usecases.context import Ctx
+from suivi_common import clock, paging
 from suivi_common.crypto import KeyDestroyed
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
 
@@ -189,22 +190,16 @@ def list_requests(ctx: Ctx, status: object = None, cursor: object = None,
     """Newest first. The list does not decrypt: open a request to see who it is about."""
     ctx.compliance_staff()
     size = paging.check_limit(limit)
-    query = select(R).order_by(R.c.created_at.desc(), R.c.id.desc()).limit(size + 1)
+    query = select(R)
     if status not in (None, ""):
         try:
             query = query.where(R.c.status == Status(str(status)).value)
         except ValueError:
             raise Invalid("Unknown status", fields={"status": "unknown status"}) from None
-    key = paging.decode(cursor)
-    if key is not None:
-        try:
-            created, rid = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
-        except (ValueError, TypeError, IndexError):
-            raise Invalid("Invalid cursor", fields={"cursor": "invalid"}) from None
-        query = query.where((R.c.created_at < created)
-                            | and_(R.c.created_at == created, R.c.id < rid))
-    items = [_view(ctx, row, with_subject=False) for row in ctx.session.execute(query)]
-    return paging.page(items, size, lambda item: [item["created_at"], item["id"]])
+    rows = ctx.session.execute(paging.keyset(query, R, cursor, size, newest_first=True,
+                                             kind="dsr")).all()
+    items = [_view(ctx, row, with_subject=False) for row in rows[:size]]
+    return paging.page(rows, size, items, kind="dsr")
 
 
 def _send_task(ctx: Ctx, row: Any, service: str, attempt: int) -> None:

@@ -15,11 +15,13 @@ from compliance.models import subprocessor_changes as SC
 from compliance.models import subprocessor_objections as O
 from compliance.models import subprocessors as S
 from compliance.usecases import audit
-from compliance.usecases.context import Ctx, parse_uuid
+from compliance.usecases.context import Ctx
 from compliance.usecases.requests import refusal
 from suivi_common import clock
 from suivi_common.auth import require
+from suivi_common.database import xact_lock
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 CHANGE_EVENT = "subprocessor_change_announced"
 
@@ -32,8 +34,7 @@ def announce(ctx: Ctx, change: dict[str, Any]) -> dict[str, Any]:
     staff = ctx.compliance_staff()
     # one announcement at a time: the "is it already being replaced?" check and the insert
     # must not interleave with another announcement's
-    ctx.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(
-        "compliance:subprocessor-changes", 0))))
+    xact_lock(ctx.session, "compliance:subprocessor-changes")
     now = clock.now()
     try:
         parsed = rules.parse_change(change if isinstance(change, dict) else {}, now,
