@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from leads import testing  # noqa: E402
 from leads.models import common  # noqa: E402
 from suivi_common import clock  # noqa: E402
-from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, _aad, seal  # noqa: E402
+from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, aad, seal  # noqa: E402
 from suivi_common.migrations import upgrade  # noqa: E402
 from suivi_common.principals import ensure_key_file  # noqa: E402
 from suivi_common.rpc import RpcClient  # noqa: E402
@@ -111,7 +111,7 @@ def seed(db: str, master_key_file: Path, *, plans: int, leads: int,
                                   "email": f"bench{i}@example.org", "country": country,
                                   "mobile": {"e164": f"+336{i:08d}", "valid": True,
                                              "line_type": "mobile", "region": country}})
-                blob = seal(key, pii.encode(), _aad("leads", "pii", lead_id))
+                blob = seal(key, pii.encode(), aad("leads", "pii", lead_id))
                 lead_copy.write_row((lead_id, site_id, "accepted", country, tier, captured,
                                      PLATFORM_SCOPE, blob))
                 rows.append((lead_id, country, tier, captured))

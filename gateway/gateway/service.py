@@ -7,7 +7,10 @@ import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from gateway.auth import Auth
 from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
+from gateway.routes.compliance import ComplianceRoutes
 from gateway.routes.leads import LeadsRoutes
+from gateway.routes.mailer import MailerRoutes
+from gateway.routes.mailer_google import MailerGoogleRoutes
 from gateway.routes.members import MemberOfficeRoutes
 from gateway.routes.network import NetworkRoutes
 from gateway.routes.office import OfficeRoutes
@@ -22,8 +25,8 @@ from suivi_common.rpc import ServiceRpc
 
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
-                     PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes,
-                     PlatformRoutes):
+                     PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
+                     PlatformRoutes, MailerGoogleRoutes, MailerRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

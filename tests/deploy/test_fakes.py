@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -30,6 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from suivi_common.testing.waiting import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAKES_DIR = REPO_ROOT / "tools" / "fakes"
@@ -348,16 +349,14 @@ def free_port() -> int:
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     """Wait until a child process accepts connections on port."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         assert proc.poll() is None, proc.communicate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
         except OSError:
-            time.sleep(0.05)
-        else:
-            return
-    pytest.fail(f"nothing listening on {port}")
+            return False
+        return True
+    wait_for(listening, what=f"something listening on {port}")
 
 
 @pytest.mark.parametrize("tool", ["smtp_sink", "card_provider"])
@@ -380,7 +379,7 @@ def test_cli_serves_and_stops_on_sigterm(tool: str, tmp_path: Path) -> None:
             status, _, _ = http_request(f"http://127.0.0.1:{port}/healthz")
             assert status == 200
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=10)
+        output, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, output
     finally:
         if proc.poll() is None:

@@ -6,12 +6,15 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
+from suivi_common.testing.waiting import wait_for
 from tools.api_client import Api, Mailbox, onboard
 from tools.platform import DEV_STAFF, SERVICES, Platform
 
@@ -76,6 +79,52 @@ def staff(base_url: str) -> Api:
 @pytest.fixture
 def anon(base_url: str) -> Api:
     return Api(base_url)
+
+
+class PlatformClock:
+    """The whole platform's dev clock (it keeps running once set). Each move returns once
+    every service runs on the new time: the gateway waits a few seconds for their word,
+    and on a busy machine the rest is waited for here, on their health."""
+
+    def __init__(self, base_url: str) -> None:
+        self.api = Api(base_url)
+        self.offset = 0.0
+
+    def __call__(self, day: date, hour: int = 9) -> None:
+        """The clock reads ``day`` at ``hour`` in Paris."""
+        self.set(datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo("Europe/Paris")))
+
+    def forward(self, seconds: float) -> None:
+        """The clock jumps ``seconds`` ahead of where it is."""
+        self.set(datetime.now(UTC) + timedelta(seconds=self.offset + seconds))
+
+    def set(self, instant: datetime) -> None:
+        self._confirm(self.api.post("/api/dev/clock", {"now": instant.isoformat()}, expect=200))
+
+    def reset(self) -> None:
+        """Real time again."""
+        self._confirm(self.api.call("DELETE", "/api/dev/clock", expect=200)[1])
+
+    def _confirm(self, body: dict[str, Any]) -> None:
+        self.offset = float(body["offset_seconds"])
+        if len(body["confirmed"]) < len(SERVICES):
+            wait_for(self._everyone_on_it, what=f"every service on clock offset {self.offset}")
+
+    def _everyone_on_it(self) -> bool:
+        _, health = self.api.call("GET", "/health")
+        services = health.get("services", {}) if isinstance(health, dict) else {}
+        return all(abs(float(services.get(name, {}).get("clock_offset_seconds", 1e18))
+                       - self.offset) < 1.0 for name in SERVICES)
+
+
+@pytest.fixture
+def moved_clock(base_url: str) -> Iterator[PlatformClock]:
+    """``moved_clock(day, hour=9)`` or ``moved_clock.forward(seconds)``: the platform's
+    clock moved, real time again after the test. A test whose rules count days moves it
+    first, so a run near a real midnight cannot change "today" under it."""
+    platform_clock = PlatformClock(base_url)
+    yield platform_clock
+    platform_clock.reset()
 
 
 @pytest.fixture

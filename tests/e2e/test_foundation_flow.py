@@ -1,13 +1,19 @@
 """Issue 2's end-to-end flow over HTTP against the real processes."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from suivi_common import principals
+from suivi_common.testing.messages import publish_event
+from suivi_common.testing.waiting import wait_for
 from tools.api_client import Api, Mailbox, subscribe_by_card
+from tools.platform import Platform
 
 
 def test_network_onboarding_subscription_isolation_privacy_logout_ratelimit(
-        base_url: str, staff: Api, mailbox: Mailbox, make_network: Any, invite_member: Any) -> None:
+        base_url: str, staff: Api, mailbox: Mailbox, make_network: Any, invite_member: Any,
+        moved_clock: Any) -> None:
     # 1-2. staff creates a network; the admin gets the mail, sets a password, logs in,
     #      hits the terms gate, then accepts
     tag_net, admin = make_network()
@@ -51,15 +57,25 @@ def test_network_onboarding_subscription_isolation_privacy_logout_ratelimit(
     status, body = member_api.call("GET", "/api/me")
     assert status == 401
 
-    # 8. the sixth wrong password in a row gets 429 with Retry-After
-    anon = Api(base_url)
+    # 8. wrong passwords in a row: five are free (401); past them each failure asks for a
+    #    doubling wait (1 s, 2 s, 4 s...), and an attempt inside it is refused: 429 with
+    #    Retry-After. The platform clock jumps past each wait to fail once more, until the
+    #    wait is 32 s: no request outlasts that, however busy the machine, so the next
+    #    attempt is refused, even with the right password. (From an address of its own:
+    #    the failures must not slow the other tests' logins.)
     email = member_api.email  # type: ignore[attr-defined]
-    statuses = [anon.call("POST", "/api/auth/login", {"email": email, "password": "wrong-password!"})[0]
-                for _ in range(6)]
-    assert statuses[:5] == [401] * 5 and statuses[5] == 429
-    resp = anon.http.post(base_url + "/api/auth/login",
-                          json={"email": email, "password": "Distinct-Violet-Pass-77"}, timeout=30)
-    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) > 0
+    client = {"X-Forwarded-For": "198.51.100.8"}
+
+    def login(password: str) -> Any:
+        return Api(base_url).http.post(base_url + "/api/auth/login", headers=client, timeout=60,
+                                       json={"email": email, "password": password})
+    assert [login("wrong-password!").status_code for _ in range(5)] == [401] * 5
+    for wait in (1, 2, 4, 8, 16):
+        moved_clock.forward(wait)  # the wait the last failure asked for is over
+        assert login("wrong-password!").status_code == 401
+    for password in ("wrong-password!", "Distinct-Violet-Pass-77"):
+        resp = login(password)
+        assert resp.status_code == 429 and 0 < int(resp.headers["Retry-After"]) <= 32
 
 
 def test_staff_only_routes_refuse_members(make_network: Any) -> None:
@@ -114,7 +130,44 @@ def test_refusing_new_terms_still_allows_termination(staff: Api, make_network: A
     assert member.call("GET", "/api/me")[0] == 401  # sessions revoked with the account
 
 
-def test_staff_sees_dead_letters_across_services(staff: Api, anon: Api) -> None:
+def test_staff_sees_dead_letters_across_services(platform: Platform, staff: Api, anon: Api,
+                                                 make_network: Any) -> None:
+    """Two events no handler can apply, published as their source services' relays would
+    (signed with the platform's key): accounts cannot find the payment a refund is due
+    on, plans refuses a day close with negative takes. After their retries each is a
+    dead letter, and the staff's one listing shows both, each under its service."""
+    key = principals.ensure_key_file(platform.principal_key_file)
+
+    def publish(source: str, event_type: str, payload: dict[str, Any]) -> str:
+        mid = str(uuid.uuid4())
+        token = principals.signer(key).sign(principals.service_principal(source),
+                                            principals.event_audience(mid))
+        publish_event(platform.amqp_uri, source, event_type, payload, mid, signed=False,
+                      headers={f"nameko.{principals.PRINCIPAL_KEY}": token})
+        return mid
+
+    refund = publish("plans", "plan_refund_due", {
+        "plan_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()), "network_id": None,
+        "payment_id": str(uuid.uuid4()), "order_type": "plan", "order_id": str(uuid.uuid4()),
+        "amount_cents": 4500, "reason": "plan withdrawn"})
+    closed = publish("leads", "plan_day_closed", {
+        "plan_id": str(uuid.uuid4()), "date": "2027-01-04", "taken": -1, "shortfall": 0})
+
+    def mine() -> dict[str, dict[str, Any]]:
+        items = staff.get("/api/staff/dead-letters")["items"]
+        return {i["message_id"]: i for i in items if i["message_id"] in (refund, closed)}
+
+    wait_for(lambda: len(mine()) == 2, what="both dead letters listed")
     page = staff.get("/api/staff/dead-letters")
-    assert page["next_cursor"] is None and isinstance(page["items"], list)
+    assert page["next_cursor"] is None
+    letters = {m: i for m, i in ((i["message_id"], i) for i in page["items"])
+               if m in (refund, closed)}
+    assert (letters[refund]["service"], letters[refund]["handler"]) == (
+        "accounts", "accounts.on_plan_refund_due")
+    assert (letters[closed]["service"], letters[closed]["handler"]) == (
+        "plans", "plans.on_plan_day_closed")
+    assert letters[refund]["attempts"] == letters[closed]["attempts"] == 4  # 3 retries (conftest)
+    assert "unknown payment" in letters[refund]["error"]
     assert anon.call("GET", "/api/staff/dead-letters")[0] == 401
+    _, admin = make_network()
+    assert admin.call("GET", "/api/staff/dead-letters")[0] == 403

@@ -1,31 +1,43 @@
 """The office end to end over HTTP on the real platform: bought leads arrive in the office;
 list, edit, status, notes, history, a refund claim decided by staff (credited to the plan),
-an export that opens in a spreadsheet, and nobody else's leads."""
+an export that opens in a spreadsheet, and nobody else's leads.
+
+The platform clock is moved to a fixed Monday morning first: the plan's quota is a
+day's, and a run across a real midnight would see the day close under it."""
 from __future__ import annotations
 
 import io
 import time
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import openpyxl
 
+from suivi_common.testing.waiting import wait_for
 from tools.api_client import Api, Mailbox, onboard, pay_by_card, subscribe_by_card
 from tools.platform import DEV_STAFF
 
-
-def wait_until(fetch: Any, predicate: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if predicate(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met: {value}")
-        time.sleep(0.1)
+DAY = date(2027, 2, 1)  # a Monday, before the dates of the plans flow (clocks move forward)
 
 
-def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any) -> None:
+def wait_until(fetch: Any, predicate: Any) -> Any:
+    """The first answer of ``fetch()`` (an HTTP call) that ``predicate`` accepts."""
+    last: list[Any] = [None]
+
+    def accepted() -> bool:
+        last[0] = fetch()
+        return bool(predicate(last[0]))
+    try:
+        wait_for(accepted, what="the awaited answer")
+    except AssertionError:
+        raise AssertionError(f"condition not met: {last[0]}") from None
+    return last[0]
+
+
+def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any,
+                          moved_clock: Any) -> None:
+    moved_clock(DAY)
     staff = Api(base_url).login(*DEV_STAFF)
     tag = str(time.time_ns())[-8:]
     admin_email = f"office-admin-{tag}@example.org"
@@ -37,7 +49,7 @@ def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any) -
     subscribe_by_card(user, "annual")
 
     site = staff.post("/api/staff/capture-sites", {"name": f"BE {tag}", "url": "https://be.example"})
-    now = datetime.now(UTC).isoformat()
+    now = datetime(DAY.year, DAY.month, DAY.day, 8, tzinfo=ZoneInfo("Europe/Paris")).isoformat()
     stock = [{"first_name": "Louise", "last_name": f"Peeters{chr(97 + i)}", "country": "BE",
               "email": f"louise.{tag}.{i}@exemple.be", "mobile": f"+32470{int(tag) % 1000:03d}{i:03d}",
               "postal_code": "1000", "city": "Bruxelles", "source_url": "https://be.example/f",

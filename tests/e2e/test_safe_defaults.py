@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from suivi_common.testing.waiting import wait_for
 from tools.api_client import Api, Mailbox, onboard
 from tools.platform import Platform
 
@@ -170,10 +170,7 @@ def log_lines(platform: Platform, process: str, needle: str) -> list[dict[str, A
 
 
 def wait_for_log(platform: Platform, process: str, needle: str) -> None:
-    deadline = time.monotonic() + 60
-    while not log_lines(platform, process, needle):
-        assert time.monotonic() < deadline, f"{needle} never reached {process}.log"
-        time.sleep(0.1)
+    wait_for(lambda: log_lines(platform, process, needle), what=f"{needle} in {process}.log")
 
 
 def test_a_refusal_is_one_info_line_with_its_code_and_no_traceback(

@@ -20,6 +20,7 @@ from suivi_common.principals import Signer
 from suivi_common.rpc import RpcClient
 from suivi_common.service_base import internal_rpcs
 from suivi_common.testing.messages import publish_event
+from suivi_common.testing.waiting import wait_for
 from tools.api_client import Api, subscribe_by_card
 from tools.platform import Platform
 
@@ -124,15 +125,6 @@ def log_lines(platform: Platform, process: str) -> list[dict[str, Any]]:
     return lines
 
 
-def wait_until(predicate: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.1)
-    return value
-
-
 def test_forged_events_are_dropped_and_real_ones_flow(
         platform: Platform, staff: Api, make_network: Any) -> None:
     """A pending plan paid by transfer: ``payment_validated`` events forged on the broker
@@ -165,7 +157,8 @@ def test_forged_events_are_dropped_and_real_ones_flow(
         text = " ".join(line.get("msg", "") for line in log_lines(platform, "plans-0"))
         return all(f"event {mid} accounts.payment_validated dropped" in text for mid in mids)
 
-    wait_until(dropped)
+    wait_for(dropped, what="the three forged events dropped")
     assert admin.get(f"/api/plans/{plan['id']}")["status"] == "pending_payment"
     staff.post(f"/api/staff/payments/{payment['id']}/validate", expect=200)
-    wait_until(lambda: admin.get(f"/api/plans/{plan['id']}")["status"] == "active")
+    wait_for(lambda: admin.get(f"/api/plans/{plan['id']}")["status"] == "active",
+             what="the plan active")

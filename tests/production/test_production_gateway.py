@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import requests
 
 from suivi_common.testing import infra
+from suivi_common.testing.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 http = requests.Session()
@@ -43,16 +43,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
+        def serving() -> bool:
             assert proc.poll() is None, f"the gateway exited with {proc.returncode}"
             try:
-                http.get(url + "/openapi.json", timeout=5)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+                http.get(url + "/openapi.json", timeout=30)
+            except requests.RequestException:  # not listening yet, or too busy to answer
+                return False
+            return True
+        wait_for(serving, timeout=90, interval=0.2, what="the gateway serving")
         yield url
     finally:
         proc.terminate()

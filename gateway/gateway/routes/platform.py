@@ -9,12 +9,10 @@ from nameko.events import BROADCAST, event_handler
 from gateway.auth import evict_token, evict_user
 from gateway.http import Req, api, json_response, schema
 from gateway.schemas.platform import ClockIn, ClockOut, HealthOut
-from suivi_common import clock, devclock
+from suivi_common import SERVICES, clock, devclock
 from suivi_common.errors import NotFound
 from suivi_common.service_base import from_gateway
 from suivi_common.settings import is_dev
-
-SERVICES = ("accounts", "plans", "leads", "mailer", "compliance")
 
 
 class PlatformRoutes:

@@ -15,9 +15,8 @@ from gateway.schemas.accounts import (
 )
 from gateway.schemas.common import PageQuery, page_of
 from gateway.schemas.platform import DeadLetterOut, DeadLetterQuery, ReplayOut
+from suivi_common import SERVICES
 from suivi_common.errors import NotFound
-
-SERVICES = ("accounts", "plans", "leads", "mailer", "compliance")
 
 
 class StaffRoutes:

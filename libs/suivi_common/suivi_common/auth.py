@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 
@@ -29,6 +29,7 @@ ROLES = (*USER_ROLES, principals.SERVICE_ROLE)
 #: The worker context attribute where ``SuiviContainer`` leaves the verified principal.
 WORKER_PRINCIPAL = "suivi_principal"
 WORKER_TOKEN = "suivi_principal_token"
+Owned = TypeVar("Owned")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,6 @@ class Principal:
     user_id: str
     role: str
     network_id: str | None = None
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role == "staff"
 
     @property
     def is_member(self) -> bool:
@@ -91,10 +88,16 @@ def require_service(principal: Principal | None, services: tuple[str, ...] = ())
     return principal
 
 
-def require_owner(principal: Principal, owner_id: str | None) -> None:
-    """Another user's object looks exactly like a missing one (terms art. 10.A)."""
-    if owner_id is None or str(owner_id) != principal.user_id:
-        raise NotFound()
+def require_owner(principal: Principal | None, row: Owned | None, message: str = "Not found",
+                  sees_all: tuple[str, ...] = ()) -> Owned:
+    """``row`` (anything with a ``user_id``) if ``principal`` owns it or has a role in
+    ``sees_all``: another user's object looks exactly like a missing one (terms art. 10.A)."""
+    owner = getattr(row, "user_id", None)
+    if owner is None or principal is None or (
+            principal.role not in sees_all and str(owner) != principal.user_id):
+        raise NotFound(message)
+    assert row is not None
+    return row
 
 
 class CurrentPrincipal(DependencyProvider):

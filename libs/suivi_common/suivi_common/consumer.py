@@ -47,9 +47,10 @@ def retry_delays() -> list[int]:
 
 
 def message_id_of(message: Any) -> str:
+    """The AMQP message id (at most 200 characters), else a hash of the body."""
     mid = message.properties.get("message_id")
     if mid:
-        return str(mid)
+        return str(mid)[:200]
     return hashlib.sha256(message.body if isinstance(message.body, bytes)
                           else str(message.body).encode()).hexdigest()
 

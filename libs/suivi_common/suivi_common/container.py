@@ -1,24 +1,17 @@
-"""A nameko container that commits before it answers.
+"""A nameko container that commits before it answers (``SERVICE_CONTAINER_CLS:
+suivi_common.container.SuiviContainer``).
 
-Stock nameko sends the RPC reply / acks the event (``handle_result``) *before*
-dependencies see ``worker_result``; a session committed there could fail after
-the caller was told "done", or be lost after the message was acked. This
-container runs two extra hooks on dependencies that define them:
+Stock nameko replies or acks (``handle_result``) *before* dependencies see
+``worker_result``, so a commit there could fail after the caller was told "done". Here a
+dependency may define ``before_call(worker_ctx) -> bool`` (a veto: inbox deduplication)
+and ``before_result(worker_ctx, failed)`` (commit or roll back, before the reply or ack).
+A failing commit becomes the worker's error; a lost database connection becomes
+``DatabaseUnavailable``, which the caller may retry.
 
-* ``before_call(worker_ctx) -> bool``: may veto the call (inbox deduplication);
-* ``before_result(worker_ctx, failed)``: commit or roll back, before the reply/ack.
-
-A failing commit turns into the worker's error; a lost database connection (mid-call or
-at the commit) into ``DatabaseUnavailable``, which the caller may retry. Configure it with
-``SERVICE_CONTAINER_CLS: suivi_common.container.SuiviContainer``.
-
-It is also where the trust boundary is enforced, once per worker and before any
-dependency or entrypoint sees the message (``establish_principal``): the signed principal
-is verified for the kind of entrypoint (an RPC accepts a call token, a reliable event
-handler a token bound to that event's message id, a broadcast handler a broadcast token,
-a timer acts as its own service), every identity key is removed from the worker's context
-(so nothing unsigned is ever forwarded downstream), and an ``@rpc_internal`` method
-refuses any caller but a service.
+It also enforces the trust boundary once per worker, before anything sees the message
+(``establish_principal``): the principal is verified for the kind of entrypoint, every
+identity key leaves the context (nothing unsigned is forwarded), and an
+``@rpc_internal`` method refuses any caller but a service.
 """
 from __future__ import annotations
 

@@ -18,18 +18,18 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, overload
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import Session
 
 from suivi_common import clock
-from suivi_common.settings import is_dev, setting
+from suivi_common.settings import is_dev, key_file, setting
 from suivi_common.tables import CommonTables
 
 PLATFORM_SCOPE = "platform"
@@ -50,23 +50,14 @@ def load_master_key() -> bytes:
         if not is_dev():
             raise RuntimeError("SUIVI_MASTER_KEY must be set outside dev")
         path = Path(setting("SUIVI_MASTER_KEY_FILE", "var/master.key"))
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(base64.b64encode(AESGCM.generate_key(bit_length=256)))
-            try:
-                os.link(tmp, path)  # atomic: the first process to create it wins
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink(missing_ok=True)
-        key = base64.b64decode(path.read_bytes())
+        key = base64.b64decode(key_file(path, lambda: b64(AESGCM.generate_key(bit_length=256))))
     if len(key) != 32:
         raise RuntimeError("the master key must be 32 bytes (base64-encoded)")
     return key
 
 
-def _aad(table: str, column: str, row_id: Any) -> bytes:
+def aad(table: str, column: str, row_id: Any) -> bytes:
+    """What a sealed column value is bound to: moved to another row or column, it fails."""
     return f"{table}.{column}:{row_id}".encode()
 
 
@@ -139,10 +130,10 @@ class KeyRing:
 
     def destroy(self, session: Session, scope: str) -> None:
         """Crypto-shred: forget the wrapped key; the row stays to refuse re-creation."""
-        result = session.execute(
+        result = cast("CursorResult[Any]", session.execute(
             update(self._table).where(self._table.c.scope == scope)
             .values(wrapped_key=None, destroyed_at=clock.now())
-        )
+        ))
         if result.rowcount == 0:
             session.execute(insert(self._table).values(
                 scope=scope, wrapped_key=None, destroyed_at=clock.now()))
@@ -153,10 +144,6 @@ class KeyRing:
         """A key of its own for one purpose, derived from the master key (e.g. accounts'
         password links), so no second secret has to be managed."""
         return _derive(self._master, b"purpose:" + purpose.encode())
-
-    def forget_cached(self, scope: str) -> None:
-        with self._lock:
-            self._cache.pop(scope, None)
 
 
 class Vault:
@@ -171,14 +158,19 @@ class Vault:
         if value is None:
             return None
         key = self._ring.data_key(self._session, scope)
-        return seal(key, value.encode(), _aad(table, column, row_id))
+        return seal(key, value.encode(), aad(table, column, row_id))
 
     def decrypt(self, scope: str, table: str, column: str, row_id: Any,
                 blob: bytes | None) -> str | None:
         if blob is None:
             return None
         key = self._ring.data_key(self._session, scope, create=False)
-        return open_sealed(key, bytes(blob), _aad(table, column, row_id)).decode()
+        return open_sealed(key, bytes(blob), aad(table, column, row_id)).decode()
+
+    @overload
+    def blind_index(self, scope: str, kind: str, value: str) -> bytes: ...
+    @overload
+    def blind_index(self, scope: str, kind: str, value: None) -> None: ...
 
     def blind_index(self, scope: str, kind: str, value: str | None) -> bytes | None:
         """Keyed HMAC of an already-normalised value (lower-case email, E.164 phone)."""

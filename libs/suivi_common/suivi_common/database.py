@@ -10,12 +10,12 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from nameko import config
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
+from suivi_common.ids import parse_uuid
 from suivi_common.redaction import redact, redact_text
 from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
@@ -119,6 +120,24 @@ def _original_select() -> Any:
 _select = _original_select()
 
 
+@contextlib.contextmanager
+def autonomous(engine: Engine, wake: Callable[[], None] | None = None) -> Iterator[Session]:
+    """A transaction of its own on ``engine``, committed on exit (rolled back if the block
+    raises); ``wake`` runs after the commit if events were written in it (``outbox.emit``)."""
+    with Session(engine, expire_on_commit=False) as session:
+        with session.begin():
+            yield session
+        if wake is not None and session.info.get(outbox.EMITTED):
+            wake()
+
+
+def xact_lock(session: Session, key: str, shared: bool = False) -> None:
+    """Serialise work on ``key`` until ``session``'s transaction ends (check-then-act races);
+    ``shared`` holders only exclude the exclusive ones."""
+    fn = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    session.execute(select(fn(func.hashtextextended(key, 0))))
+
+
 class ReadOnlySession(Session):
     """The session of a read-only entrypoint (``service_base.rpc_query``): its connection is
     in autocommit, so a worker that reads costs no BEGIN and COMMIT round trips; a write
@@ -179,17 +198,31 @@ class Db:
     def keyring(self) -> KeyRing:
         return self._provider.keyring
 
-    @contextlib.contextmanager
-    def autonomous(self) -> Iterator[Session]:
-        """A transaction of its own, committed on exit whatever the worker does next
-        (e.g. counting a failed login that the refusal itself rolls back)."""
-        with Session(self._provider.engine) as session, session.begin():
-            yield session
+    @property
+    def tables(self) -> CommonTables:
+        return self._provider.tables
 
-    def emit(self, event_type: str, payload: Mapping[str, Any]) -> uuid.UUID:
-        """Write an event to the outbox in this worker's transaction."""
-        self.emitted += 1
-        return outbox.emit(self.session, self._provider.tables, event_type, payload,
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """The worker's context data (correlation id...), which events carry on."""
+        return self._worker_ctx.data  # type: ignore[no-any-return]
+
+    def wake_relay(self) -> None:
+        """Publish committed outbox rows now rather than at the relay's next poll."""
+        self._provider.relay.wake()
+
+    def autonomous(self) -> contextlib.AbstractContextManager[Session]:
+        """A transaction of its own, committed on exit whatever the worker does next
+        (e.g. counting a failed login that the refusal itself rolls back); events
+        emitted in it (``emit(..., session=tx)``) are published once it commits."""
+        return autonomous(self._provider.engine, self.wake_relay)
+
+    def emit(self, event_type: str, payload: Mapping[str, Any],
+             session: Session | None = None) -> uuid.UUID:
+        """Write an event to the outbox in this worker's transaction (or ``session``'s)."""
+        if session is None:
+            self.emitted += 1
+        return outbox.emit(session or self.session, self._provider.tables, event_type, payload,
                            self._worker_ctx.data)
 
     # called by the container
@@ -284,7 +317,7 @@ class Database(DependencyProvider):
                           headers: Mapping[str, Any], error: str, attempts: int) -> None:
         safe_headers = json.loads(json.dumps(dict(headers), default=str))
         letter_id = uuid.uuid4()
-        with Session(self.engine) as session, session.begin():
+        with autonomous(self.engine) as session:
             vault = self._vault(session)
             sealed = vault.encrypt(PLATFORM_SCOPE, "dead_letters", "payload", letter_id,
                                    json.dumps(payload, default=str))
@@ -332,9 +365,8 @@ class Database(DependencyProvider):
         """The letter waiting for replay, marked replayed; None if there is none (an id that
         is not a UUID names none)."""
         t = self.tables.dead_letters
-        try:
-            key = uuid.UUID(str(letter_id))
-        except ValueError:
+        key = parse_uuid(letter_id)
+        if key is None:
             return None
         row = session.execute(
             select(t).where(t.c.id == key, t.c.replayed_at.is_(None))

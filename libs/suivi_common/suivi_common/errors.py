@@ -16,17 +16,16 @@ from nameko.exceptions import get_module_path, registry
 class SuiviError(Exception):
     status = 500
     default_code = "error"
+    default_message = "Error"
+    default_retry_after: int | None = None
 
-    def __init__(
-        self,
-        message: str,
-        code: str | None = None,
-        fields: dict[str, Any] | None = None,
-        retry_after: int | None = None,
-    ) -> None:
-        self.message = message
+    def __init__(self, message: str | None = None, code: str | None = None,
+                 fields: dict[str, Any] | None = None, retry_after: int | None = None) -> None:
+        self.message = message = self.default_message if message is None else message
         self.code = code or self.default_code
         self.fields = fields
+        if retry_after is None:
+            retry_after = self.default_retry_after
         self.retry_after = retry_after
         super().__init__(message, json.dumps(
             {"code": self.code, "fields": fields, "retry_after": retry_after}, default=str))
@@ -44,33 +43,25 @@ class SuiviError(Exception):
 class NotFound(SuiviError):
     status = 404
     default_code = "not_found"
-
-    def __init__(self, message: str = "Not found", code: str | None = None, *rest: Any) -> None:
-        super().__init__(message, code)
+    default_message = "Not found"
 
 
 class Forbidden(SuiviError):
     status = 403
     default_code = "forbidden"
-
-    def __init__(self, message: str = "Forbidden", code: str | None = None, *rest: Any) -> None:
-        super().__init__(message, code)
+    default_message = "Forbidden"
 
 
 class Unauthorized(SuiviError):
     status = 401
     default_code = "unauthorized"
-
-    def __init__(self, message: str = "Authentication required", code: str | None = None, *rest: Any) -> None:
-        super().__init__(message, code)
+    default_message = "Authentication required"
 
 
 class Conflict(SuiviError):
     status = 409
     default_code = "conflict"
-
-    def __init__(self, message: str, code: str | None = None, *rest: Any) -> None:
-        super().__init__(message, code)
+    default_message = "Conflict"
 
 
 class Invalid(SuiviError):
@@ -86,9 +77,7 @@ class Invalid(SuiviError):
 class TooLarge(SuiviError):
     status = 413
     default_code = "payload_too_large"
-
-    def __init__(self, message: str = "Request body too large", code: str | None = None, *rest: Any) -> None:
-        super().__init__(message, code)
+    default_message = "Request body too large"
 
 
 class RateLimited(SuiviError):
@@ -104,10 +93,8 @@ class ServiceUnavailable(SuiviError):
 
     status = 503
     default_code = "service_unavailable"
-
-    def __init__(self, message: str = "A service is unavailable; retry shortly.",
-                 code: str | None = None, *rest: Any) -> None:
-        SuiviError.__init__(self, message, code, None, 5)
+    default_message = "A service is unavailable; retry shortly."
+    default_retry_after = 5
 
 
 class RepliesLost(ServiceUnavailable):
@@ -139,10 +126,8 @@ class DatabaseUnavailable(SuiviError):
 
     status = 503
     default_code = "database_unavailable"
-
-    def __init__(self, message: str = "The service lost its database connection; retry shortly.",
-                 code: str | None = None, *rest: Any) -> None:
-        SuiviError.__init__(self, message, code, None, 1)
+    default_message = "The service lost its database connection; retry shortly."
+    default_retry_after = 1
 
 
 registry[get_module_path(DatabaseUnavailable)] = lambda *a: _rebuild(DatabaseUnavailable, *a)

@@ -30,6 +30,8 @@ from suivi_common.tables import CommonTables
 log = logging.getLogger(__name__)
 
 PROPAGATED_CONTEXT = ("correlation_id",)
+#: ``Session.info`` key counting the events written in that session (``database.autonomous``).
+EMITTED = "suivi.emitted"
 PRINCIPAL_HEADER = f"nameko.{principals.PRINCIPAL_KEY}"
 
 
@@ -37,11 +39,16 @@ def emit(session: Session, tables: CommonTables, event_type: str, payload: Mappi
          context: Mapping[str, Any] | None = None) -> uuid.UUID:
     """Record an event in the caller's transaction; it is published only if that commits."""
     event_id = uuid.uuid4()
-    headers = {f"nameko.{k}": str(v) for k, v in (context or {}).items()
-               if k in PROPAGATED_CONTEXT and v is not None}
     session.execute(insert(tables.outbox).values(
-        id=event_id, event_type=event_type, payload=dict(payload), headers=headers))
+        id=event_id, event_type=event_type, payload=dict(payload), headers=headers(context)))
+    session.info[EMITTED] = session.info.get(EMITTED, 0) + 1
     return event_id
+
+
+def headers(context: Mapping[str, Any] | None) -> dict[str, str]:
+    """What an outbox row keeps of the worker's context (the correlation id), as headers."""
+    return {f"nameko.{k}": str(v) for k, v in (context or {}).items()
+            if k in PROPAGATED_CONTEXT and v is not None}
 
 
 class OutboxRelay:

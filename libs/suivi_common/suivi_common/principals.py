@@ -1,29 +1,15 @@
-"""Signed principals: who a call or an event is for, in a form a service can trust.
+"""Signed principals: who a call or an event is for, in a form a service can trust (see
+ARCHITECTURE.md, "Trust boundary").
 
-Every RPC and event carries at most one principal, as one token in its AMQP headers (the
-context key ``PRINCIPAL_KEY``). Anything else a message says about its sender (the old
-``user_id``, ``role``, ``network_id`` headers) is ignored and never forwarded.
-
-A token is ``p1.<payload>.<mac>``: the payload is base64url JSON
-``[user_id, role, network_id, issued_at, expires_at, audience]`` and the mac is
-HMAC-SHA256 over ``p1.<payload>`` with ``SUIVI_PRINCIPAL_KEY``, which only the platform's
-processes hold. Holding the broker URI is therefore not enough to speak for a user or a
-service: a missing, malformed, forged or expired token makes the caller anonymous.
-
-The audience keeps a token to the use it was signed for:
-
-* ``rpc``: a call. User tokens are signed by the gateway for the request it authenticated;
-  service tokens by each service for its own calls. Both live ``PRINCIPAL_TTL_SECONDS``
-  (120 s): long enough for any call chain, short enough that a copied token soon dies;
-* ``event:<message id>``: one event, signed by the outbox relay of the emitting service
-  when it publishes it. Bound to the message id (which the consumer's inbox dedupes), so a
-  copied header can neither authorise another message nor a call, and it lives
-  ``EVENT_PRINCIPAL_TTL_SECONDS`` (30 days), so a backlog never expires into a loss;
-* ``event``: a broadcast without an id (the gateway's clock and cache notices).
-
-Signing and verifying are cheap (one HMAC), and both are cached: a signer reuses a token
-while three quarters of its life remain, and a verifier remembers the tokens it accepted
-until they expire, so a busy caller costs a dict lookup per message.
+A token is ``p1.<payload>.<mac>``: base64url JSON ``[user_id, role, network_id, issued_at,
+expires_at, audience]`` and HMAC-SHA256 over ``p1.<payload>`` with ``SUIVI_PRINCIPAL_KEY``,
+which only the platform's processes hold; a missing, malformed, forged or expired token
+makes the caller anonymous. The audience keeps a token to its use: ``rpc`` (a call,
+``PRINCIPAL_TTL_SECONDS``), ``event:<message id>`` (one event, signed by the emitting
+service's outbox relay, ``EVENT_PRINCIPAL_TTL_SECONDS`` so a backlog never expires into a
+loss) or ``event`` (a broadcast). Signers reuse a token while three quarters of its life
+remain and verifiers remember the tokens they accepted, so a busy caller costs a dict
+lookup per message.
 """
 from __future__ import annotations
 
@@ -31,7 +17,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 import time
@@ -39,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from suivi_common.settings import is_dev, setting
+from suivi_common.settings import is_dev, key_file, setting
 
 if TYPE_CHECKING:
     from suivi_common.auth import Principal
@@ -85,17 +70,7 @@ _key_files: dict[str, bytes] = {}
 
 def ensure_key_file(path: Path) -> bytes:
     """The key in ``path``, created first if missing (atomically: the first process wins)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    key = path.read_text().strip().encode()
+    key = key_file(path, lambda: secrets.token_urlsafe(48)).encode()
     if len(key) < MIN_KEY_BYTES:
         raise RuntimeError(f"{path}: the principal key must be at least {MIN_KEY_BYTES} bytes")
     return key

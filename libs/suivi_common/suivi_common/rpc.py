@@ -1,46 +1,23 @@
 """RPC between Suivi processes: ``ServiceRpc`` (a dependency) and ``RpcClient`` (for tools
-and tests). Never use nameko's ``ClusterRpc``/``ServiceRpc``/``ClusterRpcClient``.
+and tests). Never use nameko's ``ClusterRpc``/``ServiceRpc``/``ClusterRpcClient``; the why,
+at length, is in ARCHITECTURE.md ("Calling another service").
 
-**Why not nameko's reply listener (3.0.0rc11).** On every (re)connection, before it
-consumes, its reply consumer checks that its reply queue still exists whenever calls are
-pending (a passive declare), and raises ``ReplyQueueExpiredWithPendingReplies`` if not.
-The exception escapes the consumer's managed thread, so the whole container dies. The
-queue is missing in two ordinary situations:
+In short: nameko's reply consumer (3.0.0rc11), on (re)connecting with calls pending, checks
+its reply queue with a passive declare and raises ``ReplyQueueExpiredWithPendingReplies``
+in its managed thread, killing the container, when the queue is missing: at start-up
+(it checks before its first declaration, while a worker may already be calling) and
+after an outage (a broker restart drops the queue; five minutes without a consumer
+expire it). This listener declares the queue on every (re)connection; if calls whose
+requests already left are pending and the queue did not survive, exactly those fail at
+once with ``RepliesLost`` (a 503 at the gateway), and a call still publishing with the
+queue's declaration is left alone. Its thread restarts on anything unexpected. Waits
+are bounded (``RPC_TIMEOUT_SECONDS``, default 30); a request renews the queue's lease at
+most once a minute; replies are consumed without acks (only the waiting caller can use one).
 
-* at start-up: the container starts its extensions concurrently, and the consumer makes
-  that check *before* it declares the queue on its first connection. A gateway whose HTTP
-  server is already answering (the platform's readiness probe polls ``/health`` from the
-  first second), or a service whose timer or consumer already runs a worker, registers a
-  call, then publishes it; if the consumer connects in between, before that publish has
-  declared the queue, the passive declare finds nothing (``404 NOT_FOUND - no queue
-  'rpc.reply-gateway-…'``) and the process dies. (Both the first connection and that
-  publish open a connection and wait on the broker: on a loaded machine either may win);
-* after an outage: a reply queue is not durable (a broker restart drops it) and expires
-  after 5 minutes without a consumer. Stock nameko declares the queue with every
-  request, so a request sent before the consumer is back recreates it; the previous
-  version of this module declared it once a minute, which widened that window to a
-  minute of requests.
-
-**This listener never kills its container.** On every (re)connection its consumer
-declares the queue (kombu does, before consuming). If calls whose requests already left
-are pending, it first checks whether the queue survived; if it did not, their replies may
-be lost, so exactly those calls fail at once with ``RepliesLost`` (a 503 at the gateway).
-A call whose request is still being published with the queue's declaration cannot lose
-its reply and is left alone. The consumer's thread restarts on any unexpected error.
-
-Kept from before: replies are awaited with a timeout (``RPC_TIMEOUT_SECONDS``, default 30:
-a service that is down costs the caller an error, not a request hanging forever); an
-undeliverable request (unknown service) or a broker failure while publishing removes its
-own pending entry; the reply queue is (re)declared with a request at most once a minute,
-which renews its 5-minute lease (nameko declares it, three broker round trips, before
-*every* request); replies are consumed without acknowledgements (only the waiting caller
-can use one, and an ack per reply is a frame each way for nothing).
-
-**Principals.** Each call carries one signed principal (``suivi_common.principals``):
-a service calls as itself; the gateway's clients (``acting_for_request=True``) carry the
-user the gateway authenticated for the request, or nothing for an anonymous request, and
-``as_service()`` makes the gateway call as itself; ``for_user()`` forwards, explicitly,
-the gateway-signed user principal the current worker received (see ARCHITECTURE.md).
+Each call carries one signed principal (``suivi_common.principals``): a service calls as
+itself; the gateway's clients (``acting_for_request=True``) carry the request's user (none
+for an anonymous request), ``as_service()`` the gateway itself, and ``for_user()`` forwards
+the gateway-signed user principal the current worker received.
 """
 from __future__ import annotations
 
@@ -48,7 +25,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import amqp.exceptions
@@ -222,10 +199,11 @@ class ServiceClient:
     def __getattr__(self, method: str) -> RpcMethod:
         if method.startswith("__"):
             raise AttributeError(method)
-        return RpcMethod(self, method)
+        return self[method]
 
     def __getitem__(self, method: str) -> RpcMethod:
-        return RpcMethod(self, method)
+        return RpcMethod(lambda args, kwargs: self._rpc.call(self, method, self._headers(),
+                                                              args, kwargs))
 
     @property
     def service_name(self) -> str:
@@ -253,22 +231,23 @@ class ServiceClient:
         token = self._token()
         if token:
             context[principals.PRINCIPAL_KEY] = token
-        return encode_to_headers(context)
+        headers: dict[str, Any] = encode_to_headers(context)
+        return headers
 
 
 class RpcMethod:
-    __slots__ = ("_client", "_method")
+    """``client.method(*args)`` waits for the reply; ``.call_async(*args)`` does not."""
 
-    def __init__(self, client: ServiceClient, method: str) -> None:
-        self._client = client
-        self._method = method
+    __slots__ = ("_send",)
+
+    def __init__(self, send: Callable[[tuple[Any, ...], dict[str, Any]], RpcCall]) -> None:
+        self._send = send
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.call_async(*args, **kwargs).result()
+        return self._send(args, kwargs).result()
 
     def call_async(self, *args: Any, **kwargs: Any) -> RpcCall:
-        client = self._client
-        return client._rpc.call(client, self._method, client._headers(), args, kwargs)
+        return self._send(args, kwargs)
 
 
 SERVICE, REQUEST, USER = "service", "request", "user"
@@ -521,25 +500,11 @@ class _StandaloneService:
         self._client = client
         self._service = service
 
-    def __getattr__(self, method: str) -> _StandaloneMethod:
+    def __getattr__(self, method: str) -> RpcMethod:
         if method.startswith("__"):
             raise AttributeError(method)
-        return _StandaloneMethod(self._client, self._service, method)
+        return self[method]
 
-    def __getitem__(self, method: str) -> _StandaloneMethod:
-        return _StandaloneMethod(self._client, self._service, method)
-
-
-class _StandaloneMethod:
-    __slots__ = ("_client", "_service", "_method")
-
-    def __init__(self, client: RpcClient, service: str, method: str) -> None:
-        self._client = client
-        self._service = service
-        self._method = method
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.call_async(*args, **kwargs).result()
-
-    def call_async(self, *args: Any, **kwargs: Any) -> RpcCall:
-        return self._client.call_async(self._service, self._method, args, kwargs)
+    def __getitem__(self, method: str) -> RpcMethod:
+        return RpcMethod(lambda args, kwargs: self._client.call_async(self._service, method,
+                                                                       args, kwargs))

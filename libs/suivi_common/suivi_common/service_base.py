@@ -82,7 +82,8 @@ class PlatformService:
     @rpc_api
     def list_dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
         require(self.principal, "staff")
-        return self.db._provider.list_dead_letters(include_replayed)
+        letters: list[dict[str, Any]] = self.db._provider.list_dead_letters(include_replayed)
+        return letters
 
     @rpc_api
     def replay_dead_letter(self, letter_id: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Not a test module: ``test_crash_recovery.py`` starts it with ``--config`` in a subprocess.
 """
 import eventlet
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
+from sqlalchemy import Column, Integer, MetaData, Sequence, String, Table, insert, text
 
 import suivi_common  # noqa: F401
 from suivi_common.consumer import reliable_handler
@@ -17,6 +17,9 @@ records = Table("crash_records", metadata, Column("id", Integer, primary_key=Tru
                 Column("value", String(100), nullable=False))
 applied = Table("crash_applied", metadata, Column("id", Integer, primary_key=True),
                 Column("value", String(100), nullable=False))
+#: Arrivals at the barrier of ``CrashProducer.meet``: a sequence, because ``nextval`` is
+#: seen by every other transaction at once and never rolled back.
+arrivals = Sequence("crash_arrivals", metadata=metadata)
 
 
 class CrashProducer(PlatformService):
@@ -29,9 +32,20 @@ class CrashProducer(PlatformService):
         self.db.emit("written", {"value": value})
 
     @rpc_api
-    def sleep(self, seconds: float) -> float:
-        return float(self.db.session.execute(text("SELECT extract(epoch from clock_timestamp()) "
-                                                  "FROM pg_sleep(:s)"), {"s": seconds}).scalar_one())
+    def meet(self, parties: int, polls: int) -> int:
+        """Arrive at a barrier, then wait inside the database (``pg_sleep``) until
+        ``parties`` calls have arrived, for at most ``polls`` naps; returns the arrivals
+        seen. All can meet only if database I/O yields to the hub: with a blocking wait
+        the first call would hold the process in its naps and nobody else could arrive."""
+        session = self.db.session
+        session.execute(text("SELECT nextval('crash_arrivals')"))
+        seen = 0
+        for _ in range(polls):
+            seen = int(session.execute(text("SELECT last_value FROM crash_arrivals")).scalar_one())
+            if seen >= parties:
+                break
+            session.execute(text("SELECT pg_sleep(0.05)"))
+        return seen
 
 
 class CrashConsumer(PlatformService):

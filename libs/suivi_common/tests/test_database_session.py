@@ -3,7 +3,6 @@ pooled connections checked only when they sat idle. Real PostgreSQL and RabbitMQ
 from __future__ import annotations
 
 import select as select_module
-import time
 from typing import Any
 
 import pytest
@@ -28,6 +27,7 @@ from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService, rpc_api, rpc_query
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
+from suivi_common.testing.waiting import wait_for
 
 metadata = MetaData()
 common = define_common_tables(metadata)
@@ -181,18 +181,12 @@ def test_a_recent_connection_the_server_closed_is_replaced_before_it_fails(url: 
         dead = _backend_pid(engine)
         sock = _pooled_socket(engine)
         _terminate(dead)
-        _wait(lambda: _readable(sock))  # the server's goodbye reached the client
+        wait_for(lambda: _readable(sock), interval=0.01,
+                 what="the server's goodbye reaching the client")
         assert _backend_pid(engine) != dead  # no OperationalError
         assert pings == []
     finally:
         engine.dispose()
-
-
-def _wait(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("before_commit", [False, True], ids=["mid-call", "at-commit"])

@@ -1,7 +1,6 @@
 """Outbox relay + reliable handlers against real PostgreSQL and RabbitMQ."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -9,7 +8,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
-from suivi_common.errors import EXPECTED_ERRORS, Conflict
+from suivi_common.errors import Conflict
 from suivi_common.logs import current_context
 from suivi_common.migrations import ensure_database
 from suivi_common.rpc import RpcClient
@@ -17,6 +16,7 @@ from suivi_common.service_base import PlatformService, rpc_api
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event
+from suivi_common.testing.waiting import broker_settled, wait_for
 
 metadata = MetaData()
 common = define_common_tables(metadata)
@@ -105,13 +105,13 @@ def raw_dead_letter(url: str) -> str:
     return f"{row.payload} {row.error}"
 
 
-def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+def settled(vhost: str, dbs: dict[str, str]) -> bool:
+    """Nothing is left to happen: every delivered event handled and acked (a handler acks
+    after its commit), every outbox row relayed, and what was relayed consumed too. The
+    test's way to say "and nothing more happened" without sleeping a guessed time."""
+    return (broker_settled(vhost)
+            and all(count(url, common.outbox) == 0 for url in dbs.values())
+            and broker_settled(vhost))
 
 
 def test_event_written_with_data_reaches_consumer_once(dbs: dict[str, str], vhost: str) -> None:
@@ -120,10 +120,10 @@ def test_event_written_with_data_reaches_consumer_once(dbs: dict[str, str], vhos
         with RpcClient(cfg["AMQP_URI"]) as rpc:
             for i in range(20):
                 rpc.producer.write(f"v{i}")
-        wait_for(lambda: count(dbs["consumer"], applied) == 20)
-        assert count(dbs["producer"], common.outbox) == 0
-        time.sleep(0.3)
+        wait_for(lambda: count(dbs["consumer"], applied) == 20, what="20 events applied")
+        wait_for(lambda: settled(vhost, dbs), what="the broker and the outboxes settled")
         assert count(dbs["consumer"], applied) == 20
+        assert count(dbs["consumer"], common.inbox) == 20
 
 
 def test_refused_command_rolls_back_data_and_event(dbs: dict[str, str], vhost: str) -> None:
@@ -132,10 +132,17 @@ def test_refused_command_rolls_back_data_and_event(dbs: dict[str, str], vhost: s
         with RpcClient(cfg["AMQP_URI"]) as rpc:
             with pytest.raises(Conflict) as err:
                 rpc.producer.write_then_refuse("nope")
-        assert err.value.code == "refused"
-        time.sleep(0.5)
-    assert count(dbs["producer"], records) == 0
-    assert count(dbs["consumer"], applied) == 0
+            assert err.value.code == "refused"
+            # a write after the refused one: once its event is applied and everything has
+            # settled, the refused event would have been relayed and applied before it
+            rpc.producer.write("after")
+        wait_for(lambda: count(dbs["consumer"], applied, value="after") == 1,
+                 what="the later event applied")
+        wait_for(lambda: settled(vhost, dbs), what="the broker and the outboxes settled")
+    assert count(dbs["producer"], records) == 1
+    assert count(dbs["producer"], records, value="nope") == 0
+    assert count(dbs["consumer"], applied) == 1
+    assert count(dbs["consumer"], applied, value="nope") == 0
     assert count(dbs["producer"], common.outbox) == 0
 
 
@@ -170,10 +177,13 @@ def test_redelivered_message_applies_once(dbs: dict[str, str], vhost: str) -> No
         for _ in range(3):
             publish_event(cfg["AMQP_URI"], "producer", "recorded", {"value": "dup"},
                           message_id="fixed-id-1")
-        wait_for(lambda: count(dbs["consumer"], applied, value="dup") >= 1)
-        time.sleep(0.5)
+        wait_for(lambda: count(dbs["consumer"], applied, value="dup") >= 1, what="dup applied")
+        # all three deliveries handled and acked: the two redeliveries were skipped
+        wait_for(lambda: settled(vhost, dbs), what="the three deliveries handled")
     assert count(dbs["consumer"], applied, value="dup") == 1
-    assert EXPECTED_ERRORS
+    assert count(dbs["consumer"], common.inbox, message_id="fixed-id-1") == 1
+    assert count(dbs["consumer"], common.inbox) == 1
+    assert count(dbs["consumer"], common.dead_letters) == 0
 
 
 def test_correlation_id_travels_and_an_event_speaks_for_its_emitting_service(

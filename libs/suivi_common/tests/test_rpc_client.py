@@ -16,6 +16,7 @@ from nameko.rpc import rpc
 from suivi_common.errors import RepliesLost
 from suivi_common.rpc import REPLY_QUEUE_REDECLARE_SECONDS, ReplyListener, RpcClient, ServiceRpc
 from suivi_common.testing import infra
+from suivi_common.testing.waiting import wait_for
 
 
 def suivi_cfg(vhost: str) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def test_unknown_service_and_silent_service(vhost: str) -> None:
         Queue("rpc-silent", Exchange("nameko-rpc", type="topic", durable=True),
               routing_key="silent.*", durable=True)(conn.channel()).declare()
     with infra.running(cfg, Caller) as (container,):
-        with RpcClient(cfg["AMQP_URI"], timeout=10) as client:
+        with RpcClient(cfg["AMQP_URI"], timeout=60) as client:
             assert client.caller.call_ghost() == "unknown"
             assert client.caller.call_silent() == "timeout"
         assert listener_of(container).pending == {}
@@ -93,7 +94,7 @@ def test_reply_queue_is_declared_once_a_lease_not_before_every_request(vhost: st
             return publish(payload, **kwargs)
 
         provider.publisher.publish = recording
-        with RpcClient(cfg["AMQP_URI"], timeout=10) as client:
+        with RpcClient(cfg["AMQP_URI"], timeout=60) as client:
             assert [client.forwarder.forward(i) for i in range(3)] == [0, 1, 2]
             assert declared == [0, 0, 0]
             assert provider.reply_listener.declared_at is not None
@@ -168,13 +169,6 @@ def reply_queue_name(container: Any) -> str:
     raise AssertionError("no reply queue")
 
 
-def wait_until(predicate: Any, timeout: float = 60.0) -> Any:
-    with eventlet.Timeout(timeout):
-        while not (value := predicate()):
-            eventlet.sleep(0.02)
-    return value
-
-
 @pytest.fixture
 def gate() -> Any:
     GATE.reset()
@@ -192,7 +186,7 @@ def test_stock_nameko_dies_when_its_reply_queue_vanishes_under_a_pending_call(
         client = RpcClient(cfg["AMQP_URI"], timeout=None).start()
         try:
             client.asker.ask.call_async()
-            wait_until(gate.entered.is_set)
+            wait_for(gate.entered.is_set)
             delete_queue(cfg["AMQP_URI"], reply_queue_name(asker))  # the broker cancels its consumer
             with eventlet.Timeout(60), pytest.raises(ReplyQueueExpiredWithPendingReplies):
                 asker.wait()
@@ -208,7 +202,7 @@ def test_ours_survives_and_fails_only_the_call_whose_reply_was_lost(
         listener = listener_of(asker)
         with RpcClient(cfg["AMQP_URI"], timeout=60) as client:
             pending = client.asker.ask.call_async()
-            wait_until(gate.entered.is_set)
+            wait_for(gate.entered.is_set)
             delete_queue(cfg["AMQP_URI"], reply_queue_name(asker))
             # failed at once, while the slow service still holds the request
             assert pending.result() == "lost"
@@ -243,9 +237,9 @@ def test_a_call_whose_request_declares_the_queue_is_not_failed(vhost: str, gate:
         listener.declared_at = None  # as before the first connection: requests declare it
         with RpcClient(cfg["AMQP_URI"], timeout=60) as client:
             pending = client.asker.ask.call_async()
-            wait_until(publishing.is_set)
+            wait_for(publishing.is_set)
             delete_queue(cfg["AMQP_URI"], reply_queue_name(asker))
-            wait_until(lambda: listener.declared_at is not None)  # reconnected, queue declared
+            wait_for(lambda: listener.declared_at is not None)  # reconnected, queue declared
             assert listener.lost == 0 and len(listener.pending) == 1
             go_on.set()
             gate.release.set()
@@ -262,14 +256,14 @@ def test_a_closed_connection_loses_no_reply(vhost: str, gate: Gate) -> None:
         client = RpcClient(cfg["AMQP_URI"], timeout=60).start()
         try:
             client.asker.ask.call_async()
-            wait_until(gate.entered.is_set)
+            wait_for(gate.entered.is_set)
             listener.declared_at = 0.0
             assert infra.close_connections(vhost) >= 3
-            wait_until(lambda: (listener.declared_at or 0.0) > 0.0)  # the consumer is back
+            wait_for(lambda: (listener.declared_at or 0.0) > 0.0)  # the consumer is back
             gate.release.set()
             # (the asker's own request was redelivered when its connection closed: it may
             # ask a second time, which is why only the first answer is looked at)
-            assert wait_until(lambda: RESULTS)[0] == "done"
+            assert wait_for(lambda: RESULTS)[0] == "done"
             assert listener.lost == 0
         finally:
             client.stop()
@@ -282,7 +276,7 @@ def test_the_standalone_client_fails_its_pending_calls_when_its_connection_drops
     with infra.running(cfg, Slow):
         with RpcClient(cfg["AMQP_URI"], timeout=60) as client:
             pending = client.slow.hold.call_async()
-            wait_until(gate.entered.is_set)
+            wait_for(gate.entered.is_set)
             infra.close_connections(vhost)
             with pytest.raises(RepliesLost):
                 pending.result()

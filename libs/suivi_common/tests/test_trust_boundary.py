@@ -20,6 +20,7 @@ from suivi_common.rpc import RpcClient, ServiceRpc
 from suivi_common.service_base import internal_rpcs, rpc_internal
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event
+from suivi_common.testing.waiting import wait_for
 from suivi_common.timers import ConfigTimer
 
 USER = Principal("u-1", "user", "n-1")
@@ -202,9 +203,7 @@ def test_internal_rpcs_refuse_anyone_but_a_service(cfg: dict[str, Any]) -> None:
 def test_a_timer_acts_as_its_own_service(cfg: dict[str, Any]) -> None:
     cfg["TICK_SECONDS"] = 0.05
     with infra.running(cfg, Downstream, Ticking):
-        deadline = time.monotonic() + 60
-        while not TICKS and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: TICKS, what="a tick")
     assert TICKS == [({"user_id": "ticking", "role": "service", "network_id": None}, "ok")]
 
 
@@ -214,9 +213,7 @@ def test_a_broadcast_carries_its_service_and_never_the_requests_user(cfg: dict[s
     with infra.running(cfg, Upstream, Listener):
         with RpcClient(cfg["AMQP_URI"], principal=USER) as rpc:
             rpc.upstream.broadcast()
-        deadline = time.monotonic() + 60
-        while not SEEN and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: SEEN, what="the notice")
     assert SEEN == [{"notice": {"user_id": "upstream", "role": "service", "network_id": None}}]
 
 
@@ -241,7 +238,31 @@ def test_reliable_handlers_take_events_only_from_their_source(cfg: dict[str, Any
     assert not handler._signed_by_source({header: principals.event_token("intruder", mid)}, mid)
     assert not handler._signed_by_source({header: principals.event_token("producer", "m-2")}, mid)
     assert not handler._signed_by_source({header: principals.service_token("producer")}, mid)
-    assert publish_event  # (the helper tests use to publish as a source service)
+
+
+def test_the_test_helper_publishes_events_signed_as_their_source(cfg: dict[str, Any]) -> None:
+    """``publish_event`` (how tests stand in for another service's relay) signs what it
+    sends exactly as a reliable handler expects, and ``signed=False`` does not."""
+    from nameko.messaging import decode_from_headers
+    from nameko.standalone.events import get_event_exchange
+
+    from suivi_common.consumer import ReliableEventHandler, message_id_of
+
+    handler = ReliableEventHandler("producer", "recorded")
+    uri = cfg["AMQP_URI"]
+    with Connection(uri) as conn:
+        tap = Queue("tap-recorded", get_event_exchange("producer"), routing_key="recorded",
+                    auto_delete=False)(conn.channel())
+        tap.declare()
+        signed = publish_event(uri, "producer", "recorded", {"value": "v"})
+        unsigned = publish_event(uri, "producer", "recorded", {"value": "v"}, signed=False)
+        got = [wait_for(lambda: tap.get(no_ack=True), what="the tapped event") for _ in range(2)]
+    verdicts = {}
+    for message in got:
+        context = {k: v for k, v in decode_from_headers(message.headers).items()
+                   if not k.startswith("x-")}
+        verdicts[message_id_of(message)] = handler._signed_by_source(context, message_id_of(message))
+    assert verdicts == {signed: True, unsigned: False}
 
 
 def test_outside_dev_a_missing_key_is_a_clear_error(tmp_path: Any, monkeypatch: Any) -> None:

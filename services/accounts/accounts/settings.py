@@ -11,17 +11,16 @@ from typing import Any
 from accounts.domain.login_throttle import Limit
 from accounts.domain.sessions import SessionPolicy
 from accounts.domain.subscriptions import DEFAULT_PRICES_CENTS
-from suivi_common.settings import setting
+from suivi_common.settings import Tunables
 
-
-def _int(key: str, default: int) -> int:
-    value = setting(key, default)
-    return default if value in (None, "") else int(value)
-
-
-def _text(key: str, default: str | None = None) -> str | None:
-    value = setting(key, default)
-    return default if value in (None, "") else str(value)
+TUNABLES = Tunables(
+    PUBLIC_URL="http://127.0.0.1:8000", CARD_PROVIDER_URL="http://127.0.0.1:8025",
+    CARD_PROVIDER_TIMEOUT_SECONDS=5, TOKEN_IDLE_MINUTES=60, TOKEN_ABSOLUTE_HOURS=12,
+    PASSWORD_TOKEN_HOURS=72, PASSWORD_RESET_MIN_INTERVAL_SECONDS=60,
+    LOGIN_WINDOW_MINUTES=60, LOGIN_MAX_DELAY_SECONDS=60, LOGIN_MAX_ACCOUNT_FAILURES=5,
+    LOGIN_MAX_IP_FAILURES=30, SUBSCRIPTION_PRICES_CENTS=None,
+    SUIVI_STAFF_EMAIL=None, SUIVI_STAFF_PASSWORD=None,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Settings:
 
 
 def _prices() -> dict[str, int]:
-    raw: Any = setting("SUBSCRIPTION_PRICES_CENTS")
+    raw: Any = TUNABLES.get("SUBSCRIPTION_PRICES_CENTS")
     if isinstance(raw, str) and raw.strip():
         raw = json.loads(raw)
     prices = dict(DEFAULT_PRICES_CENTS)
@@ -59,23 +58,25 @@ def _prices() -> dict[str, int]:
 
 
 def load() -> Settings:
-    window = timedelta(minutes=_int("LOGIN_WINDOW_MINUTES", 60))
-    max_delay = timedelta(seconds=_int("LOGIN_MAX_DELAY_SECONDS", 60))
+    t = TUNABLES
+    window = timedelta(minutes=t.get_int("LOGIN_WINDOW_MINUTES"))
+    max_delay = timedelta(seconds=t.get_int("LOGIN_MAX_DELAY_SECONDS"))
     return Settings(
-        public_url=(_text("PUBLIC_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
-        card_provider_url=(_text("CARD_PROVIDER_URL", "http://127.0.0.1:8025") or "").rstrip("/"),
-        card_provider_timeout=float(setting("CARD_PROVIDER_TIMEOUT_SECONDS", 5) or 5),
-        session_policy=SessionPolicy(idle=timedelta(minutes=_int("TOKEN_IDLE_MINUTES", 60)),
-                                     absolute=timedelta(hours=_int("TOKEN_ABSOLUTE_HOURS", 12))),
-        password_token_ttl=timedelta(hours=_int("PASSWORD_TOKEN_HOURS", 72)),
-        reset_min_interval=timedelta(seconds=_int("PASSWORD_RESET_MIN_INTERVAL_SECONDS", 60)),
-        account_limit=Limit(_int("LOGIN_MAX_ACCOUNT_FAILURES", 5), window, max_delay),
-        ip_limit=Limit(_int("LOGIN_MAX_IP_FAILURES", 30), window, max_delay),
+        public_url=str(t.get("PUBLIC_URL")).rstrip("/"),
+        card_provider_url=str(t.get("CARD_PROVIDER_URL")).rstrip("/"),
+        # 0 would fail every call to the provider
+        card_provider_timeout=t.get_float("CARD_PROVIDER_TIMEOUT_SECONDS") or 5.0,
+        session_policy=SessionPolicy(idle=timedelta(minutes=t.get_int("TOKEN_IDLE_MINUTES")),
+                                     absolute=timedelta(hours=t.get_int("TOKEN_ABSOLUTE_HOURS"))),
+        password_token_ttl=timedelta(hours=t.get_int("PASSWORD_TOKEN_HOURS")),
+        reset_min_interval=timedelta(seconds=t.get_int("PASSWORD_RESET_MIN_INTERVAL_SECONDS")),
+        account_limit=Limit(t.get_int("LOGIN_MAX_ACCOUNT_FAILURES"), window, max_delay),
+        ip_limit=Limit(t.get_int("LOGIN_MAX_IP_FAILURES"), window, max_delay),
         prices_cents=_prices(),
     )
 
 
 def bootstrap_staff() -> tuple[str, str] | None:
     """``SUIVI_STAFF_EMAIL`` / ``SUIVI_STAFF_PASSWORD``, when both are set."""
-    email, password = _text("SUIVI_STAFF_EMAIL"), _text("SUIVI_STAFF_PASSWORD")
-    return (email, password) if email and password else None
+    email, password = TUNABLES.get("SUIVI_STAFF_EMAIL"), TUNABLES.get("SUIVI_STAFF_PASSWORD")
+    return (str(email), str(password)) if email and password else None

@@ -1,20 +1,46 @@
-"""The mailer database: the tables every service keeps, plus a ledger of sent emails.
+"""The mailer database: the tables every service keeps, the system emails' ledger, and the
+emails to leads (templates, automations, the lead's email history, oppositions).
 
-The ledger stores nothing personal: no address, no name, no link or token. It says
-which kind of email went out for which user, for which event (``message_id``, the
-event's message id) and under which SMTP ``Message-ID`` header, so support can match
-a mail in a user's inbox to the event that caused it, and a second send of the same
-event is recognisable (same ``Message-ID``).
+``sent_emails`` (system emails) stores nothing personal: no address, no name, no link or
+token. It says which kind of email went out for which user, for which event
+(``message_id``, the event's message id) and under which SMTP ``Message-ID`` header, so
+support can match a mail in a user's inbox to the event that caused it, and a second send
+of the same event is recognisable (same ``Message-ID``). ``state`` is ``sending`` from just
+before the email goes on the wire until the SMTP server has taken it, then ``sent``.
 
-``state`` is ``sending`` from just before the email goes on the wire until the SMTP
-server has taken it, then ``sent`` (see ``MailerService._mail``).
+Emails to leads are the lead's personal data (processing annex): ``lead_emails`` keeps the
+address, subject and bodies encrypted under the owner's network scope (AAD names table,
+column and row), and its rows are deleted when the lead is erased. The opposition list
+(``email_oppositions``) is a blind index of the address per owner only, so it survives the
+erasure without keeping the address.
+
+Exactly once: an automation's email is one row per (status change, rule), enforced by
+``uq_lead_emails_trigger``; a row is sent by whoever moves it from ``queued`` to ``sending``
+(a conditional update), and ``lease_until`` (database time) tells a live sender from a dead one.
 """
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
 
 from suivi_common.tables import define_common_tables
 
 metadata = MetaData()
 common = define_common_tables(metadata)
+
+ID = String(64)
 
 sent_emails = Table(
     "sent_emails", metadata,
@@ -25,4 +51,109 @@ sent_emails = Table(
     Column("smtp_message_id", String(300), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=False),
     Column("state", String(8), nullable=False, server_default=text("'sent'")),
+)
+
+#: What the mailer knows of a network (from accounts' ``network_created``): its name for
+#: the ``{{ network.name }}`` placeholder, and whether its default templates were seeded.
+mail_networks = Table(
+    "mail_networks", metadata,
+    Column("network_id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("defaults_seeded_at", DateTime(timezone=True)),
+)
+
+#: Admin tool 2. Not personal data: the network's own wording, with placeholders.
+email_templates = Table(
+    "email_templates", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", ID, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text),
+    Column("locale", String(10), nullable=False),
+    Column("default_for_status", String(40)),  # the default set's status, None otherwise
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_email_templates_network", "network_id", "created_at", "id"),
+)
+
+#: Admin tool 4: "when a lead enters ``status``, send ``template_id`` after ``delay_hours``".
+automations = Table(
+    "automations", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", ID, nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("template_id", Uuid, ForeignKey("email_templates.id"), nullable=False),
+    Column("delay_hours", Integer, nullable=False, server_default="0"),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_automations_trigger", "network_id", "status"),
+)
+
+#: A user's own switch: automations paused for their office.
+automation_pauses = Table(
+    "automation_pauses", metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("paused_at", DateTime(timezone=True), nullable=False),
+)
+
+#: The lead's email history, and the send queue. ``status``: ``scheduled`` (waits for
+#: ``due_at``: an automation's delay, or a retry's backoff), ``queued`` (a
+#: ``lead_email_due`` event is on its way), ``sending``, ``sent``, ``failed``,
+#: ``blocked_opposition``, ``cancelled`` (an automation whose conditions no longer hold;
+#: ``cancel_reason`` says which). An automation's row is rendered when it is sent (the
+#: template as it is then); an office send's row is rendered when it is queued.
+lead_emails = Table(
+    "lead_emails", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("lead_id", Uuid, nullable=False),
+    Column("owner_id", ID, nullable=False),
+    Column("network_id", ID, nullable=False),  # the key scope of every encrypted column
+    Column("origin", String(12), nullable=False),  # office | automation
+    Column("template_id", Uuid),
+    Column("automation_id", Uuid),
+    Column("trigger_id", String(100)),  # the lead_status_changed message id
+    Column("trigger_changed_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),
+    Column("cancel_reason", String(40)),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("error", String(200)),  # a failure's class and SMTP code, never the reply text
+    Column("channel", String(10)),
+    Column("to_address", LargeBinary),
+    Column("to_bidx", LargeBinary),  # the opposition index of the address (owner's)
+    Column("subject", LargeBinary),
+    Column("body_text", LargeBinary),
+    Column("body_html", LargeBinary),
+    Column("locale", String(10)),
+    Column("smtp_message_id", String(300)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_lead_emails_lead", "lead_id", "created_at", "id"),
+    Index("ix_lead_emails_due", "due_at", postgresql_where=text("status = 'scheduled'")),
+    Index("ix_lead_emails_sending", "lease_until", postgresql_where=text("status = 'sending'")),
+    Index("uq_lead_emails_trigger", "trigger_id", "automation_id", unique=True,
+          postgresql_where=text("trigger_id IS NOT NULL")),
+)
+
+#: GDPR art. 21: this owner may not email this address again. A blind index only.
+email_oppositions = Table(
+    "email_oppositions", metadata,
+    Column("owner_id", ID, nullable=False),
+    Column("address_bidx", LargeBinary, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("owner_id", "address_bidx"),
+)
+
+#: The latest status change seen per lead, and its erasure: a delayed automation whose
+#: lead moved since is cancelled, events handled out of order included, and nothing is
+#: ever scheduled for an erased lead.
+lead_status_seen = Table(
+    "lead_status_seen", metadata,
+    Column("lead_id", Uuid, primary_key=True),
+    Column("changed_at", DateTime(timezone=True)),
+    Column("erased_at", DateTime(timezone=True)),
 )

@@ -130,3 +130,140 @@ def terms_notice(first_name: str | None, version: str, login_url: str) -> Render
             f"--\n{english}\n")
     body = _layout(subject, [_greeting(name), intro], (url, "Me connecter"), [], english)
     return Rendered(subject, text, body)
+
+
+# --- notices: one fact, told to the user it concerns (issue 11, section 6) ---------------------
+
+def fr_date(value: str) -> str:
+    """``2026-03-14`` (or a date-time) as ``14/03/2026``; anything else as it came, cleaned."""
+    try:
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+    except (TypeError, ValueError):
+        return clean_name(str(value or ""))
+
+
+def fr_amount(cents: object) -> str:
+    """``123450`` as ``1 234,50 €`` (French grouping, non-breaking spaces)."""
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        return ""
+    euros, rest = divmod(abs(cents), 100)
+    grouped = f"{euros:,}".replace(",", "\u202f")
+    return f"{'-' if cents < 0 else ''}{grouped},{rest:02d}\u00a0€"
+
+
+def notice(subject: str, paragraphs: list[str], english: str, first_name: str | None,
+           login_url: str, label: str = "Ouvrir Suivi") -> Rendered:
+    """A system notice: greeting, the facts in French, a link to the platform, one English line."""
+    name = clean_name(first_name)
+    url = check_link(login_url)
+    body = "\n\n".join(paragraphs)
+    text = (f"{_greeting(name)}\n\n{body}\n\n{label} : {url}\n\n{SIGNATURE}\n\n--\n{english}\n")
+    html_body = _layout(subject, [_greeting(name), *paragraphs], (url, label), [], english)
+    return Rendered(subject, text, html_body)
+
+
+def lead_erased(first_name: str | None, login_url: str) -> Rendered:
+    """``lead_erased``: a lead's data subject had it erased (terms 3.B.iv: no refund)."""
+    return notice(
+        "Un lead a été effacé à la demande de la personne concernée",
+        ["La personne concernée par l'un de vos leads a demandé l'effacement de ses données "
+         "(RGPD, art. 17). Ses données personnelles ont été effacées de votre bureau, avec "
+         "l'historique de vos échanges avec elle ; le lead reste visible comme fiche vide.",
+         "Comme le prévoient les conditions d'utilisation (art. 3.B.iv), cet effacement ne donne "
+         "lieu à aucun remboursement. Ne recontactez pas cette personne."],
+        "One of your leads was erased at the data subject's request (GDPR art. 17): its data and "
+        "your email history with it are gone. As the terms provide (art. 3.B.iv), no refund is due.",
+        first_name, login_url)
+
+
+def refund_claim_decided(first_name: str | None, approved: bool, cause: str,
+                         login_url: str) -> Rendered:
+    if approved:
+        return notice(
+            "Votre demande de remboursement est acceptée",
+            ["Votre demande de remboursement d'un lead a été acceptée : un lead a été recrédité "
+             "sur votre plan."],
+            "Your refund claim was approved: one lead was credited back to your plan.",
+            first_name, login_url)
+    why = ("Le lead a été effacé à la demande de la personne concernée, ce qui clôt la demande "
+           "sans remboursement (conditions d'utilisation, art. 3.B.iv)." if cause == "lead_erased"
+           else "Le détail de la décision est visible dans votre bureau.")
+    return notice(
+        "Votre demande de remboursement est refusée",
+        ["Votre demande de remboursement d'un lead a été refusée.", why],
+        "Your refund claim was rejected; see the decision in your office.", first_name, login_url)
+
+
+def absence_decided(first_name: str | None, kind: str, approved: bool, start: str, end: str,
+                    records_restored: int, comment: str, login_url: str) -> Rendered:
+    period = f"du {fr_date(start)} au {fr_date(end)}"
+    staff_note = [f"Commentaire de l'équipe Suivi : {clean_name(comment)}"] if comment else []
+    if kind == "force_majeure":
+        if approved:
+            restored = (f" {records_restored} lead(s) ont été recrédités sur votre plan."
+                        if records_restored else "")
+            return notice(
+                "Votre déclaration de force majeure est acceptée",
+                [f"Votre déclaration de force majeure ({period}) est acceptée : vos livraisons "
+                 f"sont suspendues sur cette période et votre plan est prolongé d'autant.{restored}",
+                 *staff_note],
+                f"Your force-majeure claim ({start} to {end}) was approved: deliveries are paused "
+                "and your plan extended accordingly.", first_name, login_url)
+        return notice(
+            "Votre déclaration de force majeure est refusée",
+            [f"Votre déclaration de force majeure ({period}) est refusée : vos livraisons "
+             "continuent normalement.", *staff_note],
+            f"Your force-majeure claim ({start} to {end}) was rejected.", first_name, login_url)
+    return notice(
+        "Votre absence est enregistrée",
+        [f"Votre absence {period} est enregistrée : vos livraisons sont suspendues sur cette "
+         "période et votre plan est prolongé d'autant."],
+        f"Your absence ({start} to {end}) is recorded: deliveries are paused and your plan "
+        "extended accordingly.", first_name, login_url)
+
+
+ORDER_LABELS = {"subscription": "votre abonnement", "plan": "votre plan"}
+
+
+def payment_validated(first_name: str | None, amount_cents: object, order_type: str,
+                      login_url: str) -> Rendered:
+    amount = fr_amount(amount_cents)
+    what = ORDER_LABELS.get(order_type, "votre commande")
+    return notice(
+        "Votre paiement est validé",
+        [f"Votre paiement{' de ' + amount if amount else ''} pour {what} est validé. Merci !"],
+        f"Your payment{' of ' + amount if amount else ''} is confirmed. Thank you!",
+        first_name, login_url)
+
+
+def payment_failed(first_name: str | None, order_type: str, login_url: str) -> Rendered:
+    what = ORDER_LABELS.get(order_type, "votre commande")
+    return notice(
+        "Votre paiement n'a pas abouti",
+        [f"Le paiement pour {what} n'a pas abouti : rien n'a été débité, et la commande n'est "
+         "pas active. Vous pouvez la commander à nouveau depuis votre espace."],
+        "Your payment did not go through: nothing was charged and the order is not active. "
+        "You may order again from your account.", first_name, login_url)
+
+
+def subscription_ending(first_name: str | None, ends_on: str, plans_running: bool,
+                        login_url: str) -> Rendered:
+    paragraphs = [f"Votre abonnement au bureau Suivi se termine le {fr_date(ends_on)}. "
+                  "Pensez à le renouveler pour garder l'accès à vos leads."]
+    english = f"Your Suivi office subscription ends on {ends_on}."
+    if plans_running:
+        paragraphs.append(
+            "Attention : vous avez des plans en cours. Sans bureau actif, vous ne pourrez plus "
+            "recevoir ni consulter vos leads (conditions d'utilisation, art. 10).")
+        english += " You still have running plans: without an office you cannot take leads."
+    return notice("Votre abonnement se termine dans 7 jours", paragraphs, english, first_name,
+                  login_url, label="Renouveler mon abonnement")
+
+
+def plan_extended(first_name: str | None, end_date: str, login_url: str) -> Rendered:
+    return notice(
+        "Votre plan est prolongé",
+        ["Une fermeture des ventes décidée par la plateforme a suspendu des livraisons : votre "
+         f"plan est prolongé d'autant et se termine désormais le {fr_date(end_date)}."],
+        f"A sales closure paused deliveries: your plan is extended and now ends on {end_date}.",
+        first_name, login_url)

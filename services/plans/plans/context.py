@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from plans.settings import PlanConfig
 from suivi_common import outbox
 from suivi_common.auth import Principal
 from suivi_common.crypto import KeyRing, Vault
+from suivi_common.database import autonomous, xact_lock
 from suivi_common.tables import CommonTables
 
 
@@ -42,36 +42,30 @@ class Ctx:
     def from_db(cls, db: Any, principal: Principal | None, config: PlanConfig,
                 accounts: AccountsPort, leads: LeadsPort) -> Ctx:
         """Build from the common ``Database`` dependency's worker handle."""
-        provider = db._provider  # engine, tables, key ring and relay live on the provider
         return cls(session=db.session, emit=db.emit, principal=principal, config=config,
-                   accounts=accounts, leads=leads, engine=provider.engine,
-                   tables=provider.tables, keyring=provider.keyring, wake=provider.relay.wake,
-                   context_data=dict(db._worker_ctx.data))
+                   accounts=accounts, leads=leads, engine=db.engine, tables=db.tables,
+                   keyring=db.keyring, wake=db.wake_relay, context_data=dict(db.context))
 
     @contextlib.contextmanager
     def separate(self) -> Iterator[Ctx]:
-        """A transaction of its own, committed on exit whatever the caller does next."""
-        emitted: list[Any] = []
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        """A transaction of its own (``suivi_common.database.autonomous``), committed on
+        exit whatever the caller does next; its events are published once it commits."""
+        with autonomous(self.engine, self.wake) as session:
             def emit(event_type: str, payload: Mapping[str, Any]) -> Any:
-                emitted.append(event_type)
                 return outbox.emit(session, self.tables, event_type, payload, self.context_data)
 
             yield replace(self, session=session, emit=emit)
-        if emitted:
-            self.wake()
 
     def lock(self, key: str, shared: bool = False) -> None:
         """Serialise work on ``key`` until this transaction ends (check-then-act races)."""
-        fn = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
-        self.session.execute(select(fn(func.hashtextextended(key, 0))))
+        xact_lock(self.session, key, shared)
 
     def encrypt(self, scope: str, table: str, column: str, row_id: Any, value: str | None) -> bytes | None:
         """Encrypt under ``scope``; its data key is first stored in a committed transaction,
         so a rolled-back worker never leaves the key ring caching a key that was never saved."""
         if value is None:
             return None
-        with Session(self.engine) as session, session.begin():
+        with autonomous(self.engine) as session:
             self.keyring.data_key(session, scope)
         return Vault(self.keyring, self.session).encrypt(scope, table, column, row_id, value)
 

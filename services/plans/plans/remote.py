@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
@@ -72,10 +72,13 @@ def parse_day_totals(item: Any) -> DayTotals:
     if not isinstance(item, dict):
         raise ValueError("day totals must be a mapping")
     taken, shortfall = item.get("taken"), item.get("shortfall", 0)
-    for value in (taken, shortfall):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("taken and shortfall must be non-negative integers")
+    if not _count(taken) or not _count(shortfall):
+        raise ValueError("taken and shortfall must be non-negative integers")
     return DayTotals(str(item["plan_id"]), date.fromisoformat(str(item["date"])), taken, shortfall)
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _call(client: Any, method: str, timeout: float, *args: Any) -> Any:

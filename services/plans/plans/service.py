@@ -16,8 +16,7 @@ from suivi_common.rpc import ServiceRpc
 from plans.context import Ctx
 from plans.models import common
 from plans.remote import NamekoAccounts, NamekoLeads, parse_day_totals
-from plans.settings import PlanSettings
-from plans.timer import config_timer
+from plans.settings import TUNABLES, PlanSettings
 from plans.usecases import absences, books, changes, closures, ordering, queries
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
@@ -154,7 +153,7 @@ class PlansService(PlatformService):
     def on_plan_day_closed(self, payload: dict[str, Any]) -> None:
         books.on_day_closed(self.ctx, parse_day_totals(payload))
 
-    @config_timer("DAY_CLOSE_INTERVAL_SECONDS")
+    @TUNABLES.timer("DAY_CLOSE_INTERVAL_SECONDS")
     def day_close_tick(self) -> None:
         """Close every past day not closed yet, then apply extensions that waited for it."""
         ctx = self.ctx

@@ -13,21 +13,9 @@ from nameko.extensions import DependencyProvider
 
 from plans.domain.pricing import DEFAULT_PRICE_TABLE_CONFIG, PriceTable, parse_price_table
 from plans.domain.rules import PlanRules
-from suivi_common.settings import setting
+from suivi_common.settings import Tunables, setting
 
-DEFAULTS: dict[str, Any] = {
-    "DAY_CLOSE_INTERVAL_SECONDS": 60,
-    "RPC_TIMEOUT_SECONDS": 5,
-    "FORECAST_MAX_DAYS": 366,
-}
-
-
-def get_float(key: str) -> float:
-    return float(setting(key, DEFAULTS[key]))
-
-
-def get_int(key: str) -> int:
-    return int(setting(key, DEFAULTS[key]))
+TUNABLES = Tunables(DAY_CLOSE_INTERVAL_SECONDS=60, RPC_TIMEOUT_SECONDS=5, FORECAST_MAX_DAYS=366)
 
 
 @dataclass(frozen=True)
@@ -47,8 +35,8 @@ def load() -> PlanConfig:
     return PlanConfig(
         table=parse_price_table(raw_table),
         rules=PlanRules.from_mapping(raw_rules),
-        rpc_timeout=get_float("RPC_TIMEOUT_SECONDS"),
-        forecast_max_days=get_int("FORECAST_MAX_DAYS"),
+        rpc_timeout=TUNABLES.get_float("RPC_TIMEOUT_SECONDS"),
+        forecast_max_days=TUNABLES.get_int("FORECAST_MAX_DAYS"),
     )
 
 

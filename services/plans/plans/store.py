@@ -1,4 +1,4 @@
-"""Plans at rest, their entitlement snapshots, and cursor paging.
+"""Plans at rest and their entitlement snapshots.
 
 A plan row carries the domain entity (``Plan.to_dict()``) plus columns copied from it
 for queries. ``publish`` is the only way a changed plan reaches leads: it bumps the
@@ -6,8 +6,6 @@ per-plan ``version`` and writes the snapshot to the outbox in the same transacti
 """
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,10 +19,7 @@ from plans.domain.forecast import plan_schedule
 from plans.domain.plan import Plan, PlanStatus
 from plans.models import plans
 from suivi_common import clock
-from suivi_common.errors import Invalid
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
+from suivi_common.ids import parse_uuid
 
 
 @dataclass
@@ -43,17 +38,10 @@ class PlanRow:
     def id(self) -> uuid.UUID:
         return uuid.UUID(self.plan.id)
 
-
-def parse_id(value: object) -> uuid.UUID | None:
-    """A well-formed id, or None: a malformed id is simply "not found"."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
+    @property
+    def user_id(self) -> str:
+        """The plan's owner (``suivi_common.auth.require_owner``)."""
+        return self.plan.user_id
 
 
 def from_record(record: Any) -> PlanRow:
@@ -72,7 +60,7 @@ def load(session: Session, plan_id: object, lock: bool = False) -> PlanRow | Non
     blocked by the key-share lock a foreign key takes when a row referring to the plan
     (an extension, a day report) is inserted by a transaction still open.
     """
-    pid = parse_id(plan_id)
+    pid = parse_uuid(plan_id)
     if pid is None:
         return None
     query = select(plans).where(plans.c.id == pid)
@@ -163,49 +151,3 @@ def publish(ctx: Ctx, row: PlanRow, event_type: str, reason: str,
 
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
-
-
-# --- paging ----------------------------------------------------------------------------------
-
-def check_limit(limit: object) -> int:
-    if limit is None:
-        return DEFAULT_LIMIT
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}",
-                      fields={"limit": f"between 1 and {MAX_LIMIT}"})
-    return limit
-
-
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: object) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None or cursor == "":
-        return None
-    try:
-        if not isinstance(cursor, str):
-            raise TypeError
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, row_id = json.loads(raw)
-        return datetime.fromisoformat(created), uuid.UUID(row_id)
-    except (ValueError, TypeError):
-        raise Invalid("Invalid cursor", fields={"cursor": "invalid"}) from None
-
-
-def page_query(query: Any, table: Any, cursor: object, limit: int) -> Any:
-    """Newest first; ``limit + 1`` rows so ``page`` can tell a next page exists."""
-    after = decode_cursor(cursor)
-    if after is not None:
-        created, row_id = after
-        query = query.where((table.c.created_at < created)
-                            | ((table.c.created_at == created) & (table.c.id < row_id)))
-    return query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit + 1)
-
-
-def page(rows: list[Any], limit: int, items: list[dict[str, Any]]) -> dict[str, Any]:
-    more = len(rows) > limit
-    last = rows[limit - 1] if more else None
-    return {"items": items[:limit],
-            "next_cursor": encode_cursor(last.created_at, last.id) if last is not None else None}

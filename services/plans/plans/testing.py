@@ -30,6 +30,7 @@ from suivi_common import clock, outbox
 from suivi_common.auth import Principal
 from suivi_common.crypto import KeyRing
 from suivi_common.errors import Conflict
+from suivi_common.testing.waiting import wait_for  # noqa: F401  (the plans tests' one wait)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -50,6 +51,7 @@ class FakeLeadsBook:
     totals: dict[tuple[str, date], list[int]] = field(default_factory=dict)
     closed: dict[tuple[str, date], tuple[int, int]] = field(default_factory=dict)
     close_calls: list[tuple[date, list[str]]] = field(default_factory=list)
+    refused: int = 0  # close calls made while unavailable
     available: bool = True
     has_plan_today: bool = True
 
@@ -64,6 +66,7 @@ class FakeLeadsBook:
 
     def close(self, day: date, plan_ids: list[str]) -> list[dict[str, Any]]:
         if not self.available:
+            self.refused += 1
             raise Unavailable("fake leads down")
         if day >= clock.today():
             raise Conflict(f"{day.isoformat()} is not over yet", code="day_close_not_over")
@@ -178,19 +181,6 @@ def publish_event(amqp_uri: str, service: str, event_type: str, payload: Mapping
     publish_signed(amqp_uri, service, event_type, payload, message_id)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll until ``predicate()`` is truthy (events cross the broker); returns its value."""
-    import time as time_module
-
-    deadline = time_module.monotonic() + timeout
-    while time_module.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time_module.sleep(0.02)
-    raise AssertionError("condition not reached in time")
-
-
 U1 = Principal("u1", "user", "net-1")
 U2 = Principal("u2", "user", "net-1")
 STAFF = Principal("s1", "staff")
@@ -268,7 +258,12 @@ class World:
                    shortfall: int = 0) -> int:
         """Leads takes today's quota (minus ``less``) for the plan; returns how many."""
         day = day or clock.today()
-        due = self.call(lambda ctx: store.schedule(store.load(ctx.session, plan_id).plan), who=None)
+        def schedule(ctx: Any) -> Any:
+            row = store.load(ctx.session, plan_id)
+            assert row is not None, f"no plan {plan_id}"
+            return store.schedule(row.plan)
+
+        due = self.call(schedule, who=None)
         n = max(0, due.get(day, 0) - less)
         self.book.take(plan_id, n, shortfall, day)
         return n

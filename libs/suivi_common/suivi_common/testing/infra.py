@@ -56,23 +56,26 @@ def truncate_all(url: str, metadata: MetaData) -> None:
     engine.dispose()
 
 
+def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True,
+                          text=True)
+
+
 def fresh_vhost() -> str:
     """An isolated RabbitMQ vhost, so tests never see another run's queues."""
     name = f"suivi-test-{uuid.uuid4().hex[:10]}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
-                   check=True, capture_output=True)
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
     return name
 
 
 def delete_vhost(name: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True)
+    rabbitmqctl("delete_vhost", name, check=False)
 
 
 def connections_of(vhost: str) -> list[str]:
     """The pids of the broker connections open on ``vhost``."""
-    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "vhost", "pid"], check=True,
-                            capture_output=True, text=True).stdout
+    listed = rabbitmqctl("list_connections", "vhost", "pid").stdout
     return [line.split("\t")[1] for line in listed.splitlines()
             if line.count("\t") == 1 and line.split("\t")[0] == vhost]
 
@@ -83,26 +86,21 @@ def close_connections(vhost: str, reason: str = "test") -> int:
     at a time takes about a second each, which would turn one outage into a slow trickle."""
     pids = connections_of(vhost)
     if pids:
-        done = subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "--vhost", vhost,
-                               reason], capture_output=True)
-        if done.returncode != 0:
+        if rabbitmqctl("close_all_connections", "--vhost", vhost, reason, check=False).returncode:
             for pid in pids:
-                subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, reason],
-                               capture_output=True)
+                rabbitmqctl("close_connection", pid, reason, check=False)
     return len(pids)
 
 
 def add_broker_user(name: str, password: str, vhost: str, configure: str, write: str,
                     read: str) -> None:
     """A RabbitMQ user with these permission patterns on one vhost (the test deletes it)."""
-    subprocess.run(["rabbitmqctl", "-q", "add_user", name, password], check=True,
-                   capture_output=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, name, configure, write,
-                    read], check=True, capture_output=True)
+    rabbitmqctl("add_user", name, password)
+    rabbitmqctl("set_permissions", "-p", vhost, name, configure, write, read)
 
 
 def delete_broker_user(name: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True)
+    rabbitmqctl("delete_user", name, check=False)
 
 
 def amqp_uri(vhost: str) -> str:

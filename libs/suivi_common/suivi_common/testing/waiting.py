@@ -33,8 +33,18 @@ def wait_for(predicate: Callable[[], T], timeout: float = DEFAULT_TIMEOUT,
         time.sleep(interval)
 
 
+#: Each look at the broker starts ``rabbitmqctl`` (an Erlang VM, about half a second of
+#: CPU): polled every 50 ms it would itself load a busy machine, so looks are spaced.
+BROKER_LOOK_INTERVAL = 0.5
+_last_look = [0.0]
+
+
 def broker_queues(vhost: str) -> dict[str, tuple[int, int]]:
     """Each queue of ``vhost`` with its (ready, unacknowledged) message counts."""
+    pause = _last_look[0] + BROKER_LOOK_INTERVAL - time.monotonic()
+    if pause > 0:
+        time.sleep(pause)
+    _last_look[0] = time.monotonic()
     out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name",
                           "messages_ready", "messages_unacknowledged"],
                          capture_output=True, text=True, check=False).stdout
@@ -57,3 +67,4 @@ def broker_settled(vhost: str, queue: str | None = None) -> bool:
     if queue is not None:
         return queues.get(queue) == (0, 0)
     return bool(queues) and all(counts == (0, 0) for counts in queues.values())
+

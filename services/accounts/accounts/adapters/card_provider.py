@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -44,7 +45,7 @@ class CardProvider:
         self._http = session or requests.Session()
 
     def create_payment(self, req: CardPaymentRequest) -> CardPaymentCreated:
-        body = {"payment_id": req.payment_id, "amount_cents": req.amount_cents,
+        body: dict[str, Any] = {"payment_id": req.payment_id, "amount_cents": req.amount_cents,
                 "currency": req.currency, "callback_url": req.callback_url,
                 "return_url": req.return_url, "description": req.description}
         try:

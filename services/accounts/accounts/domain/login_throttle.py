@@ -78,7 +78,8 @@ def delay(count: int, limit: Limit) -> timedelta:
     if count < limit.free:
         return timedelta(0)
     doublings = min(count - limit.free, MAX_DOUBLINGS)
-    return min(limit.max_delay, limit.base * (2 ** doublings))
+    wait: timedelta = limit.base * (2 ** doublings)
+    return min(limit.max_delay, wait)
 
 
 def decide(failures: Sequence[datetime], now: datetime, limit: Limit,

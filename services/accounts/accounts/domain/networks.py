@@ -2,7 +2,7 @@
 users may buy leads in and the announcement shown to members."""
 from __future__ import annotations
 
-from accounts.domain.profile import country_code
+from suivi_common.countries import country_code
 
 NETWORK_NAME_MAX = 120
 ANNOUNCEMENT_MAX = 5000

@@ -57,7 +57,7 @@ def parse_method(value: object) -> Method:
     if isinstance(value, str) and value in REFUSED_METHODS:
         raise MethodRefused(REFUSED_METHODS[value], "payment_method_unsupported")
     try:
-        return Method(value)
+        return Method(value if isinstance(value, str) else "")
     except ValueError:
         raise MethodRefused(
             f"payment_method must be one of {', '.join(m.value for m in Method)}",

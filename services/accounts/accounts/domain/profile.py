@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import phonenumbers
-import pycountry
+
+from suivi_common.countries import country_code
 
 EMAIL_MAX = 254
 NAME_MAX = 100
@@ -58,14 +59,6 @@ def normalise_phone(value: object, region: str = DEFAULT_PHONE_REGION) -> str | 
     if not phonenumbers.is_valid_number(number):
         raise ProfileError("phone", "This is not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def country_code(value: object) -> str | None:
-    """ISO 3166-1 alpha-2, upper-cased; None if unknown."""
-    if not isinstance(value, str) or len(value.strip()) != 2:
-        return None
-    code = value.strip().upper()
-    return code if pycountry.countries.get(alpha_2=code) is not None else None
 
 
 def clean_address(value: object) -> dict[str, str] | None:

@@ -61,7 +61,7 @@ class UnknownPeriod(ValueError):
 
 def parse_period(value: object) -> Period:
     try:
-        return Period(value)
+        return Period(value if isinstance(value, str) else "")
     except ValueError:
         raise UnknownPeriod(f"period must be one of {', '.join(p.value for p in Period)}") from None
 
@@ -89,10 +89,6 @@ class Span:
     starts_on: date
     ends_on: date
 
-    def covers(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
-
-
 def next_span(period: Period, today: date, active_ends: Iterable[date]) -> Span:
     """Dates of a subscription validated ``today``, after any paid one still running."""
     start = today
@@ -100,15 +96,6 @@ def next_span(period: Period, today: date, active_ends: Iterable[date]) -> Span:
         if end >= start:
             start = end + timedelta(days=1)
     return Span(start, add_months_end(start, period.months))
-
-
-def is_expired(ends_on: date, today: date) -> bool:
-    return ends_on < today
-
-
-def office_open(spans: Iterable[Span], today: date) -> bool:
-    """The office is open when a paid subscription covers today."""
-    return any(span.covers(today) for span in spans)
 
 
 class Shown(Protocol):
@@ -135,4 +122,7 @@ def shown(rows: Iterable[S], today: date) -> S | None:
         elif row.status == Status.PENDING_PAYMENT:
             pending.append(row)
     coming.sort(key=lambda r: r.starts_on or today)
-    return (running or coming or pending or [None])[0]
+    for found in (running, coming, pending):
+        if found:
+            return found[0]
+    return None

@@ -19,6 +19,7 @@ from accounts.usecases.context import Ctx
 from accounts.usecases.users import find_by_email, get_row, iso, profile, revoke_sessions
 from suivi_common import clock
 from suivi_common.crypto import PLATFORM_SCOPE
+from suivi_common.database import autonomous
 from suivi_common.errors import Forbidden, Invalid, RateLimited, Unauthorized
 
 INVALID_CREDENTIALS = "Unknown email or wrong password"
@@ -64,7 +65,7 @@ def _failures(ctx: Ctx, keys: ThrottleKeys, since: datetime) -> dict[str, list[d
 
 def _refuse(ctx: Ctx, keys: ThrottleKeys, now: datetime) -> NoReturn:
     """Count the failure in its own committed transaction (the worker's rolls back)."""
-    with ctx.autonomous() as session:
+    with autonomous(ctx.engine) as session:
         session.execute(insert(login_failures), [{"key": k, "failed_at": now} for k in keys.all])
     raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from accounts import settings
 from accounts.adapters import password_hasher
@@ -24,13 +23,14 @@ from accounts.usecases.context import Ctx
 from accounts.usecases.users import find_by_email, insert_user
 from suivi_common import clock, outbox
 from suivi_common.crypto import KeyRing, Vault
+from suivi_common.database import autonomous
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_LOCK = 0x5_A1_7E_B0  # any constant shared by all instances
 
 
 def run(engine: Engine, keyring: KeyRing) -> None:
-    with Session(engine) as session, session.begin():
+    with autonomous(engine) as session:
         session.execute(select(func.pg_advisory_xact_lock(BOOTSTRAP_LOCK)))
         terms.seed_initial(session)
         credentials = settings.bootstrap_staff()

@@ -1,13 +1,10 @@
 """What a use case works with: the worker's session, encryption, the outbox, the caller."""
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -16,6 +13,7 @@ from accounts.adapters.card_provider import CardProvider
 from accounts.settings import Settings
 from suivi_common.auth import Principal
 from suivi_common.crypto import Vault
+from suivi_common.database import xact_lock
 
 
 @dataclass
@@ -40,27 +38,10 @@ class Ctx:
         return cls(session=db.session, vault=db.vault, emit=db.emit, engine=db.engine,
                    principal=principal)
 
-    @contextlib.contextmanager
-    def autonomous(self) -> Iterator[Session]:
-        """A transaction of its own, committed on exit whatever the worker does next."""
-        with Session(self.engine) as session, session.begin():
-            yield session
-
     def lock(self, key: str) -> None:
         """Serialise work on ``key`` until this transaction ends (check-then-insert races)."""
-        self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+        xact_lock(self.session, key)
 
     def card_provider(self) -> CardProvider:
         return CardProvider(self.settings.card_provider_url, self.settings.card_provider_timeout)
 
-
-def parse_uuid(value: object) -> uuid.UUID | None:
-    """A well-formed id, or None: malformed ids are simply "not found"."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

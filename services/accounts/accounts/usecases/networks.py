@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -13,8 +14,8 @@ from accounts.domain import permissions
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.domain.profile import ProfileError, clean_name, normalise_email
 from accounts.models import access_levels, networks, users
-from accounts.usecases import paging, password_tokens, subscriptions
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases import password_tokens, subscriptions
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     actor,
     find_by_email,
@@ -26,8 +27,9 @@ from accounts.usecases.users import (
     office_active_ids,
     profile,
 )
-from suivi_common import clock
+from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 
 def network_dict(row: Row) -> dict[str, Any]:
@@ -152,11 +154,8 @@ def invite_member(ctx: Ctx, email: object, first_name: object, last_name: object
 def list_members(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
     size = paging.check_limit(limit)
-    after = paging.decode(cursor)
-    query = select(users).where(users.c.network_id == me.network_id)
-    if after is not None:
-        query = query.where(tuple_(users.c.created_at, users.c.id) > tuple_(*after))
-    rows = list(ctx.session.execute(query.order_by(users.c.created_at, users.c.id).limit(size + 1)))
+    rows = ctx.session.execute(paging.keyset(
+        select(users).where(users.c.network_id == me.network_id), users, cursor, size)).all()
     active = office_active_ids(ctx, [r.id for r in rows[:size]])
     return paging.page(rows, size, [member_dict(ctx, r, r.id in active) for r in rows[:size]])
 
@@ -167,7 +166,7 @@ def get_member(ctx: Ctx, member_id: object) -> dict[str, Any]:
     return member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id]))
 
 
-def access_level_dict(row: Row) -> dict[str, Any]:
+def access_level_dict(row: Row | SimpleNamespace) -> dict[str, Any]:
     return {"id": str(row.id), "name": row.name, "permissions": list(row.permissions),
             "created_at": iso(row.created_at)}
 
@@ -224,12 +223,7 @@ def assign_access_level(ctx: Ctx, member_id: object, access_level_id: object) ->
 def list_networks(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
     actor(ctx, "staff", "compliance")
     size = paging.check_limit(limit)
-    after = paging.decode(cursor)
-    query = select(networks)
-    if after is not None:
-        query = query.where(tuple_(networks.c.created_at, networks.c.id) > tuple_(*after))
-    rows = list(ctx.session.execute(query.order_by(networks.c.created_at, networks.c.id)
-                                    .limit(size + 1)))
+    rows = ctx.session.execute(paging.keyset(select(networks), networks, cursor, size)).all()
     ids = [r.id for r in rows[:size]]
     admins = {r.network_id: r.id for r in ctx.session.execute(
         select(users.c.network_id, users.c.id).where(users.c.network_id.in_(ids),

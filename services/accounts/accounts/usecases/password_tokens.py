@@ -20,9 +20,10 @@ from sqlalchemy.engine import Row
 
 from accounts.domain import sessions as tokens
 from accounts.models import password_tokens
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import Profile, iso
 from suivi_common.errors import Conflict
+from suivi_common.ids import parse_uuid
 
 INVITATION = "invitation"
 RESET = "reset"

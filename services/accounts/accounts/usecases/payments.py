@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 
 from accounts.adapters.card_provider import CardPaymentRequest, CardProviderError
 from accounts.domain import payments as rules
 from accounts.domain.accounts import MEMBER_ROLES
 from accounts.models import payments
-from accounts.usecases import paging
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso
-from suivi_common import clock
+from suivi_common import clock, paging
+from suivi_common.auth import require_owner
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 DESCRIPTION_MAX = 200
 
 
-def payment_dict(row: Row) -> dict[str, Any]:
+def payment_dict(row: Row | SimpleNamespace) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": str(row.id), "method": row.method, "status": row.status,
         "amount_cents": row.amount_cents, "currency": row.currency,
@@ -145,19 +147,16 @@ def cancel_pending_of_user(ctx: Ctx, user_id: uuid.UUID, now: datetime) -> None:
 
 
 def get_payment(ctx: Ctx, payment_id: object) -> dict[str, Any]:
-    me = actor(ctx)
-    row = load(ctx, payment_id)
-    if me.role != "staff" and row.user_id != me.id:
-        raise NotFound("No such payment")
-    return payment_dict(row)
+    actor(ctx)
+    return payment_dict(require_owner(ctx.principal, load(ctx, payment_id), "No such payment",
+                                      sees_all=("staff",)))
 
 
 def list_payments(ctx: Ctx, status: object = None, cursor: object = None, limit: object = None,
                   refund_status: object = None) -> dict[str, Any]:
     actor(ctx, "staff")
     size = paging.check_limit(limit)
-    after = paging.decode(cursor)
-    query = select(payments)
+    query = paging.keyset(select(payments), payments, cursor, size)  # cursor refused before filters
     if status is not None:
         if status not in {s.value for s in rules.Status}:
             raise Invalid("Unknown payment status", fields={"status": "unknown"})
@@ -166,8 +165,5 @@ def list_payments(ctx: Ctx, status: object = None, cursor: object = None, limit:
         if refund_status not in {s.value for s in rules.RefundStatus}:
             raise Invalid("Unknown refund status", fields={"refund_status": "unknown"})
         query = query.where(payments.c.refund_status == refund_status)
-    if after is not None:
-        query = query.where(tuple_(payments.c.created_at, payments.c.id) > tuple_(*after))
-    rows = list(ctx.session.execute(query.order_by(payments.c.created_at, payments.c.id)
-                                    .limit(size + 1)))
+    rows = ctx.session.execute(query).all()
     return paging.page(rows, size, [payment_dict(r) for r in rows[:size]])

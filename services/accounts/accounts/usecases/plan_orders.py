@@ -24,8 +24,9 @@ from sqlalchemy import select
 from accounts.domain import payments as rules
 from accounts.models import payments
 from accounts.usecases import payments as payment_uc
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from suivi_common import clock
+from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
 

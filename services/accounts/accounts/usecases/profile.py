@@ -1,6 +1,7 @@
 """The user's own account: "Mon Compte" (terms art. 3.A, 5, 10.B)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,11 +24,10 @@ from accounts.models import (
 )
 from accounts.usecases import networks
 from accounts.usecases import subscriptions as subscriptions_uc
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     actor,
     check_actor,
-    check_principal,
     email_index,
     encrypt,
     encrypt_address,
@@ -39,7 +39,9 @@ from accounts.usecases.users import (
     set_status,
 )
 from suivi_common import clock
+from suivi_common.auth import require
 from suivi_common.errors import Conflict, Forbidden, Invalid
+from suivi_common.ids import parse_uuid
 
 EDITABLE = {"first_name", "last_name", "phone", "address", "email", "current_password"}
 
@@ -117,7 +119,7 @@ def me_dict(ctx: Ctx, rows: list[Row]) -> dict[str, Any]:
 def get_me(ctx: Ctx) -> dict[str, Any]:
     """The hot read of every web client's start: one statement, no transaction (the RPC
     is a ``rpc_query``)."""
-    principal = check_principal(ctx)
+    principal = require(ctx.principal)
     rows = _load_me(ctx, principal.user_id)
     check_actor(principal, rows[0] if rows else None)
     return me_dict(ctx, rows)
@@ -132,7 +134,7 @@ def update_me(ctx: Ctx, changes: object) -> dict[str, Any]:
         raise Invalid("Unknown field(s)", fields={k: "unknown field" for k in unknown})
     values: dict[str, Any] = {}
     fields: dict[str, str] = {}
-    cleaners = {"first_name": lambda v: rules.clean_name(v, "first_name"),
+    cleaners: dict[str, Callable[[Any], Any]] = {"first_name": lambda v: rules.clean_name(v, "first_name"),
                 "last_name": lambda v: rules.clean_name(v, "last_name"),
                 "phone": rules.normalise_phone, "address": rules.clean_address,
                 "email": rules.normalise_email}

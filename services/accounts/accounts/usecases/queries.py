@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.models import networks, users
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import brief, get_row, office_active_ids
 from suivi_common.errors import NotFound
+from suivi_common.ids import parse_uuid
 
 
 def get_user(ctx: Ctx, user_id: object) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def record_card_result(ctx: Ctx, payment_id: object, provider_ref: object, statu
     """Apply the provider's (signature-checked) result. Idempotent: the same result
     again answers ``changed: False``."""
     try:
-        outcome = rules.ProviderOutcome(status)
+        outcome = rules.ProviderOutcome(status if isinstance(status, str) else "")
     except ValueError:
         raise Invalid("Unknown payment result", fields={"status": "succeeded or failed"}) from None
     payment = payment_uc.load(ctx, payment_id, for_update=True)

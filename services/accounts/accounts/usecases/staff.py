@@ -21,6 +21,7 @@ from accounts.usecases.users import (
     get_row,
     insert_user,
     revoke_sessions,
+    row_of,
     set_status,
 )
 from suivi_common import clock
@@ -44,7 +45,7 @@ def suspend_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
     now = clock.now()
     set_status(ctx, row.id, AccountStatus.SUSPENDED, now)
     revoke_sessions(ctx, row.id, now)
-    return brief(ctx, get_row(ctx, row.id))
+    return brief(ctx, row_of(ctx, row.id))
 
 
 def close_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def close_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
         subscriptions.end_all_of_user(ctx, row.id, EndReason.CLOSED, now)
         set_status(ctx, row.id, AccountStatus.CLOSED, now)
     revoke_sessions(ctx, row.id, now)
-    return brief(ctx, get_row(ctx, row.id))
+    return brief(ctx, row_of(ctx, row.id))
 
 
 def reactivate_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def reactivate_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
         raise Conflict("This account is not suspended or closed", code="account_not_suspended")
     status = AccountStatus.ACTIVE if row.password_hash else AccountStatus.INVITED
     set_status(ctx, row.id, status, clock.now())
-    return brief(ctx, get_row(ctx, row.id))
+    return brief(ctx, row_of(ctx, row.id))
 
 
 def create_staff(ctx: Ctx, email: object, password: object, role: object) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def create_staff(ctx: Ctx, email: object, password: object, role: object) -> dic
                               password_hash=password_hasher.hash_password(password))
     except IntegrityError:
         raise Conflict("This email already has an account", code="email_taken") from None
-    return brief(ctx, get_row(ctx, uid))
+    return brief(ctx, row_of(ctx, uid))
 
 
 def staff_exists(ctx: Ctx) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -15,17 +16,20 @@ from accounts.domain import withdrawal
 from accounts.domain.accounts import MEMBER_ROLES
 from accounts.models import payments, subscriptions
 from accounts.usecases import payments as payment_uc
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso
 from suivi_common import clock
-from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.auth import require_owner
+from suivi_common.errors import Conflict, Invalid
+from suivi_common.ids import parse_uuid
 
 S = rules.Status
 LABELS_FR = {rules.Period.MONTHLY: "mensuel", rules.Period.QUARTERLY: "trimestriel",
              rules.Period.ANNUAL: "annuel"}
 
 
-def subscription_dict(row: Row, payment: Row | None) -> dict[str, Any]:
+def subscription_dict(row: Row | SimpleNamespace,
+                      payment: Row | SimpleNamespace | None) -> dict[str, Any]:
     return {"id": str(row.id), "status": row.status, "period": row.period,
             "amount_cents": row.amount_cents, "starts_on": iso(row.starts_on),
             "ends_on": iso(row.ends_on), "created_at": iso(row.created_at),
@@ -132,10 +136,9 @@ def withdraw_subscription(ctx: Ctx, subscription_id: object) -> dict[str, Any]:
     """Cancel an unpaid order, or withdraw from a paid one (art. 6, see domain.withdrawal)."""
     user = actor(ctx, *MEMBER_ROLES)
     sid = parse_uuid(subscription_id)
-    row = ctx.session.execute(select(subscriptions).where(subscriptions.c.id == sid)
-                              .with_for_update()).first() if sid else None
-    if row is None or row.user_id != user.id:
-        raise NotFound("No such subscription")
+    query = select(subscriptions).where(subscriptions.c.id == sid).with_for_update()
+    row = require_owner(ctx.principal, ctx.session.execute(query).first() if sid else None,
+                        "No such subscription")
     payment = payment_uc.load(ctx, row.payment_id, for_update=True)
     now = clock.now()
     if row.status == S.PENDING_PAYMENT.value:

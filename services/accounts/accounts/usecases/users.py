@@ -14,11 +14,12 @@ from sqlalchemy.engine import Row
 
 from accounts.domain.accounts import AccountStatus, login_refusal
 from accounts.models import sessions, subscriptions, users
-from accounts.usecases.context import Ctx, parse_uuid
+from accounts.usecases.context import Ctx
 from suivi_common import clock
-from suivi_common.auth import Principal
+from suivi_common.auth import Principal, require
 from suivi_common.crypto import PLATFORM_SCOPE
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
+from suivi_common.ids import parse_uuid
 
 ENCRYPTED = ("email", "first_name", "last_name", "phone", "address")
 
@@ -80,6 +81,14 @@ def get_row(ctx: Ctx, user_id: object, for_update: bool = False) -> Row | None:
     return ctx.session.execute(query).first()
 
 
+def row_of(ctx: Ctx, user_id: object) -> Row:
+    """A user row that must exist (read back after a change): NotFound otherwise."""
+    row = get_row(ctx, user_id)
+    if row is None:
+        raise NotFound("No such user")
+    return row
+
+
 def find_by_email(ctx: Ctx, email: str) -> Row | None:
     return ctx.session.execute(
         select(users).where(users.c.email_index == email_index(ctx, email))).first()
@@ -103,18 +112,8 @@ def insert_user(ctx: Ctx, *, network_id: uuid.UUID | None, role: str, status: st
 
 def actor(ctx: Ctx, *roles: str) -> Row:
     """The caller's own user row, active and (if given) in one of ``roles``."""
-    principal = check_principal(ctx, roles)
+    principal = require(ctx.principal, *roles)
     return check_actor(principal, get_row(ctx, principal.user_id))
-
-
-def check_principal(ctx: Ctx, roles: tuple[str, ...] = ()) -> Principal:
-    """Someone is asking, in one of ``roles`` if given."""
-    principal = ctx.principal
-    if principal is None:
-        raise Unauthorized()
-    if roles and principal.role not in roles:
-        raise Forbidden("This action is not allowed for your role")
-    return principal
 
 
 def check_actor(principal: Principal, row: Row | None) -> Row:

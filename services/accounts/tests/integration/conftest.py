@@ -2,7 +2,8 @@
 
 Between tests every table is emptied except ``data_keys`` (the running service caches
 data keys; wiping them under it would desynchronise encryption), the bootstrap runs
-again (initial terms, staff account) and the event queue is drained.
+again (initial terms, staff account) and the event queue is drained. Each test starts
+with the clock at ``START`` (running): a run near a real midnight sees no day change.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import importlib.util
 import json
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import date, datetime
+from datetime import time as day_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from suivi_common.database import Database
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event
+from suivi_common.testing.waiting import broker_settled, wait_for
 
 MIGRATIONS = Path(accounts.__file__).parent / "migrations"
 ROOT = Path(__file__).resolve().parents[4]
@@ -45,6 +48,8 @@ STAFF_EMAIL = "staff@suivi.test"
 STAFF_PASSWORD = "staff-bootstrap-pass-2026"
 PASSWORD = "violet tractor mango river"
 CARD_SECRET = "test-secret"
+#: Where each test's clock starts (then runs): an ordinary Wednesday morning in Paris.
+START = datetime.combine(date(2026, 6, 10), day_time(10), tzinfo=clock.PARIS)
 
 
 class CallbackSink(ThreadingHTTPServer):
@@ -89,6 +94,7 @@ class Harness:
     def __init__(self, cfg: dict[str, Any], engine: Engine, database: Database,
                  provider: Any, sink: CallbackSink) -> None:
         self.cfg = cfg
+        self.vhost = cfg["AMQP_URI"].rsplit("/", 1)[1]
         self.public_url = cfg["PUBLIC_URL"]
         self.sink = sink
         self.engine = engine
@@ -138,38 +144,38 @@ class Harness:
                 return
             self.events.append((message.delivery_info["routing_key"], message.payload))
 
-    def wait_event(self, event_type: str, match: Callable[[dict[str, Any]], bool] = lambda p: True,
-                   timeout: float = 5.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
+    def wait_event(self, event_type: str, match: Callable[[dict[str, Any]], bool] = lambda p: True
+                   ) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
             self.drain()
-            for kind, payload in self.events:
-                if kind == event_type and match(payload):
-                    return payload
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {event_type} event; saw {[k for k, _ in self.events]}")
-            time.sleep(0.05)
+            return next((p for k, p in self.events if k == event_type and match(p)), None)
+        try:
+            return wait_for(found, what=f"a {event_type} event")
+        except AssertionError:
+            raise AssertionError(f"no {event_type} event; saw {[k for k, _ in self.events]}"
+                                 ) from None
 
-    def events_of(self, event_type: str, settle: float = 0.7) -> list[dict[str, Any]]:
-        time.sleep(settle)
+    def settled(self) -> bool:
+        """Nothing is left to happen: every delivered event handled and acked (accounts
+        acks after its commit), then every outbox row published and drained here."""
         self.drain()
+        if not broker_settled(self.vhost):
+            return False
+        if self.scalar("SELECT count(*) FROM outbox"):
+            return False
+        self.drain()
+        return broker_settled(self.vhost)
+
+    def events_of(self, event_type: str) -> list[dict[str, Any]]:
+        """Every event of this type accounts published so far (not just the first to
+        arrive): read once nothing is left in flight, never after a guessed sleep."""
+        wait_for(self.settled, what="accounts' events all published and handled")
         return [p for k, p in self.events if k == event_type]
 
     def publish(self, source: str, event_type: str, payload: dict[str, Any],
                 message_id: str) -> None:
         """Publish an event of another service the way its outbox relay does (signed)."""
         publish_event(self.cfg["AMQP_URI"], source, event_type, payload, message_id)
-
-    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        """Poll until ``predicate()`` is truthy (events cross the broker); returns its value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not reached in time")
-            time.sleep(0.02)
 
     # --- sql -------------------------------------------------------------------------
     def scalar(self, sql: str, **params: Any) -> Any:
@@ -230,7 +236,7 @@ class Harness:
         checked the way the gateway checks it."""
         before = len(self.sink.received)
         response = requests.post(f"{redirect_url}/complete", params={"outcome": outcome},
-                                 headers={"Accept": "application/json"}, timeout=10)
+                                 headers={"Accept": "application/json"}, timeout=60)
         response.raise_for_status()
         assert len(self.sink.received) > before, "the provider did not call back"
         body, signature = self.sink.received[-1]
@@ -260,7 +266,7 @@ def harness() -> Iterator[Harness]:
     threading.Thread(target=sink.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     vhost = infra.fresh_vhost()
     cfg = infra.base_config(vhost, DATABASE_URL=db_url, PUBLIC_URL=sink.url,
-                            CARD_PROVIDER_URL=server.base_url, CARD_PROVIDER_TIMEOUT_SECONDS=2,
+                            CARD_PROVIDER_URL=server.base_url, CARD_PROVIDER_TIMEOUT_SECONDS=30,
                             SUIVI_STAFF_EMAIL=STAFF_EMAIL, SUIVI_STAFF_PASSWORD=STAFF_PASSWORD)
     try:
         with infra.running(cfg, AccountsService) as containers:
@@ -280,7 +286,7 @@ def harness() -> Iterator[Harness]:
 
 @pytest.fixture
 def h(harness: Harness) -> Iterator[Harness]:
-    clock.reset()
+    clock.set_now(START)
     _reset(harness.engine)
     bootstrap.run(harness.engine, harness.database.keyring)
     harness.drain()

@@ -42,24 +42,24 @@ def canned() -> Iterator[tuple[str, dict[str, Any]]]:
 def test_errors_and_nonsense_become_provider_errors(canned: tuple[str, dict[str, Any]]) -> None:
     url, state = canned
     with pytest.raises(CardProviderError):
-        CardProvider(url, timeout=2).create_payment(REQUEST)
+        CardProvider(url, timeout=30).create_payment(REQUEST)
     state.update(status=201, body=b"not json")
     with pytest.raises(CardProviderError):
-        CardProvider(url, timeout=2).create_payment(REQUEST)
+        CardProvider(url, timeout=30).create_payment(REQUEST)
     state.update(body=json.dumps({"provider_ref": "r1", "redirect_url": "javascript:x"}).encode())
     with pytest.raises(CardProviderError):
-        CardProvider(url, timeout=2).create_payment(REQUEST)
+        CardProvider(url, timeout=30).create_payment(REQUEST)
     state.update(body=json.dumps({"provider_ref": "r1", "redirect_url": "http://pay/r1"}).encode())
-    assert CardProvider(url, timeout=2).create_payment(REQUEST).provider_ref == "r1"
+    assert CardProvider(url, timeout=30).create_payment(REQUEST).provider_ref == "r1"
 
 
 def test_unreachable_provider() -> None:
     with pytest.raises(CardProviderError):
-        CardProvider("http://127.0.0.1:9", timeout=1).create_payment(REQUEST)
+        CardProvider("http://127.0.0.1:9", timeout=30).create_payment(REQUEST)
 
 
 def test_the_fake_provider_is_idempotent_on_payment_id(harness: Any) -> None:
-    provider = CardProvider(harness.provider.base_url, timeout=2)
+    provider = CardProvider(harness.provider.base_url, timeout=30)
     first = provider.create_payment(REQUEST)
     again = provider.create_payment(REQUEST)
     assert first == again and first.redirect_url.startswith(harness.provider.base_url)

@@ -77,7 +77,7 @@ def test_card_flow_with_the_provider_and_idempotent_result(h: Any, member: dict[
     assert gateway.record_card_result(*args)["changed"] is False
     h.wait_event("subscription_activated")
     assert len(h.events_of("payment_validated")) == 1
-    assert len(h.events_of("subscription_activated", settle=0)) == 1
+    assert len(h.events_of("subscription_activated")) == 1
     assert h.service().office_active(member["user_id"]) is True
 
 

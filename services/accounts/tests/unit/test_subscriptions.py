@@ -9,9 +9,7 @@ from accounts.domain.subscriptions import (
     Span,
     UnknownPeriod,
     add_months_end,
-    is_expired,
     next_span,
-    office_open,
     parse_period,
     price_cents,
     shown,
@@ -64,15 +62,6 @@ def test_a_renewal_starts_the_day_after_the_running_one() -> None:
 def test_a_renewal_chains_after_every_paid_period() -> None:
     span = next_span(Period.MONTHLY, date(2026, 3, 20), [date(2026, 4, 1), date(2026, 5, 1)])
     assert span.starts_on == date(2026, 5, 2)
-
-
-def test_expiry_and_office() -> None:
-    span = Span(date(2026, 3, 2), date(2026, 4, 1))
-    assert not is_expired(span.ends_on, date(2026, 4, 1))
-    assert is_expired(span.ends_on, date(2026, 4, 2))
-    assert office_open([span], date(2026, 4, 1))
-    assert not office_open([span], date(2026, 3, 1))
-    assert not office_open([], date(2026, 3, 5))
 
 
 class Sub:

@@ -1,7 +1,6 @@
 """Withdrawal right: seven clear days, extended past weekends and holidays."""
 from datetime import date
 
-from accounts.domain.calendar_fr import easter_sunday, is_working_day, public_holidays
 from accounts.domain.withdrawal import Refusal, last_day, refusal
 
 
@@ -32,14 +31,3 @@ def test_service_started_refuses_even_inside_the_window() -> None:
 
 def test_window_closed_is_reported_first() -> None:
     assert refusal(date(2026, 3, 2), date(2026, 3, 20), service_started=True) is Refusal.WINDOW_CLOSED
-
-
-def test_french_calendar() -> None:
-    assert easter_sunday(2024) == date(2024, 3, 31)
-    assert easter_sunday(2025) == date(2025, 4, 20)
-    assert easter_sunday(2026) == date(2026, 4, 5)
-    assert date(2026, 4, 6) in public_holidays(2026)    # Easter Monday
-    assert date(2026, 5, 14) in public_holidays(2026)   # Ascension
-    assert date(2026, 5, 25) in public_holidays(2026)   # Whit Monday
-    assert not is_working_day(date(2026, 7, 14))
-    assert is_working_day(date(2026, 7, 15))

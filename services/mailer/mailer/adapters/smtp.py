@@ -25,7 +25,12 @@ _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class MailDeliveryError(Exception):
-    """The SMTP server did not take the email (yet)."""
+    """The SMTP server did not take the email (yet). ``permanent``: it refused for good
+    (a 5xx reply), so trying again would only be refused again."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def _flag(value: Any) -> bool:
@@ -77,10 +82,12 @@ def send(settings: SmtpSettings, msg: EmailMessage) -> None:
             smtp.send_message(msg)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = sorted({code for code, _reply in exc.recipients.values()})
-        raise MailDeliveryError(f"SMTP {where} refused the recipient (codes {codes})") from None
+        raise MailDeliveryError(f"SMTP {where} refused the recipient (codes {codes})",
+                                permanent=bool(codes) and all(c >= 500 for c in codes)) from None
     except smtplib.SMTPResponseException as exc:
         raise MailDeliveryError(
-            f"SMTP {where} answered {exc.smtp_code} ({type(exc).__name__})") from None
+            f"SMTP {where} answered {exc.smtp_code} ({type(exc).__name__})",
+            permanent=exc.smtp_code >= 500) from None
     except (smtplib.SMTPException, OSError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise MailDeliveryError(f"SMTP {where} unreachable: {detail}") from None

@@ -30,13 +30,34 @@ from mailer.templates import Rendered
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"
 TERMS_NOTICE = "terms_notice"
+LEAD_ERASED = "lead_erased"
+REFUND_DECIDED = "refund_decided"
+ABSENCE_DECIDED = "absence_decided"
+PAYMENT_VALIDATED = "payment_validated"
+PAYMENT_FAILED = "payment_failed"
+SUBSCRIPTION_ENDING = "subscription_ending"
+PLAN_EXTENDED = "plan_extended"
 
-# accounts event type -> kind of email
+# event type -> kind of email. The compliance issue's breach and sub-processor notices go
+# here too (their kinds, a renderer in ``_NOTICES``, a reliable handler in ``service.py``).
 KIND_OF_EVENT = {
     "user_invited": INVITATION,
     "password_reset_requested": PASSWORD_RESET,
     "terms_notice": TERMS_NOTICE,
+    "lead_erased": LEAD_ERASED,
+    "refund_claim_decided": REFUND_DECIDED,
+    "absence_approved": ABSENCE_DECIDED,
+    "absence_rejected": ABSENCE_DECIDED,
+    "payment_validated": PAYMENT_VALIDATED,
+    "payment_failed": PAYMENT_FAILED,
+    "subscription_ending_soon": SUBSCRIPTION_ENDING,
+    "plan_changed": PLAN_EXTENDED,
 }
+
+#: Kinds whose event names the user only: the address and first name are asked of accounts.
+ADDRESSED_BY_ACCOUNTS = frozenset({LEAD_ERASED, REFUND_DECIDED, ABSENCE_DECIDED,
+                                   PAYMENT_VALIDATED, PAYMENT_FAILED, SUBSCRIPTION_ENDING,
+                                   PLAN_EXTENDED})
 
 #: Kinds whose email carries a one-time set-password link (fetched from accounts).
 LINK_KINDS = (INVITATION, PASSWORD_RESET)
@@ -100,6 +121,9 @@ def request_for(event_type: str, payload: Mapping[str, Any], login_url: str) -> 
     to = check_address(_text(payload, "email", kind), kind)
     first_name = _text(payload, "first_name", kind, required=False)
     try:
+        if kind in _NOTICES:
+            return MailRequest(kind, user_id, to, _NOTICES[kind](event_type, payload, first_name,
+                                                                 login_url))
         if kind == TERMS_NOTICE:
             version = _text(payload, "version", kind)
             rendered = templates.terms_notice(first_name, version, login_url)
@@ -113,6 +137,37 @@ def request_for(event_type: str, payload: Mapping[str, Any], login_url: str) -> 
     except ValueError as exc:
         # a template refusal (a link that is not http(s)); never echo the link itself
         raise InvalidPayload(f"{kind}: {exc}") from None
+
+
+def wanted(event_type: str, payload: Any) -> bool:
+    """Whether this event asks for an email at all (``plan_changed`` does only when a sales
+    closure lengthened the plan)."""
+    if event_type == "plan_changed":
+        return isinstance(payload, Mapping) and payload.get("reason") == "sales_closure"
+    return event_type in KIND_OF_EVENT
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+_NOTICES: dict[str, Any] = {
+    LEAD_ERASED: lambda e, p, name, url: templates.lead_erased(name, url),
+    REFUND_DECIDED: lambda e, p, name, url: templates.refund_claim_decided(
+        name, p.get("status") == "approved", str(p.get("cause") or ""), url),
+    ABSENCE_DECIDED: lambda e, p, name, url: templates.absence_decided(
+        name, str(p.get("kind") or "planned"), e == "absence_approved",
+        str(p.get("start_date") or ""), str(p.get("end_date") or ""),
+        _int(p.get("records_restored")), str(p.get("comment") or ""), url),
+    PAYMENT_VALIDATED: lambda e, p, name, url: templates.payment_validated(
+        name, p.get("amount_cents"), str(p.get("order_type") or ""), url),
+    PAYMENT_FAILED: lambda e, p, name, url: templates.payment_failed(
+        name, str(p.get("order_type") or ""), url),
+    SUBSCRIPTION_ENDING: lambda e, p, name, url: templates.subscription_ending(
+        name, str(p.get("ends_on") or ""), bool(p.get("plans_running")), url),
+    PLAN_EXTENDED: lambda e, p, name, url: templates.plan_extended(
+        name, str(p.get("end_date") or ""), url),
+}
 
 
 def link_ref_of(event_type: str, payload: Any) -> str | None:

@@ -1,10 +1,14 @@
 """Real PostgreSQL, RabbitMQ and SMTP (aiosmtpd) for the mailer's integration tests, with
 a small fake ``accounts`` that hands out set-password links by reference (the real one
-derives them; see accounts' ``password_tokens``)."""
+derives them; see accounts' ``password_tokens``) and answers ``get_user`` and
+``office_active``, and a small fake ``leads`` that answers ``lead_contact`` and the
+pipeline, and records the ``lead_email_sent`` events the mailer emits."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -14,13 +18,16 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from nameko.events import event_handler
 from nameko.rpc import rpc
 from sqlalchemy import create_engine, select
 
 import mailer
-from mailer.models import metadata, sent_emails
+from mailer.models import mail_networks, metadata, sent_emails
+from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
-from suivi_common.errors import EXPECTED_ERRORS, Conflict
+from suivi_common.errors import EXPECTED_ERRORS, Conflict, NotFound
+from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event as publish_signed
 from suivi_common.testing.waiting import broker_settled, wait_for
@@ -48,6 +55,9 @@ class SmtpServer:
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     refuse_rcpt: set[str] = field(default_factory=set)
+    #: recipients whose first message is kept, then answered only once the recipient is
+    #: removed from this set (a sender stuck mid-send, to be killed or overtaken)
+    hold: set[str] = field(default_factory=set)
     controller: Controller | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -60,7 +70,10 @@ class SmtpServer:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.original_content or envelope.content,
                                     policy=policy.default)
+        first = not any(set(r.rcpt_tos) & set(envelope.rcpt_tos) for r in self.received)
         self.received.append(Received(list(envelope.rcpt_tos), parsed, time.monotonic()))
+        while first and self.hold & set(envelope.rcpt_tos):
+            await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
@@ -107,7 +120,9 @@ def mailer_config(vhost: str, db_url: str, smtp_port: int) -> dict[str, Any]:
                              SMTP_PORT=smtp_port, SMTP_TIMEOUT_SECONDS=5,
                              EVENT_RETRY_DELAYS_MS=[200, 400, 800],
                              MAIL_FROM="Suivi <no-reply@suivi.test>",
-                             PUBLIC_URL="https://app.suivi.test")
+                             PUBLIC_URL="https://app.suivi.test",
+                             LEAD_MAIL_TIMER_SECONDS=0.1, LEAD_MAIL_RETRY_SECONDS=[0.2, 0.4],
+                             LEAD_MAIL_LEASE_SECONDS=2)
 
 
 @pytest.fixture
@@ -128,6 +143,18 @@ LINKS: dict[str, dict[str, Any]] = {}
 ASKED: list[Principal | None] = []
 
 
+#: user id -> what accounts' ``get_user`` answers; users whose office is closed.
+USERS: dict[str, dict[str, Any]] = {}
+CLOSED_OFFICES: set[str] = set()
+#: lead id -> what leads' ``lead_contact`` answers (absent: unknown or erased).
+LEADS: dict[str, dict[str, Any]] = {}
+#: network id -> its pipeline's statuses (the default one otherwise).
+PIPELINES: dict[str, list[str]] = {}
+DEFAULT_STATUSES = ["new", "contacted", "meeting", "client", "distributor", "not_interested"]
+#: ``lead_email_sent`` events as leads received them.
+SENT_EVENTS: list[dict[str, Any]] = []
+
+
 class FakeAccounts:
     name = "accounts"
     principal = CurrentPrincipal()
@@ -138,6 +165,39 @@ class FakeAccounts:
         if link_ref not in LINKS:
             raise Conflict("This link was used, replaced or has expired", code="link_unusable")
         return LINKS[link_ref]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        if user_id not in USERS:
+            raise NotFound("No such user")
+        return USERS[user_id]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def office_active(self, user_id: str) -> bool:
+        return user_id in USERS and user_id not in CLOSED_OFFICES
+
+
+class FakeLeads:
+    name = "leads"
+    principal = CurrentPrincipal()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def lead_contact(self, lead_id: str) -> dict[str, Any]:
+        if self.principal is None or not self.principal.is_service:
+            raise NotFound("internal")
+        if lead_id not in LEADS:
+            raise NotFound("No such lead")
+        return LEADS[lead_id]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def office_get_pipeline(self) -> dict[str, Any]:
+        assert self.principal is not None and self.principal.network_id
+        statuses = PIPELINES.get(self.principal.network_id, DEFAULT_STATUSES)
+        return {"statuses": statuses, "initial": statuses[0], "terminal": []}
+
+    @event_handler("mailer", "lead_email_sent")
+    def on_lead_email_sent(self, payload: dict[str, Any]) -> None:
+        SENT_EVENTS.append(payload)
 
 
 @pytest.fixture
@@ -201,6 +261,11 @@ class LiveMailer:
                 message_id: str | None = None) -> str:
         return publish_event(self.cfg["AMQP_URI"], event_type, payload, message_id)
 
+    def publish_as(self, source: str, event_type: str, payload: dict[str, Any],
+                   message_id: str | None = None) -> str:
+        """Publish an event of another service (or the mailer's own), signed as it."""
+        return publish_signed(self.cfg["AMQP_URI"], source, event_type, payload, message_id)
+
     def settled(self) -> bool:
         """Every event published so far has been handled and acked (retries included)."""
         return broker_settled(self.cfg["AMQP_URI"].rsplit("/", 1)[-1])
@@ -218,8 +283,190 @@ def live_mailer(db_url: str) -> Iterator[LiveMailer]:
     server.start()
     cfg = mailer_config(name, db_url, server.port)
     try:
-        with infra.running(cfg, MailerService, FakeAccounts):
+        with infra.running(cfg, MailerService, FakeAccounts, FakeLeads):
             yield LiveMailer(cfg, server, db_url)
     finally:
         server.stop()
         infra.delete_vhost(name)
+
+
+# --- emails to leads -----------------------------------------------------------------------
+
+def table_rows(url: str, table: Any, *where: Any) -> list[dict[str, Any]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(table).where(*where))]
+    engine.dispose()
+    return rows
+
+
+@pytest.fixture
+def read_rows() -> Callable[..., list[dict[str, Any]]]:
+    return table_rows
+
+
+@dataclass
+class Office:
+    """A network (announced by accounts), its admin and a member, as the fakes know them;
+    leads given to the member, moved and erased as leads would announce it."""
+    live: LiveMailer
+    network_id: str
+    admin: Principal
+    user: Principal
+
+    def rpc(self, who: Principal | None = None) -> RpcClient:
+        return RpcClient(self.live.cfg["AMQP_URI"], principal=who or self.user)
+
+    def lead(self, owner: Principal | None = None, email: str | None = "",
+             status: str = "new", **over: Any) -> dict[str, Any]:
+        lead_id = str(uuid.uuid4())
+        owner = owner or self.user
+        LEADS[lead_id] = {"lead_id": lead_id, "owner_id": owner.user_id,
+                          "network_id": owner.network_id,
+                          "email": f"lead.{lead_id[:8]}@example.test" if email == "" else email,
+                          "first_name": "Camille", "last_name": "Lefèvre", "city": "Lille",
+                          "status": status, "office_kind": "personal", **over}
+        return LEADS[lead_id]
+
+    def move(self, lead: dict[str, Any], new_status: str, cause: str = "status_change",
+             message_id: str | None = None, changed_at: str | None = None) -> str:
+        old = lead["status"]
+        lead["status"] = new_status
+        return publish_signed(self.live.cfg["AMQP_URI"], "leads", "lead_status_changed", {
+            "lead_id": lead["lead_id"], "user_id": lead["owner_id"],
+            "network_id": lead["network_id"], "old_status": old, "new_status": new_status,
+            "changed_at": changed_at or clock.now().isoformat(), "cause": cause}, message_id)
+
+    def erase(self, lead: dict[str, Any]) -> str:
+        LEADS.pop(lead["lead_id"], None)
+        return publish_signed(self.live.cfg["AMQP_URI"], "leads", "lead_erased", {
+            "lead_id": lead["lead_id"], "user_id": lead["owner_id"],
+            "network_id": lead["network_id"], "erased_at": clock.now().isoformat()})
+
+    def member(self, first_name: str = "Bruno") -> Principal:
+        uid = str(uuid.uuid4())
+        USERS[uid] = {"id": uid, "role": "user", "network_id": self.network_id, "status": "active",
+                      "first_name": first_name, "last_name": "Durand",
+                      "email": f"{first_name.lower()}.{uid[:8]}@example.org",
+                      "phone": "+33612345678"}
+        return Principal(uid, "user", self.network_id)
+
+    def template(self, body_text: str = "Bonjour {{ lead.first_name }}, {{ user.first_name }}",
+                 subject: str = "Pour {{ lead.first_name }}", **over: Any) -> dict[str, Any]:
+        with self.rpc(self.admin) as rpc:
+            return rpc.mailer.create_template({"name": "T", "subject": subject,
+                                               "body_text": body_text, **over})
+
+    def automation(self, status: str, template_id: str, delay_hours: int = 0) -> dict[str, Any]:
+        with self.rpc(self.admin) as rpc:
+            return rpc.mailer.create_automation({"status": status, "template_id": template_id,
+                                                 "delay_hours": delay_hours})
+
+    def mails_to(self, lead: dict[str, Any]) -> list[Received]:
+        return self.live.smtp.to(lead["email"]) if lead["email"] else []
+
+    def emails_of(self, lead: dict[str, Any]) -> list[dict[str, Any]]:
+        from mailer.models import lead_emails
+
+        return table_rows(self.live.db_url, lead_emails,
+                          lead_emails.c.lead_id == uuid.UUID(lead["lead_id"]))
+
+    def sent_events(self, lead: dict[str, Any]) -> list[dict[str, Any]]:
+        return [e for e in SENT_EVENTS if e["lead_id"] == lead["lead_id"]]
+
+
+@pytest.fixture
+def users() -> dict[str, dict[str, Any]]:
+    """What the fake accounts knows of users (``get_user``)."""
+    return USERS
+
+
+@pytest.fixture
+def pipelines() -> Iterator[dict[str, list[str]]]:
+    """Networks whose pipeline is not the default one (for this test)."""
+    yield PIPELINES
+    PIPELINES.clear()
+
+
+@pytest.fixture
+def closed_offices() -> Iterator[set[str]]:
+    """Users whose office accounts says is closed (for this test)."""
+    yield CLOSED_OFFICES
+    CLOSED_OFFICES.clear()
+
+
+def make_office(live_mailer: LiveMailer, name: str = "Réseau Nord") -> Office:
+    """A network announced by accounts (``network_created``), its admin and a member with an
+    open office."""
+    network_id = str(uuid.uuid4())
+    admin_id = str(uuid.uuid4())
+    USERS[admin_id] = {"id": admin_id, "role": "admin", "network_id": network_id,
+                       "status": "active", "first_name": "Alice", "last_name": "Martin",
+                       "email": f"alice.{admin_id[:8]}@example.org"}
+    office = Office(live_mailer, network_id, Principal(admin_id, "admin", network_id),
+                    Principal("", "user"))
+    office.user = office.member()
+    publish_signed(live_mailer.cfg["AMQP_URI"], "accounts", "network_created",
+                   {"network_id": network_id, "name": name})
+    wait_for(lambda: table_rows(live_mailer.db_url, mail_networks,
+                                mail_networks.c.network_id == network_id),
+             what="the network announced")
+    return office
+
+
+@pytest.fixture
+def office_in() -> Iterator[Callable[..., Office]]:
+    """``office_in(live, name)``: an office on a mailer of the test's own making."""
+    yield make_office
+    clock.reset()
+
+
+@pytest.fixture
+def new_office(live_mailer: LiveMailer) -> Iterator[Callable[..., Office]]:
+    """Make offices on the module's mailer (see ``make_office``); the platform clock is
+    reset afterwards."""
+    yield lambda name="Réseau Nord": make_office(live_mailer, name)
+    clock.reset()
+
+
+@dataclass
+class PrivateMailer:
+    """A platform of one test's own: its vhost, SMTP server and fakes; mailer instances
+    started (and killed) at will, all on the test database."""
+    live: LiveMailer
+    containers: list[Any] = field(default_factory=list)
+
+    def start_mailer(self) -> Any:
+        from nameko.containers import get_container_cls
+
+        from mailer.service import MailerService
+
+        container = get_container_cls()(MailerService)
+        container.start()
+        self.containers.append(container)
+        return container
+
+
+@pytest.fixture
+def private_mailer(db_url: str) -> Iterator[PrivateMailer]:
+    infra.truncate_all(db_url, metadata)
+    name = infra.fresh_vhost()
+    server = SmtpServer()
+    server.start()
+    cfg = mailer_config(name, db_url, server.port)
+    private = PrivateMailer(LiveMailer(cfg, server, db_url))
+    try:
+        with infra.running(cfg, FakeAccounts, FakeLeads):
+            try:
+                yield private
+            finally:
+                for container in private.containers:
+                    try:
+                        container.stop()
+                    except Exception:
+                        container.kill()
+    finally:
+        server.hold.clear()
+        server.stop()
+        infra.delete_vhost(name)
+        clock.reset()

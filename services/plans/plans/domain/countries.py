@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from suivi_common.countries import country_code
 from suivi_common.errors import Invalid
 
 
 def parse_country(value: object, field: str = "country") -> str:
-    """Normalise an ISO 3166-1 alpha-2 code to upper case.
-
-    Only the shape is checked: which countries are open is a network setting
-    owned by another service.
-    """
-    if isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha():
-        return value.upper()
-    raise Invalid(
-        "Country must be an ISO 3166-1 alpha-2 code",
-        fields={field: "must be two letters, e.g. FR"},
-        code="country_invalid",
-    )
+    """The upper-cased ISO 3166-1 alpha-2 code (``suivi_common.countries``); which
+    countries are open is a network setting owned by accounts."""
+    code = country_code(value)
+    if code is None:
+        raise Invalid("Country must be an ISO 3166-1 alpha-2 code",
+                      fields={field: "must be an ISO 3166-1 alpha-2 code, e.g. FR"},
+                      code="country_invalid")
+    return code

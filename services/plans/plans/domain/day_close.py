@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from plans.domain.paris_calendar import ONE_DAY, date_span
+from plans.domain.paris_calendar import ONE_DAY
 from plans.domain.plan import Plan, PlanStatus
 from suivi_common.errors import Conflict, Invalid
 
@@ -45,14 +45,6 @@ class DayCloseResult:
     completed: bool
     skipped: bool
     """True when nothing was done (day already closed, or plan not active)."""
-
-
-def days_to_close(plan: Plan, today: date) -> list[date]:
-    """Days before ``today`` still waiting for their close, oldest first."""
-    first = plan.next_day_to_close
-    if plan.status != PlanStatus.ACTIVE or first is None:
-        return []
-    return date_span(first, today - ONE_DAY)
 
 
 def close_day(plan: Plan, report: DayReport, today: date) -> DayCloseResult:

@@ -1,46 +1,23 @@
-"""Calendar days as the terms count them: Europe/Paris days, French business days.
+"""Calendar days as the terms count them: French business days, quarters, spans.
 
-The notice rule for planned absences ("au moins 1 jour ouvré") needs French
-public holidays, taken from the ``holidays`` package (metropolitan FR list).
+Days are Europe/Paris days (``suivi_common.clock.today``). The notice rule for planned
+absences ("au moins 1 jour ouvré") counts French business days: the platform's one
+calendar, ``suivi_common.calendar_fr``.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-import holidays
+from suivi_common.calendar_fr import is_working_day
 
-PARIS = ZoneInfo("Europe/Paris")
 ONE_DAY = timedelta(days=1)
-
-
-def paris_date(moment: datetime) -> date:
-    """The Paris calendar day of an instant; naive datetimes are refused (ambiguous)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("moment must be timezone-aware")
-    return moment.astimezone(PARIS).date()
-
-
-@lru_cache(maxsize=64)
-def _french_public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("FR", years=year))
-
-
-def is_public_holiday(day: date) -> bool:
-    return day in _french_public_holidays(day.year)
-
-
-def is_business_day(day: date) -> bool:
-    """Monday to Friday, except French public holidays."""
-    return day.weekday() < 5 and not is_public_holiday(day)
 
 
 def previous_business_day(day: date) -> date:
     """The last business day strictly before ``day``."""
     candidate = day - ONE_DAY
-    while not is_business_day(candidate):
+    while not is_working_day(candidate):
         candidate -= ONE_DAY
     return candidate
 

@@ -189,10 +189,6 @@ class Plan:
             return 0
         return daily_quota(balance, self.remaining_delivery_days(day))
 
-    def left_to_take(self, today: date, taken_today: int) -> int:
-        """What the user still has to take today to avoid forfeiting (live view)."""
-        return max(0, self.quota_for(today) - taken_today)
-
     @property
     def next_day_to_close(self) -> date | None:
         """First day whose close has not been applied yet."""

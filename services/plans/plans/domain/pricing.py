@@ -71,13 +71,6 @@ class PriceTable:
             price = band.unit_price_cents
         return price
 
-    def to_config(self) -> dict[str, list[list[int]]]:
-        return {
-            tier.value: [[band.min_records, band.unit_price_cents] for band in bands]
-            for tier, bands in self.bands.items()
-        }
-
-
 DEFAULT_PRICE_TABLE_CONFIG: dict[str, list[list[int]]] = {
     "standard": [[1, 300], [100, 250], [500, 200], [1000, 180]],
     "premium": [[1, 450], [100, 400], [500, 350], [1000, 320]],

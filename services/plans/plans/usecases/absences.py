@@ -30,11 +30,14 @@ from plans.domain.force_majeure import (
 from plans.domain.plan import PlanStatus
 from plans.domain.proofs import check_proof
 from plans.models import absences, plans
-from plans.store import check_limit, entitlement, load, load_where, page, page_query, parse_id, publish
+from plans.store import entitlement, load, load_where, publish
 from plans.usecases.common import member, owned_plan, parse_date, staff, user_lock
 from plans.views import absence_view
 from suivi_common import clock
+from suivi_common.auth import require_owner
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
+from suivi_common.paging import check_limit, keyset, page
 
 PLANNED, FORCE_MAJEURE = "planned", "force_majeure"
 STATUSES = tuple(s.value for s in ClaimStatus)
@@ -104,7 +107,7 @@ def _declare_force_majeure(ctx: Ctx, start: Any, end: Any, reason: object, detai
 
 
 def _get(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
-    aid = parse_id(absence_id)
+    aid = parse_uuid(absence_id)
     query = select(absences).where(absences.c.id == aid)
     row = ctx.session.execute(query.with_for_update() if lock else query).first() if aid else None
     if row is None:
@@ -114,10 +117,7 @@ def _get(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
 
 def _owned(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
     principal = member(ctx)
-    row = _get(ctx, absence_id, lock)
-    if row.user_id != principal.user_id:
-        raise NotFound("No such absence")
-    return row
+    return require_owner(principal, _get(ctx, absence_id, lock), "No such absence")
 
 
 def _view(ctx: Ctx, row: Any) -> dict[str, Any]:
@@ -161,8 +161,9 @@ def get_proof(ctx: Ctx, absence_id: object) -> dict[str, Any]:
 def list_absences(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
     principal = member(ctx)
     size = check_limit(limit)
-    rows = ctx.session.execute(page_query(
-        select(absences).where(absences.c.user_id == principal.user_id), absences, cursor, size)).all()
+    rows = ctx.session.execute(keyset(
+        select(absences).where(absences.c.user_id == principal.user_id), absences, cursor, size,
+        newest_first=True)).all()
     return page(rows, size, [_view(ctx, r) for r in rows[:size]])
 
 
@@ -174,9 +175,9 @@ def staff_list_absences(ctx: Ctx, status: object = None, cursor: object = None,
     if wanted not in STATUSES:
         raise Invalid("Unknown status", fields={"status": "one of " + ", ".join(STATUSES)})
     size = check_limit(limit)
-    rows = ctx.session.execute(page_query(
+    rows = ctx.session.execute(keyset(
         select(absences).where(absences.c.kind == FORCE_MAJEURE, absences.c.status == wanted),
-        absences, cursor, size)).all()
+        absences, cursor, size, newest_first=True)).all()
     return page(rows, size, [_view(ctx, r) for r in rows[:size]])
 
 

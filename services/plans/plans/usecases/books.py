@@ -29,10 +29,11 @@ from plans.domain.paris_calendar import ONE_DAY, date_span
 from plans.domain.plan import PlanStatus
 from plans.models import day_reports, plans
 from plans.remote import DayTotals, Unavailable
-from plans.store import PlanRow, load, parse_id, publish
+from plans.store import PlanRow, load, publish
 from plans.usecases.common import parse_date, staff
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid
+from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def catch_up(ctx: Ctx, plan_id: str, max_days: int = 62) -> bool:
             log.warning("catch-up of plan %s stopped at %s: %s", plan.id, nxt, exc)
             return False
         for totals in reports:
-            if parse_id(totals.plan_id) == row.id:
+            if parse_uuid(totals.plan_id) == row.id:
                 with ctx.separate() as tx:
                     record(tx, totals)
     return False

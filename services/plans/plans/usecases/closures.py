@@ -16,11 +16,12 @@ from plans.context import Ctx
 from plans.domain.closures import apply_sales_closure, declare_sales_closure
 from plans.domain.plan import PlanStatus
 from plans.models import plans, sales_closures
-from plans.store import check_limit, entitlement, load_where, page, page_query, publish
+from plans.store import entitlement, load_where, publish
 from plans.usecases.common import CLOSURES_LOCK, parse_date, staff
 from plans.views import closure_view
 from suivi_common import clock
 from suivi_common.errors import Invalid
+from suivi_common.paging import check_limit, keyset, page
 
 
 def _strings(value: object, field: str) -> list[str]:
@@ -64,13 +65,14 @@ def declare(ctx: Ctx, start_date: object, end_date: object, countries: object = 
         "closure_id": closure.id, "start_date": data["start_date"], "end_date": data["end_date"],
         "countries": data["countries"], "tiers": data["tiers"], "reason": closure.reason,
         "plan_ids": changed})
-    row = ctx.session.execute(select(sales_closures).where(
+    saved = ctx.session.execute(select(sales_closures).where(
         sales_closures.c.id == uuid.UUID(closure.id))).one()
-    return closure_view(row)
+    return closure_view(saved)
 
 
 def list_closures(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
     staff(ctx)
     size = check_limit(limit)
-    rows = ctx.session.execute(page_query(select(sales_closures), sales_closures, cursor, size)).all()
+    rows = ctx.session.execute(keyset(select(sales_closures), sales_closures, cursor, size,
+                                      newest_first=True)).all()
     return page(rows, size, [closure_view(r) for r in rows[:size]])

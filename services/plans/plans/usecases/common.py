@@ -8,8 +8,8 @@ from plans.context import Ctx
 from plans.domain.plan import Plan, PlanStatus
 from plans.remote import TodayTotals, Unavailable
 from plans.store import PlanRow, load
-from suivi_common.auth import Principal, require, require_service
-from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.auth import Principal, require, require_owner
+from suivi_common.errors import Conflict, Invalid
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,6 @@ def staff(ctx: Ctx) -> Principal:
     return require(ctx.principal, "staff")
 
 
-def internal(ctx: Ctx) -> Principal:
-    """Another service (a signed service principal; plans' own timers act as plans).
-    No principal is never internal."""
-    return require_service(ctx.principal)
-
-
 def user_lock(ctx: Ctx, user_id: str) -> None:
     """Serialises a user's planned absences with the activation of their plans."""
     ctx.lock(f"plans:user:{user_id}")
@@ -40,10 +34,7 @@ def user_lock(ctx: Ctx, user_id: str) -> None:
 def owned_plan(ctx: Ctx, plan_id: object, lock: bool = False) -> PlanRow:
     """The caller's plan; another user's plan is indistinguishable from a missing one."""
     principal = member(ctx)
-    row = load(ctx.session, plan_id, lock=lock)
-    if row is None or row.plan.user_id != principal.user_id:
-        raise NotFound("No such plan")
-    return row
+    return require_owner(principal, load(ctx.session, plan_id, lock=lock), "No such plan")
 
 
 def parse_date(value: object, field: str) -> date:

@@ -28,7 +28,7 @@ from plans.domain.countries import parse_country
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import ExtensionQuote, Tier, convert_records, parse_tier, quote, quote_extension
 from plans.models import absences, day_reports, extensions, sales_closures
-from plans.store import PlanRow, insert_plan, load, parse_id, publish
+from plans.store import PlanRow, insert_plan, load, publish
 from plans.usecases import books
 from plans.usecases.common import (
     CLOSURES_LOCK,
@@ -40,7 +40,8 @@ from plans.usecases.common import (
 )
 from plans.views import extension_view, plan_view
 from suivi_common import clock
-from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, SuiviError
+from suivi_common.errors import Conflict, Forbidden, Invalid, SuiviError
+from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ def extend_plan(ctx: Ctx, plan_id: object, records: object, payment_method: obje
 
 
 def _extension_paid(ctx: Ctx, payload: dict[str, Any]) -> None:
-    ext_id = parse_id(payload.get("order_id"))
+    ext_id = parse_uuid(payload.get("order_id"))
     ext = ctx.session.execute(select(extensions).where(extensions.c.id == ext_id)
                               .with_for_update()).first() if ext_id else None
     if ext is None:
@@ -377,11 +378,3 @@ def apply_waiting_extensions(ctx: Ctx) -> int:
     return applied
 
 
-def get_extension(ctx: Ctx, plan_id: object, ext_id: object) -> dict[str, Any]:
-    row = owned_plan(ctx, plan_id)
-    eid = parse_id(ext_id)
-    ext = ctx.session.execute(select(extensions).where(
-        extensions.c.id == eid, extensions.c.plan_id == row.id)).first() if eid else None
-    if ext is None:
-        raise NotFound("No such extension")
-    return extension_view(ext)

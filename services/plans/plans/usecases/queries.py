@@ -9,12 +9,13 @@ from plans.context import Ctx
 from plans.domain.forecast import forecast_demand
 from plans.domain.plan import PlanStatus
 from plans.models import extensions, plans
-from plans.store import check_limit, from_record, load, load_where, page, page_query, snapshot
-from plans.usecases.common import INTERNAL_ROLES, internal, member, owned_plan, staff, today_totals
+from plans.store import from_record, load, load_where, snapshot
+from plans.usecases.common import INTERNAL_ROLES, member, owned_plan, staff, today_totals
 from plans.views import extension_view, plan_view
 from suivi_common import clock
-from suivi_common.auth import require
+from suivi_common.auth import require, require_owner, require_service
 from suivi_common.errors import Invalid, NotFound
+from suivi_common.paging import check_limit, keyset, page
 
 STATUSES = tuple(s.value for s in PlanStatus)
 
@@ -46,24 +47,21 @@ def list_plans(ctx: Ctx, cursor: object = None, limit: object = None,
         if status not in STATUSES:
             raise Invalid("Unknown status", fields={"status": "one of " + ", ".join(STATUSES)})
         query = query.where(plans.c.status == status)
-    rows = ctx.session.execute(page_query(query, plans, cursor, size)).all()
+    rows = ctx.session.execute(keyset(query, plans, cursor, size, newest_first=True)).all()
     today = clock.today()
     return page(rows, size, [plan_view(from_record(r), today, None) for r in rows[:size]])
 
 
 def active_entitlements(ctx: Ctx) -> list[dict[str, Any]]:
     """Snapshots of every active plan: leads' start-up re-sync."""
-    internal(ctx)
+    require_service(ctx.principal)  # plans' own timers act as plans
     return [snapshot(row) for row in load_where(ctx.session, plans.c.status == PlanStatus.ACTIVE.value)]
 
 
 def get_plan_for_owner(ctx: Ctx, plan_id: object) -> dict[str, Any]:
     """A plan's snapshot, for its owner or for another service (not another member)."""
     principal = require(ctx.principal)
-    row = load(ctx.session, plan_id)
-    if row is None or (principal.role not in INTERNAL_ROLES
-                       and principal.user_id != row.plan.user_id):
-        raise NotFound("No such plan")
+    row = require_owner(principal, load(ctx.session, plan_id), "No such plan", INTERNAL_ROLES)
     return snapshot(row)
 
 
@@ -80,8 +78,8 @@ def forecast(ctx: Ctx, days: object = 14) -> dict[str, Any]:
     items = [{"date": key.day.isoformat(), "country": key.country, "tier": key.tier.value,
               "records": records} for key, records in demand.items()]
     per_day: dict[str, int] = {}
-    for item in items:
-        per_day[item["date"]] = per_day.get(item["date"], 0) + item["records"]
+    for key, records in demand.items():
+        per_day[key.day.isoformat()] = per_day.get(key.day.isoformat(), 0) + records
     return {"from_date": today.isoformat(), "days": days, "items": items,
             "per_day": [{"date": d, "records": n} for d, n in sorted(per_day.items())],
             "total": sum(per_day.values()), "active_plans": len(active)}

@@ -13,7 +13,6 @@ keys), the fakes reset and the clock frozen on a Monday.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +40,7 @@ from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.errors import EXPECTED_ERRORS
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
+from suivi_common.testing.waiting import broker_settled
 
 
 class Fakes:
@@ -162,6 +162,7 @@ class Stack:
         self.cfg = cfg
         self.engine = engine
         self.uri = cfg["AMQP_URI"]
+        self.vhost = self.uri.rsplit("/", 1)[1]
         self.fake = FAKE
 
     @contextlib.contextmanager
@@ -195,15 +196,23 @@ class Stack:
     def snapshots(self, plan_id: str) -> list[dict[str, Any]]:
         return [s for s in FAKE.snapshots if s["plan_id"] == plan_id]
 
-    def wait_snapshot(self, plan_id: str, version: int, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_snapshot(self, plan_id: str, version: int) -> dict[str, Any]:
         """The snapshot of ``version`` as fake leads received it."""
         return wait_for(lambda: next((s for s in self.snapshots(plan_id)
-                                      if s["version"] == version), None), timeout)
+                                      if s["version"] == version), None),
+                        what=f"snapshot v{version} of {plan_id}")
+
+    def settled(self) -> bool:
+        """Nothing is left to happen: every delivered event handled and acked (plans acks
+        after its commit, the fakes after their handler ran), then plans' outbox relayed,
+        then what it relayed handled too."""
+        return (broker_settled(self.vhost) and self.count(common.outbox) == 0
+                and broker_settled(self.vhost))
 
     def settle(self) -> None:
-        """Wait until plans has relayed everything it wrote."""
-        wait_for(lambda: self.count(common.outbox) == 0)
-        time.sleep(0.1)
+        """Wait until everything sent so far has taken its effect: the way to say "and
+        nothing more happened" without sleeping a guessed time."""
+        wait_for(self.settled, what="the broker and plans' outbox settled")
 
 
 @pytest.fixture(scope="session")
@@ -224,7 +233,7 @@ def stack(request: pytest.FixtureRequest, db_url: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     infra.truncate_all(db_url, metadata)
     vhost = infra.fresh_vhost()
-    settings = {"DATABASE_URL": db_url, "DAY_CLOSE_INTERVAL_SECONDS": 3600, "RPC_TIMEOUT_SECONDS": 3,
+    settings = {"DATABASE_URL": db_url, "DAY_CLOSE_INTERVAL_SECONDS": 3600, "RPC_TIMEOUT_SECONDS": 30,
                 "SUIVI_DEV_CLOCK_FILE": str(tmp_path_factory.mktemp("clock") / "dev-clock.json"),
                 **getattr(request.module, "STACK_CONFIG", {})}
     cfg = infra.base_config(vhost, **settings)

@@ -2,7 +2,6 @@
 the plans <-> leads protocol (redeliveries, duplicate and late day closes)."""
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -124,7 +123,7 @@ def test_a_redelivered_payment_activates_once(world: Any) -> None:
         world.publish("accounts", "payment_validated", event, "pay-1")
     world.publish("accounts", "payment_validated", event, "pay-1-again")  # a new id, same payment
     world.wait_snapshot(bought["id"], 1)
-    time.sleep(0.5)
+    world.settle()  # all four deliveries handled, and whatever they emitted received
     assert [s["version"] for s in world.snapshots(bought["id"])] == [1]
     assert world.plan(bought["id"]).plan.status.value == "active"
 
@@ -136,13 +135,13 @@ def test_day_closes_twice_late_and_out_of_order_apply_once_in_order(world: Any) 
     monday = {"plan_id": plan_id, "date": iso(MONDAY), "taken": 7, "shortfall": 3}
     world.publish("leads", "plan_day_closed", tuesday, "close-tue")  # a late Monday: Tuesday first
     wait_for(lambda: world.count(day_reports) == 1)
-    time.sleep(0.3)
+    world.settle()
     assert world.plan(plan_id).plan.remaining == 300  # waits for Monday
     world.publish("leads", "plan_day_closed", monday, "close-mon")
     world.publish("leads", "plan_day_closed", monday, "close-mon")  # redelivered
     world.publish("leads", "plan_day_closed", monday, "close-mon-2")  # closed twice by leads
     wait_for(lambda: world.plan(plan_id).plan.last_closed_date == MONDAY + D)
-    time.sleep(0.3)
+    world.settle()  # the redelivery and the second close handled too
     plan = world.plan(plan_id).plan
     # Monday: 7 taken, 3 short (still owed, one more day); Tuesday: 10 taken
     assert plan.remaining == 300 - 7 - 10 and plan.forfeits == {}
@@ -165,7 +164,7 @@ def test_refund_credit_once_per_claim_even_redelivered(world: Any) -> None:
     world.publish("leads", "refund_approved", claim, "refund-1")
     world.publish("leads", "refund_approved", claim, "refund-1-bis")
     wait_for(lambda: world.count(refund_credits, refund_credits.c.status == "credited") == 1)
-    time.sleep(0.3)
+    world.settle()  # the redelivery and the second claim id handled too
     assert world.plan(plan_id).plan.remaining == 301
     assert world.wait_snapshot(plan_id, 2)["records_remaining"] == 301
     assert max(s["version"] for s in world.snapshots(plan_id)) == 2

@@ -2,11 +2,14 @@
 order, leads being down, and a paid extension waiting for its plan's books."""
 from __future__ import annotations
 
-import time
+import itertools
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +21,46 @@ STACK_CONFIG = {"DAY_CLOSE_INTERVAL_SECONDS": 0.2}
 EXTRA_SERVICES = (PlansService,)  # a second instance: both timers run, both handle events
 
 D = timedelta(days=1)
+INSTANCES = 2
+
+
+class Ticks:
+    """The day-close ticks each plans instance finished. "Nothing more may happen" is
+    checked after a *round*: every instance finished a tick that began after the moment
+    in question, whatever the machine's speed (a sleep would only hope for it)."""
+
+    def __init__(self) -> None:
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+        self.started = 0
+        self.finished: list[tuple[int, int]] = []  # (instance, sequence number)
+
+    def begin(self) -> int:
+        with self._lock:
+            self.started = next(self._seq)
+            return self.started
+
+    def round(self) -> None:
+        """Wait until each instance has run one whole tick that started from now on."""
+        mark = self.started
+        wait_for(lambda: len({who for who, seq in self.finished if seq > mark}) >= INSTANCES,
+                 what=f"a day-close tick of each of the {INSTANCES} instances")
+
+
+@pytest.fixture
+def ticks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ticks]:
+    log = Ticks()
+    tick = PlansService.day_close_tick
+
+    def counted(self: PlansService) -> None:
+        seq = log.begin()
+        try:
+            tick(self)
+        finally:
+            log.finished.append((id(self.db._provider), seq))  # one provider per instance
+
+    monkeypatch.setattr(PlansService, "day_close_tick", counted)
+    yield log
 
 
 def activate(world: Any, records: int = 300) -> str:
@@ -27,7 +70,7 @@ def activate(world: Any, records: int = 300) -> str:
     return bought["id"]
 
 
-def test_missed_days_are_closed_in_order_once_leads_is_back(world: Any) -> None:
+def test_missed_days_are_closed_in_order_once_leads_is_back(world: Any, ticks: Ticks) -> None:
     plan_id = activate(world)
     book = world.fake.book
     book.take(plan_id, 10, day=MONDAY)
@@ -35,11 +78,13 @@ def test_missed_days_are_closed_in_order_once_leads_is_back(world: Any) -> None:
     book.take(plan_id, 10, day=MONDAY + 2 * D)
     book.available = False
     freeze_on(MONDAY + 3 * D)  # Thursday: Monday to Wednesday are due
-    time.sleep(0.6)
+    ticks.round()  # both instances tried, and leads refused them
+    assert book.refused >= INSTANCES and book.close_calls == []
     assert world.plan(plan_id).plan.last_closed_date is None
     book.available = True
     wait_for(lambda: world.plan(plan_id).plan.last_closed_date == MONDAY + 2 * D)
-    time.sleep(0.5)  # both instances keep ticking: nothing more may happen
+    ticks.round()  # both instances keep ticking: nothing more may happen
+    world.settle()
     plan = world.plan(plan_id).plan
     assert plan.remaining == 300 - 10 - 5 - 3 - 10  # Tuesday: 5 taken, 2 short, 3 forfeited
     assert plan.forfeits == {MONDAY + D: 3}
@@ -51,7 +96,8 @@ def test_missed_days_are_closed_in_order_once_leads_is_back(world: Any) -> None:
     assert world.plan(plan_id).version == max(versions)
 
 
-def test_a_paid_extension_waits_for_the_books_then_the_timer_applies_it(world: Any) -> None:
+def test_a_paid_extension_waits_for_the_books_then_the_timer_applies_it(
+        world: Any, ticks: Ticks) -> None:
     plan_id = activate(world)
     order = world.call(U1, "extend_plan", plan_id, 30, "card")
     world.fake.book.available = False
@@ -63,8 +109,10 @@ def test_a_paid_extension_waits_for_the_books_then_the_timer_applies_it(world: A
             return session.execute(select(extensions.c.status)).scalar_one()
 
     wait_for(lambda: status() == "paid")
-    time.sleep(0.5)
+    ticks.round()  # both timers ran with leads down: the books stay open, the extension waits
+    assert world.fake.book.refused >= INSTANCES
     assert world.plan(plan_id).plan.remaining == 300
+    assert status() == "paid"
     world.fake.book.available = True
     wait_for(lambda: status() == "applied")
     plan = world.plan(plan_id).plan

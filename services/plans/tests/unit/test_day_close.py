@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from plans.domain.day_close import DayReport, close_day, close_days, days_to_close
+from plans.domain.day_close import DayReport, close_day, close_days
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import DEFAULT_PRICE_TABLE, quote_extension
 from suivi_common.errors import Conflict, Invalid
@@ -162,7 +162,7 @@ def test_catch_up_closes_missed_days_in_date_order(make_plan: MakePlan) -> None:
     assert [r.skipped for r in results] == [False, True, False, False]
     assert [r.forfeited for r in results] == [0, 0, 10, 0]
     assert plan.remaining == 270 and plan.last_closed_date == d(3)
-    assert days_to_close(plan, today=d(4)) == []
+    assert plan.next_day_to_close == d(4)  # nothing left to close before the 4th
 
 
 def test_catch_up_with_a_gap_changes_nothing(make_plan: MakePlan) -> None:
@@ -180,15 +180,6 @@ def test_catch_up_refuses_today(make_plan: MakePlan) -> None:
         close_days(plan, [DayReport(d(1)), DayReport(d(2))], today=d(2))
     assert caught.value.code == "day_close_not_over"
     assert plan.last_closed_date is None
-
-
-def test_days_to_close(make_plan: MakePlan) -> None:
-    plan = make_plan(records=300)
-    assert days_to_close(plan, today=d(4)) == [d(1), d(2), d(3)]
-    assert days_to_close(plan, today=d(1)) == []
-    close_day(plan, DayReport(d(1), taken=10), today=d(4))
-    assert days_to_close(plan, today=d(4)) == [d(2), d(3)]
-    assert days_to_close(make_plan(start=None), today=d(4)) == []
 
 
 @pytest.mark.parametrize(

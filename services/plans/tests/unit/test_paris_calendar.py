@@ -4,14 +4,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from plans.domain.paris_calendar import (
-    date_span,
-    is_business_day,
-    is_public_holiday,
-    paris_date,
-    previous_business_day,
-    quarter_of,
-)
+from plans.domain.paris_calendar import date_span, previous_business_day, quarter_of
+from suivi_common import clock
+from suivi_common.calendar_fr import is_working_day, public_holidays
 
 
 @pytest.mark.parametrize(
@@ -29,12 +24,12 @@ from plans.domain.paris_calendar import (
     ],
 )
 def test_business_days_are_weekdays_minus_french_holidays(day: date, expected: bool) -> None:
-    assert is_business_day(day) is expected
+    assert is_working_day(day) is expected
 
 
 def test_public_holiday_lookup() -> None:
-    assert is_public_holiday(date(2026, 12, 25))
-    assert not is_public_holiday(date(2026, 12, 24))
+    assert date(2026, 12, 25) in public_holidays(2026)
+    assert date(2026, 12, 24) not in public_holidays(2026)
 
 
 @pytest.mark.parametrize(
@@ -77,13 +72,12 @@ def test_quarter_of(day: date, expected: tuple[int, int]) -> None:
         (datetime(2026, 6, 2, 1, 0, tzinfo=timezone(timedelta(hours=5))), date(2026, 6, 1)),
     ],
 )
-def test_paris_date_uses_the_paris_calendar_day(moment: datetime, expected: date) -> None:
-    assert paris_date(moment) == expected
-
-
-def test_paris_date_refuses_naive_datetimes() -> None:
-    with pytest.raises(ValueError):
-        paris_date(datetime(2026, 6, 1, 12, 0))
+def test_today_is_the_paris_calendar_day(moment: datetime, expected: date) -> None:
+    clock.freeze(moment)
+    try:
+        assert clock.today() == expected
+    finally:
+        clock.reset()
 
 
 def test_date_span_is_inclusive_and_empty_when_reversed() -> None:

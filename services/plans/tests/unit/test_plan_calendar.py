@@ -101,13 +101,6 @@ def test_quota_follows_remaining_and_days(make_plan: MakePlan) -> None:
     assert plan.quota_for(d(1), remaining=90) == 2
 
 
-def test_left_to_take_today(make_plan: MakePlan) -> None:
-    plan = make_plan(records=300)
-    assert plan.left_to_take(d(1), taken_today=0) == 10
-    assert plan.left_to_take(d(1), taken_today=4) == 6
-    assert plan.left_to_take(d(1), taken_today=12) == 0
-
-
 def test_every_day_of_a_plan_is_a_delivery_day_unless_blocked(make_plan: MakePlan) -> None:
     plan = make_plan()
     plan.block_dates([d(6), d(7)])

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from plans.domain.plan import Plan, PlanStatus
-from plans.domain.pricing import DEFAULT_PRICE_TABLE, Tier, parse_price_table
+from plans.domain.pricing import DEFAULT_PRICE_TABLE, DEFAULT_PRICE_TABLE_CONFIG, Tier, parse_price_table
 from suivi_common.errors import Conflict, Invalid
 
 MakePlan = Callable[..., Plan]
@@ -26,7 +26,7 @@ def test_order_creates_an_unpaid_plan_with_locked_price(make_plan: MakePlan) -> 
 def test_price_is_locked_at_order_time_not_at_activation(make_plan: MakePlan) -> None:
     """Art. 6: billed at the tariff in force when the order was validated."""
     plan = make_plan(records=300, start=None)
-    dearer = parse_price_table({**DEFAULT_PRICE_TABLE.to_config(), "standard": [[1, 999]]})
+    dearer = parse_price_table({**DEFAULT_PRICE_TABLE_CONFIG, "standard": [[1, 999]]})
     assert dearer.unit_price_cents(Tier.STANDARD, 300) == 999
     plan.activate(date(2026, 6, 1))
     assert plan.unit_price_cents == 250

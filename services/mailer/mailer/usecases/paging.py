@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, Table, and_, or_
+
 from suivi_common.errors import Invalid
 
 DEFAULT_LIMIT = 50
@@ -37,6 +39,16 @@ def decode(cursor: object) -> tuple[datetime, uuid.UUID] | None:
         return datetime.fromisoformat(created), uuid.UUID(row_id)
     except (AssertionError, ValueError, TypeError):
         raise Invalid("Invalid cursor", fields={"cursor": "invalid"}) from None
+
+
+def newest_first(query: Select[Any], table: Table, cursor: object, limit: int) -> Select[Any]:
+    """``query`` ordered newest first from after ``cursor``, ``limit + 1`` rows."""
+    after = decode(cursor)
+    if after is not None:
+        created, row_id = after
+        query = query.where(or_(table.c.created_at < created,
+                                and_(table.c.created_at == created, table.c.id < row_id)))
+    return query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(limit + 1)
 
 
 def page(rows: list[Any], limit: int, items: list[dict[str, Any]]) -> dict[str, Any]:

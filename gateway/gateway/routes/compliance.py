@@ -1,0 +1,235 @@
+"""Compliance (terms, processing annex): routes under ``/api/compliance/*`` are for the
+``compliance`` role only (platform staff is another role: 403); controllers (users and
+admins) answer breach notices and sub-processor changes through their own routes. The
+compliance service checks the role again."""
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from gateway.http import Req, api
+from gateway.schemas.common import PageQuery, page_of
+from gateway.schemas.compliance import (
+    ApprovalIn,
+    AuditEntryOut,
+    AuditQuery,
+    AuditVerifyOut,
+    AuthorityRecordOut,
+    BreachControllerOut,
+    BreachIn,
+    BreachOut,
+    BreachUpdateIn,
+    DenyIn,
+    ExtendIn,
+    MyBreachOut,
+    ObjectionIn,
+    ObjectionOut,
+    ObjectionSeenOut,
+    ReceiptOut,
+    RegisterOut,
+    RequestIn,
+    RequestOut,
+    RequestsQuery,
+    RequestSummaryOut,
+    SubprocessorChangeIn,
+    SubprocessorChangeOut,
+    SubprocessorOut,
+)
+
+COMPLIANCE = ("compliance",)
+CONTROLLERS = ("user", "admin")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class ComplianceRoutes:
+    compliance: Any
+
+    # --- the audit trail (annex IV.15) ---------------------------------------------------
+    @api("GET", "/api/compliance/audit", roles=COMPLIANCE, query=AuditQuery,
+         response=page_of(AuditEntryOut), tags=("compliance",),
+         summary="The audit trail, newest first; each entry chained to the previous by hash")
+    def audit_log(self, req: Req) -> Any:
+        q = req.query
+        return self.compliance.audit_log(q.get("cursor"), q["limit"], q.get("kind"))
+
+    @api("GET", "/api/compliance/audit/verify", roles=COMPLIANCE, response=AuditVerifyOut,
+         tags=("compliance",), summary="Check the whole chain: a gap or an edit is reported")
+    def audit_verify(self, req: Req) -> Any:
+        return self.compliance.audit_verify()
+
+    # --- data-subject requests (annex IV.8) ----------------------------------------------
+    @api("POST", "/api/compliance/requests", roles=COMPLIANCE, body=RequestIn,
+         response=RequestOut, status=201, tags=("compliance",),
+         summary="Register a data-subject request; due one month after receipt")
+    def register_request(self, req: Req) -> Any:
+        b = req.body
+        return self.compliance.register_request(
+            b["kind"], b.get("email"), b.get("phone"), b["received_at"].isoformat(),
+            b.get("note"), b.get("changes"))
+
+    @api("GET", "/api/compliance/requests", roles=COMPLIANCE, query=RequestsQuery,
+         response=page_of(RequestSummaryOut), tags=("compliance",),
+         summary="Data-subject requests, newest first")
+    def list_requests(self, req: Req) -> Any:
+        q = req.query
+        return self.compliance.list_requests(q.get("status"), q.get("cursor"), q["limit"])
+
+    @api("GET", "/api/compliance/requests/<request_id>", roles=COMPLIANCE,
+         response=RequestOut, tags=("compliance",),
+         summary="A request, with each service's task (late ones flagged)")
+    def get_request(self, req: Req, request_id: str) -> Any:
+        return self.compliance.get_request(request_id)
+
+    @api("POST", "/api/compliance/requests/<request_id>/process", roles=COMPLIANCE,
+         response=RequestOut, tags=("compliance",),
+         summary="Send one task per service holding personal data (resumes a failed request)")
+    def process_request(self, req: Req, request_id: str) -> Any:
+        return self.compliance.process_request(request_id)
+
+    @api("POST", "/api/compliance/requests/<request_id>/deny", roles=COMPLIANCE, body=DenyIn,
+         response=RequestOut, tags=("compliance",), summary="Deny a request, with a reason")
+    def deny_request(self, req: Req, request_id: str) -> Any:
+        return self.compliance.deny_request(request_id, req.body["reason"])
+
+    @api("POST", "/api/compliance/requests/<request_id>/extensions", roles=COMPLIANCE,
+         body=ExtendIn, response=RequestOut, tags=("compliance",),
+         summary="Extend the deadline (two further months at most), with a reason")
+    def extend_request(self, req: Req, request_id: str) -> Any:
+        return self.compliance.extend_request(request_id, req.body["months"], req.body["reason"])
+
+    @api("GET", "/api/compliance/requests/<request_id>/receipt", roles=COMPLIANCE,
+         response=ReceiptOut, tags=("compliance",),
+         summary="What each service found and did, once the request is closed")
+    def request_receipt(self, req: Req, request_id: str) -> Any:
+        return self.compliance.request_receipt(request_id)
+
+    # --- breaches (annex IV.9) ----------------------------------------------------------
+    @api("POST", "/api/compliance/breaches", roles=COMPLIANCE, body=BreachIn, response=BreachOut,
+         status=201, tags=("compliance",),
+         summary="Declare a breach: each affected controller is counted and notified")
+    def declare_breach(self, req: Req) -> Any:
+        b = req.body
+        scope = dict(b["scope"], changed_from=_iso(b["scope"].get("changed_from")),
+                     changed_to=_iso(b["scope"].get("changed_to")))
+        return self.compliance.declare_breach(b["nature"], b["detected_at"].isoformat(),
+                                              b["data_categories"], b["services"], scope,
+                                              b["likely_consequences"], b["measures_taken"])
+
+    @api("GET", "/api/compliance/breaches", roles=COMPLIANCE, query=PageQuery,
+         response=page_of(BreachOut), tags=("compliance",), summary="Breaches, newest first")
+    def list_breaches(self, req: Req) -> Any:
+        return self.compliance.list_breaches(req.query.get("cursor"), req.query["limit"])
+
+    @api("GET", "/api/compliance/breaches/<breach_id>", roles=COMPLIANCE, response=BreachOut,
+         tags=("compliance",),
+         summary="A breach: 72-hour countdown, notices sent/failed, approvals")
+    def get_breach(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.get_breach(breach_id)
+
+    @api("GET", "/api/compliance/breaches/<breach_id>/controllers", roles=COMPLIANCE,
+         query=PageQuery, response=page_of(BreachControllerOut), tags=("compliance",),
+         summary="Each affected controller: counts, notices per stage, answer")
+    def breach_controllers(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.breach_controllers(breach_id, req.query.get("cursor"),
+                                                  req.query["limit"])
+
+    @api("POST", "/api/compliance/breaches/<breach_id>/updates", roles=COMPLIANCE,
+         body=BreachUpdateIn, response=BreachOut, tags=("compliance",),
+         summary="A follow-up notice to the same controllers")
+    def breach_update(self, req: Req, breach_id: str) -> Any:
+        b = req.body
+        return self.compliance.breach_update(breach_id, b["text"], b.get("measures_taken"),
+                                             b.get("likely_consequences"))
+
+    @api("POST", "/api/compliance/breaches/<breach_id>/recount", roles=COMPLIANCE,
+         response=BreachOut, tags=("compliance",),
+         summary="Recompute the counts; controllers found now are notified")
+    def breach_recount(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.breach_recount(breach_id)
+
+    @api("GET", "/api/compliance/breaches/<breach_id>/authority-records", roles=COMPLIANCE,
+         response=page_of(AuthorityRecordOut), tags=("compliance",),
+         summary="The authority notification records controllers approved")
+    def breach_authority_records(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.breach_authority_records(breach_id)
+
+    # the controller's own routes: a breach that does not concern them is a 404; no terms
+    # gate, since answering a breach notice is a legal duty whatever the terms' state
+    @api("GET", "/api/breaches/<breach_id>", roles=CONTROLLERS, response=MyBreachOut,
+         terms_gate=False, tags=("breaches",), summary="A breach that concerns me")
+    def my_breach(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.my_breach(breach_id)
+
+    @api("POST", "/api/breaches/<breach_id>/approval", roles=CONTROLLERS, body=ApprovalIn,
+         response=MyBreachOut, terms_gate=False, tags=("breaches",),
+         summary="My instruction: notify the authority, the persons concerned (once)")
+    def approve_breach(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.approve_breach(breach_id, req.body["notify_authority"],
+                                              req.body["notify_subjects"])
+
+    @api("GET", "/api/breaches/<breach_id>/authority-record", roles=CONTROLLERS,
+         response=AuthorityRecordOut, terms_gate=False, tags=("breaches",),
+         summary="The authority notification record I approved (JSON)")
+    def my_authority_record(self, req: Req, breach_id: str) -> Any:
+        return self.compliance.my_authority_record(breach_id)
+
+    @api("GET", "/api/breaches/<breach_id>/authority-record.html", roles=CONTROLLERS,
+         terms_gate=False, content_type="text/html", tags=("breaches",),
+         summary="The same record, printable")
+    def my_authority_record_document(self, req: Req, breach_id: str) -> Any:
+        doc = self.compliance.my_authority_record_document(breach_id)
+        return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})
+
+    # --- sub-processors (annex IV.6) -------------------------------------------------------
+    @api("GET", "/api/subprocessors", auth="any", response=page_of(SubprocessorOut),
+         tags=("subprocessors",),
+         summary="The sub-processors: activity, country, contract dates, status (for me)")
+    def subprocessor_registry(self, req: Req) -> Any:
+        return self.compliance.subprocessor_registry()
+
+    @api("POST", "/api/compliance/subprocessors/changes", roles=COMPLIANCE,
+         body=SubprocessorChangeIn, response=SubprocessorChangeOut, status=201,
+         tags=("compliance",),
+         summary="Announce an addition or a replacement; every controller is told in writing")
+    def announce_subprocessor_change(self, req: Req) -> Any:
+        b = dict(req.body)
+        b["contract_start"] = b["contract_start"].isoformat()
+        b["contract_end"] = b["contract_end"].isoformat() if b.get("contract_end") else None
+        b["effective_from"] = b["effective_from"].isoformat()
+        return self.compliance.announce_subprocessor_change(b)
+
+    @api("GET", "/api/compliance/subprocessors/changes", roles=COMPLIANCE,
+         response=page_of(SubprocessorChangeOut), tags=("compliance",),
+         summary="Announced changes, with their objection counts")
+    def subprocessor_changes(self, req: Req) -> Any:
+        return self.compliance.subprocessor_changes()
+
+    @api("GET", "/api/compliance/subprocessors/changes/<change_id>/objections",
+         roles=COMPLIANCE, response=page_of(ObjectionSeenOut), tags=("compliance",),
+         summary="Who objected to a change, and why")
+    def subprocessor_objections(self, req: Req, change_id: str) -> Any:
+        return self.compliance.subprocessor_objections(change_id)
+
+    @api("POST", "/api/subprocessors/changes/<change_id>/objection", roles=CONTROLLERS,
+         body=ObjectionIn, response=ObjectionOut, status=201, terms_gate=False,
+         tags=("subprocessors",),
+         summary="Object to a change before it takes effect: it will not apply to me")
+    def object_to_subprocessor_change(self, req: Req, change_id: str) -> Any:
+        return self.compliance.object_to_subprocessor_change(change_id, req.body["reason"])
+
+    # --- the register (annex IV.14) --------------------------------------------------------
+    @api("GET", "/api/compliance/register", roles=COMPLIANCE, response=RegisterOut,
+         tags=("compliance",),
+         summary="The register of processing activities, generated from the data maps")
+    def processing_register(self, req: Req) -> Any:
+        return self.compliance.processing_register()
+
+    @api("GET", "/api/compliance/register.html", roles=COMPLIANCE, content_type="text/html",
+         tags=("compliance",), summary="The same register, printable")
+    def processing_register_document(self, req: Req) -> Any:
+        doc = self.compliance.processing_register_document()
+        return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})

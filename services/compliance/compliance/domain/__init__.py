@@ -1,0 +1,1 @@
+"""Compliance rules as plain Python: no broker, no database, time passed in."""

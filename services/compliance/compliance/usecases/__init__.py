@@ -1,0 +1,1 @@
+"""One function per compliance command or query; entrypoints in ``service.py`` call them."""

@@ -1,0 +1,32 @@
+"""What an audited event of another service keeps: ids and statuses, never free text."""
+from __future__ import annotations
+
+from compliance.domain import audit_events
+
+
+def test_a_refund_decision_keeps_ids_and_status() -> None:
+    kind, actor, subject, details = audit_events.entry_of("leads", "refund_claim_decided", {
+        "claim_id": "c1", "lead_id": "l1", "user_id": "u1", "network_id": "n1",
+        "status": "approved", "cause": "staff_decision"})
+    assert kind == "refund_claim.decided"
+    assert actor == {"type": "service", "id": "leads"}
+    assert subject == {"type": "refund_claim", "id": "c1"}
+    assert details == {"lead_id": "l1", "user_id": "u1", "network_id": "n1",
+                       "status": "approved", "cause": "staff_decision",
+                       "event": "leads.refund_claim_decided"}
+
+
+def test_free_text_of_an_absence_decision_is_not_copied() -> None:
+    _, _, _, details = audit_events.entry_of("plans", "absence_rejected", {
+        "absence_id": "a1", "kind": "force_majeure", "user_id": "u1", "network_id": "n1",
+        "plan_ids": ["p1"], "start_date": "2026-03-02", "end_date": "2026-03-06",
+        "comment": "Le certificat médical de M. Dupont est illisible"})
+    assert "comment" not in details
+    assert details["plan_ids"] == ["p1"]
+
+
+def test_every_audited_event_names_its_subject_field() -> None:
+    for (source, event_type), rule in audit_events.AUDITED.items():
+        _, _, subject, details = audit_events.entry_of(source, event_type, {rule.subject_key: "x"})
+        assert subject["id"] == "x"
+        assert details["event"] == f"{source}.{event_type}"

@@ -1,0 +1,66 @@
+"""The data-map format services declare, checked as compliance reads it, and the register
+assembled from the maps."""
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from compliance.domain import datamap, register
+
+LEADS_MAP: dict[str, Any] = {
+    "service": "leads", "format_version": 1, "activities": [{
+        "name": "Bureau des prospects", "role": "processor",
+        "purposes": ["prospection pour le compte de l'utilisateur"],
+        "legal_basis": "contrat de sous-traitance", "data_subjects": ["prospects"],
+        "categories": ["nom et prénom", "email"], "retention": "6 mois après la fin du bureau",
+        "recipients": ["l'utilisateur"], "security_measures": ["chiffrement"],
+        "transfers_outside_eu": None}]}
+
+
+def test_the_compliance_map_is_valid_in_its_own_format() -> None:
+    as_dict = datamap.COMPLIANCE_DATA_MAP.as_dict()
+    assert datamap.parse_data_map(as_dict) == datamap.COMPLIANCE_DATA_MAP
+    assert {a["role"] for a in as_dict["activities"]} == {"processor", "controller"}
+
+
+def test_a_declared_map_round_trips() -> None:
+    parsed = datamap.parse_data_map(LEADS_MAP)
+    assert parsed.service == "leads" and parsed.as_dict() == LEADS_MAP
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda m: m.update(format_version=2),
+    lambda m: m.update(extra=1),
+    lambda m: m["activities"][0].update(role="owner"),
+    lambda m: m["activities"][0].update(purposes=[]),
+    lambda m: m["activities"][0].update(retention=""),
+    lambda m: m["activities"][0].update(colour="blue"),
+    lambda m: m["activities"][0].pop("security_measures"),
+])
+def test_a_map_that_breaks_the_format_is_refused(breakage: Any) -> None:
+    broken = copy.deepcopy(LEADS_MAP)
+    breakage(broken)
+    with pytest.raises(ValueError):
+        datamap.parse_data_map(broken)
+
+
+def test_the_schema_names_the_fields_parse_checks() -> None:
+    activity = datamap.DATA_MAP_SCHEMA["properties"]["activities"]["items"]
+    assert set(activity["properties"]) == set(LEADS_MAP["activities"][0])
+    assert set(activity["required"]) == set(LEADS_MAP["activities"][0]) - {"transfers_outside_eu"}
+
+
+def test_the_register_assembles_maps_and_says_what_is_missing() -> None:
+    doc = register.assemble("Suivi", {"name": None, "email": None},
+                            [datamap.COMPLIANCE_DATA_MAP, datamap.parse_data_map(LEADS_MAP)],
+                            {"mailer": "no data map declared"}, [], None,
+                            datetime(2026, 3, 2, tzinfo=UTC))
+    assert doc["declared_by"] == ["compliance", "leads"]
+    assert {a["service"] for a in doc["activities"]} == {"compliance", "leads"}
+    assert doc["missing"] == {"mailer": "no data map declared",
+                              "dpo": "DPO_NAME and DPO_EMAIL are not set"}
+    assert "nom et prénom" in doc["processing_on_behalf_of_controllers"]["data_categories"]
+    assert len(doc["security_measures"]) == 3

@@ -1,0 +1,101 @@
+"""What a mailer use case works with: the worker's session and vault, the outbox, the
+caller, the other services, and the mailer's settings."""
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailer.domain import retries
+from suivi_common.auth import Principal
+from suivi_common.crypto import Vault
+from suivi_common.errors import Forbidden, NotFound, Unauthorized
+from suivi_common.settings import setting
+
+DEFAULT_MAIL_FROM = "Suivi <no-reply@suivi.test>"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class Settings:
+    public_url: str
+    mail_from: str
+    retry_delays: list[float]
+    lease_seconds: float
+
+    @classmethod
+    def load(cls) -> Settings:
+        return cls(public_url=str(setting("PUBLIC_URL", DEFAULT_PUBLIC_URL)).rstrip("/"),
+                   mail_from=str(setting("MAIL_FROM", DEFAULT_MAIL_FROM)),
+                   retry_delays=retries.delays(setting("LEAD_MAIL_RETRY_SECONDS")),
+                   lease_seconds=float(setting("LEAD_MAIL_LEASE_SECONDS", 300)))
+
+
+@dataclass
+class Ctx:
+    db: Any  # the worker's ``suivi_common.database.Db``
+    principal: Principal | None
+    leads: Any = None
+    accounts: Any = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def session(self) -> Session:
+        return self.db.session  # type: ignore[no-any-return]
+
+    @property
+    def vault(self) -> Vault:
+        return self.db.vault  # type: ignore[no-any-return]
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load()
+        return self._settings
+
+    def emit(self, event_type: str, payload: Mapping[str, Any]) -> uuid.UUID:
+        return self.db.emit(event_type, payload)  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def autonomous(self) -> Iterator[Session]:
+        """A transaction of its own, committed on exit whatever the worker does next."""
+        with self.db.autonomous() as session:
+            yield session
+
+    def emit_in(self, session: Session, event_type: str, payload: Mapping[str, Any]) -> None:
+        """An event written in ``session``'s transaction (an autonomous one), relayed once
+        it commits."""
+        self.db.emit(event_type, payload, session=session)
+
+    def vault_in(self, session: Session) -> Vault:
+        return Vault(self.db.keyring, session)
+
+
+def member(principal: Principal | None) -> Principal:
+    """A user or an admin of a network (who has an office and leads)."""
+    if principal is None:
+        raise Unauthorized()
+    if not principal.is_member or not principal.network_id:
+        raise Forbidden("This action is for members of a network", code="network_required")
+    return principal
+
+
+def admin(principal: Principal | None) -> Principal:
+    p = member(principal)
+    if p.role != "admin":
+        raise Forbidden("Only the network admin manages this", code="admin_only")
+    return p
+
+
+def parse_id(value: Any, what: str = "object") -> uuid.UUID:
+    """A well-formed id, or NotFound: a malformed id names nothing."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError):
+        raise NotFound(f"No such {what}") from None

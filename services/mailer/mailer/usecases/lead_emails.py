@@ -1,0 +1,240 @@
+"""Emails to one lead from its owner's office, and the lead's email history.
+
+* Only the lead's owner may send or read (another user's lead is a 404, like a missing one):
+  leads answers who owns the lead (``lead_contact``), the mailer compares it to the caller.
+* The history is the lead's personal data: the address, subject and bodies are encrypted
+  under the owner's network scope, and every row of the lead is deleted when leads
+  announces its erasure (``lead_erased``).
+* An office send is rendered when it is queued (the history shows exactly what was sent)
+  and handed to the sender through the outbox (``lead_email_due``), so the answer (202) never
+  waits for SMTP, and nothing queued is lost.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from nameko.exceptions import MethodNotFound
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from mailer.domain import templating, unsubscribe
+from mailer.domain.templating import Rendered, Source
+from mailer.models import email_oppositions, lead_emails, lead_status_seen
+from mailer.usecases import paging, templates
+from mailer.usecases.context import Ctx, member, parse_id
+from suivi_common import clock
+from suivi_common.crypto import Vault
+from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, ServiceUnavailable
+
+LE = lead_emails
+SCHEDULED, QUEUED, SENDING, SENT = "scheduled", "queued", "sending", "sent"
+FAILED, BLOCKED, CANCELLED = "failed", "blocked_opposition", "cancelled"
+OFFICE, AUTOMATION = "office", "automation"
+DUE_EVENT = "lead_email_due"
+#: What the office sees: waiting, whatever for, is "queued".
+API_STATUS = {SCHEDULED: QUEUED, QUEUED: QUEUED, SENDING: QUEUED, SENT: SENT, FAILED: FAILED,
+              BLOCKED: BLOCKED}
+
+
+def key_scope(network_id: str) -> str:
+    """The data key a lead's emails are sealed under: its owner's network's, as leads seals
+    the lead itself (one place to change it)."""
+    return network_id
+
+
+def lead_contact(ctx: Ctx, lead_id: str) -> dict[str, Any]:
+    """leads' ``lead_contact`` (NotFound for an unknown or erased lead). A leads without it
+    (an older version during a rollout) is a 503, not a bug."""
+    try:
+        return dict(ctx.leads.lead_contact(lead_id))
+    except MethodNotFound:
+        raise ServiceUnavailable("leads cannot say who owns a lead yet (lead_contact)",
+                                 code="lead_contact_unavailable") from None
+
+
+def contact_of_owner(ctx: Ctx, lead_id: Any, owner_id: str) -> dict[str, Any]:
+    """The lead's contact details, if ``owner_id`` owns it; NotFound otherwise."""
+    lid = parse_id(lead_id, "lead")
+    contact = lead_contact(ctx, str(lid))
+    if not isinstance(contact, Mapping) or str(contact.get("owner_id")) != owner_id:
+        raise NotFound("No such lead")
+    return dict(contact)
+
+
+def opposition_index(vault: Vault, network_id: str, owner_id: str, address: str) -> bytes:
+    bidx = vault.blind_index(key_scope(network_id), unsubscribe.INDEX_KIND,
+                             unsubscribe.index_value(owner_id, address))
+    assert bidx is not None
+    return bidx
+
+
+def unsubscribe_url(ctx: Ctx, owner_id: str, bidx: bytes) -> str:
+    key = ctx.db.keyring.subkey(unsubscribe.PURPOSE)
+    return unsubscribe.url(ctx.settings.public_url, unsubscribe.make_token(key, owner_id, bytes(bidx)))
+
+
+def is_opposed(session: Session, owner_id: str, bidx: bytes | None) -> bool:
+    if bidx is None:
+        return False
+    return session.execute(select(email_oppositions.c.recorded_at).where(
+        email_oppositions.c.owner_id == owner_id,
+        email_oppositions.c.address_bidx == bytes(bidx))).first() is not None
+
+
+def sealed(vault: Vault, network_id: str, email_id: uuid.UUID, *, to: str, bidx: bytes,
+           rendered: Rendered, locale: str) -> dict[str, Any]:
+    """The encrypted columns of a rendered email."""
+    scope = key_scope(network_id)
+
+    def enc(column: str, value: str | None) -> bytes | None:
+        return vault.encrypt(scope, "lead_emails", column, email_id, value)
+
+    return {"to_address": enc("to_address", to), "to_bidx": bidx,
+            "subject": enc("subject", rendered.subject), "body_text": enc("body_text", rendered.text),
+            "body_html": enc("body_html", rendered.html), "locale": locale}
+
+
+def opened(vault: Vault, row: Any) -> tuple[str | None, Rendered | None]:
+    """The address and the rendered email of a row (None before an automation renders it)."""
+    if row.subject is None:
+        return None, None
+    scope = key_scope(row.network_id)
+
+    def dec(column: str) -> str | None:
+        return vault.decrypt(scope, "lead_emails", column, row.id, getattr(row, column))
+
+    return dec("to_address"), Rendered(dec("subject") or "", dec("body_text") or "", dec("body_html"))
+
+
+def render_for(ctx: Ctx, source: Source, contact: Mapping[str, Any], owner_id: str,
+               user: Mapping[str, Any]) -> tuple[str, bytes, Rendered]:
+    """(address, opposition index, rendered email) of ``source`` for this lead."""
+    address = str(contact.get("email") or "").strip()
+    if not address:
+        raise Conflict("This lead has no email address", code="lead_has_no_email")
+    network_id = str(contact["network_id"])
+    bidx = opposition_index(ctx.vault, network_id, owner_id, address)
+    values = templating.context(contact, user, templates.network_name(ctx.session, network_id),
+                                unsubscribe_url(ctx, owner_id, bidx))
+    return address, bidx, templating.render(source, values)
+
+
+def _free_text(subject: Any, body: Any) -> Source:
+    fields = {}
+    if not isinstance(subject, str) or not subject.strip() or len(subject) > 500:
+        fields["subject"] = "is required (at most 500 characters)"
+    elif any(not ch.isprintable() for ch in subject):
+        fields["subject"] = "must be one line of text"
+    if not isinstance(body, str) or not body.strip() or len(body) > 20_000:
+        fields["body"] = "is required (at most 20000 characters)"
+    if fields:
+        raise Invalid("Give a template_id, or a subject and a body", fields=fields)
+    source = Source(str(subject).strip(), str(body))
+    try:
+        templating.check(source)
+    except Invalid as exc:  # the office's field is "body"
+        raise Invalid(exc.message, fields={("body" if k == "body_text" else k): v
+                                           for k, v in (exc.fields or {}).items()},
+                      code=exc.code) from None
+    return source
+
+
+def queue_office_email(ctx: Ctx, lead_id: Any, template_id: Any = None, subject: Any = None,
+                       body: Any = None) -> dict[str, Any]:
+    """``POST /api/leads/{id}/emails``: queue one email to the caller's own lead."""
+    p = member(ctx.principal)
+    assert p.network_id
+    if template_id not in (None, "") and (subject is not None or body is not None):
+        raise Invalid("Give either a template_id or a subject and a body",
+                      fields={"template_id": "not with subject and body"})
+    contact = contact_of_owner(ctx, lead_id, p.user_id)
+    if not ctx.accounts.office_active(p.user_id):
+        raise Forbidden("This office is closed: a subscription is needed to reach its leads",
+                        code="office_inactive")
+    if template_id not in (None, ""):
+        row, source = templates.load_source(ctx.session, p.network_id, template_id)
+        tid, locale = row.id, row.locale
+    else:
+        source, tid, locale = _free_text(subject, body), None, "fr"
+    user = ctx.accounts.get_user(p.user_id)
+    address, bidx, rendered = render_for(ctx, source, contact, p.user_id, user)
+    network_id = str(contact["network_id"])
+    email_id, now = uuid.uuid4(), clock.now()
+    status = BLOCKED if is_opposed(ctx.session, p.user_id, bidx) else QUEUED
+    ctx.session.execute(LE.insert().values(
+        id=email_id, lead_id=uuid.UUID(str(contact["lead_id"])), owner_id=p.user_id,
+        network_id=network_id, origin=OFFICE, template_id=tid, status=status, due_at=now,
+        created_at=now, **sealed(ctx.vault, network_id, email_id, to=address, bidx=bidx,
+                                 rendered=rendered, locale=locale)))
+    if status == QUEUED:
+        ctx.emit(DUE_EVENT, {"email_id": str(email_id)})
+    return {"id": str(email_id), "status": API_STATUS[status]}
+
+
+def _item(vault: Vault, row: Any) -> dict[str, Any]:
+    _, rendered = opened(vault, row)
+    return {"id": str(row.id), "status": API_STATUS.get(row.status, row.status),
+            "origin": row.origin, "subject": rendered.subject if rendered else None,
+            "body_text": rendered.text if rendered else None, "channel": row.channel,
+            "template_id": str(row.template_id) if row.template_id else None,
+            "automation_id": str(row.automation_id) if row.automation_id else None,
+            "created_at": row.created_at.isoformat(),
+            "scheduled_for": row.due_at.isoformat() if row.status == SCHEDULED else None,
+            "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+            "error": row.error if row.status == FAILED else None}
+
+
+def list_lead_emails(ctx: Ctx, lead_id: Any, cursor: object, limit: object) -> dict[str, Any]:
+    p = member(ctx.principal)
+    size = paging.check_limit(limit)
+    contact = contact_of_owner(ctx, lead_id, p.user_id)
+    query = select(LE).where(LE.c.lead_id == uuid.UUID(str(contact["lead_id"])),
+                             LE.c.owner_id == p.user_id, LE.c.status != CANCELLED)
+    rows = ctx.session.execute(paging.newest_first(query, LE, cursor, size)).all()
+    return paging.page(rows, size, [_item(ctx.vault, r) for r in rows[:size]])
+
+
+def lead_opposition(ctx: Ctx, lead_id: Any) -> dict[str, Any]:
+    """Whether the lead objected to this owner's emails (GDPR art. 21), for the office."""
+    p = member(ctx.principal)
+    contact = contact_of_owner(ctx, lead_id, p.user_id)
+    address = str(contact.get("email") or "").strip()
+    if not address:
+        return {"opposed": False, "recorded_at": None}
+    bidx = opposition_index(ctx.vault, str(contact["network_id"]), p.user_id, address)
+    at = ctx.session.execute(select(email_oppositions.c.recorded_at).where(
+        email_oppositions.c.owner_id == p.user_id,
+        email_oppositions.c.address_bidx == bidx)).scalar()
+    return {"opposed": at is not None, "recorded_at": at.isoformat() if at else None}
+
+
+def on_lead_erased(ctx: Ctx, payload: Mapping[str, Any]) -> int:
+    """leads' ``lead_erased``: the lead's email history goes with it (oppositions stay: they
+    hold no address). Nothing is ever scheduled for it again. Idempotent."""
+    try:
+        lid = uuid.UUID(str(payload.get("lead_id")))
+    except ValueError:
+        return 0
+    now = clock.now()
+    ctx.session.execute(pg_insert(lead_status_seen).values(lead_id=lid, erased_at=now)
+                        .on_conflict_do_update(index_elements=["lead_id"],
+                                               set_={"erased_at": now}))
+    return ctx.session.execute(delete(LE).where(LE.c.lead_id == lid)).rowcount or 0
+
+
+def subject_history(ctx: Ctx, lead_id: Any) -> list[dict[str, Any]]:
+    """Every email sent to the lead, decrypted: for a data-subject access request."""
+    lid = parse_id(lead_id, "lead")
+    rows = ctx.session.execute(select(LE).where(LE.c.lead_id == lid, LE.c.status == SENT)
+                               .order_by(LE.c.sent_at)).all()
+    out = []
+    for row in rows:
+        address, rendered = opened(ctx.vault, row)
+        assert rendered is not None
+        out.append({"id": str(row.id), "to": address, "subject": rendered.subject,
+                    "body_text": rendered.text, "sent_at": row.sent_at.isoformat(),
+                    "channel": row.channel, "owner_id": row.owner_id})
+    return out

@@ -1,0 +1,130 @@
+"""The platform's system emails: one event, one email, through the one SMTP adapter.
+
+Each event becomes one email, sent inside its reliable handler: the inbox makes a
+redelivered event a no-op; an SMTP failure raises, so the event is retried with backoff
+and finally dead-lettered (staff replay it). ``sent_emails`` records what went out
+without anything personal (no address, no link). Logs name the kind and the user id only.
+
+Once, not twice, even when the database fails around the send: the ledger row is written
+as ``sending`` and committed (a transaction of its own) before the email goes on the wire,
+and marked ``sent`` the same way once the SMTP server took it. The handler's own
+transaction (its inbox claim) is open during the SMTP conversation, so a database cut then
+fails the attempt, and the retry finds ``sent`` and sends nothing. A retry that finds
+``sending`` cannot know whether the server took the email (the process died in between):
+it sends again, under the same ``Message-ID``, rather than risk losing it.
+
+Invitation and reset events carry a reference to their set-password link: the link is
+asked of accounts (``password_link``, as the mailer) when the mail is sent, so no
+one-time token ever sits in an event, a queue or a dead letter. A link that was used,
+replaced or has expired since is not mailed; accounts being down makes the send retry.
+
+The notices of section 6 (a lead erased, a refund claim or an absence decided, a payment
+validated or failed, the subscription's end near, a plan lengthened by a sales closure)
+name the user only: the address and first name are asked of accounts (``get_user``) when
+the mail goes out; a user accounts no longer knows gets nothing.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import eventlet
+from sqlalchemy import delete, insert, select, update
+
+from mailer.domain import messages
+from mailer.models import sent_emails
+from mailer.usecases.context import Ctx
+from suivi_common import clock
+from suivi_common.container import database_lost
+from suivi_common.errors import Conflict, NotFound
+
+log = logging.getLogger("mailer.service")
+
+SENDING, SENT = "sending", "sent"
+MARK_ATTEMPTS = 5
+
+
+def _addressed(ctx: Ctx, kind: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The payload with the user's address and first name, from accounts; None if it no
+    longer knows the user."""
+    try:
+        user = ctx.accounts.get_user(str(payload.get("user_id")))
+    except NotFound:
+        log.warning("%s email for user %s not sent: no such user", kind, payload.get("user_id"))
+        return None
+    return {**payload, "email": user.get("email"), "first_name": user.get("first_name")}
+
+
+def mail(ctx: Ctx, smtp: Any, event_type: str, payload: Any, event_id: str | None) -> None:
+    """Send the email ``event_type`` asks for, once (see the module)."""
+    if event_id is None:
+        raise RuntimeError("mail handlers must run as reliable event handlers")
+    if not messages.wanted(event_type, payload):
+        return
+    login_url = ctx.settings.public_url + "/"
+    kind, user_id = messages.KIND_OF_EVENT.get(event_type), payload.get("user_id")
+    if ctx.session.execute(select(sent_emails.c.state).where(
+            sent_emails.c.message_id == event_id)).scalar() == SENT:
+        log.info("%s email for user %s already sent", kind, user_id)  # nothing to fetch
+        return
+    if kind in messages.ADDRESSED_BY_ACCOUNTS:
+        payload = _addressed(ctx, str(kind), payload)
+        if payload is None:
+            return
+    link_ref = messages.link_ref_of(event_type, payload)
+    if link_ref is not None:
+        try:
+            link = ctx.accounts.password_link(link_ref)
+        except Conflict as exc:
+            log.warning("%s email for user %s not sent: %s", kind, user_id, exc.code)
+            return
+        payload = messages.with_link(payload, link)
+    request = messages.request_for(event_type, payload, login_url)
+    now = clock.now()
+    if request.expired(now):
+        assert request.expires_at is not None
+        log.warning("%s email for user %s not sent: its link expired at %s",
+                    request.kind, request.user_id, request.expires_at.isoformat())
+        return
+    sender = ctx.settings.mail_from
+    smtp_id = messages.smtp_message_id(event_id, request.kind, sender)
+    with ctx.autonomous() as tx:
+        state = tx.execute(select(sent_emails.c.state).where(
+            sent_emails.c.message_id == event_id)).scalar()
+        if state is None:
+            tx.execute(insert(sent_emails).values(
+                id=uuid.uuid4(), kind=request.kind, user_id=request.user_id,
+                message_id=event_id, smtp_message_id=smtp_id, sent_at=now, state=SENDING))
+    if state == SENT:
+        log.info("%s email for user %s already sent", request.kind, request.user_id)
+        return
+    if state == SENDING:
+        log.warning("%s email for user %s: an earlier attempt was cut off mid-send; "
+                    "sending again (%s)", request.kind, request.user_id, smtp_id)
+    try:
+        smtp.send(messages.build_message(request, sender, smtp_id, now))
+    except Exception:
+        with ctx.autonomous() as tx:  # not sent: the retry must send it
+            tx.execute(delete(sent_emails).where(sent_emails.c.message_id == event_id,
+                                                 sent_emails.c.state == SENDING))
+        raise
+    _mark_sent(ctx, event_id)
+    log.info("%s email sent to user %s (%s)", request.kind, request.user_id, smtp_id)
+
+
+def _mark_sent(ctx: Ctx, event_id: str) -> None:
+    """Record that the server took the email. The database may just have cut the pool's
+    connections: a lost connection is retried on a fresh one, since failing here would
+    make the retry send the email again."""
+    for attempt in range(MARK_ATTEMPTS):
+        try:
+            with ctx.autonomous() as tx:
+                tx.execute(update(sent_emails).where(sent_emails.c.message_id == event_id)
+                           .values(state=SENT, sent_at=clock.now()))
+            return
+        except Exception as exc:
+            if attempt + 1 == MARK_ATTEMPTS or not database_lost(exc):
+                raise
+            eventlet.sleep(0.1 * 2 ** attempt)
