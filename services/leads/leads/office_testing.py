@@ -158,7 +158,7 @@ def bulk_rows(vault: Vault, *, owner_id: str, network_id: str,
                      "status": status, "created_at": created_at,
                      "delivered_at": created_at if purchased else None,
                      "updated_at": created_at, "erased_at": None, "deleted_at": None,
-                     "deleted_by": None,
+                     "deleted_by": None, "emails_sent": 0, "last_emailed_at": None,
                      **one_lead.encrypted_columns(vault, network_id, lead_id, data)})
     return rows
 

@@ -106,10 +106,14 @@ def insert_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     its take filed already) is left as it is. Returns how many were inserted."""
     if not rows:
         return 0
-    inserted = session.execute(pg_insert(office_leads).values(list(rows))
-                               .on_conflict_do_nothing(index_elements=["id"])
-                               .returning(office_leads.c.id)).all()
+    # parameters apart from the statement: compiled once and cached (a VALUES list is
+    # compiled afresh each time), sent as one multi-row INSERT all the same
+    inserted = session.execute(_INSERT_LEAD, list(rows)).all()
     return len(inserted)
+
+
+_INSERT_LEAD = (pg_insert(office_leads).on_conflict_do_nothing(index_elements=["id"])
+                .returning(office_leads.c.id))
 
 
 def current_data(vault: Vault, row: Any) -> dict[str, Any] | None:
