@@ -777,7 +777,8 @@ def check(fp: Any, stream: Stream, ledger: Ledger) -> tuple[list[str], dict[str,
     # no email twice: one .eml per Message-ID, one per mail sent, each invitation once
     mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
              for p in sorted(fp.mail_dir.glob("*.eml"))]
-    by_id = Counter(str(m["Message-ID"]) for m in mails)
+    # a long Message-ID is folded onto its own line; unfolded it keeps the leading blank
+    by_id = Counter(str(m["Message-ID"]).strip() for m in mails)
     twice = {k: n for k, n in by_id.items() if n > 1}
     if twice:
         problems.append(f"{len(twice)} emails reached the sink more than once: {twice}")
