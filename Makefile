@@ -29,8 +29,9 @@ migrate: infra
 run: infra
 	$(BIN)/python -m tools.platform run
 
+# two shards side by side, one summary line (tools/testrun.py)
 test: infra
-	$(BIN)/python -m pytest
+	$(BIN)/python -m tools.testrun
 
 # schemathesis against a private platform, far longer than the bounded run in make test
 fuzz: infra
