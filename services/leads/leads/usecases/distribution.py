@@ -47,7 +47,6 @@ import eventlet
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from leads import settings
 from leads.domain.allocation import CARRY_LIMIT, PlanNeed, allocate
 from leads.domain.daybook import shortfall_after, take_size
 from leads.models import (
@@ -55,6 +54,7 @@ from leads.models import (
     entitlements,
     leads,
 )
+from leads.settings import TUNABLES
 from leads.usecases import daybook
 from leads.usecases.capture import lead_blind_indexes
 from leads.usecases.context import Ctx
@@ -430,7 +430,7 @@ def deliver_due(ctx: Ctx, payload: Mapping[str, Any]) -> None:
 def rekey_all(ctx: Ctx) -> dict[str, Any]:
     """Move auto-delivered leads to their buyer's key, a batch per transaction, until none
     is left (instances share the work through SKIP LOCKED)."""
-    batch, total = settings.get_int("REKEY_BATCH"), 0
+    batch, total = TUNABLES.get_int("REKEY_BATCH"), 0
     while True:
         with ctx.separate() as session:
             done = rekey_pending(session, ctx.vault_of(session), batch, clock.now())

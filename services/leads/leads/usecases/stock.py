@@ -15,16 +15,16 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from leads import settings
 from leads.domain.freshness import freshness_cutoff
 from leads.domain.timestamps import parse_day
 from leads.models import stock_alerts
+from leads.settings import TUNABLES
 from suivi_common.database import rows_affected
 
 
 def stock_cutoff(now: datetime) -> datetime:
     """Leads captured before this instant are no longer for sale (terms: freshness)."""
-    return freshness_cutoff(now, settings.get_int("FRESHNESS_DAYS"))
+    return freshness_cutoff(now, TUNABLES.get_int("FRESHNESS_DAYS"))
 
 
 def stock_levels(session: Session, now: datetime, today: date) -> list[dict[str, Any]]:
