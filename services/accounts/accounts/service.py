@@ -8,7 +8,7 @@ from typing import Any
 
 from nameko.timer import timer
 
-import suivi_common  # noqa: F401  (first: green psycopg)
+import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
 from accounts.bootstrap import Bootstrap
 from accounts.domain.permissions import PERMISSIONS
 from accounts.models import common

@@ -6,7 +6,7 @@ Entry points are thin: each builds a ``Ctx`` and calls one use case in
 """
 from typing import Any
 
-import suivi_common  # noqa: F401  (first: green psycopg)
+import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
 from compliance.domain.requests import HOLDERS
 from compliance.models import common
 from compliance.remote import Services

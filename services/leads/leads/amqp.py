@@ -27,10 +27,10 @@ from kombu import Exchange, Queue
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
-from leads import settings
+from leads.settings import TUNABLES
 from leads.usecases.capture import hash_key
+from suivi_common.consumer import message_id_of
 from suivi_common.container import INBOX_CONTEXT_KEY
-from suivi_common.timers import ConfigTimer
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +40,13 @@ HANDLER_NAME = "leads.capture_from_queue"
 
 def capture_exchange(name: str | None = None) -> Exchange:
     """Where capture sites publish (direct, durable; deploy/rabbitmq declares it too)."""
-    return Exchange(name or settings.get("CAPTURE_QUEUE"), type="direct", durable=True)
+    return Exchange(name or TUNABLES.get("CAPTURE_QUEUE"), type="direct", durable=True)
 
 
 def capture_queue(name: str | None = None) -> Queue:
     """The durable queue, bound to the capture exchange (routing key: its name)."""
-    name = name or settings.get("CAPTURE_QUEUE")
+    name = name or TUNABLES.get("CAPTURE_QUEUE")
     return Queue(name, exchange=capture_exchange(name), routing_key=name, durable=True)
-
-
-def message_id_of(message: Any) -> str:
-    mid = message.properties.get("message_id")
-    if mid:
-        return str(mid)[:200]
-    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
-    return hashlib.sha256(body).hexdigest()
 
 
 def drop_undecodable(message: Any, exc: Exception) -> None:
@@ -97,7 +89,5 @@ class CaptureConsumer(Consumer):
 
 capture_consumer = CaptureConsumer.decorator
 
-
-def config_timer(key: str, eager: bool = False) -> Any:
-    """The shared config timer, defaulting to leads' own settings."""
-    return ConfigTimer.decorator(key, settings.DEFAULTS[key], eager=eager)
+#: A timer every ``key`` seconds (``suivi_common.settings.ConfigTimer``, leads' defaults).
+config_timer = TUNABLES.timer

@@ -20,14 +20,15 @@ from nameko.extensions import DependencyProvider
 
 from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.domain.history import ChangeSource
+from leads.settings import TUNABLES
 from leads.usecases.office import access, claims, export, mailing, one_lead, pipelines, queries
 from leads.usecases.office.access import AccessCache, member, network_of
-from leads.usecases.office.context import Actor, OfficeCtx, get_float
-from leads.usecases.office.cursor import limit_of
+from leads.usecases.office.context import Actor, OfficeCtx
 from suivi_common import clock
 from suivi_common.auth import Principal, require
 from suivi_common.consumer import reliable_handler
 from suivi_common.errors import Forbidden
+from suivi_common.paging import check_limit
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import rpc_api, rpc_internal
 
@@ -37,7 +38,7 @@ class MailDomainResolverProvider(DependencyProvider):
     """The refund checks' DNS lookup, with a short timeout (tests inject a fake)."""
 
     def setup(self) -> None:
-        self.resolver = DnsMailDomainResolver(timeout=get_float("REFUND_DNS_TIMEOUT_SECONDS"))
+        self.resolver = DnsMailDomainResolver(timeout=TUNABLES.get_float("REFUND_DNS_TIMEOUT_SECONDS"))
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return self.resolver
@@ -105,7 +106,7 @@ class OfficeEntrypoints:
                           cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
         return queries.list_leads(ctx, p.user_id, network_of(p), filters, sort, cursor,
-                                  limit_of(limit))
+                                  check_limit(limit))
 
     @rpc_api
     def office_get_lead(self, lead_id: str) -> dict[str, Any]:
@@ -131,7 +132,7 @@ class OfficeEntrypoints:
     def office_list_notes(self, lead_id: str, cursor: str | None = None,
                           limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return one_lead.notes(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+        return one_lead.notes(ctx, p.user_id, lead_id, cursor, check_limit(limit))
 
     @rpc_api
     def office_change_status(self, lead_id: str, status: str,
@@ -143,7 +144,7 @@ class OfficeEntrypoints:
     def office_lead_history(self, lead_id: str, cursor: str | None = None,
                             limit: int | None = None) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
-        return one_lead.lead_history(ctx, p.user_id, lead_id, cursor, limit_of(limit))
+        return one_lead.lead_history(ctx, p.user_id, lead_id, cursor, check_limit(limit))
 
     # --- a member's office, read by their admin (terms art. 5) ---------------------------------
 
@@ -153,7 +154,7 @@ class OfficeEntrypoints:
                             limit: int | None = None) -> dict[str, Any]:
         p, ctx, owner = self._ofc_admin_view(member_id)
         return queries.list_leads(ctx, owner, network_of(p), filters, sort, cursor,
-                                  limit_of(limit))
+                                  check_limit(limit))
 
     @rpc_api
     def office_member_lead(self, member_id: str, lead_id: str) -> dict[str, Any]:
@@ -164,7 +165,7 @@ class OfficeEntrypoints:
     def office_member_lead_history(self, member_id: str, lead_id: str, cursor: str | None = None,
                                    limit: int | None = None) -> dict[str, Any]:
         _, ctx, owner = self._ofc_admin_view(member_id)
-        return one_lead.lead_history(ctx, owner, lead_id, cursor, limit_of(limit))
+        return one_lead.lead_history(ctx, owner, lead_id, cursor, check_limit(limit))
 
     # --- pipeline -------------------------------------------------------------------------------
 
@@ -206,13 +207,13 @@ class OfficeEntrypoints:
     def refund_claims_mine(self, cursor: str | None = None,
                            limit: int | None = None) -> dict[str, Any]:
         p = member(self.principal)
-        return claims.mine(self._ofc_ctx(_actor(p)), p.user_id, cursor, limit_of(limit))
+        return claims.mine(self._ofc_ctx(_actor(p)), p.user_id, cursor, check_limit(limit))
 
     @rpc_api
     def refund_claims_staff(self, status: str | None = None, cursor: str | None = None,
                             limit: int | None = None) -> dict[str, Any]:
         p = require(self.principal, "staff")
-        return claims.for_staff(self._ofc_ctx(_actor(p)), status, cursor, limit_of(limit))
+        return claims.for_staff(self._ofc_ctx(_actor(p)), status, cursor, check_limit(limit))
 
     @rpc_api
     def refund_claim_decide(self, claim_id: str, approve: bool,

@@ -100,9 +100,10 @@ class LeadsService(OfficeEntrypoints, PlatformService):
         return {"items": stock.stock_levels(self.db.session, clock.now(), clock.today())}
 
     @rpc_api
-    def stock_alerts(self, date: str | None = None) -> dict[str, Any]:
+    def stock_alerts(self, date: str | None = None, cursor: str | None = None,
+                     limit: int | None = None) -> dict[str, Any]:
         require(self.principal, "staff")
-        return stock.list_alerts(self.db.session, date)
+        return stock.list_alerts(self.db.session, date, cursor, limit)
 
     @rpc_internal
     def check_stock(self) -> dict[str, Any]:

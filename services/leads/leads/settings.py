@@ -1,38 +1,35 @@
-"""The leads service's tunables, read from nameko config (then env, then the default).
+"""The leads service's tunables, the office's included: nameko config, then the environment,
+then these defaults (``suivi_common.settings.Tunables``).
 
-Read at call time, not import time: tests and ``nameko run`` install the config after
-the service module is imported.
+Read at each use, not at import: tests and ``nameko run`` install the config after the
+service module is imported, and operators retune without a restart.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from leads.domain.dedup import DEFAULT_WINDOW_DAYS
 from leads.domain.freshness import DEFAULT_MAX_AGE_DAYS
-from suivi_common.settings import setting
+from leads.domain.refunds import REFUND_WINDOW_DAYS
+from suivi_common.settings import Tunables
 
-DEFAULTS: dict[str, Any] = {
-    "DUPLICATE_WINDOW_DAYS": DEFAULT_WINDOW_DAYS,
-    "FRESHNESS_DAYS": DEFAULT_MAX_AGE_DAYS,
-    "CAPTURE_BATCH_MAX": 1000,
-    "CAPTURE_QUEUE": "leads.capture",
-    "AUTO_DELIVERY_INTERVAL_SECONDS": 30,
-    "STOCK_CHECK_INTERVAL_SECONDS": 60,
-    "DAY_CLOSE_INTERVAL_SECONDS": 300,
-    "REKEY_INTERVAL_SECONDS": 2,
-    "REKEY_BATCH": 1000,
-    "ENTITLEMENT_SYNC_RETRY_SECONDS": 10,
-    "RPC_TIMEOUT_SECONDS": 5,
-}
-
-
-def get(key: str) -> Any:
-    return setting(key, DEFAULTS[key])
-
-
-def get_int(key: str) -> int:
-    return int(get(key))
-
-
-def get_float(key: str) -> float:
-    return float(get(key))
+TUNABLES = Tunables(
+    DUPLICATE_WINDOW_DAYS=DEFAULT_WINDOW_DAYS,
+    FRESHNESS_DAYS=DEFAULT_MAX_AGE_DAYS,
+    CAPTURE_BATCH_MAX=1000,
+    CAPTURE_QUEUE="leads.capture",
+    GRADING_RULES=None,  # the domain's defaults (``usecases.grading``)
+    AUTO_DELIVERY_INTERVAL_SECONDS=30,
+    STOCK_CHECK_INTERVAL_SECONDS=60,
+    DAY_CLOSE_INTERVAL_SECONDS=300,
+    REKEY_INTERVAL_SECONDS=2,
+    REKEY_BATCH=1000,
+    ENTITLEMENT_SYNC_RETRY_SECONDS=10,
+    RPC_TIMEOUT_SECONDS=5,
+    # the office
+    REFUND_WINDOW_DAYS=REFUND_WINDOW_DAYS,
+    REFUND_DNS_TIMEOUT_SECONDS=1.5,
+    OFFICE_STATUS_CACHE_SECONDS=30,
+    OFFICE_ADMIN_VIEW_CACHE_SECONDS=5,
+    OFFICE_EXPORT_BATCH=2000,
+    OFFICE_EXPORT_CHUNK_BYTES=512 * 1024,
+    OFFICE_EXPORT_TTL_MINUTES=30,
+)

@@ -9,7 +9,7 @@ anything personal), ``sending`` (the queue of emails to leads), ``automations``,
 import logging
 from typing import Any
 
-import suivi_common  # noqa: F401  (first: green psycopg)
+import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
 from mailer.adapters.smtp import Smtp
 from mailer.dependencies import EventMessageId
 from mailer.google.entrypoints import GoogleEntrypoints

@@ -26,11 +26,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from leads.domain import postal_codes
-from leads.domain.countries import normalize_country
+from leads.domain.countries import country_error
 from leads.domain.email_address import parse_email
 from leads.domain.lead import CONTACT_FIELDS, PHONE_FIELDS, CaptureResult, LeadData
 from leads.domain.phones import PhoneInfo, PhoneParseError, agrees_with_country, parse_phone
 from leads.domain.timestamps import age_on, parse_aware_datetime, require_aware
+from suivi_common.countries import country_code
 
 TEXT_LIMITS: dict[str, int] = {
     "first_name": 100,
@@ -148,11 +149,10 @@ def _country(form: _Form) -> str | None:
     text = form.text("country")
     if text is None:
         return None
-    try:
-        return normalize_country(text)
-    except ValueError as exc:
-        form.fail("country", str(exc))
-        return None
+    code = country_code(text)
+    if code is None:
+        form.fail("country", country_error(text))
+    return code
 
 
 def _email(form: _Form) -> str | None:

@@ -1,4 +1,6 @@
-"""Country codes: ISO 3166-1 alpha-2, plus the few territories that count as one country.
+"""Countries of leads: the platform's codes (``suivi_common.countries.country_code``, ISO
+3166-1 alpha-2), why a capture's country is refused, and the few territories that count
+as one country.
 
 Why the groups: ISO gives French overseas departments (RE, GP...) and the British
 Crown Dependencies (GG, JE, IM) their own codes, and phonenumbers reports them as
@@ -8,22 +10,19 @@ mobile on a "United Kingdom" lead, is not a country mismatch.
 
 from __future__ import annotations
 
-import pycountry
-
 _GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"}),
     frozenset({"GB", "GG", "JE", "IM"}),
 )
 
 
-def normalize_country(raw: str) -> str:
-    """Return the upper-cased ISO alpha-2 code, or raise ValueError if it is not one."""
+def country_error(raw: str) -> str:
+    """What to tell a capture site whose country ``country_code`` refused: two letters that
+    no country has, or not a code at all."""
     code = raw.strip().upper()
-    if len(code) != 2 or not code.isascii() or not code.isalpha():
-        raise ValueError("must be an ISO 3166-1 alpha-2 code, e.g. FR")
-    if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"unknown country code {code!r}")
-    return code
+    if len(code) == 2 and code.isascii() and code.isalpha():
+        return f"unknown country code {code!r}"
+    return "must be an ISO 3166-1 alpha-2 code, e.g. FR"
 
 
 def same_country(a: str, b: str) -> bool:

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from leads.domain import postal_codes
-from leads.domain.countries import normalize_country, same_country
+from leads.domain.countries import same_country
 from leads.domain.email_address import parse_email
 from leads.domain.lead import LeadData
 from leads.domain.names import check_names
 from leads.domain.phones import PhoneInfo, PhoneParseError, agrees_with_country, parse_phone
+from suivi_common.countries import country_code
 
 PASS = "pass"
 FAILED = "failed"
@@ -42,7 +43,9 @@ MailDomainResolver = Callable[[str], bool]
 
 def run_checks(lead: LeadData, plan_country: str, resolver: MailDomainResolver) -> dict[str, object]:
     """All automatic checks for a claim, as a JSON-ready dict stored with it."""
-    country = normalize_country(plan_country)
+    country = country_code(plan_country)
+    if country is None:  # plans checked it: a bug, not a claim to refuse
+        raise ValueError(f"unknown plan country {plan_country!r}")
     phones = {name: _refresh(info) for name, info in lead.phones().items()}
     phone_reports = {name: _phone_report(info, country) for name, info in phones.items()}
     return {

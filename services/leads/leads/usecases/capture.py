@@ -25,15 +25,16 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from leads import settings
 from leads.domain.capture import has_control_characters, validate_capture
 from leads.domain.dedup import dedup_keys, is_duplicate
 from leads.domain.grading import Grader
 from leads.domain.lead import LeadData
 from leads.models import capture_sites
+from leads.settings import TUNABLES
 from leads.usecases import grading
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
 from suivi_common.errors import Invalid, NotFound, Unauthorized
+from suivi_common.ids import parse_uuid
 
 ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
 Emit = Callable[[str, Mapping[str, Any]], Any]
@@ -82,10 +83,9 @@ def list_sites(session: Session) -> list[dict[str, Any]]:
 
 def revoke_site(session: Session, site_id: Any, now: datetime) -> dict[str, Any]:
     """A revoked key is refused at once, by every instance (no cache)."""
-    try:
-        sid = uuid.UUID(str(site_id))
-    except ValueError:
-        raise NotFound("No such capture site") from None
+    sid = parse_uuid(site_id)
+    if sid is None:
+        raise NotFound("No such capture site")
     row = session.execute(update(capture_sites).where(capture_sites.c.id == sid)
                           .values(revoked_at=now).returning(capture_sites)).first()
     if row is None:
@@ -120,7 +120,7 @@ def capture_request(session: Session, vault: Vault, emit: Emit, key: Any, items:
     site_id = require_site(session, key)
     if not isinstance(items, list):
         raise Invalid("leads must be a list", fields={"leads": "must be a list"})
-    limit = settings.get_int("CAPTURE_BATCH_MAX")
+    limit = TUNABLES.get_int("CAPTURE_BATCH_MAX")
     if len(items) > limit:
         raise Invalid(f"At most {limit} leads per batch", fields={"leads": f"at most {limit} items"})
     return {"results": capture(session, vault, emit, site_id, items, now)}
@@ -180,7 +180,7 @@ def capture_batch(session: Session, vault: Vault, site_id: uuid.UUID, items: Seq
                   window_days: int | None = None) -> CaptureOutcome:
     """Validate, grade, dedupe and store ``items``; one result per item, in order."""
     grader = grader or grading.grader()
-    window = window_days or settings.get_int("DUPLICATE_WINDOW_DAYS")
+    window = window_days or TUNABLES.get_int("DUPLICATE_WINDOW_DAYS")
     parsed = [_parse(i, raw, now, grader, vault) for i, raw in enumerate(items)]
     valid = [it for it in parsed if it.lead is not None]
     seen = _lock_contacts(session, {k for it in valid for k in it.keys})

@@ -3,8 +3,10 @@ caller, and the service's one office-open check.
 
 Built per call from the worker's ``Database`` handle (``Ctx.from_db``), so a use case runs
 the same under nameko and in tests. ``separate()`` is a transaction of its own (one
-auto-delivery group, one re-key batch), committed on exit; ``wake(n)`` tells the outbox
-relay that ``n`` event rows were written in SQL (set-based), not through ``emit``.
+auto-delivery group, one re-key batch), committed on exit. Event rows written straight into
+the outbox in SQL (set-based, headers from ``outbox.headers(ctx.trace)``) rather than
+through ``emit`` wake the relay with ``Db.wake_relay``: ``wake_on_commit(n)`` when the
+worker's transaction commits, ``wake(n)`` at once for ``separate()`` ones already committed.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from suivi_common.auth import Principal
@@ -47,8 +50,17 @@ class Ctx:
         """Encryption inside a ``separate()`` transaction."""
         return Vault(self.db.keyring, session)
 
+    def wake_on_commit(self, events: int) -> None:
+        """``events`` outbox rows were written in the worker's transaction: publish them as
+        soon as it commits (a rollback takes them back: nothing to wake for)."""
+        if events:
+            event.listen(self.session, "after_commit", lambda _session: self.db.wake_relay(),
+                         once=True)
+
     def wake(self, events: int) -> None:
-        self.db.emitted += events
+        """``events`` outbox rows were committed in ``separate()`` transactions: publish now."""
+        if events:
+            self.db.wake_relay()
 
     def correlation(self) -> dict[str, Any]:
         """A run serves many owners: its events carry the correlation id, not whoever

@@ -16,11 +16,11 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from leads import settings
 from leads.domain.freshness import freshness_cutoff
 from leads.domain.shortfall import PlanDay, settle_group
 from leads.domain.timestamps import parse_day
 from leads.models import day_closes, day_settlements, entitlements, group_days, plan_days
+from leads.settings import TUNABLES
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid
 
@@ -104,7 +104,7 @@ def _leftover(session: Session, day: date, groups: Sequence[tuple[str, str]]
     start, end = clock.paris_midnight(day), clock.paris_midnight(day + timedelta(days=1))
     rows = session.execute(_LEFTOVER, {
         "day": day, "day_start": start, "day_end": end,
-        "fresh_from": freshness_cutoff(start, settings.get_int("FRESHNESS_DAYS")),
+        "fresh_from": freshness_cutoff(start, TUNABLES.get_int("FRESHNESS_DAYS")),
         "countries": [c for c, _ in groups], "tiers": [t for _, t in groups]})
     return {(r.country, r.tier): int(r.leftover) for r in rows}
 

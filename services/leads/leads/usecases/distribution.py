@@ -47,7 +47,6 @@ import eventlet
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from leads import settings
 from leads.domain.allocation import CARRY_LIMIT, PlanNeed, allocate
 from leads.domain.daybook import shortfall_after, take_size
 from leads.models import (
@@ -55,17 +54,17 @@ from leads.models import (
     entitlements,
     leads,
 )
+from leads.settings import TUNABLES
 from leads.usecases import daybook
 from leads.usecases.capture import lead_blind_indexes
 from leads.usecases.context import Ctx
 from leads.usecases.entitlements import quota_on
 from leads.usecases.office import one_lead as office
 from leads.usecases.stock import stock_cutoff
-from suivi_common import clock
+from suivi_common import clock, outbox
 from suivi_common.auth import require
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Conflict, Invalid, NotFound
-from suivi_common.outbox import PROPAGATED_CONTEXT
 
 GROUP_LOCK_CLASS = 0x1EAD  # advisory lock namespace of auto-delivery groups
 
@@ -75,9 +74,8 @@ def in_take_transaction() -> None:
 
 
 def event_headers(context: Mapping[str, Any]) -> str:
-    """The outbox headers ``outbox.emit`` would write, for set-based event rows."""
-    return json.dumps({f"nameko.{k}": str(v) for k, v in context.items()
-                       if k in PROPAGATED_CONTEXT and v is not None})
+    """The headers ``outbox.emit`` writes, as the JSON the set-based event rows bind."""
+    return json.dumps(outbox.headers(context))
 
 
 _DELIVERED_EVENTS = """
@@ -276,7 +274,7 @@ def take(ctx: Ctx, user_id: str, plan_id: Any, requested: Any = None) -> dict[st
         daybook.save_days(session, today, {plan_id: (taken + served, new_shortfall)}, now)
         shortfall = new_shortfall
     in_take_transaction()
-    ctx.wake(served)  # set-based events
+    ctx.wake_on_commit(served)  # set-based events
     return {"leads": delivered, "taken_today": taken + served, "quota_today": quota,
             "shortfall_today": shortfall}
 
@@ -424,13 +422,13 @@ def deliver_due(ctx: Ctx, payload: Mapping[str, Any]) -> None:
     """Stock arrived (or a plan switched auto-delivery on): serve that group now, in the
     handler's transaction."""
     run = deliver_group(ctx.session, payload["country"], payload["tier"], ctx.correlation())
-    ctx.wake(run.delivered)
+    ctx.wake_on_commit(run.delivered)
 
 
 def rekey_all(ctx: Ctx) -> dict[str, Any]:
     """Move auto-delivered leads to their buyer's key, a batch per transaction, until none
     is left (instances share the work through SKIP LOCKED)."""
-    batch, total = settings.get_int("REKEY_BATCH"), 0
+    batch, total = TUNABLES.get_int("REKEY_BATCH"), 0
     while True:
         with ctx.separate() as session:
             done = rekey_pending(session, ctx.vault_of(session), batch, clock.now())

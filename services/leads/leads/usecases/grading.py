@@ -4,13 +4,13 @@ distinct value. Capture grades every accepted lead with them."""
 from __future__ import annotations
 
 from leads.domain.grading import Grader
-from suivi_common.settings import setting
+from leads.settings import TUNABLES
 
 _graders: dict[str, Grader] = {}
 
 
 def grader() -> Grader:
-    rules = setting("GRADING_RULES")
+    rules = TUNABLES.get("GRADING_RULES")
     key = repr(rules)
     if key not in _graders:
         _graders[key] = Grader(rules or None)

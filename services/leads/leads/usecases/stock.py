@@ -11,20 +11,21 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from leads import settings
 from leads.domain.freshness import freshness_cutoff
 from leads.domain.timestamps import parse_day
 from leads.models import stock_alerts
+from leads.settings import TUNABLES
 from suivi_common.database import rows_affected
+from suivi_common.paging import MAX_LIMIT, check_limit, decode_cursor, encode_cursor
 
 
 def stock_cutoff(now: datetime) -> datetime:
     """Leads captured before this instant are no longer for sale (terms: freshness)."""
-    return freshness_cutoff(now, settings.get_int("FRESHNESS_DAYS"))
+    return freshness_cutoff(now, TUNABLES.get_int("FRESHNESS_DAYS"))
 
 
 def stock_levels(session: Session, now: datetime, today: date) -> list[dict[str, Any]]:
@@ -71,17 +72,29 @@ def raise_alerts(session: Session, levels: list[dict[str, Any]], today: date, no
     return raised
 
 
-def list_alerts(session: Session, day: Any = None) -> dict[str, Any]:
-    """Newest first, at most 500 (one page: ``next_cursor`` is always None); one day's when
-    ``day`` (YYYY-MM-DD) is given."""
+def list_alerts(session: Session, day: Any = None, cursor: str | None = None,
+                limit: int | None = None) -> dict[str, Any]:
+    """A page of alerts, newest day first (then country, tier); one day's when ``day``
+    (YYYY-MM-DD) is given. Without ``limit`` a page is as large as pages go (500): a caller
+    that does not page yet sees what it saw before pages."""
     day = parse_day(day) if day else None
-    query = select(stock_alerts).order_by(stock_alerts.c.day.desc(), stock_alerts.c.country,
-                                          stock_alerts.c.tier)
-    query = query.where(stock_alerts.c.day == day) if day else query.limit(500)
+    limit = check_limit(MAX_LIMIT if limit is None else limit)
+    a = stock_alerts
+    query = select(a).order_by(a.c.day.desc(), a.c.country, a.c.tier).limit(limit + 1)
+    if day:
+        query = query.where(a.c.day == day)
+    after = decode_cursor(cursor, str, str, str, kind="stock_alerts")
+    if after is not None:
+        after_day, country, tier = parse_day(after[0], "cursor"), after[1], after[2]
+        query = query.where(or_(a.c.day < after_day, and_(
+            a.c.day == after_day, tuple_(a.c.country, a.c.tier) > (country, tier))))
+    rows = session.execute(query).all()
+    last = rows[limit - 1] if len(rows) > limit else None
     return {"items": [{"country": r.country, "tier": r.tier, "date": r.day.isoformat(),
                        "demand": r.demand, "available": r.available,
-                       "created_at": r.created_at.isoformat()} for r in session.execute(query)],
-            "next_cursor": None}
+                       "created_at": r.created_at.isoformat()} for r in rows[:limit]],
+            "next_cursor": None if last is None else encode_cursor(
+                last.day.isoformat(), last.country, last.tier, kind="stock_alerts")}
 
 
 def check(session: Session, now: datetime, today: date,

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
 from leads import testing
 from leads.models import (
@@ -17,9 +19,11 @@ from leads.models import (
     office_leads,
     plan_days,
     stock,
+    stock_alerts,
 )
-from suivi_common import clock
-from suivi_common.errors import Conflict, Forbidden, NotFound
+from leads.usecases.context import Ctx
+from suivi_common import clock, paging
+from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 def stocked(stack, n: int, tier: str = "premium_plus", start: int = 0) -> list[str]:
@@ -280,6 +284,57 @@ def test_stock_view_and_shortage_alert_once_per_group_and_day(stack, fake_state)
     events = stack.rows(select(common.outbox.c.payload)
                         .where(common.outbox.c.event_type == "stock_short"))
     assert len(events) <= 1  # the relay may already have published it
+
+
+def test_stock_alerts_page_with_a_cursor(stack) -> None:
+    """More alerts than a page: the pages walk them all once, in the listing's order
+    (newest day first, then country and tier), with or without a day."""
+    today = clock.today()
+    groups = [("BE", "standard"), ("FR", "premium"), ("FR", "standard")]
+    alerts = [{"country": c, "tier": t, "day": today - timedelta(days=d), "demand": 5,
+               "available": 1, "created_at": clock.now()} for d in range(3) for c, t in groups]
+    with stack.engine.begin() as conn:
+        conn.execute(insert(stock_alerts), alerts)
+
+    def walk(rpc, limit, date=None):
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = rpc.stock_alerts(date, cursor, limit)
+            seen += [(a["date"], a["country"], a["tier"]) for a in page["items"]]
+            pages, cursor = pages + 1, page["next_cursor"]
+            if cursor is None:
+                return seen, pages
+
+    expected = [(a["day"].isoformat(), a["country"], a["tier"]) for a in alerts]
+    with stack.staff() as rpc:
+        assert walk(rpc, 4) == (expected, 3)
+        assert walk(rpc, 2, today.isoformat()) == (expected[:3], 2)
+        everything = rpc.stock_alerts()  # no limit: as large as pages go
+        assert len(everything["items"]) == 9 and everything["next_cursor"] is None
+        for cursor in ("not a cursor", paging.encode_cursor("x", kind="notes"),
+                       paging.encode_cursor("yesterday", "FR", "premium", kind="stock_alerts")):
+            with pytest.raises(Invalid):
+                rpc.stock_alerts(None, cursor, 4)
+        with pytest.raises(Invalid):
+            rpc.stock_alerts(None, None, 501)
+
+
+def test_set_based_events_wake_the_relay_when_the_transaction_commits(engine) -> None:
+    """Event rows written in SQL (a take, a group served in a handler) are published as
+    soon as the worker's transaction commits (``Db.wake_relay``), not at the relay's next
+    poll; rolled back, they wake nothing."""
+    woken: list[str] = []
+    db = SimpleNamespace(wake_relay=lambda: woken.append("woken"))
+    for outcome in ("commit", "rollback"):
+        with Session(engine) as session:
+            ctx = Ctx(session=session, vault=None, emit=None, principal=None, trace={},
+                      require_office_open=lambda _user: None, db=db)
+            ctx.wake_on_commit(0)  # nothing written: nothing to publish
+            ctx.wake_on_commit(2)
+            session.execute(text("SELECT 1"))
+            assert woken == ([] if outcome == "commit" else ["woken"])
+            getattr(session, outcome)()
+    assert woken == ["woken"]
 
 
 def test_entitlements_resync_from_plans_at_start_up(cfg, engine, fake_state, fakes) -> None:

@@ -1,21 +1,17 @@
 """Fixtures of the office tests.
 
 Two databases, both built by the leads migrations: ``leads_office_test`` for use-case
-tests run through ``Harness`` (no broker, events collected in memory), and
-``leads_office_svc_test`` for the running stack:
-``OfficeTestService`` (the office mixin on a leads-named service), ``FakeAccounts`` (no
-database: office_active, admin_can_view, get_member), ``FakeListener`` (records the events
-the office emits); the routes are tested over HTTP by tests/e2e
-behind a stub authenticator (token ``role:user_id:network``). The stack runs once per
-test module; each test starts from empty tables.
+tests run through ``Harness`` (``h``: no broker, events collected in memory), and
+``leads_office_svc_test`` for the running stack (``stack``, called over RPC with signed
+principals): ``OfficeTestService`` (the office mixin on a leads-named service),
+``FakeAccounts`` (no database: office_active, admin_can_view, get_member) and
+``FakeListener`` (records the events the office emits). The routes are tested over HTTP
+on the real platform by ``tests/e2e/test_office_flow.py``. The stack runs once per test
+module; each test starts from empty tables.
 """
 from __future__ import annotations
 
 import contextlib
-import json
-import socket
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -115,12 +111,6 @@ class FakeListener:
         self._record("lead_erased", payload)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # --- use-case tests --------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -140,11 +130,10 @@ def h(office_engine: Engine) -> Iterator[testing.Harness]:
 # --- the running stack -----------------------------------------------------------------------
 
 class Stack:
-    def __init__(self, cfg: dict[str, Any], engine: Engine, base: str) -> None:
+    def __init__(self, cfg: dict[str, Any], engine: Engine) -> None:
         self.cfg = cfg
         self.engine = engine
         self.uri = cfg["AMQP_URI"]
-        self.base = base
         self.h = testing.Harness(engine)
 
     @contextlib.contextmanager
@@ -159,22 +148,6 @@ class Stack:
                                if role else None)
         with client:
             yield client.leads
-
-    def http(self, method: str, path: str, body: Any = None, token: str | None = None
-             ) -> tuple[int, dict[str, str], Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                raw, status, headers = resp.read(), resp.status, dict(resp.headers)
-        except urllib.error.HTTPError as err:
-            raw, status, headers = err.read(), err.code, dict(err.headers)
-        if headers.get("Content-Type", "").startswith("application/json"):
-            return status, headers, json.loads(raw or b"null")
-        return status, headers, raw
 
     def deliver(self, owner_id: str = "u1", network_id: str = "net-1", plan_id: str = "plan-1",
                 raw: dict[str, Any] | None = None, i: int = 0,
@@ -212,20 +185,19 @@ def _svc_url() -> str:
 # Module scope: the running containers (and the nameko config they patch) must not outlive
 # the office tests and leak into other suites of the same pytest session.
 @pytest.fixture(scope="module")
-def _stack_cfg(_svc_url: str) -> Iterator[tuple[dict[str, Any], Engine, str, list[Any]]]:
+def _stack_cfg(_svc_url: str) -> Iterator[tuple[dict[str, Any], Engine, list[Any]]]:
     url = _svc_url
     engine = create_engine(url)
     vhost = infra.fresh_vhost()
-    port = free_port()
     cfg = infra.base_config(vhost, DATABASE_URL=url, SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,
-                            WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", RPC_TIMEOUT_SECONDS=3,
+                            RPC_TIMEOUT_SECONDS=3,
                             OFFICE_STATUS_CACHE_SECONDS=0, OFFICE_ADMIN_VIEW_CACHE_SECONDS=0,
                             OFFICE_EXPORT_CHUNK_BYTES=16 * 1024)
     try:
         with infra.running(cfg, OfficeTestService, FakeAccounts, FakeListener) as containers:
             rings = [d.keyring for c in containers for d in c.dependencies
                      if isinstance(d, Database)]
-            yield cfg, engine, f"http://127.0.0.1:{port}", rings
+            yield cfg, engine, rings
     finally:
         infra.delete_vhost(vhost)
         engine.dispose()
@@ -239,11 +211,11 @@ def fake() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(_stack_cfg: tuple[dict[str, Any], Engine, str, list[Any]]) -> Iterator[Stack]:
-    cfg, engine, base, rings = _stack_cfg
+def stack(_stack_cfg: tuple[dict[str, Any], Engine, list[Any]]) -> Iterator[Stack]:
+    cfg, engine, rings = _stack_cfg
     testing.truncate(engine)
     for ring in rings:  # the data keys were truncated: forget the cached ones
         ring._cache.clear()
     reset_fake()
-    yield Stack(cfg, engine, base)
+    yield Stack(cfg, engine)
     clock.reset()

@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from nameko import config
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -96,15 +97,13 @@ def test_another_user_cannot_fetch_an_export(h, office):
         h.run(export.chunk, "u1", "not-an-id", 0, actor=U1)
 
 
-def test_a_big_file_comes_in_pieces(h, monkeypatch):
+def test_a_big_file_comes_in_pieces(h):
     clock.freeze(datetime(2025, 6, 2, 8, 30, tzinfo=UTC))
     for i in range(30):
         deliver(h, owner_id="u1", i=i)
-    monkeypatch.setitem(export.__dict__, "get_int", lambda key: {
-        "OFFICE_EXPORT_CHUNK_BYTES": 1024, "OFFICE_EXPORT_BATCH": 7,
-        "OFFICE_EXPORT_TTL_MINUTES": 30}[key])
-    job = start(h, fmt="csv")
-    assert job["chunks"] > 1 and job["rows"] == 30
-    body = download(h, "u1", job)
+    with config.patch({"OFFICE_EXPORT_CHUNK_BYTES": 1024, "OFFICE_EXPORT_BATCH": 7}):
+        job = start(h, fmt="csv")
+        assert job["chunks"] > 1 and job["rows"] == 30
+        body = download(h, "u1", job)
     assert len(body) == job["bytes"]
     assert len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))) == 31

@@ -2,8 +2,11 @@
 with SQL; the record as delivered stays as delivered."""
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from leads.domain.history import ChangeSource
@@ -11,6 +14,8 @@ from leads.models import office_history, office_leads
 from leads.office_testing import deliver, user
 from leads.usecases.office import one_lead, pipelines
 from leads.usecases.office.context import Actor
+from suivi_common import clock
+from suivi_common.crypto import seal
 
 U1 = user("u1")
 ADMIN = Actor("a1", ChangeSource.ADMIN, "net-1")
@@ -60,6 +65,24 @@ def test_paging_history(h):
     second = h.run(one_lead.lead_history, "u1", lead, first["next_cursor"], 3, actor=U1)
     assert [i["new"] for i in first["items"] + second["items"]] == [f"note {n}" for n in range(5)]
     assert second["next_cursor"] is None
+
+
+def test_history_sealed_before_the_common_aad_still_opens(h):
+    """The office once bound history values with its own AAD helper, spelled out here:
+    ``crypto.aad`` gives the same bytes, so rows written before it was used still open."""
+    lead = deliver(h, owner_id="u1")
+    hid = uuid.uuid4()
+    with h.session() as s:
+        row = s.execute(select(office_leads).where(office_leads.c.id == uuid.UUID(lead))).one()
+        key = one_lead.lead_key(h.vault(s), row)
+        s.execute(insert(office_history).values(
+            id=hid, lead_id=row.id, field="city", actor_id="u1", source="user", via="edit",
+            changed_at=clock.now(),
+            old_value=seal(key, json.dumps("Lyon").encode(), f"office_history.old_value:{hid}".encode()),
+            new_value=seal(key, json.dumps("Nice").encode(), f"office_history.new_value:{hid}".encode())))
+        s.commit()
+    [item] = [i for i in history(h, lead) if i["id"] == str(hid)]
+    assert (item["old"], item["new"], item["redacted"]) == ("Lyon", "Nice", False)
 
 
 def test_history_cannot_be_changed_even_in_sql(h):

@@ -2,13 +2,15 @@
 and only the caller's leads."""
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
 from leads.office_testing import deliver, raw_lead, user
-from leads.usecases.office import one_lead, queries
+from leads.usecases.office import claims, one_lead, queries
 from suivi_common import clock
 from suivi_common.errors import Invalid
 
@@ -114,6 +116,32 @@ def test_bad_parameters(h, office):
     token = listing(h, limit=1)["next_cursor"]
     with pytest.raises(Invalid):
         listing(h, sort="status", cursor=token)
+
+
+def _old_cursor(**body):
+    """A cursor as the office wrote them before ``suivi_common.paging``: a JSON object."""
+    return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
+
+
+def test_cursors_of_the_old_format_are_a_clean_refusal(h, office):
+    """One cursor format for every listing: a cursor handed out before is refused on the
+    cursor field (a 400), never a wrong page or a 500."""
+    at, lead = DAY1.isoformat(), office["a"]
+    calls = [
+        lambda: listing(h, cursor=_old_cursor(k="leads:created_desc", c=at, i=lead)),
+        lambda: listing(h, sort="status", cursor=_old_cursor(k="leads:status", c=at, i=lead,
+                                                                  s="new")),
+        lambda: h.run(one_lead.notes, "u1", lead, _old_cursor(k="notes", c=at, i=lead), 50,
+                      actor=U1),
+        lambda: h.run(one_lead.lead_history, "u1", lead, _old_cursor(k="history", s=1), 50,
+                      actor=U1),
+        lambda: h.run(claims.mine, "u1", _old_cursor(k="claims:mine", c=at, i=lead), 50,
+                      actor=U1),
+    ]
+    for call in calls:
+        with pytest.raises(Invalid) as caught:
+            call()
+        assert caught.value.fields == {"cursor": "invalid"}
 
 
 def test_deleted_leads_leave_the_listing_erased_ones_stay_empty(h, office):

@@ -1,20 +1,28 @@
-"""Pure helpers: stored form, edits through the capture pipeline, search keys, cursors,
-export writers (no database)."""
+"""Pure helpers: stored form, edits through the capture pipeline, search keys, export
+writers, sealed history values (no database)."""
 from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.exceptions import InvalidTag
 from openpyxl import load_workbook
 
 from leads.domain import office_records as records
 from leads.office_testing import raw_lead
-from leads.usecases.office import cursor, export
+from leads.usecases.office import export
+from leads.usecases.office.context import open_value
 from suivi_common.errors import Invalid
 
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+#: ``seal_value(bytes(range(32)), "old_value", SEALED_ROW, {"city": "Lyon"})`` as the office
+#: wrote it with its own AAD helper, before it used ``crypto.aad``.
+SEALED_ROW = uuid.UUID("00000000-0000-4000-8000-00000000a1d0")
+SEALED_BEFORE = bytes.fromhex("0189b8522d43715ab5a8f3ce405491a9c8fd7f07831aeedcd9df391d765099f5"
+                              "f9d2cc3a8599b1099a4daf8284")
 
 
 def stored(**overrides):
@@ -79,18 +87,6 @@ def test_search_keys_are_normalised_like_the_filters():
         records.phone_candidates("call me")
 
 
-def test_cursors_are_checked():
-    token = cursor.encode("leads:created_desc", c=NOW, i="00000000-0000-4000-8000-000000000001")
-    body = cursor.decode(token, "leads:created_desc")
-    assert cursor.instant(body) == NOW
-    with pytest.raises(Invalid):
-        cursor.decode(token, "leads:status")
-    with pytest.raises(Invalid):
-        cursor.decode("garbage!", "leads:status")
-    with pytest.raises(Invalid):
-        cursor.limit_of(501)
-
-
 def _rows():
     data = stored(first_name="=HYPERLINK(\"http://evil\")", last_name="Martin")
     return [export.row_values(NOW, "new", data), export.row_values(NOW, "client", stored(city="-2+3"))]
@@ -119,3 +115,10 @@ def test_csv_writer():
     out = io.BytesIO()
     export.write_file("csv", "fr", _rows(), out)
     assert out.getvalue().startswith("\ufeffDate de création;Nom;".encode())
+
+
+def test_history_values_sealed_before_still_open():
+    key = bytes(range(32))
+    assert open_value(key, "old_value", SEALED_ROW, SEALED_BEFORE) == {"city": "Lyon"}
+    with pytest.raises(InvalidTag):  # bound to its column and row, as before
+        open_value(key, "new_value", SEALED_ROW, SEALED_BEFORE)

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from leads.domain import postal_codes
-from leads.domain.countries import normalize_country, same_country
+from leads.domain.capture import validate_capture
+from leads.domain.countries import country_error, same_country
 from leads.domain.email_address import parse_email
 from leads.domain.phones import LineType, PhoneParseError, agrees_with_country, parse_phone
 from leads.domain.timestamps import age_on, parse_aware_datetime, require_aware
@@ -65,14 +66,25 @@ def test_agrees_with_country(raw, country, expected):
 
 
 @pytest.mark.parametrize(("raw", "code"), [("fr", "FR"), (" Be ", "BE"), ("GB", "GB"), ("re", "RE")])
-def test_normalize_country(raw, code):
-    assert normalize_country(raw) == code
+def test_a_capture_takes_the_platforms_country_codes(raw_lead, now, raw, code):
+    """``suivi_common.countries.country_code``: the one country rule of every service."""
+    result = validate_capture({**raw_lead, "country": raw, "mobile": "+33612345678", "landline": None}, now)
+    assert "country" not in result.errors
+    assert result.lead is None or result.lead.country == code
 
 
-@pytest.mark.parametrize("raw", ["", "F", "FRA", "UK", "XX", "12", "France", "ÉS"])
-def test_normalize_country_errors(raw):
-    with pytest.raises(ValueError):
-        normalize_country(raw)
+@pytest.mark.parametrize(("raw", "error"), [
+    ("F", "must be an ISO 3166-1 alpha-2 code, e.g. FR"),
+    ("FRA", "must be an ISO 3166-1 alpha-2 code, e.g. FR"),
+    ("12", "must be an ISO 3166-1 alpha-2 code, e.g. FR"),
+    ("France", "must be an ISO 3166-1 alpha-2 code, e.g. FR"),
+    ("ÉS", "must be an ISO 3166-1 alpha-2 code, e.g. FR"),
+    ("uk", "unknown country code 'UK'"),
+    ("XX", "unknown country code 'XX'"),
+])
+def test_a_capture_refuses_other_countries_saying_why(raw_lead, now, raw, error):
+    assert validate_capture({**raw_lead, "country": raw}, now).errors["country"] == error
+    assert country_error(raw) == error
 
 
 @pytest.mark.parametrize(

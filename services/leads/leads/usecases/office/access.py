@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leads.models import office_leads
+from leads.settings import TUNABLES
 from leads.usecases.entitlements import office_state
-from leads.usecases.office.context import get_float
 from suivi_common.auth import Principal, require
 from suivi_common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 
@@ -96,7 +96,7 @@ def office_active(cache: AccessCache, accounts: Any, user_id: str) -> bool:
         return cached
     answer = _ask(accounts, "office_active", user_id)
     active = bool(answer.get("active") if isinstance(answer, dict) else answer)
-    cache.offices.put((user_id,), active, get_float("OFFICE_STATUS_CACHE_SECONDS"))
+    cache.offices.put((user_id,), active, TUNABLES.get_float("OFFICE_STATUS_CACHE_SECONDS"))
     return active
 
 
@@ -105,7 +105,7 @@ def admin_can_view(cache: AccessCache, accounts: Any, admin_id: str, member_id: 
         return True
     allowed = bool(_ask(accounts, "admin_can_view", admin_id, member_id))
     if allowed:
-        cache.views.put((admin_id, member_id), True, get_float("OFFICE_ADMIN_VIEW_CACHE_SECONDS"))
+        cache.views.put((admin_id, member_id), True, TUNABLES.get_float("OFFICE_ADMIN_VIEW_CACHE_SECONDS"))
     return allowed
 
 

@@ -19,17 +19,19 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import exists, select, tuple_, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.domain import office_records as records
 from leads.domain.refund_checks import run_checks
 from leads.domain.refunds import ClaimFacts, LeadOrigin, check_claim_allowed, parse_refund_reason
 from leads.models import refund_claims
-from leads.usecases.office import cursor as cursors
+from leads.settings import TUNABLES
 from leads.usecases.office import history, one_lead
-from leads.usecases.office.context import OfficeCtx, decrypt_json, encrypt_json, get_int
+from leads.usecases.office.context import OfficeCtx, decrypt_json, encrypt_json
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
+from suivi_common.paging import keyset, page
 
 STATUSES = ("pending", "approved", "rejected")
 COMMENT_MAX = 2000
@@ -52,7 +54,7 @@ def _check_rules(ctx: OfficeCtx, row: Any) -> None:
                        erased=row.erased_at is not None,
                        edited_by_user=history.user_edited(ctx.session, row.id),
                        already_claimed=bool(claimed))
-    check_claim_allowed(facts, ctx.now, get_int("REFUND_WINDOW_DAYS"))
+    check_claim_allowed(facts, ctx.now, TUNABLES.get_int("REFUND_WINDOW_DAYS"))
 
 
 def file_claim(ctx: OfficeCtx, owner_id: str, lead_id: Any, reason: Any, comment: Any,
@@ -109,17 +111,9 @@ def _load_view(ctx: OfficeCtx, claim_id: uuid.UUID, staff: bool) -> dict[str, An
 def _page(ctx: OfficeCtx, where: list[Any], kind: str, newest_first: bool, cursor: str | None,
           limit: int, staff: bool) -> dict[str, Any]:
     c = refund_claims
-    query = select(c).where(*where)
-    after = cursors.decode(cursor, kind)
-    if after:
-        key = tuple_(c.c.created_at, c.c.id)
-        bound = (cursors.instant(after), cursors.row_id(after))
-        query = query.where(key < bound if newest_first else key > bound)
-    order = (c.c.created_at.desc(), c.c.id.desc()) if newest_first else (c.c.created_at, c.c.id)
-    rows = ctx.session.execute(query.order_by(*order).limit(limit + 1)).all()
-    last = rows[limit - 1] if len(rows) > limit else None
-    return {"items": [_view(ctx, r, staff) for r in rows[:limit]],
-            "next_cursor": cursors.encode(kind, c=last.created_at, i=last.id) if last else None}
+    rows = ctx.session.execute(keyset(select(c).where(*where), c, cursor, limit,
+                                      newest_first=newest_first, kind=kind)).all()
+    return page(rows, limit, [_view(ctx, r, staff) for r in rows[:limit]], kind=kind)
 
 
 def mine(ctx: OfficeCtx, user_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
@@ -142,7 +136,9 @@ def decide(ctx: OfficeCtx, claim_id: Any, approve: Any, comment: Any) -> dict[st
     """The platform's final decision; approval credits the plan one record (via plans)."""
     if not isinstance(approve, bool):
         raise Invalid("approve must be a boolean", fields={"approve": "true or false"})
-    cid = one_lead.parse_id(claim_id, "refund claim")
+    cid = parse_uuid(claim_id)
+    if cid is None:
+        raise NotFound("No such refund claim")
     text = _comment(comment)
     status = "approved" if approve else "rejected"
     c = refund_claims

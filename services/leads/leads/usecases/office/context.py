@@ -1,4 +1,5 @@
-"""What every office use case receives, the office's settings, and its crypto helpers.
+"""What every office use case receives, and its crypto helpers (the office's settings are
+``leads.settings.TUNABLES``).
 
 Use cases are plain functions taking an ``OfficeCtx`` (session, vault, time, event sink,
 who acts and through which path), so they run the same under nameko, in tests and in the
@@ -17,31 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.orm import Session
 
 from leads.domain.history import ChangeSource
-from leads.domain.refunds import REFUND_WINDOW_DAYS
-from suivi_common.crypto import Vault, open_sealed, seal
-from suivi_common.settings import setting
-
-DEFAULTS: dict[str, Any] = {
-    "REFUND_WINDOW_DAYS": REFUND_WINDOW_DAYS,
-    "REFUND_DNS_TIMEOUT_SECONDS": 1.5,
-    "OFFICE_STATUS_CACHE_SECONDS": 30,
-    "OFFICE_ADMIN_VIEW_CACHE_SECONDS": 5,
-    "OFFICE_EXPORT_BATCH": 2000,
-    "OFFICE_EXPORT_CHUNK_BYTES": 512 * 1024,
-    "OFFICE_EXPORT_TTL_MINUTES": 30,
-}
-
-
-def get_setting(key: str) -> Any:
-    return setting(key, DEFAULTS[key])
-
-
-def get_int(key: str) -> int:
-    return int(get_setting(key))
-
-
-def get_float(key: str) -> float:
-    return float(get_setting(key))
+from suivi_common.crypto import Vault, aad, open_sealed, seal
 
 
 @dataclass(frozen=True)
@@ -98,18 +75,14 @@ def unwrap_lead_key(vault: Vault, scope: str, lead_id: Any, wrapped: bytes | Non
     return base64.b64decode(vault.decrypt(scope, "office_leads", "lead_key", lead_id, wrapped) or "")
 
 
-def _aad(table: str, column: str, row_id: Any) -> bytes:
-    return f"{table}.{column}:{row_id}".encode()
-
-
 def seal_value(key: bytes | None, column: str, row_id: Any, value: Any) -> bytes | None:
     """A history value sealed with the lead's own key (None stays None, no key = gone)."""
     if value is None or key is None:
         return None
-    return seal(key, json.dumps(value, default=str).encode(), _aad("office_history", column, row_id))
+    return seal(key, json.dumps(value, default=str).encode(), aad("office_history", column, row_id))
 
 
 def open_value(key: bytes | None, column: str, row_id: Any, blob: bytes | None) -> Any:
     if blob is None or key is None:
         return None
-    return json.loads(open_sealed(key, bytes(blob), _aad("office_history", column, row_id)))
+    return json.loads(open_sealed(key, bytes(blob), aad("office_history", column, row_id)))

@@ -41,10 +41,12 @@ from sqlalchemy import delete, select, update
 
 from leads.domain import office_records as records
 from leads.models import office_export_chunks, office_exports
+from leads.settings import TUNABLES
 from leads.usecases.office import queries
-from leads.usecases.office.context import OfficeCtx, get_int
+from leads.usecases.office.context import OfficeCtx
 from suivi_common.clock import PARIS
 from suivi_common.errors import Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "csv": "text/csv; charset=utf-8"}
@@ -147,7 +149,7 @@ def parse_options(fmt: Any, lang: Any) -> tuple[str, str]:
 
 
 def _purge_expired(ctx: OfficeCtx) -> None:
-    cutoff = ctx.now - timedelta(minutes=get_int("OFFICE_EXPORT_TTL_MINUTES"))
+    cutoff = ctx.now - timedelta(minutes=TUNABLES.get_int("OFFICE_EXPORT_TTL_MINUTES"))
     stale = select(office_exports.c.id).where(office_exports.c.created_at < cutoff,
                                               office_exports.c.downloaded_at.is_(None))
     ctx.session.execute(delete(office_export_chunks)
@@ -166,7 +168,7 @@ def start(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[str, A
         id=export_id, user_id=owner_id, network_id=scope, format=fmt, lang=lang,
         filters=f.redacted(), rows=0, bytes=0, chunks=0, created_at=ctx.now))
     rows = (row_values(*r) for r in queries.export_rows(
-        ctx.session, ctx.vault, where, get_int("OFFICE_EXPORT_BATCH")))
+        ctx.session, ctx.vault, where, TUNABLES.get_int("OFFICE_EXPORT_BATCH")))
     with tempfile.TemporaryFile() as out:
         count = write_file(fmt, lang, rows, out)
         size = out.tell()
@@ -182,7 +184,7 @@ def start(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[str, A
 
 
 def _store(ctx: OfficeCtx, scope: str, export_id: uuid.UUID, source: IO[bytes]) -> int:
-    size = get_int("OFFICE_EXPORT_CHUNK_BYTES")
+    size = TUNABLES.get_int("OFFICE_EXPORT_CHUNK_BYTES")
     n = 0
     while True:
         piece = source.read(size)
@@ -199,10 +201,9 @@ def _store(ctx: OfficeCtx, scope: str, export_id: uuid.UUID, source: IO[bytes]) 
 
 def chunk(ctx: OfficeCtx, owner_id: str, export_id: Any, n: Any) -> dict[str, Any]:
     """Piece ``n`` of the owner's export, base64; the last one also deletes the file."""
-    try:
-        eid = uuid.UUID(str(export_id))
-    except ValueError:
-        raise NotFound("No such export") from None
+    eid = parse_uuid(export_id)
+    if eid is None:
+        raise NotFound("No such export")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise Invalid("invalid chunk number", fields={"n": "a non-negative integer"})
     job = ctx.session.execute(select(office_exports).where(

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from leads.domain.refunds import edited_by_user
 from leads.models import office_history
-from leads.usecases.office import cursor as cursors
 from leads.usecases.office.context import OfficeCtx, open_value, seal_value
-from suivi_common.errors import Invalid
+from suivi_common.paging import decode_cursor, encode_cursor
 
 
 def entry(ctx: OfficeCtx, lead_id: Any, lead_key: bytes | None, field: str, old: Any, new: Any,
@@ -47,17 +46,14 @@ def user_edited(session: Session, lead_id: Any) -> bool:
 def page(session: Session, lead_id: Any, lead_key: bytes | None, cursor: str | None,
          limit: int) -> dict[str, Any]:
     """Oldest first (it reads as a story); values None once the lead's key is forgotten."""
-    body = cursors.decode(cursor, "history")
-    try:
-        after = int(body["s"]) if body else 0
-    except (KeyError, TypeError, ValueError):
-        raise Invalid("invalid cursor", fields={"cursor": "invalid"}) from None
+    (after,) = decode_cursor(cursor, int, kind="history") or (0,)
     t = office_history
     rows = session.execute(select(t).where(t.c.lead_id == lead_id, t.c.seq > after)
                            .order_by(t.c.seq).limit(limit + 1)).all()
     items = [_view(r, lead_key) for r in rows[:limit]]
     more = len(rows) > limit
-    return {"items": items, "next_cursor": cursors.encode("history", s=rows[limit - 1].seq) if more else None}
+    return {"items": items,
+            "next_cursor": encode_cursor(rows[limit - 1].seq, kind="history") if more else None}
 
 
 def _view(row: Any, lead_key: bytes | None) -> dict[str, Any]:

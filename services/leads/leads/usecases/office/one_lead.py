@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, tuple_, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -23,19 +23,20 @@ from leads.domain import office_records as records
 from leads.domain.pipeline import check_transition
 from leads.domain.refunds import LeadOrigin, refund_deadline
 from leads.models import deliveries, entitlements, leads, office_leads, office_notes, refund_claims
-from leads.usecases.office import cursor as cursors
+from leads.settings import TUNABLES
 from leads.usecases.office import history, pipelines
 from leads.usecases.office.context import (
     OfficeCtx,
     decrypt_json,
     encrypt_json,
-    get_int,
     new_lead_key,
     unwrap_lead_key,
     wrap_lead_key,
 )
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
+from suivi_common.paging import keyset, page
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +47,12 @@ WIPED: dict[str, Any] = {"data": None, "initial_data": None, "lead_key": None,
 
 # --- storage --------------------------------------------------------------------------------
 
-def parse_id(value: Any, what: str = "lead") -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"No such {what}") from None
-
-
 def load(session: Session, lead_id: Any, owner_id: str | None = None, *, lock: bool = False,
          with_deleted: bool = False) -> Any:
-    t = office_leads
-    query = select(t).where(t.c.id == parse_id(lead_id))
+    t, lid = office_leads, parse_uuid(lead_id)
+    if lid is None:
+        raise NotFound("No such lead")
+    query = select(t).where(t.c.id == lid)
     if owner_id is not None:
         query = query.where(t.c.owner_id == owner_id)
     if not with_deleted:
@@ -236,7 +232,7 @@ def detail(ctx: OfficeCtx, row: Any) -> dict[str, Any]:
     initial = initial_data(ctx.vault, row)
     deadline = None
     if row.origin == LeadOrigin.PURCHASED and row.delivered_at is not None:
-        deadline = refund_deadline(row.delivered_at, get_int("REFUND_WINDOW_DAYS"))
+        deadline = refund_deadline(row.delivered_at, TUNABLES.get_int("REFUND_WINDOW_DAYS"))
     return {**records.summary(row, data), **records.flat(data),
             "plan_country": row.plan_country, "updated_at": records.iso(row.updated_at),
             "erased_at": records.iso(row.erased_at),
@@ -326,20 +322,13 @@ def notes(ctx: OfficeCtx, owner_id: str, lead_id: Any, cursor: str | None,
     """Newest first."""
     row = load(ctx.session, lead_id, owner_id)
     n = office_notes
-    query = select(n).where(n.c.lead_id == row.id)
-    after = cursors.decode(cursor, "notes")
-    if after:
-        query = query.where(tuple_(n.c.created_at, n.c.id)
-                            < (cursors.instant(after), cursors.row_id(after)))
-    rows = ctx.session.execute(query.order_by(n.c.created_at.desc(), n.c.id.desc())
-                               .limit(limit + 1)).all()
+    rows = ctx.session.execute(keyset(select(n).where(n.c.lead_id == row.id), n, cursor, limit,
+                                      newest_first=True, kind="notes")).all()
     items = [{"id": str(r.id), "lead_id": str(r.lead_id), "author_id": r.author_id,
               "created_at": r.created_at.isoformat(),
               "text": ctx.vault.decrypt(row.network_id, "office_notes", "text", r.id, r.text)}
              for r in rows[:limit]]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return {"items": items,
-            "next_cursor": cursors.encode("notes", c=last.created_at, i=last.id) if last else None}
+    return page(rows, limit, items, kind="notes")
 
 
 def _wipe(ctx: OfficeCtx, row: Any, via: str, **extra: Any) -> None:

@@ -13,6 +13,7 @@ whole office by a computed position.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -25,12 +26,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from leads.domain import office_records as records
 from leads.domain.refunds import LeadOrigin
 from leads.models import office_leads
-from leads.usecases.office import cursor as cursors
 from leads.usecases.office import pipelines
 from leads.usecases.office.context import OfficeCtx, decrypt_json
 from suivi_common.clock import paris_midnight
 from suivi_common.crypto import Vault
 from suivi_common.errors import Invalid
+from suivi_common.paging import decode_cursor, encode_cursor
 
 SORTS = ("created_desc", "created_asc", "status")
 TEXT_FILTERS = ("status", "plan_id", "postal_code", "city", "email", "phone")
@@ -134,7 +135,7 @@ LIST_COLUMNS = (T.c.id, T.c.network_id, T.c.origin, T.c.status, T.c.plan_id, T.c
 
 
 def _page_query(where: list[ColumnElement[bool]], newest_first: bool,
-                after: tuple[datetime, Any] | None, n: int) -> Select[Any]:
+                after: tuple[Any, ...] | None, n: int) -> Select[Any]:
     query = select(*LIST_COLUMNS).where(*where)
     key = tuple_(T.c.created_at, T.c.id)
     if after is not None:
@@ -152,26 +153,27 @@ def list_leads(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[s
         raise Invalid("unknown sort", fields={"sort": f"one of {', '.join(SORTS)}"})
     f = parse_filters(raw_filters)
     where = conditions(ctx.vault, scope, owner_id, f)
-    after = cursors.decode(cursor, f"leads:{sort}")
-    if sort == "status":
+    kind = f"leads:{sort}"
+    if sort == "status":  # the cursor also says in which status the last page stopped
+        after = decode_cursor(cursor, datetime, uuid.UUID, str, kind=kind)
         rows, last = _by_status(ctx.session, scope, f, where, after, limit)
     else:
-        newest = sort == "created_desc"
-        key = (cursors.instant(after), cursors.row_id(after)) if after else None
-        fetched = ctx.session.execute(_page_query(where, newest, key, limit + 1)).all()
+        key = decode_cursor(cursor, datetime, uuid.UUID, kind=kind)
+        fetched = ctx.session.execute(
+            _page_query(where, sort == "created_desc", key, limit + 1)).all()
         rows = list(fetched[:limit])
         last = rows[-1] if len(fetched) > limit else None
     items = [records.summary(r, decrypt_json(ctx.vault, r.network_id, "office_leads", "data",
                                              r.id, r.data)) for r in rows]
     next_cursor = None
     if last is not None:
-        extra = {"s": last.status} if sort == "status" else {}
-        next_cursor = cursors.encode(f"leads:{sort}", c=last.created_at, i=last.id, **extra)
+        extra = (last.status,) if sort == "status" else ()
+        next_cursor = encode_cursor(last.created_at, last.id, *extra, kind=kind)
     return {"items": items, "next_cursor": next_cursor}
 
 
 def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnElement[bool]],
-               after: dict[str, Any] | None, limit: int) -> tuple[list[Any], Any]:
+               after: tuple[Any, ...] | None, limit: int) -> tuple[list[Any], Any]:
     """Statuses in pipeline order (then any status the pipeline no longer has), newest first
     within each; stops as soon as one row beyond the page is seen."""
     order: list[str | None] = list(pipelines.load(session, scope).statuses) + [None]
@@ -179,10 +181,10 @@ def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnEleme
         order = [f.status]
     start, key = 0, None
     if after:
-        if after.get("s") not in order and after.get("s") is not None:
-            order.insert(len(order) - 1, after["s"])  # a status removed since the last page
-        start = order.index(after.get("s"))
-        key = (cursors.instant(after), cursors.row_id(after))
+        created_at, row_id, stopped_in = after
+        if stopped_in not in order:
+            order.insert(len(order) - 1, stopped_in)  # a status removed since the last page
+        start, key = order.index(stopped_in), (created_at, row_id)
     known = [s for s in order if s is not None]
     rows: list[Any] = []
     for position in range(start, len(order)):
