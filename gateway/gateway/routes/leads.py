@@ -72,8 +72,9 @@ class LeadsRoutes:
          response=page_of(StockAlertOut), tags=("staff",),
          summary="Shortage alerts (demand above stock), one per country x tier and day")
     def stock_alerts(self, req: Req) -> Any:
-        day = req.query.get("date")
-        return self.leads.stock_alerts(day.isoformat() if day else None)
+        day, q = req.query.get("date"), req.query
+        return self.leads.stock_alerts(day.isoformat() if day else None, q.get("cursor"),
+                                       q["limit"])
 
     @api("POST", "/api/plans/<plan_id>/take", roles=("user", "admin"), body=TakeIn,
          response=TakeOut, tags=("plans",),

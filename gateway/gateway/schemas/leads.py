@@ -1,7 +1,7 @@
 """Schemas of the leads area: capture, capture sites, stock, takes, auto-delivery."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Text, Url
+from gateway.schemas.common import PageQuery, Text, Url
 
 CAPTURE_BATCH_MAX = 1000
 
@@ -64,7 +64,7 @@ class StockAlertOut(Schema):
     created_at = Text()
 
 
-class StockAlertsQuery(Schema):
+class StockAlertsQuery(PageQuery):
     date = fields.Date()
 
 
