@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from suivi_common.testing.waiting import wait_for
-from tools.api_client import Api, Mailbox, onboard
+from tools.api_client import Api, Mailbox, onboard, subscribe_by_card
 from tools.platform import DEV_STAFF, SERVICES, Platform
 
 
@@ -133,15 +133,26 @@ def unique() -> str:
 
 
 @pytest.fixture
-def make_network(base_url: str, staff: Api, mailbox: Mailbox) -> Any:
-    """Create a network through staff and onboard its admin; returns (network, admin_api)."""
-    def make(name: str | None = None, password: str = "Correct-Horse-Battery-42") -> tuple[dict, Api]:
+def make_network(base_url: str, mailbox: Mailbox) -> Any:
+    """Create a network through staff and onboard its admin; returns (network, admin_api).
+
+    Staff log in afresh for each network: a scenario that has moved the platform clock
+    would find an earlier token past its idle expiry."""
+    def make(name: str | None = None, password: str = "Correct-Horse-Battery-42",
+             countries: list[str] | None = None, subscribe: str | None = None,
+             admin_name: tuple[str, str] = ("Alice", "Martin")) -> tuple[dict, Api]:
         tag = uuid.uuid4().hex[:8]
         admin_email = f"admin-{tag}@example.org"
+        staff = Api(base_url).login(*DEV_STAFF)
         net = staff.post("/api/networks", {"name": name or f"Réseau {tag}", "admin": {
-            "email": admin_email, "first_name": "Alice", "last_name": "Martin"}}, expect=201)
+            "email": admin_email, "first_name": admin_name[0], "last_name": admin_name[1]}},
+            expect=201)
         admin = onboard(base_url, mailbox, admin_email, password)
         admin.email = admin_email  # type: ignore[attr-defined]
+        if countries:
+            admin.put("/api/network/settings", {"open_countries": countries})
+        if subscribe:
+            subscribe_by_card(admin, subscribe)
         return net, admin
     return make
 

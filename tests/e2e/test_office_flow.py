@@ -14,37 +14,20 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 
-from suivi_common.testing.waiting import wait_for
-from tools.api_client import Api, Mailbox, onboard, pay_by_card, subscribe_by_card
+from tests.e2e.scenario import step, wait_until
+from tools.api_client import Api, Mailbox, pay_by_card, subscribe_by_card
 from tools.platform import DEV_STAFF
 
 DAY = date(2027, 2, 1)  # a Monday, before the dates of the plans flow (clocks move forward)
 
 
-def wait_until(fetch: Any, predicate: Any) -> Any:
-    """The first answer of ``fetch()`` (an HTTP call) that ``predicate`` accepts."""
-    last: list[Any] = [None]
-
-    def accepted() -> bool:
-        last[0] = fetch()
-        return bool(predicate(last[0]))
-    try:
-        wait_for(accepted, what="the awaited answer")
-    except AssertionError:
-        raise AssertionError(f"condition not met: {last[0]}") from None
-    return last[0]
-
-
 def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any,
-                          moved_clock: Any) -> None:
+                          moved_clock: Any, make_network: Any) -> None:
     moved_clock(DAY)
     staff = Api(base_url).login(*DEV_STAFF)
     tag = str(time.time_ns())[-8:]
-    admin_email = f"office-admin-{tag}@example.org"
-    staff.post("/api/networks", {"name": f"Office {tag}", "admin": {
-        "email": admin_email, "first_name": "Hélène", "last_name": "Girard"}}, expect=201)
-    admin = onboard(base_url, mailbox, admin_email, "Cobalt-Meadow-Lantern-64")
-    admin.put("/api/network/settings", {"open_countries": ["BE"]})
+    _, admin = make_network(f"Office {tag}", "Cobalt-Meadow-Lantern-64", ["BE"],
+                            admin_name=("Hélène", "Girard"))
     _, user = invite_member(admin)
     subscribe_by_card(user, "annual")
 
@@ -65,81 +48,81 @@ def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any,
     wait_until(lambda: user.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
     taken = wait_until(lambda: user.call("POST", f"/api/plans/{pid}/take", {})[1],
                        lambda b: len(b.get("leads", [])) > 0)["leads"]
-    # bought leads arrive in the office (asynchronously, through lead_delivered)
-    page = wait_until(lambda: user.get("/api/leads?origin=purchased"),
-                      lambda p: len(p["items"]) == len(taken))
-    assert len(taken) == 3  # 90 records over 30 days
-    first, second = page["items"][0]["id"], page["items"][-1]["id"]
-    assert {i["status"] for i in page["items"]} == {"new"}
-    email = next(x["email"] for x in taken if x["id"] == second)
-    assert [i["id"] for i in user.get(f"/api/leads?email={email}")["items"]] == [second]
+    with step("bought leads arrive in the office (asynchronously, through lead_delivered)"):
+        page = wait_until(lambda: user.get("/api/leads?origin=purchased"),
+                          lambda p: len(p["items"]) == len(taken))
+        assert len(taken) == 3  # 90 records over 30 days
+        first, second = page["items"][0]["id"], page["items"][-1]["id"]
+        assert {i["status"] for i in page["items"]} == {"new"}
+        email = next(x["email"] for x in taken if x["id"] == second)
+        assert [i["id"] for i in user.get(f"/api/leads?email={email}")["items"]] == [second]
 
-    # edit, status, notes, history
-    user.patch(f"/api/leads/{first}", {"city": "Ixelles", "postal_code": "1050"})
-    user.post(f"/api/leads/{first}/status", {"status": "contacted"})
-    status, body = user.call("POST", f"/api/leads/{first}/status", {"status": "nonsense"})
-    assert status == 400
-    user.post(f"/api/leads/{first}/notes", {"text": "Rappeler mardi, intéressée"})
-    history = user.get(f"/api/leads/{first}/history")["items"]
-    assert {h["field"] for h in history} >= {"city", "postal_code", "status"}
-    assert all(h["source"] == "user" for h in history if h["field"] == "city")
-    assert user.get(f"/api/leads/{first}")["city"] == "Ixelles"
+    with step("edit, status, notes, history"):
+        user.patch(f"/api/leads/{first}", {"city": "Ixelles", "postal_code": "1050"})
+        user.post(f"/api/leads/{first}/status", {"status": "contacted"})
+        status, body = user.call("POST", f"/api/leads/{first}/status", {"status": "nonsense"})
+        assert status == 400
+        user.post(f"/api/leads/{first}/notes", {"text": "Rappeler mardi, intéressée"})
+        history = user.get(f"/api/leads/{first}/history")["items"]
+        assert {h["field"] for h in history} >= {"city", "postal_code", "status"}
+        assert all(h["source"] == "user" for h in history if h["field"] == "city")
+        assert user.get(f"/api/leads/{first}")["city"] == "Ixelles"
 
-    # the admin reshapes the pipeline; a removed status holding leads needs a remap
-    status, body = admin.call("PUT", "/api/network/pipeline", {
-        "statuses": ["new", "called", "meeting", "client", "distributor", "not_interested"],
-        "initial": "new", "terminal": ["client", "distributor", "not_interested"]})
-    assert status == 409 and body["error"]["code"] == "pipeline_status_in_use"
-    admin.put("/api/network/pipeline", {
-        "statuses": ["new", "called", "meeting", "client", "distributor", "not_interested"],
-        "initial": "new", "terminal": ["client", "distributor", "not_interested"],
-        "remap": {"contacted": "called"}})
-    assert user.get(f"/api/leads/{first}")["status"] == "called"
+    with step("the admin reshapes the pipeline; a removed status holding leads needs a remap"):
+        status, body = admin.call("PUT", "/api/network/pipeline", {
+            "statuses": ["new", "called", "meeting", "client", "distributor", "not_interested"],
+            "initial": "new", "terminal": ["client", "distributor", "not_interested"]})
+        assert status == 409 and body["error"]["code"] == "pipeline_status_in_use"
+        admin.put("/api/network/pipeline", {
+            "statuses": ["new", "called", "meeting", "client", "distributor", "not_interested"],
+            "initial": "new", "terminal": ["client", "distributor", "not_interested"],
+            "remap": {"contacted": "called"}})
+        assert user.get(f"/api/leads/{first}")["status"] == "called"
 
-    # refund claims: refused on the edited lead, accepted on another, decided by staff once
-    status, body = user.call("POST", f"/api/leads/{first}/refund-claims",
-                             {"reason": "phone_unassigned", "comment": "numéro inexistant"})
-    assert status == 409 and body["error"]["code"] == "refund_claim_lead_edited"
-    claim = user.post(f"/api/leads/{second}/refund-claims",
-                      {"reason": "fake_record", "comment": "nom fantaisiste"}, expect=201)
-    assert claim["status"] == "pending" and "checks" not in claim  # checks are for staff
-    before = user.get(f"/api/plans/{pid}")["records_remaining"]
-    staff = Api(base_url).login(*DEV_STAFF)
-    pending = staff.get("/api/staff/refund-claims?status=pending")["items"]
-    mine = next(c for c in pending if c["id"] == claim["id"])
-    assert {"email_domain", "names"} & set(mine["checks"]) or mine["checks"], mine
-    staff.post(f"/api/staff/refund-claims/{claim['id']}/decision", {"approve": True,
-                                                                    "comment": "accordé"})
-    assert staff.call("POST", f"/api/staff/refund-claims/{claim['id']}/decision",
-                      {"approve": False, "comment": "non"})[0] == 409
-    wait_until(lambda: user.get(f"/api/plans/{pid}")["records_remaining"], lambda r: r == before + 1)
-    assert user.get("/api/refund-claims")["items"][0]["status"] == "approved"
+    with step("refund claims: refused on the edited lead, accepted on another, decided by staff once"):
+        status, body = user.call("POST", f"/api/leads/{first}/refund-claims",
+                                 {"reason": "phone_unassigned", "comment": "numéro inexistant"})
+        assert status == 409 and body["error"]["code"] == "refund_claim_lead_edited"
+        claim = user.post(f"/api/leads/{second}/refund-claims",
+                          {"reason": "fake_record", "comment": "nom fantaisiste"}, expect=201)
+        assert claim["status"] == "pending" and "checks" not in claim  # checks are for staff
+        before = user.get(f"/api/plans/{pid}")["records_remaining"]
+        staff = Api(base_url).login(*DEV_STAFF)
+        pending = staff.get("/api/staff/refund-claims?status=pending")["items"]
+        mine = next(c for c in pending if c["id"] == claim["id"])
+        assert {"email_domain", "names"} & set(mine["checks"]) or mine["checks"], mine
+        staff.post(f"/api/staff/refund-claims/{claim['id']}/decision", {"approve": True,
+                                                                        "comment": "accordé"})
+        assert staff.call("POST", f"/api/staff/refund-claims/{claim['id']}/decision",
+                          {"approve": False, "comment": "non"})[0] == 409
+        wait_until(lambda: user.get(f"/api/plans/{pid}")["records_remaining"], lambda r: r == before + 1)
+        assert user.get("/api/refund-claims")["items"][0]["status"] == "approved"
 
-    # export: opens in a spreadsheet, French headers, only this user's leads
-    resp = user.http.get(base_url + "/api/leads/export.xlsx",
-                         headers={"Authorization": f"Bearer {user.token}"}, timeout=60)
-    assert resp.status_code == 200
-    sheet = openpyxl.load_workbook(io.BytesIO(resp.content), read_only=True).active
-    rows = list(sheet.iter_rows(values_only=True))
-    assert "Nom" in rows[0] and len(rows) == 1 + len(taken)
-    assert "Ixelles" not in str(rows)  # the initial data, as delivered
+    with step("export: opens in a spreadsheet, French headers, only this user's leads"):
+        resp = user.http.get(base_url + "/api/leads/export.xlsx",
+                             headers={"Authorization": f"Bearer {user.token}"}, timeout=60)
+        assert resp.status_code == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(resp.content), read_only=True).active
+        rows = list(sheet.iter_rows(values_only=True))
+        assert "Nom" in rows[0] and len(rows) == 1 + len(taken)
+        assert "Ixelles" not in str(rows)  # the initial data, as delivered
 
-    # nobody else: another member and the admin once privacy is off
-    _, other = invite_member(admin)
-    assert other.call("GET", f"/api/leads/{first}")[0] == 403  # no subscription: office closed
-    subscribe_by_card(other, "monthly")
-    for method, path, body in (("GET", f"/api/leads/{first}", None),
-                               ("PATCH", f"/api/leads/{first}", {"city": "Namur"}),
-                               ("DELETE", f"/api/leads/{first}", None),
-                               ("GET", f"/api/leads/{first}/history", None),
-                               ("POST", f"/api/leads/{first}/notes", {"text": "x"}),
-                               ("POST", f"/api/leads/{first}/status", {"status": "meeting"}),
-                               ("POST", f"/api/leads/{second}/refund-claims", {"reason": "fake_record"})):
-        status, answer = other.call(method, path, json=body)
-        assert status == 404, (method, path, status, answer)
-    assert user.get(f"/api/leads/{first}")["city"] == "Ixelles"
-    member_id = user.get("/api/me")["id"]
-    assert admin.get(f"/api/network/members/{member_id}/leads")["items"]
-    user.patch("/api/me/privacy", {"admin_access": False})
-    status, body = admin.call("GET", f"/api/network/members/{member_id}/leads")
-    assert status == 403 and body["error"]["code"] == "admin_access_refused"
+    with step("nobody else: another member and the admin once privacy is off"):
+        _, other = invite_member(admin)
+        assert other.call("GET", f"/api/leads/{first}")[0] == 403  # no subscription: office closed
+        subscribe_by_card(other, "monthly")
+        for method, path, body in (("GET", f"/api/leads/{first}", None),
+                                   ("PATCH", f"/api/leads/{first}", {"city": "Namur"}),
+                                   ("DELETE", f"/api/leads/{first}", None),
+                                   ("GET", f"/api/leads/{first}/history", None),
+                                   ("POST", f"/api/leads/{first}/notes", {"text": "x"}),
+                                   ("POST", f"/api/leads/{first}/status", {"status": "meeting"}),
+                                   ("POST", f"/api/leads/{second}/refund-claims", {"reason": "fake_record"})):
+            status, answer = other.call(method, path, json=body)
+            assert status == 404, (method, path, status, answer)
+        assert user.get(f"/api/leads/{first}")["city"] == "Ixelles"
+        member_id = user.get("/api/me")["id"]
+        assert admin.get(f"/api/network/members/{member_id}/leads")["items"]
+        user.patch("/api/me/privacy", {"admin_access": False})
+        status, body = admin.call("GET", f"/api/network/members/{member_id}/leads")
+        assert status == 403 and body["error"]["code"] == "admin_access_refused"

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from suivi_common.testing.waiting import wait_for
-from tools.api_client import Api, Mailbox, onboard, pay_by_card, subscribe_by_card
+from tests.e2e.scenario import step, wait_until
+from tools.api_client import Api, Mailbox, onboard, pay_by_card
 from tools.platform import DEV_STAFF
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -20,20 +20,6 @@ def at(day: date, hour: int = 9) -> str:
     return datetime(day.year, day.month, day.day, hour, tzinfo=PARIS).isoformat()
 
 
-def wait_until(fetch: Any, predicate: Any) -> Any:
-    """The first answer of ``fetch()`` (an HTTP call) that ``predicate`` accepts."""
-    last: list[Any] = [None]
-
-    def accepted() -> bool:
-        last[0] = fetch()
-        return bool(predicate(last[0]))
-    try:
-        wait_for(accepted, what="the awaited answer")
-    except AssertionError:
-        raise AssertionError(f"condition not met: {last[0]}") from None
-    return last[0]
-
-
 def lead(i: int, country: str = "FR", day: date = START) -> dict[str, Any]:
     return {"first_name": "Jeanne", "last_name": f"Valjean{chr(97 + i % 26)}", "country": country,
             "email": f"jeanne.{i}.{time.time_ns()}@exemple.fr",
@@ -42,139 +28,138 @@ def lead(i: int, country: str = "FR", day: date = START) -> dict[str, Any]:
             "consent_at": at(day, 8)}
 
 
-def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any) -> None:
+def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any,
+                             make_network: Any) -> None:
     moved_clock(START)
     staff = Api(base_url).login(*DEV_STAFF)
     tag = str(time.time_ns())[-8:]
-    admin_email = f"plans-admin-{tag}@example.org"
-    staff.post("/api/networks", {"name": f"Plans {tag}", "admin": {
-        "email": admin_email, "first_name": "Paula", "last_name": "Renard"}}, expect=201)
-    admin = onboard(base_url, mailbox, admin_email, "Orange-Velvet-Canyon-31")
-    admin.put("/api/network/settings", {"open_countries": ["FR"]})
-    subscribe_by_card(admin, "annual")
+    _, admin = make_network(f"Plans {tag}", "Orange-Velvet-Canyon-31", ["FR"], "annual",
+                            ("Paula", "Renard"))
+    admin_email = admin.email
 
-    # capture over HTTP: premium stock (valid mobile + email), a bad item and a duplicate
-    site = staff.post("/api/staff/capture-sites", {"name": "Form", "url": "https://form.example"})
-    batch = [lead(i) for i in range(40)]
-    batch.append({"first_name": "Nobody", "country": "FR"})
-    batch.append(dict(batch[0]))
-    results = Api(base_url).post("/api/capture/leads", {"leads": batch},
-                                 headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
-    assert [r["status"] for r in results[:40]] == ["accepted"] * 40
-    assert results[40]["status"] == "rejected" and results[41]["status"] == "duplicate"
-    assert Api(base_url).call("POST", "/api/capture/leads", {"leads": []},
-                              headers={"X-Capture-Key": "wrong"})[0] == 401
+    with step("capture over HTTP: premium stock (valid mobile + email), a bad item and a duplicate"):
+        site = staff.post("/api/staff/capture-sites", {"name": "Form", "url": "https://form.example"})
+        batch = [lead(i) for i in range(40)]
+        batch.append({"first_name": "Nobody", "country": "FR"})
+        batch.append(dict(batch[0]))
+        results = Api(base_url).post("/api/capture/leads", {"leads": batch},
+                                     headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
+        assert [r["status"] for r in results[:40]] == ["accepted"] * 40
+        assert results[40]["status"] == "rejected" and results[41]["status"] == "duplicate"
+        assert Api(base_url).call("POST", "/api/capture/leads", {"leads": []},
+                                  headers={"X-Capture-Key": "wrong"})[0] == 401
 
-    # refusals change nothing
-    for bad in ({"records": 30, "tier": "gold", "country": "FR"},
-                {"records": 30, "tier": "premium", "country": "DE"},
-                {"records": 0, "tier": "premium", "country": "FR"},
-                {"records": 10_000, "tier": "premium", "country": "FR"}):
-        status, body = admin.call("POST", "/api/plans", {**bad, "payment_method": "card"})
-        assert status == 400, (bad, body)
-    assert admin.get("/api/plans")["items"] == []
+    with step("refusals change nothing"):
+        for bad in ({"records": 30, "tier": "gold", "country": "FR"},
+                    {"records": 30, "tier": "premium", "country": "DE"},
+                    {"records": 0, "tier": "premium", "country": "FR"},
+                    {"records": 10_000, "tier": "premium", "country": "FR"}):
+            status, body = admin.call("POST", "/api/plans", {**bad, "payment_method": "card"})
+            assert status == 400, (bad, body)
+        assert admin.get("/api/plans")["items"] == []
 
-    # quote, then buy by card: active from the day of payment, 30 days
-    quote = admin.post("/api/plans/quote", {"records": 60, "tier": "premium", "country": "FR"})
-    assert quote["days"] == 30 and quote["daily_quota"] == 2
-    assert quote["total_cents"] == 60 * quote["unit_price_cents"]
-    plan = admin.post("/api/plans", {"records": 60, "tier": "premium", "country": "FR",
-                                     "payment_method": "card"}, expect=201)
-    assert plan["status"] == "pending_payment"
-    pay_by_card(plan["payment"])
-    pid = plan["id"]
-    plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
-    assert (plan["start_date"], plan["end_date"]) == ("2027-03-01", "2027-03-30")
-    assert plan["daily_quota"] == 2
+    with step("quote, then buy by card: active from the day of payment, 30 days"):
+        quote = admin.post("/api/plans/quote", {"records": 60, "tier": "premium", "country": "FR"})
+        assert quote["days"] == 30 and quote["daily_quota"] == 2
+        assert quote["total_cents"] == 60 * quote["unit_price_cents"]
+        plan = admin.post("/api/plans", {"records": 60, "tier": "premium", "country": "FR",
+                                         "payment_method": "card"}, expect=201)
+        assert plan["status"] == "pending_payment"
+        pay_by_card(plan["payment"])
+        pid = plan["id"]
+        plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
+        assert (plan["start_date"], plan["end_date"]) == ("2027-03-01", "2027-03-30")
+        assert plan["daily_quota"] == 2
 
-    # another member cannot see or take it
-    admin.post("/api/network/members", {"email": f"other-{tag}@example.org", "first_name": "Odile",
-                                        "last_name": "Rivière"}, expect=201)
-    other = onboard(base_url, mailbox, f"other-{tag}@example.org", "Granite-Willow-Harbor-58")
-    assert other.call("GET", f"/api/plans/{pid}")[0] == 404
-    assert other.call("POST", f"/api/plans/{pid}/take", {})[0] == 404
+    with step("another member cannot see or take it"):
+        admin.post("/api/network/members", {"email": f"other-{tag}@example.org", "first_name": "Odile",
+                                            "last_name": "Rivière"}, expect=201)
+        other = onboard(base_url, mailbox, f"other-{tag}@example.org", "Granite-Willow-Harbor-58")
+        assert other.call("GET", f"/api/plans/{pid}")[0] == 404
+        assert other.call("POST", f"/api/plans/{pid}/take", {})[0] == 404
 
-    # take today's quota: exactly 2 leads, full data, matching country and tier
-    taken = wait_until(lambda: admin.call("POST", f"/api/plans/{pid}/take", {})[1],
-                       lambda body: body.get("quota_today") == 2)
-    assert len(taken["leads"]) == 2 and taken["taken_today"] == 2
-    assert all(x["country"] == "FR" and x.get("email") for x in taken["leads"])
-    again = admin.post(f"/api/plans/{pid}/take", {})
-    assert again["leads"] == [] and again["taken_today"] == 2
+    with step("take today's quota: exactly 2 leads, full data, matching country and tier"):
+        taken = wait_until(lambda: admin.call("POST", f"/api/plans/{pid}/take", {})[1],
+                           lambda body: body.get("quota_today") == 2)
+        assert len(taken["leads"]) == 2 and taken["taken_today"] == 2
+        assert all(x["country"] == "FR" and x.get("email") for x in taken["leads"])
+        again = admin.post(f"/api/plans/{pid}/take", {})
+        assert again["leads"] == [] and again["taken_today"] == 2
 
-    # tier change: once per calendar day, value preserved
-    changed = admin.post(f"/api/plans/{pid}/tier", {"tier": "standard"})
-    assert changed["tier"] == "standard" and changed["records_remaining"] > 58
-    status, body = admin.call("POST", f"/api/plans/{pid}/tier", {"tier": "premium"})
-    assert status == 409 and body["error"]["code"] == "tier_change_daily_limit"
+    with step("tier change: once per calendar day, value preserved"):
+        changed = admin.post(f"/api/plans/{pid}/tier", {"tier": "standard"})
+        assert changed["tier"] == "standard" and changed["records_remaining"] > 58
+        status, body = admin.call("POST", f"/api/plans/{pid}/tier", {"tier": "premium"})
+        assert status == 409 and body["error"]["code"] == "tier_change_daily_limit"
 
-    # a day passes; the next day the tier can change again
-    moved_clock(START + timedelta(days=1))
-    staff = Api(base_url).login(*DEV_STAFF)
-    staff.post("/api/staff/day-close", {"date": START.isoformat()}, expect=200)
-    admin = Api(base_url).login(admin_email, "Orange-Velvet-Canyon-31")  # idle expiry passed
-    back = admin.post(f"/api/plans/{pid}/tier", {"tier": "premium"})
-    assert back["tier"] == "premium"
-    remaining = back["records_remaining"]
+    with step("a day passes; the next day the tier can change again"):
+        moved_clock(START + timedelta(days=1))
+        staff = Api(base_url).login(*DEV_STAFF)
+        staff.post("/api/staff/day-close", {"date": START.isoformat()}, expect=200)
+        admin = Api(base_url).login(admin_email, "Orange-Velvet-Canyon-31")  # idle expiry passed
+        back = admin.post(f"/api/plans/{pid}/tier", {"tier": "premium"})
+        assert back["tier"] == "premium"
+        remaining = back["records_remaining"]
 
-    # planned absence on Thursday-Friday, asked on Tuesday (notice rule met): +2 days
-    absence = admin.post("/api/absences", {"start_date": "2027-03-04", "end_date": "2027-03-05"},
-                         expect=201)
-    assert absence["status"] == "approved"  # a planned absence is granted when asked
-    status, body = admin.call("POST", "/api/absences", {"start_date": "2027-03-11",
-                                                        "end_date": "2027-03-12"})
-    assert status == 409 and body["error"]["code"] == "absence_quarterly_limit"
-    # sales closure Monday-Tuesday next week for FR: +2 more days, nothing forfeited
-    staff.post("/api/staff/sales-closures", {"start_date": "2027-03-08", "end_date": "2027-03-09",
-                                             "countries": ["FR"]}, expect=201)
-    plan = admin.get(f"/api/plans/{pid}")
-    assert plan["end_date"] == "2027-04-03"
-    remaining_days = 30 - 1  # blocked days push the end back; 29 delivery days are left
-    assert plan["daily_quota"] == -(-remaining // remaining_days)
-    forecast = staff.get("/api/staff/forecast?days=3")
-    assert forecast["total"] >= plan["daily_quota"]
+    with step("planned absence on Thursday-Friday, asked on Tuesday (notice rule met): +2 days"):
+        absence = admin.post("/api/absences", {"start_date": "2027-03-04", "end_date": "2027-03-05"},
+                             expect=201)
+        assert absence["status"] == "approved"  # a planned absence is granted when asked
+        status, body = admin.call("POST", "/api/absences", {"start_date": "2027-03-11",
+                                                            "end_date": "2027-03-12"})
+        assert status == 409 and body["error"]["code"] == "absence_quarterly_limit"
+    with step("sales closure Monday-Tuesday next week for FR: +2 more days, nothing forfeited"):
+        staff.post("/api/staff/sales-closures", {"start_date": "2027-03-08", "end_date": "2027-03-09",
+                                                 "countries": ["FR"]}, expect=201)
+        plan = admin.get(f"/api/plans/{pid}")
+        assert plan["end_date"] == "2027-04-03"
+        remaining_days = 30 - 1  # blocked days push the end back; 29 delivery days are left
+        assert plan["daily_quota"] == -(-remaining // remaining_days)
+        forecast = staff.get("/api/staff/forecast?days=3")
+        assert forecast["total"] >= plan["daily_quota"]
 
-    # the first batch goes stale on March 31 (30 days): fresh stock arrives for the last
-    # days, so their quotas could have been served; left untaken, they are forfeited
-    moved_clock(date(2027, 3, 31))
-    fresh = [lead(100 + i, day=date(2027, 3, 31)) for i in range(8)]
-    results = Api(base_url).post("/api/capture/leads", {"leads": fresh},
-                                 headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
-    assert [r["status"] for r in results] == ["accepted"] * 8
+    with step("the first batch goes stale on March 31 (30 days): fresh stock arrives for the last"):
+        # days, so their quotas could have been served; left untaken, they are forfeited
+        moved_clock(date(2027, 3, 31))
+        fresh = [lead(100 + i, day=date(2027, 3, 31)) for i in range(8)]
+        results = Api(base_url).post("/api/capture/leads", {"leads": fresh},
+                                     headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
+        assert [r["status"] for r in results] == ["accepted"] * 8
 
-    # the last day passes without takes: every quota is forfeited, the plan completes
-    moved_clock(date(2027, 4, 4))
-    staff = Api(base_url).login(*DEV_STAFF)
-    staff.post("/api/staff/day-close", {"date": "2027-04-03"}, expect=200)
-    admin = Api(base_url).login(admin_email, "Orange-Velvet-Canyon-31")
-    plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "completed")
-    assert plan["records_remaining"] == 0
+    with step("the last day passes without takes: every quota is forfeited, the plan completes"):
+        moved_clock(date(2027, 4, 4))
+        staff = Api(base_url).login(*DEV_STAFF)
+        staff.post("/api/staff/day-close", {"date": "2027-04-03"}, expect=200)
+        admin = Api(base_url).login(admin_email, "Orange-Velvet-Canyon-31")
+        plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "completed")
+        assert plan["records_remaining"] == 0
 
-    # force majeure afterwards (within 30 days of the end), with a PDF proof, approved by
-    # staff: the forfeited records of those days come back and the plan reopens
-    fm = admin.post("/api/absences", {"start_date": "2027-03-20", "end_date": "2027-03-21",
-                                      "force_majeure": True, "reason": "hospitalisation",
-                                      "details": "Hospitalisée deux jours", "plan_id": pid},
-                    expect=201)
-    assert fm["status"] == "pending"
-    bad = admin.http.post(f"{base_url}/api/absences/{fm['id']}/proof",
-                          files={"file": ("proof.pdf", b"not really a pdf", "application/pdf")},
-                          headers={"Authorization": f"Bearer {admin.token}"}, timeout=30)
-    assert bad.status_code == 400
-    good = admin.http.post(f"{base_url}/api/absences/{fm['id']}/proof",
-                           files={"file": ("proof.pdf", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n",
-                                           "application/pdf")},
-                           headers={"Authorization": f"Bearer {admin.token}"}, timeout=30)
-    assert good.status_code in (200, 201), good.text
-    pending = staff.get("/api/staff/absences?status=pending")["items"]
-    assert fm["id"] in {a["id"] for a in pending}
-    staff.post(f"/api/staff/absences/{fm['id']}/decision", {"approve": True, "comment": "justifié"})
-    plan = admin.get(f"/api/plans/{pid}")
-    assert plan["status"] == "active" and plan["records_remaining"] > 0
+    with step("force majeure afterwards (within 30 days of the end), with a PDF proof, approved by"):
+        # staff: the forfeited records of those days come back and the plan reopens
+        fm = admin.post("/api/absences", {"start_date": "2027-03-20", "end_date": "2027-03-21",
+                                          "force_majeure": True, "reason": "hospitalisation",
+                                          "details": "Hospitalisée deux jours", "plan_id": pid},
+                        expect=201)
+        assert fm["status"] == "pending"
+        bad = admin.http.post(f"{base_url}/api/absences/{fm['id']}/proof",
+                              files={"file": ("proof.pdf", b"not really a pdf", "application/pdf")},
+                              headers={"Authorization": f"Bearer {admin.token}"}, timeout=30)
+        assert bad.status_code == 400
+        good = admin.http.post(f"{base_url}/api/absences/{fm['id']}/proof",
+                               files={"file": ("proof.pdf", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF\n",
+                                               "application/pdf")},
+                               headers={"Authorization": f"Bearer {admin.token}"}, timeout=30)
+        assert good.status_code in (200, 201), good.text
+        pending = staff.get("/api/staff/absences?status=pending")["items"]
+        assert fm["id"] in {a["id"] for a in pending}
+        staff.post(f"/api/staff/absences/{fm['id']}/decision", {"approve": True, "comment": "justifié"})
+        plan = admin.get(f"/api/plans/{pid}")
+        assert plan["status"] == "active" and plan["records_remaining"] > 0
 
 
 def test_a_day_without_any_stock_stays_owed_though_the_owner_never_came(
-        base_url: str, mailbox: Mailbox, moved_clock: Any) -> None:
+        base_url: str, mailbox: Mailbox, moved_clock: Any,
+        make_network: Any) -> None:
     """Terms art. 8.B: a CH plan (10 a day) finds no CH stock at all on its first day and
     its owner never opens it. At the day close the 10 leads are shortfall, not forfeit:
     300 records remain and the plan gets one more delivery day."""
@@ -182,12 +167,9 @@ def test_a_day_without_any_stock_stays_owed_though_the_owner_never_came(
     moved_clock(day)
     staff = Api(base_url).login(*DEV_STAFF)
     tag = str(time.time_ns())[-8:]
-    admin_email = f"ch-admin-{tag}@example.org"
-    staff.post("/api/networks", {"name": f"Suisse {tag}", "admin": {
-        "email": admin_email, "first_name": "Heidi", "last_name": "Keller"}}, expect=201)
-    admin = onboard(base_url, mailbox, admin_email, "Alpine-Meadow-Clock-47")
-    admin.put("/api/network/settings", {"open_countries": ["CH"]})
-    subscribe_by_card(admin, "annual")
+    _, admin = make_network(f"Suisse {tag}", "Alpine-Meadow-Clock-47", ["CH"], "annual",
+                            ("Heidi", "Keller"))
+    admin_email = admin.email
     plan = admin.post("/api/plans", {"records": 300, "tier": "standard", "country": "CH",
                                      "payment_method": "card"}, expect=201)
     pay_by_card(plan["payment"])
@@ -212,19 +194,16 @@ def test_a_day_without_any_stock_stays_owed_though_the_owner_never_came(
 
 
 def test_a_lead_just_taken_can_be_worked_on_at_once(
-        base_url: str, mailbox: Mailbox, moved_clock: Any) -> None:
+        base_url: str, mailbox: Mailbox, moved_clock: Any,
+        make_network: Any) -> None:
     """Read your own writes (issue 10): the leads a take returns are in the owner's office
     when the take answers, so setting a status right after is no 404."""
     day = date(2027, 5, 3)  # a Monday, after the dates of the tests above
     moved_clock(day)
     staff = Api(base_url).login(*DEV_STAFF)
     tag = str(time.time_ns())[-8:]
-    admin_email = f"ryow-admin-{tag}@example.org"
-    staff.post("/api/networks", {"name": f"Lecture {tag}", "admin": {
-        "email": admin_email, "first_name": "Rose", "last_name": "Lemaire"}}, expect=201)
-    admin = onboard(base_url, mailbox, admin_email, "Quartz-Harbor-Violet-62")
-    admin.put("/api/network/settings", {"open_countries": ["FR"]})
-    subscribe_by_card(admin, "annual")
+    _, admin = make_network(f"Lecture {tag}", "Quartz-Harbor-Violet-62", ["FR"], "annual",
+                            ("Rose", "Lemaire"))
     site = staff.post("/api/staff/capture-sites", {"name": f"Form {tag}",
                                                    "url": "https://form.example"})
     results = Api(base_url).post("/api/capture/leads",
