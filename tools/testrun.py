@@ -55,7 +55,7 @@ class Shard:
         env = dict(os.environ,
                    SUIVI_TEST_DB_SUFFIX=os.environ.get("SUIVI_TEST_DB_SUFFIX", "")
                    + f"_s{self.number}",
-                   SUIVI_VAR=str(var))
+                   SUIVI_VAR=str(var), PYTHONUNBUFFERED="1")  # the log grows as it runs
         self.out = self.log.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pytest", *self.paths, *extra], cwd=ROOT, env=env,
