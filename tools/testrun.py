@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Balanced by measured duration (`--durations=0`); every testpath of pytest.ini is in one.
 SHARDS: tuple[tuple[str, ...], ...] = (
-    ("tests", "gateway", "services/mailer"),
-    ("libs", "services/accounts", "services/plans", "services/leads", "services/compliance"),
+    ("tests", "gateway", "services/accounts"),
+    ("libs", "services/plans", "services/leads", "services/mailer", "services/compliance"),
 )
 
 SUMMARY = re.compile(r"^=*\s*(?P<body>\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|"
