@@ -106,22 +106,29 @@ def parse_subject(answer: Mapping[str, Any]) -> Subject:
 def edit_of(subject: Subject, current: Mapping[str, Any]) -> dict[str, Any]:
     """The office edit (``office_records.apply_edit`` input) that rectifies one copy.
 
-    ``phone`` replaces whichever of mobile and landline holds the person's old number; a
-    copy found without it (by e-mail) gets the new number in the field matching its line
-    type (a mobile in ``mobile``, else ``landline``). Only the fields given change.
+    Names, postal code and city are set as given. An identifier (``email``, ``phone``)
+    replaces the person's old one where the copy holds it, and fills the field where the
+    copy has none (a new phone goes to ``mobile`` or ``landline`` by its line type); a
+    copy holding a different address or number keeps it: it may be another of the
+    person's, found by the other identifier, and nothing says it is wrong.
     """
     edit: dict[str, Any] = {}
     for name, value in subject.changes.items():
         if name not in RECTIFIABLE:
             raise BadTask(f"{name} cannot be rectified")
-        if name != "phone":
+        if name not in ("email", "phone"):
             edit[name] = value
+    if "email" in subject.changes:
+        held = current.get("email")
+        if not held or norm_email(str(held)) == subject.email:
+            edit["email"] = subject.changes["email"]
     if "phone" in subject.changes:
         new = subject.changes["phone"]
         held = [name for name in ("mobile", "landline")
                 if subject.phone and _stored_e164(current.get(name)) == subject.phone]
-        if not held:
-            held = ["mobile" if _is_mobile(new) else "landline"]
+        empty = "mobile" if _is_mobile(new) else "landline"
+        if not held and not _stored_e164(current.get(empty)):
+            held = [empty]
         edit.update({name: new for name in held})
     return edit
 

@@ -261,13 +261,12 @@ def erase(ctx: OfficeCtx, task: Task, subject: Subject, copies: Copies) -> Outco
     for kind, digest in platform:
         ctx.session.execute(delete(contacts).where(contacts.c.kind == kind,
                                                    contacts.c.digest == digest))
-    wiped = 0
-    if captured_ids:
-        wiped = len(ctx.session.execute(
+    if captured_ids:  # (an office copy's erasure took its captured copy already)
+        ctx.session.execute(
             update(leads).where(leads.c.id.in_(captured_ids), leads.c.pii.is_not(None))
             .values(pii=None, email_bidx=None, mobile_bidx=None, landline_bidx=None,
-                    erased_at=ctx.now).returning(leads.c.id)).all())
-    return Outcome(copies.found, wiped + len(office))
+                    erased_at=ctx.now))
+    return Outcome(copies.found, len(captured_ids) + len(office))
 
 
 def _dedup_keys(data: Mapping[str, Any] | None) -> set[tuple[str, str]]:
