@@ -154,3 +154,13 @@ def report(task: Task, *, found: bool, records_affected: int, data: Any = None,
     if error:
         out["error"] = error[:MAX_ERROR]
     return out
+
+
+def refusal(payload: Mapping[str, Any], error: str) -> dict[str, Any] | None:
+    """The failed report of a task leads cannot read (an unknown kind), if it names a
+    request of leads' to answer; None otherwise."""
+    request_id = str(payload.get("request_id") or "").strip()
+    if payload.get("service") != SERVICE or not request_id or len(request_id) > 64:
+        return None
+    return {"request_id": request_id, "service": SERVICE, "found": False,
+            "records_affected": 0, "error": error[:MAX_ERROR]}

@@ -31,7 +31,9 @@
 3. **Once.** Work is done under a lock per request and recorded (``subject_tasks``): a
    retry of a request already done reports the same outcome again, without acting; reading
    kinds read again (nothing is stored of what they found). If compliance no longer has
-   the task open (``dsr_subject`` is NotFound), there is nothing to do.
+   the task open (``dsr_subject`` is NotFound), there is nothing to do. A task leads
+   cannot do (an unknown kind, a request naming nobody, a rectification that would not
+   validate) is reported with ``error``, so compliance shows it failed.
 """
 from __future__ import annotations
 
@@ -88,7 +90,10 @@ def handle_task(ctx: OfficeCtx, compliance: Any, payload: Mapping[str, Any]) -> 
     try:
         task = rules.parse_task(payload)
     except BadTask as err:
-        log.warning("dsr task ignored: %s", err)
+        log.warning("dsr task refused: %s", err)
+        failed = rules.refusal(payload, str(err))
+        if failed is not None:  # compliance marks it failed instead of asking forever
+            ctx.emit(rules.REPORT_EVENT, failed)
         return None
     if task is None:
         return None
@@ -335,8 +340,11 @@ def rectify(ctx: OfficeCtx, task: Task, subject: Subject, copies: Copies) -> Out
 
 def _edited(subject: Subject, data: Mapping[str, Any], ctx: OfficeCtx
             ) -> tuple[dict[str, Any], list[Any]]:
+    edit = rules.edit_of(subject, data)
+    if not edit:  # nothing of this copy is the person's to rectify (another address)
+        return dict(data), []
     try:
-        return records.apply_edit(data, rules.edit_of(subject, data), ctx.now)
+        return records.apply_edit(data, edit, ctx.now)
     except Invalid as err:
         fields = ", ".join(f"{k}: {v}" for k, v in sorted((err.fields or {}).items()))
         raise BadTask(f"the rectified record would be invalid ({fields})") from None

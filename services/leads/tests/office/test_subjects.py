@@ -164,6 +164,14 @@ def test_a_task_for_another_service_or_no_longer_open_does_nothing(h):
     assert reports(h) == [] and h.events_of("lead_erased") == []
 
 
+def test_a_task_of_an_unknown_kind_is_reported_failed(h):
+    compliance = FakeCompliance()
+    task = compliance.task("erasure")
+    run(h, compliance, {**task, "kind": "forget_me"})
+    assert reports(h) == [{"request_id": task["request_id"], "service": "leads", "found": False,
+                           "records_affected": 0, "error": "unknown kind 'forget_me'"}]
+
+
 def test_nobody_found_is_reported_as_not_found(h):
     capture(h, OTHER)
     compliance = FakeCompliance()
@@ -222,6 +230,15 @@ def test_rectification_changes_every_copy_with_history(h):
     data = reports(h)[-1]["data"]
     assert {c["lead_id"] for c in data["captured"]} == {ids["stock"], ids["bought"]}
     assert {c["record"]["last_name"] for c in data["captured"]} == {"Durand"}
+
+
+def test_a_rectified_address_leaves_a_copy_holding_another_one_alone(h):
+    ids = world(h)
+    compliance = FakeCompliance(email="jeanne.durand@example.fr")
+    run(h, compliance, compliance.task("rectification"))
+    assert reports(h)[-1]["records_affected"] == 3 and "error" not in reports(h)[-1]
+    personal = h.run(one_lead.get, "u2", ids["personal"], actor=user("u2", "net-2"))
+    assert personal["email"] == "jeanne.at.work@example.org"
 
 
 def test_an_invalid_rectification_changes_nothing_and_reports_why(h):
