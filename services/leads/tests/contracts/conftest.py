@@ -2,7 +2,7 @@
 ``FakeCompliance`` answers ``dsr_subject`` for the tasks a test opened and records what
 leads emits for compliance and the mailer; ``FakeAccounts`` and ``FakePlans`` answer what
 leads asks at start-up and for the office check. One running stack per module, empty
-tables per test (``leads_compliance_svc`` database)."""
+tables per test (``leads_contracts_svc`` database)."""
 from __future__ import annotations
 
 import contextlib
@@ -109,7 +109,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def _running() -> Iterator[tuple[dict[str, Any], Engine, list[Any]]]:
-    url = infra.fresh_database("leads_compliance_svc", leads_testing.MIGRATIONS)
+    url = infra.fresh_database("leads_contracts_svc", leads_testing.MIGRATIONS)
     engine = create_engine(url)
     vhost = infra.fresh_vhost()
     cfg = infra.base_config(vhost, DATABASE_URL=url, SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,
