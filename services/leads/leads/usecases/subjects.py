@@ -267,11 +267,19 @@ def erase(ctx: OfficeCtx, task: Task, subject: Subject, copies: Copies) -> Outco
         ctx.session.execute(delete(contacts).where(contacts.c.kind == kind,
                                                    contacts.c.digest == digest))
     if captured_ids:  # (an office copy's erasure took its captured copy already)
+        _lock_deliveries(ctx, captured_ids)
         ctx.session.execute(
             update(leads).where(leads.c.id.in_(captured_ids), leads.c.pii.is_not(None))
             .values(pii=None, email_bidx=None, mobile_bidx=None, landline_bidx=None,
                     erased_at=ctx.now))
     return Outcome(copies.found, len(captured_ids) + len(office))
+
+
+def _lock_deliveries(ctx: OfficeCtx, ids: Sequence[Any]) -> None:
+    """A sold lead's re-key (``distribution.rekey_pending``) holds its delivery row while it
+    rewrites ``pii``: waiting for it here means the wipe comes after, never under it."""
+    ctx.session.execute(select(deliveries.c.lead_id).where(deliveries.c.lead_id.in_(list(ids)))
+                        .order_by(deliveries.c.lead_id).with_for_update())
 
 
 def _dedup_keys(data: Mapping[str, Any] | None) -> set[tuple[str, str]]:

@@ -343,7 +343,10 @@ def _wipe(ctx: OfficeCtx, row: Any, via: str, **extra: Any) -> None:
     ctx.session.execute(delete(office_notes).where(office_notes.c.lead_id == row.id))
     ctx.session.execute(update(refund_claims).where(refund_claims.c.lead_id == row.id)
                         .values(checks=None, comment=None))
-    # a purchased lead's captured copy (``leads.pii``, under the buyer's key) goes too
+    # a purchased lead's captured copy (``leads.pii``, under the buyer's key) goes too;
+    # its delivery row first: a re-key in flight holds it, and would write the data back
+    ctx.session.execute(select(deliveries.c.lead_id).where(deliveries.c.lead_id == row.id)
+                        .with_for_update())
     ctx.session.execute(update(leads).where(leads.c.id == row.id, leads.c.pii.is_not(None))
                         .values(pii=None, email_bidx=None, mobile_bidx=None,
                                 landline_bidx=None, erased_at=ctx.now))
