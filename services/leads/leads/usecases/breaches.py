@@ -31,6 +31,7 @@ from leads.usecases.office import one_lead
 from leads.usecases.office.context import OfficeCtx
 from suivi_common.crypto import KeyDestroyed
 from suivi_common.errors import Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
 MAIL_EVENT = "breach_subject_mail_requested"
@@ -125,7 +126,9 @@ def subject_contact(ctx: OfficeCtx, breach_id: Any, lead_id: Any) -> dict[str, A
     """``{breach_id, lead_id, user_id, email, first_name, last_name}`` of a person requested
     for this breach, decrypted for the mailer to send; NotFound otherwise (an erased lead
     included)."""
-    lid = one_lead.parse_id(lead_id)
+    lid = parse_uuid(lead_id)
+    if lid is None:
+        raise NotFound("No such person to notify")
     n = breach_subject_notices
     requested = ctx.session.execute(select(n.c.user_id).where(
         n.c.breach_id == str(breach_id)[:64], n.c.lead_id == lid)).scalar()

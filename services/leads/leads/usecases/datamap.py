@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from leads import settings
 from leads.domain.datamap import data_map as declared
+from leads.settings import TUNABLES as LEADS
 from leads.usecases.retention import TUNABLES
 
 
 def data_map() -> dict[str, Any]:
     return declared(office_months=TUNABLES.get_int("OFFICE_RETENTION_MONTHS"),
                     unsold_months=TUNABLES.get_int("UNSOLD_RETENTION_MONTHS"),
-                    freshness_days=settings.get_int("FRESHNESS_DAYS"),
-                    duplicate_days=settings.get_int("DUPLICATE_WINDOW_DAYS"))
+                    freshness_days=LEADS.get_int("FRESHNESS_DAYS"),
+                    duplicate_days=LEADS.get_int("DUPLICATE_WINDOW_DAYS"))

@@ -36,10 +36,10 @@ import eventlet
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from leads import settings as leads_settings
 from leads.domain.office_records import ERASED_AT_RETENTION
 from leads.domain.retention import DEFAULT_OFFICE_MONTHS, DEFAULT_UNSOLD_MONTHS, due_through
 from leads.models import office_leads, offices
+from leads.settings import TUNABLES as LEADS
 from leads.usecases.context import Ctx
 from leads.usecases.office import wiping
 from suivi_common import clock
@@ -144,7 +144,7 @@ def sweep(ctx: Ctx) -> dict[str, Any]:
     """Erase everything due today (see the module); returns the counts."""
     today, now = clock.today(), clock.now()
     ended_before, captured_before = cutoffs(today)
-    window = timedelta(days=leads_settings.get_int("DUPLICATE_WINDOW_DAYS"))
+    window = timedelta(days=LEADS.get_int("DUPLICATE_WINDOW_DAYS"))
     contacts_before = min(captured_before, now - window)
     limit = TUNABLES.get_int("RETENTION_BATCH")
     office = _drain(ctx, lambda tx, emit: office_batch(tx, emit, ended_before, now, limit),
