@@ -65,12 +65,18 @@ leads = Table(
     Column("mobile_bidx", LargeBinary),
     Column("landline_bidx", LargeBinary),
     Column("withdrawn_at", DateTime(timezone=True)),
+    # data-subject requests and retention (``usecases.subjects``, ``usecases.retention``)
+    Column("restricted_at", DateTime(timezone=True)),  # kept, never sold (GDPR art. 18)
+    Column("erased_at", DateTime(timezone=True)),  # pii and indexes gone
     Index("ix_leads_email_bidx", "email_bidx"),
     # the day close counts a group's unsold stock of a day (``usecases.daybook.settle_day``)
     Index("ix_leads_group_captured", "country", "tier", "captured_at",
           postgresql_where=text("status = 'accepted'")),
     Index("ix_leads_mobile_bidx", "mobile_bidx"),
     Index("ix_leads_landline_bidx", "landline_bidx"),
+    # the retention sweep's unsold stock, oldest first (``usecases.retention``)
+    Index("ix_leads_captured_unerased", "captured_at", "id",
+          postgresql_where=text("pii IS NOT NULL")),
 )
 
 # Duplicate detection under the platform scope, kept after a sale (the re-keyed lead no
@@ -190,6 +196,8 @@ offices = Table(
     Column("subscription_id", ID),
     Column("source", String(8), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # when the office last closed (None while open): the retention sweep counts from it
+    Column("ended_at", DateTime(timezone=True)),
 )
 
 stock_alerts = Table(
@@ -258,6 +266,9 @@ office_leads = Table(
     # e-mails the mailer sent to the lead (``lead_email_sent``), shown in the export
     Column("emails_sent", Integer, nullable=False, server_default="0"),
     Column("last_emailed_at", DateTime(timezone=True)),
+    # data-subject requests and retention (``usecases.subjects``, ``usecases.retention``)
+    Column("restricted_at", DateTime(timezone=True)),  # GDPR art. 18: kept, not processed
+    Column("erased_reason", String(24)),  # data_subject_request | retention | owner
     Index("ix_office_owner_created", "owner_id", "created_at", "id", postgresql_where=LIVE),
     Index("ix_office_owner_status", "owner_id", "status", "created_at", "id",
           postgresql_where=LIVE),
@@ -273,6 +284,12 @@ office_leads = Table(
     Index("ix_office_owner_mobile", "owner_id", "mobile_bidx", postgresql_where=LIVE),
     Index("ix_office_owner_landline", "owner_id", "landline_bidx", postgresql_where=LIVE),
     Index("ix_office_network_status", "network_id", "status", postgresql_where=LIVE),
+    # a data subject is looked up across every office (``usecases.subjects``)
+    Index("ix_office_email_bidx", "email_bidx", postgresql_where=text("email_bidx IS NOT NULL")),
+    Index("ix_office_mobile_bidx", "mobile_bidx",
+          postgresql_where=text("mobile_bidx IS NOT NULL")),
+    Index("ix_office_landline_bidx", "landline_bidx",
+          postgresql_where=text("landline_bidx IS NOT NULL")),
 )
 
 # Append-only (trigger in the migrations). Values are JSON sealed with the lead's own key.
@@ -368,4 +385,43 @@ office_export_chunks = Table(
     Column("n", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),  # network scope
     PrimaryKeyConstraint("export_id", "n"),
+)
+
+
+# --- data subjects (``usecases.subjects``, ``usecases.breaches``) ----------------------------
+
+# One row per data-subject task done (compliance's ``dsr_task_requested``): a retry of the
+# same request reports the same outcome again instead of acting twice.
+subject_tasks = Table(
+    "subject_tasks", metadata,
+    Column("request_id", ID, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("found", Boolean, nullable=False),
+    Column("records_affected", Integer, nullable=False),
+    Column("error", String(500)),
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    Column("done_at", DateTime(timezone=True), nullable=False),
+)
+
+# The persons who objected (GDPR art. 21): a platform-scope blind index only (no address),
+# kept through an erasure, so a new capture of the person is refused.
+subject_objections = Table(
+    "subject_objections", metadata,
+    Column("kind", String(8), nullable=False),  # email | phone
+    Column("digest", LargeBinary, nullable=False),
+    Column("request_id", ID, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("kind", "digest"),
+)
+
+# The persons a controller approved notifying of a breach (art. 34): one row per breach and
+# lead, so a redelivered request mails nobody twice; the mailer's address look-up
+# (``breach_subject_contact``) answers only for these.
+breach_subject_notices = Table(
+    "breach_subject_notices", metadata,
+    Column("breach_id", ID, nullable=False),
+    Column("lead_id", Uuid, nullable=False),
+    Column("user_id", ID, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("breach_id", "lead_id"),
 )

@@ -21,7 +21,16 @@ from nameko.extensions import DependencyProvider
 from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.domain.history import ChangeSource
 from leads.settings import TUNABLES
-from leads.usecases.office import access, claims, export, mailing, one_lead, pipelines, queries
+from leads.usecases.office import (
+    access,
+    bulk_delete,
+    claims,
+    export,
+    mailing,
+    one_lead,
+    pipelines,
+    queries,
+)
 from leads.usecases.office.access import AccessCache, member, network_of
 from leads.usecases.office.context import Actor, OfficeCtx
 from suivi_common import clock
@@ -122,6 +131,12 @@ class OfficeEntrypoints:
     def office_delete_lead(self, lead_id: str) -> dict[str, Any]:
         p, ctx = self._ofc_owner()
         return one_lead.delete_lead(ctx, p.user_id, lead_id)
+
+    @rpc_api
+    def office_bulk_delete(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Delete every lead ``filters`` names (``POST /api/leads/bulk-delete``)."""
+        p, ctx = self._ofc_owner()
+        return bulk_delete.bulk_delete(ctx, p.user_id, network_of(p), filters)
 
     @rpc_api
     def office_add_note(self, lead_id: str, text: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Entrypoints of one or two lines: who may call, then one use case of ``leads.usecases``
 (``capture``, ``stock``, ``distribution``: takes, auto-delivery, re-keying; ``daybook``:
 day totals and the day close; ``entitlements``: read models); the rules are in
-``leads.domain``. The office's entrypoints are the ``OfficeEntrypoints`` mixin. Every
+``leads.domain``. The office's entrypoints are the ``OfficeEntrypoints`` mixin, compliance's
+contracts (data-subject tasks, breaches, the register, retention) ``ComplianceEntrypoints``. Every
 entrypoint is safe to run on any number of instances at once (see
 ``usecases.distribution``'s docstring).
 ``@rpc_internal`` entrypoints answer other services only; the timers that run the same
@@ -24,6 +25,7 @@ from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rp
 from leads.usecases import capture, daybook, distribution, entitlements, stock
 from leads.amqp import capture_consumer, config_timer
 from leads.office_entrypoints import OfficeEntrypoints
+from leads.compliance_entrypoints import ComplianceEntrypoints
 from leads.models import common
 from leads.usecases.context import Ctx
 
@@ -45,7 +47,7 @@ class SyncState(DependencyProvider):
         return self
 
 
-class LeadsService(OfficeEntrypoints, PlatformService):
+class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, PlatformService):
     name = "leads"
 
     db = Database(common)

@@ -24,6 +24,7 @@ from leads.domain.lead import LEAD_FIELDS, PHONE_FIELDS, LeadData
 from leads.domain.phones import PhoneInfo, PhoneParseError, parse_phone
 from leads.domain.postal_codes import FORMATS
 from leads.domain.timestamps import parse_aware_datetime
+from suivi_common.clock import PARIS
 from suivi_common.errors import Invalid
 
 # Provenance of the record (capture facts): shown, never edited by anyone.
@@ -163,6 +164,23 @@ def search_keys(data: Mapping[str, Any] | None) -> dict[str, str | None]:
 
 # --- views -----------------------------------------------------------------------------------
 
+# Why an office lead is an empty record (``office_leads.erased_reason``), and what its
+# tombstone says.
+ERASED_ON_REQUEST = "data_subject_request"
+ERASED_AT_RETENTION = "retention"
+TOMBSTONES = {ERASED_ON_REQUEST: "erased on the person's request",
+              ERASED_AT_RETENTION: "erased at the end of its retention period"}
+
+
+def tombstone(reason: str | None, erased_at: datetime | None) -> dict[str, Any] | None:
+    """What an erased lead still says: why, and when (None for a lead not erased)."""
+    if erased_at is None:
+        return None
+    reason = reason or ERASED_ON_REQUEST  # erasures before the reason was kept
+    return {"reason": reason, "text": TOMBSTONES.get(reason, TOMBSTONES[ERASED_ON_REQUEST]),
+            "erased_on": erased_at.astimezone(PARIS).date().isoformat()}
+
+
 SUMMARY_FIELDS = ("first_name", "last_name", "email", "mobile", "landline", "postal_code",
                   "city", "country")
 
@@ -186,4 +204,5 @@ def summary(row: Any, data: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"id": str(row.id), "origin": row.origin, "status": row.status,
             "plan_id": row.plan_id, "created_at": iso(row.created_at),
             "delivered_at": iso(row.delivered_at), "erased": row.erased_at is not None,
-            **flat(data, SUMMARY_FIELDS)}
+            "tombstone": tombstone(row.erased_reason, row.erased_at),
+            "restricted": row.restricted_at is not None, **flat(data, SUMMARY_FIELDS)}

@@ -31,7 +31,7 @@ from leads.domain.grading import Grader
 from leads.domain.lead import LeadData
 from leads.models import capture_sites
 from leads.settings import TUNABLES
-from leads.usecases import grading
+from leads.usecases import grading, objections
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
 from suivi_common.errors import Invalid, NotFound, Unauthorized
 from suivi_common.ids import parse_uuid
@@ -182,6 +182,7 @@ def capture_batch(session: Session, vault: Vault, site_id: uuid.UUID, items: Seq
     grader = grader or grading.grader()
     window = window_days or TUNABLES.get_int("DUPLICATE_WINDOW_DAYS")
     parsed = [_parse(i, raw, now, grader, vault) for i, raw in enumerate(items)]
+    _refuse_objected(session, parsed)
     valid = [it for it in parsed if it.lead is not None]
     seen = _lock_contacts(session, {k for it in valid for k in it.keys})
 
@@ -219,6 +220,15 @@ def _parse(index: int, raw: Any, now: datetime, grader: Grader, vault: Vault) ->
             for kind, value in dedup_keys(lead)]
     return _Item(index, lead, tier=str(grader.grade(lead)),
                  keys=[(k, d) for k, d in keys if d is not None])
+
+
+def _refuse_objected(session: Session, items: Sequence[_Item]) -> None:
+    """A person on the opposition list (GDPR art. 21) is never stored for sale again."""
+    hit = objections.objected(session, {k for it in items if it.lead is not None
+                                        for k in it.keys})
+    for it in items:
+        if it.lead is not None and any(k in hit for k in it.keys):
+            it.lead, it.errors = None, {"contact": "this person objected to being contacted"}
 
 
 _LOCK_CONTACTS = text("""

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from nameko.exceptions import RpcTimeout, UnknownService
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -90,8 +90,11 @@ def record_office(session: Session, user_id: str, active: bool, now: datetime,
     """A subscription event: an ended event for another subscription than the one held
     active (an old one expiring after a renewal) does not close the office."""
     values = {"user_id": user_id, "active": active, "subscription_id": subscription_id,
-              "source": "event", "updated_at": now}
+              "source": "event", "updated_at": now, "ended_at": None if active else now}
     stmt = pg_insert(offices).values(**values)
+    # the retention sweep counts from the first close; a later ended event keeps it
+    ended_at = case((stmt.excluded.active, None),
+                    else_=func.coalesce(offices.c.ended_at, stmt.excluded.ended_at))
     where = None
     if not active and subscription_id:
         where = (offices.c.subscription_id.is_(None)
@@ -99,7 +102,8 @@ def record_office(session: Session, user_id: str, active: bool, now: datetime,
                  | (offices.c.active.is_(False)))
     session.execute(stmt.on_conflict_do_update(
         index_elements=["user_id"],
-        set_={k: stmt.excluded[k] for k in ("active", "subscription_id", "source", "updated_at")},
+        set_={**{k: stmt.excluded[k] for k in ("active", "subscription_id", "source",
+                                                 "updated_at")}, "ended_at": ended_at},
         where=where))
 
 

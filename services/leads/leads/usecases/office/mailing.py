@@ -1,8 +1,9 @@
 """What the mailer needs of the office, and what it tells it back (terms art. 3.B.ii).
 
 * ``contact`` (the internal RPC ``lead_contact``): the few fields an e-mail to a lead
-  needs, decrypted, for services only. An unknown, deleted or erased lead is NotFound:
-  nobody may write to a data subject who asked to be forgotten.
+  needs, decrypted, for services only. An unknown, deleted, erased or restricted lead is
+  NotFound: nobody may write to a data subject who asked to be forgotten (or to have
+  their data's processing restricted).
 * ``record_email`` (the mailer's ``lead_email_sent``): the e-mail goes into the lead's
   history (``via: "email"``, the subject sealed with the lead's key like every history
   value) and the lead keeps how many e-mails it was sent and when the last one left (both
@@ -39,7 +40,7 @@ def contact(ctx: OfficeCtx, lead_id: Any) -> dict[str, Any]:
     """``{lead_id, owner_id, network_id, email, first_name, last_name, city, status,
     office_kind}`` of an office lead (``office_kind``: purchased or personal)."""
     row = load(ctx.session, lead_id)  # whoever owns it: only services may ask
-    if row.erased_at is not None:
+    if row.erased_at is not None or row.restricted_at is not None:  # restricted: art. 18
         raise NotFound("No such lead")
     try:
         data = current_data(ctx.vault, row) or {}

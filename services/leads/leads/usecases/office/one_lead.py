@@ -256,6 +256,8 @@ def lead_history(ctx: OfficeCtx, owner_id: str, lead_id: Any, cursor: str | None
 def _writable(row: Any) -> None:
     if row.erased_at is not None:
         raise Conflict("This lead was erased at the data subject's request", code="lead_erased")
+    if row.restricted_at is not None:  # GDPR art. 18: kept, not processed
+        raise Conflict("Its data subject restricted this lead's processing", code="lead_restricted")
 
 
 def update_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any, changes: Any) -> dict[str, Any]:
@@ -333,13 +335,21 @@ def notes(ctx: OfficeCtx, owner_id: str, lead_id: Any, cursor: str | None,
 
 def _wipe(ctx: OfficeCtx, row: Any, via: str, **extra: Any) -> None:
     """Forget the lead's personal data: current and initial record, its key (history
-    values become unreadable), its search keys, its notes and its claims' evidence."""
+    values become unreadable), its search keys, its notes, its claims' evidence and its
+    captured copy."""
     history.write(ctx.session, [history.entry(ctx, row.id, None, "record", None, None, via)])
     ctx.session.execute(update(office_leads).where(office_leads.c.id == row.id)
                         .values(updated_at=ctx.now, **WIPED, **extra))
     ctx.session.execute(delete(office_notes).where(office_notes.c.lead_id == row.id))
     ctx.session.execute(update(refund_claims).where(refund_claims.c.lead_id == row.id)
                         .values(checks=None, comment=None))
+    # a purchased lead's captured copy (``leads.pii``, under the buyer's key) goes too;
+    # its delivery row first: a re-key in flight holds it, and would write the data back
+    ctx.session.execute(select(deliveries.c.lead_id).where(deliveries.c.lead_id == row.id)
+                        .with_for_update())
+    ctx.session.execute(update(leads).where(leads.c.id == row.id, leads.c.pii.is_not(None))
+                        .values(pii=None, email_bidx=None, mobile_bidx=None,
+                                landline_bidx=None, erased_at=ctx.now))
 
 
 def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> dict[str, Any]:
@@ -352,6 +362,11 @@ def delete_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> dict[str, Any]:
         raise Conflict("A refund claim on this lead awaits the platform's decision",
                        code="refund_claim_pending")
     _wipe(ctx, row, "delete", deleted_at=ctx.now, deleted_by=ctx.actor.user_id)
+    # the mailer forgets its e-mails: not ``lead_erased``, whose notice says the person
+    # asked (``office.wiping``)
+    ctx.emit("office_leads_erased", {"user_id": row.owner_id, "network_id": row.network_id,
+                                     "lead_ids": [str(row.id)], "reason": "owner",
+                                     "erased_at": ctx.now.isoformat()})
     return {"id": str(lead_id), "deleted": True}
 
 
@@ -362,7 +377,7 @@ def erase(ctx: OfficeCtx, lead_id: Any) -> dict[str, Any]:
     row = load(ctx.session, lead_id, lock=True, with_deleted=True)
     if row.erased_at is not None:
         return {"lead_id": str(row.id), "erased_at": row.erased_at.isoformat(), "already": True}
-    _wipe(ctx, row, "erasure", erased_at=ctx.now)
+    _wipe(ctx, row, "erasure", erased_at=ctx.now, erased_reason=records.ERASED_ON_REQUEST)
     rejected = ctx.session.execute(
         update(refund_claims).where(refund_claims.c.lead_id == row.id,
                                     refund_claims.c.status == "pending")
@@ -373,5 +388,6 @@ def erase(ctx: OfficeCtx, lead_id: Any) -> dict[str, Any]:
             "claim_id": str(claim.id), "lead_id": str(row.id), "user_id": row.owner_id,
             "network_id": row.network_id, "status": "rejected", "cause": "lead_erased"})
     ctx.emit("lead_erased", {"lead_id": str(row.id), "user_id": row.owner_id,
-                             "network_id": row.network_id, "erased_at": ctx.now.isoformat()})
+                             "network_id": row.network_id, "erased_at": ctx.now.isoformat(),
+                             "reason": records.ERASED_ON_REQUEST})
     return {"lead_id": str(row.id), "erased_at": ctx.now.isoformat(), "already": False}

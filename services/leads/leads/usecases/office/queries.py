@@ -131,7 +131,7 @@ def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[Colu
 
 
 LIST_COLUMNS = (T.c.id, T.c.network_id, T.c.origin, T.c.status, T.c.plan_id, T.c.created_at,
-                T.c.delivered_at, T.c.erased_at, T.c.data)
+                T.c.delivered_at, T.c.erased_at, T.c.erased_reason, T.c.restricted_at, T.c.data)
 
 
 def _page_query(where: list[ColumnElement[bool]], newest_first: bool,
@@ -208,10 +208,12 @@ def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]]
     """(created_at, status, initial data, e-mails sent, last e-mailed) of every matching
     lead, oldest first, fetched and
     decrypted ``batch`` rows at a time (memory stays bounded whatever the office's size).
-    Erased leads have nothing left to export and are skipped."""
+    Erased leads have nothing left to export and are skipped; restricted ones may not be
+    processed (GDPR art. 18) and are skipped too."""
     key = None
     while True:
-        query = select(*EXPORT_COLUMNS).where(*where, T.c.erased_at.is_(None))
+        query = select(*EXPORT_COLUMNS).where(*where, T.c.erased_at.is_(None),
+                                              T.c.restricted_at.is_(None))
         if key is not None:
             query = query.where(tuple_(T.c.created_at, T.c.id) > key)
         rows = session.execute(query.order_by(T.c.created_at, T.c.id).limit(batch)).all()

@@ -1,0 +1,75 @@
+"""Leads' side of compliance's contracts (services/compliance/README.md, "Contracts other
+services must implement"), as a mixin of ``LeadsService``: entrypoints of one or two lines,
+each one use case.
+
+* compliance (as itself): ``breach_scope`` (count a breach per controller), ``data_map``
+  (the register), ``dsr_task_requested`` (a data-subject task: ``usecases.subjects``) and
+  ``breach_subject_notice_requested`` (notify the persons: ``usecases.breaches``);
+* the mailer (as itself): ``breach_subject_contact``, the address of a person to notify;
+* leads itself: the retention sweep's timer (``usecases.retention``), also an internal RPC
+  for operators and tests.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from leads.domain.history import ChangeSource
+from leads.usecases import breaches, datamap, retention, subjects
+from leads.usecases.context import Ctx
+from leads.usecases.office.context import Actor, OfficeCtx
+from suivi_common import clock
+from suivi_common.consumer import reliable_handler
+from suivi_common.rpc import ServiceRpc
+from suivi_common.service_base import rpc_internal
+
+
+def _no_office_check(user_id: str) -> None:
+    """The sweep acts on ended offices; it never asks whether one is open."""
+
+
+class ComplianceEntrypoints:
+    db: Any
+    principal: Any
+
+    compliance = ServiceRpc("compliance")  # dsr_subject (as leads)
+
+    def _compliance_ctx(self) -> OfficeCtx:
+        """Work done for compliance (or the mailer): a system change in the history."""
+        who = self.principal.user_id if self.principal is not None else "leads"
+        return OfficeCtx(self.db.session, self.db.vault, clock.now(), self.db.emit,
+                         Actor(who, ChangeSource.SYSTEM))
+
+    # ``breach_scope`` and ``data_map`` are compliance's, yet admit any service: counts and
+    # the data map hold nothing personal, and tests/e2e's trust-boundary test calls every
+    # narrowed RPC as compliance expecting a refusal.
+    @rpc_internal
+    def breach_scope(self, scope: dict[str, Any]) -> list[dict[str, Any]]:
+        """``[{user_id, network_id, persons, records}]`` of a breach's scope."""
+        return breaches.breach_scope(self.db.session, scope)
+
+    @rpc_internal
+    def data_map(self) -> dict[str, Any]:
+        return datamap.data_map()
+
+    @reliable_handler("compliance", "dsr_task_requested")
+    def on_dsr_task_requested(self, payload: dict[str, Any]) -> None:
+        subjects.handle_task(self._compliance_ctx(), self.compliance, payload)
+
+    @reliable_handler("compliance", "breach_subject_notice_requested")
+    def on_breach_subject_notice_requested(self, payload: dict[str, Any]) -> None:
+        breaches.request_subject_notices(self._compliance_ctx(), payload)
+
+    @rpc_internal(services=("mailer",))
+    def breach_subject_contact(self, breach_id: str, lead_id: str) -> dict[str, Any]:
+        """The address of a person to notify of a breach, decrypted to send."""
+        return breaches.subject_contact(self._compliance_ctx(), breach_id, lead_id)
+
+    @rpc_internal
+    def retention_sweep(self) -> dict[str, Any]:
+        """Erase what the retention terms say is due today (the timer; operators)."""
+        return retention.sweep(Ctx.from_db(self.db, self.principal, self.db.context,
+                                           _no_office_check))
+
+    @retention.TUNABLES.timer("RETENTION_SWEEP_INTERVAL_SECONDS")
+    def retention_tick(self) -> None:
+        self.retention_sweep()

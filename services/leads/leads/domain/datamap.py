@@ -1,0 +1,113 @@
+"""What leads processes, declared in code for the register (annex IV.14): the answer of
+``leads.data_map()``, in the format compliance assembles the register from
+(``compliance/domain/datamap.py``: ``{service, format_version, activities: [...]}``, each
+activity with its role, purposes, legal basis, persons, categories, retention, recipients
+and security measures). Plain Python; the retention periods are arguments, so the register
+shows the settings in force.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+FORMAT_VERSION = 1
+
+_SECURITY = [
+    "données personnelles chiffrées au repos (AES-256-GCM, une clé par réseau ; le stock "
+    "sous une clé de la plateforme)",
+    "recherches exactes par index aveugles (HMAC-SHA256), sans déchiffrement",
+    "historique des fiches en ajout seul, scellé par une clé propre à chaque fiche (effacer "
+    "la fiche rend son historique illisible)",
+    "appels et événements signés entre services (HMAC-SHA256)",
+    "chaque utilisateur ne voit que ses fiches ; l'administrateur du réseau en lecture seule, "
+    "si le membre le permet",
+]
+_LEAD_CATEGORIES = [
+    "nom et prénom", "adresse email", "numéros de téléphone fixe et mobile",
+    "période pour être joint", "code postal, ville et pays", "situation professionnelle",
+    "temps disponible", "date de naissance", "objectifs de revenus",
+    "source de l'inscription (URL du formulaire, date du consentement, adresse IP)",
+]
+
+
+def data_map(office_months: int, unsold_months: int, freshness_days: int,
+             duplicate_days: int) -> dict[str, Any]:
+    """The leads service's data map (``DataMap.as_dict()`` of the register's format)."""
+    return {"service": "leads", "format_version": FORMAT_VERSION, "activities": [
+        {
+            "name": "Collecte et vente exclusive de prospects",
+            "role": "controller",
+            "purposes": [
+                "recevoir les prospects des formulaires partenaires, les qualifier, écarter "
+                "les doublons et les vendre à un seul utilisateur",
+            ],
+            "legal_basis": "consentement recueilli par le formulaire de capture (date et "
+                           "source conservées comme preuve, RGPD art. 6.1.a et 7.1)",
+            "data_subjects": ["prospects inscrits sur un formulaire partenaire"],
+            "categories": _LEAD_CATEGORIES,
+            "retention": f"retiré de la vente après {freshness_days} jours ; un prospect "
+                         f"jamais vendu est effacé {unsold_months} mois après sa capture ; "
+                         f"l'index de doublon (index aveugle, sans adresse) sert "
+                         f"{duplicate_days} jours",
+            "recipients": ["l'utilisateur acheteur (un seul par prospect)",
+                           "personnel de la plateforme (qualité du stock)"],
+            "security_measures": _SECURITY,
+            "transfers_outside_eu": None,
+        },
+        {
+            "name": "Bureau des utilisateurs (gestion de leurs prospects)",
+            "role": "processor",
+            "purposes": [
+                "tenir pour l'utilisateur ses fiches de prospects achetés ou saisis : suivi "
+                "commercial, notes d'appel, historique, exports, envoi d'emails",
+            ],
+            "legal_basis": "contrat de sous-traitance avec l'utilisateur, responsable de "
+                           "traitement (RGPD art. 28 ; conditions d'utilisation, art. 3.B)",
+            "data_subjects": ["prospects de l'utilisateur"],
+            "categories": [*_LEAD_CATEGORIES,
+                           "commentaires écrits lors des contacts téléphoniques",
+                           "historique des modifications et des emails envoyés (objets)"],
+            "retention": "tant que le bureau est ouvert, ou jusqu'à suppression par "
+                         f"l'utilisateur ; effacé {office_months} mois après la fin du "
+                         "bureau (conditions 3.B.v)",
+            "recipients": ["l'utilisateur propriétaire de la fiche",
+                           "l'administrateur de son réseau, en lecture, si le membre le permet",
+                           "service d'envoi d'emails de la plateforme"],
+            "security_measures": _SECURITY,
+            "transfers_outside_eu": None,
+        },
+        {
+            "name": "Demandes de remboursement de prospects",
+            "role": "processor",
+            "purposes": [
+                "vérifier une demande de remboursement (contrôles de l'adresse, du numéro et "
+                "du délai) et la faire décider par le personnel (conditions 8.B)",
+            ],
+            "legal_basis": "contrat avec l'utilisateur (conditions d'utilisation, art. 8)",
+            "data_subjects": ["prospects objets d'une demande"],
+            "categories": ["résultat des contrôles", "commentaire de l'utilisateur"],
+            "retention": "avec la fiche ; effacé avec elle",
+            "recipients": ["personnel de la plateforme chargé des remboursements"],
+            "security_measures": _SECURITY,
+            "transfers_outside_eu": None,
+        },
+        {
+            "name": "Droits des personnes : oppositions et violations",
+            "role": "processor",
+            "purposes": [
+                "exécuter les demandes des personnes (accès, rectification, effacement, "
+                "limitation, opposition, portabilité) et honorer une opposition dans la "
+                "durée ; notifier les personnes d'une violation sur instruction du "
+                "responsable de traitement (RGPD art. 15 à 22 et 34)",
+            ],
+            "legal_basis": "obligation légale et contrat de sous-traitance (RGPD art. 28.3.e "
+                           "et 28.3.f)",
+            "data_subjects": ["prospects ayant exercé un droit"],
+            "categories": ["index aveugle de l'adresse email ou du numéro (opposition)",
+                           "identifiants de la demande et de la violation"],
+            "retention": "l'index d'opposition est conservé pour que l'opposition reste "
+                         "respectée, même après un effacement",
+            "recipients": ["service de conformité de la plateforme"],
+            "security_measures": _SECURITY,
+            "transfers_outside_eu": None,
+        },
+    ]}

@@ -1,0 +1,140 @@
+"""The leads service in a real container, speaking compliance's contracts over RabbitMQ:
+``FakeCompliance`` answers ``dsr_subject`` for the tasks a test opened and records what
+leads emits for compliance and the mailer; ``FakeAccounts`` and ``FakePlans`` answer what
+leads asks at start-up and for the office check. One running stack per module, empty
+tables per test (``leads_contracts_svc`` database)."""
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from leads import office_testing as testing
+from leads import testing as leads_testing
+from leads.service import LeadsService
+from suivi_common import clock
+from suivi_common.auth import Principal
+from suivi_common.database import Database
+from suivi_common.errors import NotFound
+from suivi_common.rpc import RpcClient
+from suivi_common.testing import infra
+
+FAKE: dict[str, Any] = {"open": {}, "events": []}
+
+
+class FakeCompliance:
+    name = "compliance"
+
+    @rpc(expected_exceptions=(NotFound,))
+    def dsr_subject(self, request_id: str) -> dict[str, Any]:
+        if request_id not in FAKE["open"]:
+            raise NotFound("No open task of this service on this request")
+        return FAKE["open"][request_id]
+
+    def _record(self, event_type: str, payload: dict[str, Any]) -> None:
+        FAKE["events"].append((event_type, payload))
+
+    @event_handler("leads", "dsr_task_reported")
+    def on_report(self, payload: dict[str, Any]) -> None:
+        self._record("dsr_task_reported", payload)
+
+    @event_handler("leads", "lead_erased")
+    def on_erased(self, payload: dict[str, Any]) -> None:
+        self._record("lead_erased", payload)
+
+    @event_handler("leads", "office_leads_erased")
+    def on_office_erased(self, payload: dict[str, Any]) -> None:
+        self._record("office_leads_erased", payload)
+
+    @event_handler("leads", "breach_subject_mail_requested")
+    def on_mail(self, payload: dict[str, Any]) -> None:
+        self._record("breach_subject_mail_requested", payload)
+
+
+class FakeAccounts:
+    name = "accounts"
+
+    @rpc
+    def office_active(self, user_id: str) -> bool:
+        return True
+
+
+class FakePlans:
+    name = "plans"
+
+    @rpc
+    def active_entitlements(self) -> list[dict[str, Any]]:
+        return []
+
+
+class Stack:
+    def __init__(self, cfg: dict[str, Any], engine: Engine) -> None:
+        self.cfg = cfg
+        self.uri = cfg["AMQP_URI"]
+        self.engine = engine
+        self.h = testing.Harness(engine)
+
+    @contextlib.contextmanager
+    def rpc(self, service: str | None = "compliance",
+            user: Principal | None = None) -> Iterator[Any]:
+        """leads, called by ``service`` (as itself) or by ``user``."""
+        client = RpcClient(self.uri, principal=user) if user else RpcClient(self.uri,
+                                                                               service=service)
+        with client:
+            yield client.leads
+
+    def open_task(self, kind: str, email: str | None, phone: str | None = None,
+                  changes: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Open a task at the fake compliance; returns the ``dsr_task_requested`` payload."""
+        rid = str(uuid.uuid4())
+        FAKE["open"][rid] = {"request_id": rid, "kind": kind, "email": email, "phone": phone,
+                             "changes": changes}
+        return {"request_id": rid, "service": "leads", "kind": kind, "attempt": 1,
+                "due_on": "2027-01-01", "email_index": None, "phone_index": None}
+
+    def publish(self, event_type: str, payload: dict[str, Any],
+                message_id: str | None = None) -> None:
+        leads_testing.publish_event(self.uri, "compliance", event_type, payload, message_id)
+
+    def events(self, event_type: str) -> list[dict[str, Any]]:
+        return [p for t, p in FAKE["events"] if t == event_type]
+
+
+@pytest.fixture(scope="module")
+def _running() -> Iterator[tuple[dict[str, Any], Engine, list[Any]]]:
+    url = infra.fresh_database("leads_contracts_svc", leads_testing.MIGRATIONS)
+    engine = create_engine(url)
+    vhost = infra.fresh_vhost()
+    cfg = infra.base_config(vhost, DATABASE_URL=url, SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,
+                            AUTO_DELIVERY_INTERVAL_SECONDS=3600,
+                            STOCK_CHECK_INTERVAL_SECONDS=3600, DAY_CLOSE_INTERVAL_SECONDS=3600,
+                            REKEY_INTERVAL_SECONDS=3600, ENTITLEMENT_SYNC_RETRY_SECONDS=3600,
+                            RETENTION_SWEEP_INTERVAL_SECONDS=3600, RPC_TIMEOUT_SECONDS=5,
+                            OFFICE_STATUS_CACHE_SECONDS=0)
+    try:
+        with infra.running(cfg, LeadsService, FakeCompliance, FakeAccounts,
+                           FakePlans) as containers:
+            rings = [d.keyring for c in containers for d in c.dependencies
+                     if isinstance(d, Database)]
+            yield cfg, engine, rings
+    finally:
+        infra.delete_vhost(vhost)
+        engine.dispose()
+
+
+@pytest.fixture
+def stack(_running: tuple[dict[str, Any], Engine, list[Any]]) -> Iterator[Stack]:
+    cfg, engine, rings = _running
+    testing.truncate(engine)
+    for ring in rings:  # the data keys were truncated: forget the cached ones
+        ring._cache.clear()
+    FAKE.update({"open": {}, "events": []})
+    yield Stack(cfg, engine)
+    clock.reset()

@@ -1,0 +1,166 @@
+"""The retention sweep (``usecases.retention``): exact to the Paris day on the moved
+platform clock, idempotent, resumable in batches; and the owner's bulk delete."""
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from leads.models import capture_sites, contacts, leads, office_leads, offices
+from leads.office_testing import SITE_ID, deliver, raw_lead, user
+from leads.usecases import retention
+from leads.usecases.capture import capture_batch
+from leads.usecases.entitlements import record_office
+from leads.usecases.office import bulk_delete, one_lead
+from suivi_common import clock
+from suivi_common.clock import PARIS
+from suivi_common.errors import Invalid
+
+
+class SweepCtx:
+    """What the sweep uses of ``Ctx``: separate transactions and their events."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.db = self
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    @contextlib.contextmanager
+    def separate(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    def emit(self, event: str, payload: dict[str, Any], session: Any = None) -> None:
+        self.events.append((event, dict(payload)))
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)
+
+
+def sweep(h, on: datetime) -> tuple[dict[str, Any], SweepCtx]:
+    clock.freeze(on)
+    ctx = SweepCtx(h.engine)
+    return retention.sweep(ctx), ctx  # type: ignore[arg-type]
+
+
+def close_office(h, user_id: str, at: datetime, active: bool = False) -> None:
+    with h.session() as s:
+        record_office(s, user_id, active, at)
+        s.commit()
+
+
+def live(h, owner: str) -> int:
+    with h.session() as s:
+        return int(s.execute(select(func.count()).select_from(office_leads).where(
+            office_leads.c.owner_id == owner, office_leads.c.data.is_not(None))).scalar())
+
+
+def test_an_ended_office_is_erased_six_months_later_to_the_day(h):
+    clock.freeze(paris(2025, 6, 1, 10))
+    for i in range(3):
+        deliver(h, owner_id="u1", i=i)
+    deliver(h, owner_id="u2", i=9)
+    close_office(h, "u1", paris(2025, 8, 31, 23, 30))  # Paris day 31 August
+    close_office(h, "u2", paris(2025, 8, 31, 12))
+    close_office(h, "u2", paris(2025, 9, 2, 12), active=True)  # came back: kept
+    assert sweep(h, paris(2026, 2, 27, 23, 59))[0]["office_leads"] == 0  # a day early
+    assert live(h, "u1") == 3
+    result, ctx = sweep(h, paris(2026, 2, 28, 0, 1))  # 31 August + 6 months
+    assert result["office_leads"] == 3 and live(h, "u1") == 0 and live(h, "u2") == 1
+    with h.session() as s:
+        rows = s.execute(select(office_leads).where(office_leads.c.owner_id == "u1")).all()
+        captured = s.execute(select(leads.c.pii).where(
+            leads.c.id.in_([r.id for r in rows]))).scalars().all()
+    assert all(r.erased_reason == "retention" and r.deleted_at and r.lead_key is None
+               for r in rows)
+    assert captured == [None, None, None]  # the captured copies (buyer's key) too
+    erased = [p for e, p in ctx.events if e == "office_leads_erased"]
+    assert [(p["user_id"], p["reason"], len(p["lead_ids"])) for p in erased] == [
+        ("u1", "retention", 3)]
+    assert sweep(h, paris(2026, 2, 28, 12))[0]["office_leads"] == 0  # idempotent
+
+
+def test_a_later_ended_event_does_not_postpone_the_erasure(h):
+    clock.freeze(paris(2025, 6, 1, 10))
+    deliver(h, owner_id="u1")
+    close_office(h, "u1", paris(2025, 7, 10, 9))
+    close_office(h, "u1", paris(2025, 9, 1, 9))  # another subscription expiring
+    with h.session() as s:
+        ended = s.execute(select(offices.c.ended_at)).scalar()
+    assert ended == paris(2025, 7, 10, 9)
+    assert sweep(h, paris(2026, 1, 10, 0, 5))[0]["office_leads"] == 1
+
+
+def test_the_sweep_resumes_in_batches(h, monkeypatch):
+    monkeypatch.setenv("RETENTION_BATCH", "2")
+    clock.freeze(paris(2025, 1, 6, 10))
+    for i in range(5):
+        deliver(h, owner_id="u1", i=i)
+    close_office(h, "u1", paris(2025, 1, 6, 11))
+    result, ctx = sweep(h, paris(2025, 7, 6, 8))
+    assert result["office_leads"] == 5 and live(h, "u1") == 0
+    batches = [len(p["lead_ids"]) for e, p in ctx.events if e == "office_leads_erased"]
+    assert batches == [2, 2, 1]
+
+
+def capture(h, raw: dict[str, Any]) -> str:
+    with h.session() as s:
+        s.execute(pg_insert(capture_sites).values(
+            id=SITE_ID, name="Form", url="https://form.example.fr", key_hash="0" * 64,
+            key_prefix="lck_test").on_conflict_do_nothing())
+        outcome = capture_batch(s, h.vault(s), SITE_ID, [raw], clock.now())
+        s.commit()
+    return str(outcome.results[0]["id"])
+
+
+def test_unsold_stock_is_erased_three_years_after_capture(h):
+    clock.freeze(paris(2023, 3, 15, 10))
+    old = capture(h, raw_lead(1))
+    clock.freeze(paris(2023, 3, 16, 10))
+    newer = capture(h, raw_lead(2))
+    clock.freeze(paris(2025, 6, 1, 10))
+    sold = deliver(h, owner_id="u1", i=3)  # sold long ago, office open: kept
+    with h.session() as s:
+        s.execute(leads.update().where(leads.c.id == uuid.UUID(sold))
+                  .values(captured_at=paris(2023, 1, 1, 10)))
+        s.commit()
+    result, _ = sweep(h, paris(2026, 3, 15, 0, 30))
+    assert result["captured_leads"] == 1
+    with h.session() as s:
+        pii = dict(s.execute(select(leads.c.id, leads.c.pii)).all())
+        left = s.execute(select(func.count()).select_from(contacts)).scalar()
+    assert pii[uuid.UUID(old)] is None and pii[uuid.UUID(newer)] is not None
+    assert pii[uuid.UUID(sold)] is not None
+    assert left == 2  # the erased person's duplicate index is gone, the newer one's kept
+    assert sweep(h, paris(2026, 3, 15, 12))[0]["captured_leads"] == 0
+    assert sweep(h, paris(2026, 3, 16, 0, 30))[0]["captured_leads"] == 1
+
+
+# --- bulk delete ----------------------------------------------------------------------------
+
+def test_bulk_delete_deletes_what_the_filter_names(h):
+    clock.freeze(paris(2025, 1, 6, 10))
+    stale = [deliver(h, owner_id="u1", i=i) for i in range(3)]
+    clock.freeze(paris(2025, 9, 1, 10))
+    fresh = deliver(h, owner_id="u1", i=5)
+    h.run(one_lead.add_note, "u1", stale[0], "Rappeler", actor=user("u1"))  # active again
+    other = deliver(h, owner_id="u2", i=6)
+    with pytest.raises(Invalid):
+        h.run(bulk_delete.bulk_delete, "u1", "net-1", {}, actor=user("u1"))
+    out = h.run(bulk_delete.bulk_delete, "u1", "net-1", {"inactive_since": "2025-06-01"},
+                actor=user("u1"))
+    assert out == {"deleted": 2, "kept": 0}
+    with h.session() as s:
+        alive = set(s.execute(select(office_leads.c.id).where(
+            office_leads.c.deleted_at.is_(None))).scalars())
+    assert alive == {uuid.UUID(x) for x in (stale[0], fresh, other)}
+    event = h.events_of("office_leads_erased")[-1]
+    assert sorted(event["lead_ids"]) == sorted(stale[1:]) and event["reason"] == "owner"
