@@ -126,3 +126,17 @@ def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any,
         user.patch("/api/me/privacy", {"admin_access": False})
         status, body = admin.call("GET", f"/api/network/members/{member_id}/leads")
         assert status == 403 and body["error"]["code"] == "admin_access_refused"
+
+    with step("bulk delete (3.B.iv): an empty filter is refused; idle leads go in one step"):
+        status, body = user.call("POST", "/api/leads/bulk-delete", {"filter": {}})
+        assert status == 400 and "filter" in body["error"]["fields"], body
+        status, body = user.call("POST", "/api/leads/bulk-delete",
+                                 {"filter": {"inactive_since": "not a date"}})
+        assert status == 400 and "inactive_since" in body["error"]["fields"], body
+        held = len(user.get("/api/leads?limit=200")["items"])
+        done = user.post("/api/leads/bulk-delete", {"filter": {"inactive_since": "2027-02-02"}})
+        assert done["deleted"] >= 1 and done["deleted"] + done["kept"] <= held, done
+        assert other.post("/api/leads/bulk-delete",
+                          {"filter": {"inactive_since": "2027-02-02"}})["deleted"] == 0
+        status, gone = user.call("GET", f"/api/leads/{first}")
+        assert status == 404 or gone["erased"], gone

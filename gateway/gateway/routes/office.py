@@ -21,6 +21,8 @@ from werkzeug.wrappers import Response
 from gateway.http import Req, api
 from gateway.schemas.common import PageQuery, page_of
 from gateway.schemas.office import (
+    BulkDeletedOut,
+    BulkDeleteIn,
     ClaimDecisionIn,
     DeletedOut,
     ExportQuery,
@@ -127,6 +129,12 @@ class OfficeRoutes:
          summary="Delete a lead (its personal data is destroyed)")
     def delete_lead(self, req: Req, lead_id: str) -> Any:
         return self.leads.office_delete_lead(lead_id)
+
+    @api("POST", "/api/leads/bulk-delete", roles=MEMBER, body=BulkDeleteIn,
+         response=BulkDeletedOut, tags=("office",),
+         summary="Delete every lead a filter names, e.g. no activity since a date (3.B.iv)")
+    def bulk_delete(self, req: Req) -> Any:
+        return self.leads.office_bulk_delete(req.body["filter"])
 
     @api("POST", "/api/leads/<lead_id>/notes", roles=MEMBER, body=NoteIn, response=NoteOut,
          status=201, tags=("office",), summary="Note what was said on a call")

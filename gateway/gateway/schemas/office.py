@@ -57,6 +57,12 @@ class OfficeLeadIn(OfficeLeadPatchIn):
     capture_ip = fields.Raw(allow_none=True)
 
 
+class TombstoneOut(Schema):
+    reason = Text()
+    text = Text()
+    erased_on = Text()
+
+
 class OfficeLeadSummaryOut(Schema):
     id = Text()
     origin = Text()
@@ -65,6 +71,8 @@ class OfficeLeadSummaryOut(Schema):
     created_at = Text()
     delivered_at = Text(allow_none=True)
     erased = fields.Bool()
+    tombstone = fields.Nested(TombstoneOut, allow_none=True)  # why and when it was erased
+    restricted = fields.Bool()  # GDPR art. 18: kept, but not sold, emailed nor exported
     first_name = Text(allow_none=True)
     last_name = Text(allow_none=True)
     email = Text(allow_none=True)
@@ -108,6 +116,16 @@ class OfficeLeadOut(OfficeLeadSummaryOut):
 class DeletedOut(Schema):
     id = Text()
     deleted = fields.Bool()
+
+
+class BulkDeleteIn(Schema):
+    """The listing's filters plus ``inactive_since`` (YYYY-MM-DD); leads checks them."""
+    filter = fields.Dict(keys=Text(), required=True)
+
+
+class BulkDeletedOut(Schema):
+    deleted = fields.Int()
+    kept = fields.Int()  # a pending refund claim or a restriction keeps a lead
 
 
 class NoteIn(Schema):
