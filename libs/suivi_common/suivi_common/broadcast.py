@@ -1,7 +1,8 @@
 """``EventDispatcher`` for fire-and-forget notices (the gateway's dev clock and token cache
 broadcasts): like nameko's, but its events carry this service's signed principal (with the
 broadcast audience) instead of whatever identity the worker's context held. Facts other
-services must not miss go through the outbox (``db.emit``), never through this."""
+services must not miss go through the outbox (``db.emit``), never through this. Notices
+honour their contracts (``suivi_common.events``) like outbox events."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from nameko.events import EventDispatcher as NamekoEventDispatcher
 from nameko.messaging import encode_to_headers
 
-from suivi_common import principals
+from suivi_common import events, principals
 
 
 class EventDispatcher(NamekoEventDispatcher):
@@ -17,6 +18,7 @@ class EventDispatcher(NamekoEventDispatcher):
         service_name = self.container.service_name
 
         def dispatch(event_type: str, event_data: Any) -> None:
+            events.validate(event_type, event_data)
             context = {k: v for k, v in worker_ctx.data.items()
                        if k not in principals.IDENTITY_KEYS}
             context[principals.PRINCIPAL_KEY] = principals.service_token(

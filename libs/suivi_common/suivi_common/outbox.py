@@ -9,6 +9,10 @@ lets several instances of a service relay in parallel without double-publishing.
 Each event is published with the emitting service's signed principal, bound to its
 message id (``principals.event_token``): consumers drop anything else. The rows keep only
 the correlation id of the request that wrote them, never who asked.
+
+Every event honours its contract (``suivi_common.events``): ``emit`` refuses an undeclared
+event or a payload that does not match, and in dev and test the relay checks each row
+before publishing it, so rows written set-based in SQL are held to it too.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from suivi_common import principals
+from suivi_common import events, principals
+from suivi_common.settings import is_dev
 from suivi_common.tables import CommonTables
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,9 @@ PRINCIPAL_HEADER = f"nameko.{principals.PRINCIPAL_KEY}"
 
 def emit(session: Session, tables: CommonTables, event_type: str, payload: Mapping[str, Any],
          context: Mapping[str, Any] | None = None) -> uuid.UUID:
-    """Record an event in the caller's transaction; it is published only if that commits."""
+    """Record an event in the caller's transaction; it is published only if that commits.
+    Raises ``events.ContractError`` if the event or its payload breaks its contract."""
+    events.validate(event_type, payload)
     event_id = uuid.uuid4()
     session.execute(insert(tables.outbox).values(
         id=event_id, event_type=event_type, payload=dict(payload), headers=headers(context)))
@@ -60,6 +67,7 @@ class OutboxRelay:
         self.exchange = get_event_exchange(service_name)
         self.publisher = Publisher(amqp_uri, use_confirms=True, declare=[self.exchange])
         self.batch_size = batch_size
+        self.check_contracts = is_dev()  # a bad row then stops the relay: loud, in dev and test
         self._wake = threading.Event()
         self._running = False
 
@@ -73,6 +81,9 @@ class OutboxRelay:
                 select(self.table).order_by(self.table.c.seq).limit(self.batch_size)
                 .with_for_update(skip_locked=True)
             ).all()
+            if self.check_contracts:  # the whole batch, before any of it leaves
+                for row in rows:
+                    events.validate(row.event_type, row.payload)
             for row in rows:
                 headers = {k: v for k, v in dict(row.headers).items()
                            if k.startswith("nameko.") and k[7:] in PROPAGATED_CONTEXT}

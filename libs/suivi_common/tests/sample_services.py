@@ -6,11 +6,19 @@ import eventlet
 from sqlalchemy import Column, Integer, MetaData, Sequence, String, Table, insert, text
 
 import suivi_common  # noqa: F401
+from suivi_common import events
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.service_base import PlatformService, rpc_api
 from suivi_common.tables import define_common_tables
 
+events.CATALOGUE.update(events.load("""[written]
+version = 1
+emitted_by = ["crash_producer"]
+consumed_by = ["crash_consumer"]
+doc = "The crash tests' stream."
+fields.value = "str"
+"""))
 metadata = MetaData()
 common = define_common_tables(metadata)
 records = Table("crash_records", metadata, Column("id", Integer, primary_key=True),

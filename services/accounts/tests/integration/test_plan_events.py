@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from suivi_common import events
 from suivi_common.testing.waiting import wait_for
 
 
@@ -24,17 +25,16 @@ def processed(h: Any, message_id: str) -> None:
 
 def refund_event(member: dict[str, Any], payment: dict[str, Any], amount_cents: int,
                  reason: str = "plan withdrawn") -> dict[str, Any]:
-    return {"plan_id": payment["order_id"], "user_id": member["user_id"],
-            "network_id": member["network_id"], "payment_id": payment["id"],
-            "order_type": payment["order_type"], "order_id": payment["order_id"],
-            "amount_cents": amount_cents, "reason": reason}
+    return events.example("plan_refund_due", plan_id=payment["order_id"],
+                          user_id=member["user_id"], network_id=member["network_id"],
+                          payment_id=payment["id"], order_type=payment["order_type"],
+                          order_id=payment["order_id"], amount_cents=amount_cents, reason=reason)
 
 
 def cancelled_event(member: dict[str, Any], plan_id: str) -> dict[str, Any]:
-    return {"plan_id": plan_id, "user_id": member["user_id"], "network_id": member["network_id"],
-            "status": "cancelled", "tier": "premium", "country": "FR", "start_date": None,
-            "end_date": None, "records_remaining": 150, "quota_schedule": {},
-            "auto_delivery": False, "version": 1, "reason": "withdrawal"}
+    return events.example("plan_cancelled", plan_id=plan_id, user_id=member["user_id"],
+                          network_id=member["network_id"], tier="premium", start_date=None,
+                          end_date=None, records_remaining=150, reason="withdrawal")
 
 
 def refund_of(h: Any, payment_id: str) -> Any:

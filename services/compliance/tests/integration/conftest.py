@@ -31,7 +31,7 @@ import compliance
 from compliance.models import common, metadata
 from compliance.service import ComplianceService
 from compliance.usecases.context import Ctx
-from suivi_common import clock, outbox
+from suivi_common import clock, events, outbox
 from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
@@ -71,9 +71,9 @@ class FakeHolders:
         behaviour = HOLDERS.get(service, "report")
         if behaviour == "silent":
             return
-        report: dict[str, Any] = {"request_id": payload["request_id"], "service": service,
-                                  "found": behaviour == "report",
-                                  "records_affected": 2 if behaviour == "report" else 0}
+        report = events.example("dsr_task_reported", request_id=payload["request_id"],
+                                service=service, found=behaviour == "report",
+                                records_affected=2 if behaviour == "report" else 0)
         if behaviour == "fail":
             report["error"] = "database unreachable"
         publish_event(AMQP["uri"], service, "dsr_task_reported", report)

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from suivi_common import events
 from suivi_common.errors import Forbidden, Invalid, Unauthorized
 from suivi_common.testing.waiting import wait_for
 
 
 def decided(claim: str, status: str = "approved") -> dict[str, Any]:
-    return {"claim_id": claim, "lead_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()),
-            "network_id": str(uuid.uuid4()), "status": status, "cause": "staff_decision"}
+    return events.example("refund_claim_decided", claim_id=claim, status=status,
+                          cause="staff_decision")
 
 
 def feed(h: Any, n: int) -> list[str]:
@@ -30,10 +31,9 @@ def test_an_audited_event_becomes_one_entry_even_when_redelivered(h: Any) -> Non
     payload = decided("claim-1")
     h.publish("leads", "refund_claim_decided", payload, message_id="m-1")
     h.publish("leads", "refund_claim_decided", payload, message_id="m-1")  # relay published twice
-    h.publish("accounts", "payment_validated", {
-        "payment_id": "p-1", "user_id": "u-1", "network_id": None, "order_type": "plan",
-        "order_id": "o-1", "amount_cents": 4500, "method": "transfer",
-        "validated_at": "2026-03-02T09:00:00+00:00"}, message_id="m-2")
+    h.publish("accounts", "payment_validated", events.example(
+        "payment_validated", payment_id="p-1", user_id="u-1", network_id=None, order_type="plan",
+        order_id="o-1", amount_cents=4500, method="transfer"), message_id="m-2")
     h.processed("m-2")
     h.settled()
     page = h.compliance.audit_log()

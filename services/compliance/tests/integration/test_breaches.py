@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from suivi_common import clock
+from suivi_common import clock, events
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 from suivi_common.testing.waiting import wait_for
 
@@ -113,8 +113,8 @@ def test_updates_go_to_the_same_controllers_and_delivery_is_tracked(h: Any) -> N
     assert all(n["kind"] == "update" and "Le périmètre est confirmé" in n["text"]
                for n in second)
     for user_id, status in ((ALICE, "sent"), (BRUNO, "failed")):
-        mid = h.publish("mailer", "breach_notice_sent", {
-            "breach_id": breach["id"], "user_id": user_id, "stage": 2, "status": status})
+        mid = h.publish("mailer", "breach_notice_sent", events.example(
+            "breach_notice_sent", breach_id=breach["id"], user_id=user_id, stage=2, status=status))
         h.processed(mid)
     progress = h.compliance.get_breach(breach["id"])["progress"]["notices"]
     assert progress == {"requested": 2, "sent": 1, "failed": 1}

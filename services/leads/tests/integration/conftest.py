@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from leads import testing
 from leads.models import entitlements, metadata, offices
 from leads.service import LeadsService
-from suivi_common import clock
+from suivi_common import clock, events
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 
@@ -100,7 +100,8 @@ class Stack:
 
     def office(self, user_id: str, active: bool) -> None:
         event = "subscription_activated" if active else "subscription_ended"
-        testing.publish_event(self.uri, "accounts", event, {"user_id": user_id})
+        testing.publish_event(self.uri, "accounts", event,
+                              events.example(event, user_id=user_id, subscription_id=f"s-{user_id}"))
         testing.wait_for(lambda: self.scalar(
             select(offices.c.active).where(offices.c.user_id == user_id)) is active)
 

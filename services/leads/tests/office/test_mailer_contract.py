@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from leads.models import common, office_emails, office_history, office_leads
 from leads.office_testing import raw_lead
-from suivi_common import clock
+from suivi_common import clock, events
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
 from suivi_common.testing.messages import publish_event
 from suivi_common.testing.waiting import wait_for
@@ -25,8 +25,8 @@ HANDLER = common.inbox.c.handler == "leads.office_on_lead_email_sent"
 
 def sent(lead_id: str, email_id: str, sent_at: datetime, user_id: str = "u1",
          subject: str = "Votre projet") -> dict[str, Any]:
-    return {"lead_id": lead_id, "user_id": user_id, "email_id": email_id, "subject": subject,
-            "sent_at": sent_at.isoformat(), "channel": "gmail"}
+    return events.example("lead_email_sent", lead_id=lead_id, user_id=user_id, email_id=email_id,
+                          subject=subject, sent_at=sent_at.isoformat(), channel="gmail")
 
 
 def scalar(stack: Any, query: Any) -> Any:

@@ -10,14 +10,15 @@ from sqlalchemy import select, text
 from leads import testing as leads_testing
 from leads.models import office_leads
 from leads.office_testing import raw_lead
+from suivi_common import events
 from suivi_common.errors import Conflict, Forbidden, NotFound, Unauthorized
 
 
 def test_a_delivered_lead_lands_in_its_buyers_office_once(stack):
     lead = stack.deliver("u1", message_id="m-1")
     # redelivery of the same message, then the same fact under another message id
-    payload = {"lead_id": lead, "plan_id": "plan-1", "user_id": "u1", "network_id": "net-1",
-               "date": "2025-06-02", "delivered_at": "2025-06-02T10:00:00+00:00"}
+    payload = events.example("lead_delivered", lead_id=lead, plan_id="plan-1", user_id="u1",
+                             network_id="net-1")
     stack.publish("lead_delivered", payload, "m-1")
     stack.publish("lead_delivered", payload, "m-2")
     second = stack.deliver("u1", i=1)

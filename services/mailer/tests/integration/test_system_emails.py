@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from suivi_common import clock
+from suivi_common import clock, events
 from suivi_common.rpc import RpcClient
 
 
@@ -22,10 +22,8 @@ def invited(links: dict[str, Any], email: str, **over: Any) -> dict[str, Any]:
     expires_at = over.pop("expires_at", (clock.now() + timedelta(days=7)).isoformat())
     links[ref] = {"set_password_url": f"https://app.suivi.test/mot-de-passe?t={token}",
                   "expires_at": expires_at}
-    payload = {"user_id": str(uuid.uuid4()), "network_id": str(uuid.uuid4()), "email": email,
-               "first_name": "Léa", "link_ref": ref, "expires_at": expires_at}
-    payload.update(over)
-    return payload
+    return events.example("user_invited", **{"email": email, "first_name": "Léa", "link_ref": ref,
+                                             "expires_at": expires_at, **over})
 
 
 def link_of(links: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -106,8 +104,8 @@ def test_a_link_accounts_no_longer_honours_is_not_mailed(live_mailer, until, lin
 
 def test_terms_notice_email_arrives(live_mailer, until) -> None:
     email = address()
-    live_mailer.publish("terms_notice", {"user_id": str(uuid.uuid4()), "email": email,
-                                         "first_name": "Léa", "version": "2026-12"})
+    live_mailer.publish("terms_notice", events.example("terms_notice", email=email,
+                                                       first_name="Léa", version="2026-12"))
     [got] = until(lambda: live_mailer.smtp.to(email))
     assert got.message["Subject"] == (
         "Les conditions d'utilisation de Suivi évoluent (version 2026-12)")

@@ -10,7 +10,7 @@ import pytest
 from plans.domain.quota import daily_quota
 from plans.models import day_reports, refund_credits
 from plans.testing import MONDAY, STAFF, U1, U2, freeze_on, wait_for
-from suivi_common import clock
+from suivi_common import clock, events
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 D = timedelta(days=1)
@@ -131,8 +131,10 @@ def test_a_redelivered_payment_activates_once(world: Any) -> None:
 def test_day_closes_twice_late_and_out_of_order_apply_once_in_order(world: Any) -> None:
     plan_id = activate(world, 300)
     freeze_on(MONDAY + 3 * D)
-    tuesday = {"plan_id": plan_id, "date": iso(MONDAY + D), "taken": 10, "shortfall": 0}
-    monday = {"plan_id": plan_id, "date": iso(MONDAY), "taken": 7, "shortfall": 3}
+    tuesday = events.example("plan_day_closed", plan_id=plan_id, date=iso(MONDAY + D), taken=10,
+                             shortfall=0)
+    monday = events.example("plan_day_closed", plan_id=plan_id, date=iso(MONDAY), taken=7,
+                            shortfall=3)
     world.publish("leads", "plan_day_closed", tuesday, "close-tue")  # a late Monday: Tuesday first
     wait_for(lambda: world.count(day_reports) == 1)
     world.settle()
@@ -159,7 +161,7 @@ def test_day_closes_twice_late_and_out_of_order_apply_once_in_order(world: Any) 
 
 def test_refund_credit_once_per_claim_even_redelivered(world: Any) -> None:
     plan_id = activate(world, 300)
-    claim = {"claim_id": "claim-1", "lead_id": "lead-1", "plan_id": plan_id, "user_id": "u1"}
+    claim = events.example("refund_approved", plan_id=plan_id, user_id="u1")
     world.publish("leads", "refund_approved", claim, "refund-1")
     world.publish("leads", "refund_approved", claim, "refund-1")
     world.publish("leads", "refund_approved", claim, "refund-1-bis")

@@ -14,6 +14,7 @@ from plans.remote import DayTotals
 from plans.settings import PlanConfig
 from plans.testing import MONDAY, STAFF, U2, freeze_on
 from plans.usecases import books, changes, ordering, queries
+from suivi_common import events
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 
 D = timedelta(days=1)
@@ -205,7 +206,7 @@ def test_asking_again_replaces_the_unpaid_extension(world: Any) -> None:
 
 def test_refund_credit_is_added_once_per_claim(world: Any) -> None:
     plan_id = world.active_plan(300)
-    claim = {"claim_id": "c1", "lead_id": "l1", "plan_id": plan_id, "user_id": "u1"}
+    claim = events.example("refund_approved", plan_id=plan_id, user_id="u1")
     world.call(changes.on_refund_approved, claim, who=None)
     world.call(changes.on_refund_approved, claim, who=None)
     assert world.plan(plan_id).plan.remaining == 301
