@@ -86,8 +86,13 @@ def scan() -> tuple[dict[str, set[str]], dict[str, set[tuple[str, str, bool]]]]:
                     consumed[event].add((consumer, source, broadcast))
             elif SENDS.search(called):
                 for arg in node.args:
-                    sent = literal_names(arg) | (names.get(arg.id) or constants.get(arg.id, set())
-                                                 if isinstance(arg, ast.Name) else set())
+                    if isinstance(arg, ast.Name):  # a constant of this module or imported
+                        named = names.get(arg.id) or constants.get(arg.id, set())
+                    elif isinstance(arg, ast.Attribute) and arg.attr.isupper():  # rules.EVENT
+                        named = constants.get(arg.attr, set())
+                    else:
+                        named = set()
+                    sent = literal_names(arg) | named
                     for event in sent:
                         emitted[event].add(owner)
     return emitted, consumed
@@ -114,7 +119,7 @@ def test_the_catalogue_names_its_emitters_and_consumers_truly(event: str) -> Non
     entry = CATALOGUE[event]
     emitters = EMITTED.get(event, set()) - {"*"}
     if entry.emitted:
-        assert emitters == set(entry.emitted_by), "emitted_by"
+        assert emitters == set(entry.emitted_by) - set(entry.pending), "emitted_by"
     else:
         assert not emitters, f"{event} is emitted now: drop its emitted = false"
     handlers = CONSUMED.get(event, set())

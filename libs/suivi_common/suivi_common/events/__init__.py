@@ -92,6 +92,8 @@ class Event:
     broadcast: bool = False
     emitted: bool = True  # False: declared for its consumers, not emitted yet
     examples: Mapping[str, Any] = field(default_factory=dict)
+    #: emitters named in the contract that do not emit it yet (a contract being rolled out)
+    pending: tuple[str, ...] = ()
 
     def problems(self, payload: Mapping[str, Any]) -> list[str]:
         if not isinstance(payload, Mapping):
@@ -119,7 +121,8 @@ def load(text: str) -> dict[str, Event]:
             name, int(entry["version"]), tuple(entry["emitted_by"]), tuple(entry["consumed_by"]),
             str(entry["doc"]), {k: Field.parse(k, v) for k, v in specs.items()},
             bool(entry.get("broadcast", False)), bool(entry.get("emitted", True)),
-            {**base.get("example", {}), **entry.get("example", {})})
+            {**base.get("example", {}), **entry.get("example", {})},
+            tuple(entry.get("pending_emitters", ())))
     return out
 
 
