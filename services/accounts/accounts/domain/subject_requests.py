@@ -11,11 +11,12 @@ Who the person is. An email names at most one account (it is unique on the platf
 the login identifier). A phone number may be shared (a switchboard, a household), so it
 names the person only when the request gives no email, and only when exactly one account
 holds it: several are ambiguous and the task fails (``error``) rather than act on, or
-disclose, someone else's account; compliance can resume the request with an email. When
-the request gives an email, the phone is not used to add accounts: an account holding the
-phone under another email is somebody else, as far as accounts can tell. The answer is
-resolved once per request and kept, so that every service asking later (plans finds its
-user ids through accounts) gets the same people, after an erasure or a change of email.
+disclose, someone else's account (the request, resolved so, stays ambiguous: compliance
+registers a new one with the person's email). When the request gives an email, the phone
+is not used to add accounts: an account holding the phone under another email is
+somebody else, as far as accounts can tell. The answer is resolved once per request and
+kept, so that every service asking later (plans finds its user ids through accounts)
+gets the same people, after an erasure or a change of email.
 
 What each kind does (rules here, storage in ``usecases.subject_requests``):
 
@@ -154,7 +155,8 @@ class Match:
 
 
 AMBIGUOUS_ERROR = ("ambiguous_subject: several accounts hold this phone number and the "
-                   "request gives no email; give the person's email to tell them apart")
+                   "request gives no email; register the request again with the person's "
+                   "email to tell them apart")
 
 
 def match(by_email: Iterable[str], by_phone: Iterable[str], email_given: bool) -> Match:

@@ -129,7 +129,8 @@ def subject_users_of(answer: object) -> SubjectUsers:
 
 
 AMBIGUOUS_ERROR = ("ambiguous_subject: several accounts hold this phone number and the "
-                   "request gives no email; give the person's email to tell them apart")
+                   "request gives no email; register the request again with the person's "
+                   "email to tell them apart")
 
 
 def report(request_id: str, found: bool, records_affected: int, data: Any = None,
