@@ -9,7 +9,7 @@ from typing import Any
 
 from nameko.timer import timer
 
-import suivi_common  # noqa: F401  (first: green psycopg)
+import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
 from accounts.adapters.compliance import ComplianceSubjects
 from accounts.bootstrap import Bootstrap
 from accounts.domain.permissions import PERMISSIONS
