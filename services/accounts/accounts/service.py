@@ -10,7 +10,6 @@ from typing import Any
 from nameko.timer import timer
 
 import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
-from accounts.adapters.compliance import ComplianceSubjects
 from accounts.bootstrap import Bootstrap
 from accounts.domain.permissions import PERMISSIONS
 from accounts.models import common
@@ -256,8 +255,8 @@ class AccountsService(PlatformService):
 
     @reliable_handler("compliance", "dsr_task_requested")
     def on_dsr_task_requested(self, payload: dict[str, Any]) -> None:
-        subject_requests.on_task_requested(self.ctx, ComplianceSubjects(self.compliance_rpc),
-                                           payload)
+        subject_requests.on_task_requested(
+            self.ctx, subject_requests.ComplianceSubjects(self.compliance_rpc), payload)
 
     # --- timers --------------------------------------------------------------------------
     @timer(interval=60)

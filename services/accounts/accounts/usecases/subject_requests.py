@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import CursorResult, Row
 
-from accounts.adapters.compliance import SubjectSource
+from accounts.adapters.compliance import ComplianceSubjects, SubjectSource
 from accounts.domain import payments as payment_rules
 from accounts.domain import subject_requests as rules
 from accounts.domain.accounts import AccountStatus
@@ -59,6 +59,8 @@ from suivi_common import clock
 from suivi_common.errors import Invalid
 
 log = logging.getLogger(__name__)
+__all__ = ["ComplianceSubjects", "on_task_requested", "purge_billing_identities",
+           "subject_users"]
 
 
 @dataclass
