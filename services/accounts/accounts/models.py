@@ -2,9 +2,13 @@
 access levels, subscriptions and payments, plus the tables every service keeps.
 
 Personal data (email, names, phone, postal address, the IP kept with a terms
-acceptance) is stored encrypted (``LargeBinary``) under the user's network scope,
-staff under the platform scope; ``users.email_index`` is a blind index under the
-platform scope, unique across the platform (one email, one account, one network).
+acceptance, a rectification's previous value) is stored encrypted (``LargeBinary``) under
+the user's network scope, staff under the platform scope; ``users.email_index`` is a blind
+index under the platform scope, unique across the platform (one email, one account, one
+network), ``users.phone_index`` one of the phone (not unique: a number may be shared).
+
+An erased user (data-subject request) keeps its row, id and dates, with ``email``,
+``email_index``, phone and password cleared (see ``usecases.subject_requests``).
 """
 from __future__ import annotations
 
@@ -73,11 +77,12 @@ users = Table(
     Column("network_id", Uuid, ForeignKey("networks.id")),
     Column("role", String(20), nullable=False),
     Column("status", String(20), nullable=False),
-    Column("email_index", LargeBinary, nullable=False, unique=True),
-    Column("email", LargeBinary, nullable=False),
+    Column("email_index", LargeBinary, unique=True),  # NULL once erased
+    Column("email", LargeBinary),  # NULL once erased
     Column("first_name", LargeBinary),
     Column("last_name", LargeBinary),
     Column("phone", LargeBinary),
+    Column("phone_index", LargeBinary, index=True),
     Column("address", LargeBinary),
     Column("password_hash", String(255)),
     _ts("password_changed_at"),
@@ -88,10 +93,18 @@ users = Table(
     _ts("last_login_at"),
     _ts("status_changed_at"),
     _ts("created_at", nullable=False),
+    # data-subject requests: erased (identifiers gone), processing restricted, objection
+    _ts("erased_at"),
+    _ts("restricted_at"),
+    _ts("objected_at"),
+    # names and postal address kept after an erasure for the invoices, until this day
+    Column("billing_retained_until", Date),
     CheckConstraint("role IN ('user', 'admin', 'staff', 'compliance')", name="role"),
     CheckConstraint("status IN ('invited', 'active', 'suspended', 'closed', 'terminated')",
                     name="status"),
     CheckConstraint("(role IN ('staff', 'compliance')) = (network_id IS NULL)", name="network"),
+    CheckConstraint("erased_at IS NOT NULL OR (email IS NOT NULL AND email_index IS NOT NULL)",
+                    name="identified"),
     Index(None, "network_id", "created_at", "id"),
 )
 
@@ -140,7 +153,7 @@ terms_acceptances = Table(
     Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
     Column("version", String(40), ForeignKey("terms_versions.version"), nullable=False),
     _ts("accepted_at", nullable=False),
-    Column("ip", LargeBinary, nullable=False),
+    Column("ip", LargeBinary),  # NULL once the user is erased
     UniqueConstraint("user_id", "version"),
 )
 
@@ -191,9 +204,50 @@ subscriptions = Table(
     _ts("activated_at"),
     _ts("ended_at"),
     Column("end_reason", String(20)),
+    _ts("reminded_at"),  # subscription_ending_soon emitted (once per subscription)
     CheckConstraint("status IN ('pending_payment', 'active', 'expired', 'withdrawn', "
                     "'cancelled', 'ended')", name="status"),
     Index("uq_subscriptions_one_pending", "user_id", unique=True,
           postgresql_where=text("status = 'pending_payment'")),
     Index(None, "status", "ends_on"),
+)
+
+#: A rectification made for a data-subject request, field by field: the previous value
+#: (encrypted like the user's own columns), for the person's access and the audit of
+#: what changed. Deleted with the user's erasure.
+user_rectifications = Table(
+    "user_rectifications", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("request_id", String(64), nullable=False),
+    Column("field", String(20), nullable=False),
+    Column("previous", LargeBinary),
+    _ts("rectified_at", nullable=False),
+)
+
+#: Data-subject requests seen by accounts: who the person is (user ids, resolved once, so
+#: every service asking later gets the same answer, even after an erasure or a change of
+#: email), and accounts' own task once done (never done twice). Ids and counts only.
+subject_requests = Table(
+    "subject_requests", metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("user_ids", JSONB, nullable=False),
+    Column("ambiguous", Boolean, nullable=False, server_default=text("false")),
+    _ts("resolved_at", nullable=False),
+    Column("kind", String(20)),
+    _ts("done_at"),
+    Column("found", Boolean),
+    Column("records_affected", Integer),
+)
+
+#: The current opening of a member's office by an admin: looks within
+#: ``OFFICE_OPENING_WINDOW_MINUTES`` of ``opened_at`` are the same opening (one
+#: ``member_office_opened`` event); the audit trail itself is compliance's.
+office_openings = Table(
+    "office_openings", metadata,
+    Column("admin_id", Uuid, primary_key=True),
+    Column("member_id", Uuid, primary_key=True),
+    Column("network_id", Uuid, nullable=False),
+    _ts("opened_at", nullable=False),
+    Index(None, "member_id"),
 )

@@ -1,4 +1,5 @@
-"""Accounts service: networks, users and credentials, terms, subscriptions, payments.
+"""Accounts service: networks, users and credentials, terms, subscriptions, payments,
+and the accounts' share of the platform's GDPR duties (data-subject requests, register).
 
 Entry points are thin: each builds a ``Ctx`` and calls one use case. Errors from
 ``suivi_common.errors`` are the expected refusals the gateway maps to HTTP.
@@ -12,6 +13,7 @@ import suivi_common  # noqa: F401  (green psycopg: before anything imports psyco
 from accounts.bootstrap import Bootstrap
 from accounts.domain.permissions import PERMISSIONS
 from accounts.models import common
+from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
     networks,
@@ -20,8 +22,11 @@ from accounts.usecases import (
     plan_orders,
     profile,
     queries,
+    register,
+    reminders,
     settlement,
     staff,
+    subject_requests,
     subscriptions,
     terms,
 )
@@ -29,6 +34,7 @@ from accounts.usecases.context import Ctx
 from suivi_common import clock
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
+from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
 
 
@@ -36,6 +42,7 @@ class AccountsService(PlatformService):
     name = "accounts"
     db = Database(common)
     bootstrap = Bootstrap()
+    compliance_rpc = ServiceRpc("compliance")  # dsr_subject, as accounts
 
     @property
     def ctx(self) -> Ctx:
@@ -231,8 +238,35 @@ class AccountsService(PlatformService):
         """The set-password link an invitation or reset event refers to, for the mailer."""
         return password_tokens.link_for(self.ctx, link_ref, clock.now())
 
+    # --- GDPR: the register and data-subject requests (compliance README) ----------------
+    @rpc_internal
+    def register_controllers(self) -> dict[str, Any]:
+        return register.register_controllers(self.ctx)
+
+    @rpc_internal
+    def data_map(self) -> dict[str, Any]:
+        return register.data_map()
+
+    @rpc_internal(services=("plans", "leads", "mailer"))
+    def subject_users(self, request_id: str, email: str | None = None,
+                      phone: str | None = None) -> dict[str, Any]:
+        """The person's accounts, for another service's task of the same request."""
+        return subject_requests.subject_users(self.ctx, request_id, email, phone)
+
+    @reliable_handler("compliance", "dsr_task_requested")
+    def on_dsr_task_requested(self, payload: dict[str, Any]) -> None:
+        subject_requests.on_task_requested(
+            self.ctx, subject_requests.ComplianceSubjects(self.compliance_rpc), payload)
+
     # --- timers --------------------------------------------------------------------------
     @timer(interval=60)
     def expire_subscriptions(self) -> None:
         subscriptions.expire_due(self.ctx)
         auth.purge_old_failures(self.ctx)
+
+    @TUNABLES.timer("SUBSCRIPTION_REMINDER_INTERVAL_SECONDS")
+    def daily_reminders(self) -> None:
+        """The day's reminders (once per subscription), and the invoices' names of erased
+        accounts whose ten years are over."""
+        reminders.remind_ending(self.ctx)
+        subject_requests.purge_billing_identities(self.ctx)

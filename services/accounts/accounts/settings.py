@@ -20,6 +20,8 @@ TUNABLES = Tunables(
     LOGIN_WINDOW_MINUTES=60, LOGIN_MAX_DELAY_SECONDS=60, LOGIN_MAX_ACCOUNT_FAILURES=5,
     LOGIN_MAX_IP_FAILURES=30, SUBSCRIPTION_PRICES_CENTS=None,
     SUIVI_STAFF_EMAIL=None, SUIVI_STAFF_PASSWORD=None,
+    SUBSCRIPTION_REMINDER_DAYS=7, SUBSCRIPTION_REMINDER_INTERVAL_SECONDS=3600,
+    OFFICE_OPENING_WINDOW_MINUTES=30,
 )
 
 
@@ -34,6 +36,10 @@ class Settings:
     account_limit: Limit
     ip_limit: Limit
     prices_cents: dict[str, int]
+    #: ``subscription_ending_soon`` goes out this many days before the last day
+    reminder_days: int = 7
+    #: an admin's looks into one member's office within this span are one opening
+    office_opening_window: timedelta = timedelta(minutes=30)
 
     @property
     def card_callback_url(self) -> str:
@@ -73,6 +79,8 @@ def load() -> Settings:
         account_limit=Limit(t.get_int("LOGIN_MAX_ACCOUNT_FAILURES"), window, max_delay),
         ip_limit=Limit(t.get_int("LOGIN_MAX_IP_FAILURES"), window, max_delay),
         prices_cents=_prices(),
+        reminder_days=max(0, t.get_int("SUBSCRIPTION_REMINDER_DAYS")),
+        office_opening_window=timedelta(minutes=max(0, t.get_int("OFFICE_OPENING_WINDOW_MINUTES"))),
     )
 
 

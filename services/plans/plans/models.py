@@ -1,11 +1,13 @@
 """The plans database: plans and their extensions, absences, sales closures, the day
-reports received from leads, and refund credits already applied.
+reports received from leads, refund credits already applied, and the data-subject
+requests plans carried out.
 
 A plan's business state is the domain entity's ``to_dict()`` in ``state`` (JSONB), so
 the persistence layer never re-implements a rule; the columns beside it are copies kept
 for queries (who owns it, which plans need a day close) and for the money trail.
 """
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -96,6 +98,9 @@ absences = Table(
     Column("proof_size", Integer),
     Column("proof_uploaded_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # data-subject requests: details, proof and comment erased; their processing restricted
+    Column("erased_at", DateTime(timezone=True)),
+    Column("restricted_at", DateTime(timezone=True)),
     Index("ix_absences_user_created", "user_id", "created_at", "id"),
     Index("ix_absences_kind_status", "kind", "status", "created_at"),
     Index("uq_absences_planned_quarter", "user_id", "quarter", unique=True,
@@ -137,4 +142,16 @@ refund_credits = Table(
     Column("status", String(20), nullable=False),  # credited | refused
     Column("note", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Data-subject requests plans carried out (ids and counts only): a task done is never
+#: done again (compliance may ask again a task it thinks late).
+subject_requests = Table(
+    "subject_requests", metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("user_ids", JSONB, nullable=False),
+    Column("found", Boolean, nullable=False),
+    Column("records_affected", Integer, nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,6 +1,6 @@
 """What plans asks of other services, behind small ports the use cases depend on.
 
-Use cases see ``AccountsPort`` and ``LeadsPort``; the service wires the nameko
+Use cases see ``AccountsPort``, ``LeadsPort`` and ``CompliancePort``; the service wires the nameko
 implementations below (RPC with a timeout), the service-level tests wire in-memory
 fakes. Calls are made as plans (its signed service principal): leads' bookkeeping RPCs
 (``close_books``, ``plan_today``) and accounts' look-ups (``office_active``,
@@ -20,7 +20,8 @@ from typing import Any, Protocol, TypeGuard
 import eventlet
 from nameko.exceptions import RpcTimeout, UnknownService
 
-from suivi_common.errors import Conflict, ServiceUnavailable, SuiviError
+from plans.domain.subject_requests import Subject, SubjectUsers, subject_of, subject_users_of
+from suivi_common.errors import Conflict, NotFound, ServiceUnavailable, SuiviError
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,17 @@ class AccountsPort(Protocol):
 
     def request_payment(self, order_type: str, order_id: str, amount_cents: int, method: str,
                         description: str) -> dict[str, Any]: ...
+
+    def subject_users(self, request_id: str, email: str | None,
+                      phone: str | None) -> SubjectUsers:
+        """Who a data-subject request names (accounts resolves it once per request)."""
+        ...
+
+
+class CompliancePort(Protocol):
+    def subject(self, request_id: str) -> Subject | None:
+        """The person of plans' open task; None when the task is no longer open."""
+        ...
 
 
 class LeadsPort(Protocol):
@@ -115,6 +127,25 @@ class NamekoAccounts:
                         description: str) -> dict[str, Any]:
         return dict(self._ask("request_payment", order_type, order_id, amount_cents, method,
                               description, client=self.client.for_user()))
+
+    def subject_users(self, request_id: str, email: str | None,
+                      phone: str | None) -> SubjectUsers:
+        return subject_users_of(self._ask("subject_users", request_id, email, phone))
+
+
+class NamekoCompliance:
+    """Compliance over RPC (``dsr_subject``, as plans). Unreachable raises ``Unavailable``:
+    the task's reliable handler is retried."""
+
+    def __init__(self, client: Any, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
+
+    def subject(self, request_id: str) -> Subject | None:
+        try:
+            return subject_of(_call(self.client, "dsr_subject", self.timeout, request_id))
+        except NotFound:
+            return None
 
 
 class NamekoLeads:

@@ -15,9 +15,18 @@ from suivi_common.rpc import ServiceRpc
 
 from plans.context import Ctx
 from plans.models import common
-from plans.remote import NamekoAccounts, NamekoLeads, parse_day_totals
+from plans.domain import data_map as declared
+from plans.remote import NamekoAccounts, NamekoCompliance, NamekoLeads, parse_day_totals
 from plans.settings import TUNABLES, PlanSettings
-from plans.usecases import absences, books, changes, closures, ordering, queries
+from plans.usecases import (
+    absences,
+    books,
+    changes,
+    closures,
+    ordering,
+    queries,
+    subject_requests,
+)
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
@@ -32,6 +41,7 @@ class PlansService(PlatformService):
     plan_config = PlanSettings()
     accounts_rpc = ServiceRpc("accounts")
     leads_rpc = ServiceRpc("leads")
+    compliance_rpc = ServiceRpc("compliance")  # dsr_subject, as plans
 
     @property
     def ctx(self) -> Ctx:
@@ -152,6 +162,19 @@ class PlansService(PlatformService):
     @reliable_handler("leads", "plan_day_closed")
     def on_plan_day_closed(self, payload: dict[str, Any]) -> None:
         books.on_day_closed(self.ctx, parse_day_totals(payload))
+
+    # --- GDPR: the register and data-subject requests (compliance README) -------------------
+
+    @rpc_internal
+    def data_map(self) -> dict[str, Any]:
+        return declared.data_map()
+
+    @reliable_handler("compliance", "dsr_task_requested")
+    def on_dsr_task_requested(self, payload: dict[str, Any]) -> None:
+        subject_requests.on_task_requested(
+            self.ctx, NamekoCompliance(self.compliance_rpc, self.plan_config.rpc_timeout), payload)
+
+    # --- timers -------------------------------------------------------------------------------
 
     @TUNABLES.timer("DAY_CLOSE_INTERVAL_SECONDS")
     def day_close_tick(self) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from plans import store
 from plans.context import Ctx
+from plans.domain.subject_requests import Subject, SubjectUsers, subject_of, subject_users_of
 from plans.models import common
 from plans.remote import DayTotals, TodayTotals, Unavailable
 from plans.settings import PlanConfig
@@ -108,11 +109,25 @@ class InMemoryLeads:
 
 @dataclass
 class FakeAccountsState:
-    """Accounts' side: offices, open countries per network, payments asked for."""
+    """Accounts' side: offices, open countries per network, payments asked for, and who a
+    data-subject request names (``people``: an email or phone -> user ids; resolved once
+    per request, as accounts does)."""
 
     offices: dict[str, bool] = field(default_factory=dict)
     open_countries: dict[str, list[str]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    people: dict[str, list[str]] = field(default_factory=dict)
+    resolved: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def subject_users(self, request_id: str, email: str | None,
+                      phone: str | None) -> dict[str, Any]:
+        if request_id not in self.resolved:
+            holders = self.people.get(email or "", []) if email else \
+                self.people.get(phone or "", [])
+            ambiguous = not email and len(holders) > 1
+            self.resolved[request_id] = {"request_id": request_id, "ambiguous": ambiguous,
+                                         "user_ids": [] if ambiguous else list(holders)}
+        return dict(self.resolved[request_id])
 
     def request_payment(self, buyer: str | None, order_type: str, order_id: str, amount_cents: int,
                         method: str, description: str) -> dict[str, Any]:
@@ -171,6 +186,46 @@ class InMemoryAccounts:
         return self.state.request_payment(self.principal(), order_type, order_id, amount_cents,
                                           method, description)
 
+    def subject_users(self, request_id: str, email: str | None,
+                      phone: str | None) -> SubjectUsers:
+        return subject_users_of(self.state.subject_users(request_id, email, phone))
+
+
+@dataclass
+class FakeComplianceState:
+    """Compliance's side of a data-subject task: the open tasks' subjects, who asked."""
+
+    subjects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def open_task(self, request_id: str, kind: str, email: str | None = None,
+                  phone: str | None = None, changes: dict[str, Any] | None = None) -> None:
+        self.subjects[request_id] = {"request_id": request_id, "kind": kind, "email": email,
+                                     "phone": phone, "changes": changes}
+
+    def answer(self, request_id: str) -> dict[str, Any] | None:
+        self.asked.append(request_id)
+        found = self.subjects.get(request_id)
+        return dict(found) if found is not None else None
+
+
+class InMemoryCompliance:
+    """``CompliancePort`` over a ``FakeComplianceState``."""
+
+    def __init__(self, state: FakeComplianceState) -> None:
+        self.state = state
+
+    def subject(self, request_id: str) -> Subject | None:
+        answer = self.state.answer(request_id)
+        return subject_of(answer) if answer is not None else None
+
+
+def task_event(request_id: str, kind: str, attempt: int = 1,
+               service: str = "plans") -> dict[str, Any]:
+    """A ``compliance.dsr_task_requested`` payload."""
+    return {"request_id": request_id, "service": service, "kind": kind, "attempt": attempt,
+            "due_on": "2026-07-01", "email_index": "00" * 32, "phone_index": None}
+
 
 def publish_event(amqp_uri: str, service: str, event_type: str, payload: Mapping[str, Any],
                   message_id: str) -> None:
@@ -200,6 +255,7 @@ class World:
                                           open_countries={"net-1": ["FR", "BE"]})
         self.keyring = KeyRing(os.urandom(32), common)
         self.config = PlanConfig()
+        self.compliance = FakeComplianceState()
 
     def ctx(self, session: Session, principal: Principal | None) -> Ctx:
         return Ctx(session=session,

@@ -11,6 +11,9 @@
   monthly ends 28/29 February, 15 March monthly ends 14 April.
 * A subscription whose ``ends_on`` is before today expires; the office closes unless
   a following subscription has started (art. 3.A: non-renewal closes the office).
+* A reminder (``subscription_ending_soon``) goes out once per subscription, from
+  ``SUBSCRIPTION_REMINDER_DAYS`` before its last day until that day, unless a paid
+  renewal already follows it (nothing will close) or the user objected to it.
 """
 from __future__ import annotations
 
@@ -50,6 +53,7 @@ class EndReason(StrEnum):
     WITHDRAWN = "withdrawn"
     TERMINATED = "terminated"
     CLOSED = "closed"
+    ERASED = "erased"          # the account erased at the user's request (GDPR art. 17)
 
 
 DEFAULT_PRICES_CENTS: dict[str, int] = {"monthly": 2900, "quarterly": 7900, "annual": 29900}
@@ -126,3 +130,13 @@ def shown(rows: Iterable[S], today: date) -> S | None:
         if found:
             return found[0]
     return None
+
+
+def reminder_due(ends_on: date, today: date, days_before: int,
+                 following_ends: Iterable[date] = ()) -> bool:
+    """Whether a running subscription ending ``ends_on`` is to be reminded today: within
+    ``days_before`` days of its last day (that day included), and no paid subscription
+    ends after it (a renewal keeps the office open; nothing to remind)."""
+    if not today <= ends_on <= today + timedelta(days=days_before):
+        return False
+    return not any(end > ends_on for end in following_ends)

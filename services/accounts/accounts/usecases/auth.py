@@ -25,7 +25,7 @@ from suivi_common.errors import Forbidden, Invalid, RateLimited, Unauthorized
 INVALID_CREDENTIALS = "Unknown email or wrong password"
 
 
-def _account_key(ctx: Ctx, email: str) -> str:
+def account_key(ctx: Ctx, email: str) -> str:
     """Key of an account's failure counter: a blind index of the email, so it is not
     stored in clear and unknown emails are counted exactly like known ones."""
     return "account:" + ctx.vault.blind_index(PLATFORM_SCOPE, "login-email", email).hex()
@@ -50,7 +50,7 @@ def _throttle_keys(ctx: Ctx, email: str, ip: str) -> ThrottleKeys:
     def index(kind: str, value: str) -> str:
         return ctx.vault.blind_index(PLATFORM_SCOPE, kind, value).hex()
 
-    return ThrottleKeys(_account_key(ctx, email), "ip:" + index("login-ip", ip),
+    return ThrottleKeys(account_key(ctx, email), "ip:" + index("login-ip", ip),
                         "here:" + index("login-account-at-ip", f"{email}\n{ip}"))
 
 
@@ -185,7 +185,7 @@ def set_password(ctx: Ctx, token: object, password: object) -> None:
     password_tokens.mark_used(ctx, row.id, now)
     revoke_sessions(ctx, user.id, now)
     # whoever proved control of the mailbox may try again at once
-    ctx.session.execute(delete(login_failures).where(login_failures.c.key == _account_key(ctx, prof.email)))
+    ctx.session.execute(delete(login_failures).where(login_failures.c.key == account_key(ctx, prof.email)))
 
 
 def request_password_reset(ctx: Ctx, email: object) -> None:

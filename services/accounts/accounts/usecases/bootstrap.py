@@ -1,5 +1,6 @@
 """First start of a platform: publish the initial terms and create the first staff
-account from ``SUIVI_STAFF_EMAIL`` / ``SUIVI_STAFF_PASSWORD`` when no staff exists.
+account from ``SUIVI_STAFF_EMAIL`` / ``SUIVI_STAFF_PASSWORD`` when no staff exists. Every
+start also indexes phones stored before their blind index existed (``index_phones``).
 
 Idempotent and safe with several instances starting together: the whole run holds a
 transaction-level advisory lock, and the email's unique blind index backs it up.
@@ -20,7 +21,7 @@ from accounts.domain.profile import ProfileError, normalise_email
 from accounts.models import common
 from accounts.usecases import staff, terms
 from accounts.usecases.context import Ctx
-from accounts.usecases.users import find_by_email, insert_user
+from accounts.usecases.users import find_by_email, index_phones, insert_user
 from suivi_common import clock, outbox
 from suivi_common.crypto import KeyRing, Vault
 from suivi_common.database import autonomous
@@ -33,15 +34,18 @@ def run(engine: Engine, keyring: KeyRing) -> None:
     with autonomous(engine) as session:
         session.execute(select(func.pg_advisory_xact_lock(BOOTSTRAP_LOCK)))
         terms.seed_initial(session)
-        credentials = settings.bootstrap_staff()
-        if credentials is None:
-            return
 
         def emit(event_type: str, payload: Any) -> Any:
             return outbox.emit(session, common, event_type, payload)
 
         ctx = Ctx(session=session, vault=Vault(keyring, session),
                   emit=emit, engine=engine, principal=None)
+        indexed = index_phones(ctx)
+        if indexed:
+            log.info("phone blind index filled for %d existing users", indexed)
+        credentials = settings.bootstrap_staff()
+        if credentials is None:
+            return
         if staff.staff_exists(ctx):
             return
         email, password = credentials

@@ -14,7 +14,7 @@ from accounts.domain import permissions
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.domain.profile import ProfileError, clean_name, normalise_email
 from accounts.models import access_levels, networks, users
-from accounts.usecases import password_tokens, subscriptions
+from accounts.usecases import office_openings, password_tokens, subscriptions
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     actor,
@@ -26,6 +26,7 @@ from accounts.usecases.users import (
     member_of_network,
     office_active_ids,
     profile,
+    viewable_by_admin,
 )
 from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
@@ -235,11 +236,15 @@ def list_networks(ctx: Ctx, cursor: object = None, limit: object = None) -> dict
 
 def member_office(ctx: Ctx, member_id: object) -> dict[str, Any]:
     """An admin's look into a member's office (terms art. 5): refused once the member has
-    turned admin access off; a member of another network is simply not found."""
+    turned admin access off (or had the processing of their data restricted); a member of
+    another network is simply not found. The look is an opening of the office
+    (``office_openings``: ``member_office_opened`` for the audit trail)."""
     me = actor(ctx, Role.ADMIN.value)
     row = member_of_network(ctx, member_id, me.network_id)
-    if not row.admin_access and row.id != me.id:
-        raise Forbidden("This member has turned admin access off", code="admin_access_refused")
+    if row.id != me.id:
+        if not viewable_by_admin(row):
+            raise Forbidden("This member has turned admin access off", code="admin_access_refused")
+        office_openings.record(ctx, me, row)
     details = profile(ctx, row)
     return {"member": member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id])),
             "phone": details.phone, "address": details.address,

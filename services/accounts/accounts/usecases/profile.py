@@ -34,6 +34,7 @@ from accounts.usecases.users import (
     find_by_email,
     get_row,
     iso,
+    phone_index,
     profile,
     revoke_sessions,
     set_status,
@@ -151,6 +152,8 @@ def update_me(ctx: Ctx, changes: object) -> dict[str, Any]:
     for key in ("first_name", "last_name", "phone"):
         if key in values:
             update_values[key] = encrypt(ctx, me.network_id, me.id, key, values[key])
+    if "phone" in values:
+        update_values["phone_index"] = phone_index(ctx, values["phone"])
     if "address" in values:
         update_values["address"] = encrypt_address(ctx, me.network_id, me.id, values["address"])
     new_email = values.get("email")

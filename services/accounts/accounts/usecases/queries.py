@@ -9,17 +9,30 @@ from sqlalchemy import select
 
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.models import networks, users
+from accounts.usecases import office_openings
 from accounts.usecases.context import Ctx
-from accounts.usecases.users import brief, get_row, office_active_ids
+from accounts.usecases.users import (
+    brief,
+    get_row,
+    office_active_ids,
+    scope_of,
+    viewable_by_admin,
+)
 from suivi_common.errors import NotFound
 from suivi_common.ids import parse_uuid
 
 
 def get_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
+    """``brief`` and the phone when the user has one; an erased user is not found (there
+    is nobody to write to any more)."""
     row = get_row(ctx, user_id)
-    if row is None:
+    if row is None or row.erased_at is not None:
         raise NotFound("No such user")
-    return brief(ctx, row)
+    answer = brief(ctx, row)
+    phone = ctx.vault.decrypt(scope_of(row.network_id), "users", "phone", row.id, row.phone)
+    if phone:
+        answer["phone"] = phone
+    return answer
 
 
 def office_active(ctx: Ctx, user_id: object) -> bool:
@@ -40,12 +53,17 @@ def open_countries(ctx: Ctx, network_id: object) -> list[str]:
 
 
 def admin_can_view(ctx: Ctx, admin_id: object, member_id: object) -> bool:
-    """The admin of the member's network, if the member has not refused it (art. 5)."""
+    """The admin of the member's network, if the member has not refused it (art. 5) nor
+    had the processing of their data restricted (GDPR art. 18). A yes is the admin
+    opening the member's office: it is recorded (``office_openings``)."""
     admin, member = get_row(ctx, admin_id), get_row(ctx, member_id)
     if admin is None or member is None:
         return False
-    return (admin.role == Role.ADMIN.value and admin.status == AccountStatus.ACTIVE.value
-            and admin.network_id == member.network_id and member.admin_access)
+    allowed = (admin.role == Role.ADMIN.value and admin.status == AccountStatus.ACTIVE.value
+               and admin.network_id == member.network_id and viewable_by_admin(member))
+    if allowed:
+        office_openings.record(ctx, admin, member)
+    return allowed
 
 
 def network_members(ctx: Ctx, network_id: object) -> list[str]:

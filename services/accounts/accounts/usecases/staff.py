@@ -60,8 +60,11 @@ def close_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
 
 def reactivate_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
     """Lift a suspension or closure (and, at the user's request, a termination). The
-    account comes back without subscription if it had been closed."""
+    account comes back without subscription if it had been closed. An erased account
+    never comes back (its holder can be invited again, as a new account)."""
     row = _target(ctx, user_id)
+    if row.erased_at is not None:
+        raise Conflict("This account was erased at its holder's request", code="account_erased")
     if row.status in (AccountStatus.ACTIVE.value, AccountStatus.INVITED.value):
         raise Conflict("This account is not suspended or closed", code="account_not_suspended")
     status = AccountStatus.ACTIVE if row.password_hash else AccountStatus.INVITED

@@ -39,6 +39,28 @@ def email_index(ctx: Ctx, email: str) -> bytes:
     return ctx.vault.blind_index(PLATFORM_SCOPE, "email", email)
 
 
+def phone_index(ctx: Ctx, phone: str | None) -> bytes | None:
+    """Blind index of an E.164 phone, platform-wide (a data-subject request names a person,
+    not a network); not unique: a number may be shared."""
+    return ctx.vault.blind_index(PLATFORM_SCOPE, "phone", phone) if phone else None
+
+
+def index_phones(ctx: Ctx, batch: int = 500) -> int:
+    """Give every phone stored before the index existed its blind index (start-up; a
+    no-op once done). Returns how many rows it indexed."""
+    done = 0
+    while True:
+        rows = ctx.session.execute(select(users.c.id, users.c.network_id, users.c.phone).where(
+            users.c.phone.is_not(None), users.c.phone_index.is_(None)).limit(batch)).all()
+        for row in rows:
+            phone = ctx.vault.decrypt(scope_of(row.network_id), "users", "phone", row.id, row.phone)
+            ctx.session.execute(update(users).where(users.c.id == row.id)
+                                .values(phone_index=phone_index(ctx, phone)))
+        done += len(rows)
+        if len(rows) < batch:
+            return done
+
+
 def encrypt(ctx: Ctx, network_id: uuid.UUID | None, user_id: uuid.UUID, column: str,
             value: str | None) -> bytes | None:
     return ctx.vault.encrypt(scope_of(network_id), "users", column, user_id, value)
@@ -133,6 +155,12 @@ def member_of_network(ctx: Ctx, member_id: object, network_id: uuid.UUID,
     if row is None or row.network_id != network_id:
         raise NotFound("No such member")
     return row
+
+
+def viewable_by_admin(member: Row) -> bool:
+    """The member lets their admin look (art. 5) and their data may still be shown: not
+    restricted (GDPR art. 18), not erased."""
+    return bool(member.admin_access) and member.restricted_at is None and member.erased_at is None
 
 
 def revoke_sessions(ctx: Ctx, user_id: uuid.UUID, now: datetime) -> None:

@@ -1,4 +1,5 @@
-"""Real PostgreSQL, RabbitMQ, card provider; one running AccountsService for the session.
+"""Real PostgreSQL, RabbitMQ, card provider; one running AccountsService for the session,
+with a small fake ``compliance`` service answering ``dsr_subject`` from ``h.compliance``.
 
 Between tests every table is emptied except ``data_keys`` (the running service caches
 data keys; wiping them under it would desynchronise encryption), the bootstrap runs
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 import requests
 from kombu import Connection, Queue
+from nameko.rpc import rpc
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -35,8 +37,10 @@ from accounts.service import AccountsService
 from accounts.usecases import bootstrap
 from accounts.usecases.context import Ctx
 from suivi_common import clock, outbox
+from suivi_common.auth import CurrentPrincipal
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
+from suivi_common.errors import EXPECTED_ERRORS, NotFound
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event
@@ -88,6 +92,45 @@ def _load_fake_provider() -> Any:
     return module
 
 
+class ComplianceState:
+    """What the fake compliance answers: the open tasks' subjects, and who asked."""
+
+    def __init__(self) -> None:
+        self.subjects: dict[str, dict[str, Any]] = {}
+        self.asked: list[tuple[str, str | None]] = []
+
+    def open_task(self, request_id: str, kind: str, email: str | None = None,
+                  phone: str | None = None, changes: dict[str, Any] | None = None) -> None:
+        self.subjects[request_id] = {"request_id": request_id, "kind": kind, "email": email,
+                                     "phone": phone, "changes": changes}
+
+    def reset(self) -> None:
+        self.subjects.clear()
+        self.asked.clear()
+
+
+COMPLIANCE = ComplianceState()
+
+
+class FakeCompliance:
+    """compliance's ``dsr_subject`` as accounts sees it: the subject of an open task, 404
+    otherwise (a task done, a request denied)."""
+
+    name = "compliance"
+    principal = CurrentPrincipal()
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        return {"service": self.name, "status": "ok", "now": clock.now().isoformat()}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def dsr_subject(self, request_id: str) -> dict[str, Any]:
+        COMPLIANCE.asked.append((request_id, self.principal.user_id if self.principal else None))
+        if request_id not in COMPLIANCE.subjects:
+            raise NotFound("No open task of this service on this request")
+        return dict(COMPLIANCE.subjects[request_id])
+
+
 class Harness:
     """What the integration tests drive: RPC clients, events, direct SQL."""
 
@@ -100,6 +143,7 @@ class Harness:
         self.engine = engine
         self.database = database
         self.provider = provider
+        self.compliance = COMPLIANCE
         self.events: list[tuple[str, dict[str, Any]]] = []
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._stack = ExitStack()
@@ -267,9 +311,10 @@ def harness() -> Iterator[Harness]:
     vhost = infra.fresh_vhost()
     cfg = infra.base_config(vhost, DATABASE_URL=db_url, PUBLIC_URL=sink.url,
                             CARD_PROVIDER_URL=server.base_url, CARD_PROVIDER_TIMEOUT_SECONDS=30,
-                            SUIVI_STAFF_EMAIL=STAFF_EMAIL, SUIVI_STAFF_PASSWORD=STAFF_PASSWORD)
+                            SUIVI_STAFF_EMAIL=STAFF_EMAIL, SUIVI_STAFF_PASSWORD=STAFF_PASSWORD,
+                            SUBSCRIPTION_REMINDER_INTERVAL_SECONDS=86400)  # tests call it
     try:
-        with infra.running(cfg, AccountsService) as containers:
+        with infra.running(cfg, AccountsService, FakeCompliance) as containers:
             database = next(d for d in containers[0].dependencies if isinstance(d, Database))
             h = Harness(cfg, engine, database, server, sink)
             try:
@@ -292,5 +337,6 @@ def h(harness: Harness) -> Iterator[Harness]:
     harness.drain()
     harness.events.clear()
     harness.sink.received.clear()
+    harness.compliance.reset()
     yield harness
     clock.reset()

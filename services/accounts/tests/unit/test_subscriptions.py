@@ -83,3 +83,22 @@ def test_the_subscription_shown_is_the_running_one_then_the_next_then_the_order(
     assert shown([expired, Sub("ended", "ended", date(2026, 11, 1), date(2026, 12, 31))],
                  today) is None
     assert shown([], today) is None
+
+
+def test_a_reminder_is_due_in_the_days_before_the_last_day() -> None:
+    from accounts.domain.subscriptions import reminder_due
+
+    ends = date(2026, 6, 30)
+    assert not reminder_due(ends, date(2026, 6, 22), 7)
+    assert reminder_due(ends, date(2026, 6, 23), 7)
+    assert reminder_due(ends, ends, 7)
+    assert not reminder_due(ends, date(2026, 7, 1), 7)  # over: it expires instead
+    assert reminder_due(ends, ends, 0) and not reminder_due(ends, date(2026, 6, 29), 0)
+
+
+def test_no_reminder_when_a_paid_renewal_follows() -> None:
+    from accounts.domain.subscriptions import reminder_due
+
+    ends = date(2026, 6, 30)
+    assert not reminder_due(ends, date(2026, 6, 25), 7, [ends, date(2026, 7, 30)])
+    assert reminder_due(ends, date(2026, 6, 25), 7, [ends, date(2026, 5, 31)])

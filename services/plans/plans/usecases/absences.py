@@ -7,6 +7,9 @@
 * Force majeure: declared for one plan, pending until staff decide; the details and the
   proof file may describe health or family matters, so both are encrypted under the
   user's network key. The proof's type is read from its bytes (PDF, JPEG, PNG).
+* A data-subject request may erase the details, proof and comment (``erased_at``) or
+  restrict them (``restricted_at``: staff no longer see details nor proof); see
+  ``usecases.subject_requests``.
 """
 from __future__ import annotations
 
@@ -120,9 +123,12 @@ def _owned(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
     return require_owner(principal, _get(ctx, absence_id, lock), "No such absence")
 
 
-def _view(ctx: Ctx, row: Any) -> dict[str, Any]:
+def _view(ctx: Ctx, row: Any, for_staff: bool = False) -> dict[str, Any]:
+    """The absence; staff do not see the details of one whose processing the user had
+    restricted (GDPR art. 18, ``usecases.subject_requests``)."""
+    hidden = for_staff and row.restricted_at is not None
     details = ctx.decrypt(row.network_id, "absences", "details", row.id, row.details) \
-        if row.details is not None else None
+        if row.details is not None and not hidden else None
     return absence_view(row, details)
 
 
@@ -150,6 +156,9 @@ def get_proof(ctx: Ctx, absence_id: object) -> dict[str, Any]:
     """Staff (or the claim's owner) read the proof back."""
     if ctx.principal is not None and ctx.principal.role == "staff":
         row = _get(ctx, absence_id)
+        if row.restricted_at is not None:
+            raise Conflict("The user had the processing of this proof restricted",
+                           code="processing_restricted")
     else:
         row = _owned(ctx, absence_id)
     if row.proof is None:
@@ -178,7 +187,7 @@ def staff_list_absences(ctx: Ctx, status: object = None, cursor: object = None,
     rows = ctx.session.execute(keyset(
         select(absences).where(absences.c.kind == FORCE_MAJEURE, absences.c.status == wanted),
         absences, cursor, size, newest_first=True)).all()
-    return page(rows, size, [_view(ctx, r) for r in rows[:size]])
+    return page(rows, size, [_view(ctx, r, for_staff=True) for r in rows[:size]])
 
 
 def decide(ctx: Ctx, absence_id: object, approve: object, comment: object = None) -> dict[str, Any]:
@@ -212,7 +221,7 @@ def decide(ctx: Ctx, absence_id: object, approve: object, comment: object = None
                                       "plan_reopened": outcome.reopened})
     else:
         ctx.emit("absence_rejected", event)
-    return _view(ctx, _get(ctx, row.id))
+    return _view(ctx, _get(ctx, row.id), for_staff=True)
 
 
 def _claim(ctx: Ctx, row: Any) -> ForceMajeureClaim:

@@ -1,10 +1,11 @@
-"""Real PostgreSQL + RabbitMQ: PlansService in-process, with small fake ``accounts`` and
-``leads`` services (no Database of their own: two services relaying one outbox would
-publish every event twice).
+"""Real PostgreSQL + RabbitMQ: PlansService in-process, with small fake ``accounts``,
+``leads`` and ``compliance`` services (no Database of their own: two services relaying
+one outbox would publish every event twice).
 
-The fakes answer the RPCs plans makes (office_active, open_countries, request_payment;
-close_books, plan_today) and publish events the way the outbox relay does (a Publisher
-to ``<service>.events`` with a message id). Fake leads records the snapshots plans sends.
+The fakes answer the RPCs plans makes (office_active, open_countries, request_payment,
+subject_users; close_books, plan_today; dsr_subject) and publish events the way the
+outbox relay does (a Publisher to ``<service>.events`` with a message id). Fake leads
+records the snapshots plans sends, fake compliance the data-subject reports.
 
 One stack per test module (a module may set ``STACK_CONFIG`` and ``EXTRA_SERVICES``);
 between tests the tables are emptied (but ``data_keys``: the running service caches its
@@ -30,6 +31,7 @@ from plans.testing import (
     MIGRATIONS,
     MONDAY,
     FakeAccountsState,
+    FakeComplianceState,
     FakeLeadsBook,
     freeze_on,
     publish_event,
@@ -56,6 +58,9 @@ class Fakes:
                                           open_countries={"net-1": ["FR", "BE"]})
         self.snapshots: list[dict[str, Any]] = []
         self.tokens: dict[str, dict[str, Any]] = {}
+        self.compliance = FakeComplianceState()
+        self.reports: list[dict[str, Any]] = []
+        self.callers: list[tuple[str, str | None]] = []  # (method, calling service)
 
 
 FAKE = Fakes()
@@ -88,6 +93,13 @@ class FakeAccounts:
         buyer = self.principal.user_id if self.principal else None
         return FAKE.accounts.request_payment(buyer, order_type, order_id, amount_cents, method,
                                              description)
+
+    @rpc
+    def subject_users(self, request_id: str, email: str | None = None,
+                      phone: str | None = None) -> dict[str, Any]:
+        FAKE.callers.append(("accounts.subject_users",
+                             self.principal.user_id if self.principal else None))
+        return FAKE.accounts.subject_users(request_id, email, phone)
 
     @rpc
     def authenticate(self, token: str) -> dict[str, Any]:
@@ -151,10 +163,26 @@ class FakeMailer:
 
 class FakeCompliance:
     name = "compliance"
+    principal = CurrentPrincipal()
 
     @rpc
     def health(self) -> dict[str, Any]:
         return _health(self.name)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def dsr_subject(self, request_id: str) -> dict[str, Any]:
+        from suivi_common.errors import NotFound
+
+        FAKE.callers.append(("compliance.dsr_subject",
+                             self.principal.user_id if self.principal else None))
+        answer = FAKE.compliance.answer(request_id)
+        if answer is None:
+            raise NotFound("No open task of this service on this request")
+        return answer
+
+    @event_handler("plans", "dsr_task_reported")
+    def on_report(self, payload: dict[str, Any]) -> None:
+        FAKE.reports.append(payload)
 
 
 class Stack:
@@ -240,7 +268,8 @@ def stack(request: pytest.FixtureRequest, db_url: str,
     FAKE.amqp_uri = cfg["AMQP_URI"]
     FAKE.reset()
     engine = create_engine(db_url)
-    services = (PlansService, FakeAccounts, FakeLeads, *getattr(request.module, "EXTRA_SERVICES", ()))
+    services = (PlansService, FakeAccounts, FakeLeads, FakeCompliance,
+                *getattr(request.module, "EXTRA_SERVICES", ()))
     try:
         with infra.running(cfg, *services):
             yield Stack(cfg, engine)

@@ -1,0 +1,150 @@
+"""What accounts stores and why, declared for the register (annex IV.14): the answer of
+``data_map()``, in the format of compliance's ``DATA_MAP_SCHEMA`` (``DataMap.as_dict()``,
+format 1). It is written from ``accounts.models`` and the use cases: change it with them.
+
+For its own users (the distributors and network admins who buy the service) the
+platform is the controller; it holds no prospect here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+FORMAT_VERSION = 1
+SERVICE = "accounts"
+
+_USERS = "utilisateurs de la plateforme (distributeurs indépendants, administrateurs de réseau)"
+_STAFF = "personnel de la plateforme (rôles staff et compliance)"
+_ENCRYPTED = ("données personnelles chiffrées au repos (AES-256-GCM), une clé par réseau "
+              "(une clé de plateforme pour le personnel) : détruire la clé d'un réseau rend "
+              "illisibles toutes ses données")
+_BLIND = ("recherches exactes (email, téléphone, compteurs de connexion) par index aveugles "
+          "HMAC-SHA256, sans déchiffrer")
+_SIGNED = "appels et événements entre services signés (HMAC-SHA256), réservés aux services"
+
+
+def _activity(name: str, purposes: tuple[str, ...], legal_basis: str,
+              data_subjects: tuple[str, ...], categories: tuple[str, ...], retention: str,
+              recipients: tuple[str, ...], security_measures: tuple[str, ...],
+              role: str = "controller") -> dict[str, Any]:
+    return {"name": name, "role": role, "purposes": list(purposes), "legal_basis": legal_basis,
+            "data_subjects": list(data_subjects), "categories": list(categories),
+            "retention": retention, "recipients": list(recipients),
+            "security_measures": list(security_measures), "transfers_outside_eu": None}
+
+
+ACTIVITIES: tuple[dict[str, Any], ...] = (
+    _activity(
+        "Comptes utilisateurs et authentification",
+        ("ouvrir et gérer les comptes des membres d'un réseau et du personnel (CGU art. 1, "
+         "2, 3.A, 4.A)", "authentifier les utilisateurs et protéger les comptes (sessions, "
+         "limitation des tentatives de connexion, liens de choix du mot de passe)",
+         "montrer à l'administrateur du réseau le profil d'un membre, sauf refus du membre "
+         "(CGU art. 5)"),
+        "exécution du contrat (RGPD art. 6.1.b) ; intérêt légitime pour la sécurité des "
+        "comptes (art. 6.1.f)",
+        (_USERS, _STAFF),
+        ("adresse email", "prénom et nom", "téléphone", "adresse postale",
+         "rôle, réseau, statut du compte, niveau d'accès, choix de confidentialité",
+         "empreinte du mot de passe (argon2id), jamais le mot de passe",
+         "sessions : dates de création, de dernière utilisation et d'expiration (le jeton "
+         "n'est gardé que haché)",
+         "échecs de connexion : index aveugles de l'email et de l'adresse IP, et l'heure",
+         "liens de choix du mot de passe : empreinte du jeton, dates",
+         "dates d'invitation, de conclusion du contrat, de dernière connexion"),
+        "pendant la vie du compte ; les échecs de connexion sont supprimés après la fenêtre "
+        "de limitation (une heure par défaut) ; à l'effacement d'un compte, l'email, le "
+        "téléphone, le mot de passe, les sessions et les liens sont supprimés (le nom et "
+        "l'adresse postale seulement s'il n'y a rien à facturer, voir l'activité "
+        "« Abonnements et paiements »)",
+        ("l'utilisateur lui-même", "l'administrateur de son réseau (profil, sauf refus)",
+         "le personnel de la plateforme", "le service de messagerie interne, pour écrire "
+         "à l'utilisateur (adresse et prénom demandés au moment de l'envoi)",
+         "les services internes forfaits et prospects, par identifiant seulement"),
+        (_ENCRYPTED, _BLIND, _SIGNED, "mots de passe hachés avec argon2id",
+         "jetons de session et de lien gardés seulement hachés (SHA-256)")),
+    _activity(
+        "Acceptation des conditions générales",
+        ("prouver quelle version des conditions chaque utilisateur a acceptée, et quand",),
+        "exécution du contrat (RGPD art. 6.1.b) et constatation de droits en justice",
+        (_USERS,),
+        ("version acceptée et date", "adresse IP au moment de l'acceptation"),
+        "pendant la vie du compte ; à l'effacement, l'adresse IP est supprimée, la version "
+        "et la date restent comme preuve du contrat",
+        ("le personnel de la plateforme",),
+        (_ENCRYPTED, _SIGNED)),
+    _activity(
+        "Abonnements et paiements",
+        ("vendre et gérer les abonnements au Bureau en ligne (CGU art. 3.A, 6, 10)",
+         "encaisser et suivre les paiements des abonnements et des forfaits (carte, "
+         "virement, chèque), les remboursements dus, le droit de rétractation",
+         "tenir la comptabilité et établir les factures"),
+        "exécution du contrat (RGPD art. 6.1.b) ; obligation légale comptable et fiscale "
+        "(art. 6.1.c ; Code de commerce art. L123-22 et L441-9)",
+        (_USERS,),
+        ("abonnements : formule, montant, dates, statut, motif de fin",
+         "paiements : montant, moyen, statut, description de la commande, référence du "
+         "prestataire de paiement, remboursement dû",
+         "après l'effacement d'un compte qui a payé : prénom, nom et adresse postale, pour "
+         "les factures seulement"),
+        "pièces comptables : dix ans (Code de commerce art. L123-22), l'effacement d'un "
+        "compte ne les supprime pas (RGPD art. 17.3.b) ; le nom et l'adresse d'un compte "
+        "effacé sont supprimés dix ans après son dernier paiement ; aucune purge "
+        "automatique des paiements eux-mêmes n'existe encore au terme de ces dix ans",
+        ("l'utilisateur lui-même", "le personnel de la plateforme (validation des "
+         "virements et chèques)", "le prestataire de paiement par carte (montant, "
+         "référence et description de la commande ; aucune donnée de carte n'est reçue "
+         "ni gardée par la plateforme)", "le service interne forfaits (paiement validé "
+         "d'un forfait, par identifiant)"),
+        (_ENCRYPTED, _SIGNED, "résultats du prestataire de carte vérifiés par signature "
+         "(HMAC-SHA256)")),
+    _activity(
+        "Rappels de fin d'abonnement",
+        ("prévenir l'utilisateur quelques jours avant la fin de son abonnement (une fois "
+         "par abonnement, sauf renouvellement déjà payé)",),
+        "intérêt légitime (RGPD art. 6.1.f) : éviter la fermeture inattendue du Bureau ; "
+        "l'opposition ou la limitation l'arrête",
+        (_USERS,),
+        ("identifiants de l'utilisateur, de son réseau et de l'abonnement", "date de fin"),
+        "la marque « rappel envoyé » reste avec l'abonnement",
+        ("le service de messagerie interne, qui envoie le rappel",),
+        (_SIGNED, "l'événement ne porte que des identifiants et une date, jamais l'adresse")),
+    _activity(
+        "Ouvertures du Bureau d'un membre par l'administrateur",
+        ("tracer chaque consultation du Bureau d'un membre par l'administrateur de son "
+         "réseau (CGU art. 5 ; journal d'audit, clauses IV.15)",),
+        "intérêt légitime (RGPD art. 6.1.f) et obligation de documentation (art. 5.2)",
+        (_USERS,),
+        ("identifiants de l'administrateur, du membre et du réseau", "heure de l'ouverture"),
+        "seule l'ouverture en cours de chaque paire administrateur-membre est gardée ici "
+        "(supprimée à l'effacement de l'un ou l'autre) ; le journal d'audit est celui du "
+        "service de conformité",
+        ("le service de conformité (journal d'audit)",),
+        (_SIGNED, "aucune donnée de contact : des identifiants et une heure")),
+    _activity(
+        "Exécution des demandes des personnes concernées",
+        ("exécuter, pour les comptes, les demandes d'accès, de rectification, "
+         "d'effacement, de limitation, d'opposition et de portabilité (RGPD art. 15 à 22)",),
+        "obligation légale (RGPD art. 6.1.c et art. 12)",
+        (_USERS, _STAFF),
+        ("identifiant de la demande et des comptes trouvés, dates, nombres "
+         "d'enregistrements traités", "historique des rectifications : champ, date, "
+         "ancienne valeur"),
+        "la trace de chaque demande (identifiants et nombres) pour la durée de la "
+        "plateforme ; l'historique des rectifications avec le compte, supprimé à son "
+        "effacement",
+        ("le service de conformité (compte rendu ; les données d'une demande d'accès lui "
+         "sont remises pour la réponse à la personne)",),
+        (_ENCRYPTED, _BLIND, _SIGNED, "une demande ambiguë (téléphone partagé, sans "
+         "email) n'est exécutée sur aucun compte")),
+)
+
+
+def data_map() -> dict[str, Any]:
+    """``DataMap.as_dict()`` of accounts: a fresh copy (callers may change it)."""
+    return {"service": SERVICE, "format_version": FORMAT_VERSION,
+            "activities": [dict(a, purposes=list(a["purposes"]),
+                                data_subjects=list(a["data_subjects"]),
+                                categories=list(a["categories"]),
+                                recipients=list(a["recipients"]),
+                                security_measures=list(a["security_measures"]))
+                           for a in ACTIVITIES]}
