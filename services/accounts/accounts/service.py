@@ -43,6 +43,7 @@ class AccountsService(PlatformService):
     db = Database(common)
     bootstrap = Bootstrap()
     compliance_rpc = ServiceRpc("compliance")  # dsr_subject, as accounts
+    plans_rpc = ServiceRpc("plans")  # running_plan_owners, for the reminders
 
     @property
     def ctx(self) -> Ctx:
@@ -268,5 +269,5 @@ class AccountsService(PlatformService):
     def daily_reminders(self) -> None:
         """The day's reminders (once per subscription), and the invoices' names of erased
         accounts whose ten years are over."""
-        reminders.remind_ending(self.ctx)
+        reminders.remind_ending(self.ctx, self.plans_rpc.running_plan_owners)
         subject_requests.purge_billing_identities(self.ctx)

@@ -92,6 +92,10 @@ class PlansService(PlatformService):
     def active_entitlements(self) -> list[dict[str, Any]]:
         return queries.active_entitlements(self.ctx)
 
+    @rpc_internal
+    def running_plan_owners(self, user_ids: list[str]) -> list[str]:
+        return queries.running_plan_owners(self.ctx, user_ids)
+
     @rpc_api
     def get_plan_for_owner(self, plan_id: str) -> dict[str, Any]:
         return queries.get_plan_for_owner(self.ctx, plan_id)

@@ -56,9 +56,12 @@ def test_get_user_gives_the_phone_when_there_is_one(h: Any, network: dict[str, A
     assert "phone" not in h.service("mailer").get_user(network["admin_id"])
 
 
-def _remind(h: Any) -> int:
+def _remind(h: Any, with_plans: frozenset[str] = frozenset()) -> int:
+    """Run the reminders, plans answering that ``with_plans`` have a plan running."""
+    def running(user_ids: list[str]) -> list[str]:
+        return [u for u in user_ids if u in with_plans]
     with Session(h.engine) as session, session.begin():
-        return reminders.remind_ending(h.direct_ctx(session))
+        return reminders.remind_ending(h.direct_ctx(session), running)
 
 
 def _on(day: date) -> None:
@@ -72,13 +75,28 @@ def test_a_reminder_once_per_subscription(h: Any, member: dict[str, Any]) -> Non
     _on(ends - timedelta(days=8))
     assert _remind(h) == 0
     _on(ends - timedelta(days=7))
-    assert _remind(h) == 1
+    assert _remind(h, frozenset({member["user_id"]})) == 1
     assert _remind(h) == 0
     _on(ends)
     assert _remind(h) == 0
     assert h.events_of("subscription_ending_soon") == [
         {"user_id": member["user_id"], "network_id": member["network_id"],
-         "subscription_id": sub["id"], "ends_on": "2026-07-09"}]
+         "subscription_id": sub["id"], "ends_on": "2026-07-09", "plans_running": True}]
+
+
+def test_plans_down_sends_no_reminder_until_it_answers(h: Any, member: dict[str, Any]) -> None:
+    """A reminder without its warning about running plans would mislead: none goes out while
+    plans cannot say, and the next tick sends it (no plan running: no warning)."""
+    h.subscribe_by_transfer(member)
+    _on(date(2026, 7, 2))
+
+    def down(user_ids: list[str]) -> list[str]:
+        raise ConnectionError("plans is down")
+    with pytest.raises(ConnectionError), Session(h.engine) as session, session.begin():
+        reminders.remind_ending(h.direct_ctx(session), down)
+    assert h.events_of("subscription_ending_soon") == []
+    assert _remind(h) == 1
+    assert [e["plans_running"] for e in h.events_of("subscription_ending_soon")] == [False]
 
 
 def test_no_reminder_after_a_paid_renewal_or_an_objection(h: Any, network: dict[str, Any],

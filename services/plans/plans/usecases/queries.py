@@ -58,6 +58,17 @@ def active_entitlements(ctx: Ctx) -> list[dict[str, Any]]:
     return [snapshot(row) for row in load_where(ctx.session, plans.c.status == PlanStatus.ACTIVE.value)]
 
 
+def running_plan_owners(ctx: Ctx, user_ids: object) -> list[str]:
+    """Which of ``user_ids`` still have a plan running: accounts warns them that without an
+    office they cannot take its leads (terms art. 10) in the end-of-subscription reminder."""
+    require_service(ctx.principal, ("accounts",))
+    if not isinstance(user_ids, list) or len(user_ids) > 1000:
+        raise Invalid("invalid user ids", fields={"user_ids": "a list of at most 1000 ids"})
+    rows = ctx.session.execute(select(plans.c.user_id).distinct().where(
+        plans.c.status == PlanStatus.ACTIVE.value, plans.c.user_id.in_([str(u) for u in user_ids])))
+    return sorted(str(r.user_id) for r in rows)
+
+
 def get_plan_for_owner(ctx: Ctx, plan_id: object) -> dict[str, Any]:
     """A plan's snapshot, for its owner or for another service (not another member)."""
     principal = require(ctx.principal)

@@ -13,6 +13,7 @@ from plans.testing import LEADS, MONDAY, STAFF, U2, freeze_on
 from plans.usecases import absences, closures, ordering, queries
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from suivi_common.identity import Principal
 
 D = timedelta(days=1)
 
@@ -190,6 +191,19 @@ def test_entitlements_are_for_services_only(world: Any) -> None:
         world.call(queries.get_plan_for_owner, active, who=U2)
     with pytest.raises(Unauthorized):
         world.call(queries.get_plan_for_owner, active, who=None)
+
+
+def test_accounts_learns_which_users_still_have_a_plan_running(world: Any) -> None:
+    """For the end-of-subscription reminder's warning (terms art. 10): active plans only,
+    for accounts only."""
+    world.active_plan()
+    world.buy(who=U2)  # pending: not running
+    accounts = Principal("accounts", "service")
+    assert world.call(queries.running_plan_owners, ["u1", "u2", "u3"], who=accounts) == ["u1"]
+    with pytest.raises(Forbidden):
+        world.call(queries.running_plan_owners, ["u1"], who=LEADS)
+    with pytest.raises(Invalid):
+        world.call(queries.running_plan_owners, "u1", who=accounts)
 
 
 def test_forecast_sums_expected_demand_per_day_country_and_tier(world: Any) -> None:
