@@ -92,7 +92,7 @@ class PlansService(PlatformService):
     def active_entitlements(self) -> list[dict[str, Any]]:
         return queries.active_entitlements(self.ctx)
 
-    @rpc_internal
+    @rpc_internal(services=("accounts",))
     def running_plan_owners(self, user_ids: list[str]) -> list[str]:
         return queries.running_plan_owners(self.ctx, user_ids)
 
