@@ -127,6 +127,15 @@ def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any,
         status, body = admin.call("GET", f"/api/network/members/{member_id}/leads")
         assert status == 403 and body["error"]["code"] == "admin_access_refused"
 
+    with step("a lead met in person is entered without source URL nor consent (issue 13)"):
+        met = {"first_name": "Anne", "last_name": "Salon", "country": "BE",
+               "mobile": f"+32470{int(tag) % 1000:03d}999"}
+        status, body = user.call("POST", "/api/leads", met)
+        assert status == 400 and {"source_url", "consent_at"} <= set(body["error"]["fields"])
+        direct = user.post("/api/leads", {**met, "source": "direct"}, expect=201)
+        assert (direct["source"], direct["source_url"], direct["origin"]) == (
+            "direct", None, "personal")
+
     with step("bulk delete (3.B.iv): an empty filter is refused; idle leads go in one step"):
         status, body = user.call("POST", "/api/leads/bulk-delete", {"filter": {}})
         assert status == 400 and "filter" in body["error"]["fields"], body

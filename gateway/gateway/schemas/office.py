@@ -52,6 +52,8 @@ class OfficeLeadPatchIn(Schema):
 class OfficeLeadIn(OfficeLeadPatchIn):
     """The capture fields (validated by leads with the capture pipeline)."""
 
+    # "direct": met in person, the user is its controller: no source URL nor consent time
+    source = Text(validate=validate.OneOf(("form", "direct")))
     source_url = fields.Raw()
     consent_at = fields.Raw()
     capture_ip = fields.Raw(allow_none=True)
@@ -102,6 +104,7 @@ class OfficeLeadOut(OfficeLeadSummaryOut):
     time_available = Text(allow_none=True)
     birth_date = Text(allow_none=True)
     income_goal = Text(allow_none=True)
+    source = Text(allow_none=True)  # form (source URL and consent kept) or direct
     source_url = Text(allow_none=True)
     consent_at = Text(allow_none=True)
     capture_ip = Text(allow_none=True)

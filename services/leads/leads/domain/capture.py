@@ -54,6 +54,7 @@ TEXT_LIMITS: dict[str, int] = {
 # Fields a sender may reasonably serialise as a number (e.g. income_goal: 2000).
 NUMBER_OK = frozenset({"income_goal", "time_available"})
 REQUIRED = ("first_name", "last_name", "country", "source_url", "consent_at")
+DIRECT_REQUIRED = ("first_name", "last_name", "country")
 CONSENT_CLOCK_SKEW = timedelta(minutes=5)
 MIN_AGE = 16
 MAX_AGE = 110
@@ -101,8 +102,13 @@ class _Form:
         self.errors.setdefault(name, message)
 
 
-def validate_capture(raw: Mapping[str, Any], now: datetime) -> CaptureResult:
-    """Validate and normalise a captured lead; never raises for bad input."""
+def validate_capture(raw: Mapping[str, Any], now: datetime,
+                     provenance: bool = True) -> CaptureResult:
+    """Validate and normalise a captured lead; never raises for bad input.
+
+    ``provenance=False``: a lead the user met in person and enters as its controller
+    (issue 13 §7, ``source: "direct"``) needs no source URL nor consent timestamp; any
+    given are still checked."""
     require_aware(now, "now")
     if not isinstance(raw, Mapping):
         return CaptureResult(lead=None, errors={"payload": "must be an object"})
@@ -130,7 +136,7 @@ def validate_capture(raw: Mapping[str, Any], now: datetime) -> CaptureResult:
     values["source_url"] = _source_url(form)
     values["capture_ip"] = _capture_ip(form)
 
-    for name in REQUIRED:
+    for name in REQUIRED if provenance else DIRECT_REQUIRED:
         if values[name] is None and name not in form.errors:
             form.fail(name, "required")
     if not any(_given(raw.get(name)) for name in CONTACT_FIELDS):

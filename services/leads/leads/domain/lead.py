@@ -39,8 +39,8 @@ class LeadData:
     first_name: str
     last_name: str
     country: str
-    source_url: str
-    consent_at: datetime
+    source_url: str | None  # None only for a lead met in person (``source: "direct"``)
+    consent_at: datetime | None
     email: str | None = None
     mobile: PhoneInfo | None = None
     landline: PhoneInfo | None = None

@@ -71,11 +71,24 @@ def raw_from_stored(data: Mapping[str, Any]) -> dict[str, Any]:
     return raw
 
 
+SOURCES = ("form", "direct")
+
+
 def validate_new(raw: Any, now: datetime) -> dict[str, Any]:
-    """A personal lead: the capture pipeline, field errors as Invalid."""
+    """A personal lead: the capture pipeline, field errors as Invalid. ``source: "direct"``
+    (met in person: the user is its controller) needs no source URL nor consent time."""
     if not isinstance(raw, Mapping):
         raise Invalid("the lead is invalid", fields={"payload": "must be an object"})
-    return stored(validate_capture(raw, now).or_raise())
+    source = raw.get("source") or "form"
+    if source not in SOURCES:
+        raise Invalid("the lead is invalid", fields={"source": "form or direct"})
+    fields = {k: v for k, v in raw.items() if k != "source"}
+    return stored(validate_capture(fields, now, provenance=source == "form").or_raise())
+
+
+def source_of(data: Mapping[str, Any]) -> str:
+    """``direct`` for a lead entered without provenance (met in person), else ``form``."""
+    return "form" if data.get("source_url") else "direct"
 
 
 def apply_edit(current: Mapping[str, Any], changes: Any,
@@ -92,7 +105,7 @@ def apply_edit(current: Mapping[str, Any], changes: Any,
     if refused or unknown:
         raise Invalid("the change is invalid", fields={**unknown, **refused})
     merged = {**raw_from_stored(current), **dict(changes)}
-    result = validate_capture(merged, now)
+    result = validate_capture(merged, now, provenance=source_of(current) == "form")
     if result.lead is None:
         errors = dict(result.errors)
         if "contact" in errors:

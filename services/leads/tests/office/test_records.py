@@ -38,6 +38,26 @@ def test_a_personal_lead_goes_through_the_capture_pipeline():
     assert {"last_name", "country", "contact"} <= set(caught.value.fields)
 
 
+def test_a_lead_met_in_person_needs_no_source_url_nor_consent_time():
+    """Issue 13 §7: the user is its controller; a form lead still needs its provenance."""
+    raw = {"first_name": "Anne", "last_name": "Salon", "country": "FR",
+           "mobile": "06 12 34 56 78"}
+    with pytest.raises(Invalid) as caught:
+        records.validate_new(raw, NOW)
+    assert {"source_url", "consent_at"} <= set(caught.value.fields)
+    data = records.validate_new({**raw, "source": "direct"}, NOW)
+    assert data["source_url"] is None and data["consent_at"] is None
+    assert records.source_of(data) == "direct" and records.source_of(stored()) == "form"
+    after, changes = records.apply_edit(data, {"city": "Lyon"}, NOW)  # edits stay possible
+    assert after["city"] == "Lyon" and [c.field for c in changes] == ["city"]
+    with pytest.raises(Invalid) as caught:
+        records.validate_new({**raw, "source": "salon"}, NOW)
+    assert set(caught.value.fields) == {"source"}
+    with pytest.raises(Invalid) as caught:  # what is given is still checked
+        records.validate_new({**raw, "source": "direct", "source_url": "ftp://x"}, NOW)
+    assert set(caught.value.fields) == {"source_url"}
+
+
 def test_an_edit_is_revalidated_and_diffed_field_by_field():
     before = stored()
     after, changes = records.apply_edit(before, {"city": "Lyon", "postal_code": "69001",

@@ -235,6 +235,7 @@ def detail(ctx: OfficeCtx, row: Any) -> dict[str, Any]:
         deadline = refund_deadline(row.delivered_at, TUNABLES.get_int("REFUND_WINDOW_DAYS"))
     return {**records.summary(row, data), **records.flat(data),
             "plan_country": row.plan_country, "updated_at": records.iso(row.updated_at),
+            "source": records.source_of(data) if data else None,
             "erased_at": records.iso(row.erased_at),
             "initial": records.flat(initial) if initial is not None else None,
             "edited_by_user": history.user_edited(ctx.session, row.id),
