@@ -31,8 +31,11 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Balanced by measured duration (`--durations=0`); every testpath of pytest.ini is in one.
+#: The fault tests' platform goes first: the end-to-end platform lives until its shard ends,
+#: and the two side by side would hold about 100 PostgreSQL connections.
 SHARDS: tuple[tuple[str, ...], ...] = (
-    ("tests", "gateway", "services/accounts"),
+    ("tests/fault", "tests/production", "tests/deploy", "tests/tools", "tests/e2e", "gateway",
+     "services/accounts"),
     ("libs", "services/plans", "services/leads", "services/mailer", "services/compliance"),
 )
 
