@@ -49,84 +49,33 @@ A); they are used for nothing else, and erased when that time is over
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from accounts.domain.profile import ProfileError, clean_address, clean_name, normalise_email, normalise_phone
+from suivi_common import dsr
+
+# the task contract is the library's (suivi_common.dsr); these names stay importable here
+from suivi_common.dsr import DATA_KINDS as DATA_KINDS
+from suivi_common.dsr import MAX_REQUEST_ID as MAX_REQUEST_ID
+from suivi_common.dsr import REPORT_EVENT as REPORT_EVENT
+from suivi_common.dsr import TASK_EVENT as TASK_EVENT
+from suivi_common.dsr import Kind as Kind
+from suivi_common.dsr import Subject as Subject
+from suivi_common.dsr import Task as Task
+from suivi_common.dsr import TaskError as TaskError
+from suivi_common.dsr import subject_of as subject_of
 
 SERVICE = "accounts"
-TASK_EVENT = "dsr_task_requested"
-REPORT_EVENT = "dsr_task_reported"
-#: the longest request id kept (compliance's are UUIDs)
-MAX_REQUEST_ID = 64
+
 #: accounting records and invoices: ten years (Code de commerce art. L123-22)
 ACCOUNTING_RETENTION_YEARS = 10
 
 
-class Kind(StrEnum):
-    ACCESS = "access"
-    RECTIFICATION = "rectification"
-    ERASURE = "erasure"
-    RESTRICTION = "restriction"
-    OBJECTION = "objection"
-    PORTABILITY = "portability"
-
-
-#: the kinds whose report carries the person's data
-DATA_KINDS = frozenset({Kind.ACCESS, Kind.PORTABILITY})
-
-
-class TaskError(ValueError):
-    """A task event accounts cannot read (it is logged and dropped: asking again would
-    not make it readable)."""
-
-
-@dataclass(frozen=True)
-class Task:
-    request_id: str
-    kind: Kind
-    attempt: int
-
-
 def task_for(payload: object, service: str = SERVICE) -> Task | None:
-    """The task in a ``dsr_task_requested`` payload if it is ``service``'s, None if it is
-    another service's; TaskError when it cannot be read."""
-    if not isinstance(payload, Mapping):
-        raise TaskError("the payload is not an object")
-    if payload.get("service") != service:
-        return None
-    request_id = payload.get("request_id")
-    if not isinstance(request_id, str) or not request_id.strip() \
-            or len(request_id) > MAX_REQUEST_ID:
-        raise TaskError("request_id is missing or too long")
-    try:
-        kind = Kind(str(payload.get("kind")))
-    except ValueError:
-        raise TaskError(f"unknown kind {payload.get('kind')!r}") from None
-    attempt = payload.get("attempt", 1)
-    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
-        attempt = 1
-    return Task(request_id, kind, attempt)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What compliance's ``dsr_subject`` tells about the person (already normalised by it)."""
-
-    email: str | None
-    phone: str | None
-    changes: Mapping[str, Any] = field(default_factory=dict)
-
-
-def subject_of(answer: object) -> Subject:
-    """Read a ``dsr_subject`` answer; anything not a string is no identifier."""
-    data = answer if isinstance(answer, Mapping) else {}
-    email, phone, changes = data.get("email"), data.get("phone"), data.get("changes")
-    return Subject(email if isinstance(email, str) and email else None,
-                   phone if isinstance(phone, str) and phone else None,
-                   dict(changes) if isinstance(changes, Mapping) else {})
+    """The task in a ``dsr_task_requested`` payload if it is accounts'."""
+    return dsr.task_for(payload, service)
 
 
 def email_key(email: str | None) -> str | None:

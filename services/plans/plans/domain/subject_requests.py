@@ -38,78 +38,32 @@ portability only read, so they read again and report their data).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
+from suivi_common import dsr
+
+# the task contract is the library's (suivi_common.dsr); these names stay importable here
+from suivi_common.dsr import DATA_KINDS as DATA_KINDS
+from suivi_common.dsr import MAX_REQUEST_ID as MAX_REQUEST_ID
+from suivi_common.dsr import REPORT_EVENT as REPORT_EVENT
+from suivi_common.dsr import TASK_EVENT as TASK_EVENT
+from suivi_common.dsr import Kind as Kind
+from suivi_common.dsr import Subject as Subject
+from suivi_common.dsr import Task as Task
+from suivi_common.dsr import TaskError as TaskError
+from suivi_common.dsr import subject_of as subject_of
+
 SERVICE = "plans"
-TASK_EVENT = "dsr_task_requested"
-REPORT_EVENT = "dsr_task_reported"
-MAX_REQUEST_ID = 64
 
 #: the absence columns an erasure empties (what may describe the person's life)
 ERASED_ABSENCE_COLUMNS = ("details", "proof", "proof_mime", "proof_size", "proof_uploaded_at",
                           "staff_comment")
 
 
-class Kind(StrEnum):
-    ACCESS = "access"
-    RECTIFICATION = "rectification"
-    ERASURE = "erasure"
-    RESTRICTION = "restriction"
-    OBJECTION = "objection"
-    PORTABILITY = "portability"
-
-
-DATA_KINDS = frozenset({Kind.ACCESS, Kind.PORTABILITY})
-
-
-class TaskError(ValueError):
-    """A task event plans cannot read (logged and dropped)."""
-
-
-@dataclass(frozen=True)
-class Task:
-    request_id: str
-    kind: Kind
-    attempt: int
-
-
 def task_for(payload: object, service: str = SERVICE) -> Task | None:
-    """The task if it is ``service``'s, None for another service's; TaskError if unreadable."""
-    if not isinstance(payload, Mapping):
-        raise TaskError("the payload is not an object")
-    if payload.get("service") != service:
-        return None
-    request_id = payload.get("request_id")
-    if not isinstance(request_id, str) or not request_id.strip() \
-            or len(request_id) > MAX_REQUEST_ID:
-        raise TaskError("request_id is missing or too long")
-    try:
-        kind = Kind(str(payload.get("kind")))
-    except ValueError:
-        raise TaskError(f"unknown kind {payload.get('kind')!r}") from None
-    attempt = payload.get("attempt", 1)
-    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
-        attempt = 1
-    return Task(request_id, kind, attempt)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """compliance's ``dsr_subject`` answer: the person's identifiers."""
-
-    email: str | None
-    phone: str | None
-    changes: Mapping[str, Any] = field(default_factory=dict)
-
-
-def subject_of(answer: object) -> Subject:
-    data = answer if isinstance(answer, Mapping) else {}
-    email, phone, changes = data.get("email"), data.get("phone"), data.get("changes")
-    return Subject(email if isinstance(email, str) and email else None,
-                   phone if isinstance(phone, str) and phone else None,
-                   dict(changes) if isinstance(changes, Mapping) else {})
+    """The task in a ``dsr_task_requested`` payload if it is plans'."""
+    return dsr.task_for(payload, service)
 
 
 @dataclass(frozen=True)
