@@ -11,7 +11,6 @@ from typing import Any
 
 import suivi_common  # noqa: F401  (first: green psycopg)
 from mailer.adapters.smtp import Smtp
-from mailer.dependencies import EventMessageId
 from mailer.google.entrypoints import GoogleEntrypoints
 from mailer.models import common
 from mailer.usecases import (
@@ -36,7 +35,6 @@ class MailerService(GoogleEntrypoints, PlatformService):
     name = "mailer"
     db = Database(common)
     smtp = Smtp()
-    event_message_id = EventMessageId()
     accounts = ServiceRpc("accounts")
     leads = ServiceRpc("leads")
 
@@ -141,7 +139,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
 
     @reliable_handler("leads", "lead_status_changed")
     def on_lead_status_changed(self, payload: dict[str, Any]) -> None:
-        automations.on_status_changed(self.ctx, payload, str(self.event_message_id))
+        automations.on_status_changed(self.ctx, payload)
 
     # --- system emails (one SMTP adapter, retries, French with an English line) -------------
     @reliable_handler("accounts", "user_invited")
@@ -196,4 +194,4 @@ class MailerService(GoogleEntrypoints, PlatformService):
     # ``mailer.templates`` and their kind in ``messages.KIND_OF_EVENT``.
 
     def _mail(self, event_type: str, payload: dict[str, Any]) -> None:
-        system_emails.mail(self.ctx, self.smtp, event_type, payload, self.event_message_id)
+        system_emails.mail(self.ctx, self.smtp, event_type, payload)

@@ -57,10 +57,9 @@ def _addressed(ctx: Ctx, kind: str, payload: Mapping[str, Any]) -> dict[str, Any
     return {**payload, "email": user.get("email"), "first_name": user.get("first_name")}
 
 
-def mail(ctx: Ctx, smtp: Any, event_type: str, payload: Any, event_id: str | None) -> None:
+def mail(ctx: Ctx, smtp: Any, event_type: str, payload: Any) -> None:
     """Send the email ``event_type`` asks for, once (see the module)."""
-    if event_id is None:
-        raise RuntimeError("mail handlers must run as reliable event handlers")
+    event_id = ctx.event_id()
     if not messages.wanted(event_type, payload):
         return
     login_url = ctx.settings.public_url + "/"
