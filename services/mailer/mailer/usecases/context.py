@@ -41,6 +41,7 @@ class Ctx:
     principal: Principal | None
     leads: Any = None
     accounts: Any = None
+    compliance: Any = None
     _settings: Settings | None = field(default=None, repr=False)
 
     @property

@@ -211,9 +211,11 @@ def on_lead_erased(ctx: Ctx, payload: Mapping[str, Any]) -> int:
 
 
 def subject_history(ctx: Ctx, lead_id: Any) -> list[dict[str, Any]]:
-    """Every email sent to the lead, decrypted: for a data-subject access request."""
+    """Every email sent to the lead, decrypted: for a data-subject access request (the
+    tombstones an erasure left hold nothing to show)."""
     lid = parse_id(lead_id, "lead")
-    rows = ctx.session.execute(select(LE).where(LE.c.lead_id == lid, LE.c.status == SENT)
+    rows = ctx.session.execute(select(LE).where(LE.c.lead_id == lid, LE.c.status == SENT,
+                                                LE.c.erased_at.is_(None))
                                .order_by(LE.c.sent_at)).all()
     out = []
     for row in rows:
