@@ -3,7 +3,8 @@ emails to leads (templates, automations, the lead's email history, oppositions).
 
 ``sent_emails`` (system emails) stores nothing personal: no address, no name, no link or
 token. It says which kind of email went out for which user, for which event
-(``message_id``, the event's message id) and under which SMTP ``Message-ID`` header, so
+(``message_id``, the event's message id, or for a compliance notice the notice's key,
+``notice_recipients.id``) and under which SMTP ``Message-ID`` header, so
 support can match a mail in a user's inbox to the event that caused it, and a second send
 of the same event is recognisable (same ``Message-ID``). ``state`` is ``sending`` from just
 before the email goes on the wire until the SMTP server has taken it, then ``sent``.
@@ -13,6 +14,15 @@ address, subject and bodies encrypted under the owner's network scope (AAD names
 column and row), and its rows are deleted when the lead is erased. The opposition list
 (``email_oppositions``) is a blind index of the address per owner only, so it survives the
 erasure without keeping the address.
+
+A data-subject request (compliance's ``dsr_task_requested``) finds the person's rows by
+those same per-owner blind indexes; an erasure leaves a tombstone of a history row (its
+ids, status and dates; ``erased_at`` set, address, index, subject and bodies gone), a
+restriction marks it (``restricted_at``), and ``dsr_tasks`` remembers the requests done.
+
+Compliance's notices to controllers (a breach, a sub-processor change) go through the
+system-email ledger too, one row per recipient in ``notice_recipients``, keyed by what
+makes the notice unique (``(breach_id, user_id, stage)``, ``(change_id, user_id)``).
 
 Exactly once: an automation's email is one row per (status change, rule), enforced by
 ``uq_lead_emails_trigger``; a row is sent by whoever moves it from ``queued`` to ``sending``
@@ -132,7 +142,10 @@ lead_emails = Table(
     Column("smtp_message_id", String(300)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    Column("erased_at", DateTime(timezone=True)),  # a data-subject erasure left a tombstone
+    Column("restricted_at", DateTime(timezone=True)),  # a data-subject restriction (art. 18)
     Index("ix_lead_emails_lead", "lead_id", "created_at", "id"),
+    Index("ix_lead_emails_to_bidx", "to_bidx"),
     Index("ix_lead_emails_due", "due_at", postgresql_where=text("status = 'scheduled'")),
     Index("ix_lead_emails_sending", "lease_until", postgresql_where=text("status = 'sending'")),
     Index("uq_lead_emails_trigger", "trigger_id", "automation_id", unique=True,
@@ -156,4 +169,46 @@ lead_status_seen = Table(
     Column("lead_id", Uuid, primary_key=True),
     Column("changed_at", DateTime(timezone=True)),
     Column("erased_at", DateTime(timezone=True)),
+)
+
+#: A data-subject request's mailer task, once done (compliance's ``dsr_task_requested``):
+#: a repeated task (a retry, a late duplicate) is answered with the same report, never
+#: done twice. Counts only: nothing of the person.
+dsr_tasks = Table(
+    "dsr_tasks", metadata,
+    Column("request_id", ID, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("found", Boolean, nullable=False),
+    Column("records_affected", Integer, nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=False),
+)
+
+#: One compliance notice to one controller. ``id`` is derived from what makes the notice
+#: unique (``compliance_notices.recipient_key``) and is the system-email ledger's key
+#: (``sent_emails.message_id``) of its email. ``status``: ``pending``, ``sent``,
+#: ``failed`` (``reason``: ``no_user``, ``no_address``, ``send_failed``); ``attempts``
+#: counts the failed sends.
+notice_recipients = Table(
+    "notice_recipients", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(20), nullable=False),  # breach_notice | subprocessor_notice
+    Column("ref_id", ID, nullable=False),  # the breach or the sub-processor change
+    Column("stage", Integer, nullable=False, server_default="0"),
+    Column("user_id", ID, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("reason", String(20)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_notice_recipients_ref", "kind", "ref_id"),
+)
+
+#: A sub-processor change's notice (compliance's wording, the same for every controller;
+#: nothing personal), kept while its emails go out one per controller.
+subprocessor_notices = Table(
+    "subprocessor_notices", metadata,
+    Column("change_id", ID, primary_key=True),
+    Column("subject", String(500), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("announced_at", DateTime(timezone=True), nullable=False),
 )

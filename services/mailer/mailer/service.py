@@ -1,24 +1,28 @@
 """Mailer service: the platform's system emails, and every email to a lead (templates,
-office sends, automations on status change, the lead's email history, oppositions).
+office sends, automations on status change, the lead's email history, oppositions), and
+its part of compliance's contract (notices to controllers, data-subject tasks, data map).
 
 Entry points are thin: each calls one use case (``mailer.usecases``), whose module says how
 "once, never lost" holds for it: ``system_emails`` (one event, one email, a ledger without
 anything personal), ``sending`` (the queue of emails to leads), ``automations``,
-``lead_emails``, ``opposition``, ``templates``.
+``lead_emails``, ``opposition``, ``templates``, ``compliance_notices`` (one email per
+notice and controller), ``subject_requests`` (one task per request).
 """
 import logging
 from typing import Any
 
 import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
 from mailer.adapters.smtp import Smtp
-from mailer.dependencies import EventMessageId
+from mailer.domain import datamap
 from mailer.google.entrypoints import GoogleEntrypoints
 from mailer.models import common
 from mailer.usecases import (
     automations,
+    compliance_notices,
     lead_emails,
     opposition,
     sending,
+    subject_requests,
     system_emails,
     templates,
 )
@@ -36,13 +40,14 @@ class MailerService(GoogleEntrypoints, PlatformService):
     name = "mailer"
     db = Database(common)
     smtp = Smtp()
-    event_message_id = EventMessageId()
     accounts = ServiceRpc("accounts")
     leads = ServiceRpc("leads")
+    compliance = ServiceRpc("compliance")
 
     @property
     def ctx(self) -> Ctx:
-        return Ctx(self.db, self.principal, leads=self.leads, accounts=self.accounts)
+        return Ctx(self.db, self.principal, leads=self.leads, accounts=self.accounts,
+                   compliance=self.compliance)
 
     # --- templates (admin tool 2) ------------------------------------------------------------
     @rpc_api
@@ -141,7 +146,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
 
     @reliable_handler("leads", "lead_status_changed")
     def on_lead_status_changed(self, payload: dict[str, Any]) -> None:
-        automations.on_status_changed(self.ctx, payload, str(self.event_message_id))
+        automations.on_status_changed(self.ctx, payload)
 
     # --- system emails (one SMTP adapter, retries, French with an English line) -------------
     @reliable_handler("accounts", "user_invited")
@@ -192,8 +197,28 @@ class MailerService(GoogleEntrypoints, PlatformService):
         """Mailed only when a sales closure lengthened the plan (``reason``)."""
         self._mail("plan_changed", payload)
 
-    # compliance's breach and sub-processor notices: one handler each here, their wording in
-    # ``mailer.templates`` and their kind in ``messages.KIND_OF_EVENT``.
+    # --- compliance's contract (services/compliance/README.md) --------------------------------
+    @reliable_handler("compliance", "breach_notice_requested")
+    def on_breach_notice_requested(self, payload: dict[str, Any]) -> None:
+        compliance_notices.on_breach_notice_requested(self.ctx, self.smtp, payload)
+
+    @reliable_handler("compliance", "subprocessor_change_announced")
+    def on_subprocessor_change_announced(self, payload: dict[str, Any]) -> None:
+        compliance_notices.on_subprocessor_change_announced(self.ctx, payload)
+
+    @reliable_handler("mailer", "subprocessor_notice_due")
+    def on_subprocessor_notice_due(self, payload: dict[str, Any]) -> None:
+        compliance_notices.on_subprocessor_notice_due(self.ctx, self.smtp, payload)
+
+    @reliable_handler("compliance", "dsr_task_requested")
+    def on_dsr_task_requested(self, payload: dict[str, Any]) -> None:
+        subject_requests.on_task_requested(self.ctx, payload)
+
+    @rpc_internal
+    def data_map(self) -> dict[str, Any]:
+        """What the mailer processes, for compliance's register (annex IV.14). Any service
+        may read it (nothing in it is secret); users and anonymous callers may not."""
+        return datamap.data_map()
 
     def _mail(self, event_type: str, payload: dict[str, Any]) -> None:
-        system_emails.mail(self.ctx, self.smtp, event_type, payload, self.event_message_id)
+        system_emails.mail(self.ctx, self.smtp, event_type, payload)

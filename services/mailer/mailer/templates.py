@@ -7,6 +7,7 @@ be absolute http(s) URLs so a payload can never smuggle a ``javascript:`` href.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -267,3 +268,36 @@ def plan_extended(first_name: str | None, end_date: str, login_url: str) -> Rend
          f"plan est prolongé d'autant et se termine désormais le {fr_date(end_date)}."],
         f"A sales closure paused deliveries: your plan is extended and now ends on {end_date}.",
         first_name, login_url)
+
+
+# --- compliance's notices to controllers (a breach, a sub-processor change) ------------------
+
+MAX_NOTICE_SUBJECT = 300
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def one_line(value: str, limit: int) -> str:
+    """A header-safe line: no control characters (a subject cannot add headers), bounded."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    return line[:limit]
+
+
+def _linked(escaped: str) -> str:
+    """Make the http(s) addresses of already-escaped text clickable."""
+    return _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+
+
+def compliance_notice(subject: str, text: str) -> Rendered:
+    """A notice compliance wrote in full (``subject``, ``text``: French, ready to send): the
+    text as it came, and an HTML part of the same paragraphs, escaped, links clickable."""
+    title = one_line(subject, MAX_NOTICE_SUBJECT)
+    body = text.replace("\r\n", "\n").strip("\n")
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    html_body = "".join(
+        "<p>" + "<br>\n".join(_linked(html.escape(line)) for line in p.split("\n")) + "</p>\n"
+        for p in paragraphs)
+    page = ('<!DOCTYPE html>\n<html lang="fr">\n<head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title></head>\n"
+            '<body style="font-family:Arial,Helvetica,sans-serif;font-size:15px;color:#222222">\n'
+            f"{html_body}</body>\n</html>\n")
+    return Rendered(title, body + "\n", page)

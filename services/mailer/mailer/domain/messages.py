@@ -38,8 +38,8 @@ PAYMENT_FAILED = "payment_failed"
 SUBSCRIPTION_ENDING = "subscription_ending"
 PLAN_EXTENDED = "plan_extended"
 
-# event type -> kind of email. The compliance issue's breach and sub-processor notices go
-# here too (their kinds, a renderer in ``_NOTICES``, a reliable handler in ``service.py``).
+# event type -> kind of email. Compliance's notices to controllers, whose wording comes in
+# the event, have their own path (``usecases.compliance_notices``) to the same ledger.
 KIND_OF_EVENT = {
     "user_invited": INVITATION,
     "password_reset_requested": PASSWORD_RESET,

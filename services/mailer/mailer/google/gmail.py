@@ -105,6 +105,16 @@ class GmailChannel:
         """A usable token is held here (fresh or refreshable)."""
         return self.settings.enabled and self.store.holds(user_id)
 
+    def exchange_code(self, code: str, verifier: str) -> oauth.Grant:
+        """The link's authorization code (and PKCE verifier) for tokens (``oauth``)."""
+        return oauth.exchange_code(self.settings, self.http, code, verifier)
+
+    def verified_address(self, access_token: str) -> str:
+        return oauth.userinfo_address(self.settings, self.http, access_token)
+
+    def revoke(self, token: str) -> bool:
+        return oauth.revoke(self.settings, self.http, token)
+
     def ready_in(self, user_id: str) -> float:
         """Seconds before a send for this user would leave at once (a dispatcher may serve
         other users meanwhile instead of blocking a worker in ``send``)."""

@@ -1,4 +1,5 @@
-"""The two Google tables, read and written through the worker's session.
+"""The two Google tables, read and written through the worker's session (``SqlLinks``
+is the use cases' ``LinkStore`` over them).
 
 The address is personal data: encrypted under the platform scope, bound to its row (the
 user id). Authorizations in progress are consumed with ``DELETE ... RETURNING``, so two
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from mailer.google import oauth
 from mailer.google.tables import google_authorizations, google_links
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
 from suivi_common.database import rows_affected
@@ -74,3 +77,30 @@ def take_authorization(session: Session, state_hash: str) -> PendingAuthorizatio
     if row is None:
         return None
     return PendingAuthorization(row.user_id, row.binding_hash, row.expires_at)
+
+
+class SqlLinks:
+    """The use cases' ``LinkStore`` over a worker's ``Db`` (session, vault, autonomous)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def save_authorization(self, state_hash: str, user_id: str, binding_hash: str,
+                           expires_at: datetime, now: datetime) -> None:
+        save_authorization(self.db.session, state_hash, user_id, binding_hash, expires_at, now)
+
+    def take_authorization(self, state_hash: str) -> PendingAuthorization | None:
+        with self.db.autonomous() as tx:  # consumed even if what follows fails: single use
+            return take_authorization(tx, state_hash)
+
+    def save_link(self, user_id: str, address: str, now: datetime) -> Link:
+        return save_link(self.db.session, self.db.vault, user_id, address, now)
+
+    def get_link(self, user_id: str) -> Link | None:
+        return get_link(self.db.session, self.db.vault, user_id)
+
+    def delete_link(self, user_id: str) -> bool:
+        return delete_link(self.db.session, user_id)
+
+    def pkce_key(self) -> bytes:
+        return bytes(self.db.vault.subkey(oauth.PKCE_PURPOSE))

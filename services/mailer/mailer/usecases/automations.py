@@ -19,13 +19,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mailer.domain import automations as rules
 from mailer.domain.templating import Source
 from mailer.models import automation_pauses, automations, email_templates, lead_emails, lead_status_seen
-from mailer.usecases import paging
 from mailer.usecases.context import Ctx, admin, member, parse_id
 from mailer.usecases.lead_emails import (
     AUTOMATION,
@@ -37,13 +36,15 @@ from mailer.usecases.lead_emails import (
     render_for,
     sealed,
 )
-from suivi_common import clock
+from suivi_common import clock, paging
 from suivi_common.database import rows_affected
 from suivi_common.errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
 A = automations
+#: Names this listing's cursors (another listing's cursor is refused).
+CURSOR_KIND = "automations"
 LE = lead_emails
 
 
@@ -93,12 +94,10 @@ def _load(ctx: Ctx, network_id: str, automation_id: Any, lock: bool = False) -> 
 def list_automations(ctx: Ctx, cursor: object, limit: object) -> dict[str, Any]:
     p = admin(ctx.principal)
     size = paging.check_limit(limit)
-    after = paging.decode(cursor)
-    query = select(A).where(A.c.network_id == p.network_id)
-    if after is not None:
-        query = query.where(tuple_(A.c.created_at, A.c.id) > tuple_(*after))  # type: ignore[arg-type]
-    rows = ctx.session.execute(query.order_by(A.c.created_at, A.c.id).limit(size + 1)).all()
-    return paging.page(rows, size, [_view(r) for r in rows[:size]])
+    query = paging.keyset(select(A).where(A.c.network_id == p.network_id), A, cursor, size,
+                          kind=CURSOR_KIND)
+    rows = ctx.session.execute(query).all()
+    return paging.page(rows, size, [_view(r) for r in rows[:size]], kind=CURSOR_KIND)
 
 
 def create_automation(ctx: Ctx, data: Any) -> dict[str, Any]:
@@ -164,8 +163,10 @@ def set_pause(ctx: Ctx, paused: Any) -> dict[str, Any]:
 
 # --- the event ------------------------------------------------------------------------------
 
-def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], message_id: str) -> int:
-    """leads' ``lead_status_changed``: schedule the matching rules' emails, once."""
+def on_status_changed(ctx: Ctx, payload: Mapping[str, Any]) -> int:
+    """leads' ``lead_status_changed``: schedule the matching rules' emails, once (one row
+    per event message id and rule)."""
+    message_id = ctx.event_id()
     try:
         lead_id = uuid.UUID(str(payload.get("lead_id")))
     except ValueError:

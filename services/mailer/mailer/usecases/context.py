@@ -41,6 +41,7 @@ class Ctx:
     principal: Principal | None
     leads: Any = None
     accounts: Any = None
+    compliance: Any = None
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
@@ -56,6 +57,19 @@ class Ctx:
         if self._settings is None:
             self._settings = Settings.load()
         return self._settings
+
+    @property
+    def message_id(self) -> str | None:
+        """The id of the event a reliable handler is handling (the inbox's key), else None."""
+        return self.db.message_id  # type: ignore[no-any-return]
+
+    def event_id(self) -> str:
+        """The handled event's message id; a use case that keys its work on it must run in
+        a reliable handler."""
+        message_id = self.message_id
+        if not message_id:
+            raise RuntimeError("this use case must run in a reliable event handler")
+        return str(message_id)
 
     def emit(self, event_type: str, payload: Mapping[str, Any]) -> uuid.UUID:
         return self.db.emit(event_type, payload)  # type: ignore[no-any-return]

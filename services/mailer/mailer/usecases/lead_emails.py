@@ -22,15 +22,17 @@ from sqlalchemy.orm import Session
 from mailer.domain import templating, unsubscribe
 from mailer.domain.templating import Rendered, Source
 from mailer.models import email_oppositions, lead_emails, lead_status_seen
-from mailer.usecases import paging, templates
+from mailer.usecases import templates
 from mailer.usecases.contacts import contact_of_owner, lead_contact  # noqa: F401  (re-exported)
 from mailer.usecases.context import Ctx, member, parse_id
-from suivi_common import clock
+from suivi_common import clock, paging
 from suivi_common.crypto import Vault
 from suivi_common.database import rows_affected
 from suivi_common.errors import Conflict, Forbidden, Invalid
 
 LE = lead_emails
+#: Names this listing's cursors (another listing's cursor is refused).
+CURSOR_KIND = "lead-emails"
 SCHEDULED, QUEUED, SENDING, SENT = "scheduled", "queued", "sending", "sent"
 FAILED, BLOCKED, CANCELLED = "failed", "blocked_opposition", "cancelled"
 OFFICE, AUTOMATION = "office", "automation"
@@ -175,8 +177,9 @@ def list_lead_emails(ctx: Ctx, lead_id: Any, cursor: object, limit: object) -> d
     contact = contact_of_owner(ctx, lead_id, p.user_id)
     query = select(LE).where(LE.c.lead_id == uuid.UUID(str(contact["lead_id"])),
                              LE.c.owner_id == p.user_id, LE.c.status != CANCELLED)
-    rows = ctx.session.execute(paging.newest_first(query, LE, cursor, size)).all()
-    return paging.page(rows, size, [_item(ctx.vault, r) for r in rows[:size]])
+    rows = ctx.session.execute(paging.keyset(query, LE, cursor, size, newest_first=True,
+                                             kind=CURSOR_KIND)).all()
+    return paging.page(rows, size, [_item(ctx.vault, r) for r in rows[:size]], kind=CURSOR_KIND)
 
 
 def lead_opposition(ctx: Ctx, lead_id: Any) -> dict[str, Any]:
@@ -208,9 +211,11 @@ def on_lead_erased(ctx: Ctx, payload: Mapping[str, Any]) -> int:
 
 
 def subject_history(ctx: Ctx, lead_id: Any) -> list[dict[str, Any]]:
-    """Every email sent to the lead, decrypted: for a data-subject access request."""
+    """Every email sent to the lead, decrypted: for a data-subject access request (the
+    tombstones an erasure left hold nothing to show)."""
     lid = parse_id(lead_id, "lead")
-    rows = ctx.session.execute(select(LE).where(LE.c.lead_id == lid, LE.c.status == SENT)
+    rows = ctx.session.execute(select(LE).where(LE.c.lead_id == lid, LE.c.status == SENT,
+                                                LE.c.erased_at.is_(None))
                                .order_by(LE.c.sent_at)).all()
     out = []
     for row in rows:

@@ -73,6 +73,11 @@ def _opposed_clause() -> Any:
     return exists().where(and_(o.c.owner_id == LE.c.owner_id, o.c.address_bidx == LE.c.to_bidx))
 
 
+def sendable(row: Any) -> bool:
+    """Not a tombstone of a data-subject erasure, nor restricted by the person."""
+    return row.erased_at is None and row.restricted_at is None
+
+
 def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | None:
     """Send one queued email (see the module); returns its final status, or None when there
     was nothing to do (already handled, or another worker has it)."""
@@ -82,7 +87,7 @@ def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | No
         log.warning("lead_email_due without a valid email id")
         return None
     row = ctx.session.execute(select(LE).where(LE.c.id == eid)).first()
-    if row is None or row.status != QUEUED:
+    if row is None or row.status != QUEUED or not sendable(row):
         return None
     if row.subject is None:
         if row.origin != AUTOMATION or not automations.prepare(ctx, row):
@@ -186,7 +191,8 @@ def release_due(ctx: Ctx) -> int:
     if due:
         ctx.session.execute(update(LE).where(LE.c.id.in_(due)).values(status=QUEUED))
     stale = ctx.session.execute(
-        update(LE).where(LE.c.status == SENDING, LE.c.lease_until < func.now())
+        update(LE).where(LE.c.status == SENDING, LE.c.lease_until < func.now(),
+                         LE.c.erased_at.is_(None), LE.c.restricted_at.is_(None))
         .values(status=QUEUED, lease_until=None).returning(LE.c.id)).scalars().all()
     for eid in stale:
         log.warning("email %s to a lead was cut off mid-send; sending again", eid)

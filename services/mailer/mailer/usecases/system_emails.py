@@ -22,12 +22,16 @@ The notices of section 6 (a lead erased, a refund claim or an absence decided, a
 validated or failed, the subscription's end near, a plan lengthened by a sales closure)
 name the user only: the address and first name are asked of accounts (``get_user``) when
 the mail goes out; a user accounts no longer knows gets nothing.
+
+The ledger is keyed by the event's message id here; ``deliver_once`` takes any key, so
+compliance's notices (``compliance_notices``) key theirs by what makes a notice unique.
 """
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import eventlet
@@ -57,16 +61,14 @@ def _addressed(ctx: Ctx, kind: str, payload: Mapping[str, Any]) -> dict[str, Any
     return {**payload, "email": user.get("email"), "first_name": user.get("first_name")}
 
 
-def mail(ctx: Ctx, smtp: Any, event_type: str, payload: Any, event_id: str | None) -> None:
+def mail(ctx: Ctx, smtp: Any, event_type: str, payload: Any) -> None:
     """Send the email ``event_type`` asks for, once (see the module)."""
-    if event_id is None:
-        raise RuntimeError("mail handlers must run as reliable event handlers")
+    event_id = ctx.event_id()
     if not messages.wanted(event_type, payload):
         return
     login_url = ctx.settings.public_url + "/"
     kind, user_id = messages.KIND_OF_EVENT.get(event_type), payload.get("user_id")
-    if ctx.session.execute(select(sent_emails.c.state).where(
-            sent_emails.c.message_id == event_id)).scalar() == SENT:
+    if already_sent(ctx, event_id):
         log.info("%s email for user %s already sent", kind, user_id)  # nothing to fetch
         return
     if kind in messages.ADDRESSED_BY_ACCOUNTS:
@@ -88,18 +90,33 @@ def mail(ctx: Ctx, smtp: Any, event_type: str, payload: Any, event_id: str | Non
         log.warning("%s email for user %s not sent: its link expired at %s",
                     request.kind, request.user_id, request.expires_at.isoformat())
         return
+    deliver_once(ctx, smtp, event_id, request, now)
+
+
+def already_sent(ctx: Ctx, key: str) -> bool:
+    """The ledger says the email of ``key`` went out."""
+    return ctx.session.execute(select(sent_emails.c.state).where(
+        sent_emails.c.message_id == key)).scalar() == SENT
+
+
+def deliver_once(ctx: Ctx, smtp: Any, key: str, request: messages.MailRequest,
+                 now: datetime | None = None) -> bool:
+    """Send ``request`` once under the ledger key ``key`` (an event's message id, or what
+    names a notice): True when it went out now, False when the ledger says it already
+    had. A failed send raises, with nothing recorded, so the caller's retry sends it."""
+    now = now or clock.now()
     sender = ctx.settings.mail_from
-    smtp_id = messages.smtp_message_id(event_id, request.kind, sender)
+    smtp_id = messages.smtp_message_id(key, request.kind, sender)
     with ctx.autonomous() as tx:
         state = tx.execute(select(sent_emails.c.state).where(
-            sent_emails.c.message_id == event_id)).scalar()
+            sent_emails.c.message_id == key)).scalar()
         if state is None:
             tx.execute(insert(sent_emails).values(
                 id=uuid.uuid4(), kind=request.kind, user_id=request.user_id,
-                message_id=event_id, smtp_message_id=smtp_id, sent_at=now, state=SENDING))
+                message_id=key, smtp_message_id=smtp_id, sent_at=now, state=SENDING))
     if state == SENT:
         log.info("%s email for user %s already sent", request.kind, request.user_id)
-        return
+        return False
     if state == SENDING:
         log.warning("%s email for user %s: an earlier attempt was cut off mid-send; "
                     "sending again (%s)", request.kind, request.user_id, smtp_id)
@@ -107,11 +124,12 @@ def mail(ctx: Ctx, smtp: Any, event_type: str, payload: Any, event_id: str | Non
         smtp.send(messages.build_message(request, sender, smtp_id, now))
     except Exception:
         with ctx.autonomous() as tx:  # not sent: the retry must send it
-            tx.execute(delete(sent_emails).where(sent_emails.c.message_id == event_id,
+            tx.execute(delete(sent_emails).where(sent_emails.c.message_id == key,
                                                  sent_emails.c.state == SENDING))
         raise
-    _mark_sent(ctx, event_id)
+    _mark_sent(ctx, key)
     log.info("%s email sent to user %s (%s)", request.kind, request.user_id, smtp_id)
+    return True
 
 
 def _mark_sent(ctx: Ctx, event_id: str) -> None:

@@ -13,22 +13,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, tuple_, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from mailer.domain import default_templates, templating, unsubscribe
 from mailer.domain.templating import Source
 from mailer.models import automations, email_templates, mail_networks
-from mailer.usecases import paging
 from mailer.usecases.contacts import contact_of_owner
 from mailer.usecases.context import Ctx, admin, member, parse_id
-from suivi_common import clock
+from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 LOCALE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")
 LIMITS = {"name": 200, "subject": 500, "body_text": 20_000, "body_html": 100_000}
 T = email_templates
+#: Names this listing's cursors (another listing's cursor is refused).
+CURSOR_KIND = "mail-templates"
 
 
 def _view(row: Any) -> dict[str, Any]:
@@ -119,12 +120,10 @@ def list_templates(ctx: Ctx, cursor: object, limit: object) -> dict[str, Any]:
     size = paging.check_limit(limit)
     assert p.network_id
     seed_defaults(ctx.session, p.network_id, clock.now())
-    after = paging.decode(cursor)
-    query = select(T).where(T.c.network_id == p.network_id)
-    if after is not None:
-        query = query.where(tuple_(T.c.created_at, T.c.id) > tuple_(*after))  # type: ignore[arg-type]
-    rows = ctx.session.execute(query.order_by(T.c.created_at, T.c.id).limit(size + 1)).all()
-    return paging.page(rows, size, [_view(r) for r in rows[:size]])
+    query = paging.keyset(select(T).where(T.c.network_id == p.network_id), T, cursor, size,
+                          kind=CURSOR_KIND)
+    rows = ctx.session.execute(query).all()
+    return paging.page(rows, size, [_view(r) for r in rows[:size]], kind=CURSOR_KIND)
 
 
 def get_template(ctx: Ctx, template_id: Any) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from nameko import config
 
 from mailer.google import oauth
 from mailer.google.config import Endpoints, GoogleSettings
-from mailer.google.entrypoints import status_of
 from mailer.google.errors import GoogleRefused
 from mailer.google.gmail import raw_of, with_sender
 from mailer.google.links import Link
 from mailer.google.pacing import Pacer
 from mailer.google.tokens import TokenStore
+from mailer.google.usecases import status_of
 from suivi_common.production import UnsafeConfiguration
 
 KEY = b"k" * 32

@@ -1,8 +1,10 @@
 """Real PostgreSQL, RabbitMQ and SMTP (aiosmtpd) for the mailer's integration tests, with
 a small fake ``accounts`` that hands out set-password links by reference (the real one
-derives them; see accounts' ``password_tokens``) and answers ``get_user`` and
-``office_active``, and a small fake ``leads`` that answers ``lead_contact`` and the
-pipeline, and records the ``lead_email_sent`` events the mailer emits."""
+derives them; see accounts' ``password_tokens``) and answers ``get_user``,
+``office_active`` and ``register_controllers``, a small fake ``leads`` that answers
+``lead_contact`` and the pipeline, and records the ``lead_email_sent`` events the mailer
+emits, and a small fake ``compliance`` that answers ``dsr_subject`` and records the
+``dsr_task_reported`` and ``breach_notice_sent`` events."""
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +28,7 @@ import mailer
 from mailer.models import mail_networks, metadata, sent_emails
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
-from suivi_common.errors import EXPECTED_ERRORS, Conflict, NotFound
+from suivi_common.errors import EXPECTED_ERRORS, Conflict, Forbidden, NotFound
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event as publish_signed
@@ -153,6 +155,16 @@ PIPELINES: dict[str, list[str]] = {}
 DEFAULT_STATUSES = ["new", "contacted", "meeting", "client", "distributor", "not_interested"]
 #: ``lead_email_sent`` events as leads received them.
 SENT_EVENTS: list[dict[str, Any]] = []
+#: What the fake accounts' ``register_controllers`` lists (``{user_id, network_id, name,
+#: email}``), and who asked.
+CONTROLLERS: list[dict[str, Any]] = []
+REGISTER_ASKED: list[Principal | None] = []
+#: request id -> what compliance's ``dsr_subject`` answers (absent: no open task, a 404);
+#: who asked; the mailer's reports and breach notice results as compliance received them.
+SUBJECTS: dict[str, dict[str, Any]] = {}
+SUBJECT_ASKED: list[tuple[str, Principal | None]] = []
+DSR_REPORTS: list[dict[str, Any]] = []
+NOTICE_REPORTS: list[dict[str, Any]] = []
 
 
 class FakeAccounts:
@@ -175,6 +187,38 @@ class FakeAccounts:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def office_active(self, user_id: str) -> bool:
         return user_id in USERS and user_id not in CLOSED_OFFICES
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def register_controllers(self) -> dict[str, Any]:
+        """The contract accounts implements: ``{count, items: [{user_id, network_id, name,
+        email}]}``, for services only."""
+        REGISTER_ASKED.append(self.principal)
+        if self.principal is None or not self.principal.is_service:
+            raise Forbidden("internal", code="internal_only")
+        return {"count": len(CONTROLLERS), "items": list(CONTROLLERS)}
+
+
+class FakeCompliance:
+    name = "compliance"
+    principal = CurrentPrincipal()
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def dsr_subject(self, request_id: str) -> dict[str, Any]:
+        SUBJECT_ASKED.append((request_id, self.principal))
+        if self.principal is None or self.principal.user_id != "mailer" \
+                or not self.principal.is_service:
+            raise Forbidden("internal", code="internal_only")
+        if request_id not in SUBJECTS:
+            raise NotFound("No open task of this service on this request")
+        return SUBJECTS[request_id]
+
+    @event_handler("mailer", "dsr_task_reported")
+    def on_dsr_task_reported(self, payload: dict[str, Any]) -> None:
+        DSR_REPORTS.append(payload)
+
+    @event_handler("mailer", "breach_notice_sent")
+    def on_breach_notice_sent(self, payload: dict[str, Any]) -> None:
+        NOTICE_REPORTS.append(payload)
 
 
 class FakeLeads:
@@ -283,7 +327,7 @@ def live_mailer(db_url: str) -> Iterator[LiveMailer]:
     server.start()
     cfg = mailer_config(name, db_url, server.port)
     try:
-        with infra.running(cfg, MailerService, FakeAccounts, FakeLeads):
+        with infra.running(cfg, MailerService, FakeAccounts, FakeLeads, FakeCompliance):
             yield LiveMailer(cfg, server, db_url)
     finally:
         server.stop()
@@ -456,7 +500,7 @@ def private_mailer(db_url: str) -> Iterator[PrivateMailer]:
     cfg = mailer_config(name, db_url, server.port)
     private = PrivateMailer(LiveMailer(cfg, server, db_url))
     try:
-        with infra.running(cfg, FakeAccounts, FakeLeads):
+        with infra.running(cfg, FakeAccounts, FakeLeads, FakeCompliance):
             try:
                 yield private
             finally:
@@ -470,3 +514,61 @@ def private_mailer(db_url: str) -> Iterator[PrivateMailer]:
         server.stop()
         infra.delete_vhost(name)
         clock.reset()
+
+
+# --- compliance's contract -----------------------------------------------------------------
+
+@dataclass
+class Compliance:
+    """Compliance as the mailer sees it: its events (signed as compliance), what the fakes
+    answer and what compliance received."""
+    live: LiveMailer
+
+    def publish(self, event_type: str, payload: dict[str, Any],
+                message_id: str | None = None) -> str:
+        return publish_signed(self.live.cfg["AMQP_URI"], "compliance", event_type, payload,
+                              message_id)
+
+    def controller(self, user: Principal, name: str = "Cabinet") -> dict[str, Any]:
+        item = {"user_id": user.user_id, "network_id": user.network_id, "name": name,
+                "email": USERS.get(user.user_id, {}).get("email")}
+        CONTROLLERS.append(item)
+        return item
+
+    def task(self, kind: str, email: str | None, changes: dict[str, Any] | None = None,
+             request_id: str | None = None, attempt: int = 1, open_: bool = True) -> str:
+        """A data-subject task for the mailer (``dsr_task_requested``); ``open_``: compliance
+        answers ``dsr_subject`` for it."""
+        rid = request_id or str(uuid.uuid4())
+        if open_:
+            SUBJECTS[rid] = {"request_id": rid, "kind": kind, "email": email, "phone": None,
+                             "changes": changes}
+        self.publish("dsr_task_requested", {
+            "request_id": rid, "service": "mailer", "kind": kind, "attempt": attempt,
+            "due_on": "2027-01-01", "email_index": "e" * 64, "phone_index": None})
+        return rid
+
+    def reports(self, request_id: str) -> list[dict[str, Any]]:
+        return [r for r in DSR_REPORTS if r.get("request_id") == request_id]
+
+    def asked(self, request_id: str) -> list[Principal | None]:
+        return [p for rid, p in SUBJECT_ASKED if rid == request_id]
+
+    def notices(self, breach_id: str) -> list[dict[str, Any]]:
+        return [r for r in NOTICE_REPORTS if r.get("breach_id") == breach_id]
+
+
+@pytest.fixture
+def compliance(live_mailer: LiveMailer) -> Iterator[Compliance]:
+    """Compliance for the module's mailer; the controllers listed are this test's only."""
+    CONTROLLERS.clear()
+    yield Compliance(live_mailer)
+    CONTROLLERS.clear()
+
+
+@pytest.fixture
+def compliance_of() -> Iterator[Callable[[LiveMailer], Compliance]]:
+    """``compliance_of(live)``: compliance for a platform of the test's own making."""
+    CONTROLLERS.clear()
+    yield Compliance
+    CONTROLLERS.clear()

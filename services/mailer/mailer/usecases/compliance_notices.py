@@ -1,0 +1,206 @@
+"""Compliance's notices to controllers, through the system-email path (``system_emails``:
+the one SMTP adapter, its ledger, its ``Message-ID``).
+
+**A breach** (``breach_notice_requested``, one event per controller and stage): the
+controller's address is asked of accounts (``get_user``), the email is sent once per
+``(breach_id, user_id, stage)`` (``recipient_key``: the ledger key, whatever event asked),
+and ``breach_notice_sent {breach_id, user_id, stage, status}`` tells compliance how it
+went: ``sent``; or ``failed`` when accounts knows no such user or no usable address, the
+event carries no usable email, or the send failed on the event's last attempt (the
+handler's retries, ``EVENT_RETRY_DELAYS_MS``, counted in ``notice_recipients.attempts``).
+That last failure still raises, so the event becomes a dead letter staff can replay once
+SMTP is back: a later success reports ``sent``. A notice already sent is reported ``sent``
+again without a second email.
+
+**A sub-processor change** (``subprocessor_change_announced``, one event): the wording is
+kept (``subprocessor_notices``), the controllers are asked of accounts
+(``register_controllers``) and each gets a ``notice_recipients`` row and a
+``subprocessor_notice_due {change_id, user_id}`` event, all in the handler's transaction:
+a crash before it commits redoes the fan-out, after it every email is on its way. Each
+due event sends one email, once per ``(change_id, user_id)``; an announcement delivered
+again adds only the controllers that were not there before.
+
+Lock order: the handler's transaction never writes a recipient row before the email is
+sent (only an autonomous transaction counts a failure), so the two cannot wait for each
+other; an advisory lock per notice serialises two deliveries of one.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from nameko.exceptions import MethodNotFound
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from mailer import templates
+from mailer.domain import compliance_notices as rules
+from mailer.domain.compliance_notices import FAILED, PENDING, SENT, Wording
+from mailer.domain.messages import InvalidPayload, MailRequest, check_address
+from mailer.models import notice_recipients, subprocessor_notices
+from mailer.usecases import system_emails
+from mailer.usecases.context import Ctx
+from suivi_common import clock, consumer
+from suivi_common.database import xact_lock
+from suivi_common.errors import NotFound, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+R = notice_recipients
+NOTICE_SENT = "breach_notice_sent"
+NOTICE_DUE = "subprocessor_notice_due"
+FANOUT_BATCH = 1000
+#: ``(session or None for the worker's, status)``: tells compliance (breaches only).
+Report = Callable[[Session | None, str], None]
+
+
+def last_attempt() -> int:
+    """How many times a reliable handler runs an event before dead-lettering it."""
+    return len(consumer.retry_delays()) + 1
+
+
+def register_controllers(ctx: Ctx) -> list[rules.Controller]:
+    """Every controller (accounts' ``register_controllers``). An accounts without it (an
+    older version during a rollout) is a 503: the event is retried."""
+    try:
+        answer = ctx.accounts.register_controllers()
+    except MethodNotFound:
+        raise ServiceUnavailable("accounts cannot list the controllers yet "
+                                 "(register_controllers)") from None
+    return rules.controllers(answer)
+
+
+# --- breaches --------------------------------------------------------------------------------
+
+def on_breach_notice_requested(ctx: Ctx, smtp: Any, payload: Any) -> str:
+    """Send one breach notice (see the module); returns the status reported."""
+    notice = rules.parse_breach(payload)
+
+    def report(session: Session | None, status: str) -> None:
+        if session is None:
+            ctx.emit(NOTICE_SENT, notice.report(status))
+        else:
+            ctx.emit_in(session, NOTICE_SENT, notice.report(status))
+
+    return _deliver(ctx, smtp, notice.key, rules.BREACH, notice.breach_id, notice.stage,
+                    notice.user_id, notice.wording, report)
+
+
+# --- sub-processor changes -------------------------------------------------------------------
+
+def on_subprocessor_change_announced(ctx: Ctx, payload: Any) -> int:
+    """Keep the wording, and queue one email per controller not yet queued; returns how
+    many were queued now."""
+    change = rules.parse_change(payload)
+    now = clock.now()
+    ctx.session.execute(pg_insert(subprocessor_notices).values(
+        change_id=change.change_id, subject=change.wording.subject, text=change.wording.text,
+        announced_at=now).on_conflict_do_nothing(index_elements=["change_id"]))
+    users = [c.user_id for c in register_controllers(ctx)]
+    queued = 0
+    for start in range(0, len(users), FANOUT_BATCH):
+        rows = [{"id": rules.recipient_key(rules.SUBPROCESSOR, change.change_id, user_id),
+                 "kind": rules.SUBPROCESSOR, "ref_id": change.change_id, "stage": 0,
+                 "user_id": user_id, "status": PENDING, "attempts": 0, "created_at": now,
+                 "updated_at": now} for user_id in users[start:start + FANOUT_BATCH]]
+        new = ctx.session.execute(pg_insert(R).values(rows).on_conflict_do_nothing(
+            index_elements=["id"]).returning(R.c.user_id)).scalars().all()
+        for user_id in new:
+            ctx.emit(NOTICE_DUE, {"change_id": change.change_id, "user_id": user_id})
+        queued += len(new)
+    log.info("sub-processor change %s: %d notices queued (%d controllers)", change.change_id,
+             queued, len(users))
+    return queued
+
+
+def on_subprocessor_notice_due(ctx: Ctx, smtp: Any, payload: Any) -> str | None:
+    """Send one controller's notice of a change, once; None when there is nothing to do."""
+    change_id = str(payload.get("change_id") or "") if isinstance(payload, dict) else ""
+    user_id = str(payload.get("user_id") or "") if isinstance(payload, dict) else ""
+    key = rules.recipient_key(rules.SUBPROCESSOR, change_id, user_id)
+    notice = ctx.session.execute(select(subprocessor_notices).where(
+        subprocessor_notices.c.change_id == change_id)).first()
+    if notice is None or not user_id:
+        log.warning("subprocessor_notice_due for an unknown change or user: ignored")
+        return None
+    return _deliver(ctx, smtp, key, rules.SUBPROCESSOR, change_id, 0, user_id,
+                    Wording(notice.subject, notice.text), None)
+
+
+# --- one notice to one controller ------------------------------------------------------------
+
+def _deliver(ctx: Ctx, smtp: Any, key: uuid.UUID, kind: str, ref_id: str, stage: int,
+             user_id: str, wording: Wording | None, report: Report | None) -> str:
+    xact_lock(ctx.session, f"mailer-notice:{key}")
+    status = ctx.session.execute(select(R.c.status).where(R.c.id == key)).scalar()
+    if status == SENT or system_emails.already_sent(ctx, str(key)):
+        return _settle(ctx, key, kind, ref_id, stage, user_id, SENT, None, report)
+    if wording is None:
+        log.warning("%s %s for user %s not sent: the event has no usable email", kind, ref_id,
+                    user_id)
+        return _settle(ctx, key, kind, ref_id, stage, user_id, FAILED, "invalid_notice", report)
+    try:
+        try:
+            user = ctx.accounts.get_user(user_id)
+        except NotFound:
+            log.warning("%s %s not sent: accounts knows no user %s", kind, ref_id, user_id)
+            return _settle(ctx, key, kind, ref_id, stage, user_id, FAILED, rules.NO_USER,
+                           report)
+        try:
+            address = check_address(str(user.get("email") or "").strip(), kind)
+        except InvalidPayload:
+            log.warning("%s %s not sent: user %s has no usable address", kind, ref_id, user_id)
+            return _settle(ctx, key, kind, ref_id, stage, user_id, FAILED, rules.NO_ADDRESS,
+                           report)
+        request = MailRequest(kind, user_id, address,
+                              templates.compliance_notice(wording.subject, wording.text))
+        system_emails.deliver_once(ctx, smtp, str(key), request)
+    except Exception:
+        _count_failure(ctx, key, kind, ref_id, stage, user_id, report)
+        raise
+    return _settle(ctx, key, kind, ref_id, stage, user_id, SENT, None, report)
+
+
+def _values(key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
+            status: str) -> dict[str, Any]:
+    now = clock.now()
+    return {"id": key, "kind": kind, "ref_id": ref_id, "stage": stage, "user_id": user_id,
+            "status": status, "attempts": 0, "created_at": now, "updated_at": now}
+
+
+def _settle(ctx: Ctx, key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
+            status: str, reason: str | None, report: Report | None) -> str:
+    """Record the outcome in the worker's transaction, and report it."""
+    ctx.session.execute(pg_insert(R).values(**_values(key, kind, ref_id, stage, user_id, status),
+                                            reason=reason)
+                        .on_conflict_do_update(index_elements=["id"], set_={
+                            "status": status, "reason": reason, "updated_at": clock.now()}))
+    if report is not None:
+        report(None, status)
+    return status
+
+
+def _count_failure(ctx: Ctx, key: uuid.UUID, kind: str, ref_id: str, stage: int,
+                   user_id: str, report: Report | None) -> None:
+    """One more failed attempt, in a transaction of its own (the worker's rolls back); on
+    the event's last attempt the notice is ``failed``, and said so once."""
+    try:
+        with ctx.autonomous() as tx:
+            row = tx.execute(pg_insert(R).values(**{**_values(key, kind, ref_id, stage, user_id,
+                                                              PENDING), "attempts": 1})
+                             .on_conflict_do_update(index_elements=["id"], set_={
+                                 "attempts": R.c.attempts + 1, "updated_at": clock.now()})
+                             .returning(R.c.attempts, R.c.status)).one()
+            if row.attempts >= last_attempt() and row.status == PENDING:
+                tx.execute(R.update().where(R.c.id == key).values(
+                    status=FAILED, reason=rules.SEND_FAILED))
+                log.error("%s %s for user %s failed %d times: given up (dead letter)", kind,
+                          ref_id, user_id, row.attempts)
+                if report is not None:
+                    report(tx, FAILED)
+    except Exception:
+        log.exception("%s %s for user %s: could not count the failed attempt", kind, ref_id,
+                      user_id)
