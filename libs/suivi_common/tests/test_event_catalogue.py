@@ -60,6 +60,17 @@ def assigned(tree: ast.Module) -> dict[str, set[str]]:
     return out
 
 
+def resolved(arg: ast.AST, names: dict[str, set[str]], constants: dict[str, set[str]]) -> str:
+    """The one string a handler's argument names: a literal, or a constant of this module
+    or another (``usecases.LINKED``)."""
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    key = arg.id if isinstance(arg, ast.Name) else getattr(arg, "attr", "")
+    values = names.get(key) or constants.get(key, set())
+    assert len(values) == 1, f"cannot tell which event {ast.dump(arg)} names"
+    return next(iter(values))
+
+
 def scan() -> tuple[dict[str, set[str]], dict[str, set[tuple[str, str, bool]]]]:
     """``emitted[event] = {owner}``, ``consumed[event] = {(consumer, source, broadcast)}``."""
     modules = [(owner, tree, assigned(tree)) for owner, tree in sources()]
@@ -80,7 +91,7 @@ def scan() -> tuple[dict[str, set[str]], dict[str, set[tuple[str, str, bool]]]]:
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if called in ("reliable_handler", "event_handler"):
-                source, event = (a.value for a in node.args[:2] if isinstance(a, ast.Constant))
+                source, event = (resolved(a, names, constants) for a in node.args[:2])
                 broadcast = any(k.arg == "handler_type" for k in node.keywords)
                 for consumer in (SERVICES if owner == "*" else (owner,)):
                     consumed[event].add((consumer, source, broadcast))

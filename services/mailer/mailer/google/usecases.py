@@ -33,7 +33,8 @@ log = logging.getLogger("mailer.google.entrypoints")
 
 RELINK = "relink_gmail"
 MEMBERS = ("user", "admin")
-LINKED, UNLINKED = "google_linked", "google_unlinked"
+LINKED = "google_linked"
+UNLINKED = "google_unlinked"
 
 
 class LinkStore(Protocol):
