@@ -11,58 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from leads.domain.office_records import norm_email
 from leads.domain.phones import MOBILE_LIKE, PhoneParseError, parse_phone
+from suivi_common import dsr
+
+# the task contract is the library's (suivi_common.dsr); these names stay importable here
+from suivi_common.dsr import REPORT_EVENT as REPORT_EVENT
+from suivi_common.dsr import TASK_EVENT as TASK_EVENT
+from suivi_common.dsr import Kind as Kind
+from suivi_common.dsr import Task as Task
 
 SERVICE = "leads"
-TASK_EVENT = "dsr_task_requested"
-REPORT_EVENT = "dsr_task_reported"
+BadTask = dsr.TaskError
+#: Kinds that only read: their report carries ``data``, and a retry reads again.
+READING = dsr.DATA_KINDS
 MAX_ERROR = 500
 
 
-class Kind(StrEnum):
-    ACCESS = "access"
-    RECTIFICATION = "rectification"
-    ERASURE = "erasure"
-    RESTRICTION = "restriction"
-    OBJECTION = "objection"
-    PORTABILITY = "portability"
-
-
-#: Kinds that only read: their report carries ``data``, and a retry reads again.
-READING = frozenset({Kind.ACCESS, Kind.PORTABILITY})
 #: The fields compliance may rectify, and where each lives in a lead's stored record.
 RECTIFIABLE = ("first_name", "last_name", "email", "phone", "postal_code", "city")
 
 
-class BadTask(ValueError):
-    """A task leads cannot act on (it reports it as failed)."""
-
-
-@dataclass(frozen=True)
-class Task:
-    request_id: str
-    kind: Kind
-    attempt: int
-
-
 def parse_task(payload: Mapping[str, Any]) -> Task | None:
-    """The task of ``dsr_task_requested``; None when it is another service's."""
-    if payload.get("service") != SERVICE:
-        return None
-    request_id = str(payload.get("request_id") or "").strip()
-    if not request_id or len(request_id) > 64:
-        raise BadTask("the task has no request_id")
-    try:
-        kind = Kind(str(payload.get("kind")))
-    except ValueError:
-        raise BadTask(f"unknown kind {payload.get('kind')!r}") from None
-    attempt = payload.get("attempt")
-    return Task(request_id, kind,
-                attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else 1)
+    """The task of ``dsr_task_requested``; None when it is another service's; BadTask
+    (``dsr.TaskError``) when it cannot be read."""
+    return dsr.task_for(payload, SERVICE)
 
 
 @dataclass(frozen=True)
