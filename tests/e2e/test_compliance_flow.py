@@ -6,13 +6,18 @@ on its own: its role, the audit trail fed by real staff decisions, requests up t
 fan-out, a breach kept while leads cannot count it, sub-processors and the register."""
 from __future__ import annotations
 
+import io
+import json
 import uuid
+import zipfile
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from suivi_common import events
 from suivi_common.testing.waiting import wait_for
+from tests.e2e.scenario import step, wait_until
 from tools.api_client import Api
 
 PASSWORD = "Compliance-Owl-Lantern-58"
@@ -144,3 +149,64 @@ def test_the_register_is_generated(compliance: Api) -> None:
         register["missing"])
     status, page = compliance.call("GET", "/api/compliance/register.html")
     assert status == 200 and b"Registre des cat" in page
+
+
+def test_an_access_request_about_a_user_is_exported(compliance: Api, staff: Api,
+                                                    make_network: Any,
+                                                    invite_member: Any) -> None:
+    """An access request for a member's address: accounts, plans and leads look for them
+    and report. The export is downloadable once every holding service has answered; while
+    the mailer does not report yet (it is a pending emitter of ``dsr_task_reported`` in
+    the catalogue) the request cannot complete, and the export is refused as such."""
+    _, admin = make_network()
+    _, member = invite_member(admin)
+    email = member.email
+    with step("an access request is registered; no export before it completes"):
+        request = compliance.post("/api/compliance/requests", {
+            "kind": "access", "email": email,
+            "received_at": (platform_now(compliance) - timedelta(hours=1)).isoformat()},
+            expect=201)
+        path = f"/api/compliance/requests/{request['id']}/export"
+        status, body = compliance.call("GET", path)
+        assert status == 409 and body["error"]["code"] == "request_not_completed"
+        assert staff.call("GET", path)[0] == 403
+        assert compliance.call("GET", f"/api/compliance/requests/{uuid.uuid4()}/export")[0] \
+            == 404
+        compliance.post(f"/api/compliance/requests/{request['id']}/process", expect=200)
+
+    mailer_reports = "mailer" not in events.get("dsr_task_reported").pending
+    with step("the holding services report what they found"):
+        def answered(view: dict[str, Any]) -> bool:
+            done = {t["service"] for t in view["tasks"] if t["status"] == "done"}
+            return view["status"] == "completed" or (
+                not mailer_reports and {"accounts", "plans", "leads"} <= done)
+
+        view = wait_until(lambda: compliance.get(f"/api/compliance/requests/{request['id']}"),
+                          answered)
+        tasks = {t["service"]: t for t in view["tasks"]}
+        assert tasks["accounts"]["found"] is True and tasks["accounts"]["records_affected"] >= 1
+        assert tasks["leads"]["status"] == tasks["plans"]["status"] == "done"
+
+    if view["status"] != "completed":
+        with step("without the mailer's answer the request is open: no export yet"):
+            assert tasks["mailer"]["status"] == "pending"
+            status, body = compliance.call("GET", path)
+            assert status == 409 and body["error"]["code"] == "request_not_completed"
+            assert view["export"] == {"available": False, "available_until": None,
+                                      "destroyed_at": None}
+        return
+
+    with step("the export downloads as a ZIP whose JSON names the account's email"):
+        receipt = compliance.get(f"/api/compliance/requests/{request['id']}/receipt")
+        assert receipt["export"]["available"] is True and receipt["export"]["available_until"]
+        resp = compliance.http.get(compliance.base_url + path, timeout=60,
+                                   headers={"Authorization": f"Bearer {compliance.token}"})
+        assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/zip"
+        assert resp.headers["Content-Disposition"] == (
+            f'attachment; filename="export-access-{request["id"]}.zip"')
+        with zipfile.ZipFile(io.BytesIO(resp.content)) as archive:
+            doc = json.loads(archive.read("export.json"))
+            assert "csv/accounts/accounts.csv" in archive.namelist()
+        accounts = doc["services"]["accounts"]["data"]["accounts"]
+        assert [a["profile"]["email"] for a in accounts] == [email]
+        assert doc["processing"]["activities"] and doc["processing"]["purposes"]

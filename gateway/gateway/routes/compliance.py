@@ -2,6 +2,7 @@
 ``compliance`` role only (platform staff is another role: 403); controllers (users and
 admins) answer breach notices and sub-processor changes through their own routes. The
 compliance service checks the role again."""
+import base64
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -34,9 +35,20 @@ from gateway.schemas.compliance import (
     SubprocessorChangeOut,
     SubprocessorOut,
 )
+from suivi_common.errors import Conflict, SuiviError
 
 COMPLIANCE = ("compliance",)
 CONTROLLERS = ("user", "admin")
+#: compliance's refusals of an export that existed and is no more (its ``domain.export.GONE``)
+EXPORT_GONE = ("export_destroyed", "export_expired")
+
+
+class Gone(SuiviError):
+    """410: the object existed and was destroyed (a data-subject export past its days)."""
+
+    status = 410
+    default_code = "gone"
+    default_message = "Gone"
 
 
 def _iso(value: Any) -> str | None:
@@ -104,6 +116,22 @@ class ComplianceRoutes:
          summary="What each service found and did, once the request is closed")
     def request_receipt(self, req: Req, request_id: str) -> Any:
         return self.compliance.request_receipt(request_id)
+
+    @api("GET", "/api/compliance/requests/<request_id>/export", roles=COMPLIANCE,
+         content_type="application/zip", errors=(409, 410), tags=("compliance",),
+         summary="Download an access or portability export (ZIP: one JSON, one CSV per "
+                 "category) while it is available; 409 before completion, 410 once destroyed")
+    def request_export(self, req: Req, request_id: str) -> Any:
+        try:
+            doc = self.compliance.request_export(request_id)
+        except Conflict as err:
+            if err.code in EXPORT_GONE:
+                raise Gone(err.message, code=err.code) from None
+            raise
+        return Response(base64.b64decode(doc["content_b64"]), status=200,
+                        content_type=doc["content_type"], headers={
+                            "Content-Disposition": f'attachment; filename="{doc["filename"]}"',
+                            "X-Export-Available-Until": doc["available_until"] or ""})
 
     # --- breaches (annex IV.9) ----------------------------------------------------------
     @api("POST", "/api/compliance/breaches", roles=COMPLIANCE, body=BreachIn, response=BreachOut,

@@ -85,6 +85,15 @@ class ExtensionOut(Schema):
     by = Text()
 
 
+class ExportStatusOut(Schema):
+    """An access or portability request's export (null for the other kinds)."""
+
+    available = fields.Bool()
+    available_until = Text(allow_none=True)
+    destroyed_at = Text(allow_none=True)
+    built_at = Text(allow_none=True)  # the receipt: when it was first downloaded
+
+
 class RequestSummaryOut(Schema):
     id = Text()
     kind = Text()
@@ -104,6 +113,7 @@ class RequestSummaryOut(Schema):
     subject_shredded = fields.Bool()
     late = fields.Bool()
     tasks = fields.List(fields.Nested(TaskOut))
+    export = fields.Nested(ExportStatusOut, allow_none=True)
 
 
 class RequestOut(RequestSummaryOut):
@@ -143,6 +153,7 @@ class ReceiptOut(Schema):
     services = fields.List(fields.Nested(ReceiptServiceOut))
     records_affected = fields.Int()
     subject_shredded = fields.Bool()
+    export = fields.Nested(ExportStatusOut, allow_none=True)
     issued_at = Text()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -76,6 +78,12 @@ dsr_requests = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("denied_reason", Text),
     Column("subject_shredded_at", DateTime(timezone=True)),
+    # access/portability: when the services' answers (and any built archive) were destroyed
+    Column("export_destroyed_at", DateTime(timezone=True)),
+    # the destruction sweep's candidates: completed exports not destroyed yet
+    Index("ix_dsr_requests_export_due", "completed_at",
+          postgresql_where=text("export_destroyed_at IS NULL AND status = 'completed' "
+                                "AND kind IN ('access', 'portability')")),
 )
 
 # One task per service holding personal data; (request, service) is the idempotence key.
@@ -91,7 +99,20 @@ dsr_tasks = Table(
     Column("found", Boolean),
     Column("records_affected", Integer),
     Column("error", Text),
-    Column("data", LargeBinary),  # what an access or portability task returned (encrypted)
+    # what the task returned, encrypted under the scope "dsr-data:<request id>" (shredded
+    # when an export is destroyed, a request denied or an erasure completed)
+    Column("data", LargeBinary),
+)
+
+# The archive of an access or portability request, built at its first download and served
+# unchanged until it is destroyed (ZIP, base64, encrypted under "dsr-data:<request id>").
+dsr_exports = Table(
+    "dsr_exports", metadata,
+    Column("request_id", Uuid, ForeignKey("dsr_requests.id"), primary_key=True),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("archive", LargeBinary, nullable=False),
 )
 
 # --- breaches (annex IV.9) ------------------------------------------------------------------

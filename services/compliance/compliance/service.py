@@ -12,7 +12,7 @@ from compliance.models import common
 from compliance.remote import Services
 from compliance.settings import TUNABLES
 from compliance.settings import load as load_settings
-from compliance.usecases import audit, breaches, register, requests, subprocessors
+from compliance.usecases import audit, breaches, exports, register, requests, subprocessors
 from compliance.usecases.context import Ctx
 from suivi_common.auth import require_service
 from suivi_common.consumer import reliable_handler
@@ -124,6 +124,15 @@ class ComplianceService(PlatformService):
     @rpc_api
     def request_receipt(self, request_id: str) -> dict[str, Any]:
         return requests.receipt(self.ctx, request_id)
+
+    @rpc_api
+    def request_export(self, request_id: str) -> dict[str, Any]:
+        """The access or portability archive (ZIP, base64) while it is available."""
+        return exports.download(self.ctx, request_id)
+
+    @TUNABLES.timer("DSR_EXPORT_SWEEP_SECONDS")
+    def destroy_expired_exports_timer(self) -> None:
+        exports.destroy_expired(self.ctx)
 
     @rpc_internal(services=HOLDERS)
     def dsr_subject(self, request_id: str) -> dict[str, Any]:

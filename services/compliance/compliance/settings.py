@@ -15,6 +15,8 @@ MIN_SUBPROCESSOR_NOTICE_DAYS = 5
 TUNABLES = Tunables(
     DSR_TASK_LATE_SECONDS=3600,
     DSR_RETRY_INTERVAL_SECONDS=60,
+    DSR_EXPORT_DAYS=7,
+    DSR_EXPORT_SWEEP_SECONDS=300,
     SUBPROCESSOR_NOTICE_DAYS=30,
     DPO_NAME="",
     DPO_EMAIL="",
@@ -27,6 +29,7 @@ TUNABLES = Tunables(
 @dataclass(frozen=True)
 class Settings:
     dsr_task_late_after: timedelta
+    dsr_export_days: int
     subprocessor_notice: timedelta
     dpo_name: str
     dpo_email: str
@@ -40,6 +43,7 @@ def load() -> Settings:
     notice_days = max(t.get_float("SUBPROCESSOR_NOTICE_DAYS"), MIN_SUBPROCESSOR_NOTICE_DAYS)
     return Settings(
         dsr_task_late_after=timedelta(seconds=t.get_float("DSR_TASK_LATE_SECONDS")),
+        dsr_export_days=max(1, t.get_int("DSR_EXPORT_DAYS")),
         subprocessor_notice=timedelta(days=notice_days),
         dpo_name=str(t.get("DPO_NAME") or ""),
         dpo_email=str(t.get("DPO_EMAIL") or ""),

@@ -141,29 +141,38 @@ _COMMON_SECURITY = (
     "appels et événements signés entre services (HMAC-SHA256)",
 )
 
+#: Compliance's handling of data-subject requests: it concerns every person who asks
+#: (so every access export lists it).
+DSR_ACTIVITY = Activity(
+    name="Demandes d'exercice des droits des personnes",
+    role="processor",
+    purposes=("aider les responsables de traitement à répondre aux demandes d'accès, de "
+              "rectification, d'effacement, de limitation, d'opposition et de "
+              "portabilité (RGPD art. 15 à 22 ; clauses de sous-traitance IV.8)",),
+    legal_basis="contrat de sous-traitance (RGPD art. 28.3.e) et obligation légale "
+                "(RGPD art. 12)",
+    data_subjects=("personnes dont les données sont traitées pour le compte des "
+                   "utilisateurs (prospects)", "utilisateurs de la plateforme"),
+    categories=("adresse email et numéro de téléphone donnés dans la demande",
+                "note de réception", "champs à rectifier",
+                "comptes rendus des services (nombre d'enregistrements trouvés et traités)",
+                "pour une demande d'accès ou de portabilité : les données que les services "
+                "ont trouvées, réunies dans l'export"),
+    retention="les identifiants sont détruits (clé de la demande effacée) dès qu'un "
+              "effacement est achevé ; pour les autres demandes ils restent chiffrés avec "
+              "la demande ; les données réunies pour un accès ou une portabilité sont "
+              "détruites (clé effacée) à la fin de leur mise à disposition, 7 jours après "
+              "l'achèvement par défaut (DSR_EXPORT_DAYS) ; le reçu ne garde que des comptes "
+              "et des dates",
+    recipients=("personnel de conformité de la plateforme",
+                "services internes qui détiennent les données (comptes, forfaits, "
+                "prospects, messagerie), pour exécuter la demande"),
+    security_measures=(*_COMMON_SECURITY,
+                       "les événements ne portent que des index, jamais l'adresse"))
+
 #: What compliance itself processes (its own tables, as built in this package).
 COMPLIANCE_DATA_MAP = DataMap("compliance", (
-    Activity(
-        name="Demandes d'exercice des droits des personnes",
-        role="processor",
-        purposes=("aider les responsables de traitement à répondre aux demandes d'accès, de "
-                  "rectification, d'effacement, de limitation, d'opposition et de "
-                  "portabilité (RGPD art. 15 à 22 ; clauses de sous-traitance IV.8)",),
-        legal_basis="contrat de sous-traitance (RGPD art. 28.3.e) et obligation légale "
-                    "(RGPD art. 12)",
-        data_subjects=("personnes dont les données sont traitées pour le compte des "
-                       "utilisateurs (prospects)", "utilisateurs de la plateforme"),
-        categories=("adresse email et numéro de téléphone donnés dans la demande",
-                    "note de réception", "champs à rectifier",
-                    "comptes rendus des services (nombre d'enregistrements trouvés et traités)"),
-        retention="les identifiants sont détruits (clé de la demande effacée) dès qu'un "
-                  "effacement est achevé ; pour les autres demandes ils restent chiffrés avec "
-                  "la demande ; le reçu ne garde que des comptes et des dates",
-        recipients=("personnel de conformité de la plateforme",
-                    "services internes qui détiennent les données (comptes, forfaits, "
-                    "prospects, messagerie), pour exécuter la demande"),
-        security_measures=(*_COMMON_SECURITY,
-                           "les événements ne portent que des index, jamais l'adresse")),
+    DSR_ACTIVITY,
     Activity(
         name="Notification des violations de données",
         role="processor",

@@ -33,11 +33,16 @@ CONTROLLERS = ("chaque utilisateur de la plateforme (distributeur indépendant) 
                "son sous-traitant")
 
 
+def activities_of(maps: Iterable[DataMap]) -> list[dict[str, Any]]:
+    """Every declared activity, as the register lists it (with the declaring service)."""
+    return [{"service": m.service, **a.as_dict()} for m in maps for a in m.activities]
+
+
 def assemble(processor: str, dpo: Mapping[str, Any], maps: Iterable[DataMap],
              missing: Mapping[str, str], subprocessors: list[dict[str, Any]],
              controllers: Mapping[str, Any] | None, generated_at: datetime) -> dict[str, Any]:
     """One JSON document; ``missing``: services whose map could not be had, and why."""
-    activities = [{"service": m.service, **a.as_dict()} for m in maps for a in m.activities]
+    activities = activities_of(maps)
     gaps = dict(missing)
     if not (dpo.get("name") or dpo.get("email")):
         gaps["dpo"] = "DPO_NAME and DPO_EMAIL are not set"

@@ -4,6 +4,7 @@ the settings (processor name, DPO). A service that does not answer is listed as 
 never papered over."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from compliance.domain import datamap, documents
@@ -27,11 +28,13 @@ def _controllers(ctx: Ctx) -> tuple[dict[str, Any] | None, str | None]:
             "items": list(answer.get("items") or [])}, None
 
 
-def build(ctx: Ctx) -> dict[str, Any]:
-    ctx.compliance_staff()
+def declared_maps(ctx: Ctx, services: Iterable[str] = DECLARING
+                  ) -> tuple[list[datamap.DataMap], dict[str, str]]:
+    """Compliance's own map and those ``services`` declare (asked over RPC), with the
+    services whose map could not be had, and why."""
     maps = [datamap.COMPLIANCE_DATA_MAP]
     missing: dict[str, str] = {}
-    for service in DECLARING:
+    for service in services:
         try:
             declared = datamap.parse_data_map(ctx.services.data_map(service))
         except Unavailable:
@@ -44,6 +47,12 @@ def build(ctx: Ctx) -> dict[str, Any]:
             missing[service] = f"its data map names {declared.service!r}"
             continue
         maps.append(declared)
+    return maps, missing
+
+
+def build(ctx: Ctx) -> dict[str, Any]:
+    ctx.compliance_staff()
+    maps, missing = declared_maps(ctx)
     controllers, problem = _controllers(ctx)
     if problem:
         missing["controllers"] = problem

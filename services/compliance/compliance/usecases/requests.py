@@ -16,12 +16,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from compliance.domain import export as exports
 from compliance.domain import requests as rules
 from compliance.domain import subject as subjects
 from compliance.domain.requests import Kind, RuleError, Status, TaskState, TaskStatus
+from compliance.models import dsr_exports as X
 from compliance.models import dsr_requests as R
 from compliance.models import dsr_tasks as K
-from compliance.usecases import audit
+from compliance.usecases import answers, audit
 from compliance.usecases.context import Ctx
 from suivi_common import clock, paging
 from suivi_common.crypto import KeyDestroyed
@@ -112,7 +114,9 @@ def register(ctx: Ctx, kind: object, email: object = None, phone: object = None,
     return get_request(ctx, str(request_id))
 
 
-def _load(ctx: Ctx, request_id: object, lock: bool = False) -> Any:
+def load_request(ctx: Ctx, request_id: object, lock: bool = False) -> Any:
+    """The request's row (``FOR UPDATE`` with ``lock``); NotFound for an unknown or
+    malformed id."""
     rid = parse_uuid(request_id)
     if rid is None:
         raise NotFound("No such request")
@@ -128,7 +132,7 @@ def _tasks(ctx: Ctx, request_id: uuid.UUID) -> list[Any]:
                                     .order_by(K.c.service)))
 
 
-def _subject(ctx: Ctx, row: Any) -> dict[str, Any]:
+def decrypted_subject(ctx: Ctx, row: Any) -> dict[str, Any]:
     """The request's decrypted personal data (nothing once shredded, including by an
     erasure that completed after ``row`` was read)."""
     shredded = {"email": None, "phone": None, "note": None, "changes": None}
@@ -161,6 +165,17 @@ def _task_view(task: Any, now: datetime, late_after: Any) -> dict[str, Any]:
                                   late_after)}
 
 
+def export_state(ctx: Ctx, row: Any) -> exports.ExportState:
+    """Whether the request's export can be downloaded, until when, or when it went."""
+    return exports.state(row.kind, row.status, row.completed_at, row.export_destroyed_at,
+                         clock.now(), ctx.settings.dsr_export_days)
+
+
+def _export_view(ctx: Ctx, row: Any) -> dict[str, Any] | None:
+    s = export_state(ctx, row)
+    return s.as_dict() if s.applicable else None
+
+
 def _view(ctx: Ctx, row: Any, with_subject: bool = True) -> dict[str, Any]:
     now, late_after = clock.now(), ctx.settings.dsr_task_late_after
     tasks = [_task_view(t, now, late_after) for t in _tasks(ctx, row.id)]
@@ -174,15 +189,16 @@ def _view(ctx: Ctx, row: Any, with_subject: bool = True) -> dict[str, Any]:
             "started_at": _iso(row.started_at), "completed_at": _iso(row.completed_at),
             "denied_reason": row.denied_reason,
             "subject_shredded": row.subject_shredded_at is not None,
-            "late": any(t["late"] for t in tasks), "tasks": tasks}
+            "late": any(t["late"] for t in tasks), "tasks": tasks,
+            "export": _export_view(ctx, row)}
     if with_subject:
-        view.update(_subject(ctx, row))
+        view.update(decrypted_subject(ctx, row))
     return view
 
 
 def get_request(ctx: Ctx, request_id: object) -> dict[str, Any]:
     ctx.compliance_staff()
-    return _view(ctx, _load(ctx, request_id))
+    return _view(ctx, load_request(ctx, request_id))
 
 
 def list_requests(ctx: Ctx, status: object = None, cursor: object = None,
@@ -203,7 +219,7 @@ def list_requests(ctx: Ctx, status: object = None, cursor: object = None,
 
 
 def _send_task(ctx: Ctx, row: Any, service: str, attempt: int) -> None:
-    person = _subject(ctx, row)
+    person = decrypted_subject(ctx, row)
     email_key = ctx.vault.subkey(subjects.SUBJECT_INDEX_PURPOSE.format(kind="email"))
     phone_key = ctx.vault.subkey(subjects.SUBJECT_INDEX_PURPOSE.format(kind="phone"))
     ctx.emit(TASK_EVENT, {
@@ -217,7 +233,7 @@ def process(ctx: Ctx, request_id: object) -> dict[str, Any]:
     """Start (or resume after a failure): one task per holding service that has not
     reported done; the others are not asked again."""
     ctx.compliance_staff()
-    row = _load(ctx, request_id, lock=True)
+    row = load_request(ctx, request_id, lock=True)
     try:
         rules.check_can_process(Status(row.status))
     except RuleError as err:
@@ -240,12 +256,12 @@ def process(ctx: Ctx, request_id: object) -> dict[str, Any]:
         status=Status.IN_PROGRESS.value, updated_at=now, started_at=row.started_at or now))
     audit.append(ctx, "dsr.resumed" if resumed else "dsr.processing_started",
                  {"type": "data_subject_request", "id": str(row.id)}, {"services": sent})
-    return _view(ctx, _load(ctx, row.id))
+    return _view(ctx, load_request(ctx, row.id))
 
 
 def deny(ctx: Ctx, request_id: object, reason: object) -> dict[str, Any]:
     ctx.compliance_staff()
-    row = _load(ctx, request_id, lock=True)
+    row = load_request(ctx, request_id, lock=True)
     try:
         rules.check_can_deny(Status(row.status))
         text = rules.check_text(reason, "reason", rules.MAX_REASON, required=True)
@@ -254,14 +270,16 @@ def deny(ctx: Ctx, request_id: object, reason: object) -> dict[str, Any]:
     now = clock.now()
     ctx.session.execute(update(R).where(R.c.id == row.id).values(
         status=Status.DENIED.value, denied_reason=text, updated_at=now, completed_at=now))
+    # what services already returned will never be exported: it goes now
+    dropped = answers.drop(ctx, row.id)
     audit.append(ctx, "dsr.denied", {"type": "data_subject_request", "id": str(row.id)},
-                 {"kind": row.kind})
-    return _view(ctx, _load(ctx, row.id))
+                 {"kind": row.kind, "answers_destroyed": dropped["services"]})
+    return _view(ctx, load_request(ctx, row.id))
 
 
 def extend(ctx: Ctx, request_id: object, months: object, reason: object) -> dict[str, Any]:
     staff = ctx.compliance_staff()
-    row = _load(ctx, request_id, lock=True)
+    row = load_request(ctx, request_id, lock=True)
     try:
         total = rules.check_extension(Status(row.status), row.extension_months, months)
         text = rules.check_text(reason, "reason", rules.MAX_REASON, required=True)
@@ -275,7 +293,7 @@ def extend(ctx: Ctx, request_id: object, months: object, reason: object) -> dict
                                       "by": staff.user_id}]))
     audit.append(ctx, "dsr.extended", {"type": "data_subject_request", "id": str(row.id)},
                  {"months": months, "due_on": due.isoformat()})
-    return _view(ctx, _load(ctx, row.id))
+    return _view(ctx, load_request(ctx, row.id))
 
 
 def on_task_reported(ctx: Ctx, source: str, payload: dict[str, Any]) -> None:
@@ -304,8 +322,7 @@ def on_task_reported(ctx: Ctx, source: str, payload: dict[str, Any]) -> None:
     ctx.session.execute(update(K).where(K.c.request_id == row.id, K.c.service == source).values(
         status=(TaskStatus.FAILED if error else TaskStatus.DONE).value, answered_at=now,
         found=found, records_affected=count, error=error,
-        data=ctx.vault.encrypt(scope_of(row.id), "dsr_tasks", f"data:{source}", row.id,
-                               json.dumps(data)) if data is not None else None))
+        data=answers.seal(ctx, row.id, source, data)))
     states = [TaskState(t.service, TaskStatus(t.status)) for t in _tasks(ctx, row.id)]
     result = rules.outcome(states)
     subject = {"type": "data_subject_request", "id": str(row.id)}
@@ -325,10 +342,10 @@ def on_task_reported(ctx: Ctx, source: str, payload: dict[str, Any]) -> None:
 
 def _shred_subject(ctx: Ctx, row: Any, values: dict[str, Any], now: datetime) -> None:
     """An erasure done everywhere leaves no trace of the person here either: the request's
-    key is destroyed and its encrypted columns emptied; the receipt keeps counts only."""
+    keys are destroyed and its encrypted columns emptied; the receipt keeps counts only."""
     ctx.vault.destroy(scope_of(row.id))
     values.update(email=None, phone=None, note=None, changes=None, subject_shredded_at=now)
-    ctx.session.execute(update(K).where(K.c.request_id == row.id).values(data=None))
+    answers.drop(ctx, row.id)
 
 
 def retry_late(ctx: Ctx, limit: int = 500) -> int:
@@ -344,7 +361,7 @@ def retry_late(ctx: Ctx, limit: int = 500) -> int:
     for task in rows:
         if not rules.retry_due(TaskStatus(task.status), task.last_sent_at, now, late_after):
             continue
-        request = _load(ctx, task.request_id)
+        request = load_request(ctx, task.request_id)
         ctx.session.execute(update(K).where(K.c.request_id == task.request_id,
                                             K.c.service == task.service)
                             .values(attempts=task.attempts + 1, last_sent_at=now))
@@ -359,7 +376,7 @@ def retry_late(ctx: Ctx, limit: int = 500) -> int:
 def receipt(ctx: Ctx, request_id: object) -> dict[str, Any]:
     """What each service found and did, with counts and times: for a closed request."""
     ctx.compliance_staff()
-    row = _load(ctx, request_id)
+    row = load_request(ctx, request_id)
     if row.status not in (Status.COMPLETED.value, Status.DENIED.value):
         raise Conflict("The receipt exists once the request is completed or denied",
                        code="request_not_closed")
@@ -374,17 +391,28 @@ def receipt(ctx: Ctx, request_id: object) -> dict[str, Any]:
             "services": services,
             "records_affected": sum(s["records_affected"] or 0 for s in services),
             "subject_shredded": row.subject_shredded_at is not None,
+            "export": _receipt_export(ctx, row),
             "issued_at": clock.now().isoformat()}
+
+
+def _receipt_export(ctx: Ctx, row: Any) -> dict[str, Any] | None:
+    """An access or portability request's export: available or not, until when, built
+    when (its first download), destroyed when."""
+    view = _export_view(ctx, row)
+    if view is None:
+        return None
+    built = ctx.session.execute(select(X.c.built_at).where(X.c.request_id == row.id)).scalar()
+    return {**view, "built_at": _iso(built)}
 
 
 def subject_for(ctx: Ctx, request_id: object, service: str) -> dict[str, Any]:
     """For a holding service working on its open task: the normalised identifiers (and a
     rectification's changes) to compute its own blind indexes with. Nothing otherwise."""
-    row = _load(ctx, request_id)
+    row = load_request(ctx, request_id)
     task = ctx.session.execute(select(K.c.status).where(
         K.c.request_id == row.id, K.c.service == service)).scalar()
     if row.status != Status.IN_PROGRESS.value or task != TaskStatus.PENDING.value:
         raise NotFound("No open task of this service on this request")
-    person = _subject(ctx, row)
+    person = decrypted_subject(ctx, row)
     return {"request_id": str(row.id), "kind": row.kind, "email": person["email"],
             "phone": person["phone"], "changes": person["changes"]}

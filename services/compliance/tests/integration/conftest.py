@@ -5,7 +5,7 @@ in ``services/compliance/README.md``).
 * ``FakeHolders`` consumes ``dsr_task_requested`` and answers each task with
   ``dsr_task_reported``, published signed as the service the task names, as that
   service's outbox relay would; ``HOLDERS`` says per service whether to answer, stay
-  silent or report a failure.
+  silent or report a failure, ``REPORT_DATA`` what ``data`` an answer carries.
 * ``FakeLeads`` (named ``leads``) answers ``breach_scope`` from ``SCOPES``.
 
 Between tests every table is emptied except ``data_keys`` (the running service caches
@@ -50,6 +50,8 @@ STAFF = {"user_id": "s0000000-0000-4000-8000-000000000001", "role": "staff"}
 HOLDERS: dict[str, str] = {}
 #: what each fake holder received, in order
 TASKS: list[dict[str, Any]] = []
+#: service -> the ``data`` its report carries (none when absent)
+REPORT_DATA: dict[str, Any] = {}
 #: breach scope answers: list of {user_id, network_id, persons, records}
 SCOPES: list[dict[str, Any]] = []
 SCOPE_ASKS: list[dict[str, Any]] = []
@@ -76,6 +78,8 @@ class FakeHolders:
                                 records_affected=2 if behaviour == "report" else 0)
         if behaviour == "fail":
             report["error"] = "database unreachable"
+        if behaviour == "report" and service in REPORT_DATA:
+            report["data"] = REPORT_DATA[service]
         publish_event(AMQP["uri"], service, "dsr_task_reported", report)
 
 
@@ -212,6 +216,7 @@ def harness() -> Iterator[Harness]:
     engine = create_engine(db_url)
     vhost = infra.fresh_vhost()
     cfg = infra.base_config(vhost, DATABASE_URL=db_url, DSR_RETRY_INTERVAL_SECONDS=3600,
+                            DSR_EXPORT_SWEEP_SECONDS=3600,
                             DPO_NAME="Claire Dupont", DPO_EMAIL="dpo@suivi.test",
                             RPC_TIMEOUT_SECONDS=10)
     AMQP["uri"] = cfg["AMQP_URI"]
@@ -235,6 +240,7 @@ def h(harness: Harness) -> Iterator[Harness]:
     _reset(harness.engine)
     HOLDERS.clear()
     TASKS.clear()
+    REPORT_DATA.clear()
     SCOPES.clear()
     SCOPE_ASKS.clear()
     LEADS_STATE.clear()
@@ -253,6 +259,11 @@ def holders(h: Harness) -> dict[str, str]:
 @pytest.fixture
 def tasks(h: Harness) -> list[dict[str, Any]]:
     return TASKS
+
+
+@pytest.fixture
+def report_data(h: Harness) -> dict[str, Any]:
+    return REPORT_DATA
 
 
 @pytest.fixture
