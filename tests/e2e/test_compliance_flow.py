@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from suivi_common import events
 from suivi_common.testing.waiting import wait_for
 from tests.e2e.scenario import step, wait_until
 from tools.api_client import Api
@@ -154,10 +153,8 @@ def test_the_register_is_generated(compliance: Api) -> None:
 def test_an_access_request_about_a_user_is_exported(compliance: Api, staff: Api,
                                                     make_network: Any,
                                                     invite_member: Any) -> None:
-    """An access request for a member's address: accounts, plans and leads look for them
-    and report. The export is downloadable once every holding service has answered; while
-    the mailer does not report yet (it is a pending emitter of ``dsr_task_reported`` in
-    the catalogue) the request cannot complete, and the export is refused as such."""
+    """An access request for a member's address: accounts, plans, leads and the mailer look
+    for them and report; once every one has answered, the export downloads."""
     _, admin = make_network()
     _, member = invite_member(admin)
     email = member.email
@@ -174,27 +171,12 @@ def test_an_access_request_about_a_user_is_exported(compliance: Api, staff: Api,
             == 404
         compliance.post(f"/api/compliance/requests/{request['id']}/process", expect=200)
 
-    mailer_reports = "mailer" not in events.get("dsr_task_reported").pending
-    with step("the holding services report what they found"):
-        def answered(view: dict[str, Any]) -> bool:
-            done = {t["service"] for t in view["tasks"] if t["status"] == "done"}
-            return view["status"] == "completed" or (
-                not mailer_reports and {"accounts", "plans", "leads"} <= done)
-
+    with step("every holding service reports what it found"):
         view = wait_until(lambda: compliance.get(f"/api/compliance/requests/{request['id']}"),
-                          answered)
+                          lambda v: v["status"] == "completed")
         tasks = {t["service"]: t for t in view["tasks"]}
+        assert {t["status"] for t in tasks.values()} == {"done"}, tasks
         assert tasks["accounts"]["found"] is True and tasks["accounts"]["records_affected"] >= 1
-        assert tasks["leads"]["status"] == tasks["plans"]["status"] == "done"
-
-    if view["status"] != "completed":
-        with step("without the mailer's answer the request is open: no export yet"):
-            assert tasks["mailer"]["status"] == "pending"
-            status, body = compliance.call("GET", path)
-            assert status == 409 and body["error"]["code"] == "request_not_completed"
-            assert view["export"] == {"available": False, "available_until": None,
-                                      "destroyed_at": None}
-        return
 
     with step("the export downloads as a ZIP whose JSON names the account's email"):
         receipt = compliance.get(f"/api/compliance/requests/{request['id']}/receipt")
