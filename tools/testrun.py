@@ -18,10 +18,12 @@ explicit test paths is a single plain pytest.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -106,26 +108,29 @@ def main(argv: list[str]) -> int:
     print(f"make test: {len(shards)} shards, logs in var/test-shard-*.log", flush=True)
     counts: Counter[str] = Counter()
     status = 0
-    pending = list(shards)
+    finished: queue.Queue[Shard] = queue.Queue()  # in the order the shards end
+    def watch(shard: Shard) -> None:
+        assert shard.process is not None
+        shard.process.wait()
+        finished.put(shard)
+
+    for shard in shards:
+        threading.Thread(target=watch, args=(shard,), daemon=True).start()
     try:
-        while pending:
-            for shard in list(pending):
-                assert shard.process is not None and shard.out is not None
-                code = shard.process.poll()
-                if code is None:
-                    continue
-                pending.remove(shard)
-                shard.out.close()
-                text = shard.log.read_text(errors="replace")
-                print(f"\n---- shard {shard.number} ({' '.join(shard.paths)}): exit {code}, "
-                      f"{time.monotonic() - start:.0f}s", flush=True)
-                print(text, flush=True)
-                shard_counts = summary_counts(text)
-                if not shard_counts:
-                    counts["errors"] += 1  # a shard that printed no summary did not finish
-                counts.update(shard_counts)
-                status = status or code or (0 if shard_counts else 1)
-            time.sleep(1)
+        for _ in shards:
+            shard = finished.get()
+            assert shard.process is not None and shard.out is not None
+            code = shard.process.returncode
+            shard.out.close()
+            text = shard.log.read_text(errors="replace")
+            print(f"\n---- shard {shard.number} ({' '.join(shard.paths)}): exit {code}, "
+                  f"{time.monotonic() - start:.0f}s", flush=True)
+            print(text, flush=True)
+            shard_counts = summary_counts(text)
+            if not shard_counts:
+                counts["errors"] += 1  # a shard that printed no summary did not finish
+            counts.update(shard_counts)
+            status = status or code or (0 if shard_counts else 1)
     except KeyboardInterrupt:
         status = 130
     finally:
