@@ -5,7 +5,8 @@ its part of compliance's contract (notices to controllers, data-subject tasks, d
 Entry points are thin: each calls one use case (``mailer.usecases``), whose module says how
 "once, never lost" holds for it: ``system_emails`` (one event, one email, a ledger without
 anything personal), ``sending`` (the queue of emails to leads), ``automations``,
-``lead_emails``, ``opposition``, ``templates``, ``compliance_notices`` (one email per
+``lead_emails``, ``breach_subjects`` (one art. 34 email per breach and person),
+``opposition``, ``templates``, ``compliance_notices`` (one email per
 notice and controller), ``subject_requests`` (one task per request).
 """
 import logging
@@ -18,6 +19,7 @@ from mailer.google.entrypoints import GoogleEntrypoints
 from mailer.models import common
 from mailer.usecases import (
     automations,
+    breach_subjects,
     compliance_notices,
     lead_emails,
     opposition,
@@ -110,6 +112,15 @@ class MailerService(GoogleEntrypoints, PlatformService):
     @reliable_handler("leads", "lead_erased")
     def on_lead_erased(self, payload: dict[str, Any]) -> None:
         lead_emails.on_lead_erased(self.ctx, payload)
+
+    @reliable_handler("leads", "office_leads_erased")
+    def on_office_leads_erased(self, payload: dict[str, Any]) -> None:
+        """The owner deleted them, or retention: their history goes, the owner is not mailed."""
+        lead_emails.on_office_leads_erased(self.ctx, payload)
+
+    @reliable_handler("leads", "breach_subject_mail_requested")
+    def on_breach_subject_mail_requested(self, payload: dict[str, Any]) -> None:
+        breach_subjects.on_mail_requested(self.ctx, payload)
 
     @reliable_handler("mailer", "lead_email_due")
     def on_lead_email_due(self, payload: dict[str, Any]) -> None:

@@ -31,6 +31,8 @@ _ACTIVITIES: tuple[dict[str, Any], ...] = (
             "ou que ses automatisations déclenchent quand un prospect change de statut",
             "tenir l'historique des emails envoyés à chaque prospect (bureau, export, "
             "demandes d'accès)",
+            "communiquer aux prospects concernés une violation de données que l'utilisateur "
+            "a approuvé de leur notifier (RGPD art. 34)",
         ],
         "legal_basis": "contrat de sous-traitance (RGPD art. 28) : instructions de "
                        "l'utilisateur, responsable de traitement",

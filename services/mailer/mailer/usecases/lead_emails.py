@@ -4,7 +4,8 @@
   leads answers who owns the lead (``lead_contact``), the mailer compares it to the caller.
 * The history is the lead's personal data: the address, subject and bodies are encrypted
   under the owner's network scope, and every row of the lead is deleted when leads
-  announces its erasure (``lead_erased``).
+  announces its erasure (``lead_erased``, or ``office_leads_erased`` for leads the owner
+  deleted or retention ended, without the owner's notice).
 * An office send is rendered when it is queued (the history shows exactly what was sent)
   and handed to the sender through the outbox (``lead_email_due``), so the answer (202) never
   waits for SMTP, and nothing queued is lost.
@@ -19,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from mailer.domain import templating, unsubscribe
+from mailer.domain import breach_subjects, templating, unsubscribe
 from mailer.domain.templating import Rendered, Source
 from mailer.models import email_oppositions, lead_emails, lead_status_seen
 from mailer.usecases import templates
@@ -37,6 +38,8 @@ SCHEDULED, QUEUED, SENDING, SENT = "scheduled", "queued", "sending", "sent"
 FAILED, BLOCKED, CANCELLED = "failed", "blocked_opposition", "cancelled"
 OFFICE, AUTOMATION = "office", "automation"
 DUE_EVENT = "lead_email_due"
+#: Leads erased per statement (``office_leads_erased`` comes in leads' batches).
+ERASE_BATCH = 1000
 #: What the office sees: waiting, whatever for, is "queued".
 API_STATUS = {SCHEDULED: QUEUED, QUEUED: QUEUED, SENDING: QUEUED, SENT: SENT, FAILED: FAILED,
               BLOCKED: BLOCKED}
@@ -203,11 +206,31 @@ def on_lead_erased(ctx: Ctx, payload: Mapping[str, Any]) -> int:
         lid = uuid.UUID(str(payload.get("lead_id")))
     except ValueError:
         return 0
-    now = clock.now()
-    ctx.session.execute(pg_insert(lead_status_seen).values(lead_id=lid, erased_at=now)
-                        .on_conflict_do_update(index_elements=["lead_id"],
-                                               set_={"erased_at": now}))
-    return rows_affected(ctx.session.execute(delete(LE).where(LE.c.lead_id == lid)))
+    return forget_leads(ctx, [lid])
+
+
+def on_office_leads_erased(ctx: Ctx, payload: Mapping[str, Any]) -> int:
+    """leads' ``office_leads_erased`` (the owner deleted them, or retention): as
+    ``lead_erased`` for each lead, and the owner is not mailed (that notice says the person
+    asked). Idempotent."""
+    return forget_leads(ctx, breach_subjects.erased_lead_ids(payload))
+
+
+def forget_leads(ctx: Ctx, lead_ids: list[uuid.UUID]) -> int:
+    """Every email of these leads goes, waiting ones included (nothing is left to send), and
+    ``lead_status_seen`` marks them erased, first: that row lock orders this against a
+    breach notice being queued for one of them (``breach_subjects``). Returns the rows
+    deleted."""
+    now, deleted = clock.now(), 0
+    ids = sorted(set(lead_ids))
+    for start in range(0, len(ids), ERASE_BATCH):
+        chunk = ids[start:start + ERASE_BATCH]
+        ctx.session.execute(pg_insert(lead_status_seen)
+                            .values([{"lead_id": lid, "erased_at": now} for lid in chunk])
+                            .on_conflict_do_update(index_elements=["lead_id"],
+                                                   set_={"erased_at": now}))
+        deleted += rows_affected(ctx.session.execute(delete(LE).where(LE.c.lead_id.in_(chunk))))
+    return deleted
 
 
 def subject_history(ctx: Ctx, lead_id: Any) -> list[dict[str, Any]]:

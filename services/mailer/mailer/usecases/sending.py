@@ -6,9 +6,10 @@ the outbox) asks for a row to be sent; the mailer's own reliable handler runs ``
 1. an automation's row is checked and rendered first (``automations.prepare``): the lead
    may have been erased, left the status, its office closed, its owner paused automations;
 2. the row is *claimed*: ``queued`` -> ``sending`` in one conditional update that also
-   requires no objection on file for the address, committed before the email goes on the
-   wire. Only one worker, of any instance, wins a claim; a redelivered event finds the row
-   ``sending`` or ``sent`` and does nothing;
+   requires no objection on file for the address (not for an art. 34 breach notice,
+   ``breach_subjects``), committed before the email goes on the wire. Only one worker, of
+   any instance, wins a claim; a redelivered event finds the row ``sending`` or ``sent``
+   and does nothing;
 3. the email goes through the user's channels (``channels``), then the row is ``sent`` and
    ``lead_email_sent`` is emitted, in one transaction;
 4. a refusal puts the row back to ``scheduled`` with a backoff (``domain.retries``), or
@@ -29,11 +30,11 @@ from email.utils import parseaddr
 from typing import Any
 
 import eventlet
-from sqlalchemy import and_, exists, func, not_, select, update
+from sqlalchemy import and_, exists, func, not_, select, true, update
 
 from mailer import channels as channel_mod
 from mailer.adapters.smtp import MailDeliveryError
-from mailer.domain import lead_mail, retries
+from mailer.domain import breach_subjects, lead_mail, retries
 from mailer.models import email_oppositions, lead_emails
 from mailer.usecases import automations
 from mailer.usecases.context import Ctx
@@ -104,8 +105,9 @@ def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | No
         log.info("email %s to a lead not sent: its owner's account is gone", eid)
         return CANCELLED
     with ctx.autonomous() as tx:
+        unopposed = not_(_opposed_clause()) if breach_subjects.opposable(row.origin) else true()
         claimed = tx.execute(
-            update(LE).where(LE.c.id == eid, LE.c.status == QUEUED, not_(_opposed_clause()))
+            update(LE).where(LE.c.id == eid, LE.c.status == QUEUED, unopposed)
             .values(status=SENDING, attempts=LE.c.attempts + 1,
                     lease_until=func.now() + timedelta(seconds=ctx.settings.lease_seconds))
             .returning(LE.c.attempts)).first()

@@ -2,9 +2,9 @@
 a small fake ``accounts`` that hands out set-password links by reference (the real one
 derives them; see accounts' ``password_tokens``) and answers ``get_user``,
 ``office_active`` and ``register_controllers``, a small fake ``leads`` that answers
-``lead_contact`` and the pipeline, and records the ``lead_email_sent`` events the mailer
-emits, and a small fake ``compliance`` that answers ``dsr_subject`` and records the
-``dsr_task_reported`` and ``breach_notice_sent`` events."""
+``lead_contact``, ``breach_subject_contact`` and the pipeline, and records the
+``lead_email_sent`` events the mailer emits, and a small fake ``compliance`` that answers
+``dsr_subject`` and records the ``dsr_task_reported`` and ``breach_notice_sent`` events."""
 from __future__ import annotations
 
 import asyncio
@@ -150,6 +150,10 @@ USERS: dict[str, dict[str, Any]] = {}
 CLOSED_OFFICES: set[str] = set()
 #: lead id -> what leads' ``lead_contact`` answers (absent: unknown or erased).
 LEADS: dict[str, dict[str, Any]] = {}
+#: (breach id, lead id) -> what leads' ``breach_subject_contact`` answers (absent: NotFound,
+#: as for a person not requested or erased since); who asked, per call.
+BREACH_CONTACTS: dict[tuple[str, str], dict[str, Any]] = {}
+BREACH_ASKED: list[tuple[str, str, Principal | None]] = []
 #: network id -> its pipeline's statuses (the default one otherwise).
 PIPELINES: dict[str, list[str]] = {}
 DEFAULT_STATUSES = ["new", "contacted", "meeting", "client", "distributor", "not_interested"]
@@ -232,6 +236,16 @@ class FakeLeads:
         if lead_id not in LEADS:
             raise NotFound("No such lead")
         return LEADS[lead_id]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def breach_subject_contact(self, breach_id: str, lead_id: str) -> dict[str, Any]:
+        """The contract leads implements (``usecases.breaches.subject_contact``), internal."""
+        BREACH_ASKED.append((breach_id, lead_id, self.principal))
+        if self.principal is None or not self.principal.is_service:
+            raise Forbidden("internal", code="internal_only")
+        if (breach_id, lead_id) not in BREACH_CONTACTS:
+            raise NotFound("No such person to notify")
+        return BREACH_CONTACTS[(breach_id, lead_id)]
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def office_get_pipeline(self) -> dict[str, Any]:
@@ -386,6 +400,27 @@ class Office:
         return publish_signed(self.live.cfg["AMQP_URI"], "leads", "lead_erased", {
             "lead_id": lead["lead_id"], "user_id": lead["owner_id"],
             "network_id": lead["network_id"], "erased_at": clock.now().isoformat()})
+
+    def erase_batch(self, leads: list[dict[str, Any]], reason: str = "owner",
+                    message_id: str | None = None) -> str:
+        """Leads wiped by the owner or retention (``office_leads_erased``, one owner)."""
+        for lead in leads:
+            LEADS.pop(lead["lead_id"], None)
+        return publish_signed(self.live.cfg["AMQP_URI"], "leads", "office_leads_erased", {
+            "user_id": self.user.user_id, "network_id": self.network_id,
+            "lead_ids": [lead["lead_id"] for lead in leads], "reason": reason,
+            "erased_at": clock.now().isoformat()}, message_id)
+
+    def breach_contact(self, breach_id: str, lead: dict[str, Any]) -> dict[str, Any]:
+        """Leads requested ``lead`` for ``breach_id``: ``breach_subject_contact`` answers."""
+        BREACH_CONTACTS[(breach_id, lead["lead_id"])] = {
+            "breach_id": breach_id, "lead_id": lead["lead_id"], "user_id": lead["owner_id"],
+            "email": lead["email"], "first_name": lead["first_name"],
+            "last_name": lead["last_name"]}
+        return BREACH_CONTACTS[(breach_id, lead["lead_id"])]
+
+    def breach_asked(self, breach_id: str) -> list[tuple[str, Principal | None]]:
+        return [(lid, p) for bid, lid, p in BREACH_ASKED if bid == breach_id]
 
     def member(self, first_name: str = "Bruno") -> Principal:
         uid = str(uuid.uuid4())
