@@ -1,32 +1,33 @@
 """The mailer (issue 11, section 7): automations into SMTP, and office sends through Gmail.
 
-Both start their own stack (``MailStack``): a fresh ``mailer_bench`` database and vhost,
-the real mailer (``nameko run`` with ``services/mailer/config.yaml``, its defaults: 20
-workers), and ``bench.mail_stubs`` in a process of their own for accounts and leads
-(each of the mailer's questions costs a real broker round trip, but no database). The SMTP
-sink (aiosmtpd, in memory: no disk write, so the floor is as fast as it can be) and the
-fake Google (``tools/fakes/fake_google.py`` with a quota, below) run in this process.
+``python -m bench mailer`` runs both parts (``BENCH_MAILER_PARTS=automations`` or
+``gmail``: one). Each starts its own stack (``MailStack``): a fresh ``mailer_bench``
+database and vhost, the real mailer (``services/mailer/config.yaml`` and its defaults, 20
+workers; run by ``bench.mailer_probe``, which counts its SQL, unless
+``BENCH_MAILER_PROBE=0``), and ``bench.mail_stubs`` in a process of their own for accounts
+and leads (each of the mailer's questions costs a real broker round trip, but no
+database). The SMTP sink (aiosmtpd, in memory: no disk write, so the floor is as fast as
+it can be) and the fake Google (``tools/fakes/fake_google.py`` with a quota, below) run in
+this process.
 
-``python -m bench mailer`` runs both (``BENCH_MAILER_PARTS=automations`` or ``gmail``: one).
+``run_automations``: ``BENCH_MAIL_N`` (10,000) leads of 20 users enter "contacted", on
+which the network's automation sends its default French template. The
+``lead_status_changed`` events are published as leads' relay publishes them (signed, with
+confirms), and the clock runs from the first publish to the last email at the sink. Every
+email must arrive once (counted by ``Message-ID`` at the sink), be ``sent`` in
+``lead_emails`` and be reported once (``lead_email_sent``). Then the same messages, as the
+sink received them, go through a bare ``smtplib`` loop in a child process: one connection
+per email, as the mailer's adapter sends (the baseline of the ratio), and all on one
+connection (for information). Ratio: mailer / bare.
 
-``run_automations``: ``BENCH_MAIL_N`` (10,000)
-leads of 20 users enter "contacted", on which the network's automation sends its default
-French template. The ``lead_status_changed`` events are published as leads' relay
-publishes them (signed, with confirms), and the clock runs from the first publish to the
-last email at the sink. Every email must arrive once (counted by ``Message-ID`` at the
-sink), be ``sent`` in ``lead_emails`` and be reported once (``lead_email_sent``).
-Then the same messages, as the sink received them, go through a bare ``smtplib`` loop in a
-child process: one connection per email, as the mailer's adapter sends (the baseline of
-the ratio), and all on one connection (for information). Ratio: mailer / bare.
-
-``run_gmail``: one user links Gmail (the OAuth flow
-against the fake, completed as the gateway completes it), then queues ``BENCH_GMAIL_N``
-(1,000) office sends (``send_lead_email``, a template each). The fake Google refuses
+``run_gmail``: one user links Gmail (the OAuth flow against the fake, completed as the
+gateway completes it), then queues ``BENCH_GMAIL_N`` (1,000) office sends
+(``send_lead_email``, a template each, one call after the other). The fake Google refuses
 (429) any send beyond ``BENCH_GMAIL_PER_MINUTE`` (150, the mailer's default quota) in a
 sliding minute (shortened by ``QUOTA_TOLERANCE_S`` for network jitter). Checked at the
-fake: none lost, none twice (``Message-ID``), none refused; reported: the time against
-the quota's floor (``floor((N - 1) / quota)`` minutes: the first quota at once, then a
-quota a minute), and the most sends seen in any 60 s window.
+fake: none lost, none twice (``Message-ID``), none refused; reported: the time against the
+quota's floor (``floor((N - 1) / quota)`` minutes: the first quota at once, then a quota a
+minute), the most sends seen in any 60 s window, and how long queueing a send took.
 """
 from __future__ import annotations
 
@@ -511,7 +512,7 @@ def run_gmail(n: int = GMAIL_N, per_minute: int = GMAIL_PER_MINUTE) -> dict[str,
         load_before = os.getloadavg()[0]
         latencies = []
         started = time.monotonic()
-        with RpcClient(stack.uri, principal=owner, timeout=120) as rpc:
+        with RpcClient(stack.uri, principal=owner, timeout=900) as rpc:
             for i in range(n):
                 t = time.monotonic()
                 queued = rpc.mailer.send_lead_email(stubs.lead_id(1, i), template_id)
