@@ -14,6 +14,7 @@ OPTIONAL = [
     ("leads_distribution", "bench.leads_distribution", "run"),
     ("leads_http", "bench.leads_http", "run"),
     ("office", "bench.office", "run"),
+    ("mailer", "bench.mailer", "run"),
 ]
 
 

@@ -1,0 +1,67 @@
+"""``nameko run`` with counters, for the mailer benchmarks: what one email costs in SQL.
+
+``python -m bench.mailer_probe <file> run --config ... mailer.service:MailerService`` runs
+the service exactly as ``python -m nameko run ...`` would, after hooking SQLAlchemy's
+``Engine`` events (every engine, created later included) to count statements (by first
+keyword), transactions begun and committed. Every second the counts are written to
+``<file>`` (JSON, replaced atomically), so a benchmark can divide them by the emails of
+its window. Each hook is one Python call per statement: microseconds against the
+milliseconds an email costs.
+"""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # as nameko run does, before anything else is imported
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+import suivi_common  # noqa: E402, F401  (green psycopg first, as every service does)
+
+COUNTS: Counter[str] = Counter()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+    COUNTS["statements"] += 1
+    COUNTS["sql:" + (statement.lstrip().split(None, 1) or ["?"])[0].upper()] += 1
+
+
+@event.listens_for(Engine, "begin")
+def _begin(conn: Any) -> None:
+    COUNTS["transactions"] += 1
+
+
+@event.listens_for(Engine, "commit")
+def _commit(conn: Any) -> None:
+    COUNTS["commits"] += 1
+
+
+def _dump(path: Path) -> None:
+    while True:
+        eventlet.sleep(1.0)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dict(COUNTS)))
+        os.replace(tmp, path)
+
+
+def main() -> None:
+    path = Path(sys.argv[1])
+    sys.argv = ["nameko", *sys.argv[2:]]
+    eventlet.spawn(_dump, path)
+    import nameko.cli
+
+    nameko.cli.cli()
+
+
+if __name__ == "__main__":
+    main()
