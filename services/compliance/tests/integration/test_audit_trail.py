@@ -31,6 +31,9 @@ def test_an_audited_event_becomes_one_entry_even_when_redelivered(h: Any) -> Non
     payload = decided("claim-1")
     h.publish("leads", "refund_claim_decided", payload, message_id="m-1")
     h.publish("leads", "refund_claim_decided", payload, message_id="m-1")  # relay published twice
+    # the two sources have queues of their own: the order of the chain is the order in
+    # which the entries were written, so the claim is written first
+    h.processed("m-1")
     h.publish("accounts", "payment_validated", events.example(
         "payment_validated", payment_id="p-1", user_id="u-1", network_id=None, order_type="plan",
         order_id="o-1", amount_cents=4500, method="transfer"), message_id="m-2")
