@@ -39,6 +39,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     p = Platform(db_suffix=suffix, vhost=f"suivi-e2e-{uuid.uuid4().hex[:8]}",
                  gateway_port=free_port(), smtp_port=free_port(), card_port=free_port(),
                  var_dir=var_dir, extra_env={"SUIVI_ENV": "dev", "AUTH_CACHE_SECONDS": "0",
+                                             # a few pooled connections a service: this
+                                             # platform lives beside the other shard's
+                                             # tests, and a new machine's PostgreSQL
+                                             # takes 100 connections in all
+                                             "DB_POOL_SIZE": "2",
                                              "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
                                              # as behind a local proxy: tests may say who
                                              # the client is with X-Forwarded-For
