@@ -7,7 +7,7 @@ import email
 import email.policy
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +73,20 @@ class Mailbox:
     """The dev SMTP sink's folder: one ``.eml`` per message."""
 
     folder: Path
+    #: each file parsed once: a wait polls the folder ten times a second, and a test run
+    #: leaves hundreds of messages in it (the sink writes each file whole, by rename)
+    _parsed: dict[str, email.message.EmailMessage] = field(default_factory=dict, repr=False)
 
     def messages(self) -> list[email.message.EmailMessage]:
         if not self.folder.exists():
             return []
         out = []
         for path in sorted(self.folder.glob("*.eml")):
-            out.append(email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
+            msg = self._parsed.get(path.name)
+            if msg is None:
+                msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                self._parsed[path.name] = msg
+            out.append(msg)
         return out
 
     def wait_for(self, to: str, subject_contains: str = "", timeout: float = 30.0
@@ -99,7 +106,9 @@ class Mailbox:
         return part.get_content() if part is not None else ""
 
     def set_password_token(self, to: str, subject_contains: str = "") -> str:
-        msg = self.wait_for(to, subject_contains)
+        # an invitation can queue behind a fan-out (a new terms version mails everyone)
+        # on a loaded machine: a minute and a half, returned from as soon as it arrives
+        msg = self.wait_for(to, subject_contains, timeout=90.0)
         match = re.search(r"set-password\?token=([A-Za-z0-9_\-]+)", self.text_of(msg))
         if not match:
             raise AssertionError(f"no set-password link in mail to {to}")

@@ -43,7 +43,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                                              # platform lives beside the other shard's
                                              # tests, and a new machine's PostgreSQL
                                              # takes 100 connections in all
-                                             "DB_POOL_SIZE": "2",
+                                             "DB_POOL_SIZE": "5",
                                              "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
                                              # as behind a local proxy: tests may say who
                                              # the client is with X-Forwarded-For

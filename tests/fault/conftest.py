@@ -183,7 +183,7 @@ def fault_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPl
                  card_port=free_port(), var_dir=var_dir, die_with_parent=True,
                  extra_env={"SUIVI_ENV": "dev",
                             # fewer pooled connections: the database server is shared
-                            "MAX_WORKERS": "12", "DB_POOL_SIZE": "3",
+                            "MAX_WORKERS": "12", "DB_POOL_SIZE": "5",
                             # enough attempts that a handler failing while another service
                             # restarts is retried, not dead-lettered
                             "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000, 2000, 4000, 8000]"})
