@@ -7,7 +7,6 @@ from plans.domain.subject_requests import (
     Kind,
     SubjectUsers,
     TaskError,
-    report,
     subject_of,
     subject_users_of,
     task_for,
@@ -31,12 +30,6 @@ def test_the_answers_of_compliance_and_accounts() -> None:
     assert subject_users_of({"user_ids": ["u1"], "ambiguous": False}) == SubjectUsers(("u1",))
     with pytest.raises(ValueError):
         subject_users_of({"user_ids": "u1"})
-
-
-def test_the_report_is_plans_own() -> None:
-    assert report("r-1", True, 2, data={"plans": []}) == {
-        "request_id": "r-1", "service": "plans", "found": True, "records_affected": 2,
-        "data": {"plans": []}}
 
 
 def test_the_data_map_has_the_register_format() -> None:
