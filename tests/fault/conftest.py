@@ -23,7 +23,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from suivi_common.testing.infra import PG_BASE
 from tools.platform import SERVICES, Platform
+
+#: the cluster's maintenance database, as psycopg reaches it (SUIVI_PG_BASE)
+PG_ADMIN = f"{PG_BASE.replace('postgresql+psycopg://', 'postgresql://')}/postgres"
 
 
 def free_port() -> int:
@@ -36,7 +40,7 @@ def drop_databases(prefix: str, run: str = "[0-9a-f]{8}") -> None:
     """Drop the fault-test databases of one run, or (by default) of every run of this
     checkout's suffix."""
     pattern = re.compile(f"({'|'.join(SERVICES)}){re.escape(prefix)}{run}")
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for name, in conn.execute("SELECT datname FROM pg_database").fetchall():
             if pattern.fullmatch(name):
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

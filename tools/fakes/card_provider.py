@@ -38,7 +38,7 @@ import json
 import logging
 import os
 import re
-import signal
+import sys
 import threading
 import time
 import urllib.error
@@ -49,8 +49,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the fakes' own helpers
+import fake_serving  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8025
@@ -444,15 +448,7 @@ def start_provider(
         callback_backoff_s=callback_backoff_s,
         callback_rewrites=callback_rewrites,
     )
-    # A short poll interval keeps shutdown() (test teardown) fast.
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name="card-provider",
-        daemon=True,
-    )
-    thread.start()
-    return server, thread
+    return server, fake_serving.in_thread(server, "card-provider")
 
 
 def _rewrite_rule(value: str) -> tuple[str, str]:
@@ -465,9 +461,7 @@ def _rewrite_rule(value: str) -> tuple[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: serve until interrupted."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
+    parser = fake_serving.parser(__doc__, DEFAULT_HOST, DEFAULT_PORT)
     parser.add_argument(
         "--secret",
         default=os.environ.get("CARD_PROVIDER_SECRET", DEFAULT_SECRET),
@@ -489,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "e.g. http://localhost:8000=http://gateway:8000 inside docker compose",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    fake_serving.log_setup()
     server = ProviderServer(
         (args.host, args.port),
         args.secret,
@@ -503,18 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.base_url,
     )
 
-    def _terminate(*_: object) -> None:
-        # As PID 1 in a container, SIGTERM is ignored unless handled.
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return fake_serving.until_stopped(server)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ Run it::
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
@@ -54,7 +53,7 @@ import json
 import logging
 import re
 import secrets
-import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -66,8 +65,12 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the fakes' own helpers
+import fake_serving  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8026
@@ -596,34 +599,19 @@ def start_google(host: str = DEFAULT_HOST, port: int = 0, client_id: str = DEFAU
     Stop it with ``server.shutdown(); server.server_close()``.
     """
     server = GoogleServer((host, port), client_id, client_secret)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="fake-google", daemon=True)
-    thread.start()
-    return server, thread
+    return server, fake_serving.in_thread(server, "fake-google")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
+    parser = fake_serving.parser(__doc__, DEFAULT_HOST, DEFAULT_PORT)
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    fake_serving.log_setup()
     server = GoogleServer((args.host, args.port), args.client_id, args.client_secret)
     log.info("listening on %s", server.base_url)
 
-    def _terminate(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return fake_serving.until_stopped(server)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Schemas of the accounts area: auth, profile, terms, networks, subscriptions, payments."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Email, Text
+from gateway.schemas.common import Email, PageQuery, Text
 
 NAME = validate.Length(min=1, max=100)
 COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Expected an ISO 3166 alpha-2 code")
@@ -182,10 +182,8 @@ class SubscriptionOut(Schema):
     payment = fields.Nested(PaymentOut, allow_none=True)
 
 
-class PaymentsQuery(Schema):
+class PaymentsQuery(PageQuery):
     status = Text(validate=validate.OneOf(["pending", "validated", "failed", "refunded"]))
-    cursor = Text(validate=validate.Length(max=200))
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class StaffUserIn(Schema):

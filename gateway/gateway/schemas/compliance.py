@@ -2,15 +2,13 @@
 sub-processors and the register (processing annex of the terms)."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import MAX_PAGE, Text
+from gateway.schemas.common import PageQuery, Text
 
 ID = validate.Length(max=64)
 
 
 # --- the audit trail ------------------------------------------------------------------------
-class AuditQuery(Schema):
-    cursor = Text(validate=validate.Length(max=200))
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+class AuditQuery(PageQuery):
     kind = Text(validate=validate.Length(max=100))
 
 
@@ -59,10 +57,8 @@ class RequestIn(Schema):
                           values=Text(validate=validate.Length(max=200)), allow_none=True)
 
 
-class RequestsQuery(Schema):
+class RequestsQuery(PageQuery):
     status = Text(validate=validate.OneOf(REQUEST_STATUSES))
-    cursor = Text(validate=validate.Length(max=200))
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class TaskOut(Schema):

@@ -6,7 +6,7 @@ open countries, dates) are the plans service's, which answers with typed errors.
 """
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Text, page_of
+from gateway.schemas.common import PageQuery, Text, page_of
 
 TIERS = ["standard", "premium", "premium_plus"]
 COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Expected an ISO 3166 alpha-2 code")
@@ -71,16 +71,19 @@ class TierChangeOut(Schema):
     residue_cents = fields.Int()
 
 
-class ExtensionOut(Schema):
-    id = Text()
+class ExtensionQuoteOut(Schema):
     plan_id = Text()
-    status = Text(metadata={"enum": ["pending_payment", "paid", "applied", "cancelled"]})
     tier = Text()
     records = fields.Int()
     unit_price_cents = fields.Int()
     gross_cents = fields.Int()
     credit_applied_cents = fields.Int()
     total_cents = fields.Int()
+
+
+class ExtensionOut(ExtensionQuoteOut):
+    id = Text()
+    status = Text(metadata={"enum": ["pending_payment", "paid", "applied", "cancelled"]})
     payment_id = Text(allow_none=True)
     created_at = Text()
     applied_at = Text(allow_none=True)
@@ -116,11 +119,9 @@ class PlanCreatedOut(PlanOut):
     payment = fields.Nested(PlanPaymentOut)
 
 
-class PlansQuery(Schema):
+class PlansQuery(PageQuery):
     status = Text(validate=validate.OneOf(["pending_payment", "active", "completed",
                                                  "cancelled"]))
-    cursor = Text(validate=validate.Length(max=200))
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class TierIn(Schema):
@@ -135,16 +136,6 @@ class ExtendIn(ExtendQuoteIn):
     payment_method = Text(required=True, validate=METHOD,
                           metadata={"description": "card, transfer or cheque (unused when "
                                                          "the plan's credit pays it all)"})
-
-
-class ExtensionQuoteOut(Schema):
-    plan_id = Text()
-    tier = Text()
-    records = fields.Int()
-    unit_price_cents = fields.Int()
-    gross_cents = fields.Int()
-    credit_applied_cents = fields.Int()
-    total_cents = fields.Int()
 
 
 class AbsenceIn(Schema):
@@ -183,11 +174,9 @@ class AbsenceOut(Schema):
     created_at = Text()
 
 
-class StaffAbsencesQuery(Schema):
+class StaffAbsencesQuery(PageQuery):
     status = Text(load_default="pending",
                   validate=validate.OneOf(["pending", "approved", "rejected"]))
-    cursor = Text(validate=validate.Length(max=200))
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class DecisionIn(Schema):

@@ -15,15 +15,16 @@ from typing import Any, cast
 
 from nameko import config
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import Select, Table, create_engine, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine import CursorResult, Engine, Result, Row
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import TextClause
 
 from suivi_common import clock, devclock, outbox
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
+from suivi_common.errors import NotFound
 from suivi_common.ids import parse_uuid
 from suivi_common.redaction import redact, redact_text
 from suivi_common.settings import setting
@@ -142,6 +143,25 @@ def xact_lock(session: Session, key: str, shared: bool = False) -> None:
     ``shared`` holders only exclude the exclusive ones."""
     fn = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
     session.execute(select(fn(func.hashtextextended(key, 0))))
+
+
+def one_row(session: Session, query: Select[Any], what: str, lock: bool = False) -> Row[Any]:
+    """The row ``query`` selects (``FOR UPDATE`` with ``lock``); ``NotFound`` ("No such
+    <what>") when there is none."""
+    row = session.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFound(f"No such {what}")
+    return row
+
+
+def row_by_id(session: Session, table: Table, raw_id: object, what: str,
+              lock: bool = False) -> Row[Any]:
+    """The row of ``table`` whose ``id`` is ``raw_id`` as a client sent it (``FOR UPDATE``
+    with ``lock``): an unknown or malformed id is ``NotFound``, never a 500."""
+    row_id = parse_uuid(raw_id)
+    if row_id is None:
+        raise NotFound(f"No such {what}")
+    return one_row(session, select(table).where(table.c.id == row_id), what, lock)
 
 
 class ReadOnlySession(Session):

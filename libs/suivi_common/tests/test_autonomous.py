@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 
 from suivi_common import outbox
 from suivi_common.database import autonomous
-from suivi_common.migrations import ensure_database
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
 
@@ -22,11 +21,7 @@ URL = infra.test_db_url("common_autonomous")
 
 @pytest.fixture(scope="module")
 def db_url() -> str:
-    ensure_database(URL)
-    engine = create_engine(URL)
-    metadata.create_all(engine)
-    engine.dispose()
-    return URL
+    return infra.schema_database(URL, metadata)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from suivi_common.migrations import ensure_database
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.waiting import broker_settled, wait_for
@@ -39,11 +38,7 @@ def db_urls() -> dict[str, str]:
     finally:
         sys.path.remove(str(HERE))
     for url in URLS.values():
-        ensure_database(url)
-        engine = create_engine(url)
-        sample_services.metadata.drop_all(engine)
-        sample_services.metadata.create_all(engine)
-        engine.dispose()
+        infra.schema_database(url, sample_services.metadata, drop=True)
     return URLS
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import Session
 
 from suivi_common.crypto import KeyDestroyed, KeyRing, Vault, load_master_key
-from suivi_common.migrations import ensure_database
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
 
@@ -23,9 +22,7 @@ URL = infra.test_db_url("common_crypto")
 
 @pytest.fixture
 def session() -> Iterator[Session]:
-    ensure_database(URL)
-    engine = create_engine(URL)
-    metadata.create_all(engine)
+    engine = create_engine(infra.schema_database(URL, metadata))
     infra.truncate_all(URL, metadata)
     with Session(engine) as s:
         yield s

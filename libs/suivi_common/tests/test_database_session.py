@@ -22,7 +22,6 @@ from sqlalchemy import (
 
 from suivi_common.database import Database, make_engine
 from suivi_common.errors import DatabaseUnavailable
-from suivi_common.migrations import ensure_database
 from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService, rpc_api, rpc_query
 from suivi_common.tables import define_common_tables
@@ -38,11 +37,7 @@ URL = infra.test_db_url("common_session")
 
 @pytest.fixture(scope="module")
 def db_url() -> str:
-    ensure_database(URL)
-    engine = create_engine(URL)
-    metadata.create_all(engine)
-    engine.dispose()
-    return URL
+    return infra.schema_database(URL, metadata)
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
-from suivi_common.migrations import ensure_database
 from suivi_common.redaction import EMAIL, LINK, SECRET, redact, redact_text
 from suivi_common.service_base import PlatformService
 from suivi_common.tables import define_common_tables
@@ -64,11 +63,7 @@ class Letters(PlatformService):
 
 @pytest.fixture
 def provider(vhost: str) -> Iterator[Database]:
-    ensure_database(URL)
-    engine = create_engine(URL)
-    metadata.create_all(engine)
-    engine.dispose()
-    infra.truncate_all(URL, metadata)
+    infra.truncate_all(infra.schema_database(URL, metadata), metadata)
     cfg = infra.base_config(vhost, LETTERS_DATABASE_URL=URL)
     with infra.running(cfg, Letters) as containers:
         yield next(d for d in containers[0].dependencies if isinstance(d, Database))

@@ -13,7 +13,6 @@ from sqlalchemy import MetaData, create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
 from suivi_common import events, outbox
-from suivi_common.migrations import ensure_database
 from suivi_common.tables import define_common_tables
 from suivi_common.testing import infra
 
@@ -102,9 +101,7 @@ def test_a_catalogue_entry_with_an_unknown_type_is_refused() -> None:
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    ensure_database(URL)
-    engine = create_engine(URL)
-    metadata.create_all(engine)
+    engine = create_engine(infra.schema_database(URL, metadata))
     infra.truncate_all(URL, metadata)
     yield engine
     engine.dispose()

@@ -10,7 +10,6 @@ from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.errors import Conflict
 from suivi_common.logs import current_context
-from suivi_common.migrations import ensure_database
 from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService, rpc_api
 from suivi_common.tables import define_common_tables
@@ -32,10 +31,7 @@ URLS = {"producer": infra.test_db_url("common_producer"),
 @pytest.fixture(scope="session")
 def db_urls() -> dict[str, str]:
     for url in URLS.values():
-        ensure_database(url)
-        engine = create_engine(url)
-        metadata.create_all(engine)
-        engine.dispose()
+        infra.schema_database(url, metadata)
     return URLS
 
 

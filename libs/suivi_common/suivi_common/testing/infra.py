@@ -6,14 +6,16 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from nameko import config as nameko_config
 from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
+from suivi_common.database import Database
 from suivi_common.migrations import ensure_database, upgrade
 
 PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -48,12 +50,28 @@ def fresh_database(service: str, migrations_dir: Path) -> str:
     return url
 
 
-def truncate_all(url: str, metadata: MetaData) -> None:
+def schema_database(url: str, metadata: MetaData, drop: bool = False) -> str:
+    """The database at ``url`` with ``metadata``'s tables (created, or first dropped and
+    created again); returns the URL. For the library's own test tables, which have no
+    migrations."""
+    ensure_database(url)
     engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    if drop:
+        metadata.drop_all(engine)
+    metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def truncate_all(url: str | Engine, metadata: MetaData, keep: tuple[str, ...] = ()) -> None:
+    """Empty every table of ``metadata`` but those in ``keep`` (a running service caches
+    its ``data_keys``: wiping them under it would desynchronise encryption)."""
+    engine = create_engine(url) if isinstance(url, str) else url
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name not in keep)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    if engine is not url:
+        engine.dispose()
 
 
 def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -120,6 +138,37 @@ def base_config(vhost: str, **extra: Any) -> dict[str, Any]:
     }
     cfg.update(extra)
     return cfg
+
+
+@dataclass
+class Stack:
+    """Services running on a vhost of their own over one database (``running_on``)."""
+
+    cfg: dict[str, Any]
+    engine: Engine
+    vhost: str
+    databases: list[Database]
+
+    def forget_data_keys(self) -> None:
+        """After a truncation of ``data_keys``: the running services forget their cached keys."""
+        for database in self.databases:
+            database.keyring._cache.clear()
+
+
+@contextlib.contextmanager
+def running_on(url: str, *service_classes: type, **settings: Any) -> Iterator[Stack]:
+    """``service_classes`` running with ``DATABASE_URL=url`` (and ``settings``) on a fresh
+    vhost, deleted afterwards, with an engine on ``url``."""
+    engine = create_engine(url)
+    vhost = fresh_vhost()
+    cfg = base_config(vhost, DATABASE_URL=url, **settings)
+    try:
+        with running(cfg, *service_classes) as containers:
+            yield Stack(cfg, engine, vhost, [d for c in containers for d in c.dependencies
+                                             if isinstance(d, Database)])
+    finally:
+        delete_vhost(vhost)
+        engine.dispose()
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """What accounts stores and why, declared for the register (annex IV.14): the answer of
-``data_map()``, in the format of compliance's ``DATA_MAP_SCHEMA`` (``DataMap.as_dict()``,
-format 1). It is written from ``accounts.models`` and the use cases: change it with them.
+``data_map()``, in the register's format (``suivi_common.datamap``, format 1).
+It is written from ``accounts.models`` and the use cases: change it with them.
 
 For its own users (the distributors and network admins who buy the service) the
 platform is the controller; it holds no prospect here.
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-FORMAT_VERSION = 1
+from suivi_common.datamap import Activity, DataMap, controller
+
 SERVICE = "accounts"
 
 _USERS = "utilisateurs de la plateforme (distributeurs indépendants, administrateurs de réseau)"
@@ -22,18 +23,8 @@ _BLIND = ("recherches exactes (email, téléphone, compteurs de connexion) par i
 _SIGNED = "appels et événements entre services signés (HMAC-SHA256), réservés aux services"
 
 
-def _activity(name: str, purposes: tuple[str, ...], legal_basis: str,
-              data_subjects: tuple[str, ...], categories: tuple[str, ...], retention: str,
-              recipients: tuple[str, ...], security_measures: tuple[str, ...],
-              role: str = "controller") -> dict[str, Any]:
-    return {"name": name, "role": role, "purposes": list(purposes), "legal_basis": legal_basis,
-            "data_subjects": list(data_subjects), "categories": list(categories),
-            "retention": retention, "recipients": list(recipients),
-            "security_measures": list(security_measures), "transfers_outside_eu": None}
-
-
-ACTIVITIES: tuple[dict[str, Any], ...] = (
-    _activity(
+ACTIVITIES: tuple[Activity, ...] = (
+    controller(
         "Comptes utilisateurs et authentification",
         ("ouvrir et gérer les comptes des membres d'un réseau et du personnel (CGU art. 1, "
          "2, 3.A, 4.A)", "authentifier les utilisateurs et protéger les comptes (sessions, "
@@ -62,7 +53,7 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
          "les services internes forfaits et prospects, par identifiant seulement"),
         (_ENCRYPTED, _BLIND, _SIGNED, "mots de passe hachés avec argon2id",
          "jetons de session et de lien gardés seulement hachés (SHA-256)")),
-    _activity(
+    controller(
         "Acceptation des conditions générales",
         ("prouver quelle version des conditions chaque utilisateur a acceptée, et quand",),
         "exécution du contrat (RGPD art. 6.1.b) et constatation de droits en justice",
@@ -72,7 +63,7 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
         "et la date restent comme preuve du contrat",
         ("le personnel de la plateforme",),
         (_ENCRYPTED, _SIGNED)),
-    _activity(
+    controller(
         "Abonnements et paiements",
         ("vendre et gérer les abonnements au Bureau en ligne (CGU art. 3.A, 6, 10)",
          "encaisser et suivre les paiements des abonnements et des forfaits (carte, "
@@ -97,7 +88,7 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
          "d'un forfait, par identifiant)"),
         (_ENCRYPTED, _SIGNED, "résultats du prestataire de carte vérifiés par signature "
          "(HMAC-SHA256)")),
-    _activity(
+    controller(
         "Rappels de fin d'abonnement",
         ("prévenir l'utilisateur quelques jours avant la fin de son abonnement (une fois "
          "par abonnement, sauf renouvellement déjà payé)",),
@@ -108,7 +99,7 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
         "la marque « rappel envoyé » reste avec l'abonnement",
         ("le service de messagerie interne, qui envoie le rappel",),
         (_SIGNED, "l'événement ne porte que des identifiants et une date, jamais l'adresse")),
-    _activity(
+    controller(
         "Ouvertures du Bureau d'un membre par l'administrateur",
         ("tracer chaque consultation du Bureau d'un membre par l'administrateur de son "
          "réseau (CGU art. 5 ; journal d'audit, clauses IV.15)",),
@@ -120,7 +111,7 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
         "service de conformité",
         ("le service de conformité (journal d'audit)",),
         (_SIGNED, "aucune donnée de contact : des identifiants et une heure")),
-    _activity(
+    controller(
         "Exécution des demandes des personnes concernées",
         ("exécuter, pour les comptes, les demandes d'accès, de rectification, "
          "d'effacement, de limitation, d'opposition et de portabilité (RGPD art. 15 à 22)",),
@@ -141,10 +132,4 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
 
 def data_map() -> dict[str, Any]:
     """``DataMap.as_dict()`` of accounts: a fresh copy (callers may change it)."""
-    return {"service": SERVICE, "format_version": FORMAT_VERSION,
-            "activities": [dict(a, purposes=list(a["purposes"]),
-                                data_subjects=list(a["data_subjects"]),
-                                categories=list(a["categories"]),
-                                recipients=list(a["recipients"]),
-                                security_measures=list(a["security_measures"]))
-                           for a in ACTIVITIES]}
+    return DataMap(SERVICE, ACTIVITIES).as_dict()

@@ -103,11 +103,6 @@ class Match:
     ambiguous: bool = False
 
 
-AMBIGUOUS_ERROR = ("ambiguous_subject: several accounts hold this phone number and the "
-                   "request gives no email; register the request again with the person's "
-                   "email to tell them apart")
-
-
 def match(by_email: Iterable[str], by_phone: Iterable[str], email_given: bool) -> Match:
     """Which accounts are the person (see the module): the email's, else the phone's one."""
     if email_given:
@@ -116,19 +111,6 @@ def match(by_email: Iterable[str], by_phone: Iterable[str], email_given: bool) -
     if len(holders) > 1:
         return Match((), ambiguous=True)
     return Match(tuple(holders))
-
-
-def report(request_id: str, found: bool, records_affected: int, data: Any = None,
-           error: str | None = None, service: str = SERVICE) -> dict[str, Any]:
-    """The ``dsr_task_reported`` payload (compliance's contract)."""
-    payload: dict[str, Any] = {"request_id": request_id, "service": service,
-                               "found": bool(found),
-                               "records_affected": max(0, int(records_affected))}
-    if data is not None:
-        payload["data"] = data
-    if error is not None:
-        payload["error"] = error[:500]
-    return payload
 
 
 # --- rectification -----------------------------------------------------------------------

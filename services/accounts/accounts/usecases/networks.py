@@ -29,6 +29,7 @@ from accounts.usecases.users import (
     viewable_by_admin,
 )
 from suivi_common import clock, paging
+from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 from suivi_common.ids import parse_uuid
 
@@ -39,11 +40,8 @@ def network_dict(row: Row) -> dict[str, Any]:
 
 
 def _network(ctx: Ctx, network_id: uuid.UUID | None, for_update: bool = False) -> Row:
-    query = select(networks).where(networks.c.id == network_id)
-    row = ctx.session.execute(query.with_for_update() if for_update else query).first()
-    if row is None:
-        raise NotFound("No such network")
-    return row
+    return one_row(ctx.session, select(networks).where(networks.c.id == network_id), "network",
+                   for_update)
 
 
 def _invitee(admin_or_member: dict[str, Any]) -> tuple[str, str, str]:

@@ -18,8 +18,8 @@ from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso
 from suivi_common import clock, paging
 from suivi_common.auth import require_owner
-from suivi_common.errors import Conflict, Invalid, NotFound
-from suivi_common.ids import parse_uuid
+from suivi_common.database import row_by_id
+from suivi_common.errors import Conflict, Invalid
 
 DESCRIPTION_MAX = 200
 
@@ -45,12 +45,7 @@ def parse_method(value: object) -> rules.Method:
 
 
 def load(ctx: Ctx, payment_id: object, for_update: bool = False) -> Row:
-    pid = parse_uuid(payment_id)
-    query = select(payments).where(payments.c.id == pid)
-    row = ctx.session.execute(query.with_for_update() if for_update else query).first() if pid else None
-    if row is None:
-        raise NotFound("No such payment")
-    return row
+    return row_by_id(ctx.session, payments, payment_id, "payment", for_update)
 
 
 def create(ctx: Ctx, *, user: Row, order_type: str, order_id: str, amount_cents: int,

@@ -10,10 +10,8 @@ committed, and a retry finds the record and reports it again instead of acting t
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -55,20 +53,12 @@ from accounts.usecases.users import (
     profile,
     scope_of,
 )
-from suivi_common import clock
+from suivi_common import clock, dsr
+from suivi_common.dsr import Outcome
 from suivi_common.errors import Invalid
 
-log = logging.getLogger(__name__)
 __all__ = ["ComplianceSubjects", "on_task_requested", "purge_billing_identities",
            "subject_users"]
-
-
-@dataclass
-class Outcome:
-    found: bool
-    records: int = 0
-    data: Any = None
-    error: str | None = None
 
 
 def _count(result: Any) -> int:
@@ -79,43 +69,28 @@ def _count(result: Any) -> int:
 
 def on_task_requested(ctx: Ctx, subjects: SubjectSource, payload: object) -> None:
     """``compliance.dsr_task_requested``: accounts' own tasks only, once each."""
-    try:
-        task = rules.task_for(payload)
-    except rules.TaskError as err:
-        log.warning("data-subject task ignored: %s", err)
-        return
-    if task is None:
-        return
-    ctx.lock(f"dsr:{task.request_id}")
-    record = _record(ctx, task.request_id)
-    if record is not None and record.done_at is not None and task.kind not in rules.DATA_KINDS:
-        log.info("data-subject task %s (attempt %d) already done: reported again",
-                 task.request_id, task.attempt)
-        ctx.emit(rules.REPORT_EVENT, rules.report(task.request_id, bool(record.found),
-                                                  record.records_affected or 0))
-        return
-    subject = subjects.subject(task.request_id)
-    if subject is None:
-        log.info("data-subject task %s is no longer open at compliance: nothing to do",
-                 task.request_id)
-        return
-    matched = _resolve(ctx, task.request_id, subject)
-    if matched.ambiguous:
-        ctx.emit(rules.REPORT_EVENT, rules.report(task.request_id, True, 0,
-                                                  error=rules.AMBIGUOUS_ERROR))
-        return
-    rows = _users(ctx, matched.user_ids)
-    outcome = _ACTIONS[task.kind](ctx, task, rows, subject)
-    if outcome.error is None:
-        ctx.session.execute(update(subject_requests)
-                            .where(subject_requests.c.request_id == task.request_id)
-                            .values(kind=task.kind.value, done_at=clock.now(),
-                                    found=outcome.found, records_affected=outcome.records))
-    log.info("data-subject task %s (%s): found %s, %d records%s", task.request_id,
-             task.kind.value, outcome.found, outcome.records,
-             f", failed: {outcome.error}" if outcome.error else "")
-    ctx.emit(rules.REPORT_EVENT, rules.report(task.request_id, outcome.found, outcome.records,
-                                              outcome.data, outcome.error))
+    def done(request_id: str) -> Outcome | None:
+        record = _record(ctx, request_id)
+        if record is None or record.done_at is None:
+            return None
+        return Outcome(bool(record.found), record.records_affected or 0)
+
+    def act(task: Task, subject: Subject) -> Outcome:
+        matched = _resolve(ctx, task.request_id, subject)
+        if matched.ambiguous:
+            return dsr.ambiguous()
+        outcome = _ACTIONS[task.kind](ctx, task, _users(ctx, matched.user_ids), subject)
+        if outcome.error is None:
+            ctx.session.execute(update(subject_requests)
+                                .where(subject_requests.c.request_id == task.request_id)
+                                .values(kind=task.kind.value, done_at=clock.now(),
+                                        found=outcome.found, records_affected=outcome.records))
+        return outcome
+
+    answer = dsr.run_once(payload, rules.SERVICE, done=done, subject=subjects.subject, act=act,
+                          lock=lambda request_id: ctx.lock(f"dsr:{request_id}"))
+    if answer is not None:
+        ctx.emit(dsr.REPORT_EVENT, answer)
 
 
 def subject_users(ctx: Ctx, request_id: object, email: object = None,

@@ -15,7 +15,6 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from datetime import date, datetime
 from datetime import time as day_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,10 +23,7 @@ from typing import Any
 
 import pytest
 import requests
-from kombu import Connection, Queue
 from nameko.rpc import rpc
-from nameko.standalone.events import get_event_exchange
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -41,8 +37,8 @@ from suivi_common.auth import CurrentPrincipal
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
 from suivi_common.errors import EXPECTED_ERRORS, NotFound
-from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
+from suivi_common.testing.harness import ServiceHarness
 from suivi_common.testing.messages import publish_event
 from suivi_common.testing.waiting import broker_settled, wait_for
 
@@ -131,37 +127,18 @@ class FakeCompliance:
         return dict(COMPLIANCE.subjects[request_id])
 
 
-class Harness:
+class Harness(ServiceHarness):
     """What the integration tests drive: RPC clients, events, direct SQL."""
 
     def __init__(self, cfg: dict[str, Any], engine: Engine, database: Database,
                  provider: Any, sink: CallbackSink) -> None:
-        self.cfg = cfg
+        super().__init__(cfg, engine, "accounts", "accounts-test-events")
         self.vhost = cfg["AMQP_URI"].rsplit("/", 1)[1]
         self.public_url = cfg["PUBLIC_URL"]
         self.sink = sink
-        self.engine = engine
         self.database = database
         self.provider = provider
         self.compliance = COMPLIANCE
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self._clients: dict[tuple[Any, ...], Any] = {}
-        self._stack = ExitStack()
-        self._conn = Connection(cfg["AMQP_URI"])
-        exchange = get_event_exchange("accounts")
-        self._queue = Queue("accounts-test-events", exchange=exchange, routing_key="#",
-                            durable=False, auto_delete=False)
-        self._queue(self._conn.default_channel).declare()
-
-    # --- rpc -------------------------------------------------------------------------
-    def rpc(self, principal: dict[str, Any] | None = None, service: str | None = None) -> Any:
-        """accounts, called by ``principal`` (a user, signed as the gateway signs one), by
-        the ``service`` named (signed as that service), or anonymously."""
-        key = (service, *sorted((principal or {}).items()))
-        if key not in self._clients:
-            client = RpcClient(self.cfg["AMQP_URI"], principal=principal, service=service)
-            self._clients[key] = self._stack.enter_context(client)
-        return self._clients[key].accounts
 
     @property
     def anon(self) -> Any:
@@ -180,14 +157,6 @@ class Harness:
         return {"user_id": str(uid), "role": "staff"}
 
     # --- events ----------------------------------------------------------------------
-    def drain(self) -> None:
-        channel = self._conn.default_channel
-        while True:
-            message = self._queue(channel).get(no_ack=True)
-            if message is None:
-                return
-            self.events.append((message.delivery_info["routing_key"], message.payload))
-
     def wait_event(self, event_type: str, match: Callable[[dict[str, Any]], bool] = lambda p: True
                    ) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
@@ -222,18 +191,6 @@ class Harness:
         publish_event(self.cfg["AMQP_URI"], source, event_type, payload, message_id)
 
     # --- sql -------------------------------------------------------------------------
-    def scalar(self, sql: str, **params: Any) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-
-    def rows(self, sql: str, **params: Any) -> list[Any]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
-
-    def execute(self, sql: str, **params: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text(sql), params)
-
     def direct_ctx(self, session: Session) -> Ctx:
         """A use-case context outside any worker (for calling timer logic directly)."""
         keyring = self.database.keyring
@@ -288,35 +245,28 @@ class Harness:
         assert hmac.compare_digest(signature, expected)
         return json.loads(body)
 
-    def close(self) -> None:
-        self._stack.close()
-        self._conn.release()
 
-
-def _reset(engine: Engine, keep: tuple[str, ...] = ("data_keys",)) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name not in keep)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+@pytest.fixture
+def network(h: Harness) -> dict[str, Any]:
+    """A network whose admin has set a password (``Harness.new_network``)."""
+    return h.new_network()
 
 
 @pytest.fixture(scope="session")
 def harness() -> Iterator[Harness]:
     db_url = infra.fresh_database("accounts", MIGRATIONS)
-    engine = create_engine(db_url)
-    _reset(engine, keep=())
+    infra.truncate_all(db_url, metadata)
     fake = _load_fake_provider()
     server, _ = fake.start_provider("127.0.0.1", 0, CARD_SECRET, callback_backoff_s=0.01)
     sink = CallbackSink()
     threading.Thread(target=sink.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    vhost = infra.fresh_vhost()
-    cfg = infra.base_config(vhost, DATABASE_URL=db_url, PUBLIC_URL=sink.url,
-                            CARD_PROVIDER_URL=server.base_url, CARD_PROVIDER_TIMEOUT_SECONDS=30,
-                            SUIVI_STAFF_EMAIL=STAFF_EMAIL, SUIVI_STAFF_PASSWORD=STAFF_PASSWORD,
-                            SUBSCRIPTION_REMINDER_INTERVAL_SECONDS=86400)  # tests call it
     try:
-        with infra.running(cfg, AccountsService, FakeCompliance) as containers:
-            database = next(d for d in containers[0].dependencies if isinstance(d, Database))
-            h = Harness(cfg, engine, database, server, sink)
+        with infra.running_on(db_url, AccountsService, FakeCompliance, PUBLIC_URL=sink.url,
+                              CARD_PROVIDER_URL=server.base_url, CARD_PROVIDER_TIMEOUT_SECONDS=30,
+                              SUIVI_STAFF_EMAIL=STAFF_EMAIL, SUIVI_STAFF_PASSWORD=STAFF_PASSWORD,
+                              SUBSCRIPTION_REMINDER_INTERVAL_SECONDS=86400  # tests call it
+                              ) as running:
+            h = Harness(running.cfg, running.engine, running.databases[0], server, sink)
             try:
                 yield h
             finally:
@@ -325,14 +275,12 @@ def harness() -> Iterator[Harness]:
         for http_server in (server, sink):
             http_server.shutdown()
             http_server.server_close()
-        infra.delete_vhost(vhost)
-        engine.dispose()
 
 
 @pytest.fixture
 def h(harness: Harness) -> Iterator[Harness]:
     clock.set_now(START)
-    _reset(harness.engine)
+    infra.truncate_all(harness.engine, metadata, keep=("data_keys",))
     bootstrap.run(harness.engine, harness.database.keyring)
     harness.drain()
     harness.events.clear()

@@ -35,11 +35,6 @@ def report(h: Any, request_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def network(h: Any) -> dict[str, Any]:
-    return h.new_network()
-
-
-@pytest.fixture
 def member(h: Any, network: dict[str, Any]) -> dict[str, Any]:
     member = h.new_member(network, "bruno@soleil.test")
     h.rpc(member).update_me({"phone": "06 12 34 56 78", "address": ADDRESS})

@@ -5,7 +5,6 @@ from datetime import date
 import pytest
 
 from accounts.domain.subject_requests import (
-    AMBIGUOUS_ERROR,
     Kind,
     Match,
     TaskError,
@@ -14,7 +13,6 @@ from accounts.domain.subject_requests import (
     match,
     phone_key,
     plan_rectification,
-    report,
     subject_of,
     task_for,
 )
@@ -65,15 +63,6 @@ def test_a_phone_alone_names_its_only_holder_and_several_are_ambiguous() -> None
     assert match([], ["u2"], email_given=False) == Match(("u2",))
     assert match([], [], email_given=False) == Match(())
     assert match([], ["u2", "u3"], email_given=False) == Match((), ambiguous=True)
-    assert AMBIGUOUS_ERROR.startswith("ambiguous_subject")
-
-
-def test_the_report_follows_compliance_contract() -> None:
-    assert report("r-1", True, 3) == {"request_id": "r-1", "service": "accounts",
-                                      "found": True, "records_affected": 3}
-    full = report("r-1", False, -1, data={"accounts": []}, error="x" * 600)
-    assert full["records_affected"] == 0 and full["data"] == {"accounts": []}
-    assert len(full["error"]) == 500
 
 
 def test_a_rectification_cleans_and_compares() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from compliance.domain.calendar import add_months
 from suivi_common.clock import PARIS
+from suivi_common.dsr import Kind as Kind  # the task contract's kinds
 
 MAX_EXTENSION_MONTHS = 2
 MAX_REASON = 2000
@@ -24,15 +25,6 @@ HOLDERS = ("accounts", "plans", "leads", "mailer")
 #: What a rectification may change (in every copy, with history).
 RECTIFIABLE = ("first_name", "last_name", "email", "phone", "postal_code", "city")
 MAX_CHANGE = 200
-
-
-class Kind(StrEnum):
-    ACCESS = "access"
-    RECTIFICATION = "rectification"
-    ERASURE = "erasure"
-    RESTRICTION = "restriction"
-    OBJECTION = "objection"
-    PORTABILITY = "portability"
 
 
 class Status(StrEnum):

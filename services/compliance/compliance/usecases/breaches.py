@@ -28,6 +28,7 @@ from compliance.remote import Unavailable
 from compliance.usecases import audit
 from compliance.usecases.context import Ctx
 from suivi_common import clock, paging
+from suivi_common.database import one_row, row_by_id
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
 
@@ -86,14 +87,7 @@ def declare(ctx: Ctx, nature: object, detected_at: object, data_categories: obje
 
 
 def _load(ctx: Ctx, breach_id: object, lock: bool = False) -> Any:
-    bid = parse_uuid(breach_id)
-    if bid is None:
-        raise NotFound("No such breach")
-    query = select(B).where(B.c.id == bid)
-    row = ctx.session.execute(query.with_for_update() if lock else query).first()
-    if row is None:
-        raise NotFound("No such breach")
-    return row
+    return row_by_id(ctx.session, B, breach_id, "breach", lock)
 
 
 def _breach_dict(row: Any) -> dict[str, Any]:
@@ -305,11 +299,8 @@ def _mine(ctx: Ctx, breach_id: object, lock: bool = False) -> tuple[Any, Any]:
     """The breach and the caller's row in it; a breach that does not concern them is a 404."""
     me = ctx.member()
     row = _load(ctx, breach_id)
-    query = select(C).where(C.c.breach_id == row.id, C.c.user_id == me.user_id)
-    mine = ctx.session.execute(query.with_for_update() if lock else query).first()
-    if mine is None:
-        raise NotFound("No such breach")
-    return row, mine
+    return row, one_row(ctx.session, select(C).where(C.c.breach_id == row.id,
+                                                    C.c.user_id == me.user_id), "breach", lock)
 
 
 def my_breach(ctx: Ctx, breach_id: object) -> dict[str, Any]:

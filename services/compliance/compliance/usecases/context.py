@@ -2,35 +2,24 @@
 and the other services it asks (behind ports, so tests can wire real fakes)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from compliance import settings as settings_module
 from compliance.settings import Settings
 from suivi_common.auth import Principal, require
-from suivi_common.crypto import Vault
+from suivi_common.usecase import BaseCtx
 
 COMPLIANCE_ROLE = "compliance"
 MEMBER_ROLES = ("user", "admin")
 
 
 @dataclass
-class Ctx:
-    session: Session
-    vault: Vault
-    emit: Callable[[str, Mapping[str, Any]], Any]
-    principal: Principal | None
+class Ctx(BaseCtx[Settings]):
     services: Any = None  # ``compliance.remote.Services`` (RPC to leads and others)
-    _settings: Settings | None = field(default=None, repr=False)
 
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = settings_module.load()
-        return self._settings
+    def _load_settings(self) -> Settings:
+        return settings_module.load()
 
     def compliance_staff(self) -> Principal:
         """Compliance staff only: platform staff is another role and is refused too."""

@@ -27,6 +27,7 @@ from compliance.usecases import answers, audit
 from compliance.usecases.context import Ctx
 from suivi_common import clock, paging
 from suivi_common.crypto import KeyDestroyed
+from suivi_common.database import row_by_id
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
 
@@ -117,14 +118,7 @@ def register(ctx: Ctx, kind: object, email: object = None, phone: object = None,
 def load_request(ctx: Ctx, request_id: object, lock: bool = False) -> Any:
     """The request's row (``FOR UPDATE`` with ``lock``); NotFound for an unknown or
     malformed id."""
-    rid = parse_uuid(request_id)
-    if rid is None:
-        raise NotFound("No such request")
-    query = select(R).where(R.c.id == rid)
-    row = ctx.session.execute(query.with_for_update() if lock else query).first()
-    if row is None:
-        raise NotFound("No such request")
-    return row
+    return row_by_id(ctx.session, R, request_id, "request", lock)
 
 
 def _tasks(ctx: Ctx, request_id: uuid.UUID) -> list[Any]:

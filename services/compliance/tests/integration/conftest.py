@@ -14,16 +14,13 @@ its data keys) and the platform clock is reset.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kombu import Connection, Queue
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from nameko.standalone.events import get_event_exchange
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -36,8 +33,8 @@ from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
 from suivi_common.errors import EXPECTED_ERRORS, ServiceUnavailable
-from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
+from suivi_common.testing.harness import ServiceHarness
 from suivi_common.testing.messages import publish_event
 from suivi_common.testing.waiting import broker_queues, wait_for
 
@@ -103,29 +100,12 @@ class FakeLeads:
 LEADS_DATA_MAP: dict[str, Any] = {}
 
 
-class Harness:
+class Harness(ServiceHarness):
     def __init__(self, cfg: dict[str, Any], engine: Engine, database: Database,
                  vhost: str) -> None:
-        self.cfg = cfg
-        self.engine = engine
+        super().__init__(cfg, engine, "compliance", TEST_QUEUE)
         self.database = database
         self.vhost = vhost
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self._clients: dict[tuple[Any, ...], Any] = {}
-        self._stack = ExitStack()
-        self._conn = Connection(cfg["AMQP_URI"])
-        self._queue = Queue(TEST_QUEUE, exchange=get_event_exchange("compliance"),
-                            routing_key="#", durable=False, auto_delete=False)
-        self._queue(self._conn.default_channel).declare()
-
-    def rpc(self, principal: dict[str, Any] | None = None, service: str | None = None) -> Any:
-        key = (service, *sorted((principal or {}).items()))
-        if key not in self._clients:
-            client = RpcClient(self.cfg["AMQP_URI"],
-                               principal=Principal(**principal) if principal else None,
-                               service=service)
-            self._clients[key] = self._stack.enter_context(client)
-        return self._clients[key].compliance
 
     @property
     def compliance(self) -> Any:
@@ -145,14 +125,6 @@ class Harness:
                 message_id: str | None = None, signed: bool = True) -> str:
         return publish_event(self.cfg["AMQP_URI"], source, event_type, payload, message_id,
                              signed=signed)
-
-    def drain(self) -> None:
-        channel = self._conn.default_channel
-        while True:
-            message = self._queue(channel).get(no_ack=True)
-            if message is None:
-                return
-            self.events.append((message.delivery_info["routing_key"], message.payload))
 
     def events_of(self, event_type: str) -> list[dict[str, Any]]:
         self.drain()
@@ -178,18 +150,6 @@ class Harness:
         wait_for(lambda: self.scalar("SELECT count(*) FROM inbox WHERE message_id = :m",
                                      m=message_id), what=f"message {message_id} handled")
 
-    def scalar(self, sql: str, **params: Any) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-
-    def rows(self, sql: str, **params: Any) -> list[Any]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(text(sql), params))
-
-    def execute(self, sql: str, **params: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text(sql), params)
-
     def as_timer(self, use_case: Callable[[Ctx], Any]) -> Any:
         """Run a use case as compliance's timer runs it (its own transaction, its outbox)."""
         with Session(self.engine) as session, session.begin():
@@ -198,39 +158,26 @@ class Harness:
                       principal=Principal("compliance", "service"))
             return use_case(ctx)
 
-    def close(self) -> None:
-        self._stack.close()
-        self._conn.release()
-
 
 def _reset(engine: Engine) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "data_keys")
+    infra.truncate_all(engine, metadata, keep=("data_keys",))
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, repeat('0', 64))"))
 
 
 @pytest.fixture(scope="session")
 def harness() -> Iterator[Harness]:
     db_url = infra.fresh_database("compliance", MIGRATIONS)
-    engine = create_engine(db_url)
-    vhost = infra.fresh_vhost()
-    cfg = infra.base_config(vhost, DATABASE_URL=db_url, DSR_RETRY_INTERVAL_SECONDS=3600,
-                            DSR_EXPORT_SWEEP_SECONDS=3600,
-                            DPO_NAME="Claire Dupont", DPO_EMAIL="dpo@suivi.test",
-                            RPC_TIMEOUT_SECONDS=10)
-    AMQP["uri"] = cfg["AMQP_URI"]
-    try:
-        with infra.running(cfg, ComplianceService, FakeHolders, FakeLeads) as containers:
-            database = next(d for d in containers[0].dependencies if isinstance(d, Database))
-            h = Harness(cfg, engine, database, vhost)
-            try:
-                yield h
-            finally:
-                h.close()
-    finally:
-        infra.delete_vhost(vhost)
-        engine.dispose()
+    with infra.running_on(db_url, ComplianceService, FakeHolders, FakeLeads,
+                          DSR_RETRY_INTERVAL_SECONDS=3600, DSR_EXPORT_SWEEP_SECONDS=3600,
+                          DPO_NAME="Claire Dupont", DPO_EMAIL="dpo@suivi.test",
+                          RPC_TIMEOUT_SECONDS=10) as running:
+        AMQP["uri"] = running.cfg["AMQP_URI"]
+        h = Harness(running.cfg, running.engine, running.databases[0], running.vhost)
+        try:
+            yield h
+        finally:
+            h.close()
 
 
 @pytest.fixture
@@ -238,49 +185,25 @@ def h(harness: Harness) -> Iterator[Harness]:
     clock.reset()
     harness.settled()
     _reset(harness.engine)
-    HOLDERS.clear()
-    TASKS.clear()
-    REPORT_DATA.clear()
-    SCOPES.clear()
-    SCOPE_ASKS.clear()
-    LEADS_STATE.clear()
-    LEADS_DATA_MAP.clear()
+    for state in FAKE_STATE.values():
+        state.clear()
     harness.drain()
     harness.events.clear()
     yield harness
     clock.reset()
 
 
-@pytest.fixture
-def holders(h: Harness) -> dict[str, str]:
-    return HOLDERS
+#: the fakes' state, emptied before each test; a fixture of the same name gives each one
+FAKE_STATE: dict[str, Any] = {
+    "holders": HOLDERS, "tasks": TASKS, "report_data": REPORT_DATA, "scopes": SCOPES,
+    "scope_asks": SCOPE_ASKS, "leads_state": LEADS_STATE, "leads_data_map": LEADS_DATA_MAP}
 
 
-@pytest.fixture
-def tasks(h: Harness) -> list[dict[str, Any]]:
-    return TASKS
+def _state_fixture(name: str) -> Any:
+    def fixture(h: Harness) -> Any:
+        return FAKE_STATE[name]
+    return pytest.fixture(name=name)(fixture)
 
 
-@pytest.fixture
-def report_data(h: Harness) -> dict[str, Any]:
-    return REPORT_DATA
-
-
-@pytest.fixture
-def scopes(h: Harness) -> list[dict[str, Any]]:
-    return SCOPES
-
-
-@pytest.fixture
-def scope_asks(h: Harness) -> list[dict[str, Any]]:
-    return SCOPE_ASKS
-
-
-@pytest.fixture
-def leads_state(h: Harness) -> dict[str, bool]:
-    return LEADS_STATE
-
-
-@pytest.fixture
-def leads_data_map(h: Harness) -> dict[str, Any]:
-    return LEADS_DATA_MAP
+holders, tasks, report_data, scopes, scope_asks, leads_state, leads_data_map = map(
+    _state_fixture, FAKE_STATE)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from compliance.models import common, metadata
 from compliance.service import ComplianceService
+from compliance.testing import leads_map
 from compliance.usecases import exports
 from compliance.usecases.context import Ctx
 from suivi_common import clock, outbox
@@ -40,20 +41,13 @@ LEADS_DATA = {"service": "leads", "objection_recorded": False,
               "captured": [{"lead_id": "l-1", "record": {"email": "jean.dupont@example.org",
                                                         "city": MARKER}}],
               "office": []}
-LEADS_MAP = {"service": "leads", "format_version": 1, "activities": [{
-    "name": "Bureau des prospects", "role": "processor",
-    "purposes": ["prospection pour le compte de l'utilisateur"],
-    "legal_basis": "contrat de sous-traitance", "data_subjects": ["prospects"],
-    "categories": ["nom et prénom", "email"], "retention": "6 mois après la fin du bureau",
-    "recipients": ["l'utilisateur"], "security_measures": ["chiffrement"],
-    "transfers_outside_eu": None}]}
 
 
 @pytest.fixture(autouse=True)
 def february(h: Any, report_data: dict[str, Any], leads_data_map: dict[str, Any]) -> None:
     clock.set_now(T0)
     report_data.update(accounts=copy.deepcopy(ACCOUNTS_DATA), leads=copy.deepcopy(LEADS_DATA))
-    leads_data_map.update(copy.deepcopy(LEADS_MAP))
+    leads_data_map.update(leads_map())
 
 
 def register(h: Any, kind: str = "access") -> dict[str, Any]:

@@ -3,27 +3,19 @@ one; the others are not running, so they are listed as missing), the sub-process
 the DPO from the settings."""
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from compliance.testing import leads_map
 from suivi_common import clock
 from suivi_common.errors import Forbidden
-
-LEADS_MAP = {"service": "leads", "format_version": 1, "activities": [{
-    "name": "Bureau des prospects", "role": "processor",
-    "purposes": ["prospection pour le compte de l'utilisateur"],
-    "legal_basis": "contrat de sous-traitance", "data_subjects": ["prospects"],
-    "categories": ["nom et prénom", "email"], "retention": "6 mois après la fin du bureau",
-    "recipients": ["l'utilisateur"], "security_measures": ["chiffrement"],
-    "transfers_outside_eu": None}]}
 
 
 def test_the_register_is_generated_from_declarations(h: Any,
                                                      leads_data_map: dict[str, Any]) -> None:
-    leads_data_map.update(copy.deepcopy(LEADS_MAP))
+    leads_data_map.update(leads_map())
     clock.freeze(datetime(2026, 3, 2, 9, tzinfo=UTC))
     h.compliance.announce_subprocessor_change({
         "kind": "add", "name": "Hébergeur SAS", "contact": "dpo@heb.fr",
@@ -40,7 +32,7 @@ def test_the_register_is_generated_from_declarations(h: Any,
 
 
 def test_an_invalid_map_is_reported_not_included(h: Any, leads_data_map: dict[str, Any]) -> None:
-    leads_data_map.update(copy.deepcopy(LEADS_MAP), format_version=7)
+    leads_data_map.update(leads_map(), format_version=7)
     doc = h.compliance.processing_register()
     assert "format_version" in doc["missing"]["leads"]
     assert doc["declared_by"] == ["compliance"]

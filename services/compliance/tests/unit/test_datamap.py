@@ -2,22 +2,13 @@
 assembled from the maps."""
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from compliance.domain import datamap, register
-
-LEADS_MAP: dict[str, Any] = {
-    "service": "leads", "format_version": 1, "activities": [{
-        "name": "Bureau des prospects", "role": "processor",
-        "purposes": ["prospection pour le compte de l'utilisateur"],
-        "legal_basis": "contrat de sous-traitance", "data_subjects": ["prospects"],
-        "categories": ["nom et prénom", "email"], "retention": "6 mois après la fin du bureau",
-        "recipients": ["l'utilisateur"], "security_measures": ["chiffrement"],
-        "transfers_outside_eu": None}]}
+from compliance.testing import leads_map
 
 
 def test_the_compliance_map_is_valid_in_its_own_format() -> None:
@@ -27,8 +18,8 @@ def test_the_compliance_map_is_valid_in_its_own_format() -> None:
 
 
 def test_a_declared_map_round_trips() -> None:
-    parsed = datamap.parse_data_map(LEADS_MAP)
-    assert parsed.service == "leads" and parsed.as_dict() == LEADS_MAP
+    parsed = datamap.parse_data_map(leads_map())
+    assert parsed.service == "leads" and parsed.as_dict() == leads_map()
 
 
 @pytest.mark.parametrize("breakage", [
@@ -41,7 +32,7 @@ def test_a_declared_map_round_trips() -> None:
     lambda m: m["activities"][0].pop("security_measures"),
 ])
 def test_a_map_that_breaks_the_format_is_refused(breakage: Any) -> None:
-    broken = copy.deepcopy(LEADS_MAP)
+    broken = leads_map()
     breakage(broken)
     with pytest.raises(ValueError):
         datamap.parse_data_map(broken)
@@ -49,13 +40,13 @@ def test_a_map_that_breaks_the_format_is_refused(breakage: Any) -> None:
 
 def test_the_schema_names_the_fields_parse_checks() -> None:
     activity = datamap.DATA_MAP_SCHEMA["properties"]["activities"]["items"]
-    assert set(activity["properties"]) == set(LEADS_MAP["activities"][0])
-    assert set(activity["required"]) == set(LEADS_MAP["activities"][0]) - {"transfers_outside_eu"}
+    assert set(activity["properties"]) == set(leads_map()["activities"][0])
+    assert set(activity["required"]) == set(leads_map()["activities"][0]) - {"transfers_outside_eu"}
 
 
 def test_the_register_assembles_maps_and_says_what_is_missing() -> None:
     doc = register.assemble("Suivi", {"name": None, "email": None},
-                            [datamap.COMPLIANCE_DATA_MAP, datamap.parse_data_map(LEADS_MAP)],
+                            [datamap.COMPLIANCE_DATA_MAP, datamap.parse_data_map(leads_map())],
                             {"mailer": "no data map declared"}, [], None,
                             datetime(2026, 3, 2, tzinfo=UTC))
     assert doc["declared_by"] == ["compliance", "leads"]

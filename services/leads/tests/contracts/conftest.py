@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nameko.events import event_handler
 from nameko.rpc import rpc
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from leads import office_testing as testing
@@ -21,15 +19,18 @@ from leads import testing as leads_testing
 from leads.service import LeadsService
 from suivi_common import clock
 from suivi_common.auth import Principal
-from suivi_common.database import Database
 from suivi_common.errors import NotFound
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
+from suivi_common.testing.harness import recording_handlers
 
 FAKE: dict[str, Any] = {"open": {}, "events": []}
 
 
-class FakeCompliance:
+class FakeCompliance(recording_handlers(
+        "leads", ("dsr_task_reported", "lead_erased", "office_leads_erased",
+                  "breach_subject_mail_requested"),
+        lambda event_type, payload: FAKE["events"].append((event_type, payload)))):
     name = "compliance"
 
     @rpc(expected_exceptions=(NotFound,))
@@ -37,25 +38,6 @@ class FakeCompliance:
         if request_id not in FAKE["open"]:
             raise NotFound("No open task of this service on this request")
         return FAKE["open"][request_id]
-
-    def _record(self, event_type: str, payload: dict[str, Any]) -> None:
-        FAKE["events"].append((event_type, payload))
-
-    @event_handler("leads", "dsr_task_reported")
-    def on_report(self, payload: dict[str, Any]) -> None:
-        self._record("dsr_task_reported", payload)
-
-    @event_handler("leads", "lead_erased")
-    def on_erased(self, payload: dict[str, Any]) -> None:
-        self._record("lead_erased", payload)
-
-    @event_handler("leads", "office_leads_erased")
-    def on_office_erased(self, payload: dict[str, Any]) -> None:
-        self._record("office_leads_erased", payload)
-
-    @event_handler("leads", "breach_subject_mail_requested")
-    def on_mail(self, payload: dict[str, Any]) -> None:
-        self._record("breach_subject_mail_requested", payload)
 
 
 class FakeAccounts:
@@ -108,33 +90,22 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def _running() -> Iterator[tuple[dict[str, Any], Engine, list[Any]]]:
+def _running() -> Iterator[infra.Stack]:
     url = infra.fresh_database("leads_contracts_svc", leads_testing.MIGRATIONS)
-    engine = create_engine(url)
-    vhost = infra.fresh_vhost()
-    cfg = infra.base_config(vhost, DATABASE_URL=url, SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,
-                            AUTO_DELIVERY_INTERVAL_SECONDS=3600,
-                            STOCK_CHECK_INTERVAL_SECONDS=3600, DAY_CLOSE_INTERVAL_SECONDS=3600,
-                            REKEY_INTERVAL_SECONDS=3600, ENTITLEMENT_SYNC_RETRY_SECONDS=3600,
-                            RETENTION_SWEEP_INTERVAL_SECONDS=3600, RPC_TIMEOUT_SECONDS=5,
-                            OFFICE_STATUS_CACHE_SECONDS=0)
-    try:
-        with infra.running(cfg, LeadsService, FakeCompliance, FakeAccounts,
-                           FakePlans) as containers:
-            rings = [d.keyring for c in containers for d in c.dependencies
-                     if isinstance(d, Database)]
-            yield cfg, engine, rings
-    finally:
-        infra.delete_vhost(vhost)
-        engine.dispose()
+    with infra.running_on(url, LeadsService, FakeCompliance, FakeAccounts, FakePlans,
+                          SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,
+                          AUTO_DELIVERY_INTERVAL_SECONDS=3600,
+                          STOCK_CHECK_INTERVAL_SECONDS=3600, DAY_CLOSE_INTERVAL_SECONDS=3600,
+                          REKEY_INTERVAL_SECONDS=3600, ENTITLEMENT_SYNC_RETRY_SECONDS=3600,
+                          RETENTION_SWEEP_INTERVAL_SECONDS=3600, RPC_TIMEOUT_SECONDS=5,
+                          OFFICE_STATUS_CACHE_SECONDS=0) as running:
+        yield running
 
 
 @pytest.fixture
-def stack(_running: tuple[dict[str, Any], Engine, list[Any]]) -> Iterator[Stack]:
-    cfg, engine, rings = _running
-    testing.truncate(engine)
-    for ring in rings:  # the data keys were truncated: forget the cached ones
-        ring._cache.clear()
+def stack(_running: infra.Stack) -> Iterator[Stack]:
+    testing.truncate(_running.engine)
+    _running.forget_data_keys()
     FAKE.update({"open": {}, "events": []})
-    yield Stack(cfg, engine)
+    yield Stack(_running.cfg, _running.engine)
     clock.reset()

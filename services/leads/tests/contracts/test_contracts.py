@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,11 +23,11 @@ from suivi_common.errors import Forbidden, NotFound
 PERSON = raw_lead(3, email="jeanne.person@example.fr")
 
 
-def bought(stack, owner: str, network: str, raw) -> str:
+def bought(stack: Any, owner: str, network: str, raw: dict[str, Any]) -> str:
     return deliver(stack.h, owner_id=owner, network_id=network, raw=raw)
 
 
-def test_an_erasure_task_is_done_once_and_reported(stack):
+def test_an_erasure_task_is_done_once_and_reported(stack: Any) -> None:
     first = bought(stack, "u1", "net-1", PERSON)
     second = bought(stack, "u2", "net-2", PERSON)
     kept = bought(stack, "u1", "net-1", raw_lead(4))
@@ -52,7 +53,7 @@ def test_an_erasure_task_is_done_once_and_reported(stack):
     assert len(stack.events("lead_erased")) == 2
 
 
-def test_the_breach_count_and_who_may_ask(stack):
+def test_the_breach_count_and_who_may_ask(stack: Any) -> None:
     for i in range(2):
         bought(stack, "u1", "net-1", raw_lead(i))
     bought(stack, "u2", "net-2", raw_lead(5))
@@ -69,7 +70,7 @@ def test_the_breach_count_and_who_may_ask(stack):
         leads_rpc.breach_scope(scope)
 
 
-def test_the_persons_of_an_approving_controller_are_mailed(stack):
+def test_the_persons_of_an_approving_controller_are_mailed(stack: Any) -> None:
     lead = bought(stack, "u1", "net-1", raw_lead(1))
     bought(stack, "u2", "net-1", raw_lead(2))
     payload = {"breach_id": "b-1", "user_id": "u1", "network_id": "net-1",
@@ -90,7 +91,7 @@ def test_the_persons_of_an_approving_controller_are_mailed(stack):
         leads_rpc.breach_subject_contact("b-1", lead)
 
 
-def test_the_retention_sweep_runs_on_the_platform_clock(stack):
+def test_the_retention_sweep_runs_on_the_platform_clock(stack: Any) -> None:
     clock.freeze(datetime(2025, 3, 1, 10, tzinfo=PARIS))
     lead = bought(stack, "u1", "net-1", raw_lead(1))
     with stack.h.session() as s:
@@ -108,7 +109,7 @@ def test_the_retention_sweep_runs_on_the_platform_clock(stack):
         assert conn.execute(select(offices.c.active)).scalar() is False
 
 
-def test_bulk_delete_over_rpc(stack):
+def test_bulk_delete_over_rpc(stack: Any) -> None:
     for i in range(3):
         bought(stack, "u1", "net-1", raw_lead(i))
     stack.h.run(one_lead.change_status, "u1", str(

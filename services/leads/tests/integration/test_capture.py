@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from leads import testing
 from leads.models import contacts, leads, stock
@@ -13,7 +16,7 @@ from suivi_common import clock
 from suivi_common.errors import Invalid, Unauthorized
 
 
-def test_mixed_batch_gives_one_result_per_item_in_order(stack) -> None:
+def test_mixed_batch_gives_one_result_per_item_in_order(stack: Any) -> None:
     key = stack.new_site_key()
     items = [
         testing.raw_lead(1),
@@ -35,7 +38,7 @@ def test_mixed_batch_gives_one_result_per_item_in_order(stack) -> None:
     assert stack.count(stock) == 3
 
 
-def test_duplicates_by_email_or_phone_within_the_window_are_stored_never_stocked(stack) -> None:
+def test_duplicates_by_email_or_phone_within_the_window_are_stored_never_stocked(stack: Any) -> None:
     key = stack.new_site_key()
     first = stack.capture(key, [testing.raw_lead(1), testing.raw_lead(2)])
     assert [r["status"] for r in first] == ["accepted", "accepted"]
@@ -56,7 +59,7 @@ def test_duplicates_by_email_or_phone_within_the_window_are_stored_never_stocked
     assert stack.count(stock) == 3  # ...but never offered for sale
 
 
-def test_duplicate_window_is_configurable_and_counts_from_the_last_accepted(stack) -> None:
+def test_duplicate_window_is_configurable_and_counts_from_the_last_accepted(stack: Any) -> None:
     key = stack.new_site_key()
     start = clock.now()
     assert stack.capture(key, [testing.raw_lead(1)])[0]["status"] == "accepted"
@@ -67,7 +70,7 @@ def test_duplicate_window_is_configurable_and_counts_from_the_last_accepted(stac
     assert stack.count(contacts) == 2  # one email key, one phone key
 
 
-def test_personal_data_is_encrypted_under_the_platform_scope(stack) -> None:
+def test_personal_data_is_encrypted_under_the_platform_scope(stack: Any) -> None:
     key = stack.new_site_key()
     stack.capture(key, [testing.raw_lead(7)])
     row = stack.rows(select(leads))[0]
@@ -77,7 +80,7 @@ def test_personal_data_is_encrypted_under_the_platform_scope(stack) -> None:
     assert json.dumps(row.country) == '"FR"'
 
 
-def test_bad_key_and_oversized_batch_are_refused(stack) -> None:
+def test_bad_key_and_oversized_batch_are_refused(stack: Any) -> None:
     with pytest.raises(Unauthorized):
         stack.capture("lck_wrong", [testing.raw_lead(1)])
     key = stack.new_site_key()
@@ -91,7 +94,7 @@ def test_bad_key_and_oversized_batch_are_refused(stack) -> None:
         stack.capture(key, [testing.raw_lead(1)])
 
 
-def test_a_full_batch_of_1000_is_accepted(stack) -> None:
+def test_a_full_batch_of_1000_is_accepted(stack: Any) -> None:
     key = stack.new_site_key()
     results = stack.capture(key, [testing.raw_lead(i) for i in range(1000)])
     assert {r["status"] for r in results} == {"accepted"}
@@ -99,7 +102,7 @@ def test_a_full_batch_of_1000_is_accepted(stack) -> None:
     assert stack.scalar(select(stock.c.tier).limit(1)) == "premium_plus"
 
 
-def test_cli_publishes_a_jsonl_file_that_the_queue_consumer_stores(stack, tmp_path) -> None:
+def test_cli_publishes_a_jsonl_file_that_the_queue_consumer_stores(stack: Any, tmp_path: Path) -> None:
     from leads import capture_client
 
     key = stack.new_site_key()
@@ -123,7 +126,7 @@ def test_cli_publishes_a_jsonl_file_that_the_queue_consumer_stores(stack, tmp_pa
     assert stack.count(leads) == 25
 
 
-def test_grading_rules_come_from_config(cfg, engine) -> None:
+def test_grading_rules_come_from_config(cfg: dict[str, Any], engine: Engine) -> None:
     from leads.service import LeadsService
     from suivi_common.testing import infra
 

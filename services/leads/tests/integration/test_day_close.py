@@ -39,7 +39,7 @@ def cfg(cfg: dict[str, Any]) -> dict[str, Any]:
     return {**cfg, "max_workers": 32, "PREFETCH_COUNT": 32}
 
 
-def stocked(stack, n: int, start: int = 0, **lead: Any) -> None:
+def stocked(stack: Any, n: int, start: int = 0, **lead: Any) -> None:
     key = stack.new_site_key()
     assert {r["status"] for r in stack.capture(
         key, [testing.raw_lead(start + i, **lead) for i in range(n)])} == {"accepted"}
@@ -51,13 +51,13 @@ def at(day: date, hh: int, mm: int = 0, ss: float = 0) -> datetime:
                     int((ss - whole) * 1e6), tzinfo=PARIS)
 
 
-def close(stack, day: date, plan_ids: list[str]) -> dict[str, tuple[int, int]]:
+def close(stack: Any, day: date, plan_ids: list[str]) -> dict[str, tuple[int, int]]:
     with stack.rpc() as rpc:
         items = rpc.close_books(day.isoformat(), plan_ids)["items"]
     return {i["plan_id"]: (i["taken"], i["shortfall"]) for i in items}
 
 
-def lock_waiters(stack, kind: str | None = None) -> int:
+def lock_waiters(stack: Any, kind: str | None = None) -> int:
     """Backends of the leads database waiting on a lock (row locks: ``transactionid`` or
     ``tuple``; ``advisory``), seen by PostgreSQL itself."""
     return int(stack.scalar(text(
@@ -94,7 +94,7 @@ class Gate:
 
 
 @pytest.fixture
-def gate(stack, monkeypatch) -> Iterator[Callable[[str, int], Gate]]:
+def gate(stack: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, int], Gate]]:
     """``gate(hook, expected)`` puts a Gate on the use case's ``<hook>`` (``in_take_transaction``
     of the distribution, ``in_settlement`` of the day book); every gate is
     opened before the service stops, so a failing test never leaves workers held."""
@@ -111,7 +111,7 @@ def gate(stack, monkeypatch) -> Iterator[Callable[[str, int], Gate]]:
             g.open()
 
 
-def closed_events(fake_state, stack, day: date) -> list[tuple[str, str, int, int]]:
+def closed_events(fake_state: dict[str, Any], stack: Any, day: date) -> list[tuple[str, str, int, int]]:
     """The ``plan_day_closed`` events plans received, counted exactly: the events of one
     close are published in outbox order, so once a marker closed after them has arrived,
     every earlier one has."""
@@ -124,7 +124,8 @@ def closed_events(fake_state, stack, day: date) -> list[tuple[str, str, int, int
 
 # --- shortfall vs forfeit ---------------------------------------------------------------------
 
-def test_shortfall_and_forfeit_are_reported_once_per_plan_and_day(stack, fake_state) -> None:
+def test_shortfall_and_forfeit_are_reported_once_per_plan_and_day(stack: Any,
+                                                                  fake_state: dict[str, Any]) -> None:
     day = clock.today()
     clock.freeze(at(day, 10))
     stack.plan("short", "u1", {day: 10})  # asks when stock falls short: 3 taken, 7 shortfall
@@ -158,7 +159,7 @@ def test_shortfall_and_forfeit_are_reported_once_per_plan_and_day(stack, fake_st
 
 
 def test_a_plan_with_no_stock_at_all_is_all_shortfall_though_its_owner_never_came(
-        stack, fake_state) -> None:
+        stack: Any, fake_state: dict[str, Any]) -> None:
     """Terms art. 8.B: the CH plan's 10 leads stay owed (plans keeps 300 remaining)."""
     day = clock.today()
     clock.freeze(at(day, 9))
@@ -184,7 +185,7 @@ def test_a_plan_with_no_stock_at_all_is_all_shortfall_though_its_owner_never_cam
     assert close(stack, day, ["ch"]) == {"ch": (0, 10)}  # the closed day never moves
 
 
-def test_stock_that_runs_dry_at_midday_leaves_the_plan_that_never_took_short(stack) -> None:
+def test_stock_that_runs_dry_at_midday_leaves_the_plan_that_never_took_short(stack: Any) -> None:
     day = clock.today()
     clock.freeze(at(day, 8))
     stack.plan("morning", "u1", {day: 4})
@@ -198,7 +199,7 @@ def test_stock_that_runs_dry_at_midday_leaves_the_plan_that_never_took_short(sta
     assert close(stack, day, ["morning", "never"]) == {"morning": (4, 0), "never": (0, 6)}
 
 
-def test_stock_gone_stale_during_the_day_could_have_served_it(stack) -> None:
+def test_stock_gone_stale_during_the_day_could_have_served_it(stack: Any) -> None:
     """Fresh at the start of the day, stale at noon and withdrawn at 15:00: those leads
     were on sale in the morning (forfeit). Leads stale before the day began were not
     (shortfall), however late the withdrawal timer ran."""
@@ -217,7 +218,7 @@ def test_stock_gone_stale_during_the_day_could_have_served_it(stack) -> None:
     assert close(stack, day, ["plus", "prem"]) == {"plus": (0, 0), "prem": (0, 2)}
 
 
-def test_the_close_after_midnight_counts_the_day_not_the_next_morning(stack) -> None:
+def test_the_close_after_midnight_counts_the_day_not_the_next_morning(stack: Any) -> None:
     """Late-evening stock counts for its day, even when it is sold the next morning before
     the close; stock captured after midnight does not."""
     day = clock.today()
@@ -236,7 +237,7 @@ def test_the_close_after_midnight_counts_the_day_not_the_next_morning(stack) -> 
     assert by_day == {day + DAY: 5}
 
 
-def test_two_plans_share_a_partial_shortage_even_closed_in_separate_calls(stack) -> None:
+def test_two_plans_share_a_partial_shortage_even_closed_in_separate_calls(stack: Any) -> None:
     """8 unsold leads for open quotas 10, 6 and 1: 9 missing, shared 5, 3, 1 by largest
     remainder (5.29, 3.18, 0.53), whatever the order and split of the close calls."""
     day = clock.today()
@@ -257,7 +258,8 @@ def test_two_plans_share_a_partial_shortage_even_closed_in_separate_calls(stack)
     assert stack.count(day_settlements) == 1
 
 
-def test_closes_of_one_day_from_two_workers_settle_it_once(stack, gate) -> None:
+def test_closes_of_one_day_from_two_workers_settle_it_once(stack: Any,
+                                                           gate: Callable[[str, int], Gate]) -> None:
     """Two instances closing the same day (different plans): the second waits for the
     first's settlement and reads it, so each plan's share is computed once."""
     day = clock.today()
@@ -282,7 +284,8 @@ def test_closes_of_one_day_from_two_workers_settle_it_once(stack, gate) -> None:
 
 # --- takes racing the close ---------------------------------------------------------------------
 
-def test_a_take_in_flight_at_midnight_is_counted_in_the_day_it_read(stack, gate) -> None:
+def test_a_take_in_flight_at_midnight_is_counted_in_the_day_it_read(stack: Any,
+                                                                    gate: Callable[[str, int], Gate]) -> None:
     """The take locks the plan and reads D; the close of D waits for it and counts it."""
     day = clock.today()
     stack.plan("p1", "u1", {day: 3, day + DAY: 3})
@@ -310,7 +313,8 @@ def test_a_take_in_flight_at_midnight_is_counted_in_the_day_it_read(stack, gate)
     assert by_day == {day: 3, day + DAY: 2}
 
 
-def test_many_takes_racing_the_close_are_each_counted_exactly_once(stack, gate) -> None:
+def test_many_takes_racing_the_close_are_each_counted_exactly_once(stack: Any,
+                                                                   gate: Callable[[str, int], Gate]) -> None:
     """Eight plans: takes before midnight, one take per plan in flight across midnight
     (holding its plan at the hook), the close of D started while they hold, and takes
     of D+1 queued behind them. Every take is counted once, in the day it read."""

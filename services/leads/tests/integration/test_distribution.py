@@ -4,9 +4,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from leads import testing
@@ -26,14 +28,14 @@ from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 
 
-def stocked(stack, n: int, tier: str = "premium_plus", start: int = 0) -> list[str]:
+def stocked(stack: Any, n: int, tier: str = "premium_plus", start: int = 0) -> list[str]:
     key = stack.new_site_key()
     results = stack.capture(key, [testing.raw_lead(start + i, tier=tier) for i in range(n)])
     assert {r["status"] for r in results} == {"accepted"}
     return [r["id"] for r in results]
 
 
-def test_take_hands_out_the_rest_of_todays_quota_oldest_first(stack) -> None:
+def test_take_hands_out_the_rest_of_todays_quota_oldest_first(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 5}, network_id="net-7")
     ids = stocked(stack, 3) + stocked(stack, 4, start=100)
@@ -59,7 +61,7 @@ def test_take_hands_out_the_rest_of_todays_quota_oldest_first(stack) -> None:
     testing.wait_for(lambda: stack.count(common.outbox) == 0)
 
 
-def test_a_taken_lead_is_in_the_office_when_the_take_answers(stack) -> None:
+def test_a_taken_lead_is_in_the_office_when_the_take_answers(stack: Any) -> None:
     """Read your own writes: the leads a take returns can be worked on at once, and the
     ``lead_delivered`` events, still sent, find them filed (the handler changes nothing)."""
     today = clock.today()
@@ -80,7 +82,7 @@ def test_a_taken_lead_is_in_the_office_when_the_take_answers(stack) -> None:
     assert stack.count(office_history) == 3  # the three status moves, nothing more
 
 
-def test_plan_today_reports_live_totals_to_services_and_the_owner(stack) -> None:
+def test_plan_today_reports_live_totals_to_services_and_the_owner(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 10})
     stocked(stack, 4)
@@ -96,7 +98,7 @@ def test_plan_today_reports_live_totals_to_services_and_the_owner(stack) -> None
             rpc.plan_today("p1")
 
 
-def test_take_records_shortfall_when_stock_falls_short(stack) -> None:
+def test_take_records_shortfall_when_stock_falls_short(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 10})
     stocked(stack, 3)
@@ -110,7 +112,7 @@ def test_take_records_shortfall_when_stock_falls_short(stack) -> None:
     assert result["taken_today"] == 5 and result["shortfall_today"] == 5
 
 
-def test_take_matches_country_and_tier(stack) -> None:
+def test_take_matches_country_and_tier(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 10}, tier="premium")
     stocked(stack, 3, tier="premium_plus")
@@ -121,7 +123,7 @@ def test_take_matches_country_and_tier(stack) -> None:
     assert len(result["leads"]) == 2
 
 
-def test_another_users_plan_is_not_found_and_a_closed_office_is_refused(stack) -> None:
+def test_another_users_plan_is_not_found_and_a_closed_office_is_refused(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 5})
     stack.plan("p2", "u2", {today: 5}, office=False)
@@ -146,15 +148,15 @@ def test_another_users_plan_is_not_found_and_a_closed_office_is_refused(stack) -
         assert len(rpc.take("p1")["leads"]) == 5
 
 
-def held(engine, plan_id: str) -> int | None:
+def held(engine: Engine, plan_id: str) -> int | None:
     """The entitlement version leads holds for the plan."""
     with engine.connect() as conn:
         return conn.execute(select(entitlements.c.version)
                             .where(entitlements.c.plan_id == plan_id)).scalar()
 
 
-def test_a_take_waits_for_accounts_when_no_event_told_about_the_office(cfg, engine,
-                                                                        fakes) -> None:
+def test_a_take_waits_for_accounts_when_no_event_told_about_the_office(cfg: dict[str, Any], engine: Engine,
+                                                                        fakes: tuple[type, type]) -> None:
     """The take uses the office's one check: an office no event told about is asked of
     accounts, and accounts being unreachable is a refusal to retry, never an open door."""
     from leads.service import LeadsService
@@ -173,7 +175,7 @@ def test_a_take_waits_for_accounts_when_no_event_told_about_the_office(cfg, engi
     assert err.value.code == "office_status_unavailable"
 
 
-def test_inactive_plan_cannot_take(stack) -> None:
+def test_inactive_plan_cannot_take(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 5})
     stack.plan("p1", "u1", {}, status="completed", version=2)
@@ -183,7 +185,7 @@ def test_inactive_plan_cannot_take(stack) -> None:
     assert err.value.code == "plan_not_active"
 
 
-def test_older_snapshots_are_ignored(stack) -> None:
+def test_older_snapshots_are_ignored(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 5}, version=3)
     testing.publish_event(stack.uri, "plans", "plan_changed",
@@ -193,7 +195,7 @@ def test_older_snapshots_are_ignored(stack) -> None:
                         .where(entitlements.c.plan_id == "p1")) == {today.isoformat(): 5}
 
 
-def test_fair_shares_under_shortage_through_the_service(stack) -> None:
+def test_fair_shares_under_shortage_through_the_service(stack: Any) -> None:
     today = clock.today()
     for pid, quota in (("a", 10), ("b", 20), ("c", 30)):
         stack.plan(pid, f"user-{pid}", {today: quota}, auto=True)
@@ -211,7 +213,7 @@ def test_fair_shares_under_shortage_through_the_service(stack) -> None:
     assert {r.key_scope for r in stack.rows(select(leads))} == {"net-1"}
 
 
-def test_auto_delivery_toggle_and_timer_run_serve_without_a_click(stack) -> None:
+def test_auto_delivery_toggle_and_timer_run_serve_without_a_click(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 4})
     stocked(stack, 6)
@@ -225,7 +227,7 @@ def test_auto_delivery_toggle_and_timer_run_serve_without_a_click(stack) -> None
         assert rpc.run_auto_delivery()["delivered"] == 2
 
 
-def test_auto_delivery_skips_offices_known_to_be_closed(stack) -> None:
+def test_auto_delivery_skips_offices_known_to_be_closed(stack: Any) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 3}, auto=True)
     stack.plan("p2", "u2", {today: 3}, auto=True)
@@ -237,7 +239,7 @@ def test_auto_delivery_skips_offices_known_to_be_closed(stack) -> None:
     assert stack.count(deliveries, deliveries.c.plan_id == "p2") == 0
 
 
-def test_freshness_withdraws_old_leads_from_sale(stack) -> None:
+def test_freshness_withdraws_old_leads_from_sale(stack: Any) -> None:
     today = clock.today()
     start = clock.now()
     stocked(stack, 3)
@@ -257,7 +259,7 @@ def test_freshness_withdraws_old_leads_from_sale(stack) -> None:
     assert today  # captured on a real day
 
 
-def test_stock_view_and_shortage_alert_once_per_group_and_day(stack, fake_state) -> None:
+def test_stock_view_and_shortage_alert_once_per_group_and_day(stack: Any, fake_state: dict[str, Any]) -> None:
     today = clock.today()
     stack.plan("p1", "u1", {today: 8})
     stack.plan("p2", "u2", {today: 4}, tier="standard")
@@ -286,7 +288,7 @@ def test_stock_view_and_shortage_alert_once_per_group_and_day(stack, fake_state)
     assert len(events) <= 1  # the relay may already have published it
 
 
-def test_stock_alerts_page_with_a_cursor(stack) -> None:
+def test_stock_alerts_page_with_a_cursor(stack: Any) -> None:
     """More alerts than a page: the pages walk them all once, in the listing's order
     (newest day first, then country and tier), with or without a day."""
     today = clock.today()
@@ -296,7 +298,7 @@ def test_stock_alerts_page_with_a_cursor(stack) -> None:
     with stack.engine.begin() as conn:
         conn.execute(insert(stock_alerts), alerts)
 
-    def walk(rpc, limit, date=None):
+    def walk(rpc: Any, limit: int, date: str | None = None) -> tuple[list[Any], int]:
         seen, cursor, pages = [], None, 0
         while True:
             page = rpc.stock_alerts(date, cursor, limit)
@@ -319,7 +321,7 @@ def test_stock_alerts_page_with_a_cursor(stack) -> None:
             rpc.stock_alerts(None, None, 501)
 
 
-def test_set_based_events_wake_the_relay_when_the_transaction_commits(engine) -> None:
+def test_set_based_events_wake_the_relay_when_the_transaction_commits(engine: Engine) -> None:
     """Event rows written in SQL (a take, a group served in a handler) are published as
     soon as the worker's transaction commits (``Db.wake_relay``), not at the relay's next
     poll; rolled back, they wake nothing."""
@@ -337,7 +339,9 @@ def test_set_based_events_wake_the_relay_when_the_transaction_commits(engine) ->
     assert woken == ["woken"]
 
 
-def test_entitlements_resync_from_plans_at_start_up(cfg, engine, fake_state, fakes) -> None:
+def test_entitlements_resync_from_plans_at_start_up(cfg: dict[str, Any], engine: Engine,
+                                                    fake_state: dict[str, Any],
+                                                    fakes: tuple[type, type]) -> None:
     from leads.service import LeadsService
     from suivi_common.rpc import RpcClient
     from suivi_common.testing import infra

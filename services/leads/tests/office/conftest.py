@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from sqlalchemy import create_engine, func, select
@@ -37,6 +36,7 @@ from suivi_common.errors import NotFound
 from suivi_common.rpc import RpcClient
 from suivi_common.service_base import PlatformService
 from suivi_common.testing import infra
+from suivi_common.testing.harness import recording_handlers
 
 FAKE: dict[str, Any] = {}
 
@@ -92,23 +92,10 @@ class FakeAccounts:
         return {"id": member_id}
 
 
-class FakeListener:
+class FakeListener(recording_handlers(
+        "leads", ("lead_status_changed", "refund_approved", "lead_erased"),
+        lambda event_type, payload: FAKE["events"].append((event_type, payload)))):
     name = "listener"
-
-    def _record(self, event_type: str, payload: dict[str, Any]) -> None:
-        FAKE["events"].append((event_type, payload))
-
-    @event_handler("leads", "lead_status_changed")
-    def on_status(self, payload: dict[str, Any]) -> None:
-        self._record("lead_status_changed", payload)
-
-    @event_handler("leads", "refund_approved")
-    def on_refund(self, payload: dict[str, Any]) -> None:
-        self._record("refund_approved", payload)
-
-    @event_handler("leads", "lead_erased")
-    def on_erased(self, payload: dict[str, Any]) -> None:
-        self._record("lead_erased", payload)
 
 
 # --- use-case tests --------------------------------------------------------------------------
@@ -185,22 +172,12 @@ def _svc_url() -> str:
 # Module scope: the running containers (and the nameko config they patch) must not outlive
 # the office tests and leak into other suites of the same pytest session.
 @pytest.fixture(scope="module")
-def _stack_cfg(_svc_url: str) -> Iterator[tuple[dict[str, Any], Engine, list[Any]]]:
-    url = _svc_url
-    engine = create_engine(url)
-    vhost = infra.fresh_vhost()
-    cfg = infra.base_config(vhost, DATABASE_URL=url, SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64,
-                            RPC_TIMEOUT_SECONDS=3,
-                            OFFICE_STATUS_CACHE_SECONDS=0, OFFICE_ADMIN_VIEW_CACHE_SECONDS=0,
-                            OFFICE_EXPORT_CHUNK_BYTES=16 * 1024)
-    try:
-        with infra.running(cfg, OfficeTestService, FakeAccounts, FakeListener) as containers:
-            rings = [d.keyring for c in containers for d in c.dependencies
-                     if isinstance(d, Database)]
-            yield cfg, engine, rings
-    finally:
-        infra.delete_vhost(vhost)
-        engine.dispose()
+def _stack_cfg(_svc_url: str) -> Iterator[infra.Stack]:
+    with infra.running_on(_svc_url, OfficeTestService, FakeAccounts, FakeListener,
+                          SUIVI_MASTER_KEY=testing.TEST_MASTER_KEY_B64, RPC_TIMEOUT_SECONDS=3,
+                          OFFICE_STATUS_CACHE_SECONDS=0, OFFICE_ADMIN_VIEW_CACHE_SECONDS=0,
+                          OFFICE_EXPORT_CHUNK_BYTES=16 * 1024) as running:
+        yield running
 
 
 @pytest.fixture
@@ -211,11 +188,9 @@ def fake() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(_stack_cfg: tuple[dict[str, Any], Engine, list[Any]]) -> Iterator[Stack]:
-    cfg, engine, rings = _stack_cfg
-    testing.truncate(engine)
-    for ring in rings:  # the data keys were truncated: forget the cached ones
-        ring._cache.clear()
+def stack(_stack_cfg: infra.Stack) -> Iterator[Stack]:
+    testing.truncate(_stack_cfg.engine)
+    _stack_cfg.forget_data_keys()
     reset_fake()
-    yield Stack(cfg, engine)
+    yield Stack(_stack_cfg.cfg, _stack_cfg.engine)
     clock.reset()

@@ -3,29 +3,30 @@ notice to the persons of one controller once approved."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from leads.office_testing import deliver, raw_lead, user
+from leads.office_testing import Harness, deliver, raw_lead, user
 from leads.usecases import breaches, subjects
 from leads.usecases.office import one_lead
 from suivi_common import clock
 from suivi_common.errors import NotFound
 
 
-def scope(kind: str, **kw):
+def scope(kind: str, **kw: Any) -> dict[str, Any]:
     return {"kind": kind, "network_ids": kw.get("network_ids", []),
             "user_ids": kw.get("user_ids", []), "changed_from": kw.get("changed_from"),
             "changed_to": kw.get("changed_to"), "data_categories": kw.get("categories", [])}
 
 
-def count(h, raw_scope):
+def count(h: Harness, raw_scope: dict[str, Any]) -> list[dict[str, Any]]:
     with h.session() as s:
         return breaches.breach_scope(s, raw_scope)
 
 
 @pytest.fixture
-def two_networks(h):
+def two_networks(h: Harness) -> dict[str, str]:
     """net-1: u1 (two leads, one with a note), u4 (one lead, then erased); net-2: u2 and
     u3 (one lead each, u3's bought twice the same person: two persons all the same)."""
     start = clock.now()
@@ -41,7 +42,8 @@ def two_networks(h):
     return ids
 
 
-def test_a_breach_of_one_network_counts_its_controllers_only(h, two_networks):
+def test_a_breach_of_one_network_counts_its_controllers_only(h: Harness,
+                                                             two_networks: dict[str, str]) -> None:
     assert count(h, scope("networks", network_ids=["net-1"])) == [
         {"user_id": "u1", "network_id": "net-1", "persons": 2, "records": 3}]  # 2 leads, 1 note
     assert count(h, scope("networks", network_ids=["net-2"])) == [
@@ -53,7 +55,7 @@ def test_a_breach_of_one_network_counts_its_controllers_only(h, two_networks):
     assert count(h, scope("networks", network_ids=["net-9"])) == []
 
 
-def test_categories_and_the_window_narrow_the_records(h, two_networks):
+def test_categories_and_the_window_narrow_the_records(h: Harness, two_networks: dict[str, str]) -> None:
     assert count(h, scope("all", categories=["comments"])) == [
         {"user_id": "u1", "network_id": "net-1", "persons": 1, "records": 1}]
     assert count(h, scope("all", categories=["electronic_exchanges"])) == []
@@ -65,13 +67,14 @@ def test_categories_and_the_window_narrow_the_records(h, two_networks):
     assert [r["user_id"] for r in count(h, scope("all", changed_to=until))] == ["u1", "u2", "u3"]
 
 
-def notice(user_id: str, raw_scope, breach_id: str = "b-1"):
+def notice(user_id: str, raw_scope: dict[str, Any], breach_id: str = "b-1") -> dict[str, Any]:
     return {"breach_id": breach_id, "user_id": user_id, "network_id": "net-1",
             "scope": raw_scope, "subject": "Violation de données", "text": "Madame, Monsieur…",
             "dpo": {"name": "DPO", "email": "dpo@example.fr"}}
 
 
-def test_the_approved_notice_mails_each_person_of_that_controller_once(h, two_networks):
+def test_the_approved_notice_mails_each_person_of_that_controller_once(h: Harness,
+                                                                       two_networks: dict[str, str]) -> None:
     ids = two_networks
     raw = scope("networks", network_ids=["net-1", "net-2"])
     assert h.run(breaches.request_subject_notices, notice("u1", raw)) == 2
@@ -87,7 +90,7 @@ def test_the_approved_notice_mails_each_person_of_that_controller_once(h, two_ne
         h.run(breaches.subject_contact, "b-2", ids["a"])
 
 
-def test_a_person_erased_since_the_request_is_not_mailed(h, two_networks):
+def test_a_person_erased_since_the_request_is_not_mailed(h: Harness, two_networks: dict[str, str]) -> None:
     ids = two_networks
     h.run(breaches.request_subject_notices, notice("u1", scope("all")))
     h.run(one_lead.erase, ids["a"])
@@ -95,7 +98,7 @@ def test_a_person_erased_since_the_request_is_not_mailed(h, two_networks):
         h.run(breaches.subject_contact, "b-1", ids["a"])
 
 
-def test_one_mail_per_address_of_a_controller(h):
+def test_one_mail_per_address_of_a_controller(h: Harness) -> None:
     person = raw_lead(1)
     copies = {deliver(h, owner_id="u1", raw=person),
               deliver(h, owner_id="u1", raw={**person, "last_name": "Autre"})}
@@ -103,11 +106,11 @@ def test_one_mail_per_address_of_a_controller(h):
     assert h.events_of("breach_subject_mail_requested")[0]["lead_id"] in copies
 
 
-def test_a_restricted_person_is_still_notified(h, two_networks):
+def test_a_restricted_person_is_still_notified(h: Harness, two_networks: dict[str, str]) -> None:
     ids = two_networks
 
     class Compliance:
-        def dsr_subject(self, request_id):
+        def dsr_subject(self, request_id: str) -> dict[str, Any]:
             return {"request_id": request_id, "kind": "restriction",
                     "email": "lead2@example.fr", "phone": None}
 

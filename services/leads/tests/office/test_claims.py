@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from leads import testing as leads_testing
 from leads.domain.history import ChangeSource
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
-from leads.office_testing import deliver, raw_lead, user
+from leads.office_testing import Harness, deliver, raw_lead, user
 from leads.usecases import entitlements
 from leads.usecases.office import claims, one_lead
 from leads.usecases.office.context import Actor
@@ -21,8 +23,8 @@ STAFF = Actor("s1", ChangeSource.STAFF)
 DELIVERED = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
 
-def dns(answers):
-    def resolve(domain):
+def dns(answers: dict[str, Any]) -> Callable[[str], bool]:
+    def resolve(domain: str) -> bool:
         answer = answers.get(domain, True)
         if answer == "nx":
             raise DomainNotFoundError(domain)
@@ -35,23 +37,25 @@ def dns(answers):
 OK_DNS = dns({})
 
 
-def file(h, lead, reason="phone_unassigned", resolver=OK_DNS, owner="u1", comment=None):
+def file(h: Harness, lead: str, reason: str = "phone_unassigned",
+         resolver: Callable[[str], bool] = OK_DNS, owner: str = "u1",
+         comment: str | None = None) -> dict[str, Any]:
     return h.run(claims.file_claim, owner, lead, reason, comment, resolver, actor=user(owner))
 
 
-def refusal(h, lead, **kwargs):
+def refusal(h: Harness, lead: str, **kwargs: Any) -> str:
     with pytest.raises(Conflict) as caught:
         file(h, lead, **kwargs)
     return caught.value.code
 
 
 @pytest.fixture
-def lead(h):
+def lead(h: Harness) -> str:
     clock.freeze(DELIVERED)
     return deliver(h, owner_id="u1", raw=raw_lead(0, last_name="Martin"))
 
 
-def test_a_claim_is_filed_with_its_checks(h, lead):
+def test_a_claim_is_filed_with_its_checks(h: Harness, lead: str) -> None:
     claim = file(h, lead, comment="Numéro non attribué")
     assert claim["status"] == "pending" and claim["reason"] == "phone_unassigned"
     assert claim["comment"] == "Numéro non attribué"
@@ -67,13 +71,13 @@ def test_a_claim_is_filed_with_its_checks(h, lead):
 
 @pytest.mark.parametrize(("answer", "verdict"), [("nx", "failed"), (False, "failed"),
                                                  ("down", "unknown"), (True, "pass")])
-def test_the_email_domain_check(h, lead, answer, verdict):
+def test_the_email_domain_check(h: Harness, lead: str, answer: Any, verdict: str) -> None:
     file(h, lead, reason="fake_record", resolver=dns({"example.fr": answer}))
     checks = h.run(claims.for_staff, None, None, 50, actor=STAFF)["items"][0]["checks"]
     assert checks["email"]["domain"] == verdict
 
 
-def test_checks_flag_a_fake_looking_foreign_record(h):
+def test_checks_flag_a_fake_looking_foreign_record(h: Harness) -> None:
     clock.freeze(DELIVERED)
     h.run(lambda ctx: entitlements.apply_snapshot(ctx.session, leads_testing.snapshot(
         "plan-fr", "u1", {DELIVERED.date(): 5}, country="FR"), ctx.now))
@@ -89,37 +93,37 @@ def test_checks_flag_a_fake_looking_foreign_record(h):
                                "detail": "nowhere-at-all.fr does not exist"}
 
 
-def test_refused_when_the_user_edited_the_lead(h, lead):
+def test_refused_when_the_user_edited_the_lead(h: Harness, lead: str) -> None:
     h.run(one_lead.update_lead, "u1", lead, {"first_name": "Jeanne"}, actor=U1)
     assert refusal(h, lead) == "refund_claim_lead_edited"
 
 
-def test_status_moves_and_notes_are_not_edits(h, lead):
+def test_status_moves_and_notes_are_not_edits(h: Harness, lead: str) -> None:
     h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)
     h.run(one_lead.add_note, "u1", lead, "messagerie", actor=U1)
     assert file(h, lead)["status"] == "pending"
 
 
-def test_refused_for_a_personal_lead(h):
+def test_refused_for_a_personal_lead(h: Harness) -> None:
     personal = h.run(one_lead.create_personal, "u1", "net-1", raw_lead(3), actor=U1)
     assert refusal(h, personal["id"]) == "refund_claim_personal_lead"
 
 
-def test_refused_when_already_claimed_whatever_the_outcome(h, lead):
+def test_refused_when_already_claimed_whatever_the_outcome(h: Harness, lead: str) -> None:
     claim = file(h, lead)
     assert refusal(h, lead) == "refund_claim_already_claimed"
     h.run(claims.decide, claim["id"], False, "numéro attribué", actor=STAFF)
     assert refusal(h, lead) == "refund_claim_already_claimed"
 
 
-def test_the_window(h, lead):
+def test_the_window(h: Harness, lead: str) -> None:
     clock.freeze(DELIVERED + timedelta(days=7, seconds=1))
     assert refusal(h, lead) == "refund_claim_window_closed"
     clock.freeze(DELIVERED + timedelta(days=7))  # the deadline instant is still open
     assert file(h, lead)["status"] == "pending"
 
 
-def test_refused_after_erasure_and_erasure_rejects_a_pending_claim(h):
+def test_refused_after_erasure_and_erasure_rejects_a_pending_claim(h: Harness) -> None:
     clock.freeze(DELIVERED)
     pending = deliver(h, owner_id="u1", i=1)
     claim = file(h, pending)
@@ -132,7 +136,7 @@ def test_refused_after_erasure_and_erasure_rejects_a_pending_claim(h):
     assert h.events_of("refund_approved") == []
 
 
-def test_bad_reason_and_other_users_lead(h, lead):
+def test_bad_reason_and_other_users_lead(h: Harness, lead: str) -> None:
     with pytest.raises(Invalid) as caught:
         file(h, lead, reason="changed_my_mind")
     assert "reason" in caught.value.fields
@@ -140,7 +144,7 @@ def test_bad_reason_and_other_users_lead(h, lead):
         file(h, lead, owner="u2")
 
 
-def test_approval_emits_refund_approved_exactly_once(h, lead):
+def test_approval_emits_refund_approved_exactly_once(h: Harness, lead: str) -> None:
     claim = file(h, lead)
     decided = h.run(claims.decide, claim["id"], True, "confirmé", actor=STAFF)
     assert decided["status"] == "approved" and decided["decided_by"] == "s1"
@@ -156,7 +160,7 @@ def test_approval_emits_refund_approved_exactly_once(h, lead):
     assert h.run(claims.for_staff, "pending", None, 50, actor=STAFF)["items"] == []
 
 
-def test_racing_decisions_approve_once(h, lead):
+def test_racing_decisions_approve_once(h: Harness, lead: str) -> None:
     claim = file(h, lead)
     outcomes: list[str] = []
 
@@ -176,7 +180,7 @@ def test_racing_decisions_approve_once(h, lead):
     assert len(h.events_of("refund_approved")) == 1
 
 
-def test_a_lead_with_a_pending_claim_cannot_be_deleted(h, lead):
+def test_a_lead_with_a_pending_claim_cannot_be_deleted(h: Harness, lead: str) -> None:
     claim = file(h, lead)
     with pytest.raises(Conflict) as caught:
         h.run(one_lead.delete_lead, "u1", lead, actor=U1)
@@ -188,7 +192,7 @@ def test_a_lead_with_a_pending_claim_cannot_be_deleted(h, lead):
     assert h.run(claims.mine, "u1", None, 50, actor=U1)["items"][0]["status"] == "rejected"
 
 
-def test_deciding_an_unknown_claim(h):
+def test_deciding_an_unknown_claim(h: Harness) -> None:
     with pytest.raises(NotFound):
         h.run(claims.decide, "00000000-0000-4000-8000-000000000000", True, None, actor=STAFF)
     with pytest.raises(Invalid):

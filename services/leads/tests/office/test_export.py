@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from nameko import config
@@ -13,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from leads.models import office_export_chunks, office_exports
-from leads.office_testing import deliver, raw_lead, user
+from leads.office_testing import Harness, deliver, raw_lead, user
 from leads.usecases.office import export, one_lead
 from suivi_common import clock
 from suivi_common.errors import Invalid, NotFound
@@ -21,7 +22,7 @@ from suivi_common.errors import Invalid, NotFound
 U1 = user("u1")
 
 
-def download(h, owner, job):
+def download(h: Harness, owner: str, job: dict[str, Any]) -> bytes:
     parts, n = [], 0
     while True:
         piece = h.run(export.chunk, owner, job["export_id"], n, actor=user(owner))
@@ -31,12 +32,13 @@ def download(h, owner, job):
             return b"".join(parts)
 
 
-def start(h, owner="u1", filters=None, fmt="xlsx", lang=None):
+def start(h: Harness, owner: str = "u1", filters: dict[str, Any] | None = None,
+          fmt: str = "xlsx", lang: str | None = None) -> dict[str, Any]:
     return h.run(export.start, owner, "net-1", filters, fmt, lang, actor=user(owner))
 
 
 @pytest.fixture
-def office(h):
+def office(h: Harness) -> tuple[str, str]:
     clock.freeze(datetime(2025, 6, 2, 8, 30, tzinfo=UTC))
     a = deliver(h, owner_id="u1", raw=raw_lead(1, last_name="Durand", first_name="Élise",
                                                landline="01 44 55 66 77"))
@@ -49,7 +51,7 @@ def office(h):
     return a, b
 
 
-def test_xlsx_holds_the_callers_initial_data_and_status(h, office):
+def test_xlsx_holds_the_callers_initial_data_and_status(h: Harness, office: tuple[str, str]) -> None:
     job = start(h)
     assert job["rows"] == 2 and job["filename"].endswith(".xlsx") and job["lang"] == "fr"
     ws = load_workbook(io.BytesIO(download(h, "u1", job)), read_only=True).active
@@ -62,7 +64,7 @@ def test_xlsx_holds_the_callers_initial_data_and_status(h, office):
     assert len(rows) == 3  # u2's lead is not there
 
 
-def test_filters_language_and_csv(h, office):
+def test_filters_language_and_csv(h: Harness, office: tuple[str, str]) -> None:
     job = start(h, filters={"origin": "personal"}, fmt="csv", lang="en")
     rows = list(csv.reader(io.StringIO(download(h, "u1", job).decode("utf-8-sig"))))
     assert rows[0] == list(export.HEADERS["en"]) and len(rows) == 2 and rows[1][1] == "Petit"
@@ -73,7 +75,7 @@ def test_filters_language_and_csv(h, office):
         start(h, fmt="pdf")
 
 
-def test_every_export_is_logged_and_downloaded_once(h, office):
+def test_every_export_is_logged_and_downloaded_once(h: Harness, office: tuple[str, str]) -> None:
     job = start(h, filters={"email": "lead1@example.fr", "status": "meeting"})
     assert job["rows"] == 1
     with h.session() as s:
@@ -89,7 +91,7 @@ def test_every_export_is_logged_and_downloaded_once(h, office):
         h.run(export.chunk, "u1", job["export_id"], 0, actor=U1)
 
 
-def test_another_user_cannot_fetch_an_export(h, office):
+def test_another_user_cannot_fetch_an_export(h: Harness, office: tuple[str, str]) -> None:
     job = start(h)
     with pytest.raises(NotFound):
         h.run(export.chunk, "u2", job["export_id"], 0, actor=user("u2"))
@@ -97,7 +99,7 @@ def test_another_user_cannot_fetch_an_export(h, office):
         h.run(export.chunk, "u1", "not-an-id", 0, actor=U1)
 
 
-def test_a_big_file_comes_in_pieces(h):
+def test_a_big_file_comes_in_pieces(h: Harness) -> None:
     clock.freeze(datetime(2025, 6, 2, 8, 30, tzinfo=UTC))
     for i in range(30):
         deliver(h, owner_id="u1", i=i)

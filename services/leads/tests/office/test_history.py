@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, insert, select, text, update
@@ -11,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from leads.domain.history import ChangeSource
 from leads.models import office_history, office_leads
-from leads.office_testing import deliver, user
+from leads.office_testing import Harness, deliver, user
 from leads.usecases.office import one_lead, pipelines
 from leads.usecases.office.context import Actor
 from suivi_common import clock
@@ -22,11 +23,11 @@ ADMIN = Actor("a1", ChangeSource.ADMIN, "net-1")
 COMPLIANCE = Actor("c1", ChangeSource.STAFF)
 
 
-def history(h, lead):
+def history(h: Harness, lead: str) -> list[dict[str, Any]]:
     return h.run(one_lead.lead_history, "u1", lead, None, 100, actor=U1)["items"]
 
 
-def test_every_edit_path_writes_history(h):
+def test_every_edit_path_writes_history(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     h.run(one_lead.update_lead, "u1", lead, {"city": "Lyon", "postal_code": "69003"}, actor=U1)
     h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)
@@ -47,7 +48,7 @@ def test_every_edit_path_writes_history(h):
     assert view["edited_by_user"] is True
 
 
-def test_history_values_are_encrypted_at_rest(h):
+def test_history_values_are_encrypted_at_rest(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     h.run(one_lead.update_lead, "u1", lead, {"last_name": "Zyxwvutsr"}, actor=U1)
     with h.session() as s:
@@ -57,7 +58,7 @@ def test_history_values_are_encrypted_at_rest(h):
         assert b"Zyxwvutsr" not in bytes(blob) and b"Martin" not in bytes(blob)
 
 
-def test_paging_history(h):
+def test_paging_history(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     for n in range(5):
         h.run(one_lead.add_note, "u1", lead, f"note {n}", actor=U1)
@@ -67,7 +68,7 @@ def test_paging_history(h):
     assert second["next_cursor"] is None
 
 
-def test_history_sealed_before_the_common_aad_still_opens(h):
+def test_history_sealed_before_the_common_aad_still_opens(h: Harness) -> None:
     """The office once bound history values with its own AAD helper, spelled out here:
     ``crypto.aad`` gives the same bytes, so rows written before it was used still open."""
     lead = deliver(h, owner_id="u1")
@@ -85,7 +86,7 @@ def test_history_sealed_before_the_common_aad_still_opens(h):
     assert (item["old"], item["new"], item["redacted"]) == ("Lyon", "Nice", False)
 
 
-def test_history_cannot_be_changed_even_in_sql(h):
+def test_history_cannot_be_changed_even_in_sql(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     h.run(one_lead.change_status, "u1", lead, "contacted", actor=U1)
     for statement in (update(office_history).values(source="system"), delete(office_history)):
@@ -95,7 +96,7 @@ def test_history_cannot_be_changed_even_in_sql(h):
     assert len(history(h, lead)) == 1
 
 
-def test_the_initial_record_cannot_be_rewritten_in_sql(h):
+def test_the_initial_record_cannot_be_rewritten_in_sql(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     with h.session() as s, pytest.raises(DBAPIError) as caught:
         s.execute(update(office_leads).values(initial_data=b"\x01forged"))
@@ -106,7 +107,7 @@ def test_the_initial_record_cannot_be_rewritten_in_sql(h):
     assert h.run(one_lead.get, "u1", lead, actor=U1)["initial"]["email"] == "lead0@example.fr"
 
 
-def test_deletion_and_erasure_are_recorded_and_shred_the_values(h):
+def test_deletion_and_erasure_are_recorded_and_shred_the_values(h: Harness) -> None:
     kept = deliver(h, owner_id="u1", i=1)
     gone = deliver(h, owner_id="u1", i=2)
     h.run(one_lead.update_lead, "u1", kept, {"city": "Lyon"}, actor=U1)

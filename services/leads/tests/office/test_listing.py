@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from leads.office_testing import deliver, raw_lead, user
+from leads.office_testing import Harness, deliver, raw_lead, user
 from leads.usecases.office import claims, one_lead, queries
 from suivi_common import clock
 from suivi_common.errors import Invalid
@@ -18,17 +19,19 @@ U1 = user("u1")
 DAY1 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 
 
-def listing(h, owner="u1", filters=None, sort=None, cursor=None, limit=50, network="net-1"):
+def listing(h: Harness, owner: str = "u1", filters: dict[str, Any] | None = None,
+            sort: str | None = None, cursor: str | None = None, limit: int = 50,
+            network: str = "net-1") -> dict[str, Any]:
     return h.run(queries.list_leads, owner, network, filters, sort, cursor, limit,
                  actor=user(owner, network))
 
 
-def ids(page):
+def ids(page: dict[str, Any]) -> list[str]:
     return [i["id"] for i in page["items"]]
 
 
 @pytest.fixture
-def office(h):
+def office(h: Harness) -> dict[str, str]:
     """u1: 3 bought leads on 2 days and 2 plans, 1 personal lead; u2: 1 bought lead."""
     clock.freeze(DAY1)
     a = deliver(h, owner_id="u1", plan_id="p1", raw=raw_lead(1, city="Saint-Étienne",
@@ -46,7 +49,7 @@ def office(h):
     return {"a": a, "b": b, "c": c, "d": d, "other": other}
 
 
-def test_only_the_callers_leads_newest_first(h, office):
+def test_only_the_callers_leads_newest_first(h: Harness, office: dict[str, str]) -> None:
     page = listing(h)
     assert ids(page) == [office["d"], office["c"], office["b"], office["a"]]
     assert page["next_cursor"] is None
@@ -73,11 +76,11 @@ def test_only_the_callers_leads_newest_first(h, office):
     ({"phone": "0144556677"}, ["b"]),  # national format, matched on the landline
     ({"phone": "+33 6 00 00 00 03"}, ["c"]),
 ])
-def test_filters(h, office, filters, expected):
+def test_filters(h: Harness, office: dict[str, str], filters: dict[str, Any], expected: list[Any]) -> None:
     assert ids(listing(h, filters=filters)) == [office[k] for k in expected]
 
 
-def test_sort_by_status_follows_the_pipeline_and_pages(h, office):
+def test_sort_by_status_follows_the_pipeline_and_pages(h: Harness, office: dict[str, str]) -> None:
     full = ids(listing(h, sort="status"))
     assert full == [office["d"], office["a"], office["b"], office["c"]]  # new, contacted, client
     seen, cursor = [], None
@@ -90,7 +93,7 @@ def test_sort_by_status_follows_the_pipeline_and_pages(h, office):
     assert seen == full
 
 
-def test_pages_walk_the_whole_office_once(h):
+def test_pages_walk_the_whole_office_once(h: Harness) -> None:
     clock.freeze(DAY1)
     made = [deliver(h, owner_id="u1", i=i) for i in range(7)]  # same instant: ids break ties
     for sort in ("created_desc", "created_asc"):
@@ -104,7 +107,7 @@ def test_pages_walk_the_whole_office_once(h):
         assert sorted(seen) == sorted(made) and len(seen) == 7
 
 
-def test_bad_parameters(h, office):
+def test_bad_parameters(h: Harness, office: dict[str, str]) -> None:
     with pytest.raises(Invalid):
         listing(h, filters={"origin": "stolen"})
     with pytest.raises(Invalid):
@@ -118,12 +121,12 @@ def test_bad_parameters(h, office):
         listing(h, sort="status", cursor=token)
 
 
-def _old_cursor(**body):
+def _old_cursor(**body: Any) -> str:
     """A cursor as the office wrote them before ``suivi_common.paging``: a JSON object."""
     return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
 
 
-def test_cursors_of_the_old_format_are_a_clean_refusal(h, office):
+def test_cursors_of_the_old_format_are_a_clean_refusal(h: Harness, office: dict[str, str]) -> None:
     """One cursor format for every listing: a cursor handed out before is refused on the
     cursor field (a 400), never a wrong page or a 500."""
     at, lead = DAY1.isoformat(), office["a"]
@@ -144,7 +147,7 @@ def test_cursors_of_the_old_format_are_a_clean_refusal(h, office):
         assert caught.value.fields == {"cursor": "invalid"}
 
 
-def test_deleted_leads_leave_the_listing_erased_ones_stay_empty(h, office):
+def test_deleted_leads_leave_the_listing_erased_ones_stay_empty(h: Harness, office: dict[str, str]) -> None:
     h.run(one_lead.delete_lead, "u1", office["a"], actor=U1)
     h.run(one_lead.erase, office["b"])
     page = listing(h)
@@ -154,7 +157,7 @@ def test_deleted_leads_leave_the_listing_erased_ones_stay_empty(h, office):
     assert ids(listing(h, filters={"phone": "0144556677"})) == []
 
 
-def test_each_filter_uses_an_index(h, office):
+def test_each_filter_uses_an_index(h: Harness, office: dict[str, str]) -> None:
     """The plans the listing gets on a big office (planner told seq scans are off-limits
     would still pick them if no index matched)."""
     with h.session() as s:

@@ -34,7 +34,7 @@ def scalar(stack: Any, query: Any) -> Any:
         return conn.execute(query).scalar()
 
 
-def test_a_service_gets_the_contact_fields_of_an_office_lead(stack) -> None:
+def test_a_service_gets_the_contact_fields_of_an_office_lead(stack: Any) -> None:
     bought = stack.deliver("u1", raw=raw_lead(4, first_name="Inès", city="Lille"))
     with stack.rpc("user", "u1") as leads:
         mine = leads.office_create_lead(raw_lead(5))["id"]
@@ -47,7 +47,7 @@ def test_a_service_gets_the_contact_fields_of_an_office_lead(stack) -> None:
         assert leads.lead_contact(mine)["office_kind"] == "personal"
 
 
-def test_lead_contact_is_for_services_and_forgets_erased_and_deleted_leads(stack) -> None:
+def test_lead_contact_is_for_services_and_forgets_erased_and_deleted_leads(stack: Any) -> None:
     erased, deleted = stack.deliver("u1", i=1), stack.deliver("u1", i=2)
     with stack.rpc("user", "u1") as leads:
         leads.office_delete_lead(deleted)
@@ -63,7 +63,7 @@ def test_lead_contact_is_for_services_and_forgets_erased_and_deleted_leads(stack
                 leads.lead_contact(lead_id)
 
 
-def test_an_email_sent_is_recorded_once_in_history_count_and_last_date(stack) -> None:
+def test_an_email_sent_is_recorded_once_in_history_count_and_last_date(stack: Any) -> None:
     lead = stack.deliver("u1")
     other = stack.deliver("u2", i=1)
     first = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_an_email_sent_is_recorded_once_in_history_count_and_last_date(stack) ->
     assert all(b"Relance" not in bytes(v) and b"projet" not in bytes(v) for v in sealed)
 
 
-def test_the_export_shows_emails_sent_and_the_last_one(stack) -> None:
+def test_the_export_shows_emails_sent_and_the_last_one(stack: Any) -> None:
     clock.freeze(datetime(2026, 3, 5, 8, 0, tzinfo=UTC))
     lead = stack.deliver("u1")
     stack.deliver("u1", i=1)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from leads.domain.history import ChangeSource
 from leads.models import office_history, office_leads
-from leads.office_testing import deliver, raw_lead, user
+from leads.office_testing import Harness, deliver, raw_lead, user
 from leads.usecases.office import one_lead, pipelines
 from leads.usecases.office.context import Actor
 from suivi_common import clock
@@ -18,13 +18,13 @@ U1 = user("u1")
 ADMIN = Actor("a1", ChangeSource.ADMIN, "net-1")
 
 
-def test_a_delivered_lead_starts_in_the_initial_status(h):
+def test_a_delivered_lead_starts_in_the_initial_status(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     view = h.run(one_lead.get, "u1", lead, actor=U1)
     assert view["status"] == "new" and view["origin"] == "purchased"
 
 
-def test_status_rules(h):
+def test_status_rules(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     with pytest.raises(Invalid) as caught:
         h.run(one_lead.change_status, "u1", lead, "won", actor=U1)
@@ -45,7 +45,7 @@ def test_status_rules(h):
     assert moves[0]["lead_id"] == lead and "changed_at" in moves[0]
 
 
-def test_setting_the_same_status_is_a_no_op(h):
+def test_setting_the_same_status_is_a_no_op(h: Harness) -> None:
     lead = deliver(h, owner_id="u1")
     h.run(one_lead.change_status, "u1", lead, "new", actor=U1)
     assert h.events_of("lead_status_changed") == []
@@ -53,7 +53,7 @@ def test_setting_the_same_status_is_a_no_op(h):
         assert s.execute(select(office_history)).all() == []
 
 
-def test_admin_pipeline_change_needs_a_remap_for_statuses_holding_leads(h):
+def test_admin_pipeline_change_needs_a_remap_for_statuses_holding_leads(h: Harness) -> None:
     clock.freeze(datetime(2025, 6, 2, 9, tzinfo=UTC))
     a = deliver(h, owner_id="u1", i=1)
     b = deliver(h, owner_id="u2", i=2)
@@ -89,7 +89,7 @@ def test_admin_pipeline_change_needs_a_remap_for_statuses_holding_leads(h):
     assert out["moved"] == 0 and out["version"] == 2
 
 
-def test_pipeline_validation_and_default(h):
+def test_pipeline_validation_and_default(h: Harness) -> None:
     assert h.run(lambda ctx: pipelines.get(ctx.session, "net-9"))["version"] == 0
     with pytest.raises(Invalid) as caught:
         h.run(pipelines.replace, "net-1", ["a", "b"], "b", ["b"], actor=ADMIN)
@@ -98,7 +98,7 @@ def test_pipeline_validation_and_default(h):
         h.run(pipelines.replace, "net-1", "not-a-list", "a", [], actor=ADMIN)
 
 
-def test_personal_leads_also_start_in_the_initial_status(h):
+def test_personal_leads_also_start_in_the_initial_status(h: Harness) -> None:
     view = h.run(one_lead.create_personal, "u1", "net-1", raw_lead(5), actor=U1)
     assert view["origin"] == "personal" and view["status"] == "new"
     assert view["refund"] == {"deadline": None, "claim": None}

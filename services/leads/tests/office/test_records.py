@@ -6,6 +6,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -25,12 +26,12 @@ SEALED_BEFORE = bytes.fromhex("0189b8522d43715ab5a8f3ce405491a9c8fd7f07831aeedcd
                               "f9d2cc3a8599b1099a4daf8284")
 
 
-def stored(**overrides):
+def stored(**overrides: Any) -> dict[str, Any]:
     return records.validate_new(raw_lead(1, consent_at=datetime(2025, 6, 1, tzinfo=UTC),
                                          **overrides), NOW)
 
 
-def test_a_personal_lead_goes_through_the_capture_pipeline():
+def test_a_personal_lead_goes_through_the_capture_pipeline() -> None:
     data = stored(mobile="06 12 34 56 78")
     assert data["mobile"]["e164"] == "+33612345678" and data["email"] == "lead1@example.fr"
     with pytest.raises(Invalid) as caught:
@@ -38,7 +39,7 @@ def test_a_personal_lead_goes_through_the_capture_pipeline():
     assert {"last_name", "country", "contact"} <= set(caught.value.fields)
 
 
-def test_a_lead_met_in_person_needs_no_source_url_nor_consent_time():
+def test_a_lead_met_in_person_needs_no_source_url_nor_consent_time() -> None:
     """Issue 13 §7: the user is its controller; a form lead still needs its provenance."""
     raw = {"first_name": "Anne", "last_name": "Salon", "country": "FR",
            "mobile": "06 12 34 56 78"}
@@ -58,7 +59,7 @@ def test_a_lead_met_in_person_needs_no_source_url_nor_consent_time():
     assert set(caught.value.fields) == {"source_url"}
 
 
-def test_an_edit_is_revalidated_and_diffed_field_by_field():
+def test_an_edit_is_revalidated_and_diffed_field_by_field() -> None:
     before = stored()
     after, changes = records.apply_edit(before, {"city": "Lyon", "postal_code": "69001",
                                                  "mobile": "+33 7 00 00 00 01"}, NOW)
@@ -67,7 +68,7 @@ def test_an_edit_is_revalidated_and_diffed_field_by_field():
     assert changes[0].old == "Paris" and changes[0].new == "Lyon"
 
 
-def test_a_no_op_edit_changes_nothing():
+def test_a_no_op_edit_changes_nothing() -> None:
     before = stored()
     after, changes = records.apply_edit(before, {"city": " Paris ", "mobile": before["mobile"]["e164"]},
                                         NOW)
@@ -82,19 +83,19 @@ def test_a_no_op_edit_changes_nothing():
     ({"postal_code": "ABC"}, "postal_code"),
     ({"email": None, "mobile": None, "landline": None}, "contact"),
 ])
-def test_edits_that_are_refused(changes, field):
+def test_edits_that_are_refused(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(Invalid) as caught:
         records.apply_edit(stored(), changes, NOW)
     assert field in caught.value.fields
 
 
-def test_stored_form_rebuilds_the_domain_record():
+def test_stored_form_rebuilds_the_domain_record() -> None:
     lead = records.lead_from_stored(stored(mobile="0612345678", birth_date="1980-02-03"))
     assert lead.mobile is not None and lead.mobile.valid and lead.birth_date.year == 1980
     assert lead.consent_at.tzinfo is not None
 
 
-def test_search_keys_are_normalised_like_the_filters():
+def test_search_keys_are_normalised_like_the_filters() -> None:
     data = stored(city="Saint-Étienne", postal_code="42 000", email="Jean.X@Example.FR")
     keys = records.search_keys(data)
     assert keys["city_bidx"] == records.norm_city("saint etienne") == "saint etienne"
@@ -107,12 +108,12 @@ def test_search_keys_are_normalised_like_the_filters():
         records.phone_candidates("call me")
 
 
-def _rows():
+def _rows() -> list[list[Any]]:
     data = stored(first_name="=HYPERLINK(\"http://evil\")", last_name="Martin")
     return [export.row_values(NOW, "new", data), export.row_values(NOW, "client", stored(city="-2+3"))]
 
 
-def test_xlsx_writer_neutralises_formulas_and_localises_headers():
+def test_xlsx_writer_neutralises_formulas_and_localises_headers() -> None:
     out = io.BytesIO()
     assert export.write_file("xlsx", "fr", _rows(), out) == 2
     out.seek(0)
@@ -125,7 +126,7 @@ def test_xlsx_writer_neutralises_formulas_and_localises_headers():
     assert rows[1][4] == "+33600000001" and rows[2][8] == "client"
 
 
-def test_csv_writer():
+def test_csv_writer() -> None:
     out = io.BytesIO()
     export.write_file("csv", "en", _rows(), out)
     text = out.getvalue().decode("utf-8-sig")
@@ -137,7 +138,7 @@ def test_csv_writer():
     assert out.getvalue().startswith("\ufeffDate de création;Nom;".encode())
 
 
-def test_history_values_sealed_before_still_open():
+def test_history_values_sealed_before_still_open() -> None:
     key = bytes(range(32))
     assert open_value(key, "old_value", SEALED_ROW, SEALED_BEFORE) == {"city": "Lyon"}
     with pytest.raises(InvalidTag):  # bound to its column and row, as before

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leads.models import capture_sites, contacts, leads, office_leads, offices
-from leads.office_testing import SITE_ID, deliver, raw_lead, user
+from leads.office_testing import SITE_ID, Harness, deliver, raw_lead, user
 from leads.usecases import retention
 from leads.usecases.capture import capture_batch
 from leads.usecases.entitlements import record_office
@@ -45,25 +45,25 @@ def paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS)
 
 
-def sweep(h, on: datetime) -> tuple[dict[str, Any], SweepCtx]:
+def sweep(h: Harness, on: datetime) -> tuple[dict[str, Any], SweepCtx]:
     clock.freeze(on)
     ctx = SweepCtx(h.engine)
     return retention.sweep(ctx), ctx  # type: ignore[arg-type]
 
 
-def close_office(h, user_id: str, at: datetime, active: bool = False) -> None:
+def close_office(h: Harness, user_id: str, at: datetime, active: bool = False) -> None:
     with h.session() as s:
         record_office(s, user_id, active, at)
         s.commit()
 
 
-def live(h, owner: str) -> int:
+def live(h: Harness, owner: str) -> int:
     with h.session() as s:
         return int(s.execute(select(func.count()).select_from(office_leads).where(
             office_leads.c.owner_id == owner, office_leads.c.data.is_not(None))).scalar())
 
 
-def test_an_ended_office_is_erased_six_months_later_to_the_day(h):
+def test_an_ended_office_is_erased_six_months_later_to_the_day(h: Harness) -> None:
     clock.freeze(paris(2025, 6, 1, 10))
     for i in range(3):
         deliver(h, owner_id="u1", i=i)
@@ -88,7 +88,7 @@ def test_an_ended_office_is_erased_six_months_later_to_the_day(h):
     assert sweep(h, paris(2026, 2, 28, 12))[0]["office_leads"] == 0  # idempotent
 
 
-def test_a_later_ended_event_does_not_postpone_the_erasure(h):
+def test_a_later_ended_event_does_not_postpone_the_erasure(h: Harness) -> None:
     clock.freeze(paris(2025, 6, 1, 10))
     deliver(h, owner_id="u1")
     close_office(h, "u1", paris(2025, 7, 10, 9))
@@ -99,7 +99,7 @@ def test_a_later_ended_event_does_not_postpone_the_erasure(h):
     assert sweep(h, paris(2026, 1, 10, 0, 5))[0]["office_leads"] == 1
 
 
-def test_the_sweep_resumes_in_batches(h, monkeypatch):
+def test_the_sweep_resumes_in_batches(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RETENTION_BATCH", "2")
     clock.freeze(paris(2025, 1, 6, 10))
     for i in range(5):
@@ -111,7 +111,7 @@ def test_the_sweep_resumes_in_batches(h, monkeypatch):
     assert batches == [2, 2, 1]
 
 
-def capture(h, raw: dict[str, Any]) -> str:
+def capture(h: Harness, raw: dict[str, Any]) -> str:
     with h.session() as s:
         s.execute(pg_insert(capture_sites).values(
             id=SITE_ID, name="Form", url="https://form.example.fr", key_hash="0" * 64,
@@ -121,7 +121,7 @@ def capture(h, raw: dict[str, Any]) -> str:
     return str(outcome.results[0]["id"])
 
 
-def test_unsold_stock_is_erased_three_years_after_capture(h):
+def test_unsold_stock_is_erased_three_years_after_capture(h: Harness) -> None:
     clock.freeze(paris(2023, 3, 15, 10))
     old = capture(h, raw_lead(1))
     clock.freeze(paris(2023, 3, 16, 10))
@@ -146,7 +146,7 @@ def test_unsold_stock_is_erased_three_years_after_capture(h):
 
 # --- bulk delete ----------------------------------------------------------------------------
 
-def test_bulk_delete_deletes_what_the_filter_names(h):
+def test_bulk_delete_deletes_what_the_filter_names(h: Harness) -> None:
     clock.freeze(paris(2025, 1, 6, 10))
     stale = [deliver(h, owner_id="u1", i=i) for i in range(3)]
     clock.freeze(paris(2025, 9, 1, 10))

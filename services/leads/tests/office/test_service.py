@@ -3,6 +3,7 @@ closed office, admin view), events on the broker."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -14,7 +15,7 @@ from suivi_common import events
 from suivi_common.errors import Conflict, Forbidden, NotFound, Unauthorized
 
 
-def test_a_delivered_lead_lands_in_its_buyers_office_once(stack):
+def test_a_delivered_lead_lands_in_its_buyers_office_once(stack: Any) -> None:
     lead = stack.deliver("u1", message_id="m-1")
     # redelivery of the same message, then the same fact under another message id
     payload = events.example("lead_delivered", lead_id=lead, plan_id="plan-1", user_id="u1",
@@ -40,7 +41,7 @@ def test_a_delivered_lead_lands_in_its_buyers_office_once(stack):
     assert view["email"] == "lead0@example.fr" and view["initial"]["email"] == "lead0@example.fr"
 
 
-def test_every_lead_endpoint_answers_404_for_another_users_lead(stack):
+def test_every_lead_endpoint_answers_404_for_another_users_lead(stack: Any) -> None:
     lead = stack.deliver("u1")
     with stack.rpc("user", "u2") as leads:
         calls = [
@@ -65,7 +66,7 @@ def test_every_lead_endpoint_answers_404_for_another_users_lead(stack):
         leads.office_export_chunk(job["export_id"], 0)
 
 
-def test_a_closed_office_cannot_be_reached(stack, fake):
+def test_a_closed_office_cannot_be_reached(stack: Any, fake: dict[str, Any]) -> None:
     lead = stack.deliver("u1")
     fake["closed"].add("u1")
     with stack.rpc("user", "u1") as leads:
@@ -84,7 +85,7 @@ def test_a_closed_office_cannot_be_reached(stack, fake):
         leads.office_get_lead(lead)
 
 
-def test_roles(stack):
+def test_roles(stack: Any) -> None:
     with stack.rpc(None) as leads, pytest.raises(Unauthorized):
         leads.office_list_leads()
     with stack.rpc("staff", "s1", None) as leads, pytest.raises(Forbidden):
@@ -99,7 +100,7 @@ def test_roles(stack):
         assert leads.office_get_pipeline()["initial"] == "new"
 
 
-def test_the_admin_view_and_the_privacy_opt_out(stack, fake):
+def test_the_admin_view_and_the_privacy_opt_out(stack: Any, fake: dict[str, Any]) -> None:
     lead = stack.deliver("u1")
     stack.deliver("u9", network_id="net-2", i=1)
     fake["admins"]["a1"] = "net-1"
@@ -122,7 +123,7 @@ def test_the_admin_view_and_the_privacy_opt_out(stack, fake):
         leads.office_member_leads("u1")
 
 
-def test_status_changes_and_approvals_reach_the_broker_once(stack):
+def test_status_changes_and_approvals_reach_the_broker_once(stack: Any) -> None:
     lead = stack.deliver("u1")
     with stack.rpc("user", "u1") as leads:
         leads.office_change_status(lead, "contacted")
@@ -147,7 +148,7 @@ def test_status_changes_and_approvals_reach_the_broker_once(stack):
         assert leads.refund_claims_mine()["items"][0]["status"] == "approved"
 
 
-def test_erasure_by_the_compliance_service(stack):
+def test_erasure_by_the_compliance_service(stack: Any) -> None:
     lead = stack.deliver("u1")
     for role, who in (("compliance", "c1"), ("staff", "s1")):  # people go through compliance
         with stack.rpc(role, who, None) as leads, pytest.raises(Forbidden):

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.models import (
@@ -20,7 +20,7 @@ from leads.models import (
     stock,
     subject_objections,
 )
-from leads.office_testing import SITE_ID, deliver, raw_lead, user
+from leads.office_testing import SITE_ID, Harness, deliver, raw_lead, user
 from leads.usecases import subjects
 from leads.usecases.capture import capture_batch
 from leads.usecases.office import export, mailing, one_lead, queries
@@ -56,7 +56,7 @@ class FakeCompliance:
         return self.open[request_id]
 
 
-def capture(h, raw: dict[str, Any]) -> str:
+def capture(h: Harness, raw: dict[str, Any]) -> str:
     """A lead captured into stock, as the capture pipeline stores it."""
     with h.session() as s:
         s.execute(pg_insert(capture_sites).values(
@@ -68,7 +68,7 @@ def capture(h, raw: dict[str, Any]) -> str:
     return str(outcome.results[0]["id"])
 
 
-def world(h) -> dict[str, str]:
+def world(h: Harness) -> dict[str, str]:
     """The person in stock, bought by u1 (net-1), entered by hand by u2 (net-2, phone only
     in common); the other person beside them in each place."""
     ids = {"stock": capture(h, PERSON), "other_stock": capture(h, OTHER)}
@@ -82,20 +82,20 @@ def world(h) -> dict[str, str]:
     return ids
 
 
-def run(h, compliance: FakeCompliance, task: dict[str, Any]) -> subjects.Outcome | None:
+def run(h: Harness, compliance: FakeCompliance, task: dict[str, Any]) -> subjects.Outcome | None:
     return h.run(subjects.handle_task, compliance, task)
 
 
-def reports(h) -> list[dict[str, Any]]:
+def reports(h: Harness) -> list[dict[str, Any]]:
     return h.events_of("dsr_task_reported")
 
 
-def row(h, table, lead_id: str) -> Any:
+def row(h: Harness, table: Table, lead_id: str) -> Any:
     with h.session() as s:
         return s.execute(select(table).where(table.c.id == uuid.UUID(lead_id))).one()
 
 
-def test_erasure_finds_every_copy_through_blind_indexes_and_empties_them(h):
+def test_erasure_finds_every_copy_through_blind_indexes_and_empties_them(h: Harness) -> None:
     ids = world(h)
     compliance = FakeCompliance()
     task = compliance.task("erasure")
@@ -142,7 +142,7 @@ def test_erasure_finds_every_copy_through_blind_indexes_and_empties_them(h):
     assert view["tombstone"]["erased_on"]
 
 
-def test_a_retried_erasure_reports_again_without_acting_again(h):
+def test_a_retried_erasure_reports_again_without_acting_again(h: Harness) -> None:
     world(h)
     compliance = FakeCompliance()
     task = compliance.task("erasure")
@@ -154,7 +154,7 @@ def test_a_retried_erasure_reports_again_without_acting_again(h):
     assert len(h.events_of("lead_erased")) == 2
 
 
-def test_a_task_for_another_service_or_no_longer_open_does_nothing(h):
+def test_a_task_for_another_service_or_no_longer_open_does_nothing(h: Harness) -> None:
     world(h)
     compliance = FakeCompliance()
     task = compliance.task("erasure")
@@ -164,7 +164,7 @@ def test_a_task_for_another_service_or_no_longer_open_does_nothing(h):
     assert reports(h) == [] and h.events_of("lead_erased") == []
 
 
-def test_a_task_of_an_unknown_kind_is_reported_failed(h):
+def test_a_task_of_an_unknown_kind_is_reported_failed(h: Harness) -> None:
     compliance = FakeCompliance()
     task = compliance.task("erasure")
     run(h, compliance, {**task, "kind": "forget_me"})
@@ -172,7 +172,7 @@ def test_a_task_of_an_unknown_kind_is_reported_failed(h):
                            "records_affected": 0, "error": "unknown kind 'forget_me'"}]
 
 
-def test_nobody_found_is_reported_as_not_found(h):
+def test_nobody_found_is_reported_as_not_found(h: Harness) -> None:
     capture(h, OTHER)
     compliance = FakeCompliance()
     task = compliance.task("erasure", email="nobody@example.fr", phone=None)
@@ -180,7 +180,7 @@ def test_nobody_found_is_reported_as_not_found(h):
     assert reports(h)[0]["found"] is False and reports(h)[0]["records_affected"] == 0
 
 
-def test_an_objection_survives_an_erasure_and_bars_a_new_capture(h):
+def test_an_objection_survives_an_erasure_and_bars_a_new_capture(h: Harness) -> None:
     ids = world(h)
     compliance = FakeCompliance()
     run(h, compliance, compliance.task("objection"))
@@ -200,7 +200,7 @@ def test_an_objection_survives_an_erasure_and_bars_a_new_capture(h):
     assert "contact" in outcome.results[0]["errors"]
 
 
-def test_rectification_changes_every_copy_with_history(h):
+def test_rectification_changes_every_copy_with_history(h: Harness) -> None:
     ids = world(h)
     compliance = FakeCompliance(last_name="Durand", email="jeanne.durand@example.fr",
                                 phone="06 98 76 54 32")
@@ -232,7 +232,7 @@ def test_rectification_changes_every_copy_with_history(h):
     assert {c["record"]["last_name"] for c in data["captured"]} == {"Durand"}
 
 
-def test_a_rectified_address_leaves_a_copy_holding_another_one_alone(h):
+def test_a_rectified_address_leaves_a_copy_holding_another_one_alone(h: Harness) -> None:
     ids = world(h)
     compliance = FakeCompliance(email="jeanne.durand@example.fr")
     run(h, compliance, compliance.task("rectification"))
@@ -241,7 +241,7 @@ def test_a_rectified_address_leaves_a_copy_holding_another_one_alone(h):
     assert personal["email"] == "jeanne.at.work@example.org"
 
 
-def test_an_invalid_rectification_changes_nothing_and_reports_why(h):
+def test_an_invalid_rectification_changes_nothing_and_reports_why(h: Harness) -> None:
     ids = world(h)
     compliance = FakeCompliance(email="not an address")
     run(h, compliance, compliance.task("rectification"))
@@ -253,7 +253,7 @@ def test_an_invalid_rectification_changes_nothing_and_reports_why(h):
             office_history.c.via == "rectification")).scalar() == 0
 
 
-def test_restriction_keeps_the_data_but_stops_its_processing(h):
+def test_restriction_keeps_the_data_but_stops_its_processing(h: Harness) -> None:
     ids = world(h)
     compliance = FakeCompliance()
     run(h, compliance, compliance.task("restriction"))
@@ -275,7 +275,7 @@ def test_restriction_keeps_the_data_but_stops_its_processing(h):
     assert job["rows"] == 1  # not exported: only the other person
 
 
-def test_access_and_portability_report_what_leads_holds(h):
+def test_access_and_portability_report_what_leads_holds(h: Harness) -> None:
     ids = world(h)
     compliance = FakeCompliance()
     run(h, compliance, compliance.task("access"))
@@ -295,7 +295,7 @@ def test_access_and_portability_report_what_leads_holds(h):
     assert row(h, office_leads, ids["bought"]).data is not None
 
 
-def test_the_owner_deleting_a_lead_takes_its_captured_copy_and_tells_the_mailer(h):
+def test_the_owner_deleting_a_lead_takes_its_captured_copy_and_tells_the_mailer(h: Harness) -> None:
     ids = world(h)
     h.run(one_lead.delete_lead, "u1", ids["bought"], actor=user("u1"))
     assert row(h, leads, ids["bought"]).pii is None

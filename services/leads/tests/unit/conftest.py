@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from leads.domain.lead import LeadData
+
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -37,7 +39,7 @@ def raw_lead() -> dict[str, Any]:
 
 
 @pytest.fixture
-def lead(raw_lead, now):
+def lead(raw_lead: dict[str, Any], now: datetime) -> LeadData:
     """The fixture payload, captured: a valid premium_plus French lead."""
     from leads.domain.capture import validate_capture
 

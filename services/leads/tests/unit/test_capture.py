@@ -1,20 +1,21 @@
 """Capture validation & normalisation (shared by HTTP and AMQP)."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from leads.domain.capture import validate_capture
-from leads.domain.lead import LEAD_FIELDS
+from leads.domain.lead import LEAD_FIELDS, CaptureResult
 from leads.domain.phones import LineType
 from suivi_common.errors import Invalid
 
 
-def capture(raw, now):
+def capture(raw: Any, now: datetime) -> CaptureResult:
     return validate_capture(raw, now)
 
 
-def errors_for(raw, now, **changes):
+def errors_for(raw: dict[str, Any], now: datetime, **changes: Any) -> dict[str, str]:
     payload = {**raw, **changes}
     for key in [k for k, v in changes.items() if v is ...]:
         del payload[key]
@@ -24,7 +25,7 @@ def errors_for(raw, now, **changes):
 # --- the happy path -------------------------------------------------------------
 
 
-def test_complete_payload_is_normalised(raw_lead, now):
+def test_complete_payload_is_normalised(raw_lead: dict[str, Any], now: datetime) -> None:
     result = capture(raw_lead, now)
     assert result.ok and result.errors == {}
     lead = result.lead
@@ -43,7 +44,7 @@ def test_complete_payload_is_normalised(raw_lead, now):
     assert lead.postal_code == "75001"
 
 
-def test_minimal_payload_with_only_an_email(now):
+def test_minimal_payload_with_only_an_email(now: datetime) -> None:
     result = capture(
         {
             "first_name": "Ana",
@@ -60,7 +61,7 @@ def test_minimal_payload_with_only_an_email(now):
     assert result.lead.birth_date is None and result.lead.capture_ip is None
 
 
-def test_as_dict_covers_every_personal_data_field(raw_lead, now):
+def test_as_dict_covers_every_personal_data_field(raw_lead: dict[str, Any], now: datetime) -> None:
     data = capture(raw_lead, now).lead.as_dict()
     assert list(data) == list(LEAD_FIELDS)
     assert data["mobile"] == {
@@ -73,13 +74,13 @@ def test_as_dict_covers_every_personal_data_field(raw_lead, now):
     assert data["consent_at"] == "2025-06-01T11:58:00+00:00"
 
 
-def test_lead_is_immutable(raw_lead, now):
+def test_lead_is_immutable(raw_lead: dict[str, Any], now: datetime) -> None:
     lead = capture(raw_lead, now).lead
     with pytest.raises(AttributeError):
         lead.first_name = "Paul"
 
 
-def test_unknown_fields_are_ignored(raw_lead, now):
+def test_unknown_fields_are_ignored(raw_lead: dict[str, Any], now: datetime) -> None:
     result = capture({**raw_lead, "utm_campaign": "x", "password": "y", "_meta": {}}, now)
     assert result.ok
     assert not hasattr(result.lead, "utm_campaign")
@@ -102,7 +103,7 @@ def test_unknown_fields_are_ignored(raw_lead, now):
         ("source_url", "  https://example.fr/a  ", "https://example.fr/a"),
     ],
 )
-def test_normalisation(raw_lead, now, field, raw, expected):
+def test_normalisation(raw_lead: dict[str, Any], now: datetime, field: str, raw: Any, expected: str) -> None:
     result = capture({**raw_lead, field: raw}, now)
     assert result.errors == {}
     assert getattr(result.lead, field) == expected
@@ -123,7 +124,8 @@ def test_normalisation(raw_lead, now, field, raw, expected):
         "landline",
     ],
 )
-def test_empty_optional_fields_mean_absent(raw_lead, now, field, empty):
+def test_empty_optional_fields_mean_absent(raw_lead: dict[str, Any], now: datetime, field: str,
+                                           empty: str | None) -> None:
     result = capture({**raw_lead, field: empty}, now)
     assert result.ok
     assert getattr(result.lead, field) is None
@@ -134,13 +136,13 @@ def test_empty_optional_fields_mean_absent(raw_lead, now, field, empty):
 
 @pytest.mark.parametrize("field", ["first_name", "last_name", "country", "source_url", "consent_at"])
 @pytest.mark.parametrize("missing", [..., None, "", "  "])
-def test_required_fields(raw_lead, now, field, missing):
+def test_required_fields(raw_lead: dict[str, Any], now: datetime, field: str, missing: Any) -> None:
     # International phone numbers do not need the country to be parsed.
     payload = {**raw_lead, "mobile": "+33612345678", "landline": "+33123456789"}
     assert errors_for(payload, now, **{field: missing}) == {field: "required"}
 
 
-def test_all_required_errors_are_reported_together(now):
+def test_all_required_errors_are_reported_together(now: datetime) -> None:
     result = capture({}, now)
     assert not result.ok and result.lead is None
     assert set(result.errors) == {
@@ -161,17 +163,17 @@ def test_all_required_errors_are_reported_together(now):
         {"landline": "0123456789"},
     ],
 )
-def test_one_contact_is_enough(raw_lead, now, contacts):
+def test_one_contact_is_enough(raw_lead: dict[str, Any], now: datetime, contacts: dict[str, Any]) -> None:
     payload = {**raw_lead, "email": None, "mobile": None, "landline": None, **contacts}
     assert capture(payload, now).ok
 
 
-def test_no_contact_is_reported_on_contact(raw_lead, now):
+def test_no_contact_is_reported_on_contact(raw_lead: dict[str, Any], now: datetime) -> None:
     errors = errors_for(raw_lead, now, email=..., mobile="", landline=None)
     assert errors == {"contact": "give at least one of email, mobile or landline"}
 
 
-def test_a_bad_only_contact_is_reported_on_its_own_field(raw_lead, now):
+def test_a_bad_only_contact_is_reported_on_its_own_field(raw_lead: dict[str, Any], now: datetime) -> None:
     errors = errors_for(raw_lead, now, email="not-an-email", mobile=None, landline=None)
     assert set(errors) == {"email"}
 
@@ -191,7 +193,8 @@ def test_a_bad_only_contact_is_reported_on_its_own_field(raw_lead, now):
         ("country", 33),
     ],
 )
-def test_non_string_values_are_refused(raw_lead, now, field, value):
+def test_non_string_values_are_refused(raw_lead: dict[str, Any], now: datetime, field: str,
+                                       value: Any) -> None:
     payload = {**raw_lead, "mobile": "+33612345678", "landline": "+33123456789"}
     assert errors_for(payload, now, **{field: value}) == {field: "must be a string"}
 
@@ -208,36 +211,36 @@ def test_non_string_values_are_refused(raw_lead, now, field, value):
         ("income_goal", 100),
     ],
 )
-def test_length_limits(raw_lead, now, field, limit):
+def test_length_limits(raw_lead: dict[str, Any], now: datetime, field: str, limit: int) -> None:
     assert capture({**raw_lead, field: "a" * limit}, now).ok
     assert errors_for(raw_lead, now, **{field: "a" * (limit + 1)}) == {field: f"at most {limit} characters"}
 
 
-def test_length_is_measured_after_trimming(raw_lead, now):
+def test_length_is_measured_after_trimming(raw_lead: dict[str, Any], now: datetime) -> None:
     assert capture({**raw_lead, "city": "  " + "a" * 100 + "  "}, now).ok
 
 
-def test_source_url_limit(raw_lead, now):
+def test_source_url_limit(raw_lead: dict[str, Any], now: datetime) -> None:
     url = "https://example.fr/" + "a" * 2100
     assert errors_for(raw_lead, now, source_url=url) == {"source_url": "at most 2048 characters"}
 
 
 @pytest.mark.parametrize("value", ["Jean\x00", "Je\x1ban", "Jean\x7f", "Jean\ud800"])
-def test_control_characters_are_refused(raw_lead, now, value):
+def test_control_characters_are_refused(raw_lead: dict[str, Any], now: datetime, value: str) -> None:
     assert errors_for(raw_lead, now, first_name=value) == {"first_name": "contains control characters"}
 
 
-def test_payload_must_be_a_mapping(now):
+def test_payload_must_be_a_mapping(now: datetime) -> None:
     result = capture(["first_name", "Jean"], now)
     assert result.errors == {"payload": "must be an object"}
 
 
-def test_now_must_be_timezone_aware(raw_lead):
+def test_now_must_be_timezone_aware(raw_lead: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         capture(raw_lead, datetime(2025, 6, 1, 12, 0))
 
 
-def test_or_raise_gives_invalid_with_fields(raw_lead, now):
+def test_or_raise_gives_invalid_with_fields(raw_lead: dict[str, Any], now: datetime) -> None:
     result = capture({**raw_lead, "email": "nope", "country": "XX"}, now)
     with pytest.raises(Invalid) as caught:
         result.or_raise()
@@ -246,7 +249,7 @@ def test_or_raise_gives_invalid_with_fields(raw_lead, now):
     assert caught.value.fields["country"] == "unknown country code 'XX'"
 
 
-def test_or_raise_returns_the_lead(raw_lead, now):
+def test_or_raise_returns_the_lead(raw_lead: dict[str, Any], now: datetime) -> None:
     assert capture(raw_lead, now).or_raise().last_name == "Martin"
 
 
@@ -268,11 +271,11 @@ def test_or_raise_returns_the_lead(raw_lead, now):
         "a" * 250 + "@ex.fr",
     ],
 )
-def test_invalid_email_syntax(raw_lead, now, email):
+def test_invalid_email_syntax(raw_lead: dict[str, Any], now: datetime, email: str) -> None:
     assert set(errors_for(raw_lead, now, email=email)) == {"email"}
 
 
-def test_international_email_is_kept_in_unicode_lower_case(raw_lead, now):
+def test_international_email_is_kept_in_unicode_lower_case(raw_lead: dict[str, Any], now: datetime) -> None:
     lead = capture({**raw_lead, "email": "Élodie@Exämple.fr"}, now).lead
     assert lead.email == "élodie@exämple.fr"
 
@@ -281,13 +284,13 @@ def test_international_email_is_kept_in_unicode_lower_case(raw_lead, now):
 
 
 @pytest.mark.parametrize("country", ["XX", "UK", "FRA", "France", "F", "1A", "ÉÉ"])
-def test_country_must_be_iso_alpha2(raw_lead, now, country):
+def test_country_must_be_iso_alpha2(raw_lead: dict[str, Any], now: datetime, country: str) -> None:
     errors = errors_for(raw_lead, now, country=country, mobile=None, landline=None, postal_code=None)
     assert set(errors) == {"country"}
 
 
 @pytest.mark.parametrize("country", ["BE", "CH", "GB", "de", "Lu"])
-def test_other_countries_accepted(raw_lead, now, country):
+def test_other_countries_accepted(raw_lead: dict[str, Any], now: datetime, country: str) -> None:
     payload = {**raw_lead, "country": country, "mobile": None, "landline": None, "postal_code": None}
     assert capture(payload, now).lead.country == country.upper()
 
@@ -307,7 +310,8 @@ def test_other_countries_accepted(raw_lead, now, country):
         ("US", "(202) 555-0143", "+12025550143", LineType.FIXED_LINE_OR_MOBILE),
     ],
 )
-def test_phone_is_parsed_in_the_leads_country(raw_lead, now, country, mobile, e164, line_type):
+def test_phone_is_parsed_in_the_leads_country(raw_lead: dict[str, Any], now: datetime, country: str,
+                                              mobile: str, e164: str, line_type: LineType) -> None:
     payload = {**raw_lead, "country": country, "mobile": mobile, "landline": None, "postal_code": None}
     lead = capture(payload, now).lead
     assert lead.mobile.e164 == e164
@@ -316,7 +320,8 @@ def test_phone_is_parsed_in_the_leads_country(raw_lead, now, country, mobile, e1
 
 
 @pytest.mark.parametrize("mobile", ["0612", "06 12 34", "+33 6 12 34 56 78 90 12"])
-def test_parsable_but_invalid_phone_is_kept_as_invalid(raw_lead, now, mobile):
+def test_parsable_but_invalid_phone_is_kept_as_invalid(raw_lead: dict[str, Any], now: datetime,
+                                                       mobile: str) -> None:
     lead = capture({**raw_lead, "mobile": mobile}, now).lead
     assert lead is not None
     assert lead.mobile.valid is False
@@ -338,17 +343,19 @@ def test_parsable_but_invalid_phone_is_kept_as_invalid(raw_lead, now, mobile):
         "06 12 34 56 78; DROP TABLE",
     ],
 )
-def test_unparsable_phone_is_a_field_error(raw_lead, now, mobile):
+def test_unparsable_phone_is_a_field_error(raw_lead: dict[str, Any], now: datetime, mobile: str) -> None:
     assert set(errors_for(raw_lead, now, mobile=mobile)) == {"mobile"}
 
 
-def test_national_number_without_a_country_needs_international_format(raw_lead, now):
+def test_national_number_without_a_country_needs_international_format(raw_lead: dict[str, Any],
+                                                                      now: datetime) -> None:
     errors = errors_for(raw_lead, now, country=None, postal_code=None)
     assert errors["country"] == "required"
     assert "international format" in errors["mobile"]
 
 
-def test_international_number_without_country_still_reports_only_country(raw_lead, now):
+def test_international_number_without_country_still_reports_only_country(raw_lead: dict[str, Any],
+                                                                         now: datetime) -> None:
     errors = errors_for(raw_lead, now, country=None, postal_code=None, mobile="+33612345678", landline=None)
     assert errors == {"country": "required"}
 
@@ -362,7 +369,8 @@ def test_international_number_without_country_still_reports_only_country(raw_lea
         ("mobile", "+32 12", "+32"),  # invalid, but +32 is certainly not France
     ],
 )
-def test_phone_from_another_country_is_refused(raw_lead, now, field, number, origin):
+def test_phone_from_another_country_is_refused(raw_lead: dict[str, Any], now: datetime, field: str,
+                                               number: str, origin: str) -> None:
     errors = errors_for(raw_lead, now, **{field: number})
     assert errors == {field: f"number is from {origin}, not from the lead's country FR"}
 
@@ -376,7 +384,8 @@ def test_phone_from_another_country_is_refused(raw_lead, now, field, number, ori
         ("GG", "+44 7781 123456", "GY1 1AA"),
     ],
 )
-def test_same_country_territories_agree(raw_lead, now, country, number, postal_code):
+def test_same_country_territories_agree(raw_lead: dict[str, Any], now: datetime, country: str, number: str,
+                                        postal_code: str) -> None:
     payload = {
         **raw_lead,
         "country": country,
@@ -388,7 +397,8 @@ def test_same_country_territories_agree(raw_lead, now, country, number, postal_c
     assert result.errors == {}
 
 
-def test_invalid_number_with_the_right_calling_code_is_not_a_country_error(raw_lead, now):
+def test_invalid_number_with_the_right_calling_code_is_not_a_country_error(raw_lead: dict[str, Any],
+                                                                           now: datetime) -> None:
     assert capture({**raw_lead, "mobile": "+33 6 12"}, now).ok
 
 
@@ -422,7 +432,8 @@ def test_invalid_number_with_the_right_calling_code_is_not_a_country_error(raw_l
         ("CA", "K1A 0B1", "K1A 0B1"),
     ],
 )
-def test_valid_postal_codes(raw_lead, now, country, code, expected):
+def test_valid_postal_codes(raw_lead: dict[str, Any], now: datetime, country: str, code: str,
+                            expected: str) -> None:
     payload = {**raw_lead, "country": country, "postal_code": code, "mobile": None, "landline": None}
     result = capture(payload, now)
     assert result.errors == {}
@@ -455,12 +466,13 @@ def test_valid_postal_codes(raw_lead, now, country, code, expected):
         ("US", "a"),
     ],
 )
-def test_postal_code_must_fit_the_country(raw_lead, now, country, code):
+def test_postal_code_must_fit_the_country(raw_lead: dict[str, Any], now: datetime, country: str,
+                                          code: str) -> None:
     payload = {**raw_lead, "country": country, "postal_code": code, "mobile": None, "landline": None}
     assert set(capture(payload, now).errors) == {"postal_code"}
 
 
-def test_postal_code_error_gives_an_example(raw_lead, now):
+def test_postal_code_error_gives_an_example(raw_lead: dict[str, Any], now: datetime) -> None:
     assert errors_for(raw_lead, now, postal_code="7500") == {
         "postal_code": "not a postal code of FR (e.g. 75001)"
     }
@@ -482,7 +494,7 @@ def test_postal_code_error_gives_an_example(raw_lead, now):
         ("1980-02-29", True),
     ],
 )
-def test_birth_date_age_bounds(raw_lead, now, birth, ok):
+def test_birth_date_age_bounds(raw_lead: dict[str, Any], now: datetime, birth: str, ok: bool) -> None:
     errors = errors_for(raw_lead, now, birth_date=birth)
     if ok:
         assert errors == {}
@@ -494,7 +506,7 @@ def test_birth_date_age_bounds(raw_lead, now, birth, ok):
     "birth",
     ["17/05/1980", "1980-13-01", "1980-02-30", "19800517", "1980-5-17", "hier", "1980-05-17T00:00:00"],
 )
-def test_birth_date_must_be_iso(raw_lead, now, birth):
+def test_birth_date_must_be_iso(raw_lead: dict[str, Any], now: datetime, birth: str) -> None:
     assert errors_for(raw_lead, now, birth_date=birth) == {"birth_date": "must be an ISO date YYYY-MM-DD"}
 
 
@@ -510,11 +522,12 @@ def test_birth_date_must_be_iso(raw_lead, now, birth):
         ("2020-01-01T00:00:00.123456+00:00", datetime(2020, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)),
     ],
 )
-def test_consent_at_accepted(raw_lead, now, consent, expected):
+def test_consent_at_accepted(raw_lead: dict[str, Any], now: datetime, consent: str,
+                             expected: datetime) -> None:
     assert capture({**raw_lead, "consent_at": consent}, now).lead.consent_at == expected
 
 
-def test_consent_at_keeps_the_given_offset(raw_lead, now):
+def test_consent_at_keeps_the_given_offset(raw_lead: dict[str, Any], now: datetime) -> None:
     lead = capture({**raw_lead, "consent_at": "2025-06-01T13:00:00+02:00"}, now).lead
     assert lead.consent_at.utcoffset() == timedelta(hours=2)
 
@@ -532,16 +545,16 @@ def test_consent_at_keeps_the_given_offset(raw_lead, now):
         ("2025-06-01T25:00:00Z", "must be an ISO-8601 timestamp"),
     ],
 )
-def test_consent_at_refused(raw_lead, now, consent, message):
+def test_consent_at_refused(raw_lead: dict[str, Any], now: datetime, consent: str, message: str) -> None:
     assert errors_for(raw_lead, now, consent_at=consent) == {"consent_at": message}
 
 
-def test_consent_at_may_be_an_aware_datetime(raw_lead, now):
+def test_consent_at_may_be_an_aware_datetime(raw_lead: dict[str, Any], now: datetime) -> None:
     consent = datetime(2025, 6, 1, 9, tzinfo=timezone(timedelta(hours=-3)))
     assert capture({**raw_lead, "consent_at": consent}, now).lead.consent_at == consent
 
 
-def test_consent_at_naive_datetime_refused(raw_lead, now):
+def test_consent_at_naive_datetime_refused(raw_lead: dict[str, Any], now: datetime) -> None:
     errors = errors_for(raw_lead, now, consent_at=datetime(2025, 6, 1, 9))
     assert errors == {"consent_at": "timestamp must include a timezone offset"}
 
@@ -563,15 +576,15 @@ def test_consent_at_naive_datetime_refused(raw_lead, now):
         "https://[::1",
     ],
 )
-def test_source_url_must_be_http(raw_lead, now, url):
+def test_source_url_must_be_http(raw_lead: dict[str, Any], now: datetime, url: str) -> None:
     assert errors_for(raw_lead, now, source_url=url) == {"source_url": "must be an http(s) URL"}
 
 
 @pytest.mark.parametrize("url", ["HTTPS://EXAMPLE.FR", "http://localhost:8080/x", "https://a.b/c?d=e#f"])
-def test_source_url_accepted(raw_lead, now, url):
+def test_source_url_accepted(raw_lead: dict[str, Any], now: datetime, url: str) -> None:
     assert capture({**raw_lead, "source_url": url}, now).lead.source_url == url
 
 
 @pytest.mark.parametrize("ip", ["256.1.1.1", "1.2.3", "example.fr", "::g", "1.2.3.4/24"])
-def test_capture_ip_must_be_an_ip(raw_lead, now, ip):
+def test_capture_ip_must_be_an_ip(raw_lead: dict[str, Any], now: datetime, ip: str) -> None:
     assert errors_for(raw_lead, now, capture_ip=ip) == {"capture_ip": "must be an IPv4 or IPv6 address"}

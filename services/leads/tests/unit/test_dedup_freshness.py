@@ -2,11 +2,13 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from leads.domain.dedup import dedup_keys, duplicate_cutoff, is_duplicate
 from leads.domain.freshness import freshness_cutoff, is_fresh
+from leads.domain.lead import LeadData
 from leads.domain.phones import LineType, PhoneInfo
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -27,29 +29,29 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
         (NOW - timedelta(days=6), 7, True),
     ],
 )
-def test_is_duplicate(last_seen, window, expected):
+def test_is_duplicate(last_seen: Any, window: int, expected: bool) -> None:
     assert is_duplicate(last_seen, NOW, window_days=window) is expected
 
 
-def test_default_window_is_90_days():
+def test_default_window_is_90_days() -> None:
     assert is_duplicate(NOW - timedelta(days=89), NOW) is True
     assert is_duplicate(NOW - timedelta(days=90), NOW) is False
     assert duplicate_cutoff(NOW) == NOW - timedelta(days=90)
 
 
-def test_duplicate_compares_instants_across_offsets():
+def test_duplicate_compares_instants_across_offsets() -> None:
     paris = timezone(timedelta(hours=2))
     last_seen = datetime(2025, 3, 3, 14, 0, 1, tzinfo=paris)  # 12:00:01 UTC, 90 days minus 1s
     assert is_duplicate(last_seen, NOW) is True
 
 
 @pytest.mark.parametrize("bad", [0, -1])
-def test_window_must_be_positive(bad):
+def test_window_must_be_positive(bad: int) -> None:
     with pytest.raises(ValueError):
         is_duplicate(None, NOW, window_days=bad)
 
 
-def test_naive_datetimes_are_refused():
+def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError):
         is_duplicate(datetime(2025, 5, 1), NOW)
     with pytest.raises(ValueError):
@@ -58,7 +60,7 @@ def test_naive_datetimes_are_refused():
         is_fresh(datetime(2025, 5, 1), NOW)
 
 
-def test_dedup_keys(lead):
+def test_dedup_keys(lead: LeadData) -> None:
     assert dedup_keys(lead) == [
         ("email", "jean.martin@example.fr"),
         ("phone", "+33612345678"),
@@ -66,28 +68,28 @@ def test_dedup_keys(lead):
     ]
 
 
-def test_dedup_keys_share_the_phone_kind_across_boxes(lead):
+def test_dedup_keys_share_the_phone_kind_across_boxes(lead: LeadData) -> None:
     swapped = replace(lead, mobile=lead.landline, landline=lead.mobile)
     assert set(dedup_keys(swapped)) == set(dedup_keys(lead))
 
 
-def test_same_number_in_both_boxes_gives_one_key(lead):
+def test_same_number_in_both_boxes_gives_one_key(lead: LeadData) -> None:
     assert dedup_keys(replace(lead, landline=lead.mobile)) == [
         ("email", "jean.martin@example.fr"),
         ("phone", "+33612345678"),
     ]
 
 
-def test_dedup_keys_include_invalid_numbers_and_skip_absent_values(lead):
+def test_dedup_keys_include_invalid_numbers_and_skip_absent_values(lead: LeadData) -> None:
     junk = PhoneInfo("+330612", False, LineType.UNKNOWN, None, 33)
     assert dedup_keys(replace(lead, email=None, mobile=junk, landline=None)) == [("phone", "+330612")]
 
 
-def test_dedup_keys_lower_case_the_email(lead):
+def test_dedup_keys_lower_case_the_email(lead: LeadData) -> None:
     assert dedup_keys(replace(lead, email=" Jean@Example.FR"))[0] == ("email", "jean@example.fr")
 
 
-def test_differently_typed_inputs_give_the_same_keys(raw_lead, now):
+def test_differently_typed_inputs_give_the_same_keys(raw_lead: dict[str, Any], now: datetime) -> None:
     from leads.domain.capture import validate_capture
 
     other = {
@@ -114,11 +116,11 @@ def test_differently_typed_inputs_give_the_same_keys(raw_lead, now):
         (NOW - timedelta(hours=23), 1, True),
     ],
 )
-def test_is_fresh(captured, max_age, expected):
+def test_is_fresh(captured: Any, max_age: int, expected: bool) -> None:
     assert is_fresh(captured, NOW, max_age_days=max_age) is expected
 
 
-def test_freshness_cutoff_matches_is_fresh():
+def test_freshness_cutoff_matches_is_fresh() -> None:
     cutoff = freshness_cutoff(NOW, 30)
     assert cutoff == datetime(2025, 5, 2, 12, 0, tzinfo=UTC)
     assert is_fresh(cutoff, NOW, 30) is True
@@ -127,6 +129,6 @@ def test_freshness_cutoff_matches_is_fresh():
 
 
 @pytest.mark.parametrize("bad", [0, -5])
-def test_max_age_must_be_positive(bad):
+def test_max_age_must_be_positive(bad: int) -> None:
     with pytest.raises(ValueError):
         freshness_cutoff(NOW, bad)

@@ -1,10 +1,12 @@
 """Grading rules: standard / premium / premium_plus."""
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from leads.domain.grading import CRITERIA, DEFAULT_RULES, Grader, Tier
+from leads.domain.lead import LeadData
 from leads.domain.phones import LineType, PhoneInfo
 from suivi_common.errors import Invalid
 
@@ -33,16 +35,16 @@ VOIP_IN_MOBILE_BOX = PhoneInfo("+33912345678", True, LineType.VOIP, "FR", 33)
         ({"email": None, "mobile": None}, Tier.STANDARD),
     ],
 )
-def test_default_rules(lead, changes, expected):
+def test_default_rules(lead: LeadData, changes: dict[str, Any], expected: Tier) -> None:
     assert Grader().grade(replace(lead, **changes)) is expected
 
 
-def test_tier_values_are_the_glossary_names():
+def test_tier_values_are_the_glossary_names() -> None:
     assert [t.value for t in Tier] == ["standard", "premium", "premium_plus"]
     assert Tier.PREMIUM_PLUS == "premium_plus"
 
 
-def test_explicit_default_rules_equal_implicit(lead):
+def test_explicit_default_rules_equal_implicit(lead: LeadData) -> None:
     assert Grader(DEFAULT_RULES).grade(lead) == Grader().grade(lead) == "premium_plus"
 
 
@@ -66,11 +68,11 @@ CUSTOM = {
         ({"mobile": INVALID_MOBILE, "landline": None}, Tier.STANDARD),
     ],
 )
-def test_custom_rules(lead, changes, expected):
+def test_custom_rules(lead: LeadData, changes: dict[str, Any], expected: Tier) -> None:
     assert Grader(CUSTOM).grade(replace(lead, **changes)) is expected
 
 
-def test_first_matching_tier_wins_in_listed_order(lead):
+def test_first_matching_tier_wins_in_listed_order(lead: LeadData) -> None:
     rules = {
         "tiers": [
             {"tier": "premium", "requires": ["valid_email"]},
@@ -80,12 +82,12 @@ def test_first_matching_tier_wins_in_listed_order(lead):
     assert Grader(rules).grade(lead) is Tier.PREMIUM
 
 
-def test_default_tier_defaults_to_standard(lead):
+def test_default_tier_defaults_to_standard(lead: LeadData) -> None:
     grader = Grader({"tiers": [{"tier": "premium", "requires": ["city"]}]})
     assert grader.grade(replace(lead, city=None)) is Tier.STANDARD
 
 
-def test_no_tiers_means_everything_is_the_default(lead):
+def test_no_tiers_means_everything_is_the_default(lead: LeadData) -> None:
     assert Grader({"default": "standard", "tiers": []}).grade(lead) is Tier.STANDARD
 
 
@@ -114,19 +116,19 @@ def test_no_tiers_means_everything_is_the_default(lead):
         ({"tiers": [{"tier": "standard", "requires": ["city"]}]}, "rules.tiers[0].tier"),
     ],
 )
-def test_invalid_rules_fail_at_load_time(rules, field):
+def test_invalid_rules_fail_at_load_time(rules: dict[str, Any], field: str) -> None:
     with pytest.raises(Invalid) as caught:
         Grader(rules)
     assert list(caught.value.fields) == [field]
 
 
-def test_unknown_criterion_is_named_in_the_error():
+def test_unknown_criterion_is_named_in_the_error() -> None:
     with pytest.raises(Invalid) as caught:
         Grader({"tiers": [{"tier": "premium", "requires": ["valid_fax", "city"]}]})
     assert "valid_fax" in caught.value.fields["rules.tiers[0].requires"]
 
 
-def test_every_optional_field_is_a_presence_criterion(lead):
+def test_every_optional_field_is_a_presence_criterion(lead: LeadData) -> None:
     for name in ("call_window", "postal_code", "city", "professional_situation", "birth_date"):
         assert CRITERIA[name](lead) is True
         assert CRITERIA[name](replace(lead, **{name: None})) is False

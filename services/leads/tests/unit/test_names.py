@@ -32,7 +32,7 @@ from leads.domain.names import check_names, name_problems
         "Dupont",
     ],
 )
-def test_real_names_pass(name):
+def test_real_names_pass(name: str) -> None:
     assert name_problems(name) == []
 
 
@@ -64,11 +64,11 @@ def test_real_names_pass(name):
         ("uiop", "keyboard_pattern"),
     ],
 )
-def test_suspicious_name_parts(name, problem):
+def test_suspicious_name_parts(name: str | None, problem: str) -> None:
     assert problem in name_problems(name)
 
 
-def test_check_names_pass():
+def test_check_names_pass() -> None:
     assert check_names("Jean", "Martin") == {"result": "pass", "reasons": []}
 
 
@@ -84,7 +84,7 @@ def test_check_names_pass():
         ("Jean", None, "last_name:missing"),
     ],
 )
-def test_check_names_suspicious(first, last, reason):
+def test_check_names_suspicious(first: str, last: str | None, reason: str) -> None:
     result = check_names(first, last)
     assert result["result"] == "suspicious"
     assert reason in result["reasons"]

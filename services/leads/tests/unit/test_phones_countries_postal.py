@@ -1,6 +1,7 @@
 """Building blocks: phone parsing, countries, postal codes, timestamps."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,8 @@ from leads.domain.timestamps import age_on, parse_aware_datetime, require_aware
         ("0612", "FR", "+330612", False, LineType.UNKNOWN, None),
     ],
 )
-def test_parse_phone(raw, region, e164, valid, line_type, number_region):
+def test_parse_phone(raw: str, region: str | None, e164: str, valid: bool, line_type: LineType,
+                     number_region: str | None) -> None:
     info = parse_phone(raw, region)
     assert (info.e164, info.valid, info.line_type, info.region) == (e164, valid, line_type, number_region)
 
@@ -43,7 +45,7 @@ def test_parse_phone(raw, region, e164, valid, line_type, number_region):
         ("1" * 33, "FR"),
     ],
 )
-def test_parse_phone_errors(raw, region):
+def test_parse_phone_errors(raw: str, region: str | None) -> None:
     with pytest.raises(PhoneParseError):
         parse_phone(raw, region)
 
@@ -61,12 +63,13 @@ def test_parse_phone_errors(raw, region):
         ("+3312", "FR", None),
     ],
 )
-def test_agrees_with_country(raw, country, expected):
+def test_agrees_with_country(raw: str, country: str, expected: bool | None) -> None:
     assert agrees_with_country(parse_phone(raw, None), country) is expected
 
 
 @pytest.mark.parametrize(("raw", "code"), [("fr", "FR"), (" Be ", "BE"), ("GB", "GB"), ("re", "RE")])
-def test_a_capture_takes_the_platforms_country_codes(raw_lead, now, raw, code):
+def test_a_capture_takes_the_platforms_country_codes(raw_lead: dict[str, Any], now: datetime, raw: str,
+                                                     code: str) -> None:
     """``suivi_common.countries.country_code``: the one country rule of every service."""
     result = validate_capture({**raw_lead, "country": raw, "mobile": "+33612345678", "landline": None}, now)
     assert "country" not in result.errors
@@ -82,7 +85,8 @@ def test_a_capture_takes_the_platforms_country_codes(raw_lead, now, raw, code):
     ("uk", "unknown country code 'UK'"),
     ("XX", "unknown country code 'XX'"),
 ])
-def test_a_capture_refuses_other_countries_saying_why(raw_lead, now, raw, error):
+def test_a_capture_refuses_other_countries_saying_why(raw_lead: dict[str, Any], now: datetime, raw: str,
+                                                      error: str) -> None:
     assert validate_capture({**raw_lead, "country": raw}, now).errors["country"] == error
     assert country_error(raw) == error
 
@@ -101,7 +105,7 @@ def test_a_capture_refuses_other_countries_saying_why(raw_lead, now, raw, error)
         ("US", "CA", False),
     ],
 )
-def test_same_country(a, b, same):
+def test_same_country(a: str, b: str, same: bool) -> None:
     assert same_country(a, b) is same
     assert same_country(b, a) is same
 
@@ -118,18 +122,18 @@ def test_same_country(a, b, same):
         ("RE", "75001", False),
     ],
 )
-def test_matches_country(country, code, verdict):
+def test_matches_country(country: str, code: str, verdict: bool | None) -> None:
     assert postal_codes.matches_country(country, code) is verdict
 
 
-def test_every_known_format_accepts_its_own_example():
+def test_every_known_format_accepts_its_own_example() -> None:
     for country, fmt in postal_codes.FORMATS.items():
         assert postal_codes.matches_country(country, postal_codes.canonical_form(country, fmt.example)), (
             country
         )
 
 
-def test_parse_email():
+def test_parse_email() -> None:
     address = parse_email(" Jean.Martin@Exämple.FR ")
     assert address.normalized == "jean.martin@exämple.fr"
     assert address.ascii_domain == "xn--exmple-cua.fr"
@@ -144,11 +148,11 @@ def test_parse_email():
         (date(2000, 2, 29), date(2025, 3, 1), 25),
     ],
 )
-def test_age_on(birth, today, age):
+def test_age_on(birth: date, today: date, age: int) -> None:
     assert age_on(birth, today) == age
 
 
-def test_parse_aware_datetime():
+def test_parse_aware_datetime() -> None:
     assert parse_aware_datetime("2025-06-01T10:00:00Z") == datetime(2025, 6, 1, 10, tzinfo=UTC)
     assert parse_aware_datetime("2025-06-01T10:00:00z") == datetime(2025, 6, 1, 10, tzinfo=UTC)
     assert parse_aware_datetime("2025-06-01T12:00:00+02:00").utcoffset() == timedelta(hours=2)
@@ -157,7 +161,7 @@ def test_parse_aware_datetime():
             parse_aware_datetime(bad)
 
 
-def test_require_aware():
+def test_require_aware() -> None:
     aware = datetime(2025, 1, 1, tzinfo=UTC)
     assert require_aware(aware, "t") is aware
     with pytest.raises(ValueError):

@@ -17,12 +17,12 @@ from leads.domain.retention import add_months, due_on, due_through
     (date(2025, 3, 31), -1, date(2025, 2, 28)),
     (date(2025, 12, 1), 1, date(2026, 1, 1)),
 ])
-def test_add_months(day, months, expected):
+def test_add_months(day: date, months: int, expected: date) -> None:
     assert add_months(day, months) == expected
 
 
 @pytest.mark.parametrize("months", [1, 6, 12, 36])
-def test_due_through_is_the_last_day_due(months):
+def test_due_through_is_the_last_day_due(months: int) -> None:
     """Every day up to ``due_through(today)`` is due today, and the next one is not."""
     today = date(2024, 1, 1)
     while today < date(2026, 1, 1):
@@ -31,6 +31,6 @@ def test_due_through_is_the_last_day_due(months):
         today += timedelta(days=1)
 
 
-def test_a_period_is_at_least_a_month():
+def test_a_period_is_at_least_a_month() -> None:
     with pytest.raises(ValueError):
         due_through(date(2025, 1, 1), 0)

@@ -12,38 +12,38 @@ from leads.domain.shortfall import (
 )
 
 
-def test_no_stock_at_all_makes_every_untaken_quota_shortfall():
+def test_no_stock_at_all_makes_every_untaken_quota_shortfall() -> None:
     # the CH plan: quota 10, nobody opened it, no CH stock that day
     result = settle_group([PlanDay("ch", quota=10, taken=0, recorded=0)], leftover=0)
     assert (result.missing, result.shortfall) == (10, {"ch": 10})
 
 
-def test_stock_run_dry_at_midday_is_the_other_plans_shortfall():
+def test_stock_run_dry_at_midday_is_the_other_plans_shortfall() -> None:
     # the morning plan took all 10 leads there were; the other never came
     result = settle_group([PlanDay("morning", 10, taken=10, recorded=0),
                            PlanDay("never", 6, taken=0, recorded=0)], leftover=0)
     assert result.shortfall == {"morning": 0, "never": 6}
 
 
-def test_stock_left_over_at_close_means_forfeit():
+def test_stock_left_over_at_close_means_forfeit() -> None:
     result = settle_group([PlanDay("lazy", 5, 0, 0), PlanDay("partial", 4, 2, 0)], leftover=7)
     assert result.missing == 0 and result.shortfall == {"lazy": 0, "partial": 0}
 
 
-def test_partial_shortage_is_shared_in_proportion_to_untaken_quotas():
+def test_partial_shortage_is_shared_in_proportion_to_untaken_quotas() -> None:
     result = settle_group([PlanDay("a", 10, 0, 0), PlanDay("b", 6, 0, 0)], leftover=8)
     assert (result.open_quota, result.missing) == (16, 8)
     assert result.shortfall == {"a": 5, "b": 3}
 
 
-def test_leftover_serves_open_quota_before_anything_is_missing():
+def test_leftover_serves_open_quota_before_anything_is_missing() -> None:
     # a: quota 10, took 4; b: quota 10, took 0; 9 unsold leads -> 16 open, 7 missing
     result = settle_group([PlanDay("a", 10, 4, 0), PlanDay("b", 10, 0, 0)], leftover=9)
     assert result.missing == 7
     assert result.shortfall == {"a": 3, "b": 4}  # 7*6/16 = 2.625, 7*10/16 = 4.375
 
 
-def test_a_shortfall_recorded_at_take_time_is_kept_and_not_shared_again():
+def test_a_shortfall_recorded_at_take_time_is_kept_and_not_shared_again() -> None:
     # "asker" got 3 of 10 in the morning (7 recorded); 7 leads arrived later, unsold;
     # "lazy" never came: the 7 unsold leads could have served its 5, so it forfeits them
     result = settle_group([PlanDay("asker", 10, taken=3, recorded=7),
@@ -55,7 +55,7 @@ def test_a_shortfall_recorded_at_take_time_is_kept_and_not_shared_again():
     assert result.shortfall == {"asker": 7, "lazy": 5}
 
 
-def test_recorded_shortfall_never_pushes_taken_plus_shortfall_over_the_quota():
+def test_recorded_shortfall_never_pushes_taken_plus_shortfall_over_the_quota() -> None:
     # the quota was lowered by a later snapshot: 3 taken of a quota now 4
     result = settle_group([PlanDay("p", quota=4, taken=3, recorded=7)], leftover=0)
     assert result.shortfall == {"p": 1}
@@ -63,7 +63,7 @@ def test_recorded_shortfall_never_pushes_taken_plus_shortfall_over_the_quota():
     assert result.shortfall == {"over": 0}
 
 
-def test_largest_remainder_rounds_to_whole_leads_summing_to_the_total():
+def test_largest_remainder_rounds_to_whole_leads_summing_to_the_total() -> None:
     # 2 missing over three equal open quotas: 2/3 each, the two smaller ids get one
     assert largest_remainder(2, {"a": 1, "b": 1, "c": 1}) == {"a": 1, "b": 1, "c": 0}
     # exact remainders decide before weights: 7 over (3, 3, 4) -> 2.1, 2.1, 2.8
@@ -75,13 +75,13 @@ def test_largest_remainder_rounds_to_whole_leads_summing_to_the_total():
     assert largest_remainder(0, {"a": 0}) == {"a": 0}
 
 
-def test_the_split_does_not_depend_on_the_order_of_plans():
+def test_the_split_does_not_depend_on_the_order_of_plans() -> None:
     plans = [PlanDay(f"p{i}", 7, i % 3, 0) for i in range(9)]
     forward = settle_group(plans, leftover=11).shortfall
     assert settle_group(list(reversed(plans)), leftover=11).shortfall == forward
 
 
-def test_bad_inputs_are_refused():
+def test_bad_inputs_are_refused() -> None:
     with pytest.raises(ValueError):
         largest_remainder(3, {"a": 1, "b": 1})  # more than the weights can hold
     with pytest.raises(ValueError):
@@ -94,7 +94,7 @@ def test_bad_inputs_are_refused():
         settle_group([PlanDay("a", 1, -1, 0)], 0)
 
 
-def test_property_shares_fit_the_open_quotas_and_add_up_to_the_missing_stock():
+def test_property_shares_fit_the_open_quotas_and_add_up_to_the_missing_stock() -> None:
     """Seeded random groups: every invariant of the rule, on 5,000 cases."""
     rng = random.Random(20261201)
     for _ in range(5000):

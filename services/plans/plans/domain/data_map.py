@@ -1,6 +1,6 @@
 """What plans stores and why, declared for the register (annex IV.14): the answer of
-``data_map()``, in the format of compliance's ``DATA_MAP_SCHEMA`` (``DataMap.as_dict()``,
-format 1). Written from ``plans.models`` and the use cases: change it with them.
+``data_map()``, in the register's format (``suivi_common.datamap``, format 1).
+Written from ``plans.models`` and the use cases: change it with them.
 
 Plans deals with the platform's own customers (the users who buy lead plans): the
 platform is the controller. It holds no prospect and no contact data.
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-FORMAT_VERSION = 1
+from suivi_common.datamap import Activity, DataMap, controller
+
 SERVICE = "plans"
 
 _USERS = "utilisateurs de la plateforme (distributeurs indépendants, administrateurs de réseau)"
@@ -18,18 +19,8 @@ _IDS_ONLY = ("aucune donnée de contact : l'utilisateur n'est connu que par son 
              "(le service des comptes garde son nom et son adresse)")
 
 
-def _activity(name: str, purposes: tuple[str, ...], legal_basis: str,
-              categories: tuple[str, ...], retention: str, recipients: tuple[str, ...],
-              security_measures: tuple[str, ...]) -> dict[str, Any]:
-    return {"name": name, "role": "controller", "purposes": list(purposes),
-            "legal_basis": legal_basis, "data_subjects": [_USERS],
-            "categories": list(categories), "retention": retention,
-            "recipients": list(recipients), "security_measures": list(security_measures),
-            "transfers_outside_eu": None}
-
-
-ACTIVITIES: tuple[dict[str, Any], ...] = (
-    _activity(
+ACTIVITIES: tuple[Activity, ...] = (
+    controller(
         "Forfaits de leads : commandes, quotas et livraisons",
         ("vendre les forfaits de leads et leurs prolongations, en calculer le prix (CGU "
          "art. 3.B.iii, 6)", "calculer chaque jour le quota dû à chaque forfait, arrêter "
@@ -37,6 +28,7 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
          "(CGU art. 8.B)", "prévoir la demande de leads (comptes agrégés, sans personne)"),
         "exécution du contrat (RGPD art. 6.1.b) ; obligation légale comptable (art. 6.1.c ; "
         "Code de commerce art. L123-22)",
+        (_USERS,),
         ("identifiants de l'utilisateur et de son réseau", "forfait : niveau, pays, "
          "nombre de leads commandés et restants, prix unitaire et total, moyen et "
          "identifiant du paiement, dates, jours bloqués", "prolongations : leads, prix, "
@@ -50,11 +42,12 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
          "des comptes (demande de paiement de la commande)", "le service interne de "
          "messagerie (avis de prolongation, par identifiant)"),
         (_SIGNED, _IDS_ONLY)),
-    _activity(
+    controller(
         "Absences et force majeure",
         ("suspendre un forfait pendant une absence prévue et prolonger un forfait après un "
          "cas de force majeure, sur décision du personnel (CGU art. 3.B.iii)",),
         "exécution du contrat (RGPD art. 6.1.b)",
+        (_USERS,),
         ("dates de l'absence, nature (prévue ou force majeure) et catégorie du motif",
          "description libre et justificatif (PDF, JPEG ou PNG) de la force majeure, qui "
          "peuvent révéler des données de santé ou de vie familiale",
@@ -70,11 +63,12 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
         ("description et justificatif chiffrés au repos (AES-256-GCM) sous la clé du "
          "réseau de l'utilisateur", "type du justificatif lu dans son contenu, taille "
          "bornée", _SIGNED)),
-    _activity(
+    controller(
         "Exécution des demandes des personnes concernées",
         ("exécuter, pour les forfaits et les absences, les demandes d'accès, "
          "d'effacement, de limitation, d'opposition et de portabilité (RGPD art. 15 à 22)",),
         "obligation légale (RGPD art. 6.1.c et art. 12)",
+        (_USERS,),
         ("identifiant de la demande et des utilisateurs trouvés, nature, date, nombre "
          "d'enregistrements traités",),
         "la trace de chaque demande (identifiants et nombres) pour la durée de la "
@@ -89,10 +83,4 @@ ACTIVITIES: tuple[dict[str, Any], ...] = (
 
 def data_map() -> dict[str, Any]:
     """``DataMap.as_dict()`` of plans: a fresh copy."""
-    return {"service": SERVICE, "format_version": FORMAT_VERSION,
-            "activities": [dict(a, purposes=list(a["purposes"]),
-                                data_subjects=list(a["data_subjects"]),
-                                categories=list(a["categories"]),
-                                recipients=list(a["recipients"]),
-                                security_measures=list(a["security_measures"]))
-                           for a in ACTIVITIES]}
+    return DataMap(SERVICE, ACTIVITIES).as_dict()

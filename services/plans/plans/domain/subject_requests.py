@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from suivi_common import dsr
 
@@ -80,22 +79,3 @@ def subject_users_of(answer: object) -> SubjectUsers:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise ValueError("subject_users answered without a list of user ids")
     return SubjectUsers(tuple(ids), bool(data.get("ambiguous")))
-
-
-AMBIGUOUS_ERROR = ("ambiguous_subject: several accounts hold this phone number and the "
-                   "request gives no email; register the request again with the person's "
-                   "email to tell them apart")
-
-
-def report(request_id: str, found: bool, records_affected: int, data: Any = None,
-           error: str | None = None, service: str = SERVICE) -> dict[str, Any]:
-    """The ``dsr_task_reported`` payload (compliance's contract)."""
-    payload: dict[str, Any] = {"request_id": request_id, "service": service,
-                               "found": bool(found),
-                               "records_affected": max(0, int(records_affected))}
-    if data is not None:
-        payload["data"] = data
-    if error is not None:
-        payload["error"] = error[:500]
-    return payload
-

@@ -38,8 +38,8 @@ from plans.usecases.common import member, owned_plan, parse_date, staff, user_lo
 from plans.views import absence_view
 from suivi_common import clock
 from suivi_common.auth import require_owner
+from suivi_common.database import row_by_id
 from suivi_common.errors import Conflict, Invalid, NotFound
-from suivi_common.ids import parse_uuid
 from suivi_common.paging import check_limit, keyset, page
 
 PLANNED, FORCE_MAJEURE = "planned", "force_majeure"
@@ -110,12 +110,7 @@ def _declare_force_majeure(ctx: Ctx, start: Any, end: Any, reason: object, detai
 
 
 def _get(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:
-    aid = parse_uuid(absence_id)
-    query = select(absences).where(absences.c.id == aid)
-    row = ctx.session.execute(query.with_for_update() if lock else query).first() if aid else None
-    if row is None:
-        raise NotFound("No such absence")
-    return row
+    return row_by_id(ctx.session, absences, absence_id, "absence", lock)
 
 
 def _owned(ctx: Ctx, absence_id: object, lock: bool = False) -> Any:

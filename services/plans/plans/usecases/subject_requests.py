@@ -9,9 +9,7 @@ No plan row is locked here: an erasure or a restriction touches absences only.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import or_, select, update
@@ -20,21 +18,12 @@ from sqlalchemy.engine import CursorResult
 
 from plans.context import Ctx
 from plans.domain import subject_requests as rules
-from plans.domain.subject_requests import Kind, Task
+from plans.domain.subject_requests import Kind, Subject, Task
 from plans.models import absences, day_reports, extensions, plans, refund_credits, subject_requests
 from plans.remote import CompliancePort
 from plans.views import absence_view, extension_view
-from suivi_common import clock
-
-log = logging.getLogger(__name__)
-
-
-@dataclass
-class Outcome:
-    found: bool
-    records: int = 0
-    data: Any = None
-    error: str | None = None
+from suivi_common import clock, dsr
+from suivi_common.dsr import Outcome
 
 
 def _iso(value: Any) -> str | None:
@@ -43,43 +32,28 @@ def _iso(value: Any) -> str | None:
 
 def on_task_requested(ctx: Ctx, compliance: CompliancePort, payload: object) -> None:
     """``compliance.dsr_task_requested``: plans' own tasks only, once each."""
-    try:
-        task = rules.task_for(payload)
-    except rules.TaskError as err:
-        log.warning("data-subject task ignored: %s", err)
-        return
-    if task is None:
-        return
-    ctx.lock(f"plans:dsr:{task.request_id}")
-    record = ctx.session.execute(select(subject_requests).where(
-        subject_requests.c.request_id == task.request_id)).first()
-    if record is not None and task.kind not in rules.DATA_KINDS:
-        log.info("data-subject task %s (attempt %d) already done: reported again",
-                 task.request_id, task.attempt)
-        ctx.emit(rules.REPORT_EVENT, rules.report(task.request_id, record.found,
-                                                  record.records_affected))
-        return
-    subject = compliance.subject(task.request_id)
-    if subject is None:
-        log.info("data-subject task %s is no longer open at compliance: nothing to do",
-                 task.request_id)
-        return
-    who = ctx.accounts.subject_users(task.request_id, subject.email, subject.phone)
-    if who.ambiguous:
-        ctx.emit(rules.REPORT_EVENT, rules.report(task.request_id, True, 0,
-                                                  error=rules.AMBIGUOUS_ERROR))
-        return
-    user_ids = list(who.user_ids)
-    outcome = _ACTIONS[task.kind](ctx, task, user_ids)
-    if outcome.error is None:
-        ctx.session.execute(pg_insert(subject_requests).values(
-            request_id=task.request_id, kind=task.kind.value, user_ids=user_ids,
-            found=outcome.found, records_affected=outcome.records, done_at=clock.now())
-            .on_conflict_do_nothing(index_elements=["request_id"]))
-    log.info("data-subject task %s (%s): found %s, %d records", task.request_id,
-             task.kind.value, outcome.found, outcome.records)
-    ctx.emit(rules.REPORT_EVENT, rules.report(task.request_id, outcome.found, outcome.records,
-                                              outcome.data, outcome.error))
+    def done(request_id: str) -> Outcome | None:
+        record = ctx.session.execute(select(subject_requests).where(
+            subject_requests.c.request_id == request_id)).first()
+        return None if record is None else Outcome(record.found, record.records_affected)
+
+    def act(task: Task, subject: Subject) -> Outcome:
+        who = ctx.accounts.subject_users(task.request_id, subject.email, subject.phone)
+        if who.ambiguous:
+            return dsr.ambiguous()
+        user_ids = list(who.user_ids)
+        outcome = _ACTIONS[task.kind](ctx, task, user_ids)
+        if outcome.error is None:
+            ctx.session.execute(pg_insert(subject_requests).values(
+                request_id=task.request_id, kind=task.kind.value, user_ids=user_ids,
+                found=outcome.found, records_affected=outcome.records, done_at=clock.now())
+                .on_conflict_do_nothing(index_elements=["request_id"]))
+        return outcome
+
+    answer = dsr.run_once(payload, rules.SERVICE, done=done, subject=compliance.subject,
+                          act=act, lock=lambda request_id: ctx.lock(f"plans:dsr:{request_id}"))
+    if answer is not None:
+        ctx.emit(dsr.REPORT_EVENT, answer)
 
 
 def _holds(ctx: Ctx, user_ids: list[str]) -> bool:

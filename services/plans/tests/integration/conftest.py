@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from nameko.events import event_handler
 from nameko.rpc import rpc
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from suivi_common.auth import CurrentPrincipal, Principal
 from suivi_common.errors import EXPECTED_ERRORS
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
+from suivi_common.testing.harness import recording_handlers
 from suivi_common.testing.waiting import broker_settled
 
 
@@ -110,7 +111,11 @@ class FakeAccounts:
         return FAKE.tokens[token]
 
 
-class FakeLeads:
+class FakeLeads(recording_handlers(
+        "plans", ("plan_activated", "plan_changed", "plan_completed", "plan_cancelled"),
+        lambda event_type, payload: FAKE.snapshots.append(payload))):
+    """leads as plans sees it: the day's books, and the entitlement snapshots it keeps."""
+
     name = "leads"
 
     @rpc
@@ -132,25 +137,6 @@ class FakeLeads:
     @rpc
     def plan_today(self, plan_id: str) -> dict[str, Any]:
         return FAKE.book.today(plan_id)
-
-    def _keep(self, payload: dict[str, Any]) -> None:
-        FAKE.snapshots.append(payload)
-
-    @event_handler("plans", "plan_activated")
-    def on_activated(self, payload: dict[str, Any]) -> None:
-        self._keep(payload)
-
-    @event_handler("plans", "plan_changed")
-    def on_changed(self, payload: dict[str, Any]) -> None:
-        self._keep(payload)
-
-    @event_handler("plans", "plan_completed")
-    def on_completed(self, payload: dict[str, Any]) -> None:
-        self._keep(payload)
-
-    @event_handler("plans", "plan_cancelled")
-    def on_cancelled(self, payload: dict[str, Any]) -> None:
-        self._keep(payload)
 
 
 class FakeMailer:
@@ -248,14 +234,6 @@ def db_url() -> str:
     return infra.fresh_database("plans", MIGRATIONS)
 
 
-def _empty(url: str) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "data_keys")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def stack(request: pytest.FixtureRequest, db_url: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -282,7 +260,7 @@ def stack(request: pytest.FixtureRequest, db_url: str,
 @pytest.fixture
 def world(stack: Stack) -> Iterator[Stack]:
     """The module's stack, emptied, with fresh fakes and the clock on ``MONDAY`` 10:00."""
-    _empty(stack.cfg["DATABASE_URL"])
+    infra.truncate_all(stack.engine, metadata, keep=("data_keys",))
     FAKE.reset()
     freeze_on(MONDAY)
     try:
