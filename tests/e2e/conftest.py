@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from suivi_common.testing.infra import PG_BASE
 from suivi_common.testing.waiting import wait_for
 from tools.api_client import Api, Mailbox, onboard, subscribe_by_card
 from tools.platform import DEV_STAFF, SERVICES, Platform
@@ -25,8 +26,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def pg_url(dbname: str) -> str:
+    """A libpq URL of ``dbname`` on the cluster the tests use (``infra.PG_BASE``)."""
+    return f"{PG_BASE.replace('postgresql+psycopg://', 'postgresql://', 1)}/{dbname}"
+
+
 def drop_databases(suffix: str) -> None:
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
         for service in SERVICES:
             conn.execute(f'DROP DATABASE IF EXISTS "{service}{suffix}" WITH (FORCE)')
 
