@@ -48,7 +48,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                                              "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
                                              # as behind a local proxy: tests may say who
                                              # the client is with X-Forwarded-For
-                                             "TRUSTED_PROXIES": "127.0.0.1/32"})
+                                             "TRUSTED_PROXIES": "127.0.0.1/32",
+                                             # the stale-lead reminder after one month,
+                                             # not twelve (test_compliance_done_when)
+                                             "STALE_LEAD_MONTHS": "1"})
     if os.environ.get("E2E_SERVICES"):  # a partial platform, while developing
         p.services = tuple(os.environ["E2E_SERVICES"].split(","))
     try:

@@ -10,6 +10,10 @@ which gives the authority record and the e-mails to his persons. Last, a ``pg_du
 every database of the platform holds no trace of Jeanne's address or phone: no
 plaintext, no blind index (computed with the platform's dev keys, as the services do)
 that still matches, except the opposition lists of her earlier objection.
+
+And issue 12 §2's stale-lead reminder (the e2e platform runs it with
+``STALE_LEAD_MONTHS=1``): the month's run e-mails the owner the count and a link to the
+office filtered on the idle leads, which ``POST /api/leads/bulk-delete`` then deletes.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidTag
@@ -27,7 +32,9 @@ from sqlalchemy.orm import Session
 
 from compliance.domain.subject import SUBJECT_INDEX_PURPOSE, subject_index
 from mailer.domain.unsubscribe import INDEX_KIND, index_value
+from suivi_common import principals
 from suivi_common.crypto import KeyDestroyed, KeyRing, Vault
+from suivi_common.rpc import RpcClient
 from suivi_common.tables import define_common_tables
 from suivi_common.testing.infra import PG_BASE
 from tests.e2e.scenario import step, wait_until
@@ -387,3 +394,51 @@ def test_erasure_breach_and_dump(base_url: str, platform: Platform, mailbox: Mai
         assert {table for table, _ in left} == OPPOSITION_TABLES, left
         # nor a sealed copy that still opens: leads.pii, the office records, the e-mails...
         assert readable_copies(platform, jeanne, phone) == []
+
+
+REMINDER = "sans activité depuis 1 mois dans votre bureau"
+OWNER_PASSWORD = "Idle-Lantern-Harbor-29"
+
+
+def test_the_monthly_stale_lead_reminder(base_url: str, platform: Platform, mailbox: Mailbox,
+                                         moved_clock: Any, make_network: Any) -> None:
+    moved_clock(date(2028, 1, 10), hour=10)
+    _, owner = make_network(password=OWNER_PASSWORD, subscribe="annual")
+    email = owner.email  # type: ignore[attr-defined]
+    tag = uuid.uuid4().hex[:6]
+    consent = datetime(2028, 1, 10, 8, tzinfo=PARIS).isoformat()
+    idle = [owner.post("/api/leads", lead_input(name, "Idle", f"{name.lower()}.{tag}@exemple.be",
+                                                None, consent), expect=201)
+            for name in ("Anna", "Bert")]
+    kept = owner.post("/api/leads", lead_input("Cleo", "Busy", f"cleo.{tag}@exemple.be", None,
+                                               consent), expect=201)
+
+    with step("a note keeps a lead off the reminder"):
+        moved_clock(date(2028, 2, 15), hour=10)
+        owner = Api(base_url).login(email, OWNER_PASSWORD)  # the old session expired
+        owner.post(f"/api/leads/{kept['id']}/notes", {"text": "Rappelée"}, expect=201)
+
+    with step("March's run, on its first Paris day, e-mails the count and the filtered view"):
+        moved_clock(date(2028, 3, 1), hour=9)
+        key = principals.ensure_key_file(platform.principal_key_file)
+        with RpcClient(platform.amqp_uri, timeout=60, service="leads", key=key) as rpc:
+            first = rpc.leads.stale_reminder_run()
+            again = rpc.leads.stale_reminder_run()
+        # (the hourly timer may have run the month first: then this call found it done)
+        assert first["month"] == "2028-03-01" and not again["due"], (first, again)
+        mail = mailbox.wait_for(email, "2 leads " + REMINDER)
+        text = Mailbox.text_of(mail)
+        link = next(w for w in text.split() if w.startswith(base_url + "/leads?"))
+        assert parse_qs(urlsplit(link).query) == {"inactive_since": ["2028-02-02"]}
+        assert "art. 3.B.iv" in text and "You have 2 lead(s) with no activity" in text
+
+    with step("the link's view lists the idle leads; bulk delete takes them in one step"):
+        owner = Api(base_url).login(email, OWNER_PASSWORD)
+        since = parse_qs(urlsplit(link).query)["inactive_since"][0]
+        listed = owner.get(f"/api/leads?inactive_since={since}")["items"]
+        assert sorted(i["id"] for i in listed) == sorted(x["id"] for x in idle)
+        done = owner.post("/api/leads/bulk-delete", {"filter": {"inactive_since": since}})
+        assert done == {"deleted": 2, "kept": 0}
+        assert [i["id"] for i in owner.get("/api/leads")["items"]] == [kept["id"]]
+        assert len([m for m in mailbox.messages() if REMINDER in str(m["Subject"])
+                    and email in str(m["To"])]) == 1
