@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from suivi_common.testing.infra import PG_BASE
 from suivi_common.testing.waiting import wait_for
 from tools.api_client import Api, Mailbox, onboard, subscribe_by_card
 from tools.platform import DEV_STAFF, SERVICES, Platform
@@ -25,8 +26,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def pg_url(dbname: str) -> str:
+    """A libpq URL of ``dbname`` on the cluster the tests use (``infra.PG_BASE``)."""
+    return f"{PG_BASE.replace('postgresql+psycopg://', 'postgresql://', 1)}/{dbname}"
+
+
 def drop_databases(suffix: str) -> None:
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
         for service in SERVICES:
             conn.execute(f'DROP DATABASE IF EXISTS "{service}{suffix}" WITH (FORCE)')
 
@@ -47,7 +53,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                                              "EVENT_RETRY_DELAYS_MS": "[200, 500, 1000]",
                                              # as behind a local proxy: tests may say who
                                              # the client is with X-Forwarded-For
-                                             "TRUSTED_PROXIES": "127.0.0.1/32"})
+                                             "TRUSTED_PROXIES": "127.0.0.1/32",
+                                             # the stale-lead reminder after one month,
+                                             # not twelve (test_compliance_done_when)
+                                             "STALE_LEAD_MONTHS": "1"})
     if os.environ.get("E2E_SERVICES"):  # a partial platform, while developing
         p.services = tuple(os.environ["E2E_SERVICES"].split(","))
     try:

@@ -11,8 +11,11 @@ import psycopg
 import requests
 from psycopg import sql
 
+from suivi_common.testing.infra import PG_BASE
 from tools.api_client import Api
 from tools.platform import SERVICES, Platform
+
+PG_URL = PG_BASE.replace("postgresql+psycopg://", "postgresql://", 1) + "/"
 
 
 def browser(api: Api | None = None) -> requests.Session:
@@ -54,8 +57,7 @@ def tokens_found(platform: Platform, tokens: list[str]) -> list[str]:
     found = []
     for service in SERVICES:
         dbname = f"{service}{platform.db_suffix}"
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{dbname}",
-                             autocommit=True) as conn:
+        with psycopg.connect(PG_URL + dbname, autocommit=True) as conn:
             tables = conn.execute("SELECT table_schema, table_name FROM information_schema.tables"
                                   " WHERE table_type = 'BASE TABLE' AND table_schema NOT IN "
                                   "('pg_catalog', 'information_schema')").fetchall()

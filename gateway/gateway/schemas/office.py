@@ -21,6 +21,8 @@ class LeadFilterQuery(Schema):
     city = Text(validate=validate.Length(max=100))
     email = Text(validate=SHORT)
     phone = Text(validate=validate.Length(max=32))
+    # no activity since this day: the stale-lead reminder's link (issue 12 §2, 3.B.iv)
+    inactive_since = fields.Date()
 
 
 class LeadListQuery(LeadFilterQuery, PageQuery):
@@ -122,7 +124,7 @@ class DeletedOut(Schema):
 
 
 class BulkDeleteIn(Schema):
-    """The listing's filters plus ``inactive_since`` (YYYY-MM-DD); leads checks them."""
+    """The listing's filters (``inactive_since`` included, YYYY-MM-DD); leads checks them."""
     filter = fields.Dict(keys=Text(), required=True)
 
 

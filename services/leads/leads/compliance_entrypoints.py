@@ -6,15 +6,16 @@ each one use case.
   (the register), ``dsr_task_requested`` (a data-subject task: ``usecases.subjects``) and
   ``breach_subject_notice_requested`` (notify the persons: ``usecases.breaches``);
 * the mailer (as itself): ``breach_subject_contact``, the address of a person to notify;
-* leads itself: the retention sweep's timer (``usecases.retention``), also an internal RPC
-  for operators and tests.
+* leads itself: the retention sweep's timer (``usecases.retention``) and the monthly
+  stale-lead reminder's (``usecases.stale_leads``), each also an internal RPC for
+  operators and tests.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from leads.domain.history import ChangeSource
-from leads.usecases import breaches, datamap, retention, subjects
+from leads.usecases import breaches, datamap, retention, stale_leads, subjects
 from leads.usecases.context import Ctx
 from leads.usecases.office.context import Actor, OfficeCtx
 from suivi_common import clock
@@ -73,3 +74,13 @@ class ComplianceEntrypoints:
     @retention.TUNABLES.timer("RETENTION_SWEEP_INTERVAL_SECONDS")
     def retention_tick(self) -> None:
         self.retention_sweep()
+
+    @rpc_internal
+    def stale_reminder_run(self) -> dict[str, Any]:
+        """This month's stale-lead reminders, if still due (the timer; operators)."""
+        return stale_leads.run(Ctx.from_db(self.db, self.principal, self.db.context,
+                                           _no_office_check))
+
+    @stale_leads.TUNABLES.timer("STALE_REMINDER_INTERVAL_SECONDS")
+    def stale_reminder_tick(self) -> None:
+        self.stale_reminder_run()

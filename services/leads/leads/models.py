@@ -425,3 +425,23 @@ breach_subject_notices = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("breach_id", "lead_id"),
 )
+
+# The stale-lead reminder (``usecases.stale_leads``, terms 3.B.iv): one run per Paris
+# calendar month (``month`` = its first day), finished once every owner was looked at;
+# one row per owner reminded in a month, so a resumed or concurrent run reminds nobody twice.
+stale_reminder_runs = Table(
+    "stale_reminder_runs", metadata,
+    Column("month", Date, primary_key=True),
+    Column("inactive_since", Date, nullable=False),
+    Column("owners", Integer, nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+)
+
+stale_reminders = Table(
+    "stale_reminders", metadata,
+    Column("month", Date, nullable=False),
+    Column("owner_id", ID, nullable=False),
+    Column("leads", Integer, nullable=False),
+    Column("reminded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("month", "owner_id"),
+)

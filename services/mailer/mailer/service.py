@@ -24,6 +24,7 @@ from mailer.usecases import (
     lead_emails,
     opposition,
     sending,
+    stale_leads,
     subject_requests,
     system_emails,
     templates,
@@ -207,6 +208,10 @@ class MailerService(GoogleEntrypoints, PlatformService):
     def on_plan_changed(self, payload: dict[str, Any]) -> None:
         """Mailed only when a sales closure lengthened the plan (``reason``)."""
         self._mail("plan_changed", payload)
+
+    @reliable_handler("leads", "stale_leads_reminder_due")
+    def on_stale_leads_reminder_due(self, payload: dict[str, Any]) -> None:
+        stale_leads.on_reminder_due(self.ctx, self.smtp, payload)
 
     # --- compliance's contract (services/compliance/README.md) --------------------------------
     @reliable_handler("compliance", "breach_notice_requested")

@@ -270,6 +270,26 @@ def plan_extended(first_name: str | None, end_date: str, login_url: str) -> Rend
         first_name, login_url)
 
 
+
+def stale_leads_reminder(first_name: str | None, count: int, months: int, inactive_since: str,
+                         office_url: str) -> Rendered:
+    """The monthly stale-lead reminder (issue 12 §2, terms 3.B.iv): how many leads had no
+    activity for ``months`` months, and a link to the office filtered on them."""
+    leads = "1 lead" if count == 1 else f"{count} leads"
+    return notice(
+        f"{leads} sans activité depuis {months} mois dans votre bureau",
+        [f"Votre bureau compte {leads} sans aucune activité (modification, note, changement de "
+         f"statut ou e-mail) depuis le {fr_date(inactive_since)}, soit {months} mois.",
+         "Les conditions d'utilisation (art. 3.B.iv) vous demandent de supprimer les leads "
+         "qui n'ont pas donné suite : le lien ci-dessous les affiche, et vous pouvez les "
+         "supprimer en une seule fois depuis cette vue.",
+         "Ce rappel est envoyé une fois par mois."],
+        f"You have {count} lead(s) with no activity for {months} months (since "
+        f"{inactive_since}). The terms (art. 3.B.iv) ask you to delete leads that never "
+        "followed up: the link shows them, and you can delete them in one step.",
+        first_name, office_url, label="Voir ces leads")
+
+
 # --- compliance's notices to controllers (a breach, a sub-processor change) ------------------
 
 MAX_NOTICE_SUBJECT = 300

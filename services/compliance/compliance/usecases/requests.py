@@ -327,6 +327,7 @@ def on_task_reported(ctx: Ctx, source: str, payload: dict[str, Any]) -> None:
         if result is Status.COMPLETED:
             values["completed_at"] = now
             if row.kind == Kind.ERASURE.value:
+                _shred_earlier(ctx, row, now)
                 _shred_subject(ctx, row, values, now)
         ctx.session.execute(update(R).where(R.c.id == row.id).values(**values))
         audit_details["request_status"] = result.value
@@ -340,6 +341,34 @@ def _shred_subject(ctx: Ctx, row: Any, values: dict[str, Any], now: datetime) ->
     ctx.vault.destroy(scope_of(row.id))
     values.update(email=None, phone=None, note=None, changes=None, subject_shredded_at=now)
     answers.drop(ctx, row.id)
+
+
+def _shred_earlier(ctx: Ctx, row: Any, now: datetime) -> int:
+    """The person's other closed requests (an earlier objection, an access request...) keep
+    their kind, dates, statuses and receipts, but no longer say whom they were about: after
+    an erasure compliance holds nothing that names the person (an earlier objection stays
+    honoured by the services' opposition lists, as blind indexes only). Requests still
+    open keep their subject: they need it to finish. Returns how many were shredded."""
+    person = decrypted_subject(ctx, row)
+    if not person["email"] and not person["phone"]:
+        return 0
+    others = ctx.session.execute(select(R).where(
+        R.c.id != row.id, R.c.subject_shredded_at.is_(None),
+        R.c.status.in_([s.value for s in rules.TERMINAL])).with_for_update()).all()
+    shredded = 0
+    for other in others:
+        theirs = decrypted_subject(ctx, other)
+        if not ((person["email"] and theirs["email"] == person["email"])
+                or (person["phone"] and theirs["phone"] == person["phone"])):
+            continue
+        values: dict[str, Any] = {"updated_at": now}
+        _shred_subject(ctx, other, values, now)
+        ctx.session.execute(update(R).where(R.c.id == other.id).values(**values))
+        audit.append(ctx, "dsr.subject_shredded",
+                     {"type": "data_subject_request", "id": str(other.id)},
+                     {"erasure_request_id": str(row.id)})
+        shredded += 1
+    return shredded
 
 
 def retry_late(ctx: Ctx, limit: int = 500) -> int:

@@ -120,6 +120,37 @@ def test_an_access_request_keeps_its_subject(h: Any) -> None:
     assert done["email"] == "jean.dupont@example.org" and not done["subject_shredded"]
 
 
+def test_an_erasure_shreds_the_persons_earlier_requests_too(h: Any) -> None:
+    """An earlier objection (or access request) of the person keeps its record and receipt,
+    but not whom it named; another person's request and an open one keep their subject."""
+    objection = register(h, kind="objection", phone=None)
+    h.compliance.process_request(objection["id"])
+    wait_status(h, objection["id"], "completed")
+    by_phone = register(h, kind="access", email="autre.adresse@example.org")
+    h.compliance.process_request(by_phone["id"])
+    wait_status(h, by_phone["id"], "completed")
+    other = register(h, kind="access", email="someone.else@example.org", phone=None)
+    h.compliance.process_request(other["id"])
+    wait_status(h, other["id"], "completed")
+    still_open = register(h, kind="access")  # received, not processed yet
+    erasure = register(h)
+    h.compliance.process_request(erasure["id"])
+    wait_status(h, erasure["id"], "completed")
+    for earlier in (objection, by_phone):  # same e-mail; same phone
+        view = h.compliance.get_request(earlier["id"])
+        assert view["status"] == "completed" and view["subject_shredded"]
+        assert (view["email"], view["phone"]) == (None, None)
+        assert h.compliance.request_receipt(earlier["id"])["services"]
+        assert h.scalar("SELECT destroyed_at IS NOT NULL FROM data_keys WHERE scope = :s",
+                        s=f"dsr:{earlier['id']}")
+    assert h.compliance.get_request(other["id"])["email"] == "someone.else@example.org"
+    assert h.compliance.get_request(still_open["id"])["email"] == "jean.dupont@example.org"
+    shredded = [e for e in h.compliance.audit_log()["items"] if e["kind"] == "dsr.subject_shredded"]
+    assert sorted(e["subject"]["id"] for e in shredded) == sorted([objection["id"], by_phone["id"]])
+    assert all(e["details"] == {"erasure_request_id": erasure["id"]} for e in shredded)
+    assert h.compliance.audit_verify()["ok"]
+
+
 def test_no_receipt_before_the_request_is_closed(h: Any) -> None:
     request = register(h)
     with pytest.raises(Conflict) as err:

@@ -3,19 +3,18 @@ delete the leads that never followed up): ``office_bulk_delete(filter)``, behind
 ``POST /api/leads/bulk-delete {filter}``.
 
 ``filter`` is the office listing's filters (``queries.parse_filters``: status, origin,
-plan, creation dates, email, phone, postal code, city) plus ``inactive_since``
-(``YYYY-MM-DD``: no edit, note, status move or e-mail since that Paris day), and must
-name at least one criterion: an empty filter would empty the office. Each lead goes as a
-single delete would (``office.wiping``, set-based, in batches of the worker's
-transaction), except those a single delete refuses or must not touch: a pending refund
-claim awaits the platform's decision, and a restricted lead is kept as its data subject
-asked (GDPR art. 18). Returns how many were deleted and how many were kept for those
-reasons.
+plan, creation dates, email, phone, postal code, city, and ``inactive_since``
+(``YYYY-MM-DD``: no edit, note, status move or e-mail since that Paris day), the one the
+stale-lead reminder links to), and must name at least one criterion: an empty filter
+would empty the office. Each lead goes as a single delete would (``office.wiping``,
+set-based, in batches of the worker's transaction), except those a single delete refuses
+or must not touch: a pending refund claim awaits the platform's decision, and a
+restricted lead is kept as its data subject asked (GDPR art. 18). Returns how many were
+deleted and how many were kept for those reasons.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -24,21 +23,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from leads.models import office_leads, refund_claims
 from leads.usecases.office import queries, wiping
 from leads.usecases.office.context import OfficeCtx
-from suivi_common.clock import paris_midnight
 from suivi_common.errors import Invalid
 
 T = office_leads
 BATCH = 1000
-
-
-def _inactive_since(raw: Any) -> date | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        raise Invalid("invalid filter", fields={"inactive_since": "expected YYYY-MM-DD"}) \
-            from None
 
 
 def conditions(ctx: OfficeCtx, owner_id: str, scope: str,
@@ -46,17 +34,11 @@ def conditions(ctx: OfficeCtx, owner_id: str, scope: str,
     """The leads the filter names (refusing an empty one)."""
     if raw is not None and not isinstance(raw, Mapping):
         raise Invalid("invalid filter", fields={"filter": "an object"})
-    values = dict(raw or {})
-    inactive = _inactive_since(values.pop("inactive_since", None))
-    f = queries.parse_filters(values)
-    if inactive is None and not f.redacted():
+    f = queries.parse_filters(raw)
+    if not f.redacted():
         raise Invalid("Say which leads to delete",
                       fields={"filter": "give at least one criterion"})
-    where = queries.conditions(ctx.vault, scope, owner_id, f)
-    if inactive is not None:
-        last = func.greatest(T.c.updated_at, func.coalesce(T.c.last_emailed_at, T.c.updated_at))
-        where.append(last < paris_midnight(inactive))
-    return where
+    return queries.conditions(ctx.vault, scope, owner_id, f)
 
 
 def _kept() -> ColumnElement[bool]:

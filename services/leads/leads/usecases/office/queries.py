@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -51,6 +51,8 @@ class Filters:
     city: str | None = None
     email: str | None = None
     phone: str | None = None
+    # no activity (edit, note, status move, e-mail) on or after this Paris day (3.B.iv)
+    inactive_since: date | None = None
 
     def redacted(self) -> dict[str, Any]:
         """For the export log: which filters, not the searched person."""
@@ -99,7 +101,19 @@ def parse_filters(raw: Mapping[str, Any] | None) -> Filters:
         raise Invalid("invalid filters", fields=errors)
     values["created_from"] = _date(raw.get("created_from"), "created_from")
     values["created_to"] = _date(raw.get("created_to"), "created_to")
+    values["inactive_since"] = _date(raw.get("inactive_since"), "inactive_since")
     return Filters(**values)
+
+
+def last_activity() -> ColumnElement[Any]:
+    """A lead's last activity: ``updated_at`` moves with every edit, note and status move;
+    an e-mail sent to it counts too."""
+    return func.greatest(T.c.updated_at, func.coalesce(T.c.last_emailed_at, T.c.updated_at))
+
+
+def inactive_before(day: date) -> ColumnElement[bool]:
+    """No activity on or after the Paris day ``day`` (the stale-lead rule's filter)."""
+    return last_activity() < paris_midnight(day)
 
 
 def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[ColumnElement[bool]]:
@@ -127,6 +141,8 @@ def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[Colu
             scope, "postal_code", records.norm_postal_code(f.postal_code)))
     if f.city:
         where.append(T.c.city_bidx == vault.blind_index(scope, "city", records.norm_city(f.city)))
+    if f.inactive_since:
+        where.append(inactive_before(f.inactive_since))
     return where
 
 
