@@ -208,6 +208,32 @@ def notices(n: int, breach_id: str) -> list[tuple[str, dict[str, Any]]]:
     return events
 
 
+def render_cost(batch: list[tuple[str, dict[str, Any]]], n: int = 1000) -> dict[str, float]:
+    """In this process, what the mailer's own pure work on one notice costs: parse the
+    payload, render the email, build the message and serialise it (µs per email). The
+    rest of its CPU per email is the handler around it (inbox, transactions, RPC, relay)."""
+    from mailer import templates
+    from mailer.domain import compliance_notices as notice_rules
+    from mailer.domain import messages
+
+    sample = [payload for _, payload in batch[:n]]
+    now = clock.now()
+    started = time.perf_counter()
+    for payload in sample:
+        notice = notice_rules.parse_breach(payload)
+        assert notice.wording is not None
+        rendered = templates.compliance_notice(notice.wording.subject, notice.wording.text)
+        request = messages.MailRequest(notice_rules.BREACH, notice.user_id,
+                                       "user@bench.example", rendered)
+        msg = messages.build_message(request, "Suivi <no-reply@suivi.example>",
+                                     messages.smtp_message_id(str(notice.key),
+                                                              notice_rules.BREACH,
+                                                              "no-reply@suivi.example"), now)
+        msg.as_bytes()
+    per = (time.perf_counter() - started) / max(len(sample), 1)
+    return {"us_per_email": round(per * 1e6, 1), "sample": len(sample)}
+
+
 def _wait(what: str, done: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not done():
@@ -260,6 +286,7 @@ def run(n: int = N) -> dict[str, Any]:
                           if v != counts_before.get(k, 0)},
             "sink": received, "notice_recipients": stack.recipients(),
             "breach_notice_sent": stack.reports(), "load_1min": [load_before, load_after]}
+        mailer["pure_work_in_process"] = render_cost(batch)
         bare = _bare(stack, raws, "per_connection")  # type: ignore[arg-type]
         keepalive = _bare(stack, raws, "one_connection")  # type: ignore[arg-type]
         ok = (received == {"total": n, "unique": n, "duplicates": 0}
