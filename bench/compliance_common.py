@@ -48,7 +48,7 @@ def clone(template: str, db: str) -> None:
     """``db`` as an identical copy of ``template`` (file-level copy: no client may be
     connected to the template)."""
     drop(db)
-    admin(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
+    admin(f'CREATE DATABASE "{db}" TEMPLATE "{template}" STRATEGY = FILE_COPY')
 
 
 def exists(db: str) -> bool:

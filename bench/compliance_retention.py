@@ -49,6 +49,8 @@ from typing import Any
 import psycopg
 from kombu import Connection, Queue
 from nameko.standalone.events import get_event_exchange
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 from bench.compliance_common import (
     SUFFIX,
@@ -328,11 +330,47 @@ DELETE FROM office_leads l USING due WHERE l.id = due.id
 """
 
 
+def explain_first_batch(db: str, ended_before: Any) -> dict[str, Any]:
+    """The plans and times of the sweep's first batch (the pick, then the wipe), with
+    ``EXPLAIN ANALYZE`` in a transaction rolled back: where one batch's time goes. Run on
+    the floor's copy before the floor, so any cache it warms helps the floor, not the
+    service."""
+    from sqlalchemy.dialects import postgresql
+
+    from leads.usecases import retention
+    from leads.usecases.office import wiping
+
+    T = office_leads
+    pick = (select(T.c.id).where(T.c.owner_id.in_(retention._ended_offices(ended_before)),
+                                 T.c.lead_key.is_not(None) | T.c.data.is_not(None))
+            .order_by(T.c.id).limit(retention.TUNABLES.get_int("RETENTION_BATCH"))
+            .with_for_update(skip_locked=True))
+    sql = str(pick.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    out: dict[str, Any] = {}
+    engine = create_engine(url(db))
+    with Session(engine) as session:
+        session.execute(text("SET jit = off"))
+        plan = list(session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).scalars())
+        out["pick"] = [line for line in plan if "Execution Time" in line or "->" in line
+                       or "Limit" in line][:12]
+        ids = list(session.execute(text(sql)).scalars())
+        started = time.perf_counter()
+        session.execute(wiping._WIPE, {"ids": ids, "now": clock.now(), "erase": True,
+                                       "reason": "retention", "actor": "leads",
+                                       "source": "system", "via": "retention"}).all()
+        out["wipe_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        out["batch"] = len(ids)
+        session.rollback()
+    engine.dispose()
+    return out
+
+
 def run_floor() -> dict[str, Any]:
     from leads.usecases import retention
 
     clone(SEED_DB, FLOOR_DB)
     ended_before, _ = retention.cutoffs(clock.today())
+    explained = explain_first_batch(FLOOR_DB, ended_before)
     _checkpoint(FLOOR_DB)
     with psycopg.connect(plain(FLOOR_DB)) as conn:
         conn.execute("SET jit = off")  # as the services do: JIT only adds compile time here
@@ -344,7 +382,8 @@ def run_floor() -> dict[str, Any]:
         seconds = time.perf_counter() - started
         cpu = meter.stop()
     return {"deleted": deleted, "seconds": round(seconds, 2), "rows_per_s": rate(deleted, seconds),
-            "cpu_seconds": cpu, "load_1min": [load_before, load()]}
+            "cpu_seconds": cpu, "load_1min": [load_before, load()],
+            "service_first_batch_explained": explained}
 
 
 # --- verification -------------------------------------------------------------------------------
