@@ -20,15 +20,17 @@ requests (target: p50 under 5 s).
    ``deliveries`` row. Keys come from the platform's own master key and the leads
    database's key table (``KeyRing``), so the service reads what was loaded.
    Each person to erase (one per request) is one lead in stock, one lead bought by the
-   admin (office + captured copy) and one the member entered by hand.
+   admin (office + captured copy), one the member entered by hand, and in the mailer's
+   database one email sent to them from each office (``lead_emails``, sealed and indexed
+   as ``lead_emails.sealed`` and ``opposition_index`` do it).
 3. **The requests**, one after the other, as compliance staff would make them over HTTP:
    ``POST /api/compliance/requests {kind: erasure, email, phone}``, then ``…/process``;
    the clock stops when ``GET …/{id}`` says ``completed`` (polled every 20 ms) and the
    receipt is read. Per request: the total, and per service from the receipt when its
    task was sent and answered.
 4. **Checked**: every person's copies are gone (stock copy emptied and off sale, captured
-   copies emptied, office copies erased with the tombstone), each owner was emailed once
-   per erased office copy, and nobody else's lead was touched.
+   copies emptied, office copies erased with the tombstone, email history erased), each
+   owner was emailed once per erased office copy, and nobody else's lead was touched.
 """
 from __future__ import annotations
 
@@ -256,6 +258,44 @@ def _copy_office(conn: psycopg.Connection[Any], vault: Vault, network_id: str, o
                             "take", at))
 
 
+def load_mailer_history(p: Platform, network_id: str, owners: list[tuple[str, str]],
+                        office_ids: list[Any]) -> int:
+    """One email sent to each person from each office that holds them (the office copies
+    of ``load_leads``, in order: owner 0's persons, then owner 1's), sealed and indexed as
+    ``lead_emails.sealed`` and ``opposition_index`` do it: the mailer's part of the
+    person."""
+    from mailer.domain.templating import Rendered
+    from mailer.models import common as mailer_common
+    from mailer.models import lead_emails
+    from mailer.usecases.lead_emails import opposition_index, sealed
+
+    engine = create_engine(p.db_url("mailer"))
+    ring = KeyRing(load_master_key(), mailer_common, engine)
+    now = clock.now()
+    rows = []
+    with Session(engine) as session:
+        vault = Vault(ring, session)
+        for o, (owner_id, _email) in enumerate(owners):
+            for i in range(REQUESTS):
+                address, _phone = person(i)
+                email_id = uuid.uuid4()
+                rendered = Rendered("Votre projet", f"Bonjour,\n\nsuite à notre appel {i}…\n",
+                                    None)
+                rows.append({
+                    "id": email_id, "lead_id": office_ids[o * REQUESTS + i],
+                    "owner_id": owner_id, "network_id": network_id, "origin": "office",
+                    "status": "sent", "due_at": now, "attempts": 1, "channel": "smtp",
+                    "created_at": now, "sent_at": now,
+                    "smtp_message_id": f"<{email_id}.lead@bench.example>",
+                    **sealed(vault, network_id, email_id, to=address,
+                             bidx=opposition_index(vault, network_id, owner_id, address),
+                             rendered=rendered, locale="fr")})
+        session.execute(lead_emails.insert(), rows)
+        session.commit()
+    engine.dispose()
+    return len(rows)
+
+
 def erase_one(compliance: Api, i: int) -> dict[str, Any]:
     email, phone = person(i)
     received = (clock.now() - timedelta(hours=1)).isoformat()
@@ -292,6 +332,11 @@ def _after(sent: str | None, answered: str | None) -> float | None:
 
 
 def verify(p: Platform, subjects: dict[str, Any], loaded: dict[str, int]) -> dict[str, int]:
+    mailer_db = p.db_url("mailer").rsplit("/", 1)[1]
+    with psycopg.connect(plain(mailer_db)) as conn:
+        emails_left = int(scalar(conn, "SELECT count(*) FROM lead_emails WHERE erased_at IS "
+                                       "NULL OR to_address IS NOT NULL OR to_bidx IS NOT NULL "
+                                       "OR subject IS NOT NULL"))
     db = p.db_url("leads").rsplit("/", 1)[1]
     stock_ids = subjects["stock"]
     office_ids = subjects["office"]
@@ -315,6 +360,7 @@ def verify(p: Platform, subjects: dict[str, Any], loaded: dict[str, int]) -> dic
                 "SELECT (SELECT count(*) FROM office_leads WHERE erased_at IS NOT NULL "
                 "AND NOT id = ANY(%s)) + (SELECT count(*) FROM leads WHERE pii IS NULL "
                 "AND NOT id = ANY(%s))", (office_ids, stock_ids + captured_ids)),
+            "mailer_history_not_erased": emails_left,
             "stock_left": one("SELECT count(*) FROM stock"),
             "stock_expected": loaded["stock"] - len(stock_ids),
         }
@@ -352,6 +398,8 @@ def run() -> dict[str, Any]:
         platform_s = round(time.perf_counter() - started, 1)
         before_notices = owner_notices(who["mailbox"], who["owners"], 0, timeout=0)
         loaded = load_leads(p, who["network_id"], who["owners"])
+        loaded["rows"]["lead_emails"] = load_mailer_history(
+            p, who["network_id"], who["owners"], loaded["subjects"]["office"])
         print(f"    platform up in {platform_s} s; loaded {loaded['rows']} in "
               f"{loaded['seconds']} s", flush=True)
         load_before = load()
@@ -368,7 +416,7 @@ def run() -> dict[str, Any]:
     ok = (all(r["status"] == "completed" for r in runs)
           and checks["stock_copies_with_pii"] == checks["stock_copies_on_sale"] == 0
           and checks["captured_copies_with_pii"] == checks["office_copies_not_erased"] == 0
-          and checks["others_touched"] == 0
+          and checks["others_touched"] == checks["mailer_history_not_erased"] == 0
           and checks["stock_left"] == checks["stock_expected"])
     figures = {"stock": STOCK, "office": OFFICE, "requests": REQUESTS,
                "loaded": loaded["rows"], "load_seconds": loaded["seconds"],
