@@ -15,6 +15,9 @@ OPTIONAL = [
     ("leads_http", "bench.leads_http", "run"),
     ("office", "bench.office", "run"),
     ("mailer", "bench.mailer", "run"),
+    ("compliance_retention", "bench.compliance_retention", "run"),
+    ("compliance_breach", "bench.compliance_breach", "run"),
+    ("compliance_erasure", "bench.compliance_erasure", "run"),
 ]
 
 
