@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nameko.exceptions import MethodNotFound
-from sqlalchemy import and_, delete, not_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, delete, not_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mailer.domain import breach_subjects
@@ -216,7 +216,7 @@ def _stop_waiting(ctx: Ctx, ids: list[uuid.UUID], *, spare_breach_notices: bool,
     erasure stops them all: the address they would go to is gone."""
     count = 0
     for chunk in _chunks(ids):
-        where = [LE.c.id.in_(chunk), LE.c.status.in_(WAITING)]
+        where: list[ColumnElement[bool]] = [LE.c.id.in_(chunk), LE.c.status.in_(WAITING)]
         if spare_breach_notices:
             where.append(LE.c.origin != breach_subjects.ORIGIN)
         count += rows_affected(ctx.session.execute(update(LE).where(*where).values(**values)))
