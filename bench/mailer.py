@@ -71,6 +71,8 @@ from tools.fakes.fake_google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fa
 ROOT = Path(__file__).resolve().parents[1]
 DB = f"mailer_bench{infra.DB_SUFFIX}"
 DB_URL = f"{infra.PG_BASE}/{DB}"
+#: The same cluster as a plain psycopg URL (``SUIVI_PG_BASE``, as the tests use it).
+PG_PLAIN = infra.PG_BASE.replace("postgresql+psycopg://", "postgresql://", 1)
 MIGRATIONS = ROOT / "services" / "mailer" / "mailer" / "migrations"
 MAIL_N = int(os.environ.get("BENCH_MAIL_N", "10000"))
 GMAIL_N = int(os.environ.get("BENCH_GMAIL_N", "1000"))
@@ -240,7 +242,7 @@ class MailStack:
         return counts
 
     def start(self) -> MailStack:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
+        with psycopg.connect(f"{PG_PLAIN}/postgres",
                              autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         ensure_database(DB_URL)
@@ -295,7 +297,7 @@ class MailStack:
         if self.google is not None:
             self.google.stop()
         infra.delete_vhost(self.vhost)
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
+        with psycopg.connect(f"{PG_PLAIN}/postgres",
                              autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         if self._saved_key_env is None:
@@ -315,7 +317,7 @@ class MailStack:
                 raise RuntimeError("the broker did not settle")
 
     def statuses(self) -> dict[str, int]:
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB}") as conn:
+        with psycopg.connect(f"{PG_PLAIN}/{DB}") as conn:
             rows = conn.execute("SELECT status || ':' || coalesce(channel, '-'), count(*) "
                                 "FROM lead_emails GROUP BY 1").fetchall()
         return {key: int(n) for key, n in rows}
@@ -330,7 +332,7 @@ class MailStack:
             "network_id": stubs.NETWORK_ID, "name": name, "admin_id": ADMIN.user_id})])
         deadline = time.monotonic() + 60
         while True:
-            with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB}") as conn:
+            with psycopg.connect(f"{PG_PLAIN}/{DB}") as conn:
                 if conn.execute("SELECT 1 FROM email_templates WHERE network_id = %s",
                                 (stubs.NETWORK_ID,)).fetchone():
                     return

@@ -32,6 +32,7 @@ OFFICE_CLOSED = "office_closed"
 PAUSED = "paused"
 RULE_GONE = "rule_gone"
 NO_ADDRESS = "no_address"
+OWNER_GONE = "owner_gone"  # the owner's account is gone: so is whoever would send it
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,15 @@ class Settings:
     mail_from: str
     retry_delays: list[float]
     lease_seconds: float
+    owner_cache_seconds: float = 10.0
 
     @classmethod
     def load(cls) -> Settings:
         return cls(public_url=str(setting("PUBLIC_URL", DEFAULT_PUBLIC_URL)).rstrip("/"),
                    mail_from=str(setting("MAIL_FROM", DEFAULT_MAIL_FROM)),
                    retry_delays=retries.delays(setting("LEAD_MAIL_RETRY_SECONDS")),
-                   lease_seconds=float(setting("LEAD_MAIL_LEASE_SECONDS", 300)))
+                   lease_seconds=float(setting("LEAD_MAIL_LEASE_SECONDS", 300)),
+                   owner_cache_seconds=float(setting("LEAD_MAIL_OWNER_CACHE_SECONDS", 10)))
 
 
 @dataclass

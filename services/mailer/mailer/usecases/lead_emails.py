@@ -97,15 +97,18 @@ def opened(vault: Vault, row: Any) -> tuple[str | None, Rendered | None]:
 
 
 def render_for(ctx: Ctx, source: Source, contact: Mapping[str, Any], owner_id: str,
-               user: Mapping[str, Any]) -> tuple[str, bytes, Rendered]:
-    """(address, opposition index, rendered email) of ``source`` for this lead."""
+               user: Mapping[str, Any], network_name: str | None = None
+               ) -> tuple[str, bytes, Rendered]:
+    """(address, opposition index, rendered email) of ``source`` for this lead
+    (``network_name``: when the caller has read it already)."""
     address = str(contact.get("email") or "").strip()
     if not address:
         raise Conflict("This lead has no email address", code="lead_has_no_email")
     network_id = str(contact["network_id"])
     bidx = opposition_index(ctx.vault, network_id, owner_id, address)
-    values = templating.context(contact, user, templates.network_name(ctx.session, network_id),
-                                unsubscribe_url(ctx, owner_id, bidx))
+    if network_name is None:
+        network_name = templates.network_name(ctx.session, network_id)
+    values = templating.context(contact, user, network_name, unsubscribe_url(ctx, owner_id, bidx))
     return address, bidx, templating.render(source, values)
 
 

@@ -20,21 +20,30 @@ time): the timer (``release_due``) puts rows whose lease ran out back in the que
 send is made again under the same ``Message-ID`` (the server may have taken the first: a
 duplicate is then recognisably one mail, whereas giving up could lose it). The same timer
 releases ``scheduled`` rows whose ``due_at`` (the platform clock) has come.
+
+An immediate automation takes a shorter road (``send_automation_now``, issue 11 section
+7): the worker handling ``lead_status_changed`` checks and renders the email, inserts its
+row already claimed (step 2 folded into the insert, the ``(trigger_id, automation_id)``
+pair being the once), sends it and records it (steps 3 and 4). No ``lead_email_due``, no
+second consume, no second inbox row; the row, its lease and the timer are the same.
 """
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
 import eventlet
-from sqlalchemy import and_, exists, func, not_, select, true, update
+from sqlalchemy import and_, exists, func, not_, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mailer import channels as channel_mod
 from mailer.adapters.smtp import MailDeliveryError
 from mailer.domain import breach_subjects, lead_mail, retries
+from mailer.domain.templating import Rendered
 from mailer.models import email_oppositions, lead_emails
 from mailer.usecases import automations
 from mailer.usecases.context import Ctx
@@ -49,6 +58,8 @@ from mailer.usecases.lead_emails import (
     SENDING,
     SENT,
     opened,
+    render_for,
+    sealed,
     unsubscribe_url,
 )
 from suivi_common import clock
@@ -60,7 +71,7 @@ log = logging.getLogger(__name__)
 
 LE = lead_emails
 RELEASE_BATCH = 500
-OWNER_GONE = "owner_gone"
+OWNER_GONE = automations.rules.OWNER_GONE
 MARK_ATTEMPTS = 5
 
 
@@ -90,20 +101,25 @@ def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | No
     row = ctx.session.execute(select(LE).where(LE.c.id == eid)).first()
     if row is None or row.status != QUEUED or not sendable(row):
         return None
+    user: Mapping[str, Any] | None = None
     if row.subject is None:
-        if row.origin != AUTOMATION or not automations.prepare(ctx, row):
+        if row.origin != AUTOMATION:
+            return None
+        user = automations.prepare(ctx, row)  # the owner, asked once for the whole send
+        if user is None:
             return None
         row = ctx.session.execute(select(LE).where(LE.c.id == eid)).first()
         if row is None or row.status != QUEUED:
             return None
-    try:  # before the claim: an RPC failure leaves the row queued, for the event's retry
-        user = ctx.accounts.get_user(row.owner_id)
-    except NotFound:  # the account is gone: so is whoever would have sent it
-        with ctx.autonomous() as tx:
-            tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == QUEUED)
-                       .values(status=CANCELLED, cancel_reason=OWNER_GONE))
-        log.info("email %s to a lead not sent: its owner's account is gone", eid)
-        return CANCELLED
+    if user is None:
+        try:  # before the claim: an RPC failure leaves the row queued, for the event's retry
+            user = ctx.accounts.get_user(row.owner_id)
+        except NotFound:  # the account is gone: so is whoever would have sent it
+            with ctx.autonomous() as tx:
+                tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == QUEUED)
+                           .values(status=CANCELLED, cancel_reason=OWNER_GONE))
+            log.info("email %s to a lead not sent: its owner's account is gone", eid)
+            return CANCELLED
     with ctx.autonomous() as tx:
         unopposed = not_(_opposed_clause()) if breach_subjects.opposable(row.origin) else true()
         claimed = tx.execute(
@@ -121,15 +137,10 @@ def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | No
             return None
     address, rendered = opened(ctx.vault, row)
     assert address is not None and rendered is not None
-    settings = ctx.settings
-    message = lead_mail.build(
-        rendered, to=address, msg_id=lead_mail.message_id(str(eid), _domain(settings.mail_from)),
-        now=clock.now(), unsubscribe_url=unsubscribe_url(ctx, row.owner_id, row.to_bidx),
-        locale=row.locale or "fr", automatic=row.origin == AUTOMATION)
-    smtp_channel = channel_mod.SmtpLeadChannel(smtp, settings.mail_from, lambda _uid: user)
     try:
-        used = channel_mod.send(channel_mod.channels_for(service, row.owner_id, smtp_channel),
-                                row.owner_id, message)
+        used, smtp_id = _send(ctx, smtp, service, user, eid, row.owner_id, address, rendered,
+                              bytes(row.to_bidx), row.locale or "fr",
+                              automatic=row.origin == AUTOMATION)
     except MailDeliveryError as exc:
         return _failed(ctx, eid, claimed.attempts, exc)
     except Exception:
@@ -137,8 +148,98 @@ def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | No
             tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == SENDING)
                        .values(status=QUEUED, lease_until=None))
         raise
-    _mark_sent(ctx, eid, used, message["Message-ID"], rendered.subject)
+    _mark_sent(ctx, eid, used, smtp_id, rendered.subject)
     log.info("email %s to lead %s sent by %s (%s)", eid, row.lead_id, used, row.origin)
+    return SENT
+
+
+def _send(ctx: Ctx, smtp: Any, service: Any, user: Mapping[str, Any], eid: uuid.UUID,
+          owner_id: str, address: str, rendered: Rendered, bidx: bytes, locale: str, *,
+          automatic: bool) -> tuple[str, str]:
+    """The claimed email on the wire through the owner's channels; returns the channel and
+    the ``Message-ID``. Raises what the channel raised. The caller records it ``sent``
+    (``_mark_sent``) outside its error handling: a failure there must never put an email
+    that left back in the queue."""
+    settings = ctx.settings
+    message = lead_mail.build(
+        rendered, to=address, msg_id=lead_mail.message_id(str(eid), _domain(settings.mail_from)),
+        now=clock.now(), unsubscribe_url=unsubscribe_url(ctx, owner_id, bidx), locale=locale,
+        automatic=automatic)
+    smtp_channel = channel_mod.SmtpLeadChannel(smtp, settings.mail_from, lambda _uid: user)
+    used = channel_mod.send(channel_mod.channels_for(service, owner_id, smtp_channel),
+                            owner_id, message)
+    return used, str(message["Message-ID"])
+
+
+#: (each parameter used twice is cast alike: PostgreSQL must deduce one type for it)
+_OPPOSED = ("EXISTS (SELECT 1 FROM email_oppositions o WHERE o.owner_id = CAST(:owner_id AS "
+            "varchar) AND o.address_bidx = CAST(:to_bidx AS bytea))")
+#: An immediate automation's row, inserted rendered and claimed (``sending``, one attempt,
+#: a lease), or ``blocked_opposition`` when the address objected; nothing when the
+#: (change, rule) pair already has its row. Plain SQL: SQLAlchemy cannot cache a
+#: PostgreSQL ``ON CONFLICT`` statement and would compile this one for every email.
+_CLAIM_NEW = text(f"""
+INSERT INTO lead_emails (id, lead_id, owner_id, network_id, origin, template_id,
+    automation_id, trigger_id, trigger_changed_at, due_at, created_at, status, attempts,
+    lease_until, to_address, to_bidx, subject, body_text, body_html, locale)
+VALUES (:id, :lead_id, CAST(:owner_id AS varchar), :network_id, :origin, :template_id, :automation_id,
+    :trigger_id, :trigger_changed_at, :due_at, :created_at,
+    CASE WHEN {_OPPOSED} THEN '{BLOCKED}' ELSE '{SENDING}' END,
+    CASE WHEN {_OPPOSED} THEN 0 ELSE 1 END,
+    CASE WHEN {_OPPOSED} THEN NULL
+         ELSE now() + make_interval(secs => :lease_seconds) END,
+    :to_address, CAST(:to_bidx AS bytea), :subject, :body_text, :body_html, :locale)
+ON CONFLICT (trigger_id, automation_id) WHERE trigger_id IS NOT NULL DO NOTHING
+RETURNING status""")
+
+
+def send_automation_now(ctx: Ctx, rule: Any, trigger: automations.Trigger, smtp: Any,
+                        service: Any = None) -> str | None:
+    """An immediate rule's email, sent by the worker handling the status change: its
+    conditions are checked (``automations.ready``; the owner's pause was just read), it is
+    rendered, then its row is inserted already ``sending`` (``blocked_opposition`` when the
+    address objected) with a lease, in a transaction of its own committed before the send.
+    The row's unique ``(trigger_id, automation_id)`` is the claim: a redelivered event, or
+    another instance, inserts nothing and sends nothing. A worker killed mid-send leaves the
+    leased row, which the timer sends again under the same ``Message-ID``; a refusal is
+    retried as any send. Returns the row's status, or None if the email was already made."""
+    now, eid = clock.now(), uuid.uuid4()
+    got = automations.ready(ctx, rule, trigger.lead_id, trigger.owner_id, paused=False)
+    if isinstance(got, str):
+        done = ctx.session.execute(pg_insert(LE).values(
+            **trigger.row(rule, eid, now), status=CANCELLED, cancel_reason=got)
+            .on_conflict_do_nothing(index_elements=["trigger_id", "automation_id"],
+                                    index_where=LE.c.trigger_id.isnot(None))
+            .returning(LE.c.id)).first()
+        log.info("automation email for lead %s not sent: %s", trigger.lead_id, got)
+        return CANCELLED if done is not None else None
+    address, bidx, rendered = render_for(ctx, got.source, got.contact, trigger.owner_id,
+                                         got.user, got.network_name)
+    with ctx.autonomous() as tx:
+        made = tx.execute(_CLAIM_NEW, {
+            **trigger.row(rule, eid, now), "template_id": got.template.id,
+            "lease_seconds": ctx.settings.lease_seconds,
+            **sealed(ctx.vault_in(tx), trigger.network_id, eid, to=address, bidx=bidx,
+                     rendered=rendered, locale=got.template.locale)}).first()
+    if made is None or made.status != SENDING:
+        if made is not None:
+            log.info("email %s to a lead not sent: the address objected", eid)
+        return made.status if made is not None else None
+    try:
+        used, smtp_id = _send(ctx, smtp, service, got.user, eid, trigger.owner_id, address,
+                              rendered, bidx, got.template.locale or "fr", automatic=True)
+    except MailDeliveryError as exc:
+        return _failed(ctx, eid, 1, exc)
+    except Exception:
+        log.exception("email %s to a lead not sent; queued for another attempt", eid)
+        with ctx.autonomous() as tx:  # the row is the once: its own event sends it
+            if rows_affected(tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == SENDING)
+                                        .values(status=QUEUED, lease_until=None))):
+                ctx.emit_in(tx, DUE_EVENT, {"email_id": str(eid)})
+        return QUEUED
+    _mark_sent(ctx, eid, used, smtp_id, rendered.subject)
+    log.info("email %s to lead %s sent by %s (automation, at once)", eid, trigger.lead_id,
+             used)
     return SENT
 
 

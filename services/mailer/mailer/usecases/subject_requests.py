@@ -17,6 +17,8 @@
      waiting emails to it are blocked;
    * ``restriction``: the history rows are marked (``restricted_at``) and waiting emails
      cancelled;
+   * neither stops an art. 34 breach notice to the person (``origin = "breach"``) that
+     has not gone yet: the law requires it, whatever the person objected to (issue 12);
    * ``rectification``: the history rows and oppositions move to the new address (sealed
      and indexed anew).
 
@@ -34,9 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nameko.exceptions import MethodNotFound
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, delete, not_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from mailer.domain import breach_subjects
 from mailer.domain import subject_requests as rules
 from mailer.domain.messages import InvalidPayload, check_address
 from mailer.models import dsr_tasks, email_oppositions, lead_emails
@@ -47,6 +50,7 @@ from mailer.usecases.lead_emails import (
     CANCELLED,
     QUEUED,
     SCHEDULED,
+    SENDING,
     key_scope,
     opened,
     opposition_index,
@@ -60,6 +64,8 @@ log = logging.getLogger(__name__)
 LE, OPP = lead_emails, email_oppositions
 REPORT_EVENT = "dsr_task_reported"
 WAITING = (SCHEDULED, QUEUED)
+#: Not sent yet, a send under way included (its lease may run out and it goes again).
+UNSENT = (SCHEDULED, QUEUED, SENDING)
 BATCH = 1000
 
 Owner = tuple[str, str]  # (owner_id, network_id): whose list, under which key
@@ -202,17 +208,25 @@ def _access(ctx: Ctx, found: Found) -> Outcome:
                    {"emails": emails, "oppositions": oppositions})
 
 
-def _stop_waiting(ctx: Ctx, ids: list[uuid.UUID], **values: Any) -> int:
+def _stop_waiting(ctx: Ctx, ids: list[uuid.UUID], *, spare_breach_notices: bool,
+                  **values: Any) -> int:
+    """Stop the waiting emails among ``ids``. An objection or a restriction spares the
+    art. 34 breach notices (``breach_subjects.ORIGIN``): the law requires them, they are
+    not the owner's prospecting the person refused (``breach_subjects.opposable``). An
+    erasure stops them all: the address they would go to is gone."""
     count = 0
     for chunk in _chunks(ids):
-        count += rows_affected(ctx.session.execute(update(LE).where(
-            LE.c.id.in_(chunk), LE.c.status.in_(WAITING)).values(**values)))
+        where: list[ColumnElement[bool]] = [LE.c.id.in_(chunk), LE.c.status.in_(WAITING)]
+        if spare_breach_notices:
+            where.append(LE.c.origin != breach_subjects.ORIGIN)
+        count += rows_affected(ctx.session.execute(update(LE).where(*where).values(**values)))
     return count
 
 
 def _erase(ctx: Ctx, found: Found) -> Outcome:
     ids, now = _ids(found), clock.now()
-    _stop_waiting(ctx, ids, status=CANCELLED, cancel_reason=rules.ERASED)
+    _stop_waiting(ctx, ids, spare_breach_notices=False, status=CANCELLED,
+                  cancel_reason=rules.ERASED)
     erased = 0
     for chunk in _chunks(ids):
         erased += rows_affected(ctx.session.execute(update(LE).where(LE.c.id.in_(chunk)).values(
@@ -230,17 +244,20 @@ def _object(ctx: Ctx, found: Found, owners: set[Owner], address: str | None) -> 
     for chunk in _chunks(rows):
         added += len(ctx.session.execute(pg_insert(OPP).values(chunk).on_conflict_do_nothing(
             index_elements=["owner_id", "address_bidx"]).returning(OPP.c.owner_id)).all())
-    blocked = _stop_waiting(ctx, _ids(found), status=BLOCKED)
+    blocked = _stop_waiting(ctx, _ids(found), spare_breach_notices=True, status=BLOCKED)
     return Outcome(found.any, added + blocked)
 
 
 def _restrict(ctx: Ctx, found: Found) -> Outcome:
     ids, now = _ids(found), clock.now()
-    _stop_waiting(ctx, ids, status=CANCELLED, cancel_reason=rules.RESTRICTED)
+    _stop_waiting(ctx, ids, spare_breach_notices=True, status=CANCELLED,
+                  cancel_reason=rules.RESTRICTED)
     marked = 0
-    for chunk in _chunks(ids):
+    for chunk in _chunks(ids):  # a breach notice not yet sent stays sendable (unmarked)
         marked += rows_affected(ctx.session.execute(update(LE).where(
-            LE.c.id.in_(chunk), LE.c.restricted_at.is_(None)).values(restricted_at=now)))
+            LE.c.id.in_(chunk), LE.c.restricted_at.is_(None),
+            not_(and_(LE.c.origin == breach_subjects.ORIGIN, LE.c.status.in_(UNSENT))))
+            .values(restricted_at=now)))
     return Outcome(found.any, marked)
 
 

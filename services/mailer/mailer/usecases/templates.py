@@ -110,6 +110,18 @@ def _load(session: Session, network_id: str, template_id: Any, lock: bool = Fals
     return row
 
 
+def load_for_send(session: Session, network_id: str, template_id: Any) -> tuple[Any, Source, str]:
+    """The template, its source and the network's name (``{{ network.name }}``), in one
+    statement: what an automation's email needs of this database before it renders."""
+    query = (select(T, mail_networks.c.name.label("network_name"))
+             .outerjoin(mail_networks, mail_networks.c.network_id == T.c.network_id)
+             .where(T.c.id == parse_id(template_id, "template"), T.c.network_id == network_id))
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound("No such template")
+    return row, Source(row.subject, row.body_text, row.body_html), row.network_name or ""
+
+
 def load_source(session: Session, network_id: str, template_id: Any) -> tuple[Any, Source]:
     row = _load(session, network_id, template_id)
     return row, Source(row.subject, row.body_text, row.body_html)

@@ -156,13 +156,18 @@ def run_mailer(google_db: str, fake_google: Any) -> Iterator[Callable[..., LiveM
         infra.delete_vhost(vhost)
 
 
+def _psycopg_url(dbname: str) -> str:
+    """``dbname`` on the test cluster (``infra.PG_BASE``), as a plain psycopg URL."""
+    return f"{infra.PG_BASE.replace('postgresql+psycopg://', 'postgresql://', 1)}/{dbname}"
+
+
 def run_databases() -> list[str]:
     """Every test database of this run this machine holds: the services' (``*_test<suffix>``)
     and the end-to-end platform's (``*_e2e<suffix>``)."""
     import psycopg
 
     suffix = infra.DB_SUFFIX
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+    with psycopg.connect(_psycopg_url("postgres"), autocommit=True) as c:
         rows = c.execute("SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
                          (f"%\\_test{suffix}", f"%\\_e2e{suffix}")).fetchall()
     return sorted(r[0] for r in rows)
@@ -176,7 +181,7 @@ def find_in_database(dbname: str, secrets: list[str]) -> list[str]:
 
     needles = [(s, s) for s in secrets] + [(s, s.encode().hex()) for s in secrets]
     found = []
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{dbname}", autocommit=True) as c:
+    with psycopg.connect(_psycopg_url(dbname), autocommit=True) as c:
         tables = c.execute("SELECT table_schema, table_name FROM information_schema.tables "
                            "WHERE table_type = 'BASE TABLE' AND table_schema NOT IN "
                            "('pg_catalog', 'information_schema')").fetchall()

@@ -57,6 +57,8 @@ class SmtpServer:
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     refuse_rcpt: set[str] = field(default_factory=set)
+    #: recipients answered "try again later" (451): the email waits for its retry
+    defer_rcpt: set[str] = field(default_factory=set)
     #: recipients whose first message is kept, then answered only once the recipient is
     #: removed from this set (a sender stuck mid-send, to be killed or overtaken)
     hold: set[str] = field(default_factory=set)
@@ -66,6 +68,8 @@ class SmtpServer:
                           rcpt_options: list[str]) -> str:
         if address in self.refuse_rcpt:
             return f"550 5.1.1 <{address}>: Recipient address rejected"
+        if address in self.defer_rcpt:
+            return f"451 4.3.0 <{address}>: Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -253,3 +253,31 @@ def test_deleting_a_rule_cancels_its_pending_emails(new_office, until, live_mail
     assert office.mails_to(lead) == []
     with office.rpc() as rpc:  # cancelled emails are not history
         assert rpc.mailer.list_lead_emails(lead["lead_id"])["items"] == []
+
+
+def test_an_immediate_email_is_checked_when_the_change_is_handled(
+        new_office, until, live_mailer, closed_offices) -> None:
+    """An immediate rule's email is sent by the worker that handles the change: the same
+    checks hold there (the lead is still in the status, the office open), and a refused
+    one leaves its cancelled row, so a redelivered change makes nothing more."""
+    office = new_office()
+    office.automation("meeting", office.template()["id"])
+    moved_on, closed, fine = office.lead(), office.lead(), office.lead()
+    mid = office.move(moved_on, "meeting")
+    moved_on["status"] = "client"  # leads already knows it left (the next change is late)
+    until(lambda: office.emails_of(moved_on))
+    office.move(moved_on, "meeting", message_id=mid)  # redelivered
+    closed_offices.add(office.user.user_id)
+    office.move(closed, "meeting")
+    until(lambda: office.emails_of(closed))
+    closed_offices.clear()
+    office.move(fine, "meeting")
+    [row] = until(lambda: sent_rows(office, fine))
+    until(live_mailer.settled)
+    assert (row["origin"], row["attempts"], row["lease_until"]) == ("automation", 1, None)
+    assert [(r["status"], r["cancel_reason"]) for r in office.emails_of(moved_on)] == [
+        ("cancelled", "left_status")]
+    assert [(r["status"], r["cancel_reason"]) for r in office.emails_of(closed)] == [
+        ("cancelled", "office_closed")]
+    assert office.mails_to(moved_on) == [] and office.mails_to(closed) == []
+    assert len(office.mails_to(fine)) == 1 and len(office.sent_events(fine)) == 1

@@ -133,3 +133,34 @@ def test_a_person_leads_no_longer_knows_is_recorded_not_sent(
         assert row["to_address"] is None and row["subject"] is None
         assert office.mails_to(lead) == []
     assert [lid for lid, _ in office.breach_asked(breach_id)] == [gone["lead_id"]]
+
+
+def test_an_objection_or_a_restriction_does_not_stop_a_waiting_breach_notice(
+        new_office, until, live_mailer, compliance) -> None:
+    """Issue 12: the person's objection (art. 21) or restriction (art. 18), handled while
+    their art. 34 notice waits for a retry, stops the owner's emails, not the notice."""
+    office = new_office()
+    lead = office.lead()
+    clock.freeze(clock.now())  # the retry stays due later until the clock moves
+    live_mailer.smtp.defer_rcpt.add(lead["email"])
+    try:
+        breach_id = str(uuid.uuid4())
+        office.breach_contact(breach_id, lead)
+        request(office, lead, breach_id)
+        until(lambda: [r for r in office.emails_of(lead) if r["status"] == "scheduled"],
+              what="the notice waiting for its retry")
+        for kind in ("objection", "restriction"):
+            rid = compliance.task(kind, lead["email"])
+            until(lambda rid=rid: compliance.reports(rid), what=f"the {kind} reported")
+        [row] = office.emails_of(lead)
+        assert (row["origin"], row["status"], row["restricted_at"]) == (
+            rules.ORIGIN, "scheduled", None)
+    finally:
+        live_mailer.smtp.defer_rcpt.discard(lead["email"])
+    clock.advance(timedelta(minutes=5))
+    until(lambda: office.emails_of(lead)[0]["status"] == "sent", what="the notice sent")
+    [got] = office.mails_to(lead)
+    assert got.message["Subject"] == "Violation de vos données"
+    with office.rpc() as rpc:  # the owner's own emails are stopped
+        assert rpc.mailer.send_lead_email(lead["lead_id"], None, "s", "b")["status"] \
+            == "blocked_opposition"

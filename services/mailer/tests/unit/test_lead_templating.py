@@ -99,3 +99,24 @@ def test_every_default_template_is_valid_and_french_for_each_default_status() ->
         templating.check(source)
         out = templating.render(source, values())
         assert "Bonjour Léa" in out.text and "Bruno Durand" in out.text and URL in out.text
+
+
+def test_a_template_is_compiled_once_and_an_edit_is_a_new_one() -> None:
+    """The compiled cache is keyed by the source itself: the second email of a template
+    costs no compile, and an edited template can never render its old text."""
+    templating.compiled.cache_clear()
+    source = Source("Pour {{ lead.first_name }}", "Bonjour {{ lead.first_name }}",
+                    "<p>{{ lead.first_name }}</p>")
+    first = templating.render(source, values())
+    again = templating.render(source, templating.context({**LEAD, "first_name": "Hugo"}, USER,
+                                                         "Réseau Nord", URL))
+    info = templating.compiled.cache_info()
+    assert (info.misses, info.hits) == (3, 3)
+    assert (first.text, again.text, again.subject) == ("Bonjour Léa", "Bonjour Hugo", "Pour Hugo")
+    edited = Source(source.subject, "Rebonjour {{ lead.first_name }}", source.html)
+    assert templating.render(edited, values()).text == "Rebonjour Léa"
+    # the same text as HTML is escaped, as text it is not: two entries
+    tricky = Source("x", "{{ lead.last_name }}", "{{ lead.last_name }}")
+    out = templating.render(tricky, templating.context({**LEAD, "last_name": "<b>"}, USER,
+                                                       None, URL))
+    assert (out.text, out.html) == ("<b>", "&lt;b&gt;")
