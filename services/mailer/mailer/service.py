@@ -7,7 +7,8 @@ Entry points are thin: each calls one use case (``mailer.usecases``), whose modu
 anything personal), ``sending`` (the queue of emails to leads), ``automations``,
 ``lead_emails``, ``breach_subjects`` (one art. 34 email per breach and person),
 ``opposition``, ``templates``, ``compliance_notices`` (one email per
-notice and controller), ``subject_requests`` (one task per request).
+notice and controller), ``subject_requests`` (one task per request), ``stale_leads`` (the
+monthly stale-lead reminder, one email per owner and month).
 """
 import logging
 from typing import Any

@@ -10,14 +10,15 @@ out: they cannot open it, and the retention sweep erases their leads anyway.
 
 Scheduled like the retention sweep: a timer (``STALE_REMINDER_INTERVAL_SECONDS``, hourly)
 on the platform clock, so the month's run is the first tick of the month's first Paris
-day (or the first tick after it, if leads was down). Idempotent and resumable: owners go
-in batches (``STALE_REMINDER_BATCH``), each its own transaction that records the owners
-it reminds (``stale_reminders``, primary key ``(month, owner_id)``, inserted with
-``ON CONFLICT DO NOTHING``) together with their events, so a crash loses at most the batch
-in flight and a second instance running at the same time reminds nobody twice (the insert
-waits for the other's and then skips). Once every owner was looked at, the run is
-recorded (``stale_reminder_runs``) and later ticks of the month do nothing but read it;
-a clock moved back to an earlier month never runs again either.
+day (or the first tick after it, if leads was down). Idempotent and resumable: one
+grouped scan finds the owners due, who then go in batches (``STALE_REMINDER_BATCH``),
+each its own transaction that records the owners it reminds (``stale_reminders``,
+primary key ``(month, owner_id)``, inserted with ``ON CONFLICT DO NOTHING``) together
+with their events, so a crash loses at most the batch in flight (the next tick finds the
+others still due) and a second instance running at the same time reminds nobody twice
+(the insert waits for the other's and then skips). Once every owner was looked at, the
+run is recorded (``stale_reminder_runs``) and later ticks of the month do nothing but
+read it; a clock moved back to an earlier month never runs again either.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from datetime import date, datetime
 from typing import Any
 
 import eventlet
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -49,38 +50,44 @@ TUNABLES = Tunables(
 )
 
 
-def _due_owners(session: Session, month: date, since: date, after: str,
-                limit: int) -> list[Any]:
-    """The next owners (by id, after ``after``) with stale leads, not yet reminded this
-    month: ``(owner_id, network_id, n)``."""
+def due_owners(session: Session, month: date, since: date) -> list[Any]:
+    """Every owner with stale leads not yet reminded this month, by id: ``(owner_id,
+    network_id, n)``. One grouped scan of the office (a batch per owner range would scan
+    it once per batch: ten times slower on 1,000,000 leads)."""
     ended = exists().where(offices.c.user_id == T.c.owner_id, offices.c.active.is_(False))
     reminded = exists().where(stale_reminders.c.month == month,
                               stale_reminders.c.owner_id == T.c.owner_id)
     query = (select(T.c.owner_id, func.min(T.c.network_id).label("network_id"),
                     func.count().label("n"))
-             .where(T.c.deleted_at.is_(None), T.c.owner_id > after,
-                    queries.inactive_before(since), ~ended, ~reminded)
-             .group_by(T.c.owner_id).order_by(T.c.owner_id).limit(limit))
+             .where(T.c.deleted_at.is_(None), queries.inactive_before(since), ~ended, ~reminded)
+             .group_by(T.c.owner_id).order_by(T.c.owner_id))
     return list(session.execute(query).all())
 
 
+# set-based (a multi-VALUES insert of 1,000 rows costs SQLAlchemy ~0.4 s to compile)
+_RECORD = text("""
+INSERT INTO stale_reminders (month, owner_id, leads, reminded_at)
+SELECT :month, t.owner_id, t.n, :now
+FROM unnest(CAST(:owners AS text[]), CAST(:counts AS integer[])) AS t(owner_id, n)
+ON CONFLICT DO NOTHING RETURNING owner_id
+""")
+
+
 def remind_batch(session: Session, emit: Any, month: date, since: date, months: int,
-                 after: str, now: datetime, limit: int) -> tuple[int, int, str | None]:
-    """Remind one batch of owners: ``(owners looked at, owners reminded, last owner id)``."""
-    rows = _due_owners(session, month, since, after, limit)
+                 rows: list[Any], now: datetime) -> int:
+    """Remind one batch of owners (``due_owners`` rows), unless another run already did:
+    returns how many were reminded now."""
     if not rows:
-        return 0, 0, None
+        return 0
     counts = {r.owner_id: (r.network_id, int(r.n)) for r in rows}
-    inserted = session.execute(
-        pg_insert(stale_reminders).values([
-            {"month": month, "owner_id": owner, "leads": n, "reminded_at": now}
-            for owner, (_network, n) in counts.items()])
-        .on_conflict_do_nothing().returning(stale_reminders.c.owner_id)).scalars().all()
+    inserted = session.execute(_RECORD, {
+        "month": month, "now": now, "owners": list(counts),
+        "counts": [n for _network, n in counts.values()]}).scalars().all()
     for owner in sorted(inserted):
         network_id, n = counts[owner]
         emit(EVENT, {"user_id": owner, "network_id": network_id, "month": month.isoformat(),
                      "inactive_since": since.isoformat(), "months": months, "count": n})
-    return len(rows), len(inserted), rows[-1].owner_id
+    return len(inserted)
 
 
 def last_run(session: Session) -> date | None:
@@ -97,16 +104,14 @@ def run(ctx: Ctx) -> dict[str, Any]:
     months = TUNABLES.get_int("STALE_LEAD_MONTHS")
     since = rules.inactive_since(today, months)
     limit = TUNABLES.get_int("STALE_REMINDER_BATCH")
-    after, reminded = "", 0
-    while True:
+    with ctx.separate() as tx:
+        due = due_owners(tx, month, since)
+    reminded = 0
+    for start in range(0, len(due), limit):
         with ctx.separate() as tx:
-            seen, done, last = remind_batch(
+            reminded += remind_batch(
                 tx, lambda event, payload: ctx.db.emit(event, payload, session=tx),
-                month, since, months, after, now, limit)
-        reminded += done
-        if last is None or seen < limit:
-            break
-        after = last
+                month, since, months, due[start:start + limit], now)
         eventlet.sleep(0)  # a long run leaves the instance's other workers their turn
     with ctx.separate() as tx:
         owners = tx.execute(select(func.count()).select_from(stale_reminders)
