@@ -8,7 +8,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.http import Req, api
-from gateway.schemas.common import PageQuery, page_of
+from gateway.schemas.common import PageQuery, page_args, page_of
 from gateway.schemas.compliance import (
     ApprovalIn,
     AuditEntryOut,
@@ -148,7 +148,7 @@ class ComplianceRoutes:
     @api("GET", "/api/compliance/breaches", roles=COMPLIANCE, query=PageQuery,
          response=page_of(BreachOut), tags=("compliance",), summary="Breaches, newest first")
     def list_breaches(self, req: Req) -> Any:
-        return self.compliance.list_breaches(req.query.get("cursor"), req.query["limit"])
+        return self.compliance.list_breaches(*page_args(req.query))
 
     @api("GET", "/api/compliance/breaches/<breach_id>", roles=COMPLIANCE, response=BreachOut,
          tags=("compliance",),
@@ -160,8 +160,7 @@ class ComplianceRoutes:
          query=PageQuery, response=page_of(BreachControllerOut), tags=("compliance",),
          summary="Each affected controller: counts, notices per stage, answer")
     def breach_controllers(self, req: Req, breach_id: str) -> Any:
-        return self.compliance.breach_controllers(breach_id, req.query.get("cursor"),
-                                                  req.query["limit"])
+        return self.compliance.breach_controllers(breach_id, *page_args(req.query))
 
     @api("POST", "/api/compliance/breaches/<breach_id>/updates", roles=COMPLIANCE,
          body=BreachUpdateIn, response=BreachOut, tags=("compliance",),

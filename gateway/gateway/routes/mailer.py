@@ -12,7 +12,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.http import Req, api
-from gateway.schemas.common import PageQuery, page_of
+from gateway.schemas.common import PageQuery, page_args, page_of
 from gateway.schemas.mailer import (
     AutomationIn,
     AutomationOut,
@@ -35,10 +35,6 @@ TEMPLATES_PAGE = page_of(TemplateOut)
 AUTOMATIONS_PAGE = page_of(AutomationOut)
 LEAD_EMAILS_PAGE = page_of(LeadEmailOut)
 FORM = "application/x-www-form-urlencoded"
-
-
-def _page(query: dict[str, Any]) -> tuple[str | None, int]:
-    return query.get("cursor"), query["limit"]
 
 
 def _html_page(title: str, paragraphs: list[str], form: bool = False) -> Response:
@@ -64,7 +60,7 @@ class MailerRoutes:
          response=TEMPLATES_PAGE, tags=("network",),
          summary="My network's email templates (the French defaults included)")
     def list_email_templates(self, req: Req) -> Any:
-        return self.mailer.list_templates(*_page(req.query))
+        return self.mailer.list_templates(*page_args(req.query))
 
     @api("POST", "/api/network/email-templates", roles=ADMIN, body=TemplateIn,
          response=TemplateOut, status=201, tags=("network",),
@@ -99,7 +95,7 @@ class MailerRoutes:
     @api("GET", "/api/network/automations", roles=ADMIN, query=PageQuery,
          response=AUTOMATIONS_PAGE, tags=("network",), summary="My network's automations")
     def list_automations(self, req: Req) -> Any:
-        return self.mailer.list_automations(*_page(req.query))
+        return self.mailer.list_automations(*page_args(req.query))
 
     @api("POST", "/api/network/automations", roles=ADMIN, body=AutomationIn,
          response=AutomationOut, status=201, tags=("network",),
@@ -142,7 +138,7 @@ class MailerRoutes:
          response=LEAD_EMAILS_PAGE, tags=("office",),
          summary="My emails to this lead: queued, sent, failed or blocked_opposition")
     def list_lead_emails(self, req: Req, lead_id: str) -> Any:
-        return self.mailer.list_lead_emails(lead_id, *_page(req.query))
+        return self.mailer.list_lead_emails(lead_id, *page_args(req.query))
 
     @api("GET", "/api/leads/<lead_id>/email-opposition", roles=MEMBER, response=OppositionOut,
          tags=("office",), summary="Whether this lead objected to my emails (GDPR art. 21)")

@@ -13,7 +13,7 @@ from gateway.schemas.accounts import (
     NetworkSettingsIn,
     PersonIn,
 )
-from gateway.schemas.common import PageQuery, page_of
+from gateway.schemas.common import PageQuery, page_args, page_of
 
 
 class NetworkRoutes:
@@ -45,7 +45,7 @@ class NetworkRoutes:
     @api("GET", "/api/network/members", roles=("admin",), query=PageQuery,
          response=page_of(MemberOut), tags=("network",), summary="List my network's members")
     def list_members(self, req: Req) -> Any:
-        return self.accounts.list_members(req.query.get("cursor"), req.query["limit"])
+        return self.accounts.list_members(*page_args(req.query))
 
     @api("GET", "/api/network/members/<member_id>", roles=("admin",), response=MemberOut,
          tags=("network",), summary="One member of my network")

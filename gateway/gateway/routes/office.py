@@ -19,7 +19,7 @@ from nameko import config
 from werkzeug.wrappers import Response
 
 from gateway.http import Req, api
-from gateway.schemas.common import PageQuery, page_of
+from gateway.schemas.common import PageQuery, page_args, page_of
 from gateway.schemas.office import (
     BulkDeletedOut,
     BulkDeleteIn,
@@ -67,10 +67,6 @@ def _filters(query: dict[str, Any]) -> dict[str, Any]:
             for k, v in query.items() if k in FILTERS}
 
 
-def _page(query: dict[str, Any]) -> tuple[str | None, int]:
-    return query.get("cursor"), query["limit"]
-
-
 class OfficeRoutes:
     leads: Any
     accounts: Any
@@ -88,7 +84,7 @@ class OfficeRoutes:
          response=LEADS_PAGE, tags=("office",),
          summary="My leads: filters, sort by creation date or status, cursor pages")
     def list_leads(self, req: Req) -> Any:
-        cursor, limit = _page(req.query)
+        cursor, limit = page_args(req.query)
         return self.leads.office_list_leads(_filters(req.query), req.query["sort"], cursor, limit)
 
     @api("GET", "/api/leads/export.xlsx", roles=MEMBER, query=ExportQuery, tags=("office",),
@@ -144,7 +140,7 @@ class OfficeRoutes:
     @api("GET", "/api/leads/<lead_id>/notes", roles=MEMBER, query=PageQuery,
          response=page_of(NoteOut), tags=("office",), summary="A lead's notes, newest first")
     def list_notes(self, req: Req, lead_id: str) -> Any:
-        return self.leads.office_list_notes(lead_id, *_page(req.query))
+        return self.leads.office_list_notes(lead_id, *page_args(req.query))
 
     @api("POST", "/api/leads/<lead_id>/status", roles=MEMBER, body=StatusIn, response=OfficeLeadOut,
          tags=("office",), summary="Move a lead along the pipeline")
@@ -155,7 +151,7 @@ class OfficeRoutes:
          response=HISTORY_PAGE, tags=("office",),
          summary="Every change to a lead: field, old and new value, who, when, how")
     def lead_history(self, req: Req, lead_id: str) -> Any:
-        return self.leads.office_lead_history(lead_id, *_page(req.query))
+        return self.leads.office_lead_history(lead_id, *page_args(req.query))
 
     # --- refund claims ----------------------------------------------------------------------
 
@@ -169,13 +165,13 @@ class OfficeRoutes:
          response=page_of(RefundClaimOut), tags=("office",),
          summary="My refund claims and their decisions")
     def my_claims(self, req: Req) -> Any:
-        return self.leads.refund_claims_mine(*_page(req.query))
+        return self.leads.refund_claims_mine(*page_args(req.query))
 
     @api("GET", "/api/staff/refund-claims", roles=("staff",), query=StaffClaimsQuery,
          response=page_of(StaffRefundClaimOut), tags=("staff",),
          summary="Refund claims with their automatic checks (oldest first)")
     def staff_claims(self, req: Req) -> Any:
-        return self.leads.refund_claims_staff(req.query.get("status"), *_page(req.query))
+        return self.leads.refund_claims_staff(req.query.get("status"), *page_args(req.query))
 
     @api("POST", "/api/staff/refund-claims/<claim_id>/decision", roles=("staff",),
          body=ClaimDecisionIn, response=StaffRefundClaimOut, tags=("staff",),
@@ -205,7 +201,7 @@ class OfficeRoutes:
          summary="A member's leads, unless they turned admin access off")
     def member_leads(self, req: Req, member_id: str) -> Any:
         self.require_admin_view(req, member_id)
-        cursor, limit = _page(req.query)
+        cursor, limit = page_args(req.query)
         return self.leads.office_member_leads(member_id, _filters(req.query), req.query["sort"],
                                               cursor, limit)
 
@@ -220,4 +216,4 @@ class OfficeRoutes:
          summary="The edit history of one lead of a member's office")
     def member_lead_history(self, req: Req, member_id: str, lead_id: str) -> Any:
         self.require_admin_view(req, member_id)
-        return self.leads.office_member_lead_history(member_id, lead_id, *_page(req.query))
+        return self.leads.office_member_lead_history(member_id, lead_id, *page_args(req.query))

@@ -10,7 +10,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.http import Req, api
-from gateway.schemas.common import PageQuery
+from gateway.schemas.common import PageQuery, page_args
 from gateway.schemas.plans import (
     AbsenceIn,
     AbsenceOut,
@@ -112,7 +112,7 @@ class PlansRoutes:
     @api("GET", "/api/absences", roles=MEMBERS, query=PageQuery, response=AbsencePage,
          tags=("absences",), summary="My absences")
     def list_absences(self, req: Req) -> Any:
-        return self.plans.list_absences(req.query.get("cursor"), req.query["limit"])
+        return self.plans.list_absences(*page_args(req.query))
 
     @api("POST", "/api/absences/<absence_id>/proof", roles=MEMBERS, raw_body=True,
          max_body=PROOF_MAX_BODY, content_type="multipart/form-data", response=AbsenceOut,
@@ -163,7 +163,7 @@ class PlansRoutes:
     @api("GET", "/api/staff/sales-closures", roles=("staff",), query=PageQuery,
          response=ClosurePage, tags=("staff",), summary="Sales closures, newest first")
     def list_sales_closures(self, req: Req) -> Any:
-        return self.plans.list_sales_closures(req.query.get("cursor"), req.query["limit"])
+        return self.plans.list_sales_closures(*page_args(req.query))
 
     @api("POST", "/api/staff/day-close", roles=("staff",), body=DayCloseIn, response=DayCloseOut,
          tags=("staff",),

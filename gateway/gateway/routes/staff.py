@@ -13,7 +13,7 @@ from gateway.schemas.accounts import (
     TermsPublishIn,
     UserStatusOut,
 )
-from gateway.schemas.common import PageQuery, page_of
+from gateway.schemas.common import PageQuery, page_args, page_of
 from gateway.schemas.platform import DeadLetterOut, DeadLetterQuery, ReplayOut
 from suivi_common import SERVICES
 from suivi_common.errors import NotFound
@@ -60,7 +60,7 @@ class StaffRoutes:
     @api("GET", "/api/staff/networks", roles=("staff",), query=PageQuery,
          response=page_of(NetworkSummaryOut), tags=("staff",), summary="All networks")
     def list_networks(self, req: Req) -> Any:
-        return self.accounts.list_networks(req.query.get("cursor"), req.query["limit"])
+        return self.accounts.list_networks(*page_args(req.query))
 
     @api("GET", "/api/staff/dead-letters", roles=("staff",), query=DeadLetterQuery,
          response=page_of(DeadLetterOut), tags=("staff",),

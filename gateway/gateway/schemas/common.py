@@ -9,6 +9,7 @@ email that would carry it. Free text (notes, comments, descriptions) is ``Text(m
 tab and line breaks (LF, CR) are allowed there, and nothing else.
 """
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -60,6 +61,11 @@ class Url(NoControlCharacters, fields.Url):
 class PageQuery(Schema):
     cursor = Text(validate=validate.Length(max=200))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+def page_args(query: Mapping[str, Any]) -> tuple[str | None, int]:
+    """``(cursor, limit)`` of a ``PageQuery``, the last arguments of a list RPC."""
+    return query.get("cursor"), query["limit"]
 
 
 def page_of(item_schema: type[Schema]) -> type[Schema]:
