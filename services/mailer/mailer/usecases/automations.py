@@ -191,25 +191,14 @@ class Trigger:
                 "due_at": now, "created_at": now}
 
 
-#: ``lead_status_seen`` keeps the latest change (``greatest``), and the lead's delayed
-#: emails from earlier changes are cancelled, in one round trip. Plain SQL because
+#: ``lead_status_seen`` keeps the latest change per lead (``greatest``). Plain SQL because
 #: SQLAlchemy cannot cache a PostgreSQL ``ON CONFLICT`` statement: it would compile it
 #: again for every event (about a millisecond of CPU).
-_SEEN_AND_CANCEL = text(f"""
-WITH seen AS (
-    INSERT INTO lead_status_seen (lead_id, changed_at) VALUES (:lead_id, :changed_at)
-    ON CONFLICT (lead_id) DO UPDATE
-        SET changed_at = greatest(lead_status_seen.changed_at, EXCLUDED.changed_at)
-    RETURNING changed_at, erased_at
-), cancelled AS (
-    UPDATE lead_emails SET status = '{CANCELLED}', cancel_reason = :reason
-    FROM seen
-    WHERE lead_emails.lead_id = :lead_id AND lead_emails.origin = '{AUTOMATION}'
-      AND lead_emails.status = '{SCHEDULED}' AND lead_emails.subject IS NULL
-      AND lead_emails.trigger_changed_at < seen.changed_at
-    RETURNING lead_emails.id
-)
-SELECT changed_at, erased_at FROM seen""")
+_SEEN = text("""
+INSERT INTO lead_status_seen (lead_id, changed_at) VALUES (:lead_id, :changed_at)
+ON CONFLICT (lead_id) DO UPDATE
+    SET changed_at = greatest(lead_status_seen.changed_at, EXCLUDED.changed_at)
+RETURNING changed_at, erased_at""")
 
 
 def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], smtp: Any = None,
@@ -226,9 +215,14 @@ def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], smtp: Any = None,
     owner_id, network_id = str(payload.get("user_id") or ""), str(payload.get("network_id") or "")
     new_status = payload.get("new_status")
     changed_at = rules.parse_instant(payload.get("changed_at")) or clock.now()
-    # the latest change seen, and the lead's delayed emails from earlier changes cancelled
-    seen = ctx.session.execute(_SEEN_AND_CANCEL, {
-        "lead_id": lead_id, "changed_at": changed_at, "reason": rules.LEFT_STATUS}).one()
+    seen = ctx.session.execute(_SEEN, {"lead_id": lead_id, "changed_at": changed_at}).one()
+    # the lead moved on: its delayed emails from earlier changes will not go out. A
+    # statement of its own, so its snapshot is taken once the row lock above is held and
+    # sees the rows of a change handled concurrently (one statement would miss them)
+    ctx.session.execute(update(LE).where(
+        LE.c.lead_id == lead_id, LE.c.origin == AUTOMATION, LE.c.status == SCHEDULED,
+        LE.c.subject.is_(None), LE.c.trigger_changed_at < seen.changed_at)
+        .values(status=CANCELLED, cancel_reason=rules.LEFT_STATUS))
     if (seen.erased_at is not None or changed_at < seen.changed_at or not owner_id
             or not network_id or not rules.fires_on(payload.get("cause"))):
         return 0
@@ -244,8 +238,10 @@ def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], smtp: Any = None,
             from mailer.usecases import sending
 
             trigger = Trigger(lead_id, owner_id, network_id, message_id, changed_at)
-            made += sending.send_automation_now(ctx, rule, trigger, smtp, service) is not None
-            continue
+            outcome = sending.send_automation_now(ctx, rule, trigger, smtp, service)
+            if outcome != sending.DEFERRED:
+                made += outcome is not None
+                continue
         status = QUEUED if due <= now else SCHEDULED
         email_id = uuid.uuid4()
         inserted = ctx.session.execute(

@@ -25,7 +25,8 @@ An immediate automation takes a shorter road (``send_automation_now``, issue 11 
 7): the worker handling ``lead_status_changed`` checks and renders the email, inserts its
 row already claimed (step 2 folded into the insert, the ``(trigger_id, automation_id)``
 pair being the once), sends it and records it (steps 3 and 4). No ``lead_email_due``, no
-second consume, no second inbox row; the row, its lease and the timer are the same.
+second consume, no second inbox row; the row, its lease and the timer are the same. When
+leads or accounts cannot answer that worker, the email is queued the long way instead.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from email.utils import parseaddr
 from typing import Any
 
 import eventlet
+from nameko.exceptions import RpcTimeout, UnknownService
 from sqlalchemy import and_, exists, func, not_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -65,7 +67,7 @@ from mailer.usecases.lead_emails import (
 from suivi_common import clock
 from suivi_common.container import database_lost
 from suivi_common.database import rows_affected
-from suivi_common.errors import NotFound
+from suivi_common.errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +174,10 @@ def _send(ctx: Ctx, smtp: Any, service: Any, user: Mapping[str, Any], eid: uuid.
 
 
 #: (each parameter used twice is cast alike: PostgreSQL must deduce one type for it)
+#: What ``send_automation_now`` answers when it could not check the email (see there).
+DEFERRED = "deferred"
+#: Another service not answering (down, silent, or its own database gone).
+UNREACHABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
 _OPPOSED = ("EXISTS (SELECT 1 FROM email_oppositions o WHERE o.owner_id = CAST(:owner_id AS "
             "varchar) AND o.address_bidx = CAST(:to_bidx AS bytea))")
 #: An immediate automation's row, inserted rendered and claimed (``sending``, one attempt,
@@ -202,9 +208,17 @@ def send_automation_now(ctx: Ctx, rule: Any, trigger: automations.Trigger, smtp:
     The row's unique ``(trigger_id, automation_id)`` is the claim: a redelivered event, or
     another instance, inserts nothing and sends nothing. A worker killed mid-send leaves the
     leased row, which the timer sends again under the same ``Message-ID``; a refusal is
-    retried as any send. Returns the row's status, or None if the email was already made."""
+    retried as any send. Returns the row's status, None if the email was already made, or
+    ``DEFERRED`` when leads or accounts could not answer: nothing was written, and the
+    caller queues the email the long way (``lead_email_due``), whose retries do not hold
+    back the status change's other rules."""
     now, eid = clock.now(), uuid.uuid4()
-    got = automations.ready(ctx, rule, trigger.lead_id, trigger.owner_id, paused=False)
+    try:
+        got = automations.ready(ctx, rule, trigger.lead_id, trigger.owner_id, paused=False)
+    except UNREACHABLE as exc:  # leads or accounts cannot answer now: the queue will retry
+        log.warning("automation email for lead %s queued: %s", trigger.lead_id,
+                    type(exc).__name__)
+        return DEFERRED
     if isinstance(got, str):
         done = ctx.session.execute(pg_insert(LE).values(
             **trigger.row(rule, eid, now), status=CANCELLED, cancel_reason=got)

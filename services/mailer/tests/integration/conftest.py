@@ -28,7 +28,7 @@ import mailer
 from mailer.models import mail_networks, metadata, sent_emails
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
-from suivi_common.errors import EXPECTED_ERRORS, Conflict, Forbidden, NotFound
+from suivi_common.errors import EXPECTED_ERRORS, Conflict, Forbidden, NotFound, ServiceUnavailable
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.messages import publish_event as publish_signed
@@ -154,6 +154,9 @@ USERS: dict[str, dict[str, Any]] = {}
 CLOSED_OFFICES: set[str] = set()
 #: lead id -> what leads' ``lead_contact`` answers (absent: unknown or erased).
 LEADS: dict[str, dict[str, Any]] = {}
+#: lead id -> how many more ``lead_contact`` calls answer ServiceUnavailable (leads' own
+#: database gone, say).
+UNAVAILABLE_LEADS: dict[str, int] = {}
 #: (breach id, lead id) -> what leads' ``breach_subject_contact`` answers (absent: NotFound,
 #: as for a person not requested or erased since); who asked, per call.
 BREACH_CONTACTS: dict[tuple[str, str], dict[str, Any]] = {}
@@ -237,6 +240,9 @@ class FakeLeads:
     def lead_contact(self, lead_id: str) -> dict[str, Any]:
         if self.principal is None or not self.principal.is_service:
             raise NotFound("internal")
+        if UNAVAILABLE_LEADS.get(lead_id, 0) > 0:
+            UNAVAILABLE_LEADS[lead_id] -= 1
+            raise ServiceUnavailable("leads cannot answer right now")
         if lead_id not in LEADS:
             raise NotFound("No such lead")
         return LEADS[lead_id]
@@ -469,6 +475,13 @@ def pipelines() -> Iterator[dict[str, list[str]]]:
     """Networks whose pipeline is not the default one (for this test)."""
     yield PIPELINES
     PIPELINES.clear()
+
+
+@pytest.fixture
+def unavailable_leads() -> Iterator[dict[str, int]]:
+    """Leads whose next ``lead_contact`` calls fail as unavailable (for this test)."""
+    yield UNAVAILABLE_LEADS
+    UNAVAILABLE_LEADS.clear()
 
 
 @pytest.fixture

@@ -281,3 +281,24 @@ def test_an_immediate_email_is_checked_when_the_change_is_handled(
         ("cancelled", "office_closed")]
     assert office.mails_to(moved_on) == [] and office.mails_to(closed) == []
     assert len(office.mails_to(fine)) == 1 and len(office.sent_events(fine)) == 1
+
+
+def test_an_immediate_email_goes_the_queued_way_when_leads_cannot_answer(
+        new_office, until, live_mailer, unavailable_leads) -> None:
+    """The worker handling the change cannot check the lead: the email is queued
+    (``lead_email_due``), retried there, sent once; the change's delayed rule is kept."""
+    office = new_office()
+    office.automation("meeting", office.template(subject="Tout de suite")["id"])
+    office.automation("meeting", office.template(subject="Plus tard")["id"], delay_hours=1)
+    lead = office.lead()
+    # the handler's question, then the queue's first three attempts: as many refusals as
+    # the status change's own attempts (EVENT_RETRY_DELAYS_MS: 3 retries), which it alone
+    # would not have survived
+    unavailable_leads[lead["lead_id"]] = 4
+    office.move(lead, "meeting")
+    [row] = until(lambda: sent_rows(office, lead), what="the email sent from the queue")
+    until(live_mailer.settled)
+    assert unavailable_leads[lead["lead_id"]] == 0
+    assert [m.message["Subject"] for m in office.mails_to(lead)] == ["Tout de suite"]
+    assert row["attempts"] == 1 and len(office.sent_events(lead)) == 1
+    assert sorted(r["status"] for r in office.emails_of(lead)) == ["scheduled", "sent"]
