@@ -159,7 +159,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
 
     @reliable_handler("leads", "lead_status_changed")
     def on_lead_status_changed(self, payload: dict[str, Any]) -> None:
-        automations.on_status_changed(self.ctx, payload, self.smtp, self)
+        sending.on_status_changed(self.ctx, payload, self.smtp, self)
 
     # --- system emails (one SMTP adapter, retries, French with an English line) -------------
     @reliable_handler("accounts", "user_invited")

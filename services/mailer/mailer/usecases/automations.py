@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -201,10 +201,19 @@ ON CONFLICT (lead_id) DO UPDATE
 RETURNING changed_at, erased_at""")
 
 
-def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], smtp: Any = None,
-                      service: Any = None) -> int:
+#: what ``send_now`` answers when leads or accounts could not answer: nothing was written,
+#: and the email goes the queued way (``lead_email_due``)
+DEFERRED = "deferred"
+
+#: sends an immediate rule's email in this worker (``sending.send_automation_now``); given
+#: by the caller, so that this module does not import the sending one, which imports it
+SendNow = Callable[[Ctx, Any, "Trigger"], Any]
+
+
+def on_status_changed(ctx: Ctx, payload: Mapping[str, Any],
+                      send_now: SendNow | None = None) -> int:
     """leads' ``lead_status_changed``: the matching rules' emails, once (one row per event
-    message id and rule). With ``smtp``, an immediate rule's email is sent now, by this
+    message id and rule). With ``send_now``, an immediate rule's email is sent now, by this
     worker; without, it is queued (``lead_email_due``)."""
     message_id = ctx.event_id()
     try:
@@ -234,12 +243,10 @@ def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], smtp: Any = None,
     now, made = clock.now(), 0
     for rule in matching:
         due = rules.due_at(changed_at, rule.delay_hours)
-        if due <= now and smtp is not None:
-            from mailer.usecases import sending
-
+        if due <= now and send_now is not None:
             trigger = Trigger(lead_id, owner_id, network_id, message_id, changed_at)
-            outcome = sending.send_automation_now(ctx, rule, trigger, smtp, service)
-            if outcome != sending.DEFERRED:
+            outcome = send_now(ctx, rule, trigger)
+            if outcome != DEFERRED:
                 made += outcome is not None
                 continue
         status = QUEUED if due <= now else SCHEDULED

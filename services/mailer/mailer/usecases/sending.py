@@ -175,7 +175,7 @@ def _send(ctx: Ctx, smtp: Any, service: Any, user: Mapping[str, Any], eid: uuid.
 
 #: (each parameter used twice is cast alike: PostgreSQL must deduce one type for it)
 #: What ``send_automation_now`` answers when it could not check the email (see there).
-DEFERRED = "deferred"
+DEFERRED = automations.DEFERRED
 #: Another service not answering (down, silent, or its own database gone).
 UNREACHABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
 _OPPOSED = ("EXISTS (SELECT 1 FROM email_oppositions o WHERE o.owner_id = CAST(:owner_id AS "
@@ -197,6 +197,15 @@ VALUES (:id, :lead_id, CAST(:owner_id AS varchar), :network_id, :origin, :templa
     :to_address, CAST(:to_bidx AS bytea), :subject, :body_text, :body_html, :locale)
 ON CONFLICT (trigger_id, automation_id) WHERE trigger_id IS NOT NULL DO NOTHING
 RETURNING status""")
+
+
+def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], smtp: Any,
+                      service: Any = None) -> int:
+    """leads' ``lead_status_changed`` (``automations.on_status_changed``), each immediate
+    rule's email sent at once by this worker through ``smtp``."""
+    return automations.on_status_changed(
+        ctx, payload, lambda c, rule, trigger: send_automation_now(c, rule, trigger, smtp,
+                                                                   service))
 
 
 def send_automation_now(ctx: Ctx, rule: Any, trigger: automations.Trigger, smtp: Any,
