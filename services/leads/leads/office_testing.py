@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from leads.domain.capture import validate_capture
 from leads.domain.history import ChangeSource
 from leads.domain.refunds import LeadOrigin
-from leads.models import capture_sites, common, deliveries, metadata, office_leads
+from leads.models import capture_sites, common, deliveries, office_leads
 from leads.models import leads as leads_table
 from leads.testing import MIGRATIONS
 from leads.usecases.capture import capture_batch
@@ -53,12 +53,6 @@ def migrated_database(url: str, fresh: bool = False) -> Engine:
         infra.recreate_database(url)
     upgrade(MIGRATIONS, url, create=False)
     return create_engine(url)
-
-
-def truncate(engine: Engine) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
 def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
