@@ -40,6 +40,10 @@ class ComplianceEntrypoints:
         return OfficeCtx(self.db.session, self.db.vault, clock.now(), self.db.emit,
                          Actor(who, ChangeSource.SYSTEM))
 
+    def _run_ctx(self) -> Ctx:
+        """The context of a run over every office (the sweep, the reminders)."""
+        return Ctx.from_db(self.db, self.principal, self.db.context, _no_office_check)
+
     # ``breach_scope`` and ``data_map`` are compliance's, yet admit any service: counts and
     # the data map hold nothing personal, and tests/e2e's trust-boundary test calls every
     # narrowed RPC as compliance expecting a refusal.
@@ -68,8 +72,7 @@ class ComplianceEntrypoints:
     @rpc_internal
     def retention_sweep(self) -> dict[str, Any]:
         """Erase what the retention terms say is due today (the timer; operators)."""
-        return retention.sweep(Ctx.from_db(self.db, self.principal, self.db.context,
-                                           _no_office_check))
+        return retention.sweep(self._run_ctx())
 
     @retention.TUNABLES.timer("RETENTION_SWEEP_INTERVAL_SECONDS")
     def retention_tick(self) -> None:
@@ -78,8 +81,7 @@ class ComplianceEntrypoints:
     @rpc_internal
     def stale_reminder_run(self) -> dict[str, Any]:
         """This month's stale-lead reminders, if still due (the timer; operators)."""
-        return stale_leads.run(Ctx.from_db(self.db, self.principal, self.db.context,
-                                           _no_office_check))
+        return stale_leads.run(self._run_ctx())
 
     @stale_leads.TUNABLES.timer("STALE_REMINDER_INTERVAL_SECONDS")
     def stale_reminder_tick(self) -> None:

@@ -8,9 +8,10 @@ and initial records).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +23,14 @@ from sqlalchemy.orm import Session
 from leads.domain.capture import validate_capture
 from leads.domain.history import ChangeSource
 from leads.domain.refunds import LeadOrigin
-from leads.models import capture_sites, common, deliveries, metadata, office_leads
+from leads.models import capture_sites, common, deliveries, office_leads
 from leads.models import leads as leads_table
 from leads.testing import MIGRATIONS
+from leads.usecases.capture import capture_batch
 from leads.usecases.office import one_lead
 from leads.usecases.office.context import Actor, OfficeCtx
 from suivi_common import clock
+from suivi_common.clock import PARIS
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault
 from suivi_common.migrations import ensure_database, upgrade
 from suivi_common.testing import infra
@@ -52,10 +55,27 @@ def migrated_database(url: str, fresh: bool = False) -> Engine:
     return create_engine(url)
 
 
-def truncate(engine: Engine) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A moment of the platform's day (Europe/Paris)."""
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
+
+
+class SeparateCtx:
+    """What a run over many owners (the retention sweep, the stale-lead reminder) uses of
+    ``Ctx``: transactions of their own on ``engine``, and the events they emit."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.db = self
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    @contextlib.contextmanager
+    def separate(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    def emit(self, event: str, payload: dict[str, Any], session: Any = None) -> None:
+        self.events.append((event, dict(payload)))
 
 
 def user(user_id: str, network_id: str = "net-1") -> Actor:
@@ -108,6 +128,23 @@ def stored_lead(raw: Mapping[str, Any], now: datetime | None = None) -> dict[str
     return validate_capture(raw, now or clock.now()).or_raise().as_dict()
 
 
+def _capture_site(session: Session) -> None:
+    """The capture site ``SITE_ID`` every test lead comes from."""
+    session.execute(pg_insert(capture_sites).values(
+        id=SITE_ID, name="Form", url="https://form.example.fr", key_hash="0" * 64,
+        key_prefix="lck_test").on_conflict_do_nothing())
+
+
+def capture(h: Harness, raw: dict[str, Any]) -> str:
+    """A lead captured into stock, as the capture pipeline stores it; returns its id."""
+    with h.session() as s:
+        _capture_site(s)
+        outcome = capture_batch(s, h.vault(s), SITE_ID, [raw], clock.now())
+        s.commit()
+    assert outcome.results[0]["status"] == "accepted", outcome.results
+    return str(outcome.results[0]["id"])
+
+
 def sell(session: Session, vault: Vault, *, owner_id: str, network_id: str, plan_id: str,
          raw: Mapping[str, Any], delivered_at: datetime, scope: str = PLATFORM_SCOPE,
          lead_id: uuid.UUID | None = None) -> dict[str, Any]:
@@ -115,9 +152,7 @@ def sell(session: Session, vault: Vault, *, owner_id: str, network_id: str, plan
     ``scope``) and its ``deliveries`` row. Returns the ``lead_delivered`` payload."""
     lead_id = lead_id or uuid.uuid4()
     data = stored_lead(raw, delivered_at)
-    session.execute(pg_insert(capture_sites).values(
-        id=SITE_ID, name="Form", url="https://form.example.fr", key_hash="0" * 64,
-        key_prefix="lck_test").on_conflict_do_nothing())
+    _capture_site(session)
     session.execute(leads_table.insert().values(
         id=lead_id, capture_site_id=SITE_ID, status="accepted", country=data["country"],
         tier="premium", captured_at=delivered_at, key_scope=scope,

@@ -1,15 +1,15 @@
 """What leads processes, declared in code for the register (annex IV.14): the answer of
-``leads.data_map()``, in the format compliance assembles the register from
-(``compliance/domain/datamap.py``: ``{service, format_version, activities: [...]}``, each
-activity with its role, purposes, legal basis, persons, categories, retention, recipients
-and security measures). Plain Python; the retention periods are arguments, so the register
-shows the settings in force.
+``leads.data_map()``, in the register's format (``suivi_common.datamap``, which compliance
+reads it with: ``{service, format_version, activities: [...]}``, each activity with its
+role, purposes, legal basis, persons, categories, retention, recipients and security
+measures). Plain Python; the retention periods are arguments, so the register shows the
+settings in force.
 """
 from __future__ import annotations
 
 from typing import Any
 
-FORMAT_VERSION = 1
+from suivi_common.datamap import FORMAT_VERSION
 
 _SECURITY = [
     "données personnelles chiffrées au repos (AES-256-GCM, une clé par réseau ; le stock "

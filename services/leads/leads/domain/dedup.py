@@ -7,20 +7,17 @@ here, once, so the value hashed into the blind index is identical whatever path
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from leads.domain.lead import LeadData
-from leads.domain.timestamps import require_aware
+from leads.domain.timestamps import days_before, require_aware
 
 DEFAULT_WINDOW_DAYS = 90
 
 
 def duplicate_cutoff(now: datetime, window_days: int = DEFAULT_WINDOW_DAYS) -> datetime:
     """Leads last seen strictly after this instant are duplicates (for SQL filters)."""
-    require_aware(now, "now")
-    if window_days <= 0:
-        raise ValueError("window_days must be positive")
-    return now - timedelta(days=window_days)
+    return days_before(now, window_days, "window_days")
 
 
 def is_duplicate(

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from leads.domain.timestamps import require_aware
+from leads.domain.timestamps import days_before, require_aware
 
 DEFAULT_MAX_AGE_DAYS = 30
 
 
 def freshness_cutoff(now: datetime, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> datetime:
     """Oldest capture instant still fresh (inclusive), for `captured_at >= cutoff` queries."""
-    require_aware(now, "now")
-    if max_age_days <= 0:
-        raise ValueError("max_age_days must be positive")
-    return now - timedelta(days=max_age_days)
+    return days_before(now, max_age_days, "max_age_days")
 
 
 def is_fresh(captured_at: datetime, now: datetime, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> bool:

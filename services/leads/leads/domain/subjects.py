@@ -1,6 +1,7 @@
 """Data-subject requests as leads sees them (GDPR art. 15-22; annex IV.8): the task
 compliance sends, the person's identifiers in the form leads' blind indexes hash, what a
-rectification changes in one copy, and the report leads sends back.
+rectification changes in one copy, and the failed report of a task it cannot read (the
+reports themselves are ``dsr.report``'s).
 
 Plain Python: no database, no broker. The normalisation is the one capture and the
 office apply before hashing (e-mail: email-validator's form, lower case; phones: E.164),
@@ -10,7 +11,6 @@ which is also compliance's (``compliance.domain.subject``), so the values compli
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from leads.domain.office_records import norm_email
@@ -40,13 +40,8 @@ def parse_task(payload: Mapping[str, Any]) -> Task | None:
     return dsr.task_for(payload, SERVICE)
 
 
-@dataclass(frozen=True)
-class Subject:
-    """The person, normalised as leads hashes its blind indexes."""
-
-    email: str | None
-    phone: str | None  # E.164
-    changes: Mapping[str, Any] = field(default_factory=dict)
+class Subject(dsr.Subject):
+    """The person, normalised as leads hashes its blind indexes (``parse_subject``)."""
 
     def keys(self) -> list[tuple[str, str]]:
         """(kind, value) pairs, the kinds of ``Vault.blind_index`` (and of ``contacts``)."""
@@ -67,12 +62,12 @@ def _e164(value: Any) -> str | None:
         return None
 
 
-def parse_subject(answer: Mapping[str, Any]) -> Subject:
-    """What ``compliance.dsr_subject`` answered; BadTask when it names nobody."""
-    email = answer.get("email")
-    subject = Subject(norm_email(email) if isinstance(email, str) and email.strip() else None,
-                      _e164(answer.get("phone")),
-                      dict(answer.get("changes") or {}))
+def parse_subject(answer: dsr.Subject) -> Subject:
+    """What ``compliance.dsr_subject`` answered (``dsr.subject_of``), normalised; BadTask
+    when it names nobody."""
+    email = answer.email
+    subject = Subject(norm_email(email) if email and email.strip() else None,
+                      _e164(answer.phone), dict(answer.changes))
     if subject.email is None and subject.phone is None:
         raise BadTask("the request names no e-mail address or phone number")
     return subject
@@ -119,23 +114,10 @@ def _is_mobile(value: Any) -> bool:
         return False
 
 
-def report(task: Task, *, found: bool, records_affected: int, data: Any = None,
-           error: str | None = None) -> dict[str, Any]:
-    """The ``dsr_task_reported`` payload (compliance's contract)."""
-    out: dict[str, Any] = {"request_id": task.request_id, "service": SERVICE, "found": found,
-                           "records_affected": max(0, int(records_affected))}
-    if data is not None:
-        out["data"] = data
-    if error:
-        out["error"] = error[:MAX_ERROR]
-    return out
-
-
 def refusal(payload: Mapping[str, Any], error: str) -> dict[str, Any] | None:
     """The failed report of a task leads cannot read (an unknown kind), if it names a
     request of leads' to answer; None otherwise."""
     request_id = str(payload.get("request_id") or "").strip()
-    if payload.get("service") != SERVICE or not request_id or len(request_id) > 64:
+    if payload.get("service") != SERVICE or not request_id or len(request_id) > dsr.MAX_REQUEST_ID:
         return None
-    return {"request_id": request_id, "service": SERVICE, "found": False,
-            "records_affected": 0, "error": error[:MAX_ERROR]}
+    return dsr.report(SERVICE, request_id, False, 0, error=error)

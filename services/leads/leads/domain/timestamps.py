@@ -6,7 +6,7 @@ time silently shifts windows (freshness, duplicates, refund delay) by hours.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from suivi_common.errors import Invalid
 
@@ -18,6 +18,14 @@ def require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
     return value
+
+
+def days_before(now: datetime, days: int, name: str) -> datetime:
+    """``days`` (named ``name``, a setting: positive) before the aware ``now``."""
+    require_aware(now, "now")
+    if days <= 0:
+        raise ValueError(f"{name} must be positive")
+    return now - timedelta(days=days)
 
 
 def parse_aware_datetime(raw: str) -> datetime:

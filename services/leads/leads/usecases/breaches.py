@@ -30,6 +30,7 @@ from leads.models import breach_subject_notices
 from leads.usecases.office import one_lead
 from leads.usecases.office.context import OfficeCtx
 from suivi_common.crypto import KeyDestroyed
+from suivi_common.database import one_row
 from suivi_common.errors import Invalid, NotFound
 from suivi_common.ids import parse_uuid
 
@@ -130,10 +131,8 @@ def subject_contact(ctx: OfficeCtx, breach_id: Any, lead_id: Any) -> dict[str, A
     if lid is None:
         raise NotFound("No such person to notify")
     n = breach_subject_notices
-    requested = ctx.session.execute(select(n.c.user_id).where(
-        n.c.breach_id == str(breach_id)[:64], n.c.lead_id == lid)).scalar()
-    if requested is None:
-        raise NotFound("No such person to notify")
+    requested = one_row(ctx.session, select(n.c.user_id).where(
+        n.c.breach_id == str(breach_id)[:64], n.c.lead_id == lid), "person to notify").user_id
     row = one_lead.load(ctx.session, lid, requested)
     if row.erased_at is not None:
         raise NotFound("No such person to notify")

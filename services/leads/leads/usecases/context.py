@@ -1,5 +1,5 @@
-"""What a leads use case works with: the worker's transaction, encryption, the outbox, the
-caller, and the service's one office-open check.
+"""What a leads use case works with: the library's ``BaseCtx`` (the worker's transaction,
+encryption, the outbox, the caller) and the service's one office-open check.
 
 Built per call from the worker's ``Database`` handle (``Ctx.from_db``), so a use case runs
 the same under nameko and in tests. ``separate()`` is a transaction of its own (one
@@ -20,16 +20,15 @@ from sqlalchemy.orm import Session
 
 from suivi_common.auth import Principal
 from suivi_common.crypto import Vault
+from suivi_common.usecase import BaseCtx
 
 Emit = Callable[[str, Mapping[str, Any]], Any]
 
 
 @dataclass
-class Ctx:
-    session: Session
-    vault: Vault
-    emit: Emit
-    principal: Principal | None
+class Ctx(BaseCtx[None]):
+    """``BaseCtx`` (session, vault, emit, principal, ``lock``) and what leads adds."""
+
     #: the worker's context data: set-based event rows carry its correlation id
     trace: Mapping[str, Any]
     #: the office's one check (terms art. 10), ``usecases.office.access.require_office_open``

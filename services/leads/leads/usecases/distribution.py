@@ -64,6 +64,7 @@ from leads.usecases.stock import stock_cutoff
 from suivi_common import clock, outbox
 from suivi_common.auth import require
 from suivi_common.crypto import KeyDestroyed, Vault
+from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 GROUP_LOCK_CLASS = 0x1EAD  # advisory lock namespace of auto-delivery groups
@@ -234,6 +235,12 @@ def parse_limit(limit: Any) -> int | None:
     return limit
 
 
+def _owned_plan(session: Session, plan_id: str, user_id: str | None) -> None:
+    """The plan is this user's: another's, or none, is NotFound (terms art. 10.A)."""
+    one_row(session, select(entitlements.c.user_id).where(
+        entitlements.c.plan_id == plan_id, entitlements.c.user_id == user_id), "plan")
+
+
 def take(ctx: Ctx, user_id: str, plan_id: Any, requested: Any = None) -> dict[str, Any]:
     """Hand the owner up to the rest of today's quota, oldest fresh leads first.
 
@@ -241,10 +248,7 @@ def take(ctx: Ctx, user_id: str, plan_id: Any, requested: Any = None) -> dict[st
     lock is taken: it may ask accounts."""
     requested, plan_id = parse_limit(requested), str(plan_id)[:64]
     session, vault = ctx.session, ctx.vault
-    owner = session.execute(select(entitlements.c.user_id)
-                            .where(entitlements.c.plan_id == plan_id)).scalar()
-    if owner is None or owner != user_id:
-        raise NotFound("No such plan")
+    _owned_plan(session, plan_id, user_id)
     ctx.require_office_open(user_id)
     ent = session.execute(select(entitlements).where(entitlements.c.plan_id == plan_id)
                           .with_for_update()).one()
@@ -446,10 +450,7 @@ def plan_today(ctx: Ctx, plan_id: Any) -> dict[str, Any]:
     counted), then the date."""
     principal, plan_id, session = require(ctx.principal), str(plan_id)[:64], ctx.session
     if principal.role not in INTERNAL_ROLES:
-        owner = session.execute(select(entitlements.c.user_id)
-                                .where(entitlements.c.plan_id == plan_id)).scalar()
-        if owner != principal.user_id:
-            raise NotFound("No such plan")
+        _owned_plan(session, plan_id, principal.user_id)
     session.execute(select(entitlements.c.plan_id).where(entitlements.c.plan_id == plan_id)
                     .with_for_update(read=True)).first()
     today = clock.today()

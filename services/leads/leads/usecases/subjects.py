@@ -67,26 +67,21 @@ from leads.usecases import objections
 from leads.usecases.capture import lead_blind_indexes
 from leads.usecases.office import history, one_lead
 from leads.usecases.office.context import OfficeCtx, encrypt_json
+from suivi_common import dsr
 from suivi_common.crypto import PLATFORM_SCOPE, KeyDestroyed, Vault
 from suivi_common.database import xact_lock
+from suivi_common.dsr import Outcome
 from suivi_common.errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
 T = office_leads
 
 
-@dataclass
-class Outcome:
-    found: bool
-    records_affected: int
-    data: Any = None
-    error: str | None = None
-
-
 # --- the task ----------------------------------------------------------------------------------
 
-def handle_task(ctx: OfficeCtx, compliance: Any, payload: Mapping[str, Any]) -> Outcome | None:
-    """One ``dsr_task_requested``; None when it is not leads' (or no longer open)."""
+def handle_task(ctx: OfficeCtx, compliance: Any, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One ``dsr_task_requested`` (``dsr.run_once``); returns the report emitted, None when
+    the task is not leads' (or no longer open)."""
     try:
         task = rules.parse_task(payload)
     except BadTask as err:
@@ -97,46 +92,58 @@ def handle_task(ctx: OfficeCtx, compliance: Any, payload: Mapping[str, Any]) -> 
         return None
     if task is None:
         return None
-    xact_lock(ctx.session, f"dsr:{task.request_id}")  # two attempts at once: one waits
-    done = ctx.session.execute(select(subject_tasks).where(
-        subject_tasks.c.request_id == task.request_id)).first()
-    if done is not None and task.kind not in rules.READING:
-        ctx.session.execute(update(subject_tasks)
-                            .where(subject_tasks.c.request_id == task.request_id)
-                            .values(attempts=subject_tasks.c.attempts + 1))
-        outcome = Outcome(done.found, done.records_affected, error=done.error)
-        ctx.emit(rules.REPORT_EVENT, _report(task, outcome))
-        log.info("dsr %s (%s) done before: reported again", task.request_id, task.kind)
+
+    def recorded(request_id: str) -> Any:
+        return ctx.session.execute(select(subject_tasks).where(
+            subject_tasks.c.request_id == request_id)).first()
+
+    def done(request_id: str) -> Outcome | None:
+        """A task done before, reported again (``run_once`` reports no error: a failure
+        recorded is reported again by ``act``)."""
+        row = recorded(request_id)
+        if row is None or row.error is not None or task.kind in rules.READING:
+            return None
+        _count_attempt(ctx, request_id)
+        return Outcome(row.found, row.records_affected)
+
+    def subject(request_id: str) -> dsr.Subject | None:
+        try:
+            return dsr.subject_of(compliance.dsr_subject(request_id))
+        except NotFound:
+            return None
+
+    def act(task: Task, person: dsr.Subject) -> Outcome:
+        row = recorded(task.request_id)
+        if row is not None and row.error is not None and task.kind not in rules.READING:
+            _count_attempt(ctx, task.request_id)  # failed before: the same failure again
+            return Outcome(row.found, row.records_affected, error=row.error)
+        outcome = _act(ctx, task, person)
+        values = {"kind": str(task.kind), "found": outcome.found,
+                  "records_affected": outcome.records,
+                  "error": (outcome.error or "")[:rules.MAX_ERROR] or None, "done_at": ctx.now}
+        ctx.session.execute(pg_insert(subject_tasks).values(request_id=task.request_id, **values)
+                            .on_conflict_do_update(index_elements=["request_id"], set_={
+                                **values, "attempts": subject_tasks.c.attempts + 1}))
         return outcome
-    try:
-        answer = compliance.dsr_subject(task.request_id)
-    except NotFound:
-        log.info("dsr %s: the task is no longer open; nothing to do", task.request_id)
-        return None
-    outcome = _act(ctx, task, answer)
-    values = {"kind": str(task.kind), "found": outcome.found,
-              "records_affected": outcome.records_affected,
-              "error": (outcome.error or "")[:rules.MAX_ERROR] or None, "done_at": ctx.now}
-    ctx.session.execute(pg_insert(subject_tasks).values(request_id=task.request_id, **values)
-                        .on_conflict_do_update(index_elements=["request_id"], set_={
-                            **values, "attempts": subject_tasks.c.attempts + 1}))
-    ctx.emit(rules.REPORT_EVENT, _report(task, outcome))
-    log.info("dsr %s (%s): found=%s records=%d%s", task.request_id, task.kind, outcome.found,
-             outcome.records_affected, f" error={outcome.error}" if outcome.error else "")
-    return outcome
+
+    report = dsr.run_once(payload, rules.SERVICE, done=done, subject=subject, act=act,
+                          lock=lambda request_id: xact_lock(ctx.session, f"dsr:{request_id}"))
+    if report is not None:
+        ctx.emit(rules.REPORT_EVENT, report)
+    return report
 
 
-def _report(task: Task, outcome: Outcome) -> dict[str, Any]:
-    return rules.report(task, found=outcome.found, records_affected=outcome.records_affected,
-                        data=outcome.data, error=outcome.error)
+def _count_attempt(ctx: OfficeCtx, request_id: str) -> None:
+    ctx.session.execute(update(subject_tasks).where(subject_tasks.c.request_id == request_id)
+                        .values(attempts=subject_tasks.c.attempts + 1))
 
 
-def _act(ctx: OfficeCtx, task: Task, answer: Any) -> Outcome:
+def _act(ctx: OfficeCtx, task: Task, person: dsr.Subject) -> Outcome:
     """The kind's work, in a savepoint: a task that cannot be done leaves nothing half done
     and reports why."""
     try:
         with ctx.session.begin_nested():
-            subject = rules.parse_subject(answer if isinstance(answer, Mapping) else {})
+            subject = rules.parse_subject(person)
             copies = find(ctx.session, ctx.vault, subject)
             return ACTIONS[task.kind](ctx, task, subject, copies)
     except BadTask as err:

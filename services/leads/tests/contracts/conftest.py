@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from leads import office_testing as testing
 from leads import testing as leads_testing
+from leads.models import metadata
 from leads.service import LeadsService
 from suivi_common import clock
 from suivi_common.auth import Principal
@@ -104,7 +105,7 @@ def _running() -> Iterator[infra.Stack]:
 
 @pytest.fixture
 def stack(_running: infra.Stack) -> Iterator[Stack]:
-    testing.truncate(_running.engine)
+    infra.truncate_all(_running.engine, metadata)
     _running.forget_data_keys()
     FAKE.update({"open": {}, "events": []})
     yield Stack(_running.cfg, _running.engine)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from leads import office_testing as testing
 from leads import testing as leads_testing
 from leads.domain.refund_checks import DomainNotFoundError, ResolverUnavailableError
-from leads.models import common, office_leads
+from leads.models import common, metadata, office_leads
 from leads.office_entrypoints import OfficeEntrypoints
 from suivi_common import clock
 from suivi_common.auth import CurrentPrincipal, Principal
@@ -109,7 +109,7 @@ def office_engine() -> Iterator[Engine]:
 
 @pytest.fixture
 def h(office_engine: Engine) -> Iterator[testing.Harness]:
-    testing.truncate(office_engine)
+    infra.truncate_all(office_engine, metadata)
     yield testing.Harness(office_engine)
     clock.reset()
 
@@ -189,7 +189,7 @@ def fake() -> dict[str, Any]:
 
 @pytest.fixture
 def stack(_stack_cfg: infra.Stack) -> Iterator[Stack]:
-    testing.truncate(_stack_cfg.engine)
+    infra.truncate_all(_stack_cfg.engine, metadata)
     _stack_cfg.forget_data_keys()
     reset_fake()
     yield Stack(_stack_cfg.cfg, _stack_cfg.engine)

@@ -2,52 +2,25 @@
 platform clock, idempotent, resumable in batches; and the owner's bulk delete."""
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
 
-from leads.models import capture_sites, contacts, leads, office_leads, offices
-from leads.office_testing import SITE_ID, Harness, deliver, raw_lead, user
+from leads.models import contacts, leads, office_leads, offices
+from leads.office_testing import Harness, SeparateCtx, capture, deliver, paris, raw_lead, user
 from leads.usecases import retention
-from leads.usecases.capture import capture_batch
 from leads.usecases.entitlements import record_office
 from leads.usecases.office import bulk_delete, one_lead
 from suivi_common import clock
-from suivi_common.clock import PARIS
 from suivi_common.errors import Invalid
 
 
-class SweepCtx:
-    """What the sweep uses of ``Ctx``: separate transactions and their events."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.db = self
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    @contextlib.contextmanager
-    def separate(self) -> Iterator[Session]:
-        with Session(self.engine) as session, session.begin():
-            yield session
-
-    def emit(self, event: str, payload: dict[str, Any], session: Any = None) -> None:
-        self.events.append((event, dict(payload)))
-
-
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
-
-
-def sweep(h: Harness, on: datetime) -> tuple[dict[str, Any], SweepCtx]:
+def sweep(h: Harness, on: datetime) -> tuple[dict[str, Any], SeparateCtx]:
     clock.freeze(on)
-    ctx = SweepCtx(h.engine)
+    ctx = SeparateCtx(h.engine)
     return retention.sweep(ctx), ctx  # type: ignore[arg-type]
 
 
@@ -109,16 +82,6 @@ def test_the_sweep_resumes_in_batches(h: Harness, monkeypatch: pytest.MonkeyPatc
     assert result["office_leads"] == 5 and live(h, "u1") == 0
     batches = [len(p["lead_ids"]) for e, p in ctx.events if e == "office_leads_erased"]
     assert batches == [2, 2, 1]
-
-
-def capture(h: Harness, raw: dict[str, Any]) -> str:
-    with h.session() as s:
-        s.execute(pg_insert(capture_sites).values(
-            id=SITE_ID, name="Form", url="https://form.example.fr", key_hash="0" * 64,
-            key_prefix="lck_test").on_conflict_do_nothing())
-        outcome = capture_batch(s, h.vault(s), SITE_ID, [raw], clock.now())
-        s.commit()
-    return str(outcome.results[0]["id"])
 
 
 def test_unsold_stock_is_erased_three_years_after_capture(h: Harness) -> None:

@@ -3,47 +3,22 @@ due, the month boundary on the Paris day, idempotence and resumption; and the of
 filter ``inactive_since`` its e-mail links to (listing and bulk delete agree with it)."""
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from leads.models import office_leads, stale_reminder_runs, stale_reminders
-from leads.office_testing import deliver, user
+from leads.office_testing import SeparateCtx, deliver, paris, user
 from leads.usecases import stale_leads
 from leads.usecases.entitlements import record_office
 from leads.usecases.office import bulk_delete, one_lead, queries
 from suivi_common import clock
-from suivi_common.clock import PARIS
-
-
-class RunCtx:
-    """What the run uses of ``Ctx``: separate transactions and their events."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
-        self.db = self
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    @contextlib.contextmanager
-    def separate(self) -> Iterator[Session]:
-        with Session(self.engine) as session, session.begin():
-            yield session
-
-    def emit(self, event: str, payload: dict[str, Any], session: Any = None) -> None:
-        self.events.append((event, dict(payload)))
-
-
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)
 
 
 def run(h, on: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     clock.freeze(on)
-    ctx = RunCtx(h.engine)
+    ctx = SeparateCtx(h.engine)
     result = stale_leads.run(ctx)  # type: ignore[arg-type]
     return result, [p for e, p in ctx.events if e == stale_leads.EVENT]
 
@@ -108,7 +83,7 @@ def test_a_run_cut_off_resumes_without_reminding_anyone_twice(h, monkeypatch):
     for n, owner in enumerate(("u1", "u2", "u3", "u4", "u5")):
         stock(h, owner, 1, paris(2025, 1, 10, 10), first=n)
     clock.freeze(paris(2026, 12, 1, 3))
-    ctx = RunCtx(h.engine)
+    ctx = SeparateCtx(h.engine)
     calls = {"n": 0}
     real = stale_leads.remind_batch
 

@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.models import (
-    capture_sites,
     contacts,
     leads,
     office_history,
@@ -19,8 +17,9 @@ from leads.models import (
     office_notes,
     stock,
     subject_objections,
+    subject_tasks,
 )
-from leads.office_testing import SITE_ID, Harness, deliver, raw_lead, user
+from leads.office_testing import SITE_ID, Harness, capture, deliver, raw_lead, user
 from leads.usecases import subjects
 from leads.usecases.capture import capture_batch
 from leads.usecases.office import export, mailing, one_lead, queries
@@ -56,18 +55,6 @@ class FakeCompliance:
         return self.open[request_id]
 
 
-def capture(h: Harness, raw: dict[str, Any]) -> str:
-    """A lead captured into stock, as the capture pipeline stores it."""
-    with h.session() as s:
-        s.execute(pg_insert(capture_sites).values(
-            id=SITE_ID, name="Form", url="https://form.example.fr", key_hash="0" * 64,
-            key_prefix="lck_test").on_conflict_do_nothing())
-        outcome = capture_batch(s, h.vault(s), SITE_ID, [raw], clock.now())
-        s.commit()
-    assert outcome.results[0]["status"] == "accepted", outcome.results
-    return str(outcome.results[0]["id"])
-
-
 def world(h: Harness) -> dict[str, str]:
     """The person in stock, bought by u1 (net-1), entered by hand by u2 (net-2, phone only
     in common); the other person beside them in each place."""
@@ -82,7 +69,8 @@ def world(h: Harness) -> dict[str, str]:
     return ids
 
 
-def run(h: Harness, compliance: FakeCompliance, task: dict[str, Any]) -> subjects.Outcome | None:
+def run(h: Harness, compliance: FakeCompliance, task: dict[str, Any]) -> dict[str, Any] | None:
+    """The task handled; the report emitted, None when there is none."""
     return h.run(subjects.handle_task, compliance, task)
 
 
@@ -99,8 +87,8 @@ def test_erasure_finds_every_copy_through_blind_indexes_and_empties_them(h: Harn
     ids = world(h)
     compliance = FakeCompliance()
     task = compliance.task("erasure")
-    outcome = run(h, compliance, task)
-    assert outcome is not None and outcome.error is None
+    report = run(h, compliance, task)
+    assert report is not None and "error" not in report
     # captured copies: stock and the bought one's; office copies: bought and personal
     assert reports(h) == [{"request_id": task["request_id"], "service": "leads", "found": True,
                            "records_affected": 4}]
@@ -302,3 +290,15 @@ def test_the_owner_deleting_a_lead_takes_its_captured_copy_and_tells_the_mailer(
     event = h.events_of("office_leads_erased")[-1]
     assert event["lead_ids"] == [ids["bought"]] and event["reason"] == "owner"
     assert event["user_id"] == "u1" and h.events_of("lead_erased") == []
+
+
+def test_a_retried_failed_task_reports_the_same_failure_without_acting(h: Harness) -> None:
+    world(h)
+    compliance = FakeCompliance(email="not an address")
+    task = compliance.task("rectification")
+    run(h, compliance, task)
+    run(h, compliance, {**task, "attempt": 2})
+    first, second = reports(h)
+    assert first == second and "email" in first["error"]
+    with h.session() as s:
+        assert s.execute(select(subject_tasks.c.attempts)).scalar_one() == 2

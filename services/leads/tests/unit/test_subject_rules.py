@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from leads.domain.subjects import BadTask, Kind, Subject, Task, edit_of, parse_subject, parse_task, report
+from leads.domain.subjects import BadTask, Kind, Subject, Task, edit_of, parse_subject, parse_task, refusal
+from suivi_common import dsr
 
 
 def test_only_leads_tasks_are_read() -> None:
@@ -17,10 +18,11 @@ def test_only_leads_tasks_are_read() -> None:
 
 
 def test_the_subject_is_normalised_as_the_blind_indexes_are() -> None:
-    subject = parse_subject({"email": " Jeanne.Dupont@Example.FR ", "phone": "06 12 34 56 78"})
+    subject = parse_subject(dsr.subject_of({"email": " Jeanne.Dupont@Example.FR ",
+                                             "phone": "06 12 34 56 78"}))
     assert subject.keys() == [("email", "jeanne.dupont@example.fr"), ("phone", "+33612345678")]
     with pytest.raises(BadTask):
-        parse_subject({"email": None, "phone": None})
+        parse_subject(dsr.subject_of({"email": " ", "phone": None}))
 
 
 STORED = {"first_name": "Jeanne", "email": "jeanne@example.fr",
@@ -48,9 +50,9 @@ def test_only_the_contract_fields_may_be_rectified() -> None:
         edit_of(Subject("a@example.fr", None, {"consent_at": "2020-01-01"}), STORED)
 
 
-def test_the_report_follows_compliances_contract() -> None:
-    task = Task("r1", Kind.ACCESS, 1)
-    assert report(task, found=True, records_affected=2, data={"x": 1}) == {
-        "request_id": "r1", "service": "leads", "found": True, "records_affected": 2,
-        "data": {"x": 1}}
-    assert report(task, found=False, records_affected=0, error="x" * 900)["error"] == "x" * 500
+def test_a_task_that_cannot_be_read_is_reported_failed_if_it_is_leads() -> None:
+    task = {"request_id": " r1 ", "service": "leads", "kind": "forget_me"}
+    assert refusal(task, "x" * 900) == {"request_id": "r1", "service": "leads", "found": False,
+                                        "records_affected": 0, "error": "x" * 500}
+    assert refusal({**task, "service": "plans"}, "unknown kind") is None
+    assert refusal({**task, "request_id": "r" * 65}, "unknown kind") is None

@@ -29,6 +29,7 @@ from leads.models import refund_claims
 from leads.settings import TUNABLES
 from leads.usecases.office import history, one_lead
 from leads.usecases.office.context import OfficeCtx, decrypt_json, encrypt_json
+from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
 from suivi_common.paging import keyset, page
@@ -142,9 +143,8 @@ def decide(ctx: OfficeCtx, claim_id: Any, approve: Any, comment: Any) -> dict[st
     text = _comment(comment)
     status = "approved" if approve else "rejected"
     c = refund_claims
-    scope = ctx.session.execute(select(c.c.network_id).where(c.c.id == cid)).scalar()
-    if scope is None:
-        raise NotFound("No such refund claim")
+    scope = one_row(ctx.session, select(c.c.network_id).where(c.c.id == cid),
+                    "refund claim").network_id
     row = ctx.session.execute(
         update(c).where(c.c.id == cid, c.c.status == "pending")
         .values(status=status, decided_at=ctx.now, decided_by=ctx.actor.user_id,

@@ -45,6 +45,7 @@ from leads.settings import TUNABLES
 from leads.usecases.office import queries
 from leads.usecases.office.context import OfficeCtx
 from suivi_common.clock import PARIS
+from suivi_common.database import one_row
 from suivi_common.errors import Invalid, NotFound
 from suivi_common.ids import parse_uuid
 
@@ -206,9 +207,9 @@ def chunk(ctx: OfficeCtx, owner_id: str, export_id: Any, n: Any) -> dict[str, An
         raise NotFound("No such export")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise Invalid("invalid chunk number", fields={"n": "a non-negative integer"})
-    job = ctx.session.execute(select(office_exports).where(
-        office_exports.c.id == eid, office_exports.c.user_id == owner_id)).first()
-    if job is None or n >= job.chunks:
+    job = one_row(ctx.session, select(office_exports).where(
+        office_exports.c.id == eid, office_exports.c.user_id == owner_id), "export")
+    if n >= job.chunks:
         raise NotFound("No such export")
     c = office_export_chunks
     piece = ctx.session.execute(select(c.c.data).where(c.c.export_id == eid, c.c.n == n)).scalar()

@@ -34,6 +34,7 @@ from leads.usecases.office.context import (
     wrap_lead_key,
 )
 from suivi_common.crypto import KeyDestroyed, Vault
+from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
 from suivi_common.paging import keyset, page
@@ -57,10 +58,7 @@ def load(session: Session, lead_id: Any, owner_id: str | None = None, *, lock: b
         query = query.where(t.c.owner_id == owner_id)
     if not with_deleted:
         query = query.where(t.c.deleted_at.is_(None))
-    row = session.execute(query.with_for_update() if lock else query).first()
-    if row is None:
-        raise NotFound("No such lead")
-    return row
+    return one_row(session, query, "lead", lock)
 
 
 def blind_indexes(vault: Vault, scope: str, data: Mapping[str, Any] | None) -> dict[str, Any]:
