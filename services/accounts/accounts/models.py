@@ -7,7 +7,8 @@ the user's network scope, staff under the platform scope; ``users.email_index`` 
 index under the platform scope, unique across the platform (one email, one account, one
 network), ``users.phone_index`` one of the phone (not unique: a number may be shared).
 
-An erased user (data-subject request) keeps its row, id and dates, with ``email``,
+An erased user (data-subject request, or the retention sweep 12 months after the end of
+the relationship: ``usecases.retention``) keeps its row, id and dates, with ``email``,
 ``email_index``, phone and password cleared (see ``usecases.subject_requests``).
 """
 from __future__ import annotations
@@ -93,7 +94,8 @@ users = Table(
     _ts("last_login_at"),
     _ts("status_changed_at"),
     _ts("created_at", nullable=False),
-    # data-subject requests: erased (identifiers gone), processing restricted, objection
+    # data-subject requests: erased (identifiers gone; also the retention sweep),
+    # processing restricted, objection
     _ts("erased_at"),
     _ts("restricted_at"),
     _ts("objected_at"),

@@ -24,13 +24,14 @@ from accounts.usecases import (
     queries,
     register,
     reminders,
+    retention,
     settlement,
     staff,
     subject_requests,
     subscriptions,
     terms,
 )
-from accounts.usecases.context import Ctx
+from accounts.usecases.context import Ctx, separate
 from suivi_common import clock
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
@@ -43,7 +44,7 @@ class AccountsService(PlatformService):
     db = Database(common)
     bootstrap = Bootstrap()
     compliance_rpc = ServiceRpc("compliance")  # dsr_subject, as accounts
-    plans_rpc = ServiceRpc("plans")  # running_plan_owners, for the reminders
+    plans_rpc = ServiceRpc("plans")  # running_plan_owners, for the reminders and retention
 
     @property
     def ctx(self) -> Ctx:
@@ -259,6 +260,12 @@ class AccountsService(PlatformService):
         subject_requests.on_task_requested(
             self.ctx, subject_requests.ComplianceSubjects(self.compliance_rpc), payload)
 
+    @rpc_internal
+    def retention_sweep(self) -> dict[str, Any]:
+        """Erase the accounts the retention term says are due today (the timer; operators)."""
+        return retention.sweep(lambda: separate(self.db, self.principal),
+                               self.plans_rpc.running_plan_owners)
+
     # --- timers --------------------------------------------------------------------------
     @timer(interval=60)
     def expire_subscriptions(self) -> None:
@@ -271,3 +278,7 @@ class AccountsService(PlatformService):
         accounts whose ten years are over."""
         reminders.remind_ending(self.ctx, self.plans_rpc.running_plan_owners)
         subject_requests.purge_billing_identities(self.ctx)
+
+    @retention.TUNABLES.timer("ACCOUNT_RETENTION_INTERVAL_SECONDS")
+    def retention_tick(self) -> None:
+        self.retention_sweep()

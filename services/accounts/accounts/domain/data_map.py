@@ -42,7 +42,11 @@ ACTIVITIES: tuple[Activity, ...] = (
          "échecs de connexion : index aveugles de l'email et de l'adresse IP, et l'heure",
          "liens de choix du mot de passe : empreinte du jeton, dates",
          "dates d'invitation, de conclusion du contrat, de dernière connexion"),
-        "pendant la vie du compte ; les échecs de connexion sont supprimés après la fenêtre "
+        "pendant la vie du compte, puis douze mois après la fin du dernier abonnement ou "
+        "du compte (CGU art. 10 ; réglage ACCOUNT_RETENTION_MONTHS), sauf commande en "
+        "attente de paiement, remboursement dû, compte suspendu, réseau encore administré "
+        "ou forfait en cours : le compte est alors effacé comme sur demande ; les échecs "
+        "de connexion sont supprimés après la fenêtre "
         "de limitation (une heure par défaut) ; à l'effacement d'un compte, l'email, le "
         "téléphone, le mot de passe, les sessions et les liens sont supprimés (le nom et "
         "l'adresse postale seulement s'il n'y a rien à facturer, voir l'activité "
@@ -59,7 +63,8 @@ ACTIVITIES: tuple[Activity, ...] = (
         "exécution du contrat (RGPD art. 6.1.b) et constatation de droits en justice",
         (_USERS,),
         ("version acceptée et date", "adresse IP au moment de l'acceptation"),
-        "pendant la vie du compte ; à l'effacement, l'adresse IP est supprimée, la version "
+        "pendant la vie du compte (effacé douze mois après la fin de la relation, voir "
+        "« Comptes utilisateurs ») ; à l'effacement, l'adresse IP est supprimée, la version "
         "et la date restent comme preuve du contrat",
         ("le personnel de la plateforme",),
         (_ENCRYPTED, _SIGNED)),

@@ -44,7 +44,9 @@ to it still add up. Payments and subscriptions are kept: they are accounting rec
 are kept too, for the same ten years after the last payment, because an invoice must name
 the customer and give their address (Code de commerce art. L441-9, CGI art. 242 nonies
 A); they are used for nothing else, and erased when that time is over
-(``billing_retained_until``). With nothing paid, they are erased at once.
+(``billing_retained_until``). With nothing paid, they are erased at once. The retention
+sweep (``domain.retention``) erases an account whose relationship ended long enough ago
+in exactly this way.
 """
 from __future__ import annotations
 
@@ -71,6 +73,12 @@ SERVICE = "accounts"
 
 #: accounting records and invoices: ten years (Code de commerce art. L123-22)
 ACCOUNTING_RETENTION_YEARS = 10
+
+#: why an account was erased (``user_erased.reason``): the person asked, or the retention
+#: term after the end of the relationship ran out (``domain.retention``); the erasure is
+#: the same
+ERASED_ON_REQUEST = "request"
+ERASED_AT_RETENTION = "retention"
 
 
 def task_for(payload: object, service: str = SERVICE) -> Task | None:

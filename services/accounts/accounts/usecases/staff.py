@@ -64,7 +64,8 @@ def reactivate_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
     never comes back (its holder can be invited again, as a new account)."""
     row = _target(ctx, user_id)
     if row.erased_at is not None:
-        raise Conflict("This account was erased at its holder's request", code="account_erased")
+        raise Conflict("This account was erased (its holder's request or the retention term)",
+                       code="account_erased")
     if row.status in (AccountStatus.ACTIVE.value, AccountStatus.INVITED.value):
         raise Conflict("This account is not suspended or closed", code="account_not_suspended")
     status = AccountStatus.ACTIVE if row.password_hash else AccountStatus.INVITED

@@ -57,8 +57,8 @@ from suivi_common import clock, dsr
 from suivi_common.dsr import Outcome
 from suivi_common.errors import Invalid
 
-__all__ = ["ComplianceSubjects", "on_task_requested", "purge_billing_identities",
-           "subject_users"]
+__all__ = ["ComplianceSubjects", "erase_account", "on_task_requested",
+           "purge_billing_identities", "subject_users"]
 
 
 def _count(result: Any) -> int:
@@ -315,8 +315,10 @@ def _last_paid_on(ctx: Ctx, user_id: uuid.UUID) -> Any:
     return last.astimezone(clock.PARIS).date() if last is not None else None
 
 
-def erase_account(ctx: Ctx, row: Row, now: datetime) -> int:
-    """Erase one account (see the domain module); returns the records it changed."""
+def erase_account(ctx: Ctx, row: Row, now: datetime,
+                  reason: str = rules.ERASED_ON_REQUEST) -> int:
+    """Erase one account (see the domain module); returns the records it changed.
+    ``reason`` says why in ``user_erased`` (a request, or the retention sweep's term)."""
     p = profile(ctx, row)
     s = subscriptions.c
     open_subs = ctx.session.execute(select(func.count()).select_from(subscriptions).where(
@@ -348,7 +350,7 @@ def erase_account(ctx: Ctx, row: Row, now: datetime) -> int:
     ctx.session.execute(update(users).where(users.c.id == row.id).values(**values))
     ctx.emit("user_erased", {"user_id": str(row.id),
                              "network_id": str(row.network_id) if row.network_id else None,
-                             "erased_at": now.isoformat()})
+                             "erased_at": now.isoformat(), "reason": reason})
     return records
 
 

@@ -1,5 +1,6 @@
 """Real PostgreSQL, RabbitMQ, card provider; one running AccountsService for the session,
-with a small fake ``compliance`` service answering ``dsr_subject`` from ``h.compliance``.
+with a small fake ``compliance`` service answering ``dsr_subject`` from ``h.compliance``
+and a fake ``plans`` answering ``running_plan_owners`` from ``h.plans``.
 
 Between tests every table is emptied except ``data_keys`` (the running service caches
 data keys; wiping them under it would desynchronise encryption), the bootstrap runs
@@ -36,7 +37,7 @@ from suivi_common import clock, outbox
 from suivi_common.auth import CurrentPrincipal
 from suivi_common.crypto import Vault
 from suivi_common.database import Database
-from suivi_common.errors import EXPECTED_ERRORS, NotFound
+from suivi_common.errors import EXPECTED_ERRORS, NotFound, ServiceUnavailable
 from suivi_common.testing import infra
 from suivi_common.testing.harness import ServiceHarness
 from suivi_common.testing.messages import publish_event
@@ -127,6 +128,41 @@ class FakeCompliance:
         return dict(COMPLIANCE.subjects[request_id])
 
 
+class PlansState:
+    """What the fake plans answers: who has a plan running, who was asked about, and the
+    call that fails (plans unreachable), if any."""
+
+    def __init__(self) -> None:
+        self.running: set[str] = set()
+        self.asked: list[list[str]] = []
+        self.fail_call: int | None = None  # 1-based
+
+    def reset(self) -> None:
+        self.running.clear()
+        self.asked.clear()
+        self.fail_call = None
+
+
+PLANS = PlansState()
+
+
+class FakePlans:
+    """plans' ``running_plan_owners`` as accounts sees it."""
+
+    name = "plans"
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        return {"service": self.name, "status": "ok", "now": clock.now().isoformat()}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def running_plan_owners(self, user_ids: list[str]) -> list[str]:
+        PLANS.asked.append(list(user_ids))
+        if PLANS.fail_call == len(PLANS.asked):
+            raise ServiceUnavailable("plans is not answering")
+        return sorted(u for u in user_ids if u in PLANS.running)
+
+
 class Harness(ServiceHarness):
     """What the integration tests drive: RPC clients, events, direct SQL."""
 
@@ -139,6 +175,7 @@ class Harness(ServiceHarness):
         self.database = database
         self.provider = provider
         self.compliance = COMPLIANCE
+        self.plans = PLANS
 
     @property
     def anon(self) -> Any:
@@ -261,10 +298,13 @@ def harness() -> Iterator[Harness]:
     sink = CallbackSink()
     threading.Thread(target=sink.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
-        with infra.running_on(db_url, AccountsService, FakeCompliance, PUBLIC_URL=sink.url,
+        with infra.running_on(db_url, AccountsService, FakeCompliance, FakePlans,
+                              PUBLIC_URL=sink.url,
                               CARD_PROVIDER_URL=server.base_url, CARD_PROVIDER_TIMEOUT_SECONDS=30,
                               SUIVI_STAFF_EMAIL=STAFF_EMAIL, SUIVI_STAFF_PASSWORD=STAFF_PASSWORD,
-                              SUBSCRIPTION_REMINDER_INTERVAL_SECONDS=86400  # tests call it
+                              # tests call them
+                              SUBSCRIPTION_REMINDER_INTERVAL_SECONDS=86400,
+                              ACCOUNT_RETENTION_INTERVAL_SECONDS=86400,
                               ) as running:
             h = Harness(running.cfg, running.engine, running.databases[0], server, sink)
             try:
@@ -286,5 +326,6 @@ def h(harness: Harness) -> Iterator[Harness]:
     harness.events.clear()
     harness.sink.received.clear()
     harness.compliance.reset()
+    harness.plans.reset()
     yield harness
     clock.reset()

@@ -148,7 +148,7 @@ def test_erasure_without_payment_erases_the_names_too(h: Any, member: dict[str, 
     assert tuple(row) == (None, None, None, None)
     assert h.events_of("user_erased") == [
         {"user_id": member["user_id"], "network_id": member["network_id"],
-         "erased_at": h.events_of("user_erased")[0]["erased_at"]}]
+         "erased_at": h.events_of("user_erased")[0]["erased_at"], "reason": "request"}]
 
 
 def test_rectification_keeps_the_history(h: Any, member: dict[str, Any]) -> None:
