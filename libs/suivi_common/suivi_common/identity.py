@@ -17,6 +17,9 @@ class Principal:
     user_id: str
     role: str
     network_id: str | None = None
+    #: What the member's access level grants (``suivi_common.permissions``), as the gateway
+    #: read it from accounts for this request; None: no level applies (see ``permissions``).
+    permissions: tuple[str, ...] | None = None
 
     @property
     def is_member(self) -> bool:

@@ -2,7 +2,8 @@
 ARCHITECTURE.md, "Trust boundary").
 
 A token is ``p1.<payload>.<mac>``: base64url JSON ``[user_id, role, network_id, issued_at,
-expires_at, audience]`` and HMAC-SHA256 over ``p1.<payload>`` with ``SUIVI_PRINCIPAL_KEY``,
+expires_at, audience]`` (plus, for a member, a seventh item: the permissions of their access
+level, ``suivi_common.permissions``) and HMAC-SHA256 over ``p1.<payload>`` with ``SUIVI_PRINCIPAL_KEY``,
 which only the platform's processes hold; a missing, malformed, forged or expired token
 makes the caller anonymous. The audience keeps a token to its use: ``rpc`` (a call,
 ``PRINCIPAL_TTL_SECONDS``), ``event:<message id>`` (one event, signed by the emitting
@@ -95,8 +96,11 @@ class Signer:
              issued_at: float | None = None) -> str:
         iat = int(self._now() if issued_at is None else issued_at)
         exp = iat + int(DEFAULT_TTL_SECONDS if ttl is None else ttl)
-        body = json.dumps([principal.user_id, principal.role, principal.network_id, iat, exp,
-                           audience], separators=(",", ":")).encode()
+        items: list[Any] = [principal.user_id, principal.role, principal.network_id, iat, exp,
+                            audience]
+        if principal.permissions is not None:
+            items.append(list(principal.permissions))
+        body = json.dumps(items, separators=(",", ":")).encode()
         signed = f"{VERSION}.{_b64(body)}"
         mac = hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
         return f"{signed}.{_b64(mac)}"
@@ -105,7 +109,8 @@ class Signer:
               ttl: float | None = None) -> str:
         """A token for ``principal``, reused while three quarters of its life remain."""
         life = DEFAULT_TTL_SECONDS if ttl is None else ttl
-        key = (principal.user_id, principal.role, principal.network_id, audience, life)
+        key = (principal.user_id, principal.role, principal.network_id, principal.permissions,
+               audience, life)
         now = self._now()
         hit = self._cache.get(key)
         if hit is not None and hit[1] - now > life * 0.75:
@@ -157,15 +162,22 @@ class Verifier:
             mac = _unb64(parts[2])
             if not hmac.compare_digest(expected, mac):
                 return None
-            user_id, role, network_id, iat, exp, aud = json.loads(_unb64(parts[1]))
+            items = json.loads(_unb64(parts[1]))
+            if not isinstance(items, list) or len(items) not in (6, 7):
+                return None
+            user_id, role, network_id, iat, exp, aud = items[:6]
+            granted = items[6] if len(items) == 7 else None
         except (ValueError, TypeError, UnicodeDecodeError):
             return None
         if (not isinstance(user_id, str) or not user_id or role not in ROLES
                 or not isinstance(iat, int) or not isinstance(exp, int)
                 or not isinstance(aud, str) or iat > now + CLOCK_SKEW_SECONDS
-                or not (network_id is None or isinstance(network_id, str))):
+                or not (network_id is None or isinstance(network_id, str))
+                or not (granted is None or (isinstance(granted, list)
+                                            and all(isinstance(g, str) for g in granted)))):
             return None
-        return Principal(user_id, role, network_id or None), float(exp), aud
+        permissions = None if granted is None else tuple(granted)
+        return Principal(user_id, role, network_id or None, permissions), float(exp), aud
 
     def _remember(self, token: str, hit: tuple[Principal, float, str], now: float) -> None:
         with self._lock:

@@ -68,8 +68,14 @@ access_levels = Table(
     Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
     Column("name", String(60), nullable=False),
     Column("permissions", JSONB, nullable=False),
+    # the network's default level: members without a level of their own hold it; it
+    # cannot be deleted (one per network)
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
     _ts("created_at", nullable=False),
+    _ts("updated_at"),
     UniqueConstraint("network_id", "name"),
+    Index("uq_access_levels_default", "network_id", unique=True,
+          postgresql_where=text("is_default")),
 )
 
 users = Table(
@@ -182,6 +188,9 @@ payments = Table(
     Column("refund_status", String(20)),
     Column("refund_amount_cents", Integer),
     _ts("refund_due_at"),
+    _ts("refunded_at"),
+    Column("refund_reference", String(100)),  # the transfer's or cheque's reference
+    Column("refunded_by", Uuid),
     CheckConstraint("status IN ('pending', 'validated', 'failed', 'cancelled')", name="status"),
     CheckConstraint("method IN ('card', 'transfer', 'cheque')", name="method"),
     CheckConstraint("amount_cents > 0", name="amount"),

@@ -140,6 +140,16 @@ class AccountsService(PlatformService):
         return networks.create_access_level(self.ctx, name, permissions)
 
     @rpc_api
+    def update_access_level(self, level_id: str, name: str,
+                            permissions: list[str]) -> dict[str, Any]:
+        return networks.update_access_level(self.ctx, level_id, name, permissions)
+
+    @rpc_api
+    def delete_access_level(self, level_id: str,
+                            replacement_id: str | None = None) -> dict[str, Any]:
+        return networks.delete_access_level(self.ctx, level_id, replacement_id)
+
+    @rpc_api
     def assign_access_level(self, member_id: str, access_level_id: str | None) -> dict[str, Any]:
         return networks.assign_access_level(self.ctx, member_id, access_level_id)
 
@@ -183,6 +193,10 @@ class AccountsService(PlatformService):
     def list_payments(self, status: str | None = None, cursor: str | None = None, limit: int = 50,
                       refund_status: str | None = None) -> dict[str, Any]:
         return payments.list_payments(self.ctx, status, cursor, limit, refund_status)
+
+    @rpc_api
+    def mark_refunded(self, payment_id: str, reference: str) -> dict[str, Any]:
+        return payments.mark_refunded(self.ctx, payment_id, reference)
 
     # --- what plans tells about its orders ------------------------------------------------
     @reliable_handler("plans", "plan_refund_due")

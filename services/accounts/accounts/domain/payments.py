@@ -130,3 +130,37 @@ def refund_to_record(*, status: Status, already_charged: bool, refund_status: st
         raise RefundRefused(problem)
     assert isinstance(asked_cents, int)
     return min(asked_cents, paid_cents)
+
+
+REFUND_REFERENCE_MAX = 100
+
+
+class RefundNotMarked(ValueError):
+    """Staff asked to mark a refund made that cannot be: ``code`` says why."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_refund_reference(value: object) -> str | None:
+    """The reference of the transfer or cheque that paid the money back (the proof staff
+    will be asked for), or None when missing or too long."""
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > REFUND_REFERENCE_MAX:
+        return None
+    return value.strip()
+
+
+def mark_refunded(*, refund_status: str | None, recorded_reference: str | None,
+                  reference: str) -> bool:
+    """Whether marking a refund made records something: a due refund ends ``refunded``
+    once. The same reference again is a no-op (a retried click); another reference on a
+    refund already made, or a payment with no refund due, is refused."""
+    if refund_status == RefundStatus.REFUNDED.value:
+        if recorded_reference == reference:
+            return False
+        raise RefundNotMarked("This refund was already made under another reference",
+                              "refund_already_made")
+    if refund_status != RefundStatus.DUE.value:
+        raise RefundNotMarked("No refund is due on this payment", "refund_not_due")
+    return True

@@ -9,11 +9,11 @@ from typing import Any, NoReturn
 from sqlalchemy import delete, exists, insert, select, update
 
 from accounts.adapters import password_hasher
-from accounts.domain import login_throttle, passwords
+from accounts.domain import login_throttle, passwords, permissions
 from accounts.domain import sessions as tokens
-from accounts.domain.accounts import AccountStatus, exempt_from_terms, login_refusal
+from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, exempt_from_terms, login_refusal
 from accounts.domain.profile import ProfileError, normalise_email
-from accounts.models import login_failures, sessions, terms_acceptances, users
+from accounts.models import access_levels, login_failures, sessions, terms_acceptances, users
 from accounts.usecases import password_tokens, terms
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import find_by_email, get_row, iso, profile, revoke_sessions
@@ -131,9 +131,15 @@ def authenticate(ctx: Ctx, token: object) -> dict[str, Any]:
     current = terms.current_version(ctx)
     accepted = exists().where(terms_acceptances.c.user_id == users.c.id,
                               terms_acceptances.c.version == current)
+    own_level = select(access_levels.c.permissions).where(
+        access_levels.c.id == users.c.access_level_id).scalar_subquery()
+    default_level = select(access_levels.c.permissions).where(
+        access_levels.c.network_id == users.c.network_id, access_levels.c.is_default
+    ).limit(1).scalar_subquery()
     row = ctx.session.execute(
         select(sessions, users.c.role, users.c.network_id, users.c.status,
-               accepted.label("terms_accepted"))
+               accepted.label("terms_accepted"), own_level.label("own_level"),
+               default_level.label("default_level"))
         .join(users, users.c.id == sessions.c.user_id)
         .where(sessions.c.token_hash == tokens.token_hash(token))).first()
     if row is None:
@@ -150,7 +156,10 @@ def authenticate(ctx: Ctx, token: object) -> dict[str, Any]:
     return {"user_id": str(row.user_id), "role": row.role,
             "network_id": str(row.network_id) if row.network_id else None,
             "session_id": str(row.id),
-            "terms_accepted": bool(exempt_from_terms(row.role) or row.terms_accepted)}
+            "terms_accepted": bool(exempt_from_terms(row.role) or row.terms_accepted),
+            # what the gateway signs into the request's principal (suivi_common.permissions)
+            "permissions": (permissions.effective(row.role, row.own_level, row.default_level)
+                            if row.role in MEMBER_ROLES else None)}
 
 
 def logout(ctx: Ctx, token: object) -> None:

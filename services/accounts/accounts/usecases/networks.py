@@ -5,7 +5,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -106,6 +106,9 @@ def create_network(ctx: Ctx, name: object, admin: object) -> dict[str, Any]:
                 created_at=now, updated_at=now))
     except IntegrityError:
         raise Conflict("A network with this name exists", code="network_name_taken") from None
+    ctx.session.execute(access_levels.insert().values(
+        id=uuid.uuid4(), network_id=network_id, name=permissions.DEFAULT_LEVEL_NAME,
+        permissions=list(permissions.ALL), is_default=True, created_at=now))
     admin_row = _invite(ctx, network_id, Role.ADMIN, email, first_name, last_name)
     ctx.emit("network_created", {"network_id": str(network_id), "name": clean,
                                  "admin_id": str(admin_row.id)})
@@ -167,6 +170,7 @@ def get_member(ctx: Ctx, member_id: object) -> dict[str, Any]:
 
 def access_level_dict(row: Row | SimpleNamespace) -> dict[str, Any]:
     return {"id": str(row.id), "name": row.name, "permissions": list(row.permissions),
+            "is_default": bool(getattr(row, "is_default", False)),
             "created_at": iso(row.created_at)}
 
 
@@ -177,9 +181,9 @@ def list_access_levels(ctx: Ctx) -> dict[str, Any]:
     return {"items": [access_level_dict(r) for r in rows], "next_cursor": None}
 
 
-def create_access_level(ctx: Ctx, name: object, permission_names: object) -> dict[str, Any]:
-    me = actor(ctx, Role.ADMIN.value)
+def _clean_level(name: object, permission_names: object) -> tuple[str, list[str]]:
     fields: dict[str, str] = {}
+    clean = ""
     try:
         clean = rules.clean_access_level_name(name)
     except rules.SettingError as err:
@@ -191,28 +195,100 @@ def create_access_level(ctx: Ctx, name: object, permission_names: object) -> dic
     if fields:
         raise Invalid("The access level is not valid", fields=fields)
     assert isinstance(permission_names, list)
+    return clean, permissions.normalise(permission_names)
+
+
+def _level(ctx: Ctx, level_id: object, network_id: uuid.UUID | None, what: str = "access level",
+           lock: str | None = None) -> Row:
+    """A level of the admin's network (another network's is simply not found); ``lock``:
+    ``update`` or ``share``."""
+    parsed = parse_uuid(level_id)
+    query = select(access_levels).where(access_levels.c.id == parsed,
+                                        access_levels.c.network_id == network_id)
+    if lock == "update":
+        query = query.with_for_update()
+    elif lock == "share":
+        query = query.with_for_update(read=True)
+    row = ctx.session.execute(query).first() if parsed else None
+    if row is None:
+        raise NotFound(f"No such {what}")
+    return row
+
+
+def create_access_level(ctx: Ctx, name: object, permission_names: object) -> dict[str, Any]:
+    me = actor(ctx, Role.ADMIN.value)
+    clean, granted = _clean_level(name, permission_names)
     level_id = uuid.uuid4()
     try:
         with ctx.session.begin_nested():
             ctx.session.execute(access_levels.insert().values(
                 id=level_id, network_id=me.network_id, name=clean,
-                permissions=permissions.normalise(permission_names), created_at=clock.now()))
+                permissions=granted, created_at=clock.now()))
     except IntegrityError:
         raise Conflict("An access level with this name exists", code="access_level_name_taken") from None
     row = ctx.session.execute(select(access_levels).where(access_levels.c.id == level_id)).one()
     return access_level_dict(row)
 
 
+def update_access_level(ctx: Ctx, level_id: object, name: object,
+                        permission_names: object) -> dict[str, Any]:
+    """Rename a level and replace its permissions; its holders' next request carries them
+    (the gateway drops the network's cached principals)."""
+    me = actor(ctx, Role.ADMIN.value)
+    clean, granted = _clean_level(name, permission_names)
+    row = _level(ctx, level_id, me.network_id, lock="update")
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.execute(update(access_levels).where(access_levels.c.id == row.id)
+                                .values(name=clean, permissions=granted, updated_at=clock.now()))
+    except IntegrityError:
+        raise Conflict("An access level with this name exists", code="access_level_name_taken") from None
+    return access_level_dict(ctx.session.execute(
+        select(access_levels).where(access_levels.c.id == row.id)).one())
+
+
+def delete_access_level(ctx: Ctx, level_id: object, replacement_id: object = None) -> dict[str, Any]:
+    """Delete a level; its holders move to ``replacement_id`` (required while anyone holds
+    it). The level's row lock orders this against a concurrent assignment to it, which
+    holds the row in share mode: that member is moved too."""
+    me = actor(ctx, Role.ADMIN.value)
+    ctx.lock(f"access-levels:{me.network_id}")  # two deletions replacing each other: in turn
+    row = _level(ctx, level_id, me.network_id, lock="update")
+    holders = ctx.session.execute(select(func.count()).select_from(users)
+                                  .where(users.c.access_level_id == row.id)).scalar_one()
+    replacement = None
+    if replacement_id is not None:
+        if parse_uuid(replacement_id) is None:
+            raise Invalid("The replacement level is not valid",
+                          fields={"replacement_id": "not a level id"}, code="replacement_invalid")
+    permissions.check_deletion(level_id=str(row.id), is_default=row.is_default, holders=holders,
+                               replacement_id=None if replacement_id is None
+                               else str(parse_uuid(replacement_id)))
+    if replacement_id is not None:
+        try:
+            replacement = _level(ctx, replacement_id, me.network_id, "replacement level",
+                                 lock="share")
+        except NotFound:
+            raise Invalid("No such replacement level in your network",
+                          fields={"replacement_id": "unknown"}, code="replacement_invalid") from None
+    target = None
+    if replacement is not None and not replacement.is_default:
+        target = replacement.id  # the default level is held by having none of one's own
+    moved = ctx.session.execute(update(users).where(users.c.access_level_id == row.id)
+                                .values(access_level_id=target)).rowcount
+    ctx.session.execute(access_levels.delete().where(access_levels.c.id == row.id))
+    return {"id": str(row.id), "deleted": True, "members_moved": int(moved or 0),
+            "replacement_id": str(replacement.id) if replacement is not None else None}
+
+
 def assign_access_level(ctx: Ctx, member_id: object, access_level_id: object) -> dict[str, Any]:
+    """Give a member a level (None, or the default level: the network's default)."""
     me = actor(ctx, Role.ADMIN.value)
     member = member_of_network(ctx, member_id, me.network_id, for_update=True)
     level_id = None
     if access_level_id is not None:
-        level_id = parse_uuid(access_level_id)
-        level = ctx.session.execute(select(access_levels.c.id).where(
-            access_levels.c.id == level_id, access_levels.c.network_id == me.network_id)).first()
-        if level is None:
-            raise NotFound("No such access level")
+        level = _level(ctx, access_level_id, me.network_id, lock="share")
+        level_id = None if level.is_default else level.id
     ctx.session.execute(update(users).where(users.c.id == member.id).values(access_level_id=level_id))
     row = get_row(ctx, member.id)
     assert row is not None

@@ -32,6 +32,9 @@ def payment_dict(row: Row | SimpleNamespace) -> dict[str, Any]:
         "user_id": str(row.user_id), "created_at": iso(row.created_at),
         "validated_at": iso(row.validated_at), "refund_status": row.refund_status,
         "refund_amount_cents": row.refund_amount_cents}
+    if getattr(row, "refunded_at", None) is not None:  # (a partial row from get_me has none)
+        data["refunded_at"] = iso(row.refunded_at)
+        data["refund_reference"] = row.refund_reference
     if row.method == rules.Method.CARD.value:
         data["redirect_url"] = row.redirect_url if row.status == rules.Status.PENDING.value else None
     return data
@@ -152,6 +155,8 @@ def list_payments(ctx: Ctx, status: object = None, cursor: object = None, limit:
     actor(ctx, "staff")
     size = paging.check_limit(limit)
     query = paging.keyset(select(payments), payments, cursor, size)  # cursor refused before filters
+    if status == rules.RefundStatus.REFUNDED.value:  # staff's "refunded" tab: money given back
+        status, refund_status = None, refund_status or status
     if status is not None:
         if status not in {s.value for s in rules.Status}:
             raise Invalid("Unknown payment status", fields={"status": "unknown"})
@@ -162,3 +167,31 @@ def list_payments(ctx: Ctx, status: object = None, cursor: object = None, limit:
         query = query.where(payments.c.refund_status == refund_status)
     rows = ctx.session.execute(query).all()
     return paging.page(rows, size, [payment_dict(r) for r in rows[:size]])
+
+
+def mark_refunded(ctx: Ctx, payment_id: object, reference: object) -> dict[str, Any]:
+    """Staff record that a due refund was paid back, with the transfer's or cheque's
+    reference: the refund ends ``refunded`` (and the account's retention hold with it).
+    Emits ``refund_made`` once."""
+    staff = actor(ctx, "staff")
+    clean = rules.clean_refund_reference(reference)
+    if clean is None:
+        raise Invalid("The refund needs a reference (the transfer or cheque), at most "
+                      f"{rules.REFUND_REFERENCE_MAX} characters",
+                      fields={"reference": "required, at most 100 characters"})
+    row = load(ctx, payment_id, for_update=True)
+    try:
+        record = rules.mark_refunded(refund_status=row.refund_status,
+                                     recorded_reference=row.refund_reference, reference=clean)
+    except rules.RefundNotMarked as err:
+        raise Conflict(str(err), code=err.code) from None
+    if record:
+        now = clock.now()
+        ctx.session.execute(update(payments).where(payments.c.id == row.id).values(
+            refund_status=rules.RefundStatus.REFUNDED.value, refunded_at=now,
+            refund_reference=clean, refunded_by=staff.id))
+        ctx.emit("refund_made", {"payment_id": str(row.id), "user_id": str(row.user_id),
+                                 "amount_cents": row.refund_amount_cents,
+                                 "reference": clean, "refunded_at": iso(now)})
+        row = load(ctx, row.id)
+    return payment_dict(row)

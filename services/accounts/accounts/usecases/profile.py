@@ -5,14 +5,14 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, select, update
+from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from accounts.adapters import password_hasher
 from accounts.domain import profile as rules
 from accounts.domain import subscriptions as sub_rules
-from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, exempt_from_terms
+from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role, exempt_from_terms
 from accounts.domain.subscriptions import EndReason
 from accounts.models import (
     access_levels,
@@ -71,14 +71,18 @@ _ME = (
            _CURRENT_TERMS.label("terms_current"),
            exists().where(terms_acceptances.c.user_id == users.c.id,
                           terms_acceptances.c.version == _CURRENT_TERMS).label("terms_accepted"),
-           *_prefixed(access_levels, _LEVEL, "id name permissions created_at"),
+           *_prefixed(access_levels, _LEVEL, "id name permissions is_default created_at"),
            *_prefixed(subscriptions, _SUB, "id status period amount_cents starts_on ends_on "
                       "created_at activated_at ended_at end_reason"),
            *_prefixed(payments, _PAY, "id method status amount_cents currency order_type "
                       "order_id description user_id created_at validated_at refund_status "
                       "refund_amount_cents redirect_url"))
     .select_from(
-        users.outerjoin(access_levels, access_levels.c.id == users.c.access_level_id)
+        # the member's level, else the network's default one (which they then hold)
+        users.outerjoin(access_levels, or_(
+            access_levels.c.id == users.c.access_level_id,
+            and_(users.c.access_level_id.is_(None), users.c.role == Role.USER.value,
+                 access_levels.c.network_id == users.c.network_id, access_levels.c.is_default)))
         .outerjoin(subscriptions, and_(subscriptions.c.user_id == users.c.id,
                                        subscriptions.c.status.in_(sub_rules.OPEN_STATUSES)))
         .outerjoin(payments, payments.c.id == subscriptions.c.payment_id))

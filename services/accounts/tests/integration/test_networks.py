@@ -6,8 +6,10 @@ from typing import Any
 import pytest
 
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
+from suivi_common.permissions import ALL
 
 PASSWORD = "violet tractor mango river"
+HARNESS_PASSWORD = PASSWORD  # the harness activates everyone with it
 
 
 def test_admin_of_one_network_cannot_see_members_of_another(h: Any) -> None:
@@ -97,22 +99,110 @@ def test_access_levels(h: Any) -> None:
     a = h.new_network()
     member = h.new_member(a, "m@soleil.test")
     admin = h.rpc(a["admin"])
-    level = admin.create_access_level("Débutant", ["plans.buy", "office.read", "plans.buy"])
-    assert level["permissions"] == ["office.read", "plans.buy"]
+    level = admin.create_access_level("Débutant", ["take_leads", "buy_leads", "take_leads"])
+    assert level["permissions"] == ["buy_leads", "take_leads"]
     with pytest.raises(Invalid) as err:
-        admin.create_access_level("Root", ["office.read", "god.mode"])
-    assert "god.mode" in err.value.fields["permissions"]
+        admin.create_access_level("Root", ["buy_leads", "god_mode"])
+    assert "god_mode" in err.value.fields["permissions"]
     with pytest.raises(Conflict):
         admin.create_access_level("Débutant", [])
     assigned = admin.assign_access_level(member["user_id"], level["id"])
     assert assigned["access_level_id"] == level["id"]
-    assert h.rpc(member).get_me()["access_level"]["permissions"] == ["office.read", "plans.buy"]
-    assert [x["name"] for x in admin.list_access_levels()["items"]] == ["Débutant"]
+    assert h.rpc(member).get_me()["access_level"]["permissions"] == ["buy_leads", "take_leads"]
+    assert [x["name"] for x in admin.list_access_levels()["items"]] == ["Accès complet", "Débutant"]
     b = h.new_network("Réseau B", "admin@b.test")
     foreign = h.rpc(b["admin"]).create_access_level("Other", [])
     with pytest.raises(NotFound):
         admin.assign_access_level(member["user_id"], foreign["id"])
     assert admin.assign_access_level(member["user_id"], None)["access_level_id"] is None
+    # back on the network's default level, which grants everything
+    assert h.rpc(member).get_me()["access_level"]["is_default"] is True
+
+
+def authenticated(h: Any, email: str) -> dict[str, Any]:
+    """What the gateway learns of ``email``'s fresh session (and signs into its principal)."""
+    token = h.anon.login(email, HARNESS_PASSWORD, "127.0.0.1")["token"]
+    return h.gateway.authenticate(token)  # type: ignore[no-any-return]
+
+
+def test_a_new_network_has_a_default_level_granting_everything(h: Any) -> None:
+    a = h.new_network()
+    h.new_member(a, "m@soleil.test")
+    (default,) = h.rpc(a["admin"]).list_access_levels()["items"]
+    assert default["is_default"] and default["permissions"] == list(ALL)
+    assert authenticated(h, "m@soleil.test")["permissions"] == list(ALL)
+    assert authenticated(h, "admin@soleil.test")["permissions"] == list(ALL)
+
+
+def test_authenticate_carries_the_current_level(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    admin = h.rpc(a["admin"])
+    level = admin.create_access_level("Vendeur", ["buy_leads"])
+    admin.assign_access_level(member["user_id"], level["id"])
+    assert authenticated(h, "m@soleil.test")["permissions"] == ["buy_leads"]
+    changed = admin.update_access_level(level["id"], "Vendeur confirmé",
+                                        ["export_leads", "buy_leads"])
+    assert changed["name"] == "Vendeur confirmé"
+    assert authenticated(h, "m@soleil.test")["permissions"] == ["buy_leads", "export_leads"]
+    (default,) = [x for x in admin.list_access_levels()["items"] if x["is_default"]]
+    admin.update_access_level(default["id"], "Standard", ["take_leads"])
+    admin.assign_access_level(member["user_id"], None)
+    assert authenticated(h, "m@soleil.test")["permissions"] == ["take_leads"]
+    assert authenticated(h, "admin@soleil.test")["permissions"] == list(ALL)  # admins: all
+
+
+def test_updating_a_level_is_checked_like_creating_one(h: Any) -> None:
+    a = h.new_network()
+    admin = h.rpc(a["admin"])
+    one = admin.create_access_level("Un", [])
+    admin.create_access_level("Deux", [])
+    with pytest.raises(Invalid) as err:
+        admin.update_access_level(one["id"], "Un", ["god_mode"])
+    assert "permissions" in err.value.fields
+    with pytest.raises(Conflict) as conflict:
+        admin.update_access_level(one["id"], "Deux", [])
+    assert conflict.value.code == "access_level_name_taken"
+    b = h.new_network("Réseau B", "admin@b.test")
+    with pytest.raises(NotFound):
+        h.rpc(b["admin"]).update_access_level(one["id"], "Mine", [])
+    with pytest.raises(Forbidden):
+        h.rpc(h.new_member(a, "m@soleil.test")).update_access_level(one["id"], "Un", [])
+
+
+def test_deleting_a_held_level_needs_a_replacement(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    admin = h.rpc(a["admin"])
+    old = admin.create_access_level("Ancien", ["buy_leads"])
+    new = admin.create_access_level("Nouveau", ["take_leads"])
+    admin.assign_access_level(member["user_id"], old["id"])
+    with pytest.raises(Conflict) as err:
+        admin.delete_access_level(old["id"])
+    assert err.value.code == "access_level_in_use" and err.value.fields == {"holders": 1}
+    with pytest.raises(Invalid) as bad:
+        admin.delete_access_level(old["id"], old["id"])
+    assert bad.value.code == "replacement_invalid"
+    b = h.new_network("Réseau B", "admin@b.test")
+    foreign = h.rpc(b["admin"]).create_access_level("Other", [])
+    with pytest.raises(Invalid):
+        admin.delete_access_level(old["id"], foreign["id"])
+    assert h.rpc(member).get_me()["access_level"]["name"] == "Ancien"  # nothing moved
+    done = admin.delete_access_level(old["id"], new["id"])
+    assert done["members_moved"] == 1 and done["replacement_id"] == new["id"]
+    assert h.rpc(member).get_me()["access_level"]["name"] == "Nouveau"
+    assert authenticated(h, "m@soleil.test")["permissions"] == ["take_leads"]
+    with pytest.raises(NotFound):
+        admin.delete_access_level(old["id"], new["id"])
+    # nobody holds "Nouveau" once the member is moved to the default level: no replacement
+    (default,) = [x for x in admin.list_access_levels()["items"] if x["is_default"]]
+    admin.delete_access_level(new["id"], default["id"])
+    assert h.rpc(member).get_me()["access_level"]["is_default"] is True
+    spare = admin.create_access_level("Libre", [])
+    assert admin.delete_access_level(spare["id"])["members_moved"] == 0
+    with pytest.raises(Conflict) as err:
+        admin.delete_access_level(default["id"], None)
+    assert err.value.code == "default_access_level"
 
 
 def test_profile_update(h: Any) -> None:

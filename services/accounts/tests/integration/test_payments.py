@@ -146,6 +146,32 @@ def test_withdrawal_within_seven_days_refunds(h: Any, member: dict[str, Any]) ->
     assert [p["id"] for p in staff_view["items"]] == [sub["payment"]["id"]]
 
 
+def test_staff_mark_a_due_refund_refunded(h: Any, member: dict[str, Any]) -> None:
+    sub = h.subscribe_by_transfer(member)
+    staff = h.rpc(h.staff())
+    payment_id = sub["payment"]["id"]
+    with pytest.raises(Conflict) as err:  # validated, nothing due yet
+        staff.mark_refunded(payment_id, "VIR-2026-0042")
+    assert err.value.code == "refund_not_due"
+    h.rpc(member).withdraw_subscription(sub["id"])
+    with pytest.raises(Invalid):
+        staff.mark_refunded(payment_id, "  ")
+    with pytest.raises(Forbidden):
+        h.rpc(member).mark_refunded(payment_id, "VIR-2026-0042")
+    done = staff.mark_refunded(payment_id, " VIR-2026-0042 ")
+    assert done["refund_status"] == "refunded" and done["refund_reference"] == "VIR-2026-0042"
+    assert done["refunded_at"] is not None
+    made = h.wait_event("refund_made")
+    assert made["payment_id"] == payment_id and made["amount_cents"] == 2900
+    assert staff.mark_refunded(payment_id, "VIR-2026-0042") == done  # the same click again
+    with pytest.raises(Conflict) as err:
+        staff.mark_refunded(payment_id, "VIR-2026-0099")
+    assert err.value.code == "refund_already_made"
+    assert [p["id"] for p in staff.list_payments("refunded")["items"]] == [payment_id]
+    assert staff.list_payments(refund_status="due")["items"] == []
+    assert h.rpc(member).get_payment(payment_id)["refund_status"] == "refunded"
+
+
 def test_withdrawal_after_the_window_is_refused(h: Any, member: dict[str, Any]) -> None:
     paris_noon_monday = datetime.combine(date(2026, 3, 2), time(12), tzinfo=clock.PARIS)
     clock.freeze(paris_noon_monday)

@@ -34,7 +34,7 @@ def statements(h: Any) -> Iterator[list[str]]:
 def test_everything_in_one_statement(h: Any) -> None:
     network = h.new_network()
     member = h.new_member(network, "bruno@soleil.test")
-    level = h.rpc(network["admin"]).create_access_level("Débutant", ["office.read"])
+    level = h.rpc(network["admin"]).create_access_level("Débutant", ["take_leads"])
     h.rpc(network["admin"]).assign_access_level(member["user_id"], level["id"])
     running = h.subscribe_by_transfer(member, "monthly")
     h.wait_event("subscription_activated", lambda p: p["subscription_id"] == running["id"])

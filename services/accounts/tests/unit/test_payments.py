@@ -1,6 +1,7 @@
 """Payment methods and provider results."""
 import pytest
 
+from accounts.domain import payments as rules
 from accounts.domain.payments import (
     CardResult,
     Method,
@@ -79,3 +80,23 @@ def test_a_refund_asked_is_recorded_once_and_never_above_what_was_paid() -> None
 def test_a_refund_needs_money_taken_and_a_valid_amount(status: Status, asked: object) -> None:
     with pytest.raises(RefundRefused):
         _refund(status, charged=status is Status.VALIDATED, asked=asked)
+
+
+def test_a_due_refund_ends_refunded_once() -> None:
+    assert rules.mark_refunded(refund_status="due", recorded_reference=None, reference="VIR-1")
+    # the same click again changes nothing; another reference is a contradiction
+    assert not rules.mark_refunded(refund_status="refunded", recorded_reference="VIR-1",
+                                   reference="VIR-1")
+    with pytest.raises(rules.RefundNotMarked) as err:
+        rules.mark_refunded(refund_status="refunded", recorded_reference="VIR-1",
+                            reference="VIR-2")
+    assert err.value.code == "refund_already_made"
+    with pytest.raises(rules.RefundNotMarked) as err:
+        rules.mark_refunded(refund_status=None, recorded_reference=None, reference="VIR-1")
+    assert err.value.code == "refund_not_due"
+
+
+def test_a_refund_needs_a_reference() -> None:
+    assert rules.clean_refund_reference("  CHQ 004512 ") == "CHQ 004512"
+    for bad in (None, "", "   ", 12, "x" * 101):
+        assert rules.clean_refund_reference(bad) is None

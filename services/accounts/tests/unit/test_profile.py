@@ -3,6 +3,7 @@ import pytest
 
 from accounts.domain import networks, permissions
 from accounts.domain.profile import ProfileError, clean_address, normalise_email, normalise_phone
+from suivi_common.errors import Conflict, Invalid
 
 
 def test_email_is_trimmed_and_lower_cased() -> None:
@@ -43,6 +44,29 @@ def test_open_countries_are_validated_upper_cased_and_deduplicated() -> None:
 
 
 def test_permission_vocabulary() -> None:
-    assert permissions.unknown(["office.read", "plans.buy"]) == []
-    assert permissions.unknown(["office.read", "god.mode"]) == ["god.mode"]
-    assert permissions.normalise(["plans.buy", "office.read", "plans.buy"]) == ["office.read", "plans.buy"]
+    assert permissions.unknown(["take_leads", "buy_leads"]) == []
+    assert permissions.unknown(["take_leads", "god.mode"]) == ["god.mode"]
+    assert permissions.normalise(["buy_leads", "take_leads", "buy_leads"]) == ["buy_leads", "take_leads"]
+
+
+def test_what_a_user_holds() -> None:
+    assert permissions.effective("user", ["take_leads"], list(permissions.ALL)) == ["take_leads"]
+    assert permissions.effective("user", None, ["export_leads"]) == ["export_leads"]  # default
+    assert permissions.effective("user", None, None) == list(permissions.ALL)  # no default yet
+    assert permissions.effective("user", ["take_leads", "retired_name"], None) == ["take_leads"]
+    assert permissions.effective("admin", [], []) == list(permissions.ALL)
+    assert permissions.effective("staff", None, None) == []
+
+
+def test_deleting_a_level() -> None:
+    permissions.check_deletion(level_id="a", is_default=False, holders=0, replacement_id=None)
+    permissions.check_deletion(level_id="a", is_default=False, holders=3, replacement_id="b")
+    with pytest.raises(Conflict) as err:
+        permissions.check_deletion(level_id="a", is_default=False, holders=3, replacement_id=None)
+    assert err.value.code == "access_level_in_use" and err.value.fields == {"holders": 3}
+    with pytest.raises(Conflict) as err:
+        permissions.check_deletion(level_id="a", is_default=True, holders=0, replacement_id="b")
+    assert err.value.code == "default_access_level"
+    with pytest.raises(Invalid) as bad:
+        permissions.check_deletion(level_id="a", is_default=False, holders=1, replacement_id="a")
+    assert bad.value.code == "replacement_invalid"
