@@ -21,6 +21,7 @@ from nameko import config
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
+from suivi_common import permissions as _permissions  # noqa: F401  (its refusal, across RPC)
 from suivi_common import principals
 from suivi_common.auth import WORKER_PRINCIPAL, WORKER_TOKEN, Principal
 from suivi_common.errors import Forbidden, Unauthorized
@@ -89,6 +90,14 @@ class TokenCache:
             self._entries.pop(key, None)
         self._inflight.clear()  # which calls in flight are this user's is not known yet
 
+    def evict_network(self, network_id: str) -> None:
+        """Every member of a network at once: an access level of theirs changed."""
+        self._generation += 1
+        for key in [k for k, (_, info) in self._entries.items()
+                    if info.get("network_id") == network_id]:
+            self._entries.pop(key, None)
+        self._inflight.clear()
+
 
 _tokens = TokenCache()
 
@@ -103,6 +112,18 @@ def evict_token(key: str) -> None:
 
 def evict_user(user_id: str) -> None:
     _tokens.evict_user(user_id)
+
+
+def evict_network(network_id: str) -> None:
+    _tokens.evict_network(network_id)
+
+
+def principal_of(info: dict[str, Any]) -> Principal:
+    """The principal to sign from ``accounts.authenticate``'s answer: a member's carries
+    their access level's permissions (``suivi_common.permissions``)."""
+    granted = info.get("permissions")
+    return Principal(info["user_id"], info["role"], info.get("network_id"),
+                     None if granted is None else tuple(granted))
 
 
 def bearer_token(request: Request) -> str | None:
@@ -131,7 +152,7 @@ class RequestAuth:
         if token is None:
             raise Unauthorized("A bearer token is required", code="token_missing")
         info = self.authenticate(token)
-        principal = Principal(info["user_id"], info["role"], info.get("network_id"))
+        principal = principal_of(info)
         self.act_for(principal)
         if terms_gate and principal.is_member and not info.get("terms_accepted", False):
             raise Forbidden("Accept the current terms of service first", code="terms_not_accepted")

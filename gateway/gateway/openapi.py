@@ -21,12 +21,15 @@ ERROR_SCHEMA = {
     "type": "object",
     "properties": {"error": {"type": "object", "properties": {
         "code": {"type": "string"}, "message": {"type": "string"},
-        "fields": {"type": "object"}, "error_id": {"type": "string"}}}},
+        "fields": {"type": "object"}, "error_id": {"type": "string"},
+        # permission_denied: the access-level permission missing (suivi_common.permissions)
+        "permission": {"type": "string"}}}},
 }
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: malformed JSON, a field that fails validation (named in `fields`)",
     401: "Authentication required or refused",
-    403: "Not allowed: role, terms not accepted, or a refused access",
+    403: "Not allowed: role, terms not accepted, a refused access, or `permission_denied` "
+         "(the access level lacks `permission`)",
     404: "No such object (another user's is a 404 too), or no such route",
     409: "Conflicts with the object's current state",
     413: "Request body too large",

@@ -1,9 +1,12 @@
 """Networks, members and access levels (terms art. 1, 5)."""
 from typing import Any
 
+from gateway.auth import evict_network
 from gateway.http import Req, api
 from gateway.schemas.accounts import (
     AccessLevelAssignIn,
+    AccessLevelDeleteQuery,
+    AccessLevelDeletedOut,
     AccessLevelIn,
     AccessLevelOut,
     MemberOut,
@@ -18,6 +21,14 @@ from gateway.schemas.common import PageQuery, page_args, page_of
 
 class NetworkRoutes:
     accounts: Any
+    dispatch: Any
+
+    def _levels_changed(self, req: Req) -> None:
+        """The members' next requests carry the new permissions, on every gateway."""
+        network_id = req.principal.network_id if req.principal else None
+        if network_id:
+            evict_network(network_id)
+            self.dispatch("access_levels_changed", {"network_id": network_id})
 
     @api("POST", "/api/networks", roles=("staff",), body=NetworkCreateIn,
          response=NetworkCreatedOut, status=201, tags=("staff",),
@@ -64,6 +75,26 @@ class NetworkRoutes:
 
     @api("PUT", "/api/network/members/<member_id>/access-level", roles=("admin",),
          body=AccessLevelAssignIn, response=MemberOut, tags=("network",),
-         summary="Assign a permission set to a member (null removes it)")
+         summary="Assign a permission set to a member (null: the network's default)")
     def assign_access_level(self, req: Req, member_id: str) -> Any:
-        return self.accounts.assign_access_level(member_id, req.body["access_level_id"])
+        result = self.accounts.assign_access_level(member_id, req.body["access_level_id"])
+        self._levels_changed(req)
+        return result
+
+    @api("PUT", "/api/network/access-levels/<level_id>", roles=("admin",), body=AccessLevelIn,
+         response=AccessLevelOut, tags=("network",),
+         summary="Rename a permission set and replace its permissions")
+    def update_access_level(self, req: Req, level_id: str) -> Any:
+        result = self.accounts.update_access_level(level_id, req.body["name"],
+                                                   req.body["permissions"])
+        self._levels_changed(req)
+        return result
+
+    @api("DELETE", "/api/network/access-levels/<level_id>", roles=("admin",),
+         query=AccessLevelDeleteQuery, response=AccessLevelDeletedOut, tags=("network",),
+         errors=(409,), summary="Delete a permission set; its holders move to ?replacement_id "
+                                "(required while members hold it; never the default one)")
+    def delete_access_level(self, req: Req, level_id: str) -> Any:
+        result = self.accounts.delete_access_level(level_id, req.query.get("replacement_id"))
+        self._levels_changed(req)
+        return result

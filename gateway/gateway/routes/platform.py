@@ -6,7 +6,7 @@ from typing import Any
 import eventlet
 from nameko.events import BROADCAST, event_handler
 
-from gateway.auth import evict_token, evict_user
+from gateway.auth import evict_network, evict_token, evict_user
 from gateway.http import Req, api, json_response, schema
 from gateway.schemas.platform import ClockIn, ClockOut, HealthOut
 from suivi_common import SERVICES, clock, devclock
@@ -92,3 +92,8 @@ class PlatformRoutes:
     @event_handler("gateway", "principal_changed", handler_type=BROADCAST, reliable_delivery=False)
     def on_principal_changed(self, payload: dict[str, Any]) -> None:
         evict_user(payload.get("user_id", ""))
+
+    @event_handler("gateway", "access_levels_changed", handler_type=BROADCAST,
+                   reliable_delivery=False)
+    def on_access_levels_changed(self, payload: dict[str, Any]) -> None:
+        evict_network(payload.get("network_id", ""))

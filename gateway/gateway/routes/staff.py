@@ -7,6 +7,7 @@ from gateway.schemas.accounts import (
     NetworkSummaryOut,
     PaymentOut,
     PaymentsQuery,
+    RefundMadeIn,
     StaffUserIn,
     StaffUserOut,
     TermsOut,
@@ -28,11 +29,18 @@ class StaffRoutes:
     def validate_payment(self, req: Req, payment_id: str) -> Any:
         return self.accounts.validate_payment(payment_id)
 
+    @api("POST", "/api/staff/payments/<payment_id>/refunded", roles=("staff",),
+         body=RefundMadeIn, response=PaymentOut, tags=("staff",), errors=(409,),
+         summary="Mark a due refund paid back, with the transfer's or cheque's reference")
+    def mark_refunded(self, req: Req, payment_id: str) -> Any:
+        return self.accounts.mark_refunded(payment_id, req.body["reference"])
+
     @api("GET", "/api/staff/payments", roles=("staff",), query=PaymentsQuery,
          response=page_of(PaymentOut), tags=("staff",), summary="Payments, by status")
     def list_payments(self, req: Req) -> Any:
         q = req.query
-        return self.accounts.list_payments(q.get("status"), q.get("cursor"), q["limit"])
+        return self.accounts.list_payments(q.get("status"), q.get("cursor"), q["limit"],
+                                           q.get("refund_status"))
 
     @api("POST", "/api/staff/users/<user_id>/<action>", roles=("staff",), response=UserStatusOut,
          tags=("staff",), summary="suspend | close | reactivate an account")

@@ -146,6 +146,18 @@ class AccessLevelOut(Schema):
     id = Text()
     name = Text()
     permissions = fields.List(Text())
+    is_default = fields.Bool()
+
+
+class AccessLevelDeleteQuery(Schema):
+    replacement_id = Text(validate=validate.Length(max=80))
+
+
+class AccessLevelDeletedOut(Schema):
+    id = Text()
+    deleted = fields.Bool()
+    members_moved = fields.Int()
+    replacement_id = Text(allow_none=True)
 
 
 class AccessLevelAssignIn(Schema):
@@ -164,6 +176,13 @@ class PaymentOut(Schema):
     created_at = Text()
     validated_at = Text(allow_none=True)
     refund_status = Text(allow_none=True)
+    refund_amount_cents = fields.Int(allow_none=True)
+    refunded_at = Text(allow_none=True)
+    refund_reference = Text(allow_none=True)
+
+
+class RefundMadeIn(Schema):
+    reference = Text(required=True, validate=validate.Length(min=1, max=100))
 
 
 class SubscriptionIn(Schema):
@@ -183,7 +202,10 @@ class SubscriptionOut(Schema):
 
 
 class PaymentsQuery(PageQuery):
-    status = Text(validate=validate.OneOf(["pending", "validated", "failed", "refunded"]))
+    # "refunded": the payments whose money was given back (as refund_status=refunded)
+    status = Text(validate=validate.OneOf(["pending", "validated", "failed", "cancelled",
+                                           "refunded"]))
+    refund_status = Text(validate=validate.OneOf(["due", "refunded"]))
 
 
 class StaffUserIn(Schema):

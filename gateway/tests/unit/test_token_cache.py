@@ -160,3 +160,29 @@ def test_waiters_are_released_when_the_call_is_killed(cache: TokenCache) -> None
         with pytest.raises(GreenletExit):
             follower.wait()
     accounts.release()
+
+
+def test_a_changed_level_drops_every_cached_member_of_its_network(cache: TokenCache) -> None:
+    """An admin changed an access level: the network's members are asked about again, so
+    their next principal carries the new permissions; other networks keep theirs."""
+    north = [dict(user_id=f"n{i}", role="user", network_id="north",
+                  permissions=["buy_leads"]) for i in range(2)]
+    south = dict(user_id="s1", role="user", network_id="south", permissions=["buy_leads"])
+    for i, info in enumerate(north):
+        cache.get(f"tok-n{i}", TTL, lambda info=info: info)  # type: ignore[misc]
+    cache.get("tok-s", TTL, lambda: south)
+    cache.evict_network("north")
+    narrowed = dict(north[0], permissions=[])
+    assert cache.get("tok-n0", TTL, lambda: narrowed)["permissions"] == []
+    assert cache.get("tok-s", TTL, lambda: {"user_id": "changed"}) == south
+
+
+def test_the_signed_principal_carries_the_level() -> None:
+    from gateway.auth import principal_of
+
+    member = principal_of({"user_id": "u1", "role": "user", "network_id": "n1",
+                           "permissions": ["take_leads"]})
+    assert member.permissions == ("take_leads",)
+    staff = principal_of({"user_id": "s1", "role": "staff", "network_id": None,
+                          "permissions": None})
+    assert staff.permissions is None

@@ -38,6 +38,7 @@ from suivi_common.auth import Principal, require
 from suivi_common.consumer import reliable_handler
 from suivi_common.errors import Forbidden
 from suivi_common.paging import check_limit
+from suivi_common.permissions import EXPORT_LEADS, require_permission
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import rpc_api, rpc_internal
 
@@ -201,6 +202,7 @@ class OfficeEntrypoints:
     def office_export_start(self, filters: dict[str, Any] | None = None, fmt: str = "xlsx",
                             lang: str = "fr") -> dict[str, Any]:
         """Build the file; then fetch it with ``office_export_chunk(export_id, 0..chunks-1)``."""
+        require_permission(self.principal, EXPORT_LEADS)
         p, ctx = self._ofc_owner()
         return export.start(ctx, p.user_id, network_of(p), filters, fmt, lang)
 

@@ -19,6 +19,7 @@ from suivi_common import clock
 from suivi_common.auth import require
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
+from suivi_common.permissions import TAKE_LEADS, require_permission
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
 
@@ -120,12 +121,14 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, PlatformService):
 
     @rpc_api
     def take(self, plan_id: str, limit: int | None = None) -> dict[str, Any]:
-        principal = require(self.principal, "user", "admin")
+        principal = require_permission(require(self.principal, "user", "admin"), TAKE_LEADS)
         return distribution.take(self.ctx, principal.user_id, plan_id, limit)
 
     @rpc_api
     def set_auto_delivery(self, plan_id: str, enabled: bool) -> dict[str, Any]:
         principal = require(self.principal, "user", "admin")
+        if enabled:  # leads delivered automatically are leads taken
+            require_permission(principal, TAKE_LEADS)
         return distribution.set_auto_delivery(self.ctx, principal.user_id, plan_id, enabled)
 
     @rpc_internal

@@ -33,6 +33,7 @@ from mailer.usecases import (
 from mailer.usecases.context import Ctx
 from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
+from suivi_common.permissions import SEND_EMAIL, USE_AUTOMATIONS, require_permission
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
 from suivi_common.timers import config_timer
@@ -86,6 +87,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
     @rpc_api
     def send_lead_email(self, lead_id: str, template_id: str | None = None,
                         subject: str | None = None, body: str | None = None) -> dict[str, Any]:
+        require_permission(self.principal, SEND_EMAIL)
         return lead_emails.queue_office_email(self.ctx, lead_id, template_id, subject, body)
 
     @rpc_api
@@ -155,6 +157,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
 
     @rpc_api
     def set_automation_pause(self, paused: bool) -> dict[str, Any]:
+        require_permission(self.principal, USE_AUTOMATIONS)
         return automations.set_pause(self.ctx, paused)
 
     @reliable_handler("leads", "lead_status_changed")

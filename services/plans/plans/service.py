@@ -28,6 +28,7 @@ from plans.usecases import (
     subject_requests,
 )
 from suivi_common.consumer import reliable_handler
+from suivi_common.permissions import BUY_LEADS, require_permission
 from suivi_common.database import Database
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
 
@@ -59,6 +60,7 @@ class PlansService(PlatformService):
     @rpc_api
     def create_plan(self, records: int, tier: str, country: str,
                     payment_method: str) -> dict[str, Any]:
+        require_permission(self.principal, BUY_LEADS)
         return ordering.buy_plan(self.ctx, records, tier, country, payment_method)
 
     @rpc_api
@@ -71,6 +73,7 @@ class PlansService(PlatformService):
 
     @rpc_api
     def extend_plan(self, plan_id: str, records: int, payment_method: str) -> dict[str, Any]:
+        require_permission(self.principal, BUY_LEADS)
         return ordering.extend_plan(self.ctx, plan_id, records, payment_method)
 
     @reliable_handler("accounts", "payment_validated")

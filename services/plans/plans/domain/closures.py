@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from plans.domain.countries import parse_country
@@ -39,8 +39,11 @@ class SalesClosure:
         return date_span(self.start_date, self.end_date)
 
     def applies_to(self, plan: Plan) -> bool:
-        return (not self.countries or plan.country in self.countries) and (
-            not self.tiers or plan.tier in self.tiers
+        return self.covers(plan.country, plan.tier)
+
+    def covers(self, country: str, tier: Tier) -> bool:
+        return (not self.countries or country in self.countries) and (
+            not self.tiers or tier in self.tiers
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,3 +108,18 @@ def apply_sales_closure(closure: SalesClosure, plans: Iterable[Plan]) -> list[st
             plan.block_dates(closure.days)
             touched.append(plan.id)
     return touched
+
+
+def reopening_date(closures: Iterable[SalesClosure], country: str, tier: Tier,
+                   today: date) -> date | None:
+    """None when sales of ``country`` x ``tier`` are open today; else the first day they
+    open again (closures that meet or overlap are one closed stretch). A plan is not sold
+    while its sales are closed: it would start on days that owe nothing."""
+    stretches = sorted((c.start_date, c.end_date) for c in closures if c.covers(country, tier))
+    if not any(start <= today <= end for start, end in stretches):
+        return None
+    reopens = today
+    for start, end in stretches:
+        if start <= reopens <= end:
+            reopens = end + timedelta(days=1)
+    return reopens

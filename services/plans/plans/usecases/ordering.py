@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, update
 
 from plans.context import Ctx
 from plans.domain.absences import PlannedAbsence, apply_planned_absence
-from plans.domain.closures import SalesClosure, apply_sales_closure
+from plans.domain.closures import SalesClosure, apply_sales_closure, reopening_date
 from plans.domain.countries import parse_country
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import ExtensionQuote, Tier, convert_records, parse_tier, quote, quote_extension
@@ -62,6 +62,26 @@ def _check_country_open(ctx: Ctx, network_id: str | None, country: str) -> None:
                       fields={"country": "is not open in your network"}, code="country_not_open")
 
 
+def _closures_from(ctx: Ctx) -> list[SalesClosure]:
+    """The sales closures not over yet."""
+    return [SalesClosure(str(c.id), c.start_date, c.end_date, frozenset(c.countries),
+                         frozenset(Tier(t) for t in c.tiers), c.reason)
+            for c in ctx.session.execute(select(sales_closures).where(
+                sales_closures.c.end_date >= clock.today()))]
+
+
+def _check_sales_open(ctx: Ctx, country: str, tier: Tier) -> None:
+    """No plan is sold, nor extended, while staff closed its sales (terms art. 8.B): 409
+    with the day they reopen. A closure declared while an order waits for its payment
+    still applies to the plan when it is activated (``_apply_known_blocks``)."""
+    reopens = reopening_date(_closures_from(ctx), country, tier, clock.today())
+    if reopens is not None:
+        raise Conflict(f"Sales of {tier.value} leads in {country} are closed; they reopen on "
+                       f"{reopens.isoformat()}", code="sales_closed",
+                       fields={"reopens_on": reopens.isoformat(), "country": country,
+                               "tier": tier.value})
+
+
 def _check_office(ctx: Ctx, user_id: str) -> None:
     if not ctx.accounts.office_active(user_id):
         raise Forbidden("Your office subscription is not active", code="office_inactive")
@@ -86,6 +106,7 @@ def buy_plan(ctx: Ctx, records: object, tier: object, country: object,
                       tier=tier, records=records, table=ctx.config.table,  # type: ignore[arg-type]
                       rules=ctx.config.rules)
     _check_country_open(ctx, principal.network_id, plan.country)
+    _check_sales_open(ctx, plan.country, plan.tier)
     _check_office(ctx, principal.user_id)
     assert principal.network_id is not None
     total = plan.unit_price_cents * plan.records_ordered
@@ -154,9 +175,8 @@ def _apply_known_blocks(ctx: Ctx, row: PlanRow) -> None:
             absences.c.end_date >= today)):
         apply_planned_absence(PlannedAbsence(str(a.id), a.user_id, a.start_date, a.end_date,
                                              a.requested_on), [row.plan])
-    for c in ctx.session.execute(select(sales_closures).where(sales_closures.c.end_date >= today)):
-        apply_sales_closure(SalesClosure(str(c.id), c.start_date, c.end_date, frozenset(c.countries),
-                                         frozenset(Tier(t) for t in c.tiers), c.reason), [row.plan])
+    for closure in _closures_from(ctx):
+        apply_sales_closure(closure, [row.plan])
 
 
 # --- withdrawal --------------------------------------------------------------------------------
@@ -253,6 +273,7 @@ def extend_plan(ctx: Ctx, plan_id: object, records: object, payment_method: obje
     ctx.lock(f"plans:extend:{row.plan.id}")
     q = _extension_quote(ctx, row, records)
     _check_country_open(ctx, principal.network_id, row.plan.country)
+    _check_sales_open(ctx, row.plan.country, q.tier)
     _check_office(ctx, principal.user_id)
     open_orders = ctx.session.execute(select(extensions).where(
         extensions.c.plan_id == row.id, extensions.c.status.in_([EXT_PENDING, EXT_PAID]))

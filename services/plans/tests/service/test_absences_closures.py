@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from plans.models import absences as absences_table
 from plans.testing import MONDAY, STAFF, U2, freeze_on
-from plans.usecases import absences, closures
+from plans.usecases import absences, closures, ordering
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 
 D = timedelta(days=1)
@@ -183,3 +183,20 @@ def test_bad_closures_change_nothing(world: Any, args: tuple[Any, ...], code: st
     assert world.call(closures.list_closures, who=STAFF)["items"] == []
     with pytest.raises(Forbidden):
         world.call(closures.declare, "2026-06-05", "2026-06-06")
+
+
+def test_plans_are_refused_while_their_sales_are_closed(world: Any) -> None:
+    fr_plan = world.active_plan(300, "standard", "FR")
+    world.call(closures.declare, "2026-06-01", "2026-06-03", ["fr"], None, "Stock", who=STAFF)
+    world.call(closures.declare, "2026-06-04", "2026-06-05", ["fr"], ["standard"], "", who=STAFF)
+    with pytest.raises(Conflict) as err:
+        world.buy(300, "standard", "FR")
+    assert err.value.code == "sales_closed"
+    assert err.value.fields == {"reopens_on": "2026-06-06", "country": "FR", "tier": "standard"}
+    with pytest.raises(Conflict) as err:
+        world.buy(300, "premium", "FR")  # the second closure is for standard only
+    assert err.value.fields["reopens_on"] == "2026-06-04"
+    with pytest.raises(Conflict) as err:
+        world.call(ordering.extend_plan, fr_plan, 100, "transfer")
+    assert err.value.code == "sales_closed"
+    assert world.buy(300, "standard", "BE")["status"] == "pending_payment"  # open elsewhere

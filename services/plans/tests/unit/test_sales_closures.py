@@ -131,3 +131,20 @@ def test_round_trip() -> None:
     plain = original.to_dict()
     assert plain["countries"] == ["FR"] and plain["tiers"] == ["premium", "standard"]
     assert SalesClosure.from_dict(plain) == original
+
+
+def test_sales_reopen_after_the_closed_stretch() -> None:
+    from plans.domain.closures import reopening_date
+
+    fr = closure(d(10), d(12), countries=["FR"])
+    assert reopening_date([fr], "FR", Tier.STANDARD, d(9)) is None  # not closed yet
+    assert reopening_date([fr], "FR", Tier.STANDARD, d(10)) == d(13)
+    assert reopening_date([fr], "FR", Tier.STANDARD, d(12)) == d(13)
+    assert reopening_date([fr], "BE", Tier.STANDARD, d(11)) is None  # another country
+    assert reopening_date([fr], "FR", Tier.STANDARD, d(13)) is None
+    # closures that meet or overlap are one stretch, whatever order they come in
+    later = closure(d(13), d(15))
+    overlapping = closure(d(11), d(20), countries=["FR"], tiers=["premium"])
+    assert reopening_date([later, fr], "FR", Tier.STANDARD, d(10)) == d(16)
+    assert reopening_date([later, fr, overlapping], "FR", Tier.PREMIUM, d(10)) == d(21)
+    assert reopening_date([overlapping], "FR", Tier.STANDARD, d(15)) is None  # other tier
