@@ -63,8 +63,8 @@ class NetworkRoutes:
     def get_member(self, req: Req, member_id: str) -> Any:
         return self.accounts.get_member(member_id)
 
-    @api("GET", "/api/network/access-levels", roles=("admin",), response=AccessLevelOut,
-         many=True, tags=("network",), summary="Named permission sets")
+    @api("GET", "/api/network/access-levels", roles=("admin",), response=page_of(AccessLevelOut),
+         tags=("network",), summary="Named permission sets (the default one included)")
     def list_access_levels(self, req: Req) -> Any:
         return self.accounts.list_access_levels()
 
