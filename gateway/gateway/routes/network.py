@@ -5,8 +5,8 @@ from gateway.auth import evict_network
 from gateway.http import Req, api
 from gateway.schemas.accounts import (
     AccessLevelAssignIn,
-    AccessLevelDeleteQuery,
     AccessLevelDeletedOut,
+    AccessLevelDeleteQuery,
     AccessLevelIn,
     AccessLevelOut,
     MemberOut,

@@ -274,10 +274,10 @@ def delete_access_level(ctx: Ctx, level_id: object, replacement_id: object = Non
     target = None
     if replacement is not None and not replacement.is_default:
         target = replacement.id  # the default level is held by having none of one's own
-    moved = ctx.session.execute(update(users).where(users.c.access_level_id == row.id)
-                                .values(access_level_id=target)).rowcount
+    moved = len(ctx.session.execute(update(users).where(users.c.access_level_id == row.id)
+                                    .values(access_level_id=target).returning(users.c.id)).all())
     ctx.session.execute(access_levels.delete().where(access_levels.c.id == row.id))
-    return {"id": str(row.id), "deleted": True, "members_moved": int(moved or 0),
+    return {"id": str(row.id), "deleted": True, "members_moved": moved,
             "replacement_id": str(replacement.id) if replacement is not None else None}
 
 
