@@ -40,8 +40,8 @@ def upgrade() -> None:
         INSERT INTO access_levels (id, network_id, name, permissions, is_default, created_at)
         SELECT gen_random_uuid(), n.id,
                CASE WHEN EXISTS (SELECT 1 FROM access_levels l
-                                 WHERE l.network_id = n.id AND l.name = :name)
-                    THEN :name || ' (par défaut)' ELSE :name END,
+                                 WHERE l.network_id = n.id AND l.name = CAST(:name AS text))
+                    THEN CAST(:name AS text) || ' (par défaut)' ELSE CAST(:name AS text) END,
                CAST(:all AS jsonb), true, now()
         FROM networks n""").bindparams(name=DEFAULT_NAME, all=everything))
     op.add_column('payments', sa.Column('refunded_at', sa.DateTime(timezone=True), nullable=True))
