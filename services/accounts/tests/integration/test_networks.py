@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import eventlet
 import pytest
+from sqlalchemy import text
 
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 from suivi_common.permissions import ALL
+from suivi_common.testing.waiting import wait_for
 
 PASSWORD = "violet tractor mango river"
 HARNESS_PASSWORD = PASSWORD  # the harness activates everyone with it
@@ -289,3 +292,27 @@ def test_create_staff(h: Any) -> None:
         staff.create_staff("y@suivi.test", "a long compliance passphrase", "admin")
     login = h.anon.login("dpo@suivi.test", "a long compliance passphrase", "203.0.113.5")
     assert login["user"]["role"] == "compliance"
+
+
+def test_a_member_assigned_while_their_level_is_deleted_is_never_left_on_it(h: Any) -> None:
+    """An assignment holds the level in share mode (as ``assign_access_level`` does) while
+    the deletion waits for it: once it commits, the deletion counts that holder and asks
+    for a replacement instead of deleting a level someone just got."""
+    a = h.new_network()
+    member = h.new_member(a, "m@soleil.test")
+    level = h.rpc(a["admin"]).create_access_level("Éphémère", [])
+    with h.engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(text("SELECT id FROM access_levels WHERE id = :id FOR SHARE"),
+                     {"id": level["id"]})
+        conn.execute(text("UPDATE users SET access_level_id = :level WHERE id = :id"),
+                     {"level": level["id"], "id": member["user_id"]})
+        deleting = eventlet.spawn(lambda: h.rpc(a["admin"]).delete_access_level(level["id"]))
+        wait_for(lambda: h.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                  "current_database() AND wait_event_type = 'Lock'") > 0,
+                 what="the deletion waiting for the assignment")
+        tx.commit()
+    with pytest.raises(Conflict) as err:
+        deleting.wait()
+    assert err.value.code == "access_level_in_use"
+    assert h.rpc(member).get_me()["access_level"]["name"] == "Éphémère"
