@@ -1,10 +1,10 @@
 """The mailer's side of compliance's contract, without broker or database: what a notice
 event must carry, the key that makes a notice one email, the notice's wording, the
-data-subject task and its report, and the data map against a copy of compliance's schema."""
+data-subject task and its report, and the data map against the register's schema
+(``suivi_common.datamap``, the one compliance reads it with)."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import pytest
 
@@ -13,6 +13,7 @@ from mailer.domain import compliance_notices as notices
 from mailer.domain import datamap
 from mailer.domain import subject_requests as dsr
 from mailer.domain.messages import InvalidPayload
+from suivi_common.datamap import DATA_MAP_SCHEMA, MAX_TEXT, parse_data_map
 
 BREACH = {"breach_id": "b-1", "user_id": "u-1", "stage": 1, "subject": "Violation",
           "text": "Bonjour,\n\nUne violation."}
@@ -110,46 +111,20 @@ def test_the_report_is_the_contracts() -> None:
 
 # --- the data map ----------------------------------------------------------------------------
 
-#: A copy of ``compliance/domain/datamap.py``'s ``DATA_MAP_SCHEMA`` (format 1): the contract.
-#: The mailer does not import compliance; a change of format shows here.
-DATA_MAP_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Suivi service data map",
-    "type": "object",
-    "required": ["service", "format_version", "activities"],
-    "additionalProperties": False,
-    "properties": {
-        "service": {"type": "string", "minLength": 1, "maxLength": 40},
-        "format_version": {"const": 1},
-        "activities": {"type": "array", "items": {
-            "type": "object",
-            "required": ["name", "role", "purposes", "legal_basis", "data_subjects",
-                         "categories", "retention", "recipients", "security_measures"],
-            "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string", "minLength": 1},
-                "role": {"enum": ["processor", "controller"]},
-                "purposes": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                "legal_basis": {"type": "string", "minLength": 1},
-                "data_subjects": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                "categories": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                "retention": {"type": "string", "minLength": 1},
-                "recipients": {"type": "array", "items": {"type": "string"}},
-                "security_measures": {"type": "array", "minItems": 1,
-                                      "items": {"type": "string"}},
-                "transfers_outside_eu": {"type": ["string", "null"]},
-            },
-        }},
-    },
-}
-MAX_TEXT = 2000  # compliance's parse_data_map: every text non-blank and at most this long
+def test_the_data_map_parses_as_compliance_reads_it() -> None:
+    answer = datamap.data_map()
+    parsed = parse_data_map(answer)  # raises on any field out of the format
+    assert parsed.service == "mailer" and len(parsed.activities) == len(answer["activities"])
+    broken = copy.deepcopy(answer)
+    broken["activities"][0]["role"] = "owner"
+    with pytest.raises(ValueError):
+        parse_data_map(broken)
 
 
 def test_the_data_map_is_valid_against_compliances_schema() -> None:
     jsonschema_rs = pytest.importorskip("jsonschema_rs")
     answer = datamap.data_map()
     jsonschema_rs.validator_for(DATA_MAP_SCHEMA).validate(answer)
-    assert answer["service"] == "mailer"
     texts = [a[k] for a in answer["activities"] for k in ("name", "legal_basis", "retention")]
     texts += [t for a in answer["activities"] for k in ("purposes", "data_subjects",
                                                          "categories", "recipients",
