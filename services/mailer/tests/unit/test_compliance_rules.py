@@ -5,6 +5,7 @@ data-subject task and its report, and the data map against the register's schema
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,8 @@ from mailer.domain import compliance_notices as notices
 from mailer.domain import datamap
 from mailer.domain import subject_requests as dsr
 from mailer.domain.messages import InvalidPayload
+from mailer.usecases import subject_requests
+from suivi_common import dsr as common_dsr
 from suivi_common.datamap import DATA_MAP_SCHEMA, MAX_TEXT, parse_data_map
 
 BREACH = {"breach_id": "b-1", "user_id": "u-1", "stage": 1, "subject": "Violation",
@@ -99,14 +102,30 @@ def test_addresses_are_indexed_as_the_mailer_indexes_them() -> None:
     assert dsr.new_address({"first_name": "Léa"}) is None and dsr.new_address(None) is None
 
 
-def test_the_report_is_the_contracts() -> None:
-    assert dsr.report("r-1", True, 3) == {"request_id": "r-1", "service": "mailer",
-                                          "found": True, "records_affected": 3}
-    with_data = dsr.report("r-1", False, 0, data={"emails": []})
-    assert with_data["data"] == {"emails": []} and "error" not in with_data
-    assert dsr.report("r-1", False, -1, error="x" * 300)["error"] == "x" * 200
-    assert dsr.report("r-1", False, -1)["records_affected"] == 0
-    assert dsr.READS == {"access", "portability"} and dsr.READS < dsr.KINDS
+def test_the_kinds_are_the_contracts() -> None:
+    assert dsr.KINDS == {kind.value for kind in common_dsr.Kind}
+    assert dsr.READS == {kind.value for kind in common_dsr.DATA_KINDS} and dsr.READS < dsr.KINDS
+
+
+class Emitting:
+    """Enough of a ``Ctx`` for a task refused before any work: the outbox only."""
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, dict[str, Any]]] = []
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        self.emitted.append((event_type, payload))
+
+
+def test_an_unknown_kind_is_reported_failed_and_another_services_task_ignored() -> None:
+    ctx = Emitting()
+    task = {"request_id": "r-1", "service": "mailer", "kind": "forget_me", "attempt": 1}
+    report = subject_requests.on_task_requested(ctx, task)
+    assert report == {"request_id": "r-1", "service": "mailer", "found": False,
+                      "records_affected": 0, "error": "unknown kind 'forget_me'"}
+    assert ctx.emitted == [("dsr_task_reported", report)]
+    assert subject_requests.on_task_requested(ctx, {**task, "service": "leads"}) is None
+    assert len(ctx.emitted) == 1
 
 
 # --- the data map ----------------------------------------------------------------------------
