@@ -70,10 +70,10 @@ from bench.compliance_common import (
 )
 from leads import office_testing as testing
 from leads.domain.office_records import BIDX_KINDS, norm_city, norm_postal_code
-from leads.domain.retention import add_months
 from leads.models import office_leads
 from leads.testing import LeadsProcess, wait_instances
 from suivi_common import clock, principals
+from suivi_common.months import add_months
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 

@@ -1,5 +1,10 @@
 """Platform staff: payments, users, terms, networks, dead letters."""
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import eventlet
+from nameko.exceptions import RpcTimeout, UnknownService
 
 from gateway.auth import evict_user
 from gateway.http import Req, api
@@ -15,9 +20,57 @@ from gateway.schemas.accounts import (
     UserStatusOut,
 )
 from gateway.schemas.common import PageQuery, page_args, page_of
-from gateway.schemas.platform import DeadLetterOut, DeadLetterQuery, ReplayOut
+from gateway.schemas.platform import DeadLetterPage, DeadLetterQuery, ReplayOut
 from suivi_common import SERVICES
-from suivi_common.errors import NotFound
+from suivi_common.errors import NotFound, ServiceUnavailable
+from suivi_common.settings import setting
+
+#: How long the dead-letter listing waits for each service (all are asked at once).
+DEFAULT_DEAD_LETTERS_TIMEOUT = 10.0
+#: What leaves a service out of a cross-service listing instead of failing the request: no
+#: answer in time, or no way to reach it. Any other error is a bug and fails the request.
+UNAVAILABLE = (RpcTimeout, eventlet.Timeout, UnknownService, ServiceUnavailable)
+
+
+def combine_dead_letters(answers: Mapping[str, Iterable[Mapping[str, Any]]],
+                         unavailable: Iterable[str]) -> dict[str, Any]:
+    """The listing from each service's answer: every letter tagged with its service,
+    oldest failure first, and the services missing from it (in ``SERVICES`` order)."""
+    items = [{**letter, "service": service}
+             for service in SERVICES if service in answers for letter in answers[service]]
+    items.sort(key=lambda item: item["failed_at"])
+    missing = set(unavailable)
+    return {"items": items, "next_cursor": None,
+            "unavailable": [service for service in SERVICES if service in missing]}
+
+
+def ask_each(clients: Mapping[str, Any], method: str, args: tuple[Any, ...],
+             timeout: float) -> tuple[dict[str, Any], list[str]]:
+    """Call ``method`` on every client at once and wait at most ``timeout`` seconds for
+    all: (the answers by service, the services that gave none). A slow service costs the
+    timeout once instead of adding up; every call is settled (its pending reply dropped)
+    before an unexpected error is raised."""
+    calls: dict[str, Any] = {}
+    unavailable: list[str] = []
+    for name, client in clients.items():
+        try:
+            calls[name] = client[method].call_async(*args)
+        except UNAVAILABLE:
+            unavailable.append(name)
+    deadline = time.monotonic() + timeout
+    answers: dict[str, Any] = {}
+    failure: BaseException | None = None
+    for name, call in calls.items():
+        try:
+            with eventlet.Timeout(max(0.01, deadline - time.monotonic())):
+                answers[name] = call.result()
+        except UNAVAILABLE:
+            unavailable.append(name)
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return answers, unavailable
 
 
 class StaffRoutes:
@@ -71,15 +124,19 @@ class StaffRoutes:
         return self.accounts.list_networks(*page_args(req.query))
 
     @api("GET", "/api/staff/dead-letters", roles=("staff",), query=DeadLetterQuery,
-         response=page_of(DeadLetterOut), tags=("staff",),
-         summary="Events whose handler failed every retry, across services")
+         response=DeadLetterPage, tags=("staff",),
+         summary="Events whose handler failed every retry, across services; "
+                 "`unavailable` names the services that did not answer in time")
     def dead_letters(self, req: Req) -> Any:
-        items = []
-        for service in SERVICES:
-            for letter in getattr(self, service).list_dead_letters(req.query["include_replayed"]):
-                items.append({**letter, "service": service})
-        items.sort(key=lambda item: item["failed_at"])
-        return {"items": items, "next_cursor": None}
+        """Every service is asked at once, each given ``DEAD_LETTERS_TIMEOUT_SECONDS``
+        (default 10): a service too slow or unreachable is named in ``unavailable`` and the
+        others' letters are returned, since staff looking for dead letters are often doing
+        so because a service is struggling (a 504 for the whole list helped no one)."""
+        timeout = float(setting("DEAD_LETTERS_TIMEOUT_SECONDS", DEFAULT_DEAD_LETTERS_TIMEOUT))
+        answers, unavailable = ask_each({s: getattr(self, s) for s in SERVICES},
+                                        "list_dead_letters", (req.query["include_replayed"],),
+                                        timeout)
+        return combine_dead_letters(answers, unavailable)
 
     @api("POST", "/api/staff/dead-letters/<service>/<letter_id>/replay", roles=("staff",),
          response=ReplayOut, tags=("staff",), summary="Put a dead letter back on its queue")

@@ -27,6 +27,16 @@ class DeadLetterOut(Schema):
     replayed_at = Text(allow_none=True)
 
 
+class DeadLetterPage(Schema):
+    """The staff's one listing across services (not paged: ``next_cursor`` is always null)."""
+
+    items = fields.List(fields.Nested(DeadLetterOut))
+    next_cursor = Text(allow_none=True)
+    unavailable = fields.List(Text(), metadata={"description": (
+        "Services that did not answer in time or could not be reached: their dead letters "
+        "are missing from items (ask again). Empty when every service answered.")})
+
+
 class DeadLetterQuery(Schema):
     include_replayed = fields.Bool(load_default=False)
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from nameko import config
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Select, Table, create_engine, event, func, select, update
+from sqlalchemy import Select, Table, create_engine, event, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import CursorResult, Engine, Result, Row
 from sqlalchemy.exc import DisconnectionError
@@ -31,6 +31,12 @@ from suivi_common.settings import setting
 from suivi_common.tables import CommonTables
 
 log = logging.getLogger(__name__)
+
+#: The inbox claim of every reliable event (``tables.inbox``): plain SQL built once, because
+#: the ``pg_insert(...).on_conflict_do_nothing()`` it replaces was compiled again on every
+#: event. No row back: the message was claimed before, by this handler.
+INBOX_CLAIM = text("INSERT INTO inbox (message_id, handler) VALUES (:message_id, :handler) "
+                   "ON CONFLICT DO NOTHING RETURNING message_id")
 
 
 def rows_affected(result: Result[Any]) -> int:
@@ -307,11 +313,7 @@ class Database(DependencyProvider):
             return True
         handle = self._handles[id(worker_ctx)]
         claimed = handle.session.execute(
-            pg_insert(self.tables.inbox)
-            .values(message_id=meta["message_id"], handler=meta["handler"])
-            .on_conflict_do_nothing()
-            .returning(self.tables.inbox.c.message_id)
-        ).first()
+            INBOX_CLAIM, {"message_id": meta["message_id"], "handler": meta["handler"]}).first()
         if claimed is None:
             log.info("duplicate message %s for %s skipped", meta["message_id"], meta["handler"])
         return claimed is not None
@@ -360,9 +362,9 @@ class Database(DependencyProvider):
         vault = self._vault(session)
         payload, error = row.payload, row.error
         if isinstance(payload, dict) and set(payload) == {self._SEALED}:
-            text = vault.decrypt(PLATFORM_SCOPE, "dead_letters", "payload", row.id,
-                                 base64.b64decode(payload[self._SEALED]))
-            payload = json.loads(text) if text is not None else None
+            clear = vault.decrypt(PLATFORM_SCOPE, "dead_letters", "payload", row.id,
+                                  base64.b64decode(payload[self._SEALED]))
+            payload = json.loads(clear) if clear is not None else None
         if error.startswith(self._SEALED):
             error = vault.decrypt(PLATFORM_SCOPE, "dead_letters", "error", row.id,
                                   base64.b64decode(error[len(self._SEALED):])) or ""

@@ -129,8 +129,9 @@ def run_once(payload: object, service: str, *, lock: Callable[[str], None],
     that transaction (so the report leaves once the work is committed), or None.
 
     ``lock(request_id)`` serialises work on the request; ``done(request_id)`` is the
-    outcome recorded by an earlier run, reported again instead of acting twice (access and
-    portability only read: they are read again, with their data); ``subject`` asks
+    outcome recorded by an earlier run, reported again instead of acting twice, its error
+    too when the service records failures as final (access and portability only read:
+    they are read again, with their data); ``subject`` asks
     compliance who the person is (None: the request is no longer open, nothing to do);
     ``act`` does the task and records it when it did not fail.
     """
@@ -146,7 +147,8 @@ def run_once(payload: object, service: str, *, lock: Callable[[str], None],
     if earlier is not None and task.kind not in DATA_KINDS:
         log.info("data-subject task %s (attempt %d) already done: reported again",
                  task.request_id, task.attempt)
-        return report(service, task.request_id, earlier.found, earlier.records)
+        return report(service, task.request_id, earlier.found, earlier.records,
+                      error=earlier.error)
     person = subject(task.request_id)
     if person is None:
         log.info("data-subject task %s is no longer open at compliance: nothing to do",

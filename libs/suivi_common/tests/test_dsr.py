@@ -64,6 +64,18 @@ def test_access_reads_again_and_a_failure_is_not_recorded() -> None:
     assert failing.reports[0]["error"] == dsr.AMBIGUOUS_ERROR
 
 
+def test_a_failure_recorded_as_final_is_reported_again_with_its_error() -> None:
+    """A service that records a failure (leads: a rectification that would not validate)
+    reports it again on a retry, error included, without acting or asking compliance."""
+    holder = Holder(subject=None)  # compliance would say the request is closed: not asked
+    holder.recorded["r-1"] = Outcome(True, 0, error="rectification: invalid phone")
+    holder.run(dict(PAYLOAD, attempt=3))
+    assert not holder.acted
+    assert holder.reports == [{"request_id": "r-1", "service": "plans", "found": True,
+                               "records_affected": 0,
+                               "error": "rectification: invalid phone"}]
+
+
 def test_other_services_tasks_unreadable_ones_and_closed_requests_do_nothing() -> None:
     holder = Holder()
     holder.run(dict(PAYLOAD, service="accounts"))

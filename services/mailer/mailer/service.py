@@ -51,8 +51,8 @@ class MailerService(GoogleEntrypoints, PlatformService):
 
     @property
     def ctx(self) -> Ctx:
-        return Ctx(self.db, self.principal, leads=self.leads, accounts=self.accounts,
-                   compliance=self.compliance)
+        return Ctx.from_db(self.db, self.principal, leads=self.leads, accounts=self.accounts,
+                           compliance=self.compliance)
 
     # --- templates (admin tool 2) ------------------------------------------------------------
     @rpc_api

@@ -27,7 +27,8 @@ subscription, and looking at a closed account is what the twelve months are for.
 **Exact to the day.** An end on Paris day D is due on D + N months (the month's last day
 when D's day does not exist in it: 31 March + 12 months is 31 March, 29 February + 12
 months is 28 February), on the first sweep of that day and never before;
-``due_through(today, N)`` is the last end day due today.
+``due_through(today, N)`` is the last end day due today (``suivi_common.months``, the
+arithmetic leads' retention uses too).
 
 **Kept although due** (``kept_because``), each an obligation or a return the sweep must
 not cut short:
@@ -48,42 +49,18 @@ ten years after the last payment) is kept, the rest is wiped.
 """
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from suivi_common.clock import PARIS
+from suivi_common.months import due_through
 
 DEFAULT_ACCOUNT_MONTHS = 12
 
 #: the account itself ended: its end counts even without any subscription
 ENDED_STATUSES = (AccountStatus.CLOSED.value, AccountStatus.TERMINATED.value)
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` + ``months`` calendar months (negative goes back), clamped to month end."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
-
-
-def due_on(end_day: date, months: int) -> date:
-    """The day an account that ended on ``end_day`` falls due."""
-    return add_months(end_day, months)
-
-
-def due_through(today: date, months: int) -> date:
-    """The last end day D with ``due_on(D, months) <= today``."""
-    if months < 1:
-        raise ValueError("a retention period is at least one month")
-    candidate = add_months(today, -months)
-    # clamping maps several days onto one month end: the later ones are due as well
-    while due_on(candidate + timedelta(days=1), months) <= today:
-        candidate += timedelta(days=1)
-    return candidate
 
 
 def paris_day(instant: datetime) -> date:

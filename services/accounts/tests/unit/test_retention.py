@@ -9,6 +9,7 @@ import pytest
 from accounts.domain import retention as rules
 from accounts.domain.retention import Account, Kept
 from suivi_common.clock import PARIS
+from suivi_common.months import due_on, due_through
 
 TODAY = date(2027, 7, 10)
 
@@ -27,7 +28,7 @@ def test_twelve_months_to_the_day() -> None:
     assert not due(end, date(2027, 7, 9))
     assert due(end, date(2027, 7, 10))
     assert due(end, date(2027, 7, 11))  # a missed day is caught up
-    assert rules.due_on(date(2026, 7, 10), 12) == date(2027, 7, 10)
+    assert due_on(date(2026, 7, 10), 12) == date(2027, 7, 10)
 
 
 def test_the_paris_day_counts_not_the_utc_one() -> None:
@@ -58,7 +59,7 @@ def test_the_cutoff_instant_is_the_paris_midnight_after_the_last_due_day() -> No
     (date(2026, 12, 31), date(2027, 12, 31)),  # across the year end
 ])
 def test_month_ends_with_twelve_months(end_day: date, due_day: date) -> None:
-    assert rules.due_on(end_day, 12) == due_day
+    assert due_on(end_day, 12) == due_day
     end = paris(end_day.year, end_day.month, end_day.day, 12)
     assert not due(end, due_day - timedelta(days=1))
     assert due(end, due_day)
@@ -67,28 +68,28 @@ def test_month_ends_with_twelve_months(end_day: date, due_day: date) -> None:
 def test_a_short_month_takes_every_later_end_on_its_last_day() -> None:
     # with a term of one month (a setting), 29, 30 and 31 January all fall due on
     # 28 February: on that day each of them goes, not only the 28th's
-    assert rules.due_through(date(2027, 2, 28), 1) == date(2027, 1, 31)
-    assert rules.due_through(date(2027, 2, 27), 1) == date(2027, 1, 27)
+    assert due_through(date(2027, 2, 28), 1) == date(2027, 1, 31)
+    assert due_through(date(2027, 2, 27), 1) == date(2027, 1, 27)
     for day in (28, 29, 30, 31):
         assert due(paris(2027, 1, day, 12), date(2027, 2, 28), months=1)
     assert not due(paris(2027, 1, 28, 12), date(2027, 2, 27), months=1)
     # and the leap year's 29 February ends on 28 February of the next year
-    assert rules.due_through(date(2025, 2, 28), 12) == date(2024, 2, 29)
-    assert rules.due_through(date(2025, 3, 1), 12) == date(2024, 3, 1)
+    assert due_through(date(2025, 2, 28), 12) == date(2024, 2, 29)
+    assert due_through(date(2025, 3, 1), 12) == date(2024, 3, 1)
 
 
 def test_due_through_is_the_inverse_of_due_on_day_by_day() -> None:
     today = date(2026, 1, 1)
     while today < date(2028, 1, 1):
-        last = rules.due_through(today, 12)
-        assert rules.due_on(last, 12) <= today
-        assert rules.due_on(last + timedelta(days=1), 12) > today
+        last = due_through(today, 12)
+        assert due_on(last, 12) <= today
+        assert due_on(last + timedelta(days=1), 12) > today
         today += timedelta(days=1)
 
 
 def test_a_term_is_at_least_a_month() -> None:
     with pytest.raises(ValueError):
-        rules.due_through(TODAY, 0)
+        due_through(TODAY, 0)
 
 
 def test_what_ends_a_relationship() -> None:

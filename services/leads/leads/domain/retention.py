@@ -14,36 +14,10 @@ GDPR art. 5.1.e), as calendar arithmetic on Paris days. Plain Python.
 "Exact to the day": an office ended on Paris day D is erased on the day D + N months
 (the month's last day when D's day does not exist in it: 31 August + 6 months is
 28 or 29 February), and not a day earlier. ``due_through(today, N)`` is the last day whose
-records are due today; every day up to it is due, none after.
+records are due today; every day up to it is due, none after. That arithmetic is the
+common library's (``suivi_common.months``), shared with accounts' retention.
 """
 from __future__ import annotations
 
-import calendar
-from datetime import date, timedelta
-
 DEFAULT_OFFICE_MONTHS = 6
 DEFAULT_UNSOLD_MONTHS = 36
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` + ``months`` calendar months (negative goes back), clamped to month end."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
-
-
-def due_on(day: date, months: int) -> date:
-    """The day a record of ``day`` (an office's end, a capture) falls due."""
-    return add_months(day, months)
-
-
-def due_through(today: date, months: int) -> date:
-    """The last day D with ``due_on(D, months) <= today``."""
-    if months < 1:
-        raise ValueError("a retention period is at least one month")
-    candidate = add_months(today, -months)
-    # clamping maps several days onto one month end: the later ones are due as well
-    while due_on(candidate + timedelta(days=1), months) <= today:
-        candidate += timedelta(days=1)
-    return candidate

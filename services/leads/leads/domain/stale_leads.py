@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from leads.domain.retention import due_through
+from suivi_common.months import due_through
 
 DEFAULT_STALE_MONTHS = 12
 

@@ -19,7 +19,7 @@ clock's Paris day.
   lose their ``pii`` and blind indexes; the duplicate index of persons not captured since
   (``contacts``, older than both that term and the duplicate window) goes too.
 
-Exact to the day (``domain.retention.due_through``): what falls due on day D is erased by
+Exact to the day (``suivi_common.months.due_through``): what falls due on day D is erased by
 the first sweep of day D, never before. Idempotent and resumable: each batch
 (``RETENTION_BATCH``) is its own transaction and picks only rows that still hold data
 (``FOR UPDATE SKIP LOCKED``), so a crash loses at most the batch in flight, a second
@@ -37,13 +37,14 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from leads.domain.office_records import ERASED_AT_RETENTION
-from leads.domain.retention import DEFAULT_OFFICE_MONTHS, DEFAULT_UNSOLD_MONTHS, due_through
+from leads.domain.retention import DEFAULT_OFFICE_MONTHS, DEFAULT_UNSOLD_MONTHS
 from leads.models import office_leads, offices
 from leads.settings import TUNABLES as LEADS
 from leads.usecases.context import Ctx
 from leads.usecases.office import wiping
 from suivi_common import clock
 from suivi_common.database import rows_affected
+from suivi_common.months import due_through
 from suivi_common.settings import Tunables
 
 log = logging.getLogger(__name__)

@@ -98,13 +98,13 @@ def handle_task(ctx: OfficeCtx, compliance: Any, payload: Mapping[str, Any]) -> 
             subject_tasks.c.request_id == request_id)).first()
 
     def done(request_id: str) -> Outcome | None:
-        """A task done before, reported again (``run_once`` reports no error: a failure
-        recorded is reported again by ``act``)."""
+        """A task done before, reported again by ``run_once``: its outcome, or the same
+        failure (a task leads could not do is not tried again)."""
         row = recorded(request_id)
-        if row is None or row.error is not None or task.kind in rules.READING:
+        if row is None or task.kind in rules.READING:
             return None
         _count_attempt(ctx, request_id)
-        return Outcome(row.found, row.records_affected)
+        return Outcome(row.found, row.records_affected, error=row.error)
 
     def subject(request_id: str) -> dsr.Subject | None:
         try:
@@ -113,10 +113,6 @@ def handle_task(ctx: OfficeCtx, compliance: Any, payload: Mapping[str, Any]) -> 
             return None
 
     def act(task: Task, person: dsr.Subject) -> Outcome:
-        row = recorded(task.request_id)
-        if row is not None and row.error is not None and task.kind not in rules.READING:
-            _count_attempt(ctx, task.request_id)  # failed before: the same failure again
-            return Outcome(row.found, row.records_affected, error=row.error)
         outcome = _act(ctx, task, person)
         values = {"kind": str(task.kind), "found": outcome.found,
                   "records_affected": outcome.records,

@@ -300,5 +300,6 @@ def test_a_retried_failed_task_reports_the_same_failure_without_acting(h: Harnes
     run(h, compliance, {**task, "attempt": 2})
     first, second = reports(h)
     assert first == second and "email" in first["error"]
+    assert compliance.calls == 1  # reported again from the record: not asked who again
     with h.session() as s:
         assert s.execute(select(subject_tasks.c.attempts)).scalar_one() == 2

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from leads.domain.retention import add_months
 from leads.domain.stale_leads import inactive_since, month_of, run_due
+from suivi_common.months import add_months
 
 
 @pytest.mark.parametrize(("today", "months", "expected"), [

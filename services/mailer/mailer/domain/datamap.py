@@ -1,7 +1,7 @@
 """What the mailer processes, declared in code for the register (annex IV.14): the answer of
-``mailer.data_map()``, in compliance's data-map format (``compliance.domain.datamap``,
-``DATA_MAP_SCHEMA``, format 1), which the mailer does not import: the format is the
-contract, and the mailer's tests check this map against a copy of the schema.
+``mailer.data_map()``, in the register's data-map format (``suivi_common.datamap``,
+``DATA_MAP_SCHEMA``, format 1): the format is the contract, and the mailer's tests check
+this map with the schema and the parser compliance reads it with.
 
 Keep it in step with ``mailer.models`` and ``mailer.google.tables``: a new table of
 personal data, a new recipient or a new retention rule belongs here too.

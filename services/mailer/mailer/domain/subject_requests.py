@@ -3,7 +3,8 @@
 Compliance emits ``dsr_task_requested {request_id, service, kind, attempt, ...}`` per
 holding service; the mailer takes the ones whose ``service`` is ``mailer``, asks
 compliance who the person is (``dsr_subject``), and reports ``dsr_task_reported
-{request_id, service: "mailer", found, records_affected, data?, error?}``.
+{request_id, service: "mailer", found, records_affected, data?, error?}`` (the payload
+is ``suivi_common.dsr.report``'s; the kinds, plain strings here, are ``dsr.Kind``'s).
 
 What the mailer holds of a person is their email address, only as the recipient of a
 user's emails (``lead_emails``: the address, subject and bodies, sealed; an index of the
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailer.domain import unsubscribe
+from suivi_common import dsr
 
 SERVICE = "mailer"
 ACCESS, PORTABILITY, ERASURE = "access", "portability", "erasure"
@@ -26,7 +28,7 @@ KINDS = frozenset({ACCESS, PORTABILITY, ERASURE, RESTRICTION, OBJECTION, RECTIFI
 #: Kinds that change nothing: done again when asked again (their report carries the data,
 #: which the mailer does not keep).
 READS = frozenset({ACCESS, PORTABILITY})
-MAX_ID = 64
+MAX_ID = dsr.MAX_REQUEST_ID
 MAX_ADDRESS = 254
 #: ``cancel_reason`` of a waiting email the request stopped.
 ERASED, RESTRICTED = "subject_erased", "subject_restricted"
@@ -62,14 +64,3 @@ def new_address(changes: Any) -> str | None:
         return None
     return str(changes["email"]).strip()
 
-
-def report(request_id: str, found: bool, records_affected: int, data: Any = None,
-           error: str | None = None) -> dict[str, Any]:
-    """``dsr_task_reported``'s payload (``data`` and ``error`` only when there are some)."""
-    payload: dict[str, Any] = {"request_id": request_id, "service": SERVICE, "found": found,
-                               "records_affected": max(0, int(records_affected))}
-    if data is not None:
-        payload["data"] = data
-    if error:
-        payload["error"] = error[:200]
-    return payload

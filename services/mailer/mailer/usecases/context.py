@@ -1,11 +1,12 @@
-"""What a mailer use case works with: the worker's session and vault, the outbox, the
-caller, the other services, and the mailer's settings."""
+"""What a mailer use case works with: the library's ``BaseCtx`` (the worker's session and
+vault, the outbox, the caller, ``lock``, the lazy settings), the other services, and what
+the mailer adds: its own transactions (``autonomous``) and the handled event's id."""
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from suivi_common.auth import Principal
 from suivi_common.crypto import Vault
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
 from suivi_common.settings import setting
+from suivi_common.usecase import BaseCtx
 
 DEFAULT_MAIL_FROM = "Suivi <no-reply@suivi.test>"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
@@ -38,27 +40,23 @@ class Settings:
 
 
 @dataclass
-class Ctx:
+class Ctx(BaseCtx[Settings]):
+    """``BaseCtx`` and the mailer's additions; built per call by ``from_db``."""
+
     db: Any  # the worker's ``suivi_common.database.Db``
-    principal: Principal | None
     leads: Any = None
     accounts: Any = None
     compliance: Any = None
-    _settings: Settings | None = field(default=None, repr=False)
 
-    @property
-    def session(self) -> Session:
-        return self.db.session  # type: ignore[no-any-return]
+    @classmethod
+    def from_db(cls, db: Any, principal: Principal | None, *, leads: Any = None,
+                accounts: Any = None, compliance: Any = None) -> Ctx:
+        """Build from the common ``Database`` dependency's worker handle."""
+        return cls(session=db.session, vault=db.vault, emit=db.emit, principal=principal,
+                   db=db, leads=leads, accounts=accounts, compliance=compliance)
 
-    @property
-    def vault(self) -> Vault:
-        return self.db.vault  # type: ignore[no-any-return]
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = Settings.load()
-        return self._settings
+    def _load_settings(self) -> Settings:
+        return Settings.load()
 
     @property
     def message_id(self) -> str | None:
@@ -72,9 +70,6 @@ class Ctx:
         if not message_id:
             raise RuntimeError("this use case must run in a reliable event handler")
         return str(message_id)
-
-    def emit(self, event_type: str, payload: Mapping[str, Any]) -> uuid.UUID:
-        return self.db.emit(event_type, payload)  # type: ignore[no-any-return]
 
     @contextlib.contextmanager
     def autonomous(self) -> Iterator[Session]:

@@ -25,7 +25,9 @@
 4. ``dsr_task_reported`` goes out in the same transaction as the work and the
    ``dsr_tasks`` row that makes a repeated task (a retry, a late duplicate) report the same
    counts without redoing anything. Reads are simply done again. An advisory lock per
-   request serialises two deliveries of one task.
+   request serialises two deliveries of one task. That handling is the one every service
+   gives a task, ``suivi_common.dsr.run_once``; a kind the mailer does not know is
+   reported failed here first (``run_once`` would drop it, and compliance ask forever).
 """
 from __future__ import annotations
 
@@ -55,14 +57,15 @@ from mailer.usecases.lead_emails import (
     opened,
     opposition_index,
 )
-from suivi_common import clock
-from suivi_common.database import rows_affected, xact_lock
+from suivi_common import clock, dsr
+from suivi_common.database import rows_affected
+from suivi_common.dsr import Outcome
 from suivi_common.errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 LE, OPP = lead_emails, email_oppositions
-REPORT_EVENT = "dsr_task_reported"
+REPORT_EVENT = dsr.REPORT_EVENT
 WAITING = (SCHEDULED, QUEUED)
 #: Not sent yet, a send under way included (its lease may run out and it goes again).
 UNSENT = (SCHEDULED, QUEUED, SENDING)
@@ -84,58 +87,52 @@ class Found:
         return bool(self.emails or self.oppositions)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    found: bool
-    records_affected: int
-    data: Any = None
-    error: str | None = None
-
-
 def on_task_requested(ctx: Ctx, payload: Any) -> dict[str, Any] | None:
     """Do the mailer's task once and report it; returns the report (None: not ours, or no
     longer open)."""
     task = rules.parse_task(payload)
     if task is None:
         return None
-    xact_lock(ctx.session, f"mailer-dsr:{task.request_id}")
-    done = ctx.session.execute(select(dsr_tasks).where(
-        dsr_tasks.c.request_id == task.request_id)).first()
-    if done is not None:
-        log.info("dsr %s (%s) already done: reported again", task.request_id, done.kind)
-        return _report(ctx, task, Outcome(done.found, done.records_affected))
     if task.kind not in rules.KINDS:
-        return _report(ctx, task, Outcome(False, 0, error=f"unknown kind {task.kind[:40]!r}"))
-    try:
-        person = ctx.compliance.dsr_subject(task.request_id)
-    except NotFound:
-        log.info("dsr %s: the task is no longer open; nothing done", task.request_id)
-        return None
-    except MethodNotFound:
-        raise ServiceUnavailable("compliance cannot name the person yet (dsr_subject)") \
-            from None
-    outcome = _act(ctx, task.kind, person if isinstance(person, dict) else {})
-    if outcome.error is None and task.kind not in rules.READS:
-        ctx.session.execute(pg_insert(dsr_tasks).values(
-            request_id=task.request_id, kind=task.kind, found=outcome.found,
-            records_affected=outcome.records_affected, done_at=clock.now())
-            .on_conflict_do_nothing(index_elements=["request_id"]))
-    log.info("dsr %s (%s): found %s, %d records", task.request_id, task.kind, outcome.found,
-             outcome.records_affected)
-    return _report(ctx, task, outcome)
+        return _emitted(ctx, dsr.report(rules.SERVICE, task.request_id, False, 0,
+                                        error=f"unknown kind {task.kind[:40]!r}"))
+
+    def done(request_id: str) -> Outcome | None:
+        row = ctx.session.execute(select(dsr_tasks).where(
+            dsr_tasks.c.request_id == request_id)).first()
+        return None if row is None else Outcome(row.found, row.records_affected)
+
+    def subject(request_id: str) -> dsr.Subject | None:
+        try:
+            return dsr.subject_of(ctx.compliance.dsr_subject(request_id))
+        except NotFound:  # the task is no longer open: nothing to do
+            return None
+        except MethodNotFound:
+            raise ServiceUnavailable("compliance cannot name the person yet (dsr_subject)") \
+                from None
+
+    def act(task: dsr.Task, person: dsr.Subject) -> Outcome:
+        outcome = _act(ctx, task.kind.value, person)
+        if outcome.error is None and task.kind not in rules.READS:
+            ctx.session.execute(pg_insert(dsr_tasks).values(
+                request_id=task.request_id, kind=task.kind.value, found=outcome.found,
+                records_affected=outcome.records, done_at=clock.now())
+                .on_conflict_do_nothing(index_elements=["request_id"]))
+        return outcome
+
+    report = dsr.run_once(payload, rules.SERVICE, done=done, subject=subject, act=act,
+                          lock=lambda request_id: ctx.lock(f"mailer-dsr:{request_id}"))
+    return None if report is None else _emitted(ctx, report)
 
 
-def _report(ctx: Ctx, task: rules.Task, outcome: Outcome) -> dict[str, Any]:
-    data = outcome.data if task.kind in rules.READS and outcome.error is None else None
-    payload = rules.report(task.request_id, outcome.found, outcome.records_affected, data,
-                           outcome.error)
-    ctx.emit(REPORT_EVENT, payload)
-    return payload
+def _emitted(ctx: Ctx, report: dict[str, Any]) -> dict[str, Any]:
+    ctx.emit(REPORT_EVENT, report)
+    return report
 
 
-def _act(ctx: Ctx, kind: str, person: dict[str, Any]) -> Outcome:
-    address = rules.address_of(person.get("email"))
-    new = rules.new_address(person.get("changes")) if kind == rules.RECTIFICATION else None
+def _act(ctx: Ctx, kind: str, person: dsr.Subject) -> Outcome:
+    address = rules.address_of(person.email)
+    new = rules.new_address(person.changes) if kind == rules.RECTIFICATION else None
     if new is not None:
         try:
             check_address(new, kind)

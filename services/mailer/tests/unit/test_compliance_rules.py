@@ -1,6 +1,7 @@
 """The mailer's side of compliance's contract, without broker or database: what a notice
 event must carry, the key that makes a notice one email, the notice's wording, the
-data-subject task and its report, and the data map against a copy of compliance's schema."""
+data-subject task and its report, and the data map against the register's schema
+(``suivi_common.datamap``, the one compliance reads it with)."""
 from __future__ import annotations
 
 import copy
@@ -13,6 +14,9 @@ from mailer.domain import compliance_notices as notices
 from mailer.domain import datamap
 from mailer.domain import subject_requests as dsr
 from mailer.domain.messages import InvalidPayload
+from mailer.usecases import subject_requests
+from suivi_common import dsr as common_dsr
+from suivi_common.datamap import DATA_MAP_SCHEMA, MAX_TEXT, parse_data_map
 
 BREACH = {"breach_id": "b-1", "user_id": "u-1", "stage": 1, "subject": "Violation",
           "text": "Bonjour,\n\nUne violation."}
@@ -98,58 +102,48 @@ def test_addresses_are_indexed_as_the_mailer_indexes_them() -> None:
     assert dsr.new_address({"first_name": "Léa"}) is None and dsr.new_address(None) is None
 
 
-def test_the_report_is_the_contracts() -> None:
-    assert dsr.report("r-1", True, 3) == {"request_id": "r-1", "service": "mailer",
-                                          "found": True, "records_affected": 3}
-    with_data = dsr.report("r-1", False, 0, data={"emails": []})
-    assert with_data["data"] == {"emails": []} and "error" not in with_data
-    assert dsr.report("r-1", False, -1, error="x" * 300)["error"] == "x" * 200
-    assert dsr.report("r-1", False, -1)["records_affected"] == 0
-    assert dsr.READS == {"access", "portability"} and dsr.READS < dsr.KINDS
+def test_the_kinds_are_the_contracts() -> None:
+    assert dsr.KINDS == {kind.value for kind in common_dsr.Kind}
+    assert dsr.READS == {kind.value for kind in common_dsr.DATA_KINDS} and dsr.READS < dsr.KINDS
+
+
+class Emitting:
+    """Enough of a ``Ctx`` for a task refused before any work: the outbox only."""
+
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, dict[str, Any]]] = []
+
+    def emit(self, event_type: str, payload: dict[str, Any]) -> None:
+        self.emitted.append((event_type, payload))
+
+
+def test_an_unknown_kind_is_reported_failed_and_another_services_task_ignored() -> None:
+    ctx = Emitting()
+    task = {"request_id": "r-1", "service": "mailer", "kind": "forget_me", "attempt": 1}
+    report = subject_requests.on_task_requested(ctx, task)
+    assert report == {"request_id": "r-1", "service": "mailer", "found": False,
+                      "records_affected": 0, "error": "unknown kind 'forget_me'"}
+    assert ctx.emitted == [("dsr_task_reported", report)]
+    assert subject_requests.on_task_requested(ctx, {**task, "service": "leads"}) is None
+    assert len(ctx.emitted) == 1
 
 
 # --- the data map ----------------------------------------------------------------------------
 
-#: A copy of ``compliance/domain/datamap.py``'s ``DATA_MAP_SCHEMA`` (format 1): the contract.
-#: The mailer does not import compliance; a change of format shows here.
-DATA_MAP_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Suivi service data map",
-    "type": "object",
-    "required": ["service", "format_version", "activities"],
-    "additionalProperties": False,
-    "properties": {
-        "service": {"type": "string", "minLength": 1, "maxLength": 40},
-        "format_version": {"const": 1},
-        "activities": {"type": "array", "items": {
-            "type": "object",
-            "required": ["name", "role", "purposes", "legal_basis", "data_subjects",
-                         "categories", "retention", "recipients", "security_measures"],
-            "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string", "minLength": 1},
-                "role": {"enum": ["processor", "controller"]},
-                "purposes": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                "legal_basis": {"type": "string", "minLength": 1},
-                "data_subjects": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                "categories": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                "retention": {"type": "string", "minLength": 1},
-                "recipients": {"type": "array", "items": {"type": "string"}},
-                "security_measures": {"type": "array", "minItems": 1,
-                                      "items": {"type": "string"}},
-                "transfers_outside_eu": {"type": ["string", "null"]},
-            },
-        }},
-    },
-}
-MAX_TEXT = 2000  # compliance's parse_data_map: every text non-blank and at most this long
+def test_the_data_map_parses_as_compliance_reads_it() -> None:
+    answer = datamap.data_map()
+    parsed = parse_data_map(answer)  # raises on any field out of the format
+    assert parsed.service == "mailer" and len(parsed.activities) == len(answer["activities"])
+    broken = copy.deepcopy(answer)
+    broken["activities"][0]["role"] = "owner"
+    with pytest.raises(ValueError):
+        parse_data_map(broken)
 
 
 def test_the_data_map_is_valid_against_compliances_schema() -> None:
     jsonschema_rs = pytest.importorskip("jsonschema_rs")
     answer = datamap.data_map()
     jsonschema_rs.validator_for(DATA_MAP_SCHEMA).validate(answer)
-    assert answer["service"] == "mailer"
     texts = [a[k] for a in answer["activities"] for k in ("name", "legal_basis", "retention")]
     texts += [t for a in answer["activities"] for k in ("purposes", "data_subjects",
                                                          "categories", "recipients",

@@ -24,9 +24,10 @@ class Accounts:
 
 
 def ctx(accounts: Accounts, ttl: float) -> Ctx:
-    return Ctx(None, None, accounts=accounts, _settings=Settings(
-        public_url="https://app.suivi.test", mail_from="Suivi <no-reply@suivi.test>",
-        retry_delays=[1.0], lease_seconds=60, owner_cache_seconds=ttl))
+    settings = Settings(public_url="https://app.suivi.test", mail_from="Suivi <no-reply@suivi.test>",
+                        retry_delays=[1.0], lease_seconds=60, owner_cache_seconds=ttl)
+    return Ctx(session=None, vault=None, emit=None, principal=None, db=None, accounts=accounts,
+               _settings=settings)
 
 
 @pytest.fixture(autouse=True)
