@@ -102,3 +102,61 @@ def test_dev_master_key_is_generated_once(tmp_path: object, monkeypatch: pytest.
     monkeypatch.setenv("SUIVI_MASTER_KEY_FILE", f"{tmp_path}/other.key")
     with pytest.raises(RuntimeError):
         load_master_key()
+
+
+# --- controller keys (annex IV.12): one per user, wrapped by the network's key ----------------
+
+def test_controller_scope_names_its_network() -> None:
+    from suivi_common.crypto import controller_scope, parent_scope
+    assert controller_scope("net-a", "u1") == "net-a/u1"
+    assert parent_scope("net-a/u1") == "net-a"
+    assert parent_scope("net-a") is None
+    with pytest.raises(ValueError):
+        controller_scope("net/a", "u1")
+
+
+def test_a_controller_key_is_wrapped_by_its_network_key(session: Session) -> None:
+    from suivi_common.crypto import controller_scope
+    ring = KeyRing(os.urandom(32), tables)
+    scope = controller_scope("net-a", "u1")
+    blob = Vault(ring, session).encrypt(scope, "t", "c", 1, "secret")
+    wrapped = {r.scope: r.wrapped_key for r in session.execute(
+        tables.data_keys.select()).all()}
+    assert set(wrapped) == {"net-a", "net-a/u1"}  # the network key came first, to wrap it
+    fresh = Vault(KeyRing(ring._master, tables), session)
+    assert fresh.decrypt(scope, "t", "c", 1, blob) == "secret"
+    # the master key alone does not unwrap a controller's key: the network's does
+    from suivi_common.crypto import open_sealed
+    with pytest.raises(InvalidTag):
+        open_sealed(ring._master, bytes(wrapped["net-a/u1"]), b"data-key:net-a/u1")
+
+
+def test_shredding_one_controller_leaves_the_others(session: Session) -> None:
+    ring = KeyRing(os.urandom(32), tables)
+    vault = Vault(ring, session)
+    mine = vault.encrypt("net-a/u1", "t", "c", 1, "mine")
+    theirs = vault.encrypt("net-a/u2", "t", "c", 1, "theirs")
+    network = vault.encrypt("net-a", "t", "c", 1, "network")
+    vault.destroy("net-a/u1")
+    fresh = Vault(KeyRing(ring._master, tables), session)
+    with pytest.raises(KeyDestroyed):
+        fresh.decrypt("net-a/u1", "t", "c", 1, mine)
+    with pytest.raises(KeyDestroyed):  # never re-created by a later write
+        fresh.encrypt("net-a/u1", "t", "c", 1, "again")
+    assert fresh.decrypt("net-a/u2", "t", "c", 1, theirs) == "theirs"
+    assert fresh.decrypt("net-a", "t", "c", 1, network) == "network"
+
+
+def test_shredding_a_network_takes_its_controllers_along(session: Session) -> None:
+    ring = KeyRing(os.urandom(32), tables)
+    blob = Vault(ring, session).encrypt("net-a/u1", "t", "c", 1, "mine")
+    Vault(ring, session).destroy("net-a")
+    with pytest.raises(KeyDestroyed):
+        Vault(KeyRing(ring._master, tables), session).decrypt("net-a/u1", "t", "c", 1, blob)
+
+
+def test_key_fingerprint_names_a_wrapped_key_without_revealing_it() -> None:
+    from suivi_common.crypto import key_fingerprint
+    a = key_fingerprint("net-a/u1", b"wrapped")
+    assert a == key_fingerprint("net-a/u1", b"wrapped") and len(a) == 32
+    assert a != key_fingerprint("net-a/u2", b"wrapped")
