@@ -204,3 +204,27 @@ subprocessor_objections = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# --- the end of contract (annex IV.12; ``compliance.domain.end_of_contract``) ---------------
+# One per controller, ever. The archive (ZIP, base64) is sealed under ``eoc:<id>``, shredded
+# once the holders destroyed the data; the certificate stays.
+end_of_contracts = Table(
+    "end_of_contracts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", String(64), nullable=False, unique=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_sent_at", DateTime(timezone=True), nullable=False),
+    Column("reports", JSONB, nullable=False, server_default="{}"),  # service -> {records, at}
+    Column("ready_at", DateTime(timezone=True)),
+    Column("archive", LargeBinary),
+    Column("archive_filename", String(200)),
+    Column("archive_size", Integer),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("shred_requested_at", DateTime(timezone=True)),
+    Column("shred_reports", JSONB, nullable=False, server_default="{}"),
+    Column("destroyed_at", DateTime(timezone=True)),
+    Column("certificate", JSONB),
+)
