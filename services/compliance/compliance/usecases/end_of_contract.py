@@ -32,8 +32,8 @@ from suivi_common.crypto import key_fingerprint
 from suivi_common.errors import Conflict, Invalid, NotFound
 
 E = end_of_contracts
-DATA_EVENT = "controller_data_requested"
-SHRED_EVENT = "controller_shred_requested"
+CONTROLLER_DATA_REQUEST = "controller_data_requested"
+CONTROLLER_SHRED_REQUEST = "controller_shred_requested"
 SWEEP_BATCH = 100
 
 
@@ -92,7 +92,7 @@ def _by_id(ctx: Ctx, contract_id: object) -> Any | None:
     return ctx.session.execute(select(E).where(E.c.id == cid).with_for_update()).first()
 
 
-def _ask(ctx: Ctx, event: str, row: Any, attempt: int) -> None:
+def _emit_ask(ctx: Ctx, event: str, row: Any, attempt: int) -> None:
     ctx.emit(event, {"contract_id": str(row.id), "user_id": row.user_id, "attempt": attempt})
 
 
@@ -116,7 +116,7 @@ def start(ctx: Ctx, user_id: object) -> dict[str, Any]:
             .on_conflict_do_nothing(index_elements=["user_id"]).returning(E.c.id)).first()
         if inserted is not None:  # else: a concurrent request started it
             row = _load(ctx, uid)
-            _ask(ctx, DATA_EVENT, row, 1)
+            _emit_ask(ctx, CONTROLLER_DATA_REQUEST, row, 1)
             audit.append(ctx, "eoc.requested", _subject(row), {"holders": list(rules.HOLDERS)})
     return {**view(ctx, _load(ctx, uid)), "created": bool(fresh)}
 
@@ -225,7 +225,7 @@ def _request_shred(ctx: Ctx, contract_id: uuid.UUID, now: datetime) -> None:
         status=rules.Status.SHREDDING.value, shred_requested_at=now, attempts=1,
         last_sent_at=now))
     row = ctx.session.execute(select(E).where(E.c.id == contract_id)).one()
-    _ask(ctx, SHRED_EVENT, row, 1)
+    _emit_ask(ctx, CONTROLLER_SHRED_REQUEST, row, 1)
     audit.append(ctx, "eoc.destruction_requested", _subject(row),
                  {"confirmed": row.confirmed_at is not None})
 
@@ -278,8 +278,10 @@ def sweep(ctx: Ctx, limit: int = SWEEP_BATCH) -> dict[str, int]:
             .with_for_update(skip_locked=True)).all():
         ctx.session.execute(update(E).where(E.c.id == row.id).values(
             attempts=row.attempts + 1, last_sent_at=now))
-        _ask(ctx, DATA_EVENT if row.status == rules.Status.COLLECTING else SHRED_EVENT, row,
-             row.attempts + 1)
+        if row.status == rules.Status.COLLECTING:
+            _emit_ask(ctx, CONTROLLER_DATA_REQUEST, row, row.attempts + 1)
+        else:
+            _emit_ask(ctx, CONTROLLER_SHRED_REQUEST, row, row.attempts + 1)
         asked += 1
     due = 0
     # pre-filter with a margin over "days x 24 h" (a Paris day is 23 to 25 hours)

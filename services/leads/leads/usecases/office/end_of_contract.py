@@ -44,8 +44,8 @@ from suivi_common.errors import Invalid
 log = logging.getLogger(__name__)
 
 SERVICE = "leads"
-REPORT_EVENT = "controller_data_reported"
-SHREDDED_EVENT = "controller_data_shredded"
+CONTROLLER_DATA_EVENT = "controller_data_reported"
+CONTROLLER_SHREDDED_EVENT = "controller_data_shredded"
 WIPE_BATCH = 1000
 REASON = "end_of_contract"
 T = office_leads
@@ -123,13 +123,13 @@ def on_data_requested(ctx: OfficeCtx, payload: Any) -> None:
     done = ctx.session.execute(select(controller_shreds.c.user_id).where(
         controller_shreds.c.user_id == user_id)).first()
     if done is not None:
-        ctx.emit(REPORT_EVENT, {"contract_id": contract_id, "user_id": user_id,
+        ctx.emit(CONTROLLER_DATA_EVENT, {"contract_id": contract_id, "user_id": user_id,
                                 "service": SERVICE, "records": 0,
                                 "error": "the controller's data was already destroyed"})
         return
     controller_keys.rekey_owner(ctx, user_id)
     data = controller_data(ctx, user_id)
-    ctx.emit(REPORT_EVENT, {"contract_id": contract_id, "user_id": user_id, "service": SERVICE,
+    ctx.emit(CONTROLLER_DATA_EVENT, {"contract_id": contract_id, "user_id": user_id, "service": SERVICE,
                             "records": sum(len(v) for v in data.values()), "data": data})
 
 
@@ -201,6 +201,6 @@ def on_shred_requested(ctx: OfficeCtx, payload: Any) -> None:
         log.info("end of contract %s: controller %s shredded (%s, %d key(s))", contract_id,
                  user_id, counts, len(keys))
         done = ctx.session.execute(select(s).where(s.c.user_id == user_id)).one()
-    ctx.emit(SHREDDED_EVENT, {"contract_id": contract_id, "user_id": user_id,
+    ctx.emit(CONTROLLER_SHREDDED_EVENT, {"contract_id": contract_id, "user_id": user_id,
                               "service": SERVICE, "shredded_at": done.shredded_at.isoformat(),
                               "counts": dict(done.counts), "keys": list(done.keys)})
