@@ -9,7 +9,8 @@
 * Blind indexes (keyed HMAC of a normalised value) serve exact-match lookups of
   email and phone without decrypting anything.
 * A controller (a user, for their office data) has a key of its own, scope
-  ``<network id>/<user id>`` (``controller_scope``), wrapped by its network's key rather
+  ``<network id>/<controller tag>`` (``controller_scope``; the tag is a hash of the user
+  id, so two UUIDs fit the 64 characters of ``data_keys.scope``), wrapped by its network's key rather
   than the master key: shredding it (the end of contract, annex IV.12) makes that one
   controller's data unreadable and leaves the network's other controllers alone, while
   shredding the network's key still takes every controller key under it along.
@@ -79,11 +80,24 @@ def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:
     return AESGCM(key).decrypt(blob[1:13], blob[13:], aad)
 
 
+#: ``data_keys.scope``'s length
+MAX_SCOPE = 64
+_TAG_CHARS = 24  # 96 bits of SHA-256: no two users of a network share one
+
+
+def controller_tag(user_id: str) -> str:
+    """The user's part of a controller scope (the same in every network they are in)."""
+    return hashlib.sha256(b"controller:" + str(user_id).encode()).hexdigest()[:_TAG_CHARS]
+
+
 def controller_scope(network_id: str, user_id: str) -> str:
     """The key scope of one controller's office data, under its network's key."""
-    if SCOPE_SEPARATOR in str(network_id) or SCOPE_SEPARATOR in str(user_id):
-        raise ValueError("a network or user id cannot hold the scope separator")
-    return f"{network_id}{SCOPE_SEPARATOR}{user_id}"
+    if SCOPE_SEPARATOR in str(network_id):
+        raise ValueError("a network id cannot hold the scope separator")
+    scope = f"{network_id}{SCOPE_SEPARATOR}{controller_tag(user_id)}"
+    if len(scope) > MAX_SCOPE:
+        raise ValueError("the network id is too long for a controller scope")
+    return scope
 
 
 def parent_scope(scope: str) -> str | None:

@@ -106,11 +106,14 @@ def test_dev_master_key_is_generated_once(tmp_path: object, monkeypatch: pytest.
 
 # --- controller keys (annex IV.12): one per user, wrapped by the network's key ----------------
 
-def test_controller_scope_names_its_network() -> None:
-    from suivi_common.crypto import controller_scope, parent_scope
-    assert controller_scope("net-a", "u1") == "net-a/u1"
-    assert parent_scope("net-a/u1") == "net-a"
-    assert parent_scope("net-a") is None
+def test_controller_scope_names_its_network_and_fits_the_key_table() -> None:
+    from suivi_common.crypto import MAX_SCOPE, controller_scope, controller_tag, parent_scope
+    network, user = str(uuid.uuid4()), str(uuid.uuid4())
+    scope = controller_scope(network, user)
+    assert scope == f"{network}/{controller_tag(user)}" and len(scope) <= MAX_SCOPE
+    assert parent_scope(scope) == network and parent_scope(network) is None
+    assert controller_scope(network, user) == scope  # deterministic
+    assert controller_scope(network, str(uuid.uuid4())) != scope
     with pytest.raises(ValueError):
         controller_scope("net/a", "u1")
 
@@ -122,13 +125,13 @@ def test_a_controller_key_is_wrapped_by_its_network_key(session: Session) -> Non
     blob = Vault(ring, session).encrypt(scope, "t", "c", 1, "secret")
     wrapped = {r.scope: r.wrapped_key for r in session.execute(
         tables.data_keys.select()).all()}
-    assert set(wrapped) == {"net-a", "net-a/u1"}  # the network key came first, to wrap it
+    assert set(wrapped) == {"net-a", scope}  # the network key came first, to wrap it
     fresh = Vault(KeyRing(ring._master, tables), session)
     assert fresh.decrypt(scope, "t", "c", 1, blob) == "secret"
     # the master key alone does not unwrap a controller's key: the network's does
     from suivi_common.crypto import open_sealed
     with pytest.raises(InvalidTag):
-        open_sealed(ring._master, bytes(wrapped["net-a/u1"]), b"data-key:net-a/u1")
+        open_sealed(ring._master, bytes(wrapped[scope]), f"data-key:{scope}".encode())
 
 
 def test_shredding_one_controller_leaves_the_others(session: Session) -> None:

@@ -23,10 +23,11 @@ from leads.office_testing import (
 )
 from leads.usecases.office import controller_keys, end_of_contract, one_lead, queries
 from suivi_common import clock
-from suivi_common.crypto import KeyDestroyed, KeyRing, Vault
+from suivi_common.crypto import KeyDestroyed, KeyRing, Vault, controller_scope
 from suivi_common.errors import Invalid
 
 T = office_leads
+U1 = controller_scope("net-1", "u1")  # u1's key in net-1
 
 
 def legacy_leads(h: Harness, owner: str, n: int, network: str = "net-1") -> list[Any]:
@@ -54,7 +55,7 @@ def emails_found(h: Harness, owner: str, email: str) -> int:
 def test_new_office_rows_are_under_their_owners_key(h: Harness) -> None:
     clock.freeze(paris(2026, 3, 2, 10))
     deliver(h, owner_id="u1", i=1)
-    assert scopes(h, "u1") == ["net-1/u1"]
+    assert scopes(h, "u1") == [U1]
     assert emails_found(h, "u1", raw_lead(1)["email"]) == 1
 
 
@@ -70,7 +71,7 @@ def test_legacy_rows_are_read_then_moved_to_the_owners_key(h: Harness) -> None:
     assert h.run(controller_keys.rekey_batch, 2) == 1
     assert h.run(controller_keys.rekey_batch, 2) == 0  # resumable, then a no-op
     assert h.run(controller_keys.done)
-    assert scopes(h, "u1") == ["net-1/u1"] * 3
+    assert scopes(h, "u1") == [U1] * 3
     after = h.run(one_lead.get, "u1", ids[0])
     assert {k: v for k, v in after.items() if k != "updated_at"} == \
         {k: v for k, v in before.items() if k != "updated_at"}
@@ -81,7 +82,7 @@ def test_legacy_rows_are_read_then_moved_to_the_owners_key(h: Harness) -> None:
         vault = h.vault(s)
         with pytest.raises(InvalidTag):  # no longer under the network's key
             vault.decrypt("net-1", "office_leads", "data", row.id, row.data)
-        assert vault.decrypt("net-1/u1", "office_notes", "text", note.id,
+        assert vault.decrypt(U1, "office_notes", "text", note.id,
                              note.text) == "rappeler lundi"
 
 
@@ -108,7 +109,7 @@ def test_the_archive_data_holds_every_category_of_the_controller_only(h: Harness
     assert [n["text"] for n in data["notes"]] == ["client chaud"]
     assert any(e["field"] == "city" and e["new"] == "Lyon" for e in data["history"])
     assert report["records"] == sum(len(v) for v in data.values())
-    assert scopes(h, "u1") == ["net-1/u1"] * 3
+    assert scopes(h, "u1") == [U1] * 3
     json.dumps(report)  # an event payload
 
 
@@ -120,12 +121,12 @@ def test_the_shred_destroys_one_controller_backups_included_and_only_once(h: Har
     with h.session() as s:  # what a backup taken now holds
         backup = s.execute(select(T).where(T.c.id == mine)).one()
         wrapped = s.execute(select(common.data_keys).where(
-            common.data_keys.c.scope == "net-1/u1")).one()
+            common.data_keys.c.scope == U1)).one()
     h.events.clear()
     h.run(end_of_contract.on_shred_requested, {"contract_id": "c-1", "user_id": "u1"})
     (report,) = h.events_of("controller_data_shredded")
     assert report["counts"]["leads"] == 1 and report["counts"]["notes"] == 1
-    assert [k["scope"] for k in report["keys"]] == ["net-1/u1"]
+    assert [k["scope"] for k in report["keys"]] == [U1]
     assert len(report["keys"][0]["key_id"]) == 32
     erased = h.events_of("office_leads_erased")
     assert [(e["user_id"], e["reason"]) for e in erased] == [("u1", "end_of_contract")]

@@ -10,7 +10,7 @@
   the retention sweep wipes them (record, initial record, lead key, search keys, notes,
   claim texts, the captured copy; ``office_leads_erased`` tells the mailer to forget their
   e-mail history), unread export files deleted, then the controller's keys shredded
-  (``<network>/<user>`` in every network they had an office in): a backup's copy of
+  (``controller_scope(network, user)`` in every network they had an office in): a backup's copy of
   those rows, taken once they were under the controller's key, cannot be read either.
   Recorded once (``controller_shreds``): a repeated request reports the same counts and
   keys again, without acting.
@@ -38,7 +38,7 @@ from leads.models import (
 )
 from leads.usecases.office import controller_keys, history, one_lead, wiping
 from leads.usecases.office.context import OfficeCtx, office_scope, scope_of
-from suivi_common.crypto import KeyDestroyed, key_fingerprint
+from suivi_common.crypto import KeyDestroyed, controller_tag, key_fingerprint
 from suivi_common.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def _shred_keys(ctx: OfficeCtx, user_id: str) -> list[dict[str, str]]:
         T.c.owner_id == user_id).distinct()).scalars())
     scopes = {office_scope(n, user_id) for n in networks}
     scopes |= set(ctx.session.execute(select(k.c.scope).where(
-        k.c.scope.endswith(f"/{user_id}", autoescape=True))).scalars())
+        k.c.scope.endswith(f"/{controller_tag(user_id)}", autoescape=True))).scalars())
     keys = []
     for scope in sorted(scopes):
         row = ctx.session.execute(select(k.c.wrapped_key).where(k.c.scope == scope)
