@@ -288,6 +288,10 @@ office_leads = Table(
     Index("ix_office_owner_mobile", "owner_id", "mobile_bidx", postgresql_where=LIVE),
     Index("ix_office_owner_landline", "owner_id", "landline_bidx", postgresql_where=LIVE),
     Index("ix_office_network_status", "network_id", "status", postgresql_where=LIVE),
+    # the rows of an owner that still hold data, deleted ones included, in id order: the
+    # pick of the retention sweep, the end of contract and the bulk delete (``wiping``)
+    Index("ix_office_owner_holding", "owner_id", "id",
+          postgresql_where=text("data IS NOT NULL OR lead_key IS NOT NULL")),
     # the re-keying's candidates: rows still under their network's key that hold data
     Index("ix_office_legacy_key", "owner_id", "id",
           postgresql_where=text("key_scope IS NULL AND (data IS NOT NULL "
