@@ -80,6 +80,16 @@ dsr_requests = Table(
     Column("subject_shredded_at", DateTime(timezone=True)),
     # access/portability: when the services' answers (and any built archive) were destroyed
     Column("export_destroyed_at", DateTime(timezone=True)),
+    # the person's subject indexes (``domain.subject.subject_index``: HMAC of the
+    # normalised identifier under the master-key-derived subject-index key), so an erasure
+    # finds the person's earlier requests by lookup, not by decrypting every request;
+    # emptied with the subject when it is shredded
+    Column("email_index", String(64)),
+    Column("phone_index", String(64)),
+    Index("ix_dsr_requests_email_index", "email_index",
+          postgresql_where=text("email_index IS NOT NULL")),
+    Index("ix_dsr_requests_phone_index", "phone_index",
+          postgresql_where=text("phone_index IS NOT NULL")),
     # the destruction sweep's candidates: completed exports not destroyed yet
     Index("ix_dsr_requests_export_due", "completed_at",
           postgresql_where=text("export_destroyed_at IS NULL AND status = 'completed' "
