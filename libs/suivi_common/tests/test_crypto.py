@@ -163,3 +163,17 @@ def test_key_fingerprint_names_a_wrapped_key_without_revealing_it() -> None:
     a = key_fingerprint("net-a/u1", b"wrapped")
     assert a == key_fingerprint("net-a/u1", b"wrapped") and len(a) == 32
     assert a != key_fingerprint("net-a/u2", b"wrapped")
+
+
+def test_preload_unwraps_many_keys_at_once_and_skips_shredded_ones(session: Session) -> None:
+    ring = KeyRing(os.urandom(32), tables)
+    vault = Vault(ring, session)
+    blobs = {s: vault.encrypt(s, "t", "c", 1, s) for s in ("net-a/u1", "net-a/u2", "net-b")}
+    vault.destroy("net-a/u2")
+    cold = KeyRing(ring._master, tables)
+    cold.preload(session, ["net-a/u1", "net-a/u2", "net-b", "never-made"])
+    assert set(cold._cache) == {"net-a", "net-a/u1", "net-b"}
+    fresh = Vault(cold, session)
+    assert fresh.decrypt("net-a/u1", "t", "c", 1, blobs["net-a/u1"]) == "net-a/u1"
+    with pytest.raises(KeyDestroyed):
+        fresh.decrypt("net-a/u2", "t", "c", 1, blobs["net-a/u2"])

@@ -171,6 +171,8 @@ def live_scopes(session: Any) -> list[str]:
 
 def _digests(vault: Vault, scopes: Iterable[str], subject: Subject) -> dict[bytes, str]:
     """digest -> the scope it was computed under (email and phone of the person)."""
+    scopes = list(scopes)
+    vault.preload(scopes)  # every controller's key: one query, not one per scope
     out: dict[bytes, str] = {}
     for scope in scopes:
         for kind, value in subject.keys():
