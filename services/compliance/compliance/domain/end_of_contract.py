@@ -202,9 +202,11 @@ def certificate(*, contract_id: str, user_id: str, requested_at: datetime,
         "controller": {"user_id": user_id},
         "processor": dict(processor),
         "basis": "GDPR art. 28(3)(g); processing annex IV.12",
-        "method": ("crypto-shredding: the controller's AES-256 data keys were destroyed, so "
-                   "every copy sealed under them, backups included, is unreadable; the live "
-                   "rows were wiped as well"),
+        "method": ("crypto-shredding: the controller's AES-256 data keys were destroyed and "
+                   "the live rows wiped; a copy sealed under those keys, in a backup too, can "
+                   "no longer be read once no backup of the key table taken before "
+                   "destroyed_at remains (rows counted under_network_key were sealed under "
+                   "the network's key in backups taken before they were re-keyed)"),
         "timeline": {"requested_at": requested_at.isoformat(),
                      "archive_ready_at": ready_at.isoformat() if ready_at else None,
                      "receipt_confirmed_at": confirmed_at.isoformat() if confirmed_at else None,
