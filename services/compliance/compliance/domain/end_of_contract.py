@@ -25,7 +25,7 @@ import json
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -129,9 +129,11 @@ def _sheet_name(service: str, table: str, taken: set[str]) -> str:
     return name
 
 
-def xlsx(tables: Sequence[tuple[str, Table]]) -> bytes:
+def xlsx(tables: Sequence[tuple[str, Table]], created: datetime | None = None) -> bytes:
     """One sheet per table (header row, then the rows, cells as in the CSV)."""
     book = Workbook(write_only=True)
+    if created is not None:
+        book.properties.created = created.astimezone(UTC).replace(tzinfo=None)
     taken: set[str] = set()
     for service, table in tables:
         sheet = book.create_sheet(_sheet_name(service, table.name, taken))
@@ -147,7 +149,8 @@ def xlsx(tables: Sequence[tuple[str, Table]]) -> bytes:
 
 def build_archive(contract_id: str, user_id: str, parts: Sequence[Part],
                   processor: Mapping[str, Any], generated_at: datetime) -> Archive:
-    """The archive (pure: the same inputs give the same bytes)."""
+    """The archive (pure: the same inputs give the same JSON and CSV; the workbook also
+    carries the moment it was written, which openpyxl stamps on save)."""
     ordered = sorted(parts, key=lambda p: p.service)
     tables = [(p.service, t) for p in ordered for t in flatten(p.data)]
     files = {f"csv/{service}/{table.name}.csv": table.csv_bytes() for service, table in tables}
@@ -166,7 +169,7 @@ def build_archive(contract_id: str, user_id: str, parts: Sequence[Part],
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         entries = [(JSON_NAME, json.dumps(document, ensure_ascii=False, indent=2,
                                           default=str).encode()),
-                   (XLSX_NAME, xlsx(tables)), *files.items()]
+                   (XLSX_NAME, xlsx(tables, generated_at)), *files.items()]
         for name, content in entries:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
