@@ -418,14 +418,16 @@ def explain_first_batch(db: str, ended_before: Any) -> dict[str, Any]:
     from leads.usecases.office import wiping
 
     T = office_leads
-    pick = (select(T.c.id).where(T.c.owner_id.in_(retention._ended_offices(ended_before)),
-                                 T.c.lead_key.is_not(None) | T.c.data.is_not(None))
-            .order_by(T.c.id).limit(retention.TUNABLES.get_int("RETENTION_BATCH"))
-            .with_for_update(skip_locked=True))
-    sql = str(pick.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    batch = retention.TUNABLES.get_int("RETENTION_BATCH")
     out: dict[str, Any] = {}
     engine = create_engine(url(db))
     with Session(engine) as session:
+        # the sweep's pick: the first due owner's rows in id order (``office_batch``)
+        owner = session.execute(retention.due_holders(ended_before, 1)).scalar()
+        pick = (select(T.c.id).where(T.c.owner_id == owner, wiping.HOLDS).order_by(T.c.id)
+                .limit(batch).with_for_update(skip_locked=True))
+        sql = str(pick.compile(dialect=postgresql.dialect(),
+                               compile_kwargs={"literal_binds": True}))
         session.execute(text("SET jit = off"))
         plan = list(session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).scalars())
         out["pick"] = [line for line in plan if "Execution Time" in line or "->" in line

@@ -19,7 +19,9 @@ from gateway.schemas.compliance import (
     BreachIn,
     BreachOut,
     BreachUpdateIn,
+    CertificateOut,
     DenyIn,
+    EndOfContractOut,
     ExtendIn,
     MyBreachOut,
     ObjectionIn,
@@ -41,6 +43,8 @@ COMPLIANCE = ("compliance",)
 CONTROLLERS = ("user", "admin")
 #: compliance's refusals of an export that existed and is no more (its ``domain.export.GONE``)
 EXPORT_GONE = ("export_destroyed", "export_expired")
+#: the end of contract's archive, once destroyed with the data (``end_of_contract.GONE``)
+ARCHIVE_GONE = ("archive_destroyed",)
 
 
 class Gone(SuiviError):
@@ -260,3 +264,59 @@ class ComplianceRoutes:
         doc = self.compliance.processing_register_document()
         return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})
+
+    # --- the end of contract (annex IV.12) ---------------------------------------------------
+    def _archive(self, call: Any) -> Any:
+        try:
+            doc = call()
+        except Conflict as err:
+            if err.code in ARCHIVE_GONE:
+                raise Gone(err.message, code=err.code) from None
+            raise
+        return Response(base64.b64decode(doc["content_b64"]), status=200,
+                        content_type=doc["content_type"], headers={
+                            "Content-Disposition": f'attachment; filename="{doc["filename"]}"'})
+
+    @api("POST", "/api/compliance/controllers/<user_id>/end-of-contract", roles=COMPLIANCE,
+         response=EndOfContractOut, status=202, errors=(409,), tags=("compliance",),
+         summary="End a controller's contract: gather their data into an archive (JSON, CSV, "
+                 "XLSX), destroyed by crypto-shredding once they confirm receipt or after "
+                 "END_OF_CONTRACT_SHRED_DAYS; the same one again while under way, 409 "
+                 "controller_data_destroyed once destroyed")
+    def end_contract(self, req: Req, user_id: str) -> Any:
+        return self.compliance.end_contract(user_id)
+
+    @api("GET", "/api/compliance/controllers/<user_id>/end-of-contract", roles=COMPLIANCE,
+         response=EndOfContractOut, tags=("compliance",),
+         summary="A controller's end of contract, with the certificate once destroyed")
+    def controller_end_of_contract(self, req: Req, user_id: str) -> Any:
+        return self.compliance.controller_end_of_contract(user_id)
+
+    @api("GET", "/api/compliance/controllers/<user_id>/end-of-contract/archive",
+         roles=COMPLIANCE, content_type="application/zip", errors=(409, 410),
+         tags=("compliance",), summary="The controller's archive (ZIP); 410 once destroyed")
+    def controller_archive(self, req: Req, user_id: str) -> Any:
+        return self._archive(lambda: self.compliance.controller_archive(user_id))
+
+    @api("GET", "/api/compliance/controllers/<user_id>/end-of-contract/certificate",
+         roles=COMPLIANCE, response=CertificateOut, errors=(409,), tags=("compliance",),
+         summary="The certificate of destruction; 409 not_destroyed_yet before")
+    def controller_certificate(self, req: Req, user_id: str) -> Any:
+        return self.compliance.controller_certificate(user_id)
+
+    @api("GET", "/api/end-of-contract", roles=CONTROLLERS, response=EndOfContractOut,
+         tags=("compliance",), summary="My end of contract (404 if none)")
+    def my_end_of_contract(self, req: Req) -> Any:
+        return self.compliance.my_end_of_contract()
+
+    @api("GET", "/api/end-of-contract/archive", roles=CONTROLLERS,
+         content_type="application/zip", errors=(409, 410), tags=("compliance",),
+         summary="Download my data (ZIP: JSON, one CSV per category, one XLSX workbook)")
+    def my_end_of_contract_archive(self, req: Req) -> Any:
+        return self._archive(self.compliance.my_end_of_contract_archive)
+
+    @api("POST", "/api/end-of-contract/receipt", roles=CONTROLLERS, response=EndOfContractOut,
+         errors=(409,), tags=("compliance",),
+         summary="Confirm I received my archive: every copy of my data is then destroyed")
+    def confirm_end_of_contract_receipt(self, req: Req) -> Any:
+        return self.compliance.confirm_end_of_contract_receipt()

@@ -373,3 +373,46 @@ class RegisterOut(Schema):
     security_measures = fields.List(Text())
     declared_by = fields.List(Text())
     missing = fields.Dict(keys=Text(), values=Text())
+
+
+# --- the end of contract (annex IV.12) ------------------------------------------------------
+class EndOfContractArchiveOut(Schema):
+    filename = Text(allow_none=True)
+    size = fields.Int(allow_none=True)
+    available = fields.Bool()
+
+
+class EndOfContractOut(Schema):
+    """One controller's end of contract: collecting -> ready -> shredding -> destroyed."""
+
+    contract_id = Text()
+    user_id = Text()
+    status = Text()
+    created = fields.Bool()  # the POST: false when one was already under way
+    requested_at = Text()
+    ready_at = Text(allow_none=True)
+    archive = fields.Nested(EndOfContractArchiveOut)
+    confirmed_at = Text(allow_none=True)
+    shred_after = Text(allow_none=True)
+    shred_requested_at = Text(allow_none=True)
+    destroyed_at = Text(allow_none=True)
+    services = fields.Dict(keys=Text(), values=fields.Raw())
+    certificate = fields.Dict(keys=Text(), values=fields.Raw(), allow_none=True)
+
+
+class CertificateOut(Schema):
+    """The certificate of destruction: what went where, the keys shredded, when."""
+
+    format_version = fields.Int()
+    kind = Text()
+    contract_id = Text()
+    controller = fields.Dict(keys=Text(), values=fields.Raw())
+    processor = fields.Dict(keys=Text(), values=fields.Raw())
+    basis = Text()
+    method = Text()
+    timeline = fields.Dict(keys=Text(), values=fields.Raw())
+    services = fields.Dict(keys=Text(), values=fields.Raw())
+    totals = fields.Dict(keys=Text(), values=fields.Int())
+    archive = fields.Dict(keys=Text(), values=fields.Raw())
+    keys = fields.List(fields.Dict(keys=Text(), values=fields.Raw()))
+    issued_at = Text()

@@ -8,6 +8,12 @@
   unreadable, blind indexes included, since their HMAC key derives from it.
 * Blind indexes (keyed HMAC of a normalised value) serve exact-match lookups of
   email and phone without decrypting anything.
+* A controller (a user, for their office data) has a key of its own, scope
+  ``<network id>/<controller tag>`` (``controller_scope``; the tag is a hash of the user
+  id, so two UUIDs fit the 64 characters of ``data_keys.scope``), wrapped by its network's key rather
+  than the master key: shredding it (the end of contract, annex IV.12) makes that one
+  controller's data unreadable and leaves the network's other controllers alone, while
+  shredding the network's key still takes every controller key under it along.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import hmac
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast, overload
 
@@ -33,6 +40,8 @@ from suivi_common.settings import is_dev, key_file, setting
 from suivi_common.tables import CommonTables
 
 PLATFORM_SCOPE = "platform"
+#: separates a controller's scope from its network's (``<network>/<user>``)
+SCOPE_SEPARATOR = "/"
 _VERSION = b"\x01"
 _KEY_CACHE_SECONDS = 30.0
 
@@ -72,6 +81,38 @@ def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:
     return AESGCM(key).decrypt(blob[1:13], blob[13:], aad)
 
 
+#: ``data_keys.scope``'s length
+MAX_SCOPE = 64
+_TAG_CHARS = 24  # 96 bits of SHA-256: no two users of a network share one
+
+
+def controller_tag(user_id: str) -> str:
+    """The user's part of a controller scope (the same in every network they are in)."""
+    return hashlib.sha256(b"controller:" + str(user_id).encode()).hexdigest()[:_TAG_CHARS]
+
+
+def controller_scope(network_id: str, user_id: str) -> str:
+    """The key scope of one controller's office data, under its network's key."""
+    if SCOPE_SEPARATOR in str(network_id):
+        raise ValueError("a network id cannot hold the scope separator")
+    scope = f"{network_id}{SCOPE_SEPARATOR}{controller_tag(user_id)}"
+    if len(scope) > MAX_SCOPE:
+        raise ValueError("the network id is too long for a controller scope")
+    return scope
+
+
+def parent_scope(scope: str) -> str | None:
+    """The scope whose key wraps this one's; None: the master key wraps it."""
+    head, sep, _ = scope.rpartition(SCOPE_SEPARATOR)
+    return head if sep else None
+
+
+def key_fingerprint(scope: str, wrapped: bytes) -> str:
+    """A key's id for records (the certificate of destruction): it names one wrapped key
+    without revealing anything of it."""
+    return hashlib.sha256(scope.encode() + b"\0" + bytes(wrapped)).hexdigest()[:32]
+
+
 def _derive(key: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=SHA256(), length=32, salt=None, info=info).derive(key)
 
@@ -86,11 +127,18 @@ class KeyRing:
         self._cache: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
 
-    def _wrap(self, scope: str, key: bytes) -> bytes:
-        return seal(self._master, key, f"data-key:{scope}".encode())
+    def _wrapping_key(self, session: Session, scope: str, create: bool) -> bytes:
+        """The master key, or for a controller scope its network's data key (so the
+        controller's key is gone with the network's too)."""
+        parent = parent_scope(scope)
+        return self._master if parent is None else self.data_key(session, parent, create)
 
-    def _unwrap(self, scope: str, wrapped: bytes) -> bytes:
-        return open_sealed(self._master, wrapped, f"data-key:{scope}".encode())
+    def _wrap(self, session: Session, scope: str, key: bytes) -> bytes:
+        return seal(self._wrapping_key(session, scope, True), key, f"data-key:{scope}".encode())
+
+    def _unwrap(self, session: Session, scope: str, wrapped: bytes) -> bytes:
+        return open_sealed(self._wrapping_key(session, scope, False), wrapped,
+                           f"data-key:{scope}".encode())
 
     def data_key(self, session: Session, scope: str, create: bool = True) -> bytes:
         cached = self._cache.get(scope)
@@ -110,17 +158,38 @@ class KeyRing:
             ).first()
         if row is None or row.destroyed_at is not None or row.wrapped_key is None:
             raise KeyDestroyed(scope)
-        key = self._unwrap(scope, row.wrapped_key)
+        key = self._unwrap(session, scope, row.wrapped_key)
         with self._lock:
             self._cache[scope] = (time.monotonic(), key)
         return key
+
+    def preload(self, session: Session, scopes: Sequence[str]) -> None:
+        """Unwrap many live keys with one query per thousand (a look-up across every
+        controller's key, such as a data-subject search, would otherwise read them one by
+        one). Shredded or missing scopes are left out; ``data_key`` still says so."""
+        now = time.monotonic()
+        missing = sorted({s for s in scopes if (c := self._cache.get(s)) is None
+                          or now - c[0] >= _KEY_CACHE_SECONDS})
+        t = self._table
+        for start in range(0, len(missing), 1000):
+            rows = session.execute(select(t.c.scope, t.c.wrapped_key).where(
+                t.c.scope.in_(missing[start:start + 1000]), t.c.wrapped_key.is_not(None),
+                t.c.destroyed_at.is_(None))).all()
+            # a network's key before its controllers' (it wraps them)
+            for row in sorted(rows, key=lambda r: (r.scope.count(SCOPE_SEPARATOR), r.scope)):
+                try:
+                    key = self._unwrap(session, row.scope, row.wrapped_key)
+                except KeyDestroyed:
+                    continue
+                with self._lock:
+                    self._cache[row.scope] = (time.monotonic(), key)
 
     def _create(self, session: Session, scope: str) -> None:
         """Store a new key in a transaction of its own: a key used to encrypt must never
         vanish with a worker's rollback while this process still has it cached."""
         new_key = AESGCM.generate_key(bit_length=256)
         statement = (pg_insert(self._table)
-                     .values(scope=scope, wrapped_key=self._wrap(scope, new_key))
+                     .values(scope=scope, wrapped_key=self._wrap(session, scope, new_key))
                      .on_conflict_do_nothing(index_elements=["scope"]))
         if self._engine is None:
             session.execute(statement)
@@ -181,6 +250,9 @@ class Vault:
 
     def destroy(self, scope: str) -> None:
         self._ring.destroy(self._session, scope)
+
+    def preload(self, scopes: Sequence[str]) -> None:
+        self._ring.preload(self._session, scopes)
 
     def subkey(self, purpose: str) -> bytes:
         return self._ring.subkey(purpose)

@@ -102,3 +102,78 @@ def test_dev_master_key_is_generated_once(tmp_path: object, monkeypatch: pytest.
     monkeypatch.setenv("SUIVI_MASTER_KEY_FILE", f"{tmp_path}/other.key")
     with pytest.raises(RuntimeError):
         load_master_key()
+
+
+# --- controller keys (annex IV.12): one per user, wrapped by the network's key ----------------
+
+def test_controller_scope_names_its_network_and_fits_the_key_table() -> None:
+    from suivi_common.crypto import MAX_SCOPE, controller_scope, controller_tag, parent_scope
+    network, user = str(uuid.uuid4()), str(uuid.uuid4())
+    scope = controller_scope(network, user)
+    assert scope == f"{network}/{controller_tag(user)}" and len(scope) <= MAX_SCOPE
+    assert parent_scope(scope) == network and parent_scope(network) is None
+    assert controller_scope(network, user) == scope  # deterministic
+    assert controller_scope(network, str(uuid.uuid4())) != scope
+    with pytest.raises(ValueError):
+        controller_scope("net/a", "u1")
+
+
+def test_a_controller_key_is_wrapped_by_its_network_key(session: Session) -> None:
+    from suivi_common.crypto import controller_scope
+    ring = KeyRing(os.urandom(32), tables)
+    scope = controller_scope("net-a", "u1")
+    blob = Vault(ring, session).encrypt(scope, "t", "c", 1, "secret")
+    wrapped = {r.scope: r.wrapped_key for r in session.execute(
+        tables.data_keys.select()).all()}
+    assert set(wrapped) == {"net-a", scope}  # the network key came first, to wrap it
+    fresh = Vault(KeyRing(ring._master, tables), session)
+    assert fresh.decrypt(scope, "t", "c", 1, blob) == "secret"
+    # the master key alone does not unwrap a controller's key: the network's does
+    from suivi_common.crypto import open_sealed
+    with pytest.raises(InvalidTag):
+        open_sealed(ring._master, bytes(wrapped[scope]), f"data-key:{scope}".encode())
+
+
+def test_shredding_one_controller_leaves_the_others(session: Session) -> None:
+    ring = KeyRing(os.urandom(32), tables)
+    vault = Vault(ring, session)
+    mine = vault.encrypt("net-a/u1", "t", "c", 1, "mine")
+    theirs = vault.encrypt("net-a/u2", "t", "c", 1, "theirs")
+    network = vault.encrypt("net-a", "t", "c", 1, "network")
+    vault.destroy("net-a/u1")
+    fresh = Vault(KeyRing(ring._master, tables), session)
+    with pytest.raises(KeyDestroyed):
+        fresh.decrypt("net-a/u1", "t", "c", 1, mine)
+    with pytest.raises(KeyDestroyed):  # never re-created by a later write
+        fresh.encrypt("net-a/u1", "t", "c", 1, "again")
+    assert fresh.decrypt("net-a/u2", "t", "c", 1, theirs) == "theirs"
+    assert fresh.decrypt("net-a", "t", "c", 1, network) == "network"
+
+
+def test_shredding_a_network_takes_its_controllers_along(session: Session) -> None:
+    ring = KeyRing(os.urandom(32), tables)
+    blob = Vault(ring, session).encrypt("net-a/u1", "t", "c", 1, "mine")
+    Vault(ring, session).destroy("net-a")
+    with pytest.raises(KeyDestroyed):
+        Vault(KeyRing(ring._master, tables), session).decrypt("net-a/u1", "t", "c", 1, blob)
+
+
+def test_key_fingerprint_names_a_wrapped_key_without_revealing_it() -> None:
+    from suivi_common.crypto import key_fingerprint
+    a = key_fingerprint("net-a/u1", b"wrapped")
+    assert a == key_fingerprint("net-a/u1", b"wrapped") and len(a) == 32
+    assert a != key_fingerprint("net-a/u2", b"wrapped")
+
+
+def test_preload_unwraps_many_keys_at_once_and_skips_shredded_ones(session: Session) -> None:
+    ring = KeyRing(os.urandom(32), tables)
+    vault = Vault(ring, session)
+    blobs = {s: vault.encrypt(s, "t", "c", 1, s) for s in ("net-a/u1", "net-a/u2", "net-b")}
+    vault.destroy("net-a/u2")
+    cold = KeyRing(ring._master, tables)
+    cold.preload(session, ["net-a/u1", "net-a/u2", "net-b", "never-made"])
+    assert set(cold._cache) == {"net-a", "net-a/u1", "net-b"}
+    fresh = Vault(cold, session)
+    assert fresh.decrypt("net-a/u1", "t", "c", 1, blobs["net-a/u1"]) == "net-a/u1"
+    with pytest.raises(KeyDestroyed):
+        fresh.decrypt("net-a/u2", "t", "c", 1, blobs["net-a/u2"])

@@ -80,6 +80,16 @@ dsr_requests = Table(
     Column("subject_shredded_at", DateTime(timezone=True)),
     # access/portability: when the services' answers (and any built archive) were destroyed
     Column("export_destroyed_at", DateTime(timezone=True)),
+    # the person's subject indexes (``domain.subject.subject_index``: HMAC of the
+    # normalised identifier under the master-key-derived subject-index key), so an erasure
+    # finds the person's earlier requests by lookup, not by decrypting every request;
+    # emptied with the subject when it is shredded
+    Column("email_index", String(64)),
+    Column("phone_index", String(64)),
+    Index("ix_dsr_requests_email_index", "email_index",
+          postgresql_where=text("email_index IS NOT NULL")),
+    Index("ix_dsr_requests_phone_index", "phone_index",
+          postgresql_where=text("phone_index IS NOT NULL")),
     # the destruction sweep's candidates: completed exports not destroyed yet
     Index("ix_dsr_requests_export_due", "completed_at",
           postgresql_where=text("export_destroyed_at IS NULL AND status = 'completed' "
@@ -203,4 +213,28 @@ subprocessor_objections = Table(
     Column("network_id", String(64)),
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- the end of contract (annex IV.12; ``compliance.domain.end_of_contract``) ---------------
+# One per controller, ever. The archive (ZIP, base64) is sealed under ``eoc:<id>``, shredded
+# once the holders destroyed the data; the certificate stays.
+end_of_contracts = Table(
+    "end_of_contracts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", String(64), nullable=False, unique=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_sent_at", DateTime(timezone=True), nullable=False),
+    Column("reports", JSONB, nullable=False, server_default="{}"),  # service -> {records, at}
+    Column("ready_at", DateTime(timezone=True)),
+    Column("archive", LargeBinary),
+    Column("archive_filename", String(200)),
+    Column("archive_size", Integer),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("shred_requested_at", DateTime(timezone=True)),
+    Column("shred_reports", JSONB, nullable=False, server_default="{}"),
+    Column("destroyed_at", DateTime(timezone=True)),
+    Column("certificate", JSONB),
 )

@@ -12,7 +12,15 @@ from compliance.models import common
 from compliance.remote import Services
 from compliance.settings import TUNABLES
 from compliance.settings import load as load_settings
-from compliance.usecases import audit, breaches, exports, register, requests, subprocessors
+from compliance.usecases import (
+    audit,
+    breaches,
+    end_of_contract,
+    exports,
+    register,
+    requests,
+    subprocessors,
+)
 from compliance.usecases.context import Ctx
 from suivi_common.auth import require_service
 from suivi_common.consumer import reliable_handler
@@ -245,3 +253,44 @@ class ComplianceService(PlatformService):
     @rpc_api
     def processing_register_document(self) -> dict[str, Any]:
         return register.document(self.ctx)
+
+    # --- the end of contract (annex IV.12) -------------------------------------------------
+    @rpc_api
+    def end_contract(self, user_id: str) -> dict[str, Any]:
+        return end_of_contract.start(self.ctx, user_id)
+
+    @rpc_api
+    def controller_end_of_contract(self, user_id: str) -> dict[str, Any]:
+        return end_of_contract.get(self.ctx, user_id)
+
+    @rpc_api
+    def controller_archive(self, user_id: str) -> dict[str, Any]:
+        return end_of_contract.download(self.ctx, user_id)
+
+    @rpc_api
+    def controller_certificate(self, user_id: str) -> dict[str, Any]:
+        return end_of_contract.certificate(self.ctx, user_id)
+
+    @rpc_api
+    def my_end_of_contract(self) -> dict[str, Any]:
+        return end_of_contract.mine(self.ctx)
+
+    @rpc_api
+    def my_end_of_contract_archive(self) -> dict[str, Any]:
+        return end_of_contract.my_download(self.ctx)
+
+    @rpc_api
+    def confirm_end_of_contract_receipt(self) -> dict[str, Any]:
+        return end_of_contract.confirm_receipt(self.ctx)
+
+    @reliable_handler("leads", "controller_data_reported")
+    def on_controller_data_reported(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_data_reported(self.ctx, "leads", payload)
+
+    @reliable_handler("leads", "controller_data_shredded")
+    def on_controller_data_shredded(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_shredded(self.ctx, "leads", payload)
+
+    @TUNABLES.timer("END_OF_CONTRACT_SWEEP_SECONDS")
+    def end_of_contract_timer(self) -> None:
+        end_of_contract.sweep(self.ctx)

@@ -23,6 +23,10 @@ TUNABLES = Tunables(
     COMPLIANCE_RPC_TIMEOUT_SECONDS=10,
     PUBLIC_URL="http://127.0.0.1:8000",
     PROCESSOR_NAME="Suivi",
+    # the end of contract (annex IV.12): the delay after which the data is destroyed
+    # without the controller's confirmation of receipt; how often due ones are looked for
+    END_OF_CONTRACT_SHRED_DAYS=30,
+    END_OF_CONTRACT_SWEEP_SECONDS=60,
 )
 
 
@@ -36,6 +40,7 @@ class Settings:
     rpc_timeout_seconds: float
     public_url: str
     processor_name: str
+    end_of_contract_shred_days: int
 
 
 def load() -> Settings:
@@ -50,4 +55,5 @@ def load() -> Settings:
         rpc_timeout_seconds=t.get_float("COMPLIANCE_RPC_TIMEOUT_SECONDS"),
         public_url=str(t.get("PUBLIC_URL")).rstrip("/"),
         processor_name=str(t.get("PROCESSOR_NAME")),
+        end_of_contract_shred_days=max(1, t.get_int("END_OF_CONTRACT_SHRED_DAYS")),
     )

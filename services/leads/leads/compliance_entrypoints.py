@@ -6,7 +6,10 @@ each one use case.
   (the register), ``dsr_task_requested`` (a data-subject task: ``usecases.subjects``) and
   ``breach_subject_notice_requested`` (notify the persons: ``usecases.breaches``);
 * the mailer (as itself): ``breach_subject_contact``, the address of a person to notify;
-* leads itself: the retention sweep's timer (``usecases.retention``) and the monthly
+* compliance (as itself), the end of contract: ``controller_data_requested`` and
+  ``controller_shred_requested`` (``usecases.office.end_of_contract``);
+* leads itself: the re-keying of office rows under their owner's key
+  (``usecases.office.controller_keys``), the retention sweep's timer (``usecases.retention``) and the monthly
   stale-lead reminder's (``usecases.stale_leads``), each also an internal RPC for
   operators and tests.
 """
@@ -15,8 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from leads.domain.history import ChangeSource
+from leads.settings import TUNABLES as LEADS_TUNABLES
 from leads.usecases import breaches, datamap, retention, stale_leads, subjects
 from leads.usecases.context import Ctx
+from leads.usecases.office import controller_keys, end_of_contract
 from leads.usecases.office.context import Actor, OfficeCtx
 from suivi_common import clock
 from suivi_common.consumer import reliable_handler
@@ -86,3 +91,23 @@ class ComplianceEntrypoints:
     @stale_leads.TUNABLES.timer("STALE_REMINDER_INTERVAL_SECONDS")
     def stale_reminder_tick(self) -> None:
         self.stale_reminder_run()
+
+    # --- the end of contract (annex IV.12) ------------------------------------------------
+    @reliable_handler("compliance", "controller_data_requested")
+    def on_controller_data_requested(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_data_requested(self._compliance_ctx(), payload)
+
+    @reliable_handler("compliance", "controller_shred_requested")
+    def on_controller_shred_requested(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_shred_requested(self._compliance_ctx(), payload)
+
+    @rpc_internal
+    def rekey_controllers(self, limit: int | None = None) -> dict[str, Any]:
+        """One batch of office rows moved to their owner's key (the timer; operators)."""
+        moved = controller_keys.rekey_batch(
+            self._compliance_ctx(), limit or LEADS_TUNABLES.get_int("CONTROLLER_REKEY_BATCH"))
+        return {"moved": moved}
+
+    @LEADS_TUNABLES.timer("CONTROLLER_REKEY_INTERVAL_SECONDS")
+    def rekey_controllers_tick(self) -> None:
+        self.rekey_controllers()

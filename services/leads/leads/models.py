@@ -244,7 +244,11 @@ office_leads = Table(
     "office_leads", metadata,
     Column("id", Uuid, primary_key=True),  # = the lead id for a purchased lead
     Column("owner_id", ID, nullable=False),
-    Column("network_id", ID, nullable=False),  # the key scope of every encrypted column
+    Column("network_id", ID, nullable=False),
+    # the key scope of every encrypted column (notes and history included): the owner's
+    # controller key ``<network>/<owner>``; None: the network's, a row written before
+    # controller keys and not re-keyed yet (``usecases.office.controller_keys``)
+    Column("key_scope", String(140)),
     Column("origin", String(10), nullable=False),  # purchased | personal
     Column("plan_id", ID),
     Column("plan_country", String(2)),  # the country the plan bought in (refund checks)
@@ -284,6 +288,14 @@ office_leads = Table(
     Index("ix_office_owner_mobile", "owner_id", "mobile_bidx", postgresql_where=LIVE),
     Index("ix_office_owner_landline", "owner_id", "landline_bidx", postgresql_where=LIVE),
     Index("ix_office_network_status", "network_id", "status", postgresql_where=LIVE),
+    # the rows of an owner that still hold data, deleted ones included, in id order: the
+    # pick of the retention sweep, the end of contract and the bulk delete (``wiping``)
+    Index("ix_office_owner_holding", "owner_id", "id",
+          postgresql_where=text("data IS NOT NULL OR lead_key IS NOT NULL")),
+    # the re-keying's candidates: rows still under their network's key that hold data
+    Index("ix_office_legacy_key", "owner_id", "id",
+          postgresql_where=text("key_scope IS NULL AND (data IS NOT NULL "
+                                "OR lead_key IS NOT NULL)")),
     # a data subject is looked up across every office (``usecases.subjects``)
     Index("ix_office_email_bidx", "email_bidx", postgresql_where=text("email_bidx IS NOT NULL")),
     Index("ix_office_mobile_bidx", "mobile_bidx",
@@ -358,6 +370,7 @@ refund_claims = Table(
     Column("decided_at", DateTime(timezone=True)),
     Column("decided_by", ID),
     Column("decision_comment", LargeBinary),  # network scope
+    Column("key_scope", String(140)),  # as office_leads.key_scope (None: the network's)
     Index("ix_refund_claims_status", "status", "created_at", "id"),
     Index("ix_refund_claims_user", "user_id", "created_at", "id"),
 )
@@ -374,6 +387,7 @@ office_exports = Table(
     Column("rows", Integer, nullable=False),
     Column("bytes", BigInteger, nullable=False),
     Column("chunks", Integer, nullable=False),
+    Column("key_scope", String(140)),  # the chunks' (None: the network's)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("downloaded_at", DateTime(timezone=True)),
     Index("ix_office_exports_user", "user_id", "created_at"),
@@ -444,4 +458,18 @@ stale_reminders = Table(
     Column("leads", Integer, nullable=False),
     Column("reminded_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("month", "owner_id"),
+)
+
+
+# --- the end of contract (annex IV.12, ``usecases.office.end_of_contract``) ---------------------
+
+# One row per controller (user) whose office data was destroyed: what went, the keys
+# shredded; a repeated request reports this again instead of acting twice.
+controller_shreds = Table(
+    "controller_shreds", metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("contract_id", ID, nullable=False),
+    Column("shredded_at", DateTime(timezone=True), nullable=False),
+    Column("counts", JSONB, nullable=False),
+    Column("keys", JSONB, nullable=False),  # [{scope, key_id}]
 )

@@ -32,4 +32,7 @@ TUNABLES = Tunables(
     OFFICE_EXPORT_BATCH=2000,
     OFFICE_EXPORT_CHUNK_BYTES=512 * 1024,
     OFFICE_EXPORT_TTL_MINUTES=30,
+    # moving office rows from the network's key to their owner's (annex IV.12)
+    CONTROLLER_REKEY_INTERVAL_SECONDS=30,
+    CONTROLLER_REKEY_BATCH=500,
 )

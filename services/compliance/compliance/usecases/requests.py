@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from compliance.domain import export as exports
@@ -107,12 +107,20 @@ def register(ctx: Ctx, kind: object, email: object = None, phone: object = None,
         phone=seal("phone", person.phone), note=seal("note", clean_note),
         changes=seal("changes", json.dumps(clean_changes) if clean_changes else None),
         has_email=person.email is not None, has_phone=person.phone is not None,
+        **subject_indexes(ctx, person.email, person.phone),
         created_by=staff.user_id, created_at=now, updated_at=now))
     audit.append(ctx, "dsr.registered", {"type": "data_subject_request", "id": str(request_id)},
                  {"kind": parsed_kind.value, "due_on": rules.due_on(when).isoformat(),
                   "identifiers": [k for k, v in (("email", person.email),
                                                  ("phone", person.phone)) if v]})
     return get_request(ctx, str(request_id))
+
+
+def subject_indexes(ctx: Ctx, email: str | None, phone: str | None) -> dict[str, str | None]:
+    """The stored lookup keys of a request's person (the same HMACs the tasks carry)."""
+    return {f"{kind}_index": subjects.subject_index(
+        ctx.vault.subkey(subjects.SUBJECT_INDEX_PURPOSE.format(kind=kind)), value)
+        for kind, value in (("email", email), ("phone", phone))}
 
 
 def load_request(ctx: Ctx, request_id: object, lock: bool = False) -> Any:
@@ -339,7 +347,8 @@ def _shred_subject(ctx: Ctx, row: Any, values: dict[str, Any], now: datetime) ->
     """An erasure done everywhere leaves no trace of the person here either: the request's
     keys are destroyed and its encrypted columns emptied; the receipt keeps counts only."""
     ctx.vault.destroy(scope_of(row.id))
-    values.update(email=None, phone=None, note=None, changes=None, subject_shredded_at=now)
+    values.update(email=None, phone=None, note=None, changes=None, email_index=None,
+                  phone_index=None, subject_shredded_at=now)
     answers.drop(ctx, row.id)
 
 
@@ -348,19 +357,21 @@ def _shred_earlier(ctx: Ctx, row: Any, now: datetime) -> int:
     their kind, dates, statuses and receipts, but no longer say whom they were about: after
     an erasure compliance holds nothing that names the person (an earlier objection stays
     honoured by the services' opposition lists, as blind indexes only). Requests still
-    open keep their subject: they need it to finish. Returns how many were shredded."""
-    person = decrypted_subject(ctx, row)
-    if not person["email"] and not person["phone"]:
+    open keep their subject: they need it to finish. Returns how many were shredded.
+
+    Found through the subject indexes (``email_index``, ``phone_index``), a lookup, not by
+    decrypting every closed request: equal indexes are equal normalised identifiers."""
+    same = [column == index for column, index in ((R.c.email_index, row.email_index),
+                                                  (R.c.phone_index, row.phone_index))
+            if index is not None]
+    if not same:
         return 0
     others = ctx.session.execute(select(R).where(
-        R.c.id != row.id, R.c.subject_shredded_at.is_(None),
-        R.c.status.in_([s.value for s in rules.TERMINAL])).with_for_update()).all()
+        or_(*same), R.c.id != row.id, R.c.subject_shredded_at.is_(None),
+        R.c.status.in_([s.value for s in rules.TERMINAL])).order_by(R.c.id)
+        .with_for_update()).all()
     shredded = 0
     for other in others:
-        theirs = decrypted_subject(ctx, other)
-        if not ((person["email"] and theirs["email"] == person["email"])
-                or (person["phone"] and theirs["phone"] == person["phone"])):
-            continue
         values: dict[str, Any] = {"updated_at": now}
         _shred_subject(ctx, other, values, now)
         ctx.session.execute(update(R).where(R.c.id == other.id).values(**values))

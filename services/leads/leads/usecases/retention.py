@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import eventlet
-from sqlalchemy import select, text
+from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
 
 from leads.domain.office_records import ERASED_AT_RETENTION
@@ -71,11 +71,29 @@ def _ended_offices(ended_before: datetime) -> Any:
                                            offices.c.ended_at < ended_before)
 
 
+def due_holders(ended_before: datetime, limit: int) -> Any:
+    """Up to ``limit`` owners of offices ended before ``ended_before`` that still hold
+    data, in user id order."""
+    return (_ended_offices(ended_before).where(
+        exists().where(office_leads.c.owner_id == offices.c.user_id, wiping.HOLDS))
+        .order_by(offices.c.user_id).limit(limit))
+
+
 def office_batch(session: Session, emit: wiping.Emit, ended_before: datetime, now: datetime,
                  limit: int) -> int:
-    """Erase one batch of leads of offices ended before ``ended_before``."""
-    ids = wiping.pick(session, [office_leads.c.owner_id.in_(_ended_offices(ended_before))],
-                      limit)
+    """Erase one batch of leads of offices ended before ``ended_before``.
+
+    Owner by owner (user id order), each owner's rows in id order: both the owners that
+    still hold data and their rows come from ``ix_office_owner_holding`` (partial on "holds
+    data", deleted rows included), so a batch reads the rows it wipes and no more. Picking
+    across every due owner at once in id order (an ``IN`` over the ended offices) matched
+    no index (every owner index is partial on ``deleted_at IS NULL``) and re-read and
+    sorted all the due rows at every batch."""
+    ids: list[Any] = []
+    for owner in session.execute(due_holders(ended_before, limit)).scalars():
+        ids += wiping.pick(session, [office_leads.c.owner_id == owner], limit - len(ids))
+        if len(ids) >= limit:
+            break
     return wiping.wipe(session, emit, ids, now, reason=ERASED_AT_RETENTION, actor="leads",
                        source="system", via="retention", erase=True)
 

@@ -66,7 +66,7 @@ from leads.models import (
 from leads.usecases import objections
 from leads.usecases.capture import lead_blind_indexes
 from leads.usecases.office import history, one_lead
-from leads.usecases.office.context import OfficeCtx, encrypt_json
+from leads.usecases.office.context import OfficeCtx, encrypt_json, scope_of
 from suivi_common import dsr
 from suivi_common.crypto import PLATFORM_SCOPE, KeyDestroyed, Vault
 from suivi_common.database import xact_lock
@@ -167,6 +167,8 @@ def live_scopes(session: Any) -> list[str]:
 
 def _digests(vault: Vault, scopes: Iterable[str], subject: Subject) -> dict[bytes, str]:
     """digest -> the scope it was computed under (email and phone of the person)."""
+    scopes = list(scopes)
+    vault.preload(scopes)  # every controller's key: one query, not one per scope
     out: dict[bytes, str] = {}
     for scope in scopes:
         for kind, value in subject.keys():
@@ -201,12 +203,13 @@ def find(session: Any, vault: Vault, subject: Subject) -> Copies:
         or_(leads.c.email_bidx.in_(wanted), leads.c.mobile_bidx.in_(wanted),
             leads.c.landline_bidx.in_(wanted)))).all()
         if _matches(digests, r.key_scope, r.email_bidx, r.mobile_bidx, r.landline_bidx)]
-    office = [r.id for r in session.execute(select(T.c.id, T.c.network_id, T.c.email_bidx,
+    office = [r.id for r in session.execute(select(T.c.id, T.c.network_id, T.c.key_scope,
+                                                   T.c.email_bidx,
                                                    T.c.mobile_bidx, T.c.landline_bidx).where(
         T.c.deleted_at.is_(None), T.c.erased_at.is_(None),
         or_(T.c.email_bidx.in_(wanted), T.c.mobile_bidx.in_(wanted),
             T.c.landline_bidx.in_(wanted)))).all()
-        if _matches(digests, r.network_id, r.email_bidx, r.mobile_bidx, r.landline_bidx)]
+        if _matches(digests, scope_of(r), r.email_bidx, r.mobile_bidx, r.landline_bidx)]
     # a purchased lead's copies share their id: one found brings the other
     extra_captured = set(office) - {r.id for r in captured}
     if extra_captured:
@@ -332,7 +335,7 @@ def rectify(ctx: OfficeCtx, task: Task, subject: Subject, copies: Copies) -> Out
         # the one change the office's guard lets through to the initial record (migration)
         ctx.session.execute(text("SET LOCAL suivi.rectification = 'on'"))
     for row, after, diff, initial_after in planned_office:
-        scope = row.network_id
+        scope = scope_of(row)
         values: dict[str, Any] = {
             "data": encrypt_json(ctx.vault, scope, "office_leads", "data", row.id, after),
             "updated_at": ctx.now, **one_lead.blind_indexes(ctx.vault, scope, after)}
@@ -436,7 +439,8 @@ def _office_details(ctx: OfficeCtx, row: Any) -> dict[str, Any]:
         "initial_record": records.flat(one_lead.initial_data(ctx.vault, row)),
         "restricted": row.restricted_at is not None,
         "notes": [{"created_at": n.created_at.isoformat(),
-                   "text": ctx.vault.decrypt(row.network_id, "office_notes", "text", n.id, n.text)}
+                   "text": ctx.vault.decrypt(scope_of(row), "office_notes", "text", n.id,
+                                            n.text)}
                   for n in notes],
         "history": [{k: e[k] for k in ("field", "old", "new", "source", "via", "changed_at")}
                     for e in entries],

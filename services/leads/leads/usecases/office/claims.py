@@ -28,7 +28,7 @@ from leads.domain.refunds import ClaimFacts, LeadOrigin, check_claim_allowed, pa
 from leads.models import refund_claims
 from leads.settings import TUNABLES
 from leads.usecases.office import history, one_lead
-from leads.usecases.office.context import OfficeCtx, decrypt_json, encrypt_json
+from leads.usecases.office.context import OfficeCtx, decrypt_json, encrypt_json, scope_of
 from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
@@ -71,9 +71,10 @@ def file_claim(ctx: OfficeCtx, owner_id: str, lead_id: Any, reason: Any, comment
     row = one_lead.load(ctx.session, row.id, owner_id, lock=True)
     _check_rules(ctx, row)
     claim_id = uuid.uuid4()
-    scope = row.network_id
+    scope = scope_of(row)
     inserted = ctx.session.execute(pg_insert(refund_claims).values(
-        id=claim_id, lead_id=row.id, user_id=row.owner_id, network_id=scope,
+        id=claim_id, lead_id=row.id, user_id=row.owner_id, network_id=row.network_id,
+        key_scope=row.key_scope,
         plan_id=row.plan_id, reason=str(why), status="pending", created_at=ctx.now,
         comment=ctx.vault.encrypt(scope, "refund_claims", "comment", claim_id, text),
         checks=encrypt_json(ctx.vault, scope, "refund_claims", "checks", claim_id, checks),
@@ -85,7 +86,7 @@ def file_claim(ctx: OfficeCtx, owner_id: str, lead_id: Any, reason: Any, comment
 
 
 def _view(ctx: OfficeCtx, row: Any, staff: bool) -> dict[str, Any]:
-    vault, scope = ctx.vault, row.network_id
+    vault, scope = ctx.vault, scope_of(row)
     out = {"id": str(row.id), "lead_id": str(row.lead_id), "plan_id": row.plan_id,
            "reason": row.reason, "status": row.status,
            "comment": vault.decrypt(scope, "refund_claims", "comment", row.id, row.comment),
@@ -96,7 +97,7 @@ def _view(ctx: OfficeCtx, row: Any, staff: bool) -> dict[str, Any]:
         lead = one_lead.load(ctx.session, row.lead_id, with_deleted=True)
         initial = one_lead.initial_data(vault, lead)
         out.update({
-            "user_id": row.user_id, "network_id": scope, "decided_by": row.decided_by,
+            "user_id": row.user_id, "network_id": row.network_id, "decided_by": row.decided_by,
             "checks": decrypt_json(vault, scope, "refund_claims", "checks", row.id, row.checks),
             "lead": {"origin": lead.origin, "delivered_at": records.iso(lead.delivered_at),
                      "plan_country": lead.plan_country, "erased": lead.erased_at is not None,
@@ -143,8 +144,8 @@ def decide(ctx: OfficeCtx, claim_id: Any, approve: Any, comment: Any) -> dict[st
     text = _comment(comment)
     status = "approved" if approve else "rejected"
     c = refund_claims
-    scope = one_row(ctx.session, select(c.c.network_id).where(c.c.id == cid),
-                    "refund claim").network_id
+    scope = scope_of(one_row(ctx.session, select(c.c.network_id, c.c.key_scope)
+                             .where(c.c.id == cid), "refund claim"))
     row = ctx.session.execute(
         update(c).where(c.c.id == cid, c.c.status == "pending")
         .values(status=status, decided_at=ctx.now, decided_by=ctx.actor.user_id,

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.orm import Session
 
 from leads.domain.history import ChangeSource
-from suivi_common.crypto import Vault, aad, open_sealed, seal
+from suivi_common.crypto import Vault, aad, controller_scope, open_sealed, seal
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,18 @@ class OfficeCtx:
 
 
 # --- encrypted columns ----------------------------------------------------------------------
+
+def office_scope(network_id: str, owner_id: str) -> str:
+    """The key of an owner's office data: the owner's own (their controller key, under the
+    network's), so that the end of contract shreds exactly their office (annex IV.12)."""
+    return controller_scope(str(network_id), str(owner_id))
+
+
+def scope_of(row: Any) -> str:
+    """The scope a row's encrypted columns are under: ``key_scope``, or (None) its
+    network's, for a row written before controller keys and not re-keyed yet."""
+    return row.key_scope or row.network_id
+
 
 def encrypt_json(vault: Vault, scope: str, table: str, column: str, row_id: Any,
                  value: Any) -> bytes | None:

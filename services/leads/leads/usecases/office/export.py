@@ -43,7 +43,7 @@ from leads.domain import office_records as records
 from leads.models import office_export_chunks, office_exports
 from leads.settings import TUNABLES
 from leads.usecases.office import queries
-from leads.usecases.office.context import OfficeCtx
+from leads.usecases.office.context import OfficeCtx, office_scope, scope_of
 from suivi_common.clock import PARIS
 from suivi_common.database import one_row
 from suivi_common.errors import Invalid, NotFound
@@ -165,8 +165,10 @@ def start(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[str, A
     where = queries.conditions(ctx.vault, scope, owner_id, f)
     _purge_expired(ctx)
     export_id = uuid.uuid4()
+    key_scope = office_scope(scope, owner_id)
     ctx.session.execute(office_exports.insert().values(
-        id=export_id, user_id=owner_id, network_id=scope, format=fmt, lang=lang,
+        id=export_id, user_id=owner_id, network_id=scope, key_scope=key_scope,
+        format=fmt, lang=lang,
         filters=f.redacted(), rows=0, bytes=0, chunks=0, created_at=ctx.now))
     rows = (row_values(*r) for r in queries.export_rows(
         ctx.session, ctx.vault, where, TUNABLES.get_int("OFFICE_EXPORT_BATCH")))
@@ -174,7 +176,7 @@ def start(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[str, A
         count = write_file(fmt, lang, rows, out)
         size = out.tell()
         out.seek(0)
-        chunks = _store(ctx, scope, export_id, out)
+        chunks = _store(ctx, key_scope, export_id, out)
     ctx.session.execute(update(office_exports).where(office_exports.c.id == export_id)
                         .values(rows=count, bytes=size, chunks=chunks))
     log.info("office export %s by %s: %d rows, %d bytes", export_id, owner_id, count, size)
@@ -215,7 +217,7 @@ def chunk(ctx: OfficeCtx, owner_id: str, export_id: Any, n: Any) -> dict[str, An
     piece = ctx.session.execute(select(c.c.data).where(c.c.export_id == eid, c.c.n == n)).scalar()
     if piece is None:
         raise NotFound("This export is no longer available; export again")
-    data = ctx.vault.decrypt(job.network_id, "office_export_chunks", "data", f"{eid}:{n}", piece)
+    data = ctx.vault.decrypt(scope_of(job), "office_export_chunks", "data", f"{eid}:{n}", piece)
     last = n == job.chunks - 1
     if last:
         ctx.session.execute(delete(c).where(c.c.export_id == eid))

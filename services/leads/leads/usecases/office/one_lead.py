@@ -30,6 +30,8 @@ from leads.usecases.office.context import (
     decrypt_json,
     encrypt_json,
     new_lead_key,
+    office_scope,
+    scope_of,
     unwrap_lead_key,
     wrap_lead_key,
 )
@@ -86,9 +88,11 @@ def lead_row(vault: Vault, *, lead_id: uuid.UUID, owner_id: str, network_id: str
     """One new office row, encrypted. A lead whose network was shredded (``KeyDestroyed``)
     is filed empty, as erased ``now``."""
     try:
-        secret = encrypted_columns(vault, network_id, lead_id, data)
+        scope = office_scope(network_id, owner_id)
+        secret = {**encrypted_columns(vault, scope, lead_id, data), "key_scope": scope}
     except KeyDestroyed:  # the owner's network was shredded: nothing personal may survive
         secret, erased_at = dict(WIPED), erased_at or now or created_at
+        secret["key_scope"] = None
     return {"id": lead_id, "owner_id": owner_id, "network_id": network_id,
             "origin": str(origin), "plan_id": plan_id, "plan_country": plan_country,
             "status": status, "created_at": created_at, "delivered_at": delivered_at,
@@ -111,16 +115,16 @@ _INSERT_LEAD = (pg_insert(office_leads).on_conflict_do_nothing(index_elements=["
 
 
 def current_data(vault: Vault, row: Any) -> dict[str, Any] | None:
-    return decrypt_json(vault, row.network_id, "office_leads", "data", row.id, row.data)
+    return decrypt_json(vault, scope_of(row), "office_leads", "data", row.id, row.data)
 
 
 def initial_data(vault: Vault, row: Any) -> dict[str, Any] | None:
-    return decrypt_json(vault, row.network_id, "office_leads", "initial_data", row.id,
+    return decrypt_json(vault, scope_of(row), "office_leads", "initial_data", row.id,
                         row.initial_data)
 
 
 def lead_key(vault: Vault, row: Any) -> bytes | None:
-    return unwrap_lead_key(vault, row.network_id, row.id, row.lead_key)
+    return unwrap_lead_key(vault, scope_of(row), row.id, row.lead_key)
 
 
 # --- arrival ---------------------------------------------------------------------------------
@@ -268,8 +272,8 @@ def update_lead(ctx: OfficeCtx, owner_id: str, lead_id: Any, changes: Any) -> di
     if diff:
         key = lead_key(ctx.vault, row)
         ctx.session.execute(update(office_leads).where(office_leads.c.id == row.id).values(
-            data=encrypt_json(ctx.vault, row.network_id, "office_leads", "data", row.id, after),
-            updated_at=ctx.now, **blind_indexes(ctx.vault, row.network_id, after)))
+            data=encrypt_json(ctx.vault, scope_of(row), "office_leads", "data", row.id, after),
+            updated_at=ctx.now, **blind_indexes(ctx.vault, scope_of(row), after)))
         history.write(ctx.session, history.entries_for(ctx, row.id, key, diff, "edit"))
     return detail(ctx, load(ctx.session, row.id, owner_id))
 
@@ -309,7 +313,7 @@ def add_note(ctx: OfficeCtx, owner_id: str, lead_id: Any, text: Any) -> dict[str
     clean = text.strip()
     ctx.session.execute(office_notes.insert().values(
         id=note_id, lead_id=row.id, author_id=ctx.actor.user_id, created_at=ctx.now,
-        text=ctx.vault.encrypt(row.network_id, "office_notes", "text", note_id, clean)))
+        text=ctx.vault.encrypt(scope_of(row), "office_notes", "text", note_id, clean)))
     ctx.session.execute(update(office_leads).where(office_leads.c.id == row.id)
                         .values(updated_at=ctx.now))
     history.write(ctx.session, [history.entry(ctx, row.id, lead_key(ctx.vault, row), "note",
@@ -327,7 +331,7 @@ def notes(ctx: OfficeCtx, owner_id: str, lead_id: Any, cursor: str | None,
                                       newest_first=True, kind="notes")).all()
     items = [{"id": str(r.id), "lead_id": str(r.lead_id), "author_id": r.author_id,
               "created_at": r.created_at.isoformat(),
-              "text": ctx.vault.decrypt(row.network_id, "office_notes", "text", r.id, r.text)}
+              "text": ctx.vault.decrypt(scope_of(row), "office_notes", "text", r.id, r.text)}
              for r in rows[:limit]]
     return page(rows, limit, items, kind="notes")
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from leads.domain.pipeline import DEFAULT_PIPELINE, Pipeline, plan_pipeline_change
 from leads.models import office_leads, office_pipelines
 from leads.usecases.office import history
-from leads.usecases.office.context import OfficeCtx, unwrap_lead_key
+from leads.usecases.office.context import OfficeCtx, scope_of, unwrap_lead_key
 from suivi_common.errors import Invalid
 
 
@@ -100,10 +100,10 @@ def _move(ctx: OfficeCtx, network_id: str, source: str, target: str) -> int:
         update(t).where(t.c.network_id == network_id, t.c.status == source,
                         t.c.deleted_at.is_(None))
         .values(status=target, updated_at=ctx.now)
-        .returning(t.c.id, t.c.owner_id, t.c.network_id, t.c.lead_key)).all()
+        .returning(t.c.id, t.c.owner_id, t.c.network_id, t.c.key_scope, t.c.lead_key)).all()
     entries = []
     for r in rows:
-        key = unwrap_lead_key(ctx.vault, r.network_id, r.id, r.lead_key)
+        key = unwrap_lead_key(ctx.vault, scope_of(r), r.id, r.lead_key)
         entries.append(history.entry(ctx, r.id, key, "status", source, target, "pipeline_change"))
         ctx.emit("lead_status_changed", {
             "lead_id": str(r.id), "user_id": r.owner_id, "network_id": r.network_id,

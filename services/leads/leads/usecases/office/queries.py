@@ -14,7 +14,7 @@ whole office by a computed position.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,9 +27,9 @@ from leads.domain import office_records as records
 from leads.domain.refunds import LeadOrigin
 from leads.models import office_leads
 from leads.usecases.office import pipelines
-from leads.usecases.office.context import OfficeCtx, decrypt_json
+from leads.usecases.office.context import OfficeCtx, decrypt_json, office_scope, scope_of
 from suivi_common.clock import paris_midnight
-from suivi_common.crypto import Vault
+from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Invalid
 from suivi_common.paging import decode_cursor, encode_cursor
 
@@ -116,8 +116,25 @@ def inactive_before(day: date) -> ColumnElement[bool]:
     return last_activity() < paris_midnight(day)
 
 
+def _digests(vault: Vault, scopes: Sequence[str], kind: str,
+             values: Sequence[str]) -> list[bytes]:
+    """A search value's blind index under each scope the owner's rows may be under (a
+    shredded one matches nothing)."""
+    out = []
+    for scope in scopes:
+        for value in values:
+            try:
+                out.append(vault.blind_index(scope, kind, value))
+            except KeyDestroyed:
+                continue
+    return out
+
+
 def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[ColumnElement[bool]]:
-    """The WHERE clause of a listing (owner first: it leads every index)."""
+    """The WHERE clause of a listing (owner first: it leads every index). ``scope`` is the
+    owner's network: their rows are under their own key, or still under the network's until
+    they are re-keyed, so a search key is hashed under both."""
+    scopes = [office_scope(scope, owner_id), scope]
     where: list[ColumnElement[bool]] = [T.c.owner_id == owner_id, T.c.deleted_at.is_(None)]
     if f.status:
         where.append(T.c.status == f.status)
@@ -130,23 +147,23 @@ def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[Colu
     if f.created_to:  # inclusive: the whole Paris day
         where.append(T.c.created_at < paris_midnight(f.created_to + timedelta(days=1)))
     if f.email:
-        where.append(T.c.email_bidx == vault.blind_index(scope, "email",
-                                                         records.norm_email(f.email)))
+        where.append(T.c.email_bidx.in_(_digests(vault, scopes, "email",
+                                                 [records.norm_email(f.email)])))
     if f.phone:
-        digests = [vault.blind_index(scope, "phone", e164)
-                   for e164 in records.phone_candidates(f.phone)]
+        digests = _digests(vault, scopes, "phone", records.phone_candidates(f.phone))
         where.append(or_(T.c.mobile_bidx.in_(digests), T.c.landline_bidx.in_(digests)))
     if f.postal_code:
-        where.append(T.c.postal_bidx == vault.blind_index(
-            scope, "postal_code", records.norm_postal_code(f.postal_code)))
+        where.append(T.c.postal_bidx.in_(_digests(
+            vault, scopes, "postal_code", [records.norm_postal_code(f.postal_code)])))
     if f.city:
-        where.append(T.c.city_bidx == vault.blind_index(scope, "city", records.norm_city(f.city)))
+        where.append(T.c.city_bidx.in_(_digests(vault, scopes, "city",
+                                                [records.norm_city(f.city)])))
     if f.inactive_since:
         where.append(inactive_before(f.inactive_since))
     return where
 
 
-LIST_COLUMNS = (T.c.id, T.c.network_id, T.c.origin, T.c.status, T.c.plan_id, T.c.created_at,
+LIST_COLUMNS = (T.c.id, T.c.network_id, T.c.key_scope, T.c.origin, T.c.status, T.c.plan_id, T.c.created_at,
                 T.c.delivered_at, T.c.erased_at, T.c.erased_reason, T.c.restricted_at, T.c.data)
 
 
@@ -179,7 +196,7 @@ def list_leads(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[s
             _page_query(where, sort == "created_desc", key, limit + 1)).all()
         rows = list(fetched[:limit])
         last = rows[-1] if len(fetched) > limit else None
-    items = [records.summary(r, decrypt_json(ctx.vault, r.network_id, "office_leads", "data",
+    items = [records.summary(r, decrypt_json(ctx.vault, scope_of(r), "office_leads", "data",
                                              r.id, r.data)) for r in rows]
     next_cursor = None
     if last is not None:
@@ -215,7 +232,7 @@ def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnEleme
     return rows, None
 
 
-EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.status, T.c.created_at, T.c.initial_data,
+EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.key_scope, T.c.status, T.c.created_at, T.c.initial_data,
                   T.c.emails_sent, T.c.last_emailed_at)
 
 
@@ -234,7 +251,7 @@ def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]]
             query = query.where(tuple_(T.c.created_at, T.c.id) > key)
         rows = session.execute(query.order_by(T.c.created_at, T.c.id).limit(batch)).all()
         for r in rows:
-            data = decrypt_json(vault, r.network_id, "office_leads", "initial_data", r.id,
+            data = decrypt_json(vault, scope_of(r), "office_leads", "initial_data", r.id,
                                 r.initial_data)
             if data is not None:
                 yield r.created_at, r.status, data, r.emails_sent, r.last_emailed_at

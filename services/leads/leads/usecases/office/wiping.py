@@ -54,10 +54,15 @@ GROUP BY owner_id, network_id ORDER BY owner_id, network_id
 """)
 
 
+#: a row that still holds data: the predicate of ``ix_office_owner_holding``
+HOLDS = T.c.data.is_not(None) | T.c.lead_key.is_not(None)
+
+
 def pick(session: Session, where: Sequence[ColumnElement[bool]], limit: int) -> list[Any]:
-    """Up to ``limit`` ids of leads matching ``where`` that still hold data, locked."""
+    """Up to ``limit`` ids of leads matching ``where`` that still hold data, locked (one
+    owner's: in id order straight from ``ix_office_owner_holding``)."""
     return list(session.execute(
-        select(T.c.id).where(*where, T.c.lead_key.is_not(None) | T.c.data.is_not(None))
+        select(T.c.id).where(*where, HOLDS)
         .order_by(T.c.id).limit(limit).with_for_update(skip_locked=True)).scalars())
 
 

@@ -1,0 +1,206 @@
+"""The end of a controller's contract, leads' part (annex IV.12; compliance README).
+
+* ``controller_data_requested`` in: every office record of the controller (the user),
+  with its notes, history, e-mails sent and refund claims, as lists of records per
+  category, reported with ``controller_data_reported`` (compliance builds the archive).
+  A read: a repeated request reads again. Before reading, the controller's rows still
+  under the network's key are moved to theirs (``controller_keys``), so that what the
+  archive shows is exactly what the shred destroys.
+* ``controller_shred_requested`` in: every copy destroyed. The office rows are wiped as
+  the retention sweep wipes them (record, initial record, lead key, search keys, notes,
+  claim texts, the captured copy; ``office_leads_erased`` tells the mailer to forget their
+  e-mail history), unread export files deleted, then the controller's keys shredded
+  (``controller_scope(network, user)`` in every network they had an office in): a backup's copy of
+  those rows, taken once they were under the controller's key, cannot be read either.
+  Recorded once (``controller_shreds``): a repeated request reports the same counts and
+  keys again, without acting.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from leads.domain import office_records as records
+from leads.models import (
+    common,
+    controller_shreds,
+    office_emails,
+    office_export_chunks,
+    office_exports,
+    office_history,
+    office_leads,
+    office_notes,
+    refund_claims,
+)
+from leads.usecases.office import controller_keys, history, one_lead, wiping
+from leads.usecases.office.context import OfficeCtx, office_scope, scope_of
+from suivi_common.crypto import KeyDestroyed, controller_tag, key_fingerprint
+from suivi_common.errors import Invalid
+
+log = logging.getLogger(__name__)
+
+SERVICE = "leads"
+CONTROLLER_DATA_EVENT = "controller_data_reported"
+CONTROLLER_SHREDDED_EVENT = "controller_data_shredded"
+WIPE_BATCH = 1000
+REASON = "end_of_contract"
+T = office_leads
+
+
+def _ids(payload: Any) -> tuple[str, str]:
+    if not isinstance(payload, Mapping):
+        raise Invalid("the payload is not an object")
+    contract_id, user_id = payload.get("contract_id"), payload.get("user_id")
+    if not isinstance(contract_id, str) or not contract_id or not isinstance(user_id, str) \
+            or not user_id or len(user_id) > 64:
+        raise Invalid("contract_id and user_id are required")
+    return contract_id, user_id
+
+
+def _iso(value: Any) -> str | None:
+    return records.iso(value)
+
+
+def _decrypt(ctx: OfficeCtx, scope: str, table: str, column: str, row_id: Any,
+             blob: bytes | None) -> str | None:
+    try:
+        return ctx.vault.decrypt(scope, table, column, row_id, blob)
+    except KeyDestroyed:
+        return None
+
+
+def controller_data(ctx: OfficeCtx, user_id: str) -> dict[str, Any]:
+    """The controller's office as lists of records per category (see the module)."""
+    rows = ctx.session.execute(select(T).where(T.c.owner_id == user_id, T.c.data.is_not(None))
+                               .order_by(T.c.created_at, T.c.id)).all()
+    out: dict[str, list[dict[str, Any]]] = {"leads": [], "notes": [], "history": [],
+                                            "emails": [], "claims": []}
+    for row in rows:
+        out["leads"].append({
+            "lead_id": str(row.id), "network_id": row.network_id, "origin": row.origin,
+            "status": row.status, "created_at": _iso(row.created_at),
+            "delivered_at": _iso(row.delivered_at), "deleted": row.deleted_at is not None,
+            "restricted": row.restricted_at is not None,
+            "record": records.flat(one_lead.current_data(ctx.vault, row)),
+            "initial_record": records.flat(one_lead.initial_data(ctx.vault, row))})
+        for n in ctx.session.execute(select(office_notes).where(
+                office_notes.c.lead_id == row.id).order_by(office_notes.c.created_at,
+                                                           office_notes.c.id)).all():
+            out["notes"].append({"lead_id": str(row.id), "created_at": _iso(n.created_at),
+                                 "text": _decrypt(ctx, scope_of(row), "office_notes", "text",
+                                                  n.id, n.text)})
+        key = one_lead.lead_key(ctx.vault, row)
+        for e in history.page(ctx.session, row.id, key, None, 10_000)["items"]:
+            out["history"].append({"lead_id": str(row.id),
+                                   **{k: e[k] for k in ("field", "old", "new", "source", "via",
+                                                        "changed_at")}})
+        for m in ctx.session.execute(select(office_emails).where(
+                office_emails.c.lead_id == row.id).order_by(office_emails.c.sent_at)).all():
+            out["emails"].append({"lead_id": str(row.id), "email_id": m.email_id,
+                                  "sent_at": _iso(m.sent_at), "channel": m.channel})
+    c = refund_claims
+    for claim in ctx.session.execute(select(c).where(c.c.user_id == user_id)
+                                     .order_by(c.c.created_at, c.c.id)).all():
+        scope = scope_of(claim)
+        out["claims"].append({
+            "claim_id": str(claim.id), "lead_id": str(claim.lead_id), "plan_id": claim.plan_id,
+            "reason": claim.reason, "status": claim.status,
+            "created_at": _iso(claim.created_at), "decided_at": _iso(claim.decided_at),
+            "comment": _decrypt(ctx, scope, "refund_claims", "comment", claim.id,
+                                claim.comment),
+            "decision_comment": _decrypt(ctx, scope, "refund_claims", "decision_comment",
+                                         claim.id, claim.decision_comment)})
+    return out
+
+
+def on_data_requested(ctx: OfficeCtx, payload: Any) -> None:
+    """``controller_data_requested``: re-key the controller's rows, read them, report."""
+    contract_id, user_id = _ids(payload)
+    done = ctx.session.execute(select(controller_shreds.c.user_id).where(
+        controller_shreds.c.user_id == user_id)).first()
+    if done is not None:
+        ctx.emit(CONTROLLER_DATA_EVENT, {"contract_id": contract_id, "user_id": user_id,
+                                "service": SERVICE, "records": 0,
+                                "error": "the controller's data was already destroyed"})
+        return
+    controller_keys.rekey_owner(ctx, user_id)
+    data = controller_data(ctx, user_id)
+    ctx.emit(CONTROLLER_DATA_EVENT, {"contract_id": contract_id, "user_id": user_id, "service": SERVICE,
+                            "records": sum(len(v) for v in data.values()), "data": data})
+
+
+def _count(ctx: OfficeCtx, query: Any) -> int:
+    return int(ctx.session.execute(query).scalar() or 0)
+
+
+def _counts(ctx: OfficeCtx, user_id: str) -> dict[str, int]:
+    mine = select(T.c.id).where(T.c.owner_id == user_id,
+                                T.c.data.is_not(None) | T.c.lead_key.is_not(None))
+    return {
+        "leads": _count(ctx, select(func.count()).select_from(mine.subquery())),
+        "notes": _count(ctx, select(func.count()).select_from(office_notes).where(
+            office_notes.c.lead_id.in_(mine))),
+        "history": _count(ctx, select(func.count()).select_from(office_history).where(
+            office_history.c.lead_id.in_(mine))),
+        "emails": _count(ctx, select(func.count()).select_from(office_emails).where(
+            office_emails.c.lead_id.in_(mine))),
+        "claims": _count(ctx, select(func.count()).select_from(refund_claims).where(
+            refund_claims.c.user_id == user_id)),
+        "export_files": _count(ctx, select(func.count()).select_from(office_exports).where(
+            office_exports.c.user_id == user_id, office_exports.c.downloaded_at.is_(None))),
+        # rows never moved to the controller's key: wiped here, but a backup's copy is
+        # under the network's key (see ``controller_keys``)
+        "under_network_key": _count(ctx, select(func.count()).select_from(
+            select(T.c.id).where(T.c.owner_id == user_id, *controller_keys.LEGACY)
+            .subquery())),
+    }
+
+
+def _shred_keys(ctx: OfficeCtx, user_id: str) -> list[dict[str, str]]:
+    """Shred every key of the controller: one per network they held an office in."""
+    k = common.data_keys
+    networks = set(ctx.session.execute(select(T.c.network_id).where(
+        T.c.owner_id == user_id).distinct()).scalars())
+    scopes = {office_scope(n, user_id) for n in networks}
+    scopes |= set(ctx.session.execute(select(k.c.scope).where(
+        k.c.scope.endswith(f"/{controller_tag(user_id)}", autoescape=True))).scalars())
+    keys = []
+    for scope in sorted(scopes):
+        row = ctx.session.execute(select(k.c.wrapped_key).where(k.c.scope == scope)
+                                  .with_for_update()).first()
+        if row is not None and row.wrapped_key is not None:
+            keys.append({"scope": scope, "key_id": key_fingerprint(scope, row.wrapped_key)})
+        ctx.vault.destroy(scope)  # also refuses the scope's re-creation later
+    return keys
+
+
+def on_shred_requested(ctx: OfficeCtx, payload: Any) -> None:
+    """``controller_shred_requested``: destroy, once; report (again, on a repeat)."""
+    contract_id, user_id = _ids(payload)
+    s = controller_shreds
+    ctx.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"eoc:{user_id}"))))
+    done = ctx.session.execute(select(s).where(s.c.user_id == user_id)).first()
+    if done is None:
+        counts = _counts(ctx, user_id)
+        while ids := wiping.pick(ctx.session, [T.c.owner_id == user_id], WIPE_BATCH):
+            wiping.wipe(ctx.session, ctx.emit, ids, ctx.now, reason=REASON,
+                        actor=ctx.actor.user_id, source="system", via=REASON, erase=True)
+        ctx.session.execute(update(refund_claims).where(refund_claims.c.user_id == user_id)
+                            .values(comment=None, checks=None, decision_comment=None))
+        exports = select(office_exports.c.id).where(office_exports.c.user_id == user_id)
+        ctx.session.execute(delete(office_export_chunks)
+                            .where(office_export_chunks.c.export_id.in_(exports)))
+        keys = _shred_keys(ctx, user_id)
+        ctx.session.execute(pg_insert(s).values(
+            user_id=user_id, contract_id=contract_id, shredded_at=ctx.now, counts=counts,
+            keys=keys).on_conflict_do_nothing(index_elements=["user_id"]))
+        log.info("end of contract %s: controller %s shredded (%s, %d key(s))", contract_id,
+                 user_id, counts, len(keys))
+        done = ctx.session.execute(select(s).where(s.c.user_id == user_id)).one()
+    ctx.emit(CONTROLLER_SHREDDED_EVENT, {"contract_id": contract_id, "user_id": user_id,
+                              "service": SERVICE, "shredded_at": done.shredded_at.isoformat(),
+                              "counts": dict(done.counts), "keys": list(done.keys)})
