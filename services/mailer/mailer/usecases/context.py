@@ -26,7 +26,9 @@ class Settings:
     mail_from: str
     retry_delays: list[float]
     lease_seconds: float
-    owner_cache_seconds: float = 10.0
+    #: emails to leads per dispatcher batch (one claim, two questions, one SMTP
+    #: connection, one recording transaction)
+    batch_size: int = 25
 
     @classmethod
     def load(cls) -> Settings:
@@ -34,7 +36,7 @@ class Settings:
                    mail_from=str(setting("MAIL_FROM", DEFAULT_MAIL_FROM)),
                    retry_delays=retries.delays(setting("LEAD_MAIL_RETRY_SECONDS")),
                    lease_seconds=float(setting("LEAD_MAIL_LEASE_SECONDS", 300)),
-                   owner_cache_seconds=float(setting("LEAD_MAIL_OWNER_CACHE_SECONDS", 10)))
+                   batch_size=max(1, int(setting("LEAD_MAIL_BATCH", 25))))
 
 
 @dataclass
