@@ -3,6 +3,7 @@ caller, the other services, and the mailer's settings."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ class Settings:
     #: emails to leads per dispatcher batch (one claim, two questions, one SMTP
     #: connection, one recording transaction)
     batch_size: int = 25
+    #: batches in flight at once per process: one waits on its round trips (leads and
+    #: accounts, SMTP, the database) while another renders
+    dispatchers: int = 3
 
     @classmethod
     def load(cls) -> Settings:
@@ -36,7 +40,8 @@ class Settings:
                    mail_from=str(setting("MAIL_FROM", DEFAULT_MAIL_FROM)),
                    retry_delays=retries.delays(setting("LEAD_MAIL_RETRY_SECONDS")),
                    lease_seconds=float(setting("LEAD_MAIL_LEASE_SECONDS", 300)),
-                   batch_size=max(1, int(setting("LEAD_MAIL_BATCH", 25))))
+                   batch_size=max(1, int(setting("LEAD_MAIL_BATCH", 25))),
+                   dispatchers=max(1, int(setting("LEAD_MAIL_DISPATCHERS", 3))))
 
 
 @dataclass
@@ -47,14 +52,25 @@ class Ctx:
     accounts: Any = None
     compliance: Any = None
     _settings: Settings | None = field(default=None, repr=False)
+    #: set by ``on``: a session (and its vault) other than the worker's
+    _session: Session | None = field(default=None, repr=False)
 
     @property
     def session(self) -> Session:
+        if self._session is not None:
+            return self._session
         return self.db.session  # type: ignore[no-any-return]
 
     @property
     def vault(self) -> Vault:
+        if self._session is not None:
+            return self.vault_in(self._session)
         return self.db.vault  # type: ignore[no-any-return]
+
+    def on(self, session: Session) -> Ctx:
+        """This context on ``session`` (an autonomous one): green threads of one worker
+        (the dispatcher's) never share the worker's session."""
+        return dataclasses.replace(self, _session=session, _settings=self.settings)
 
     @property
     def settings(self) -> Settings:

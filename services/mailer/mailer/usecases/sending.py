@@ -130,8 +130,18 @@ def claim(ctx: Ctx, limit: int, one: uuid.UUID | None = None) -> list[Any]:
 
 
 def dispatch(ctx: Ctx, smtp: Any, service: Any = None) -> int:
-    """The dispatcher's tick: claim and send due emails, a batch at a time, until fewer
-    than a batch were due. Returns how many rows it took."""
+    """The dispatcher's tick: ``LEAD_MAIL_DISPATCHERS`` green threads each claim and send
+    due emails, a batch at a time, until fewer than a batch were due (the claim's ``SKIP
+    LOCKED`` gives each row to one of them). Returns how many rows they took."""
+    count = ctx.settings.dispatchers
+    if count <= 1:
+        return _dispatch_loop(ctx, smtp, service)
+    pool = eventlet.GreenPool(count)
+    loops = [pool.spawn(_dispatch_loop, ctx, smtp, service) for _ in range(count)]
+    return sum(loop.wait() for loop in loops)
+
+
+def _dispatch_loop(ctx: Ctx, smtp: Any, service: Any) -> int:
     size, taken = ctx.settings.batch_size, 0
     for _ in range(MAX_ROUNDS):
         rows = claim(ctx, size)
@@ -223,8 +233,10 @@ def send_claimed(ctx: Ctx, rows: Sequence[Any], smtp: Any, service: Any = None
         _give_back(ctx, [(r.id, SCHEDULED, None, due) for r in rows])
         return {r.id: SCHEDULED for r in rows}
     given_back: list[tuple[uuid.UUID, str, str | None, Any]] = []
-    jobs = _prepare(ctx, rows, auto, contacts, senders, given_back)
-    jobs = _unopposed(ctx, jobs, given_back)
+    with ctx.autonomous() as reads:  # its own session: dispatchers run side by side
+        here = ctx.on(reads)
+        jobs = _prepare(here, rows, auto, contacts, senders, given_back)
+        jobs = _unopposed(here, jobs, given_back)
     if given_back:
         _give_back(ctx, given_back)
     outcome: dict[uuid.UUID, str] = {eid: status for eid, status, _r, _d in given_back}
@@ -366,8 +378,36 @@ def _record(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
     raise AssertionError("unreachable")
 
 
+#: The batch's sent rows recorded in one statement (arrays, one per column, so the SQL
+#: is the same whatever the batch's size). A row rendered by this batch gets its sealed
+#: content too; another keeps its own (``coalesce``: an unrendered row has none). Only
+#: from ``sending``: a row another sender recorded, or erased meanwhile, returns nothing.
+_MARK_SENT = text(f"""
+UPDATE lead_emails AS e SET status = '{SENT}', sent_at = :now, channel = v.channel,
+    lease_until = NULL, smtp_message_id = v.smtp_id, error = NULL,
+    template_id = coalesce(v.template_id, e.template_id),
+    to_address = coalesce(v.to_address, e.to_address), to_bidx = coalesce(v.to_bidx, e.to_bidx),
+    subject = coalesce(v.subject, e.subject), body_text = coalesce(v.body_text, e.body_text),
+    body_html = coalesce(v.body_html, e.body_html), locale = coalesce(v.locale, e.locale)
+FROM unnest(CAST(:ids AS uuid[]), CAST(:channels AS varchar[]), CAST(:smtp_ids AS varchar[]),
+            CAST(:template_ids AS uuid[]), CAST(:to_addresses AS bytea[]),
+            CAST(:to_bidxs AS bytea[]), CAST(:subjects AS bytea[]),
+            CAST(:body_texts AS bytea[]), CAST(:body_htmls AS bytea[]),
+            CAST(:locales AS varchar[]))
+    AS v(id, channel, smtp_id, template_id, to_address, to_bidx, subject, body_text,
+         body_html, locale)
+WHERE e.id = v.id AND e.status = '{SENDING}'
+RETURNING e.id, e.lead_id, e.owner_id, e.channel""")
+#: each sealed column and the array parameter that carries it
+_SEALED = {"to_address": "to_addresses", "to_bidx": "to_bidxs", "subject": "subjects",
+           "body_text": "body_texts", "body_html": "body_htmls", "locale": "locales"}
+
+
 def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
     now, outcome = clock.now(), {}
+    sent: dict[str, list[Any]] = {k: [] for k in ("ids", "channels", "smtp_ids",
+                                                  "template_ids", *_SEALED.values())}
+    subjects: dict[uuid.UUID, str] = {}
     with ctx.autonomous() as tx:
         vault = ctx.vault_in(tx)
         for job in jobs:
@@ -376,6 +416,16 @@ def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
                 values = {"template_id": job.template_id, **sealed(
                     vault, row.network_id, row.id, to=job.address, bidx=job.bidx,
                     rendered=job.rendered, locale=job.locale)}
+            if job.outcome not in ("deferred", "refused"):
+                sent["ids"].append(row.id)
+                sent["channels"].append(job.outcome)
+                sent["smtp_ids"].append(job.detail)
+                sent["template_ids"].append(values.get("template_id"))
+                for column, param in _SEALED.items():
+                    sent[param].append(values.get(column))
+                subjects[row.id] = job.rendered.subject
+                outcome[row.id] = SENT
+                continue
             where = update(LE).where(LE.c.id == row.id, LE.c.status == SENDING)
             if job.outcome == "deferred":
                 status = SCHEDULED
@@ -383,7 +433,7 @@ def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
                                         attempts=func.greatest(LE.c.attempts - 1, 0),
                                         due_at=now + timedelta(seconds=job.detail), **values))
                 log.info("email %s to a lead deferred %.1f s (Gmail quota)", row.id, job.detail)
-            elif job.outcome == "refused":
+            else:
                 exc = job.detail
                 when = retries.next_attempt(row.attempts, now, ctx.settings.retry_delays,
                                             exc.permanent)
@@ -394,20 +444,15 @@ def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
                 log.warning("email %s to a lead not taken (attempt %d): %s; %s", row.id,
                             row.attempts, error, "given up" if when is None
                             else f"next attempt at {when.isoformat()}")
-            else:
-                status = SENT
-                done = tx.execute(where.values(
-                    status=SENT, sent_at=now, channel=job.outcome, lease_until=None,
-                    smtp_message_id=job.detail, error=None, **values)
-                    .returning(LE.c.lead_id, LE.c.owner_id)).first()
-                if done is not None:  # gone: erased meanwhile, or another sender recorded it
-                    ctx.emit_in(tx, "lead_email_sent", {
-                        "lead_id": str(done.lead_id), "user_id": done.owner_id,
-                        "email_id": str(row.id), "subject": job.rendered.subject,
-                        "sent_at": now.isoformat(), "channel": job.outcome})
-                    log.info("email %s to lead %s sent by %s (%s)", row.id, row.lead_id,
-                             job.outcome, row.origin)
             outcome[row.id] = status
+        if sent["ids"]:
+            for done in tx.execute(_MARK_SENT, {"now": now, **sent}):
+                # absent: erased meanwhile, or another sender recorded it
+                ctx.emit_in(tx, "lead_email_sent", {
+                    "lead_id": str(done.lead_id), "user_id": done.owner_id,
+                    "email_id": str(done.id), "subject": subjects[done.id],
+                    "sent_at": now.isoformat(), "channel": done.channel})
+            log.info("%d emails to leads sent", len(sent["ids"]))
     return outcome
 
 
