@@ -138,7 +138,11 @@ def dispatch(ctx: Ctx, smtp: Any, service: Any = None) -> int:
         return _dispatch_loop(ctx, smtp, service)
     pool = eventlet.GreenPool(count)
     loops = [pool.spawn(_dispatch_loop, ctx, smtp, service) for _ in range(count)]
-    return sum(loop.wait() for loop in loops)
+    try:
+        return sum(loop.wait() for loop in loops)
+    finally:  # the worker killed (its container killed): its loops die with it
+        for loop in loops:
+            loop.kill()
 
 
 def _dispatch_loop(ctx: Ctx, smtp: Any, service: Any) -> int:
