@@ -27,126 +27,51 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from bench import mail_stubs as stubs
-from bench.compliance_common import SUFFIX, backend_pids, cpu_seconds, drop, load, plain, url
+from bench.compliance_common import (
+    PG_PLAIN,
+    SUFFIX,
+    backend_pids,
+    cpu_seconds,
+    load,
+    plain,
+    url,
+)
 from bench.mailer import CountingSink, _bare, publish
+from bench.stack import MailerProcesses
 from compliance.domain import breaches as rules
 from compliance.domain.categories import labelled
-from suivi_common import clock, principals
-from suivi_common.migrations import ensure_database, upgrade
+from suivi_common import clock
 from suivi_common.rpc import RpcClient
-from suivi_common.testing import infra
 from suivi_common.testing.waiting import broker_settled
 
-ROOT = Path(__file__).resolve().parents[1]
 N = int(os.environ.get("BENCH_BREACH_N", "10000"))
 DB = f"mailer_breach_bench{SUFFIX}"
-MIGRATIONS = ROOT / "services" / "mailer" / "mailer" / "migrations"
 PROBE = os.environ.get("BENCH_MAILER_PROBE", "1") != "0"
 CATEGORIES = ["identity", "email", "phone", "postal_code", "city"]
 
 
-class BreachStack:
+class BreachStack(MailerProcesses):
     """The mailer, the stubs and the sink (see the module), torn down by ``stop``."""
 
     def __init__(self) -> None:
-        self.work = Path(tempfile.mkdtemp(prefix="suivi-bench-breach-"))
-        self.vhost = infra.fresh_vhost()
-        self.uri = infra.amqp_uri(self.vhost)
-        self.sink = CountingSink()
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._saved_key_env: str | None = None
-
-    @property
-    def probe_file(self) -> Path:
-        return self.work / "probe.json"
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "PSYCOPG_WAIT_FUNC": "wait_select", "PYTHONUNBUFFERED": "1",
-                "SUIVI_ENV": "dev", "LOG_LEVEL": "WARNING", "AMQP_URI": self.uri,
-                "DATABASE_URL": url(DB), "SMTP_HOST": "127.0.0.1",
-                "SMTP_PORT": str(self.sink.port), "PUBLIC_URL": "http://127.0.0.1:8000",
-                "SUIVI_MASTER_KEY_FILE": str(self.work / "master.key"),
-                "SUIVI_PRINCIPAL_KEY_FILE": str(self.work / "principal.key"),
-                "SUIVI_DEV_CLOCK_FILE": str(self.work / "no-clock.json"),
-                "GOOGLE_CLIENT_ID": "", "GOOGLE_CLIENT_SECRET": "", "GOOGLE_BASE_URL": ""}
-
-    def _spawn(self, name: str, config: str, *targets: str, probe: bool = False) -> None:
-        log = open(self.work / f"{name}.log", "ab")
-        runner = ["bench.mailer_probe", str(self.probe_file)] if probe else ["nameko"]
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", *runner, "run", "--config", config, *targets], cwd=ROOT,
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__("suivi-bench-breach-", DB, url(DB), PG_PLAIN, CountingSink())
 
     def start(self) -> BreachStack:
-        drop(DB)
-        ensure_database(url(DB))
-        upgrade(MIGRATIONS, url(DB), create=False)
-        principals.ensure_key_file(self.work / "principal.key")
-        # this process signs what it publishes with the stack's key
-        self._saved_key_env = os.environ.get("SUIVI_PRINCIPAL_KEY_FILE")
-        os.environ["SUIVI_PRINCIPAL_KEY_FILE"] = str(self.work / "principal.key")
-        self.sink.start()
-        stub_cfg = self.work / "stubs.yaml"
-        stub_cfg.write_text(json.dumps({
-            "AMQP_URI": self.uri, "SERVICE_CONTAINER_CLS": "suivi_common.container.SuiviContainer",
-            "SUIVI_ENV": "dev", "max_workers": 40,
-            "LOGGING": {"version": 1, "root": {"level": "WARNING"}}}))
-        self._spawn("stubs", str(stub_cfg), "bench.mail_stubs:StubAccounts",
-                    "bench.compliance_stubs:StubCompliance")
-        self._spawn("mailer", "services/mailer/config.yaml", "mailer.service:MailerService",
-                    probe=PROBE)
-        self._wait_healthy(("accounts", "compliance", "mailer"))
+        self.start_processes(("bench.mail_stubs:StubAccounts",
+                              "bench.compliance_stubs:StubCompliance"),
+                             ("accounts", "compliance", "mailer"), PROBE)
         return self
 
-    def _wait_healthy(self, services: tuple[str, ...], timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        waiting = list(services)
-        while waiting:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({proc.returncode}): see "
-                                       f"{self.work / (name + '.log')}")
-            try:
-                with RpcClient(self.uri, timeout=3) as rpc:
-                    waiting = [s for s in waiting if rpc[s].health().get("status") != "ok"]
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-            if waiting:
-                time.sleep(0.3)
-
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        self.sink.stop()
-        infra.delete_vhost(self.vhost)
-        drop(DB)
-        if self._saved_key_env is None:
-            os.environ.pop("SUIVI_PRINCIPAL_KEY_FILE", None)
-        else:
-            os.environ["SUIVI_PRINCIPAL_KEY_FILE"] = self._saved_key_env
-        shutil.rmtree(self.work, ignore_errors=True)
+        self.stop_processes()
 
     def cpu(self) -> dict[str, float]:
         out = {name: cpu_seconds(proc.pid) for name, proc in self.procs.items()}

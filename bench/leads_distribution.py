@@ -43,7 +43,11 @@ from suivi_common.principals import ensure_key_file  # noqa: E402
 from suivi_common.rpc import RpcClient  # noqa: E402
 from suivi_common.testing import infra  # noqa: E402
 
-PG = "postgresql://postgres@127.0.0.1:5432"
+#: The cluster of ``SUIVI_PG_BASE`` (what the tests use), else ``PGPORT`` (5432 when neither
+#: is set): never a hard-coded port, so a shared machine's other cluster is left alone.
+PG_BASE = os.environ.get("SUIVI_PG_BASE") or (
+    f"postgresql+psycopg://postgres@127.0.0.1:{os.environ.get('PGPORT', '5432')}")
+PG = PG_BASE.replace("postgresql+psycopg://", "postgresql://", 1)
 SEED_DB, RUN_DB = "leads_bench_seed", "leads_bench_run"
 COUNTRIES = ("FR", "BE", "CH", "LU")
 TIERS = ("standard", "premium", "premium_plus")
@@ -64,7 +68,7 @@ def seed(db: str, master_key_file: Path, *, plans: int, leads: int,
     real AES-GCM personal data under the platform key. Returns demand and stock totals."""
     _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     _admin(f'CREATE DATABASE "{db}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+    url = f"{PG_BASE}/{db}"
     upgrade(testing.MIGRATIONS, url, create=False)
     os.environ["SUIVI_MASTER_KEY_FILE"] = str(master_key_file)
     from suivi_common.crypto import load_master_key
@@ -133,7 +137,7 @@ def _seed(master_key_file: Path) -> dict[str, Any]:
 def _fresh_run_db() -> str:
     _admin(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
     _admin(f'CREATE DATABASE "{RUN_DB}" TEMPLATE "{SEED_DB}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{RUN_DB}"
+    return f"{PG_BASE}/{RUN_DB}"
 
 
 FLOOR_SQL = """

@@ -2,8 +2,9 @@
 
 Why stubs: the benchmarks measure the mailer (events in, SMTP or Gmail out), not the
 services it asks. These answer the mailer's RPCs from the ids alone, with no database,
-so their cost is one broker round trip each: ``lead_contact`` (leads' contract, answered
-for services only), ``office_get_pipeline``, ``get_user`` and ``office_active``. They
+so their cost is one broker round trip each: ``lead_contact`` and its batch form
+``lead_contacts`` (leads' contract, answered for services only), ``office_get_pipeline``,
+``get_user``, ``office_active`` and their batch form ``senders``. They
 also count the mailer's calls, and the ``lead_email_sent`` events leads would consume, so
 a run can check that every email was reported once.
 
@@ -82,6 +83,11 @@ class StubAccounts:
         _calls["accounts.office_active"] += 1
         return True
 
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def senders(self, uids: list[str]) -> dict[str, Any]:
+        _calls["accounts.senders"] += 1
+        return {uid: {"user": user(_index(uid, 24, 36)), "office_active": True} for uid in uids}
+
     @rpc
     def health(self) -> dict[str, str]:
         return {"status": "ok"}
@@ -97,6 +103,13 @@ class StubLeads:
         if self.principal is None or not self.principal.is_service:
             raise NotFound("internal")
         return contact(lead)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def lead_contacts(self, leads: list[str]) -> dict[str, Any]:
+        _calls["leads.lead_contacts"] += 1
+        if self.principal is None or not self.principal.is_service:
+            raise NotFound("internal")
+        return {lead: contact(lead) for lead in leads}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def office_get_pipeline(self) -> dict[str, Any]:

@@ -38,13 +38,10 @@ import json
 import os
 import pickle
 import re
-import shutil
-import signal
 import smtplib
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -59,10 +56,9 @@ from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 
 from bench import mail_stubs as stubs
-from bench.stack import free_port
+from bench.stack import MailerProcesses, free_port
 from suivi_common import principals
 from suivi_common.auth import Principal
-from suivi_common.migrations import ensure_database, upgrade
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
 from suivi_common.testing.waiting import broker_settled
@@ -73,7 +69,6 @@ DB = f"mailer_bench{infra.DB_SUFFIX}"
 DB_URL = f"{infra.PG_BASE}/{DB}"
 #: The same cluster as a plain psycopg URL (``SUIVI_PG_BASE``, as the tests use it).
 PG_PLAIN = infra.PG_BASE.replace("postgresql+psycopg://", "postgresql://", 1)
-MIGRATIONS = ROOT / "services" / "mailer" / "mailer" / "migrations"
 MAIL_N = int(os.environ.get("BENCH_MAIL_N", "10000"))
 GMAIL_N = int(os.environ.get("BENCH_GMAIL_N", "1000"))
 GMAIL_PER_MINUTE = int(os.environ.get("BENCH_GMAIL_PER_MINUTE", "150"))
@@ -195,42 +190,19 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-class MailStack:
+class MailStack(MailerProcesses):
     def __init__(self, google_per_minute: int | None = None) -> None:
-        self.work = Path(tempfile.mkdtemp(prefix="suivi-bench-mailer-"))
-        self.vhost = infra.fresh_vhost()
-        self.uri = infra.amqp_uri(self.vhost)
-        self.sink = CountingSink()
+        super().__init__("suivi-bench-mailer-", DB, DB_URL, PG_PLAIN, CountingSink())
         self.google = QuotaGoogle(google_per_minute) if google_per_minute else None
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._saved_key_env: str | None = None
 
     def env(self) -> dict[str, str]:
-        env = {**os.environ, "PSYCOPG_WAIT_FUNC": "wait_select", "PYTHONUNBUFFERED": "1",
-               "SUIVI_ENV": "dev", "LOG_LEVEL": "WARNING", "AMQP_URI": self.uri,
-               "DATABASE_URL": DB_URL, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.sink.port),
-               "PUBLIC_URL": "http://127.0.0.1:8000",
-               "SUIVI_MASTER_KEY_FILE": str(self.work / "master.key"),
-               "SUIVI_PRINCIPAL_KEY_FILE": str(self.work / "principal.key"),
-               "SUIVI_DEV_CLOCK_FILE": str(self.work / "no-clock.json"),
-               "GOOGLE_CLIENT_ID": "", "GOOGLE_CLIENT_SECRET": "", "GOOGLE_BASE_URL": ""}
+        env = super().env()
         if self.google is not None:
             env.update({"GOOGLE_BASE_URL": self.google.base_url,
                         "GOOGLE_CLIENT_ID": DEFAULT_CLIENT_ID,
                         "GOOGLE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
                         "GMAIL_SENDS_PER_MINUTE": str(self.google.per_minute)})
         return env
-
-    def _spawn(self, name: str, config: str, *targets: str, probe: bool = False) -> None:
-        log = open(self.work / f"{name}.log", "ab")
-        runner = ["bench.mailer_probe", str(self.probe_file)] if probe else ["nameko"]
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", *runner, "run", "--config", config, *targets], cwd=ROOT,
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    @property
-    def probe_file(self) -> Path:
-        return self.work / "probe.json"
 
     def counts(self) -> dict[str, int]:
         """The mailer's SQL so far (``bench.mailer_probe``) and its calls to the stubs."""
@@ -242,69 +214,14 @@ class MailStack:
         return counts
 
     def start(self) -> MailStack:
-        with psycopg.connect(f"{PG_PLAIN}/postgres",
-                             autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        ensure_database(DB_URL)
-        upgrade(MIGRATIONS, DB_URL, create=False)
-        principals.ensure_key_file(self.work / "principal.key")
-        # this process signs what it sends with the stack's key
-        self._saved_key_env = os.environ.get("SUIVI_PRINCIPAL_KEY_FILE")
-        os.environ["SUIVI_PRINCIPAL_KEY_FILE"] = str(self.work / "principal.key")
-        self.sink.start()
-        if self.google is not None:
-            self.google.start()
-        stub_cfg = self.work / "stubs.yaml"
-        stub_cfg.write_text(json.dumps({
-            "AMQP_URI": self.uri, "SERVICE_CONTAINER_CLS": "suivi_common.container.SuiviContainer",
-            "SUIVI_ENV": "dev", "max_workers": 40,
-            "LOGGING": {"version": 1, "root": {"level": "WARNING"}}}))
-        self._spawn("stubs", str(stub_cfg), "bench.mail_stubs:StubAccounts",
-                    "bench.mail_stubs:StubLeads")
-        self._spawn("mailer", "services/mailer/config.yaml", "mailer.service:MailerService",
-                    probe=PROBE)
-        self._wait_healthy(("accounts", "leads", "mailer"))
+        google = self.google
+        self.start_processes(("bench.mail_stubs:StubAccounts", "bench.mail_stubs:StubLeads"),
+                             ("accounts", "leads", "mailer"), PROBE,
+                             before=google.start if google is not None else None)
         return self
 
-    def _wait_healthy(self, services: tuple[str, ...], timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        waiting = list(services)
-        while waiting:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({proc.returncode}): see "
-                                       f"{self.work / (name + '.log')}")
-            try:
-                with RpcClient(self.uri, timeout=3) as rpc:
-                    waiting = [s for s in waiting if rpc[s].health().get("status") != "ok"]
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-            if waiting:
-                time.sleep(0.3)
-
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        self.sink.stop()
-        if self.google is not None:
-            self.google.stop()
-        infra.delete_vhost(self.vhost)
-        with psycopg.connect(f"{PG_PLAIN}/postgres",
-                             autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        if self._saved_key_env is None:
-            os.environ.pop("SUIVI_PRINCIPAL_KEY_FILE", None)
-        else:
-            os.environ["SUIVI_PRINCIPAL_KEY_FILE"] = self._saved_key_env
-        shutil.rmtree(self.work, ignore_errors=True)
+        self.stop_processes(after=self.google.stop if self.google is not None else None)
 
     def cpu(self) -> dict[str, float]:
         return {name: _cpu_seconds(proc.pid) for name, proc in self.procs.items()}

@@ -144,6 +144,8 @@ def autonomous(engine: Engine, wake: Callable[[], None] | None = None) -> Iterat
             wake()
 
 
+
+
 def xact_lock(session: Session, key: str, shared: bool = False) -> None:
     """Serialise work on ``key`` until ``session``'s transaction ends (check-then-act races);
     ``shared`` holders only exclude the exclusive ones."""

@@ -238,6 +238,10 @@ class AccountsService(PlatformService):
         return queries.office_active(self.ctx, user_id)
 
     @rpc_internal
+    def senders(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return queries.senders(self.ctx, user_ids)
+
+    @rpc_internal
     def open_countries(self, network_id: str) -> list[str]:
         return queries.open_countries(self.ctx, network_id)
 

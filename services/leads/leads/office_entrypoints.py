@@ -250,6 +250,11 @@ class OfficeEntrypoints:
         """What an e-mail to an office lead needs, decrypted (the mailer, as itself)."""
         return mailing.contact(self._ofc_ctx(_actor(self.principal)), lead_id)
 
+    @rpc_internal
+    def lead_contacts(self, lead_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``lead_contact`` for a batch of the mailer's emails: ``{lead_id: contact}``."""
+        return mailing.contacts(self._ofc_ctx(_actor(self.principal)), lead_ids)
+
     @reliable_handler("mailer", "lead_email_sent")
     def office_on_lead_email_sent(self, payload: dict[str, Any]) -> None:
         """The mailer sent an e-mail to a lead: its history, its count, its last date."""

@@ -27,6 +27,16 @@ class ChannelUnavailable(Exception):
     """This channel cannot send for this user now; try the next one."""
 
 
+class Deferred(Exception):
+    """This channel will take the email later, not now (the user's Gmail quota is used
+    up): nothing was sent, it is no refusal and no attempt. The dispatcher gives the
+    email a not-before time (``seconds`` from now) instead of holding a worker."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"deferred {seconds:.1f} s")
+        self.seconds = seconds
+
+
 class LeadMailChannel(Protocol):
     name: str
 
@@ -77,7 +87,7 @@ class GmailLeadChannel:
 
     def send(self, user_id: str, message: EmailMessage) -> str:
         from mailer.adapters.smtp import MailDeliveryError
-        from mailer.google.errors import MessageRefused, NoLiveToken
+        from mailer.google.errors import MessageRefused, NoLiveToken, Paced
 
         user = self.user_of(user_id)
         name = clean(f"{user.get('first_name') or ''} {user.get('last_name') or ''}")
@@ -85,7 +95,9 @@ class GmailLeadChannel:
         if name:  # the display name Gmail keeps in front of the Google address
             message["From"] = Address(name, addr_spec="gmail@invalid.invalid")
         try:
-            taken = self.gmail.send(user_id, message)
+            taken = self.gmail.send(user_id, message, wait=False)
+        except Paced as exc:  # not the SMTP fallback: the user's Gmail takes it later
+            raise Deferred(exc.seconds) from None
         except NoLiveToken as exc:
             raise ChannelUnavailable(exc.why) from None
         except MessageRefused as exc:
@@ -121,7 +133,8 @@ def channels_for(service: Any, user_id: str, smtp_channel: LeadMailChannel) -> l
 
 
 def send(channels: list[LeadMailChannel], user_id: str, message: EmailMessage) -> str:
-    """Through the first channel that can; the last one's refusal is the email's."""
+    """Through the first channel that can; the last one's refusal is the email's.
+    ``Deferred`` (Gmail's quota) is not a hand-over: it reaches the caller."""
     for channel in channels[:-1]:
         try:
             return channel.send(user_id, message)

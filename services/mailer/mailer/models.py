@@ -147,6 +147,8 @@ lead_emails = Table(
     Index("ix_lead_emails_lead", "lead_id", "created_at", "id"),
     Index("ix_lead_emails_to_bidx", "to_bidx"),
     Index("ix_lead_emails_due", "due_at", postgresql_where=text("status = 'scheduled'")),
+    #: the dispatcher's claim takes queued rows as well as due scheduled ones
+    Index("ix_lead_emails_queued", "due_at", postgresql_where=text("status = 'queued'")),
     Index("ix_lead_emails_sending", "lease_until", postgresql_where=text("status = 'sending'")),
     Index("uq_lead_emails_trigger", "trigger_id", "automation_id", unique=True,
           postgresql_where=text("trigger_id IS NOT NULL")),

@@ -134,6 +134,11 @@ class MailerService(GoogleEntrypoints, PlatformService):
     def release_due_emails(self) -> None:
         sending.release_due(self.ctx)
 
+    @config_timer("LEAD_MAIL_DISPATCH_SECONDS", 0.5)
+    def dispatch_due_emails(self) -> None:
+        """Due emails to leads, in batches (automations, deferred and retried ones)."""
+        sending.dispatch(self.ctx, self.smtp, self)
+
     # --- automations (admin tool 4) --------------------------------------------------------
     @rpc_api
     def list_automations(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
@@ -162,7 +167,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
 
     @reliable_handler("leads", "lead_status_changed")
     def on_lead_status_changed(self, payload: dict[str, Any]) -> None:
-        sending.on_status_changed(self.ctx, payload, self.smtp, self)
+        automations.on_status_changed(self.ctx, payload)
 
     # --- system emails (one SMTP adapter, retries, French with an English line) -------------
     @reliable_handler("accounts", "user_invited")

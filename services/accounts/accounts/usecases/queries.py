@@ -18,7 +18,7 @@ from accounts.usecases.users import (
     scope_of,
     viewable_by_admin,
 )
-from suivi_common.errors import NotFound
+from suivi_common.errors import Invalid, NotFound
 from suivi_common.ids import parse_uuid
 
 
@@ -28,11 +28,39 @@ def get_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
     row = get_row(ctx, user_id)
     if row is None or row.erased_at is not None:
         raise NotFound("No such user")
+    return _user_answer(ctx, row)
+
+
+def _user_answer(ctx: Ctx, row: Any) -> dict[str, Any]:
     answer = brief(ctx, row)
     phone = ctx.vault.decrypt(scope_of(row.network_id), "users", "phone", row.id, row.phone)
     if phone:
         answer["phone"] = phone
     return answer
+
+
+#: Users per ``senders`` question (the mailer asks once per batch of emails).
+MAX_SENDERS = 500
+
+
+def senders(ctx: Ctx, user_ids: Any) -> dict[str, dict[str, Any]]:
+    """``get_user`` and ``office_active`` of many users at once (the RPC ``senders``):
+    ``{user_id: {"user": get_user's answer, "office_active": bool}}``. The mailer sends
+    its emails in batches; one question per batch replaces two per email, and both parts
+    come from the same read. A user ``get_user`` would call NotFound (unknown, malformed,
+    erased) is absent."""
+    if not isinstance(user_ids, list) or len(user_ids) > MAX_SENDERS:
+        raise Invalid(f"user_ids must be a list of at most {MAX_SENDERS} ids",
+                      fields={"user_ids": "a list of ids"})
+    ids = {uid for uid in (parse_uuid(x) for x in user_ids) if uid is not None}
+    if not ids:
+        return {}
+    rows = [r for r in ctx.session.execute(select(users).where(users.c.id.in_(ids)))
+            if r.erased_at is None]
+    active = office_active_ids(ctx, [r.id for r in rows
+                                     if r.status == AccountStatus.ACTIVE.value])
+    return {str(r.id): {"user": _user_answer(ctx, r), "office_active": r.id in active}
+            for r in rows}
 
 
 def office_active(ctx: Ctx, user_id: object) -> bool:

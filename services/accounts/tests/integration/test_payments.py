@@ -49,6 +49,30 @@ def test_transfer_subscription_validated_by_staff_becomes_active(h: Any, member:
     assert err.value.code == "payment_already_validated"
 
 
+def test_senders_answers_get_user_and_office_active_for_a_batch_to_services_only(
+        h: Any, member: dict[str, Any]) -> None:
+    """The batch the mailer asks once per batch of emails: each user's ``get_user``
+    answer with its ``office_active``, an unknown or malformed id left out."""
+    other = h.new_member(h.new_network("Réseau Lune", "admin@lune.test"), "chloe@lune.test")
+    sub = h.rpc(member).create_subscription("monthly", "transfer")
+    h.rpc(h.staff()).validate_payment(sub["payment"]["id"])
+    h.wait_event("subscription_activated")
+    mailer = h.service("mailer")
+    found = mailer.senders([member["user_id"], other["user_id"], "not-a-uuid",
+                            "00000000-0000-4000-8000-000000000000", member["user_id"]])
+    assert found == {
+        member["user_id"]: {"user": mailer.get_user(member["user_id"]), "office_active": True},
+        other["user_id"]: {"user": mailer.get_user(other["user_id"]), "office_active": False}}
+    assert mailer.office_active(other["user_id"]) is False
+    assert mailer.senders([]) == {}
+    with pytest.raises(Invalid):
+        mailer.senders([member["user_id"]] * 501)
+    with pytest.raises(Forbidden):
+        h.rpc(member).senders([member["user_id"]])
+    with pytest.raises(Unauthorized):
+        h.anon.senders([member["user_id"]])
+
+
 def test_payment_methods(h: Any, member: dict[str, Any]) -> None:
     with pytest.raises(Invalid) as err:
         h.rpc(member).create_subscription("monthly", "mandate")

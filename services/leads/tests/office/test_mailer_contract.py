@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from leads.models import common, office_emails, office_history, office_leads
 from leads.office_testing import raw_lead
 from suivi_common import clock, events
-from suivi_common.errors import Forbidden, NotFound, Unauthorized
+from suivi_common.errors import Forbidden, Invalid, NotFound, Unauthorized
 from suivi_common.testing.messages import publish_event
 from suivi_common.testing.waiting import wait_for
 
@@ -61,6 +61,33 @@ def test_lead_contact_is_for_services_and_forgets_erased_and_deleted_leads(stack
         for lead_id in (erased, deleted, str(uuid.uuid4()), "not-a-uuid"):
             with pytest.raises(NotFound):
                 leads.lead_contact(lead_id)
+
+
+def test_lead_contacts_answers_a_batch_for_services_only_and_leaves_out_gone_leads(
+        stack: Any) -> None:
+    """The batch form of ``lead_contact`` (one question per batch of the mailer's emails):
+    the same answer per lead, and a lead nobody may write to is absent, not a refusal."""
+    kept = stack.deliver("u1", raw=raw_lead(6, first_name="Inès", city="Lille"))
+    other = stack.deliver("u2", i=7)
+    erased, deleted = stack.deliver("u1", i=8), stack.deliver("u1", i=9)
+    with stack.rpc("user", "u1") as leads:
+        leads.office_delete_lead(deleted)
+        with pytest.raises(Forbidden):  # a user, even the owner: internal only
+            leads.lead_contacts([kept])
+    with stack.rpc(None) as leads, pytest.raises(Unauthorized):
+        leads.lead_contacts([kept])
+    with stack.rpc("service", "compliance") as leads:
+        leads.office_erase_lead(erased)
+    with stack.rpc("service", "mailer") as leads:
+        one = leads.lead_contact(kept)
+        found = leads.lead_contacts([kept, other, erased, deleted, str(uuid.uuid4()),
+                                     "not-a-uuid", kept])
+        assert found == {kept: one, other: leads.lead_contact(other)}
+        assert leads.lead_contacts([]) == {}
+        with pytest.raises(Invalid):
+            leads.lead_contacts("not a list")
+        with pytest.raises(Invalid):
+            leads.lead_contacts([kept] * 501)
 
 
 def test_an_email_sent_is_recorded_once_in_history_count_and_last_date(stack: Any) -> None:

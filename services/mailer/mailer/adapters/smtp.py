@@ -1,7 +1,8 @@
 """Sending over SMTP with smtplib (green under eventlet: ``nameko run`` patches sockets).
 
-One connection per email: system emails are rare, and a fresh connection never
-trips over a server that dropped an idle one. A failure raises ``MailDeliveryError``
+One connection per system email: they are rare, and a fresh connection never trips over
+a server that dropped an idle one. Emails to leads go in batches over one connection per
+batch (``SmtpConnection``, the dispatcher). A failure raises ``MailDeliveryError``
 so the reliable handler retries with backoff, then dead-letters the event. Its
 message names the failure (exception class, SMTP reply code) but never the server's
 reply text, which may quote the recipient's address; dead letters and logs keep it.
@@ -70,27 +71,90 @@ class SmtpSettings:
         return settings
 
 
+def _open(settings: SmtpSettings) -> smtplib.SMTP:
+    smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    try:
+        if settings.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.user:
+            smtp.login(settings.user, settings.password or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _refusal(settings: SmtpSettings, exc: Exception) -> MailDeliveryError:
+    """The ``MailDeliveryError`` of an smtplib failure (no server text: see the module)."""
+    where = f"{settings.host}:{settings.port}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _reply in exc.recipients.values()})
+        return MailDeliveryError(f"SMTP {where} refused the recipient (codes {codes})",
+                                 permanent=bool(codes) and all(c >= 500 for c in codes))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return MailDeliveryError(f"SMTP {where} answered {exc.smtp_code} ({type(exc).__name__})",
+                                 permanent=exc.smtp_code >= 500)
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return MailDeliveryError(f"SMTP {where} unreachable: {detail}")
+
+
+_FAILURES = (smtplib.SMTPException, OSError)
+
+
 def send(settings: SmtpSettings, msg: EmailMessage) -> None:
     """Hand ``msg`` to the SMTP server; raise ``MailDeliveryError`` unless it is accepted."""
-    where = f"{settings.host}:{settings.port}"
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-            if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.user:
-                smtp.login(settings.user, settings.password or "")
+        with _open(settings) as smtp:
             smtp.send_message(msg)
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = sorted({code for code, _reply in exc.recipients.values()})
-        raise MailDeliveryError(f"SMTP {where} refused the recipient (codes {codes})",
-                                permanent=bool(codes) and all(c >= 500 for c in codes)) from None
-    except smtplib.SMTPResponseException as exc:
-        raise MailDeliveryError(
-            f"SMTP {where} answered {exc.smtp_code} ({type(exc).__name__})",
-            permanent=exc.smtp_code >= 500) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise MailDeliveryError(f"SMTP {where} unreachable: {detail}") from None
+    except _FAILURES as exc:
+        raise _refusal(settings, exc) from None
+
+
+class SmtpConnection:
+    """Several emails over one SMTP conversation (the dispatcher's batch of emails to
+    leads): the connection, STARTTLS and login are paid once, not once per email, and
+    five round trips per email become three. Opened at the first ``send``. Each email is
+    accepted or refused on its own (``MailDeliveryError``, as ``send``); a refusal leaves
+    the conversation usable (smtplib resets it), a lost connection is dropped and the
+    next email opens a new one. Only as long as one batch: never an idle connection a
+    server may have dropped."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, msg: EmailMessage) -> None:
+        try:
+            if self._smtp is None:
+                self._smtp = _open(self.settings)
+            self._smtp.send_message(msg)
+        except _FAILURES as exc:
+            if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused
+                              | smtplib.SMTPDataError) or getattr(exc, "smtp_code", 0) == 421:
+                self._drop()
+            raise _refusal(self.settings, exc) from None
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except _FAILURES:
+                pass
+            finally:
+                self._drop()
+
+    def __enter__(self) -> SmtpConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Smtp(DependencyProvider):
@@ -109,3 +173,7 @@ class SmtpClient:
 
     def send(self, msg: EmailMessage) -> None:
         send(self.settings, msg)
+
+    def connection(self) -> SmtpConnection:
+        """One conversation for several emails (``with smtp.connection() as conn``)."""
+        return SmtpConnection(self.settings)

@@ -30,3 +30,12 @@ class GoogleUnavailable(Exception):
 
 class MessageRefused(Exception):
     """Gmail refused this message itself (400): sending it again would fail the same way."""
+
+
+class Paced(Exception):
+    """The user's Gmail quota has no slot free now (``pacing``): nothing was sent. The
+    caller defers the email by ``seconds`` instead of waiting in a worker."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Gmail quota: next slot in {seconds:.1f} s")
+        self.seconds = seconds

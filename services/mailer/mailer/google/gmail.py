@@ -35,7 +35,13 @@ from nameko.extensions import DependencyProvider
 
 from mailer.google import oauth
 from mailer.google.config import GoogleSettings
-from mailer.google.errors import GoogleRefused, GoogleUnavailable, MessageRefused, NoLiveToken
+from mailer.google.errors import (
+    GoogleRefused,
+    GoogleUnavailable,
+    MessageRefused,
+    NoLiveToken,
+    Paced,
+)
 from mailer.google.pacing import Pacer
 from mailer.google.tokens import LiveToken, TokenStore
 from suivi_common.settings import setting
@@ -124,7 +130,9 @@ class GmailChannel:
         token = self.store.get(user_id)
         return token.address if token else None
 
-    def send(self, user_id: str, message: EmailMessage) -> bool:
+    def send(self, user_id: str, message: EmailMessage, wait: bool = True) -> bool:
+        """See the module. ``wait=False``: when the user's quota has no slot free, raise
+        ``Paced`` (nothing sent) instead of waiting for it in this worker."""
         token = self.store.get(user_id)
         if token is None or not self.settings.enabled:
             raise NoLiveToken(user_id)
@@ -132,7 +140,12 @@ class GmailChannel:
         refreshed = False
         for attempt in range(MAX_ATTEMPTS):
             token = self._usable(user_id)
-            self.pacer.acquire(user_id)
+            if wait:
+                self.pacer.acquire(user_id)
+            else:
+                delay = self.pacer.try_acquire(user_id)
+                if delay > 0:
+                    raise Paced(delay)
             try:
                 resp = self.http.post(self.settings.endpoints.send, json={"raw": raw},
                                       timeout=self.settings.timeout,

@@ -6,6 +6,9 @@ window. Callers for one user queue on a lock and are served in arrival order (ev
 locks wake waiters first come, first served), so a burst is spread over the minutes it
 needs and none is refused. Users do not wait for each other.
 
+``try_acquire`` is the same without the wait: the email dispatcher uses it and defers an
+email whose slot has not come (``channels.Deferred``), so no worker sleeps in the quota.
+
 Time is injected (``now``, ``sleep``) so tests drive a settable clock and never wait.
 """
 from __future__ import annotations
@@ -51,6 +54,25 @@ class Pacer:
         if len(started) < self.per_minute:
             return 0.0
         return max(0.0, started[0] + self.window - now)
+
+    def try_acquire(self, user_id: str) -> float:
+        """Take this user's next slot if one is free now and answer 0.0; otherwise take
+        nothing and answer the seconds until one frees. Never waits: the dispatcher defers
+        the email (a not-before time) rather than holding a worker asleep, which at quota
+        held every worker and made every other call wait. Between the check and the
+        append no green thread can switch, so two callers never take one slot."""
+        lock = self._lock(user_id)
+        if not lock.acquire(blocking=False):  # a blocking ``acquire`` is waiting its turn
+            return max(self.ready_in(user_id), 0.001)
+        try:
+            now = self.now()
+            started = self._recent(user_id, now)
+            if len(started) < self.per_minute:
+                started.append(now)
+                return 0.0
+            return max(started[0] + self.window - now, 0.001)
+        finally:
+            lock.release()
 
     def acquire(self, user_id: str) -> float:
         """Wait for this user's next slot and take it; returns the instant it was taken.

@@ -3,51 +3,37 @@
 Exactly once per (status change, rule): the status change's event message id and the rule
 id are a unique pair of ``lead_emails`` (``uq_lead_emails_trigger``), inserted with
 ``ON CONFLICT DO NOTHING``, so a redelivered or replayed event, or two instances handling
-it, make one row; the row is then sent by whoever claims it (``sending.deliver``). A delayed
-email is that row, ``scheduled`` until its ``due_at``: it survives restarts.
+it, make one row. The row is ``queued`` when the rule has no delay, ``scheduled`` until its
+``due_at`` otherwise: it lives in the database and survives restarts. The handler asks
+nothing of leads or accounts and emits nothing; the dispatcher (``sending``) claims due
+rows in batches, checks and renders them, and sends each once.
 
-Nothing is sent (checked when the row is sent, ``ready``) to an erased or deleted lead, a
-lead no longer in the rule's status, from a closed office, or while the owner paused
-automations; the opposition list is checked for every email. A lead that moves on cancels
-its pending delayed emails at once (``lead_status_seen`` keeps the latest change per lead,
-so events handled out of order cannot revive an older one).
-
-An immediate rule (no delay) is sent by the worker that handles the status change
-(``sending.send_automation_now``): its row is inserted already rendered and claimed, in a
-transaction of its own committed before the email goes on the wire, so the unique pair is
-still the "once", and a worker killed mid-send leaves a leased row for the timer, as any
-send does. A delayed rule's row waits ``scheduled`` and goes through ``lead_email_due``
-when it falls due (``prepare``).
+Nothing is sent (checked by the dispatcher when the row is sent, ``sending._prepare``) to
+an erased or deleted lead, a lead no longer in the rule's status, from a closed office, or
+while the owner paused automations; the opposition list is checked for every email. A
+lead that moves on cancels its pending delayed emails at once (``lead_status_seen`` keeps
+the latest change per lead, so events handled out of order cannot revive an older one).
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mailer.domain import automations as rules
-from mailer.domain.templating import Source
 from mailer.models import automation_pauses, automations, email_templates, lead_emails
 from mailer.usecases.context import Ctx, admin, member, parse_id
 from mailer.usecases.lead_emails import (
     AUTOMATION,
     CANCELLED,
-    DUE_EVENT,
     QUEUED,
     SCHEDULED,
-    lead_contact,
-    render_for,
-    sealed,
 )
-from mailer.usecases.owners import owner_of_open_office
 from suivi_common import clock, paging
-from suivi_common.database import rows_affected
 from suivi_common.errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
@@ -173,24 +159,6 @@ def set_pause(ctx: Ctx, paused: Any) -> dict[str, Any]:
 
 # --- the event ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Trigger:
-    """The status change an automation's email answers."""
-    lead_id: uuid.UUID
-    owner_id: str
-    network_id: str
-    message_id: str
-    changed_at: datetime
-
-    def row(self, rule: Any, email_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-        """The columns of the rule's row in ``lead_emails`` for this change."""
-        return {"id": email_id, "lead_id": self.lead_id, "owner_id": self.owner_id,
-                "network_id": self.network_id, "origin": AUTOMATION,
-                "template_id": rule.template_id, "automation_id": rule.id,
-                "trigger_id": self.message_id, "trigger_changed_at": self.changed_at,
-                "due_at": now, "created_at": now}
-
-
 #: ``lead_status_seen`` keeps the latest change per lead (``greatest``). Plain SQL because
 #: SQLAlchemy cannot cache a PostgreSQL ``ON CONFLICT`` statement: it would compile it
 #: again for every event (about a millisecond of CPU).
@@ -201,20 +169,22 @@ ON CONFLICT (lead_id) DO UPDATE
 RETURNING changed_at, erased_at""")
 
 
-#: what ``send_now`` answers when leads or accounts could not answer: nothing was written,
-#: and the email goes the queued way (``lead_email_due``)
-DEFERRED = "deferred"
+#: An automation's row, not rendered yet: the dispatcher checks, renders and sends it when
+#: due (``sending``). Nothing when the (change, rule) pair has its row already. Plain SQL:
+#: SQLAlchemy cannot cache a PostgreSQL ``ON CONFLICT`` statement.
+_NEW_ROW = text(f"""
+INSERT INTO lead_emails (id, lead_id, owner_id, network_id, origin, template_id,
+    automation_id, trigger_id, trigger_changed_at, status, due_at, created_at)
+VALUES (:id, :lead_id, :owner_id, :network_id, '{AUTOMATION}', :template_id, :automation_id,
+    :trigger_id, :trigger_changed_at, :status, :due_at, :created_at)
+ON CONFLICT (trigger_id, automation_id) WHERE trigger_id IS NOT NULL DO NOTHING
+RETURNING id""")
 
-#: sends an immediate rule's email in this worker (``sending.send_automation_now``); given
-#: by the caller, so that this module does not import the sending one, which imports it
-SendNow = Callable[[Ctx, Any, "Trigger"], Any]
 
-
-def on_status_changed(ctx: Ctx, payload: Mapping[str, Any],
-                      send_now: SendNow | None = None) -> int:
+def on_status_changed(ctx: Ctx, payload: Mapping[str, Any]) -> int:
     """leads' ``lead_status_changed``: the matching rules' emails, once (one row per event
-    message id and rule). With ``send_now``, an immediate rule's email is sent now, by this
-    worker; without, it is queued (``lead_email_due``)."""
+    message id and rule), ``queued`` when due now, else ``scheduled``. No event and no
+    question to another service here: the dispatcher takes them in batches."""
     message_id = ctx.event_id()
     try:
         lead_id = uuid.UUID(str(payload.get("lead_id")))
@@ -243,105 +213,10 @@ def on_status_changed(ctx: Ctx, payload: Mapping[str, Any],
     now, made = clock.now(), 0
     for rule in matching:
         due = rules.due_at(changed_at, rule.delay_hours)
-        if due <= now and send_now is not None:
-            trigger = Trigger(lead_id, owner_id, network_id, message_id, changed_at)
-            outcome = send_now(ctx, rule, trigger)
-            if outcome != DEFERRED:
-                made += outcome is not None
-                continue
-        status = QUEUED if due <= now else SCHEDULED
-        email_id = uuid.uuid4()
-        inserted = ctx.session.execute(
-            pg_insert(LE).values(
-                id=email_id, lead_id=lead_id, owner_id=owner_id, network_id=network_id,
-                origin=AUTOMATION, template_id=rule.template_id, automation_id=rule.id,
-                trigger_id=message_id, trigger_changed_at=changed_at, status=status, due_at=due,
-                created_at=now)
-            .on_conflict_do_nothing(index_elements=["trigger_id", "automation_id"],
-                                    index_where=LE.c.trigger_id.isnot(None))
-            .returning(LE.c.id)).first()
-        if inserted is not None:
-            made += 1
-            if status == QUEUED:
-                ctx.emit(DUE_EVENT, {"email_id": str(email_id)})
+        made += ctx.session.execute(_NEW_ROW, {
+            "id": uuid.uuid4(), "lead_id": lead_id, "owner_id": owner_id,
+            "network_id": network_id, "template_id": rule.template_id,
+            "automation_id": rule.id, "trigger_id": message_id,
+            "trigger_changed_at": changed_at, "status": QUEUED if due <= now else SCHEDULED,
+            "due_at": due, "created_at": now}).first() is not None
     return made
-
-
-def _cancel(ctx: Ctx, row: Any, reason: str) -> None:
-    with ctx.autonomous() as tx:
-        tx.execute(update(LE).where(LE.c.id == row.id, LE.c.status == QUEUED, LE.c.subject.is_(None))
-                   .values(status=CANCELLED, cancel_reason=reason))
-    log.info("automation email %s for lead %s not sent: %s", row.id, row.lead_id, reason)
-
-
-@dataclass(frozen=True)
-class Ready:
-    """What an automation's email needs once its conditions hold."""
-    contact: dict[str, Any]
-    user: Mapping[str, Any]
-    template: Any
-    source: Source
-    network_name: str
-
-
-def ready(ctx: Ctx, rule: Any, lead_id: uuid.UUID, owner_id: str,
-          paused: bool | None = None) -> Ready | str:
-    """Whether the rule's email to the lead may go out now (``rules.cancel_reason``), and
-    what it needs: the lead, the owner, the template. A string: why not. ``paused``: the
-    owner's switch when the caller has just read it. The user is asked of accounts once
-    for the whole send."""
-    from mailer.usecases.templates import load_for_send
-
-    rule_status = rule.status if rule is not None and rule.enabled else None
-    contact: dict[str, Any] | None = None
-    office_open = False
-    if rule_status is not None:
-        if paused is None:
-            paused = _paused_at(ctx.session, owner_id) is not None
-        # asked while leads answers for the lead: one round trip of waiting, not two (its
-        # answer is unused when the lead has left the status)
-        office = None if paused else ctx.accounts.office_active.call_async(owner_id)
-        try:
-            contact = lead_contact(ctx, str(lead_id))
-        except NotFound:
-            contact = None
-        if office is not None and contact is not None and contact.get("status") == rule_status:
-            office_open = bool(office.result())
-    reason = rules.cancel_reason(rule_status=rule_status, lead=contact, owner_id=owner_id,
-                                 office_open=office_open, paused=bool(paused))
-    if reason is not None:
-        return reason
-    assert rule is not None and contact is not None
-    try:
-        template, source, network_name = load_for_send(ctx.session, rule.network_id,
-                                                       rule.template_id)
-    except NotFound:
-        return rules.RULE_GONE
-    try:  # the office was just found open: the owner's details may be seconds old
-        user = owner_of_open_office(ctx, owner_id)
-    except NotFound:  # the account is gone: so is whoever would have sent it
-        return rules.OWNER_GONE
-    return Ready(contact, user, template, source, network_name)
-
-
-def prepare(ctx: Ctx, row: Any) -> Mapping[str, Any] | None:
-    """Check, when it falls due, that an automation's email may go out, and render it with
-    the template as it is now. Returns the owner (``get_user``, for the sender), or None:
-    cancelled (or another worker got there first)."""
-    rule = ctx.session.execute(select(A).where(A.c.id == row.automation_id)).first()
-    got = ready(ctx, rule, row.lead_id, row.owner_id)
-    if isinstance(got, str):
-        _cancel(ctx, row, got)
-        return None
-    address, bidx, rendered = render_for(ctx, got.source, got.contact, row.owner_id, got.user,
-                                         got.network_name)
-    with ctx.autonomous() as tx:
-        done = rows_affected(tx.execute(update(LE).where(LE.c.id == row.id, LE.c.status == QUEUED,
-                                           LE.c.subject.is_(None))
-                          .values(template_id=got.template.id, **sealed(
-                              ctx.vault_in(tx), row.network_id, row.id, to=address, bidx=bidx,
-                              rendered=rendered, locale=got.template.locale))))
-    if done or ctx.session.execute(select(LE.c.subject).where(LE.c.id == row.id)).scalar() \
-            is not None:
-        return got.user
-    return None

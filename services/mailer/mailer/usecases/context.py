@@ -4,6 +4,7 @@ the mailer adds: its own transactions (``autonomous``) and the handled event's i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,12 @@ class Settings:
     mail_from: str
     retry_delays: list[float]
     lease_seconds: float
-    owner_cache_seconds: float = 10.0
+    #: emails to leads per dispatcher batch (one claim, two questions, one SMTP
+    #: connection, one recording transaction)
+    batch_size: int = 25
+    #: batches in flight at once per process: one waits on its round trips (leads and
+    #: accounts, SMTP, the database) while another renders
+    dispatchers: int = 3
 
     @classmethod
     def load(cls) -> Settings:
@@ -36,7 +42,8 @@ class Settings:
                    mail_from=str(setting("MAIL_FROM", DEFAULT_MAIL_FROM)),
                    retry_delays=retries.delays(setting("LEAD_MAIL_RETRY_SECONDS")),
                    lease_seconds=float(setting("LEAD_MAIL_LEASE_SECONDS", 300)),
-                   owner_cache_seconds=float(setting("LEAD_MAIL_OWNER_CACHE_SECONDS", 10)))
+                   batch_size=max(1, int(setting("LEAD_MAIL_BATCH", 25))),
+                   dispatchers=max(1, int(setting("LEAD_MAIL_DISPATCHERS", 3))))
 
 
 @dataclass
@@ -57,6 +64,12 @@ class Ctx(BaseCtx[Settings]):
 
     def _load_settings(self) -> Settings:
         return Settings.load()
+
+    def on(self, session: Session) -> Ctx:
+        """This context on ``session`` (an autonomous one): green threads of one worker
+        (the dispatcher's) never share the worker's session."""
+        return dataclasses.replace(self, session=session, vault=self.vault_in(session),
+                                   _settings=self.settings)
 
     @property
     def message_id(self) -> str | None:

@@ -1,59 +1,68 @@
-"""Sending an email to a lead: once, never lost, never to someone who objected.
+"""Sending emails to leads: once, never lost, never to someone who objected, in batches.
 
-The queue is ``lead_emails`` itself. ``lead_email_due {email_id}`` (a mailer event, through
-the outbox) asks for a row to be sent; the mailer's own reliable handler runs ``deliver``:
+The queue is ``lead_emails`` itself. Every email to a lead is sent by ``send_claimed``,
+for a batch of rows (issue 11 section 7):
 
-1. an automation's row is checked and rendered first (``automations.prepare``): the lead
-   may have been erased, left the status, its office closed, its owner paused automations;
-2. the row is *claimed*: ``queued`` -> ``sending`` in one conditional update that also
-   requires no objection on file for the address (not for an art. 34 breach notice,
-   ``breach_subjects``), committed before the email goes on the wire. Only one worker, of
-   any instance, wins a claim; a redelivered event finds the row ``sending`` or ``sent``
-   and does nothing;
-3. the email goes through the user's channels (``channels``), then the row is ``sent`` and
-   ``lead_email_sent`` is emitted, in one transaction;
-4. a refusal puts the row back to ``scheduled`` with a backoff (``domain.retries``), or
-   ``failed`` when the server refused for good or the attempts ran out.
+1. the rows are *claimed*: ``queued`` (or ``scheduled`` and due) -> ``sending`` in one
+   conditional ``UPDATE`` (``FOR UPDATE SKIP LOCKED`` of up to ``LEAD_MAIL_BATCH`` rows),
+   with an attempt and a lease, committed before anything goes on the wire. Only one
+   worker, of any instance, wins a row; the others skip it;
+2. what the batch needs of the other services is asked once for the whole batch, both
+   questions in flight together: ``leads.lead_contacts`` (the automations' leads) and
+   ``accounts.senders`` (each owner's details and whether the office is open, never
+   cached). A service that cannot answer leaves the whole batch for later (``scheduled``
+   after the first retry delay, no attempt counted);
+3. an automation's row is checked (``rules.cancel_reason``: erased lead, left status,
+   closed office, paused owner, rule gone) and rendered with the template as it is now;
+   the opposition list is read once for the batch (not for an art. 34 breach notice,
+   ``breach_subjects``). Refused rows are ``cancelled`` or ``blocked_opposition``;
+4. the emails go through each owner's channels (``channels``) over one SMTP connection
+   for the batch (``SmtpConnection``); then, in one transaction, every row is recorded:
+   ``sent`` with its ``lead_email_sent`` (and its rendered, sealed content), or back to
+   ``scheduled`` with a backoff (``domain.retries``), or ``failed``;
+5. a user's Gmail whose quota has no slot free answers ``Deferred``: the row goes back to
+   ``scheduled`` with that not-before time, no attempt counted. No worker sleeps in
+   Gmail's pacing, so other calls and other users' mail never wait behind it.
 
-A worker killed mid-send leaves its row ``sending`` with a lease (``lease_until``, database
-time): the timer (``release_due``) puts rows whose lease ran out back in the queue, and the
-send is made again under the same ``Message-ID`` (the server may have taken the first: a
-duplicate is then recognisably one mail, whereas giving up could lose it). The same timer
-releases ``scheduled`` rows whose ``due_at`` (the platform clock) has come.
+Who claims: the dispatcher timer (``dispatch``, every ``LEAD_MAIL_DISPATCH_SECONDS``),
+which takes due rows in batches until fewer than a batch are due, and ``deliver``, the
+handler of ``lead_email_due`` (office sends, breach notices, the timer's releases), which
+claims its one row. Both go through the same claim, so a row is sent by one of them.
 
-An immediate automation takes a shorter road (``send_automation_now``, issue 11 section
-7): the worker handling ``lead_status_changed`` checks and renders the email, inserts its
-row already claimed (step 2 folded into the insert, the ``(trigger_id, automation_id)``
-pair being the once), sends it and records it (steps 3 and 4). No ``lead_email_due``, no
-second consume, no second inbox row; the row, its lease and the timer are the same. When
-leads or accounts cannot answer that worker, the email is queued the long way instead.
+Exactly once: a row is marked ``sent`` only from ``sending``, so a redelivered event, a
+second instance or a stuck sender finding it sent records nothing more. A worker killed
+mid-batch leaves its rows ``sending`` with a lease (``lease_until``, database time): the
+timer (``release_due``) puts rows whose lease ran out back in the queue, and they are sent
+again under the same ``Message-ID`` (the server may have taken the first: a duplicate is
+then recognisably one mail, whereas giving up could lose it). Since a batch is recorded
+once it is sent, such a kill can repeat the batch's emails already sent, not only the one
+on the wire: ``LEAD_MAIL_BATCH`` bounds it.
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
 import eventlet
-from nameko.exceptions import RpcTimeout, UnknownService
-from sqlalchemy import and_, exists, func, not_, select, text, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from nameko.exceptions import MethodNotFound, RpcTimeout, UnknownService
+from sqlalchemy import func, select, text, update
 
 from mailer import channels as channel_mod
 from mailer.adapters.smtp import MailDeliveryError
+from mailer.domain import automations as rules
 from mailer.domain import breach_subjects, lead_mail, retries
 from mailer.domain.templating import Rendered
-from mailer.models import email_oppositions, lead_emails
-from mailer.usecases import automations
+from mailer.models import automation_pauses, automations, email_oppositions, lead_emails
 from mailer.usecases.context import Ctx
 from mailer.usecases.lead_emails import (
     AUTOMATION,
     BLOCKED,
     CANCELLED,
-    DUE_EVENT,
     FAILED,
     QUEUED,
     SCHEDULED,
@@ -66,15 +75,39 @@ from mailer.usecases.lead_emails import (
 )
 from suivi_common import clock
 from suivi_common.container import database_lost
-from suivi_common.database import rows_affected
 from suivi_common.errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 LE = lead_emails
 RELEASE_BATCH = 500
-OWNER_GONE = automations.rules.OWNER_GONE
 MARK_ATTEMPTS = 5
+OWNER_GONE = rules.OWNER_GONE
+#: Batches one dispatcher tick sends at most before it lets the timer breathe.
+MAX_ROUNDS = 40
+#: Another service not answering (down, silent, or its own database gone).
+UNREACHABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
+
+#: The claim, shared by the dispatcher (due rows, ``:one`` NULL) and ``deliver`` (its
+#: row). Plain SQL, compiled once. Rows a data subject erased or restricted are never
+#: taken; an automation's row is rendered once claimed, any other row was at its queueing.
+_CLAIM = text(f"""
+UPDATE lead_emails SET status = '{SENDING}', attempts = attempts + 1,
+    lease_until = now() + make_interval(secs => :lease_seconds)
+WHERE id IN (
+    SELECT id FROM lead_emails
+    WHERE (CAST(:one AS uuid) IS NULL AND status IN ('{QUEUED}', '{SCHEDULED}')
+           AND due_at <= :now
+           OR id = CAST(:one AS uuid) AND status = '{QUEUED}')
+      AND erased_at IS NULL AND restricted_at IS NULL
+      AND (subject IS NOT NULL OR origin = '{AUTOMATION}')
+    ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+RETURNING *""")
+#: A row the batch gives back (cancelled, blocked, deferred): not an attempt.
+_GIVE_BACK = text(f"""
+UPDATE lead_emails SET status = :status, cancel_reason = :reason, due_at = :due_at,
+    attempts = greatest(attempts - 1, 0), lease_until = NULL
+WHERE id = :id AND status = '{SENDING}'""")
 
 
 def _domain(mail_from: str) -> str:
@@ -82,246 +115,360 @@ def _domain(mail_from: str) -> str:
     return address.rpartition("@")[2] if "@" in address else "suivi.invalid"
 
 
-def _opposed_clause() -> Any:
-    o = email_oppositions
-    return exists().where(and_(o.c.owner_id == LE.c.owner_id, o.c.address_bidx == LE.c.to_bidx))
-
-
 def sendable(row: Any) -> bool:
     """Not a tombstone of a data-subject erasure, nor restricted by the person."""
     return row.erased_at is None and row.restricted_at is None
 
 
+def claim(ctx: Ctx, limit: int, one: uuid.UUID | None = None) -> list[Any]:
+    """Up to ``limit`` due rows (or the queued row ``one``), now ``sending`` with a lease
+    and one attempt more, committed: this worker alone sends them."""
+    with ctx.autonomous() as tx:
+        return list(tx.execute(_CLAIM, {"lease_seconds": ctx.settings.lease_seconds,
+                                        "now": clock.now(), "limit": limit,
+                                        "one": one}).all())
+
+
+def dispatch(ctx: Ctx, smtp: Any, service: Any = None) -> int:
+    """The dispatcher's tick: ``LEAD_MAIL_DISPATCHERS`` green threads each claim and send
+    due emails, a batch at a time, until fewer than a batch were due (the claim's ``SKIP
+    LOCKED`` gives each row to one of them). Returns how many rows they took."""
+    count = ctx.settings.dispatchers
+    if count <= 1:
+        return _dispatch_loop(ctx, smtp, service)
+    pool = eventlet.GreenPool(count)
+    loops = [pool.spawn(_dispatch_loop, ctx, smtp, service) for _ in range(count)]
+    try:
+        return sum(loop.wait() for loop in loops)
+    finally:  # the worker killed (its container killed): its loops die with it
+        for loop in loops:
+            loop.kill()
+
+
+def _dispatch_loop(ctx: Ctx, smtp: Any, service: Any) -> int:
+    size, taken = ctx.settings.batch_size, 0
+    for _ in range(MAX_ROUNDS):
+        rows = claim(ctx, size)
+        if rows:
+            send_claimed(ctx, rows, smtp, service)
+            taken += len(rows)
+        if len(rows) < size:
+            break
+    return taken
+
+
 def deliver(ctx: Ctx, email_id: Any, smtp: Any, service: Any = None) -> str | None:
-    """Send one queued email (see the module); returns its final status, or None when there
-    was nothing to do (already handled, or another worker has it)."""
+    """``lead_email_due``: send that one queued email (see the module); returns what became
+    of it, or None when there was nothing to do (already handled, or another worker has
+    it: the dispatcher may have been first)."""
     try:
         eid = uuid.UUID(str(email_id))
     except ValueError:
         log.warning("lead_email_due without a valid email id")
         return None
-    row = ctx.session.execute(select(LE).where(LE.c.id == eid)).first()
-    if row is None or row.status != QUEUED or not sendable(row):
-        return None
-    user: Mapping[str, Any] | None = None
-    if row.subject is None:
-        if row.origin != AUTOMATION:
-            return None
-        user = automations.prepare(ctx, row)  # the owner, asked once for the whole send
-        if user is None:
-            return None
-        row = ctx.session.execute(select(LE).where(LE.c.id == eid)).first()
-        if row is None or row.status != QUEUED:
-            return None
-    if user is None:
-        try:  # before the claim: an RPC failure leaves the row queued, for the event's retry
-            user = ctx.accounts.get_user(row.owner_id)
-        except NotFound:  # the account is gone: so is whoever would have sent it
-            with ctx.autonomous() as tx:
-                tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == QUEUED)
-                           .values(status=CANCELLED, cancel_reason=OWNER_GONE))
-            log.info("email %s to a lead not sent: its owner's account is gone", eid)
-            return CANCELLED
-    with ctx.autonomous() as tx:
-        unopposed = not_(_opposed_clause()) if breach_subjects.opposable(row.origin) else true()
-        claimed = tx.execute(
-            update(LE).where(LE.c.id == eid, LE.c.status == QUEUED, unopposed)
-            .values(status=SENDING, attempts=LE.c.attempts + 1,
-                    lease_until=func.now() + timedelta(seconds=ctx.settings.lease_seconds))
-            .returning(LE.c.attempts)).first()
-        if claimed is None:
-            blocked = rows_affected(tx.execute(update(LE).where(LE.c.id == eid,
-                                                                LE.c.status == QUEUED)
-                                               .values(status=BLOCKED)))
-            if blocked:
-                log.info("email %s to a lead not sent: the address objected", eid)
-                return BLOCKED
-            return None
-    address, rendered = opened(ctx.vault, row)
-    assert address is not None and rendered is not None
+    rows = claim(ctx, 1, one=eid)
+    return send_claimed(ctx, rows, smtp, service).get(eid) if rows else None
+
+
+@dataclass
+class _Job:
+    """One claimed row on its way out."""
+    row: Any
+    user: Mapping[str, Any]
+    address: str
+    bidx: bytes
+    rendered: Rendered
+    locale: str
+    template_id: Any = None  # set when rendered by this batch (its sealed columns follow)
+    outcome: str = ""
+    detail: Any = None
+
+
+def _ask(ctx: Ctx, lead_ids: list[str], owners: list[str]
+         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``lead_contacts`` and ``senders``, both questions in flight at once."""
+    contacts_call = ctx.leads.lead_contacts.call_async(lead_ids) if lead_ids else None
     try:
-        used, smtp_id = _send(ctx, smtp, service, user, eid, row.owner_id, address, rendered,
-                              bytes(row.to_bidx), row.locale or "fr",
-                              automatic=row.origin == AUTOMATION)
-    except MailDeliveryError as exc:
-        return _failed(ctx, eid, claimed.attempts, exc)
-    except Exception:
-        with ctx.autonomous() as tx:  # not sent: the event's retry sends it
-            tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == SENDING)
-                       .values(status=QUEUED, lease_until=None))
-        raise
-    _mark_sent(ctx, eid, used, smtp_id, rendered.subject)
-    log.info("email %s to lead %s sent by %s (%s)", eid, row.lead_id, used, row.origin)
-    return SENT
+        senders = dict(ctx.accounts.senders(owners))
+    except MethodNotFound:  # an older accounts during a rollout: one question per owner
+        senders = _senders_one_by_one(ctx, owners)
+    contacts: dict[str, Any] = {}
+    if contacts_call is not None:
+        try:
+            contacts = dict(contacts_call.result())
+        except MethodNotFound:  # an older leads: one question per lead
+            contacts = _contacts_one_by_one(ctx, lead_ids)
+    return contacts, senders
 
 
-def _send(ctx: Ctx, smtp: Any, service: Any, user: Mapping[str, Any], eid: uuid.UUID,
-          owner_id: str, address: str, rendered: Rendered, bidx: bytes, locale: str, *,
-          automatic: bool) -> tuple[str, str]:
-    """The claimed email on the wire through the owner's channels; returns the channel and
-    the ``Message-ID``. Raises what the channel raised. The caller records it ``sent``
-    (``_mark_sent``) outside its error handling: a failure there must never put an email
-    that left back in the queue."""
-    settings = ctx.settings
-    message = lead_mail.build(
-        rendered, to=address, msg_id=lead_mail.message_id(str(eid), _domain(settings.mail_from)),
-        now=clock.now(), unsubscribe_url=unsubscribe_url(ctx, owner_id, bidx), locale=locale,
-        automatic=automatic)
-    smtp_channel = channel_mod.SmtpLeadChannel(smtp, settings.mail_from, lambda _uid: user)
-    used = channel_mod.send(channel_mod.channels_for(service, owner_id, smtp_channel),
-                            owner_id, message)
-    return used, str(message["Message-ID"])
+def _senders_one_by_one(ctx: Ctx, owners: list[str]) -> dict[str, Any]:
+    found = {}
+    for uid in owners:
+        try:
+            found[uid] = {"user": dict(ctx.accounts.get_user(uid)),
+                          "office_active": bool(ctx.accounts.office_active(uid))}
+        except NotFound:
+            continue
+    return found
 
 
-#: (each parameter used twice is cast alike: PostgreSQL must deduce one type for it)
-#: What ``send_automation_now`` answers when it could not check the email (see there).
-DEFERRED = automations.DEFERRED
-#: Another service not answering (down, silent, or its own database gone).
-UNREACHABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
-_OPPOSED = ("EXISTS (SELECT 1 FROM email_oppositions o WHERE o.owner_id = CAST(:owner_id AS "
-            "varchar) AND o.address_bidx = CAST(:to_bidx AS bytea))")
-#: An immediate automation's row, inserted rendered and claimed (``sending``, one attempt,
-#: a lease), or ``blocked_opposition`` when the address objected; nothing when the
-#: (change, rule) pair already has its row. Plain SQL: SQLAlchemy cannot cache a
-#: PostgreSQL ``ON CONFLICT`` statement and would compile this one for every email.
-_CLAIM_NEW = text(f"""
-INSERT INTO lead_emails (id, lead_id, owner_id, network_id, origin, template_id,
-    automation_id, trigger_id, trigger_changed_at, due_at, created_at, status, attempts,
-    lease_until, to_address, to_bidx, subject, body_text, body_html, locale)
-VALUES (:id, :lead_id, CAST(:owner_id AS varchar), :network_id, :origin, :template_id, :automation_id,
-    :trigger_id, :trigger_changed_at, :due_at, :created_at,
-    CASE WHEN {_OPPOSED} THEN '{BLOCKED}' ELSE '{SENDING}' END,
-    CASE WHEN {_OPPOSED} THEN 0 ELSE 1 END,
-    CASE WHEN {_OPPOSED} THEN NULL
-         ELSE now() + make_interval(secs => :lease_seconds) END,
-    :to_address, CAST(:to_bidx AS bytea), :subject, :body_text, :body_html, :locale)
-ON CONFLICT (trigger_id, automation_id) WHERE trigger_id IS NOT NULL DO NOTHING
-RETURNING status""")
+def _contacts_one_by_one(ctx: Ctx, lead_ids: list[str]) -> dict[str, Any]:
+    found = {}
+    for lid in lead_ids:
+        try:
+            found[lid] = dict(ctx.leads.lead_contact(lid))
+        except NotFound:
+            continue
+    return found
 
 
-def on_status_changed(ctx: Ctx, payload: Mapping[str, Any], smtp: Any,
-                      service: Any = None) -> int:
-    """leads' ``lead_status_changed`` (``automations.on_status_changed``), each immediate
-    rule's email sent at once by this worker through ``smtp``."""
-    return automations.on_status_changed(
-        ctx, payload, lambda c, rule, trigger: send_automation_now(c, rule, trigger, smtp,
-                                                                   service))
-
-
-def send_automation_now(ctx: Ctx, rule: Any, trigger: automations.Trigger, smtp: Any,
-                        service: Any = None) -> str | None:
-    """An immediate rule's email, sent by the worker handling the status change: its
-    conditions are checked (``automations.ready``; the owner's pause was just read), it is
-    rendered, then its row is inserted already ``sending`` (``blocked_opposition`` when the
-    address objected) with a lease, in a transaction of its own committed before the send.
-    The row's unique ``(trigger_id, automation_id)`` is the claim: a redelivered event, or
-    another instance, inserts nothing and sends nothing. A worker killed mid-send leaves the
-    leased row, which the timer sends again under the same ``Message-ID``; a refusal is
-    retried as any send. Returns the row's status, None if the email was already made, or
-    ``DEFERRED`` when leads or accounts could not answer: nothing was written, and the
-    caller queues the email the long way (``lead_email_due``), whose retries do not hold
-    back the status change's other rules."""
-    now, eid = clock.now(), uuid.uuid4()
+def send_claimed(ctx: Ctx, rows: Sequence[Any], smtp: Any, service: Any = None
+                 ) -> dict[uuid.UUID, str]:
+    """Check, render, send and record a batch of claimed rows (see the module); returns
+    each row's new status."""
+    auto = [r for r in rows if r.subject is None]
+    owners = sorted({r.owner_id for r in rows})
     try:
-        got = automations.ready(ctx, rule, trigger.lead_id, trigger.owner_id, paused=False)
-    except UNREACHABLE as exc:  # leads or accounts cannot answer now: the queue will retry
-        log.warning("automation email for lead %s queued: %s", trigger.lead_id,
-                    type(exc).__name__)
-        return DEFERRED
-    if isinstance(got, str):
-        done = ctx.session.execute(pg_insert(LE).values(
-            **trigger.row(rule, eid, now), status=CANCELLED, cancel_reason=got)
-            .on_conflict_do_nothing(index_elements=["trigger_id", "automation_id"],
-                                    index_where=LE.c.trigger_id.isnot(None))
-            .returning(LE.c.id)).first()
-        log.info("automation email for lead %s not sent: %s", trigger.lead_id, got)
-        return CANCELLED if done is not None else None
-    address, bidx, rendered = render_for(ctx, got.source, got.contact, trigger.owner_id,
-                                         got.user, got.network_name)
-    with ctx.autonomous() as tx:
-        made = tx.execute(_CLAIM_NEW, {
-            **trigger.row(rule, eid, now), "template_id": got.template.id,
-            "lease_seconds": ctx.settings.lease_seconds,
-            **sealed(ctx.vault_in(tx), trigger.network_id, eid, to=address, bidx=bidx,
-                     rendered=rendered, locale=got.template.locale)}).first()
-    if made is None or made.status != SENDING:
-        if made is not None:
-            log.info("email %s to a lead not sent: the address objected", eid)
-        return made.status if made is not None else None
-    try:
-        used, smtp_id = _send(ctx, smtp, service, got.user, eid, trigger.owner_id, address,
-                              rendered, bidx, got.template.locale or "fr", automatic=True)
-    except MailDeliveryError as exc:
-        return _failed(ctx, eid, 1, exc)
-    except Exception:
-        log.exception("email %s to a lead not sent; queued for another attempt", eid)
-        with ctx.autonomous() as tx:  # the row is the once: its own event sends it
-            if rows_affected(tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == SENDING)
-                                        .values(status=QUEUED, lease_until=None))):
-                ctx.emit_in(tx, DUE_EVENT, {"email_id": str(eid)})
-        return QUEUED
-    _mark_sent(ctx, eid, used, smtp_id, rendered.subject)
-    log.info("email %s to lead %s sent by %s (automation, at once)", eid, trigger.lead_id,
-             used)
-    return SENT
+        contacts, senders = _ask(ctx, sorted({str(r.lead_id) for r in auto}), owners)
+    except UNREACHABLE as exc:  # leads or accounts cannot answer now: later, not an attempt
+        delay = ctx.settings.retry_delays[0] if ctx.settings.retry_delays else 60.0
+        due = clock.now() + timedelta(seconds=delay)
+        log.warning("%d emails to leads wait %.0f s: %s", len(rows), delay, type(exc).__name__)
+        _give_back(ctx, [(r.id, SCHEDULED, None, due) for r in rows])
+        return {r.id: SCHEDULED for r in rows}
+    given_back: list[tuple[uuid.UUID, str, str | None, Any]] = []
+    with ctx.autonomous() as reads:  # its own session: dispatchers run side by side
+        here = ctx.on(reads)
+        jobs = _prepare(here, rows, auto, contacts, senders, given_back)
+        jobs = _unopposed(here, jobs, given_back)
+    if given_back:
+        _give_back(ctx, given_back)
+    outcome: dict[uuid.UUID, str] = {eid: status for eid, status, _r, _d in given_back}
+    if jobs:
+        _send_all(ctx, jobs, smtp, service)
+        outcome.update(_record(ctx, jobs))
+    return outcome
 
 
-def _failed(ctx: Ctx, eid: uuid.UUID, attempts: int, exc: MailDeliveryError) -> str:
-    when = retries.next_attempt(attempts, clock.now(), ctx.settings.retry_delays, exc.permanent)
-    error = str(exc)[:200]
-    with ctx.autonomous() as tx:
-        if when is None:
-            tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == SENDING)
-                       .values(status=FAILED, lease_until=None, error=error))
+def _prepare(ctx: Ctx, rows: Sequence[Any], auto: Sequence[Any], contacts: Mapping[str, Any],
+             senders: Mapping[str, Any], given_back: list[Any]) -> list[_Job]:
+    from mailer.usecases.templates import load_for_send
+
+    rule_rows: dict[Any, Any] = {}
+    paused: set[str] = set()
+    if auto:
+        rule_rows = {r.id: r for r in ctx.session.execute(select(automations).where(
+            automations.c.id.in_({r.automation_id for r in auto if r.automation_id})))}
+        paused = set(ctx.session.execute(select(automation_pauses.c.user_id).where(
+            automation_pauses.c.user_id.in_({r.owner_id for r in auto}))).scalars())
+    loaded: dict[tuple[str, Any], Any] = {}
+    jobs = []
+    for row in rows:
+        sender = senders.get(row.owner_id)
+        if row.subject is not None:  # rendered when queued (office send, breach, retry)
+            if sender is None:  # the account is gone: so is whoever would have sent it
+                given_back.append((row.id, CANCELLED, rules.OWNER_GONE, row.due_at))
+                log.info("email %s to a lead not sent: its owner's account is gone", row.id)
+                continue
+            address, rendered = opened(ctx.vault, row)
+            assert address is not None and rendered is not None
+            jobs.append(_Job(row, sender["user"], address, bytes(row.to_bidx), rendered,
+                             row.locale or "fr"))
+            continue
+        rule = rule_rows.get(row.automation_id)
+        contact = contacts.get(str(row.lead_id))
+        reason = rules.cancel_reason(
+            rule_status=rule.status if rule is not None and rule.enabled else None,
+            lead=contact, owner_id=row.owner_id,
+            office_open=bool(sender and sender.get("office_active")),
+            paused=row.owner_id in paused)
+        if reason is None:
+            assert rule is not None and contact is not None and sender is not None
+            key = (rule.network_id, rule.template_id)
+            if key not in loaded:
+                try:
+                    loaded[key] = load_for_send(ctx.session, rule.network_id, rule.template_id)
+                except NotFound:
+                    loaded[key] = None
+            if loaded[key] is None:
+                reason = rules.RULE_GONE
+        if reason is not None:
+            given_back.append((row.id, CANCELLED, reason, row.due_at))
+            log.info("automation email %s for lead %s not sent: %s", row.id, row.lead_id,
+                     reason)
+            continue
+        assert contact is not None and sender is not None
+        template, source, network_name = loaded[key]
+        address, bidx, rendered = render_for(ctx, source, contact, row.owner_id,
+                                             sender["user"], network_name)
+        jobs.append(_Job(row, sender["user"], address, bidx, rendered,
+                         template.locale or "fr", template_id=template.id))
+    return jobs
+
+
+def _unopposed(ctx: Ctx, jobs: list[_Job], given_back: list[Any]) -> list[_Job]:
+    """The batch less the emails whose address objected (one read for the batch)."""
+    asked = [j for j in jobs if breach_subjects.opposable(j.row.origin)]
+    if not asked:
+        return jobs
+    o = email_oppositions
+    opposed = {(owner, bytes(bidx)) for owner, bidx in ctx.session.execute(
+        select(o.c.owner_id, o.c.address_bidx).where(
+            o.c.address_bidx.in_({j.bidx for j in asked})))}
+    kept = []
+    for job in jobs:
+        if breach_subjects.opposable(job.row.origin) and (job.row.owner_id, job.bidx) in opposed:
+            given_back.append((job.row.id, BLOCKED, None, job.row.due_at))
+            log.info("email %s to a lead not sent: the address objected", job.row.id)
         else:
-            tx.execute(update(LE).where(LE.c.id == eid, LE.c.status == SENDING)
-                       .values(status=SCHEDULED, lease_until=None, due_at=when, error=error))
-    log.warning("email %s to a lead not taken (attempt %d): %s; %s", eid, attempts, error,
-                "given up" if when is None else f"next attempt at {when.isoformat()}")
-    return FAILED if when is None else SCHEDULED
+            kept.append(job)
+    return kept
 
 
-def _mark_sent(ctx: Ctx, eid: uuid.UUID, channel: str, smtp_id: str, subject: str) -> None:
-    """Record that the email left, and tell leads (its history and export), in one
-    transaction. The database may just have cut the pool's connections: a lost connection
-    is retried on a fresh one, since failing here would make the email go out again."""
+def _give_back(ctx: Ctx, items: Sequence[tuple[uuid.UUID, str, str | None, Any]]) -> None:
+    with ctx.autonomous() as tx:
+        tx.execute(_GIVE_BACK, [{"id": eid, "status": status, "reason": reason, "due_at": due}
+                                for eid, status, reason, due in items])
+
+
+def _user_of(user: Mapping[str, Any]) -> Callable[[str], Mapping[str, Any]]:
+    return lambda _uid: user
+
+
+def _send_all(ctx: Ctx, jobs: list[_Job], smtp: Any, service: Any) -> None:
+    """Every job on the wire, over one SMTP connection; each job gets its outcome."""
+    settings = ctx.settings
+    domain = _domain(settings.mail_from)
+    connection = smtp.connection() if hasattr(smtp, "connection") else None
+    try:
+        for job in jobs:
+            row = job.row
+            message = lead_mail.build(
+                job.rendered, to=job.address,
+                msg_id=lead_mail.message_id(str(row.id), domain), now=clock.now(),
+                unsubscribe_url=unsubscribe_url(ctx, row.owner_id, job.bidx),
+                locale=job.locale, automatic=row.origin == AUTOMATION)
+            smtp_channel = channel_mod.SmtpLeadChannel(connection or smtp, settings.mail_from,
+                                                       _user_of(job.user))
+            try:
+                job.outcome = channel_mod.send(
+                    channel_mod.channels_for(service, row.owner_id, smtp_channel),
+                    row.owner_id, message)
+                job.detail = str(message["Message-ID"])
+            except channel_mod.Deferred as exc:
+                job.outcome, job.detail = "deferred", exc.seconds
+            except MailDeliveryError as exc:
+                job.outcome, job.detail = "refused", exc
+            except Exception as exc:  # a bug or an unforeseen failure: retried as a refusal
+                log.exception("email %s to a lead not sent", row.id)
+                job.outcome, job.detail = "refused", MailDeliveryError(type(exc).__name__)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _record(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
+    """Every job's outcome in one transaction: ``sent`` and ``lead_email_sent``, a retry,
+    ``failed``, or a deferral. The database may just have cut the pool's connections: a
+    lost connection is retried on a fresh one, since failing here would make the emails
+    go out again."""
     for attempt in range(MARK_ATTEMPTS):
         try:
-            now = clock.now()
-            with ctx.autonomous() as tx:
-                done = tx.execute(
-                    update(LE).where(LE.c.id == eid, LE.c.status == SENDING)
-                    .values(status=SENT, sent_at=now, channel=channel, lease_until=None,
-                            smtp_message_id=smtp_id, error=None)
-                    .returning(LE.c.lead_id, LE.c.owner_id)).first()
-                if done is not None:  # gone: the lead was erased meanwhile
-                    ctx.emit_in(tx, "lead_email_sent", {
-                        "lead_id": str(done.lead_id), "user_id": done.owner_id,
-                        "email_id": str(eid), "subject": subject, "sent_at": now.isoformat(),
-                        "channel": channel})
-            return
+            return _record_once(ctx, jobs)
         except Exception as exc:
             if attempt + 1 == MARK_ATTEMPTS or not database_lost(exc):
                 raise
             eventlet.sleep(0.1 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+#: The batch's sent rows recorded in one statement (arrays, one per column, so the SQL
+#: is the same whatever the batch's size). A row rendered by this batch gets its sealed
+#: content too; another keeps its own (``coalesce``: an unrendered row has none). Only
+#: from ``sending``: a row another sender recorded, or erased meanwhile, returns nothing.
+_MARK_SENT = text(f"""
+UPDATE lead_emails AS e SET status = '{SENT}', sent_at = :now, channel = v.channel,
+    lease_until = NULL, smtp_message_id = v.smtp_id, error = NULL,
+    template_id = coalesce(v.template_id, e.template_id),
+    to_address = coalesce(v.to_address, e.to_address), to_bidx = coalesce(v.to_bidx, e.to_bidx),
+    subject = coalesce(v.subject, e.subject), body_text = coalesce(v.body_text, e.body_text),
+    body_html = coalesce(v.body_html, e.body_html), locale = coalesce(v.locale, e.locale)
+FROM unnest(CAST(:ids AS uuid[]), CAST(:channels AS varchar[]), CAST(:smtp_ids AS varchar[]),
+            CAST(:template_ids AS uuid[]), CAST(:to_addresses AS bytea[]),
+            CAST(:to_bidxs AS bytea[]), CAST(:subjects AS bytea[]),
+            CAST(:body_texts AS bytea[]), CAST(:body_htmls AS bytea[]),
+            CAST(:locales AS varchar[]))
+    AS v(id, channel, smtp_id, template_id, to_address, to_bidx, subject, body_text,
+         body_html, locale)
+WHERE e.id = v.id AND e.status = '{SENDING}'
+RETURNING e.id, e.lead_id, e.owner_id, e.channel""")
+#: each sealed column and the array parameter that carries it
+_SEALED = {"to_address": "to_addresses", "to_bidx": "to_bidxs", "subject": "subjects",
+           "body_text": "body_texts", "body_html": "body_htmls", "locale": "locales"}
+
+
+def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
+    now, outcome = clock.now(), {}
+    sent: dict[str, list[Any]] = {k: [] for k in ("ids", "channels", "smtp_ids",
+                                                  "template_ids", *_SEALED.values())}
+    subjects: dict[uuid.UUID, str] = {}
+    with ctx.autonomous() as tx:
+        vault = ctx.vault_in(tx)
+        for job in jobs:
+            row, values = job.row, {}
+            if job.template_id is not None:  # rendered here: the history keeps what went
+                values = {"template_id": job.template_id, **sealed(
+                    vault, row.network_id, row.id, to=job.address, bidx=job.bidx,
+                    rendered=job.rendered, locale=job.locale)}
+            if job.outcome not in ("deferred", "refused"):
+                sent["ids"].append(row.id)
+                sent["channels"].append(job.outcome)
+                sent["smtp_ids"].append(job.detail)
+                sent["template_ids"].append(values.get("template_id"))
+                for column, param in _SEALED.items():
+                    sent[param].append(values.get(column))
+                subjects[row.id] = job.rendered.subject
+                outcome[row.id] = SENT
+                continue
+            where = update(LE).where(LE.c.id == row.id, LE.c.status == SENDING)
+            if job.outcome == "deferred":
+                status = SCHEDULED
+                tx.execute(where.values(status=SCHEDULED, lease_until=None,
+                                        attempts=func.greatest(LE.c.attempts - 1, 0),
+                                        due_at=now + timedelta(seconds=job.detail), **values))
+                log.info("email %s to a lead deferred %.1f s (Gmail quota)", row.id, job.detail)
+            else:
+                exc = job.detail
+                when = retries.next_attempt(row.attempts, now, ctx.settings.retry_delays,
+                                            exc.permanent)
+                status = FAILED if when is None else SCHEDULED
+                error = str(exc)[:200]
+                tx.execute(where.values(status=status, lease_until=None, error=error,
+                                        due_at=when or row.due_at, **values))
+                log.warning("email %s to a lead not taken (attempt %d): %s; %s", row.id,
+                            row.attempts, error, "given up" if when is None
+                            else f"next attempt at {when.isoformat()}")
+            outcome[row.id] = status
+        if sent["ids"]:
+            for done in tx.execute(_MARK_SENT, {"now": now, **sent}):
+                # absent: erased meanwhile, or another sender recorded it
+                ctx.emit_in(tx, "lead_email_sent", {
+                    "lead_id": str(done.lead_id), "user_id": done.owner_id,
+                    "email_id": str(done.id), "subject": subjects[done.id],
+                    "sent_at": now.isoformat(), "channel": done.channel})
+            log.info("%d emails to leads sent", len(sent["ids"]))
+    return outcome
 
 
 def release_due(ctx: Ctx) -> int:
-    """The timer: ``scheduled`` rows whose time has come, and ``sending`` rows whose sender
-    died (lease over), go back to ``queued`` with a ``lead_email_due`` each. Several
-    instances may run it: ``SKIP LOCKED`` and the conditional updates give each row to one."""
-    now = clock.now()
-    due = ctx.session.execute(
-        select(LE.c.id).where(LE.c.status == SCHEDULED, LE.c.due_at <= now)
-        .order_by(LE.c.due_at).limit(RELEASE_BATCH).with_for_update(skip_locked=True)).scalars().all()
-    if due:
-        ctx.session.execute(update(LE).where(LE.c.id.in_(due)).values(status=QUEUED))
+    """The timer: ``sending`` rows whose sender died (lease over) go back to ``queued``,
+    for the dispatcher to send again. (Due ``scheduled`` rows need no release: the
+    dispatcher claims them directly.) Several instances may run it: the conditional
+    update gives each row to one."""
     stale = ctx.session.execute(
         update(LE).where(LE.c.status == SENDING, LE.c.lease_until < func.now(),
                          LE.c.erased_at.is_(None), LE.c.restricted_at.is_(None))
         .values(status=QUEUED, lease_until=None).returning(LE.c.id)).scalars().all()
     for eid in stale:
         log.warning("email %s to a lead was cut off mid-send; sending again", eid)
-    for eid in [*due, *stale]:
-        ctx.emit(DUE_EVENT, {"email_id": str(eid)})
-    return len(due) + len(stale)
+    return len(stale)

@@ -209,6 +209,24 @@ def test_pacing_is_per_user() -> None:
     assert pacer.ready_in("a") == 30.0
 
 
+def test_try_acquire_takes_a_free_slot_or_says_when_one_frees_and_never_sleeps() -> None:
+    clock = Clock()
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError("try_acquire slept")
+
+    pacer = Pacer(3, now=clock.now, sleep=no_sleep)
+    assert [pacer.try_acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert pacer.try_acquire("a") == 60.0  # nothing taken: the quota is used
+    assert pacer.try_acquire("a") == 60.0
+    assert pacer.try_acquire("b") == 0.0  # b does not wait for a
+    clock.t += 45
+    assert pacer.try_acquire("a") == 15.0
+    clock.t += 15
+    # the first three left the window: three slots again, then none
+    assert [pacer.try_acquire("a") for _ in range(4)] == [0.0, 0.0, 0.0, 60.0]
+
+
 def test_pacing_serves_waiting_senders_in_arrival_order() -> None:
     import eventlet
 

@@ -128,7 +128,7 @@ def mailer_config(vhost: str, db_url: str, smtp_port: int) -> dict[str, Any]:
                              MAIL_FROM="Suivi <no-reply@suivi.test>",
                              PUBLIC_URL="https://app.suivi.test",
                              LEAD_MAIL_TIMER_SECONDS=0.1, LEAD_MAIL_RETRY_SECONDS=[0.2, 0.4],
-                             LEAD_MAIL_LEASE_SECONDS=2)
+                             LEAD_MAIL_LEASE_SECONDS=2, LEAD_MAIL_DISPATCH_SECONDS=0.1)
 
 
 @pytest.fixture
@@ -200,6 +200,14 @@ class FakeAccounts:
         return user_id in USERS and user_id not in CLOSED_OFFICES
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def senders(self, user_ids: list[str]) -> dict[str, Any]:
+        """The contract accounts implements (``queries.senders``), for services only."""
+        if self.principal is None or not self.principal.is_service:
+            raise Forbidden("internal", code="internal_only")
+        return {u: {"user": USERS[u], "office_active": u not in CLOSED_OFFICES}
+                for u in user_ids if u in USERS}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def register_controllers(self) -> dict[str, Any]:
         """The contract accounts implements: ``{count, items: [{user_id, network_id, name,
         email}]}``, for services only."""
@@ -246,6 +254,18 @@ class FakeLeads:
         if lead_id not in LEADS:
             raise NotFound("No such lead")
         return LEADS[lead_id]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def lead_contacts(self, lead_ids: list[str]) -> dict[str, Any]:
+        """The contract leads implements (``mailing.contacts``): a gone lead is absent."""
+        if self.principal is None or not self.principal.is_service:
+            raise Forbidden("internal", code="internal_only")
+        down = [lid for lid in lead_ids if UNAVAILABLE_LEADS.get(lid, 0) > 0]
+        for lid in down:
+            UNAVAILABLE_LEADS[lid] -= 1
+        if down:
+            raise ServiceUnavailable("leads cannot answer right now")
+        return {lid: LEADS[lid] for lid in lead_ids if lid in LEADS}
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def breach_subject_contact(self, breach_id: str, lead_id: str) -> dict[str, Any]:

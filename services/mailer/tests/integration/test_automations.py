@@ -255,21 +255,21 @@ def test_deleting_a_rule_cancels_its_pending_emails(new_office, until, live_mail
         assert rpc.mailer.list_lead_emails(lead["lead_id"])["items"] == []
 
 
-def test_an_immediate_email_is_checked_when_the_change_is_handled(
+def test_an_immediate_email_is_checked_when_the_dispatcher_takes_it(
         new_office, until, live_mailer, closed_offices) -> None:
-    """An immediate rule's email is sent by the worker that handles the change: the same
-    checks hold there (the lead is still in the status, the office open), and a refused
-    one leaves its cancelled row, so a redelivered change makes nothing more."""
+    """An immediate rule's email is queued by the change and checked by the dispatcher
+    (the lead is still in the status, the office open) when it takes it; a refused one
+    leaves its cancelled row, so a redelivered change makes nothing more."""
     office = new_office()
     office.automation("meeting", office.template()["id"])
     moved_on, closed, fine = office.lead(), office.lead(), office.lead()
     mid = office.move(moved_on, "meeting")
     moved_on["status"] = "client"  # leads already knows it left (the next change is late)
-    until(lambda: office.emails_of(moved_on))
+    until(lambda: [r for r in office.emails_of(moved_on) if r["status"] == "cancelled"])
     office.move(moved_on, "meeting", message_id=mid)  # redelivered
     closed_offices.add(office.user.user_id)
     office.move(closed, "meeting")
-    until(lambda: office.emails_of(closed))
+    until(lambda: [r for r in office.emails_of(closed) if r["status"] == "cancelled"])
     closed_offices.clear()
     office.move(fine, "meeting")
     [row] = until(lambda: sent_rows(office, fine))
@@ -283,17 +283,16 @@ def test_an_immediate_email_is_checked_when_the_change_is_handled(
     assert len(office.mails_to(fine)) == 1 and len(office.sent_events(fine)) == 1
 
 
-def test_an_immediate_email_goes_the_queued_way_when_leads_cannot_answer(
+def test_an_immediate_email_waits_while_leads_cannot_answer(
         new_office, until, live_mailer, unavailable_leads) -> None:
-    """The worker handling the change cannot check the lead: the email is queued
-    (``lead_email_due``), retried there, sent once; the change's delayed rule is kept."""
+    """The dispatcher cannot check the lead: the email waits (``scheduled``, no attempt
+    counted) and is taken again, then sent once; the change's delayed rule is kept."""
     office = new_office()
     office.automation("meeting", office.template(subject="Tout de suite")["id"])
     office.automation("meeting", office.template(subject="Plus tard")["id"], delay_hours=1)
     lead = office.lead()
-    # the handler's question, then the queue's first three attempts: as many refusals as
-    # the status change's own attempts (EVENT_RETRY_DELAYS_MS: 3 retries), which it alone
-    # would not have survived
+    # more refusals than the status change's own attempts (EVENT_RETRY_DELAYS_MS: 3
+    # retries), which it alone would not have survived
     unavailable_leads[lead["lead_id"]] = 4
     office.move(lead, "meeting")
     [row] = until(lambda: sent_rows(office, lead), what="the email sent from the queue")

@@ -158,9 +158,12 @@ class FakeGmail:
     def can_send(self, user_id: str) -> bool:
         return self.outcome != "unlinked"
 
-    def send(self, user_id, message) -> bool:
-        from mailer.google.errors import MessageRefused, NoLiveToken
+    def send(self, user_id, message, wait: bool = True) -> bool:
+        from mailer.google.errors import MessageRefused, NoLiveToken, Paced
 
+        assert wait is False  # a lead's email never waits for its slot in a worker
+        if self.outcome == "paced":
+            raise Paced(42.0)
         if self.outcome == "no_token":
             raise NoLiveToken(user_id, "Google refused the token")
         if self.outcome == "refused":
@@ -175,6 +178,7 @@ class FakeGmail:
     ("no_token", "smtp", None),   # Google refused the token mid-way: the same
     ("unavailable", None, False),  # Gmail down: kept queued for a retry
     ("refused", None, True),       # Gmail will never take it: failed
+    ("paced", None, "deferred"),   # the user's quota is used up: later, never through SMTP
 ])
 def test_the_gmail_channel_comes_first_and_hands_over_or_refuses(outcome, channel, error) -> None:
     from mailer import channels
@@ -196,6 +200,10 @@ def test_the_gmail_channel_comes_first_and_hands_over_or_refuses(outcome, channe
             assert "Chloé Durand" in str(Service.gmail.sent[0]["From"]) and smtp.sent == []
         else:
             assert smtp.sent and "chloe@example.org" in str(smtp.sent[0]["Reply-To"])
+    elif error == "deferred":
+        with pytest.raises(channels.Deferred) as deferred:
+            channels.send(ways, "u1", msg)
+        assert deferred.value.seconds == 42.0 and smtp.sent == []
     else:
         with pytest.raises(MailDeliveryError) as caught:
             channels.send(ways, "u1", msg)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.domain.history import ChangeSource
@@ -28,27 +28,59 @@ from leads.usecases.office import history
 from leads.usecases.office.context import Actor, OfficeCtx
 from leads.usecases.office.one_lead import current_data, lead_key, load
 from suivi_common.crypto import KeyDestroyed
-from suivi_common.errors import NotFound
+from suivi_common.errors import Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("gmail", "smtp")
 CONTACT_FIELDS = ("email", "first_name", "last_name", "city")
+#: Leads per ``contacts`` question (the mailer asks for one batch of emails at a time).
+MAX_CONTACTS = 500
 
 
 def contact(ctx: OfficeCtx, lead_id: Any) -> dict[str, Any]:
     """``{lead_id, owner_id, network_id, email, first_name, last_name, city, status,
     office_kind}`` of an office lead (``office_kind``: purchased or personal)."""
-    row = load(ctx.session, lead_id)  # whoever owns it: only services may ask
-    if row.erased_at is not None or row.restricted_at is not None:  # restricted: art. 18
+    answer = _contact_of(ctx, load(ctx.session, lead_id))  # whoever owns it: services only
+    if answer is None:
         raise NotFound("No such lead")
+    return answer
+
+
+def _contact_of(ctx: OfficeCtx, row: Any) -> dict[str, Any] | None:
+    """``contact``'s answer for a loaded row; None when nobody may write to the lead."""
+    if row.erased_at is not None or row.restricted_at is not None:  # restricted: art. 18
+        return None
     try:
         data = current_data(ctx.vault, row) or {}
     except KeyDestroyed:  # the network was shredded
-        raise NotFound("No such lead") from None
+        return None
     return {"lead_id": str(row.id), "owner_id": row.owner_id, "network_id": row.network_id,
             **{name: data.get(name) for name in CONTACT_FIELDS},
             "status": row.status, "office_kind": row.origin}
+
+
+def contacts(ctx: OfficeCtx, lead_ids: Any) -> dict[str, dict[str, Any]]:
+    """``contact`` for many leads in one statement (the RPC ``lead_contacts``): the mailer
+    sends its emails in batches, and one question per batch replaces one per email.
+    ``{lead_id: contact}``; a lead ``contact`` would call NotFound (unknown, malformed,
+    deleted, erased, restricted, shredded) is simply absent, so one gone lead does not
+    refuse the others."""
+    if not isinstance(lead_ids, list) or len(lead_ids) > MAX_CONTACTS:
+        raise Invalid(f"lead_ids must be a list of at most {MAX_CONTACTS} ids",
+                      fields={"lead_ids": "a list of ids"})
+    ids = {lid for lid in (parse_uuid(x) for x in lead_ids) if lid is not None}
+    if not ids:
+        return {}
+    t = office_leads
+    rows = ctx.session.execute(select(t).where(t.c.id.in_(ids), t.c.deleted_at.is_(None)))
+    found = {}
+    for row in rows:
+        answer = _contact_of(ctx, row)
+        if answer is not None:
+            found[answer["lead_id"]] = answer
+    return found
 
 
 class BadEmailReport(ValueError):
