@@ -200,13 +200,10 @@ class Platform:
         from leads.capture_client import capture_permissions
 
         vhost = self.vhost or "/"
-        added = subprocess.run(["rabbitmqctl", "-q", "add_user", self.capture_user,
-                                self.capture_password], capture_output=True, text=True)
-        if added.returncode != 0:  # it exists: make its password the one we hand out
-            subprocess.run(["rabbitmqctl", "-q", "change_password", self.capture_user,
-                            self.capture_password], check=True, capture_output=True)
-        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, self.capture_user,
-                        *capture_permissions()], check=True, capture_output=True)
+        added = _ctl("add_user", self.capture_user, self.capture_password, ok_if="already exists")
+        if "already exists" in added:  # make its password the one we hand out
+            _ctl("change_password", self.capture_user, self.capture_password)
+        _ctl("set_permissions", "-p", vhost, self.capture_user, *capture_permissions())
 
     def drop_capture_user(self) -> None:
         subprocess.run(["rabbitmqctl", "-q", "delete_user", self.capture_user],
@@ -322,10 +319,27 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _ctl(*args: str, ok_if: str = "", attempts: int = 4) -> str:
+    """``rabbitmqctl`` with a few retries; returns what it printed.
+
+    Why retry: each call starts an Erlang CLI node, and on a loaded machine (two suites at
+    once, each creating vhosts) a call can fail for reasons of its own (no free CLI
+    distribution port, a node-connect timeout) while the broker is fine. A failure that
+    keeps happening is raised with rabbitmqctl's own words, so a start-up error names it.
+    ``ok_if``: a phrase of an expected refusal (e.g. "already exists") that is no error."""
+    out = ""
+    for attempt in range(attempts):
+        done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True)
+        out = (done.stdout + done.stderr).strip()
+        if done.returncode == 0 or (ok_if and ok_if in out):
+            return out
+        time.sleep(0.5 * (attempt + 1))
+    raise RuntimeError(f"rabbitmqctl {args[0]} failed {attempts} times: {out[-500:]}")
+
+
 def _ensure_vhost(vhost: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], capture_output=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-                   check=True, capture_output=True)
+    _ctl("add_vhost", vhost, ok_if="already exists")
+    _ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
 
 
 def stop_on_signals() -> None:

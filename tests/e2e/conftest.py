@@ -61,12 +61,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         p.services = tuple(os.environ["E2E_SERVICES"].split(","))
     try:
         p.start()
-    except Exception:
+    except Exception as error:
         p.stop()
         p.drop_capture_user()
         logs = "\n".join(f"--- {f.name}\n{f.read_text()[-3000:]}"
                          for f in sorted((var_dir / "log").glob("*.log")))
-        raise RuntimeError(f"platform failed to start\n{logs}") from None
+        raise RuntimeError(f"platform failed to start: {error!r}\n{logs}") from None
     yield p
     p.stop()
     import subprocess

@@ -198,13 +198,13 @@ def fault_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPl
     try:
         audit.bind()
         p.start()
-    except Exception:
+    except Exception as error:
         p.stop()
         _drop_broker_users(p)
         logs = "\n".join(f"--- {f.name}\n{f.read_text()[-3000:]}"
                          for f in sorted((var_dir / "log").glob("*.log")))
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
-        raise RuntimeError(f"platform failed to start\n{logs}") from None
+        raise RuntimeError(f"platform failed to start: {error!r}\n{logs}") from None
     fp = FaultPlatform(p, audit)
     yield fp
     fp.close()
