@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import eventlet
 import pytest
+from eventlet.event import Event
 from nameko.exceptions import UnknownService
 
 import gateway.service  # noqa: F401  (registers every route)
@@ -42,13 +42,21 @@ def test_a_missing_service_is_named_and_the_others_still_listed() -> None:
 
 
 class Call:
-    def __init__(self, answer: Any = None, wait: float = 0.0, error: Exception | None = None):
-        self.answer, self.wait, self.error = answer, wait, error
+    """A pending reply. ``gate``: it answers only once that event is sent (never, for a
+    service that does not answer); ``then``: an event it sends as it settles, to release
+    another call in a set order instead of after a guessed delay."""
+
+    def __init__(self, answer: Any = None, gate: Event | None = None,
+                 error: Exception | None = None, then: Event | None = None) -> None:
+        self.answer, self.gate, self.error, self.then = answer, gate, error, then
         self.settled = False
 
     def result(self) -> Any:
-        eventlet.sleep(self.wait)
+        if self.gate is not None:
+            self.gate.wait()
         self.settled = True
+        if self.then is not None:
+            self.then.send()
         if self.error is not None:
             raise self.error
         return self.answer
@@ -75,7 +83,7 @@ class Client:
 
 def test_a_service_too_slow_or_unreachable_is_left_out_not_the_request() -> None:
     clients = {"accounts": Client(Call(["a"])),
-               "plans": Client(Call(["never"], wait=30)),           # no answer in time
+               "plans": Client(Call(["never"], gate=Event())),      # no answer in time
                "leads": Client(refuse=UnknownService("leads")),     # no instance bound
                "mailer": Client(Call(error=ServiceUnavailable("broker"))),
                "compliance": Client(Call([]))}
@@ -86,8 +94,10 @@ def test_a_service_too_slow_or_unreachable_is_left_out_not_the_request() -> None
 
 
 def test_an_unexpected_error_still_fails_the_request_once_every_call_settled() -> None:
-    slow = Call(["late"], wait=0.05)
-    clients = {"accounts": Client(Call(error=RuntimeError("bug"))), "plans": Client(slow)}
+    release = Event()  # plans answers only after accounts has failed
+    slow = Call(["late"], gate=release)
+    clients = {"accounts": Client(Call(error=RuntimeError("bug"), then=release)),
+               "plans": Client(slow)}
     with pytest.raises(RuntimeError, match="bug"):
         ask_each(clients, "list_dead_letters", (False,), timeout=5)
     assert clients["plans"].asked and slow.settled  # its reply was waited for first
