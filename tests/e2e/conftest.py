@@ -44,7 +44,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir = tmp_path_factory.mktemp("platform")
     p = Platform(db_suffix=suffix, vhost=f"suivi-e2e-{uuid.uuid4().hex[:8]}",
                  gateway_port=free_port(), smtp_port=free_port(), card_port=free_port(),
-                 var_dir=var_dir, extra_env={"SUIVI_ENV": "dev", "AUTH_CACHE_SECONDS": "0",
+                 # a test run cut short (a SIGKILL of pytest) takes its platform along,
+                 # which would otherwise hold the next run's databases
+                 var_dir=var_dir, die_with_parent=True,
+                 extra_env={"SUIVI_ENV": "dev", "AUTH_CACHE_SECONDS": "0",
                                              # a few pooled connections a service: this
                                              # platform lives beside the other shard's
                                              # tests, and a new machine's PostgreSQL

@@ -92,16 +92,20 @@ def test_wrong_master_key_cannot_unwrap(session: Session) -> None:
 
 
 def test_dev_master_key_is_generated_once(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the environment speaks here: nameko config that an earlier test of the same
+    process left installed (``SUIVI_MASTER_KEY``, ``SUIVI_ENV``) would otherwise win."""
+    from nameko import config
     path = f"{tmp_path}/master.key"
     monkeypatch.setenv("SUIVI_MASTER_KEY_FILE", path)
     monkeypatch.delenv("SUIVI_MASTER_KEY", raising=False)
     monkeypatch.setenv("SUIVI_ENV", "dev")
-    first = load_master_key()
-    assert len(first) == 32 and load_master_key() == first
-    monkeypatch.setenv("SUIVI_ENV", "prod")
-    monkeypatch.setenv("SUIVI_MASTER_KEY_FILE", f"{tmp_path}/other.key")
-    with pytest.raises(RuntimeError):
-        load_master_key()
+    with config.patch({}, clear=True):
+        first = load_master_key()
+        assert len(first) == 32 and load_master_key() == first
+        monkeypatch.setenv("SUIVI_ENV", "prod")
+        monkeypatch.setenv("SUIVI_MASTER_KEY_FILE", f"{tmp_path}/other.key")
+        with pytest.raises(RuntimeError):
+            load_master_key()
 
 
 # --- controller keys (annex IV.12): one per user, wrapped by the network's key ----------------

@@ -22,11 +22,12 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     Uuid,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from suivi_common.tables import define_common_tables
 
@@ -154,6 +155,10 @@ day_settlements = Table(
     Column("plans", Integer, nullable=False),
     Column("groups", Integer, nullable=False),
     Column("settled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the plans it settled; one that is not here and has no day row arrived late and is
+    # settled at its close (domain.shortfall, point 7). None on settlements older than
+    # the column: every plan counts as covered
+    Column("plan_ids", ARRAY(Text)),
 )
 
 # The facts each group's shortfall was computed from (``domain.shortfall``), kept to

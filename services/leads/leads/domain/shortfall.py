@@ -47,6 +47,12 @@ never takes: L = 0, the second plan's untaken quota is shortfall. Stock left at 
 close covers the open quotas: M = 0, they are forfeited. Two plans with open quotas
 10 and 6 and 8 unsold leads: M = 8, shares 5 and 3.
 
+7. A plan whose entitlement reaches leads only after D was settled (its activation was
+   still on its way when the day closed) was unknown on D: it could be neither taken
+   from nor served, so its whole untaken quota is shortfall (``late_shortfall``). And a
+   plan leads does not hold at all is not closed: plans asks again once it arrives,
+   rather than leads freezing a day it knows nothing of as all forfeit.
+
 Every group is settled at once, the first time any plan's books for D are closed
 (``usecases.daybook.settle_day``), so plans closed in different calls, or by different
 instances, get shares computed from the same facts. A lead counts once it is stored: a
@@ -137,3 +143,8 @@ def settle_group(plans: Sequence[PlanDay], leftover: int) -> GroupSettlement:
     return GroupSettlement(
         open_quota=open_quota, leftover=leftover, missing=missing, shares=shares,
         shortfall={p.plan_id: p.kept + shares[p.plan_id] for p in plans})
+
+
+def late_shortfall(plan: PlanDay) -> int:
+    """Point 7: the shortfall of a plan that the day's settlement did not know."""
+    return plan.untaken

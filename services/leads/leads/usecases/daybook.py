@@ -8,6 +8,7 @@ reported to plans (``close_books``, ``plan_day_closed``), once per plan and date
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,12 +18,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leads.domain.freshness import freshness_cutoff
-from leads.domain.shortfall import PlanDay, settle_group
+from leads.domain.shortfall import PlanDay, late_shortfall, settle_group
 from leads.domain.timestamps import parse_day
 from leads.models import day_closes, day_settlements, entitlements, group_days, plan_days
 from leads.settings import TUNABLES
+from leads.usecases.entitlements import quota_on
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid
+
+log = logging.getLogger(__name__)
 
 # --- day totals -------------------------------------------------------------------------------
 
@@ -154,8 +158,24 @@ def settle_day(session: Session, day: date, asked: Sequence[str] = ()) -> bool:
     if facts:
         session.execute(pg_insert(group_days).values(facts).on_conflict_do_nothing())
     session.execute(pg_insert(day_settlements).values(
-        day=day, plans=len(plans), groups=len(groups), settled_at=now))
+        day=day, plans=len(plans), groups=len(groups), settled_at=now,
+        plan_ids=[p.plan_id for p in plans]))
     return True
+
+
+def settle_late(session: Session, day: date, plan_id: str, quota: int) -> None:
+    """A plan the day's settlement did not cover, its entitlement row locked: it arrived
+    after the day was settled, so it was unknown all day (``domain.shortfall``, point 7),
+    and its untaken quota becomes shortfall. Its day row then says it is settled (a plan
+    with a day row of its own was known, hence covered)."""
+    covered = session.execute(select(day_settlements.c.plan_ids)
+                              .where(day_settlements.c.day == day)).scalar()
+    if covered is None or plan_id in covered:  # not settled, an old settlement, or covered
+        return
+    if day_rows(session, [plan_id], day):
+        return
+    shortfall = late_shortfall(PlanDay(plan_id, quota, 0, 0))
+    save_days(session, day, {plan_id: (0, shortfall)}, clock.now())
 
 
 def close_books(session: Session, day: Any, plan_ids: Any,
@@ -171,10 +191,20 @@ def close_books(session: Session, day: Any, plan_ids: Any,
     settle_day(session, day, asked)
     out = []
     for plan_id in asked:
-        session.execute(select(entitlements.c.plan_id).where(entitlements.c.plan_id == plan_id)
-                        .with_for_update()).first()
+        held = session.execute(select(entitlements.c.quota_schedule)
+                               .where(entitlements.c.plan_id == plan_id)
+                               .with_for_update()).first()
+        already = session.execute(select(day_closes.c.plan_id).where(
+            day_closes.c.plan_id == plan_id, day_closes.c.day == day)).first()
+        if held is None and already is None:
+            # not held here yet (its activation is on its way): leave it open, plans asks
+            # again, rather than freezing a day leads knew nothing of (shortfall, point 7)
+            log.info("close of %s for %s postponed: no entitlement yet", day, plan_id)
+            continue
+        if held is not None and already is None:
+            settle_late(session, day, plan_id, quota_on(held.quota_schedule, day))
         taken, shortfall = day_rows(session, [plan_id], day).get(plan_id, (0, 0))
-        # a plan unknown here has no row to lock: the primary key settles a concurrent close
+        # the primary key settles a concurrent close of the same plan and day
         inserted = session.execute(pg_insert(day_closes).values(
             plan_id=plan_id, day=day, taken=taken, shortfall=shortfall, closed_at=clock.now(),
         ).on_conflict_do_nothing().returning(day_closes.c.plan_id)).first()

@@ -116,6 +116,8 @@ def closed_events(fake_state: dict[str, Any], stack: Any, day: date) -> list[tup
     close are published in outbox order, so once a marker closed after them has arrived,
     every earlier one has."""
     marker = f"marker-{len(fake_state['closed'])}"
+    # a plan of its own group, held by leads (a plan leads does not hold is not closed)
+    stack.plan(marker, "marker-owner", {day: 0}, country="MC")
     close(stack, day, [marker])
     testing.wait_for(lambda: any(e["plan_id"] == marker for e in fake_state["closed"]), 60)
     return sorted((e["plan_id"], e["date"], e["taken"], e["shortfall"])
@@ -156,6 +158,27 @@ def test_shortfall_and_forfeit_are_reported_once_per_plan_and_day(stack: Any,
         ("short", day.isoformat(), 3, 7)]
     assert stack.rows(select(group_days.c.open_quota, group_days.c.leftover,
                              group_days.c.missing)) == [(7, 7, 0)]
+
+
+def test_a_plan_that_reaches_leads_after_its_day_was_settled_is_owed_not_forfeit(
+        stack: Any, fake_state: dict[str, Any]) -> None:
+    """Shortfall point 7: plans activated "late" on its first day, and its entitlement was
+    still on its way when the day closed. Leads neither freezes that day as all forfeit
+    (the plan stays open, and plans asks again) nor forgets it once it arrives."""
+    day = clock.today()
+    clock.freeze(at(day, 9))
+    stack.plan("known", "u2", {day: 3})
+    stocked(stack, 5)  # FR stock left over: the known plan forfeits what it did not take
+    clock.freeze(at(day + DAY, 0, 10))
+    assert close(stack, day, ["known", "late"]) == {"known": (0, 0)}  # the day is settled
+    stack.plan("late", "u1", {day: 10, day + DAY: 10})
+    with stack.rpc() as rpc:
+        first = rpc.close_books(day.isoformat(), ["late"])["items"]
+        again = rpc.close_books(day.isoformat(), ["late"])["items"]
+    assert [(i["taken"], i["shortfall"], i["already_closed"]) for i in first] == [(0, 10, False)]
+    assert [(i["taken"], i["shortfall"], i["already_closed"]) for i in again] == [(0, 10, True)]
+    assert closed_events(fake_state, stack, day) == [
+        ("known", day.isoformat(), 0, 0), ("late", day.isoformat(), 0, 10)]
 
 
 def test_a_plan_with_no_stock_at_all_is_all_shortfall_though_its_owner_never_came(
