@@ -31,7 +31,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from compliance.domain.export import Table, flatten
+from compliance.domain.export import Archive, Table, flatten
 from compliance.domain.requests import RuleError
 from suivi_common.clock import PARIS
 
@@ -110,13 +110,6 @@ class Part:
     service: str
     records: int
     data: Any
-
-
-@dataclass(frozen=True)
-class Archive:
-    filename: str
-    content: bytes
-    document: dict[str, Any]
 
 
 def _sheet_name(service: str, table: str, taken: set[str]) -> str:
