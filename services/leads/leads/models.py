@@ -205,6 +205,16 @@ offices = Table(
     Column("ended_at", DateTime(timezone=True)),
 )
 
+# Read model of members' take_leads permission (accounts' ``member_permissions_changed``):
+# auto-delivery serves no plan of a member whose level lost it. No row: allowed (a member
+# whose level never changed holds the default level, which grants everything).
+member_permissions = Table(
+    "member_permissions", metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("take_leads", Boolean, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+)
+
 stock_alerts = Table(
     "stock_alerts", metadata,
     Column("country", String(2), nullable=False),

@@ -199,3 +199,7 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, PlatformService):
     @reliable_handler("accounts", "subscription_ended")
     def on_subscription_ended(self, payload: dict[str, Any]) -> None:
         entitlements.subscription_ended(self.db.session, payload, clock.now())
+
+    @reliable_handler("accounts", "member_permissions_changed")
+    def on_member_permissions_changed(self, payload: dict[str, Any]) -> None:
+        distribution.member_permissions_changed(self.ctx, payload)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.domain import networks as rules
 from accounts.domain import permissions
@@ -243,6 +244,10 @@ def update_access_level(ctx: Ctx, level_id: object, name: object,
                                 .values(name=clean, permissions=granted, updated_at=clock.now()))
     except IntegrityError:
         raise Conflict("An access level with this name exists", code="access_level_name_taken") from None
+    holders = (users.c.access_level_id == row.id)
+    if row.is_default:  # members with no level of their own hold the default one
+        holders = holders | users.c.access_level_id.is_(None)
+    announce_permissions(ctx, me.network_id, holders)
     return access_level_dict(ctx.session.execute(
         select(access_levels).where(access_levels.c.id == row.id)).one())
 
@@ -274,9 +279,13 @@ def delete_access_level(ctx: Ctx, level_id: object, replacement_id: object = Non
     target = None
     if replacement is not None and not replacement.is_default:
         target = replacement.id  # the default level is held by having none of one's own
-    moved = len(ctx.session.execute(update(users).where(users.c.access_level_id == row.id)
-                                    .values(access_level_id=target).returning(users.c.id)).all())
+    moved_ids = [r.id for r in ctx.session.execute(
+        update(users).where(users.c.access_level_id == row.id)
+        .values(access_level_id=target).returning(users.c.id))]
+    moved = len(moved_ids)
     ctx.session.execute(access_levels.delete().where(access_levels.c.id == row.id))
+    if moved_ids:
+        announce_permissions(ctx, me.network_id, users.c.id.in_(moved_ids))
     return {"id": str(row.id), "deleted": True, "members_moved": moved,
             "replacement_id": str(replacement.id) if replacement is not None else None}
 
@@ -290,9 +299,33 @@ def assign_access_level(ctx: Ctx, member_id: object, access_level_id: object) ->
         level = _level(ctx, access_level_id, me.network_id, lock="share")
         level_id = None if level.is_default else level.id
     ctx.session.execute(update(users).where(users.c.id == member.id).values(access_level_id=level_id))
+    announce_permissions(ctx, me.network_id, users.c.id == member.id)
     row = get_row(ctx, member.id)
     assert row is not None
     return member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id]))
+
+
+def announce_permissions(ctx: Ctx, network_id: uuid.UUID | None, which: ColumnElement[bool]) -> None:
+    """Tell the services that act for members without a request (leads' auto-delivery)
+    the effective permissions of the network's members that ``which`` selects, as they
+    stand in this transaction. Requests need no event: the gateway's principal carries
+    the permissions, and a changed level evicts it (``access_levels_changed``)."""
+    own_level = select(access_levels.c.permissions).where(
+        access_levels.c.id == users.c.access_level_id).scalar_subquery()
+    default_level = select(access_levels.c.permissions).where(
+        access_levels.c.network_id == users.c.network_id, access_levels.c.is_default
+    ).limit(1).scalar_subquery()
+    rows = ctx.session.execute(
+        select(users.c.id, users.c.role, own_level.label("own"), default_level.label("default"))
+        .where(users.c.network_id == network_id, users.c.role == Role.USER.value, which)
+        .order_by(users.c.id)
+        # a concurrent assignment of one of them commits first, and is then re-read
+        .with_for_update(of=users)).all()
+    as_of = iso(clock.now())  # after the locks: a member's later change has a later as_of
+    for r in rows:
+        ctx.emit("member_permissions_changed", {
+            "user_id": str(r.id), "network_id": str(network_id),
+            "permissions": permissions.effective(r.role, r.own, r.default), "as_of": as_of})
 
 
 def list_networks(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:

@@ -155,6 +155,33 @@ def test_authenticate_carries_the_current_level(h: Any) -> None:
     assert authenticated(h, "admin@soleil.test")["permissions"] == list(ALL)  # admins: all
 
 
+def test_each_change_of_a_members_permissions_is_announced_to_the_services(h: Any) -> None:
+    """Leads' auto-delivery acts for members without a request: it learns their effective
+    permissions from ``member_permissions_changed``, newest ``as_of`` last."""
+    a = h.new_network()
+    m1 = h.new_member(a, "m1@soleil.test")
+    m2 = h.new_member(a, "m2@soleil.test")
+    admin = h.rpc(a["admin"])
+    seller = admin.create_access_level("Vendeur", ["buy_leads"])
+    other = admin.create_access_level("Autre", ["take_leads"])
+
+    def said() -> list[tuple[str, list[str]]]:
+        return [(p["user_id"], p["permissions"]) for p in h.events_of("member_permissions_changed")]
+
+    admin.assign_access_level(m1["user_id"], seller["id"])
+    assert said() == [(m1["user_id"], ["buy_leads"])]
+    admin.update_access_level(seller["id"], "Vendeur", ["buy_leads", "export_leads"])
+    assert said()[1:] == [(m1["user_id"], ["buy_leads", "export_leads"])]  # its holder only
+    (default,) = [x for x in admin.list_access_levels()["items"] if x["is_default"]]
+    admin.update_access_level(default["id"], "Standard", ["send_email"])
+    assert said()[2:] == [(m2["user_id"], ["send_email"])]  # the default's holders: no level
+    admin.delete_access_level(seller["id"], other["id"])
+    assert said()[3:] == [(m1["user_id"], ["take_leads"])]
+    events = h.events_of("member_permissions_changed")
+    assert [e["as_of"] for e in events] == sorted(e["as_of"] for e in events)
+    assert {e["network_id"] for e in events} == {a["id"]}
+
+
 def test_updating_a_level_is_checked_like_creating_one(h: Any) -> None:
     a = h.new_network()
     admin = h.rpc(a["admin"])

@@ -58,7 +58,7 @@ from leads.settings import TUNABLES
 from leads.usecases import daybook
 from leads.usecases.capture import lead_blind_indexes
 from leads.usecases.context import Ctx
-from leads.usecases.entitlements import quota_on
+from leads.usecases.entitlements import auto_delivery_groups_of, quota_on, record_take_permission
 from leads.usecases.office import one_lead as office
 from leads.usecases.stock import stock_cutoff
 from suivi_common import clock, outbox
@@ -66,6 +66,7 @@ from suivi_common.auth import require
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.permissions import TAKE_LEADS
 
 GROUP_LOCK_CLASS = 0x1EAD  # advisory lock namespace of auto-delivery groups
 
@@ -311,8 +312,9 @@ def groups_with_need(session: Session, today: date) -> list[tuple[str, str]]:
         SELECT DISTINCT e.country, e.tier FROM entitlements e
         LEFT JOIN plan_days d ON d.plan_id = e.plan_id AND d.day = :today
         LEFT JOIN offices o ON o.user_id = e.user_id
+        LEFT JOIN member_permissions mp ON mp.user_id = e.user_id
         WHERE e.status = 'active' AND coalesce(e.auto_delivery_override, e.auto_delivery)
-          AND o.active IS NOT FALSE
+          AND o.active IS NOT FALSE AND mp.take_leads IS NOT FALSE
           AND coalesce((e.quota_schedule ->> CAST(:today AS text))::int, 0) > coalesce(d.taken, 0)
         ORDER BY 1, 2"""), {"today": today})
     return [(r.country, r.tier) for r in rows]
@@ -351,9 +353,10 @@ def deliver_group(session: Session, country: str, tier: str,
     plans = session.execute(text("""
         SELECT e.plan_id, e.user_id, e.network_id, e.quota_schedule, e.carry
         FROM entitlements e LEFT JOIN offices o ON o.user_id = e.user_id
+        LEFT JOIN member_permissions mp ON mp.user_id = e.user_id
         WHERE e.country = :country AND e.tier = :tier AND e.status = 'active'
           AND coalesce(e.auto_delivery_override, e.auto_delivery)
-          AND o.active IS NOT FALSE
+          AND o.active IS NOT FALSE AND mp.take_leads IS NOT FALSE
         ORDER BY e.plan_id
         FOR UPDATE OF e SKIP LOCKED"""), {"country": country, "tier": tier}).all()
     today, now = clock.today(), clock.now()  # read after the locks (protocol)
@@ -420,6 +423,18 @@ def run_auto_delivery(ctx: Ctx, country: str | None = None,
             "delivered": sum(r.delivered for r in runs),
             "seconds": (clock.now() - started).total_seconds(),
             "runs": [vars(r) for r in runs]}
+
+
+def member_permissions_changed(ctx: Ctx, payload: Mapping[str, Any]) -> None:
+    """A member's level changed (issue 13 4): without ``take_leads`` the runs skip their
+    plans (the plan picks below); given it back, their groups are served at once rather than
+    at the next timer run."""
+    user_id = str(payload["user_id"])
+    allowed = TAKE_LEADS in (payload.get("permissions") or ())
+    as_of = datetime.fromisoformat(str(payload["as_of"]))
+    if record_take_permission(ctx.session, user_id, allowed, as_of) and allowed:
+        for country, tier in auto_delivery_groups_of(ctx.session, user_id):
+            ctx.emit("auto_delivery_due", {"country": country, "tier": tier, "added": 0})
 
 
 def deliver_due(ctx: Ctx, payload: Mapping[str, Any]) -> None:

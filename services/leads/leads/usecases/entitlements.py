@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from leads.models import entitlements, offices
+from leads.models import entitlements, member_permissions, offices
 from suivi_common.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,30 @@ def subscription_ended(session: Session, payload: Mapping[str, Any], now: dateti
     """``office_active`` says whether another subscription keeps the office open."""
     record_office(session, str(payload["user_id"]), bool(payload.get("office_active", False)),
                   now, _opt_str(payload.get("subscription_id")))
+
+
+# --- members' permissions ----------------------------------------------------------------------
+
+def record_take_permission(session: Session, user_id: str, allowed: bool, as_of: datetime) -> bool:
+    """Keep the newest word of accounts on whether the member may take leads; an older one
+    arriving late (or a replay) changes nothing. True when this word is now the one held."""
+    stmt = pg_insert(member_permissions).values(user_id=user_id, take_leads=allowed, as_of=as_of)
+    applied = session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={"take_leads": stmt.excluded.take_leads, "as_of": stmt.excluded.as_of},
+        where=member_permissions.c.as_of <= stmt.excluded.as_of,
+    ).returning(member_permissions.c.user_id)).first()
+    return applied is not None
+
+
+def auto_delivery_groups_of(session: Session, user_id: str) -> list[tuple[str, str]]:
+    """The country x tier groups of the member's active auto-delivery plans."""
+    rows = session.execute(
+        select(entitlements.c.country, entitlements.c.tier).distinct()
+        .where(entitlements.c.user_id == user_id, entitlements.c.status == "active",
+               func.coalesce(entitlements.c.auto_delivery_override, entitlements.c.auto_delivery))
+        .order_by(entitlements.c.country, entitlements.c.tier))
+    return [(r.country, r.tier) for r in rows]
 
 
 def resync(session: Session, plans: Any, state: Any, now: datetime) -> None:

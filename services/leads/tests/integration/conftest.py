@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
 from leads import testing
-from leads.models import entitlements, metadata, offices
+from leads.models import entitlements, member_permissions, metadata, offices
 from leads.service import LeadsService
 from suivi_common import clock, events
 from suivi_common.rpc import RpcClient
@@ -104,6 +104,15 @@ class Stack:
                               events.example(event, user_id=user_id, subscription_id=f"s-{user_id}"))
         testing.wait_for(lambda: self.scalar(
             select(offices.c.active).where(offices.c.user_id == user_id)) is active)
+
+    def permissions(self, user_id: str, granted: list[str], as_of: Any) -> None:
+        """Accounts announces the member's permissions; wait until leads holds that word."""
+        testing.publish_event(self.uri, "accounts", "member_permissions_changed", events.example(
+            "member_permissions_changed", user_id=user_id, network_id="net-1",
+            permissions=granted, as_of=as_of.isoformat()))
+        testing.wait_for(lambda: self.scalar(
+            select(member_permissions.c.as_of).where(member_permissions.c.user_id == user_id))
+            == as_of)
 
     def scalar(self, query: Any) -> Any:
         with self.engine.connect() as conn:

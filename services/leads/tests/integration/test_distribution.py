@@ -17,6 +17,7 @@ from leads.models import (
     deliveries,
     entitlements,
     leads,
+    member_permissions,
     office_history,
     office_leads,
     plan_days,
@@ -237,6 +238,36 @@ def test_auto_delivery_skips_offices_known_to_be_closed(stack: Any) -> None:
     with stack.rpc() as rpc:
         assert rpc.run_auto_delivery()["delivered"] == 0
     assert stack.count(deliveries, deliveries.c.plan_id == "p2") == 0
+
+
+def test_auto_delivery_stops_for_a_member_who_lost_take_leads_and_resumes_when_given_back(
+        stack: Any) -> None:
+    """Issue 13 4: a level without ``take_leads`` stops the member's auto-delivery already
+    on, as it refuses their manual take; given back, their plans are served at once."""
+    today, now = clock.today(), clock.now()
+    stack.plan("p1", "u1", {today: 3}, auto=True)
+    stack.plan("p2", "u2", {today: 3}, auto=True)
+    stack.permissions("u2", ["buy_leads", "export_leads"], as_of=now)
+    stocked(stack, 6)
+    testing.wait_for(lambda: stack.count(deliveries) == 3)
+    with stack.rpc() as rpc:  # a whole run, stock left over: still nothing for u2
+        assert rpc.run_auto_delivery()["delivered"] == 0
+    assert stack.count(deliveries, deliveries.c.plan_id == "p1") == 3
+    assert stack.count(deliveries, deliveries.c.plan_id == "p2") == 0
+    stack.permissions("u2", ["buy_leads", "take_leads"], as_of=now + timedelta(seconds=1))
+    testing.wait_for(lambda: stack.count(deliveries, deliveries.c.plan_id == "p2") == 3)
+
+
+def test_an_older_word_on_a_members_permissions_arriving_late_changes_nothing(
+        stack: Any) -> None:
+    from leads.usecases.entitlements import record_take_permission
+    now = clock.now()
+    with Session(stack.engine) as session, session.begin():
+        assert record_take_permission(session, "u1", False, now)
+        assert not record_take_permission(session, "u1", True, now - timedelta(seconds=5))
+        assert record_take_permission(session, "u1", False, now)  # a replay: same word
+    assert stack.scalar(select(member_permissions.c.take_leads)
+                        .where(member_permissions.c.user_id == "u1")) is False
 
 
 def test_freshness_withdraws_old_leads_from_sale(stack: Any) -> None:
