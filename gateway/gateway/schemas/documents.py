@@ -29,8 +29,8 @@ class DocumentOut(Schema):
     content_type = Text()
     size_bytes = fields.Int()
     shared_with_network = fields.Bool()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = Text()
+    updated_at = Text()
 
 
 class DocumentPageOut(Schema):
