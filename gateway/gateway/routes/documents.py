@@ -14,15 +14,25 @@ flag that is not a boolean) is a 400 naming the field, never a 500.
 Download: the content type leads detected at upload, ``Content-Disposition: attachment``
 with a plain-ASCII ``filename`` and the exact name in ``filename*`` (RFC 6266/5987), and
 a CSP that forbids everything should a browser render it anyway.
+
+Memory: an upload or a download holds a few copies of its document (bytes, base64, the RPC
+message) while its RPC runs; at most ``DOCUMENT_TRANSFERS`` (8) run at once per gateway,
+the next ones wait up to 30 s for a slot (then ``503 documents_busy``), so 64 workers
+cannot hold 64 documents.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
+import threading
 import unicodedata
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from eventlet.semaphore import Semaphore
+from nameko import config
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -37,7 +47,7 @@ from gateway.schemas.documents import (
     DocumentShareIn,
     SharedDocumentPageOut,
 )
-from suivi_common.errors import Invalid, TooLarge
+from suivi_common.errors import Invalid, ServiceUnavailable, TooLarge
 
 MEMBER = ("user", "admin")
 #: the document plus the form's own bytes (boundaries, part headers, the flag)
@@ -45,6 +55,30 @@ FORM_OVERHEAD = 64 * 1024
 MAX_UPLOAD_BODY = MAX_DOCUMENT_BYTES + FORM_OVERHEAD
 TRUE, FALSE = {"true", "1", "on", "yes"}, {"false", "0", "off", "no", ""}
 UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._ ()-]+")
+#: documents moving through this gateway at once (``DOCUMENT_TRANSFERS``): each holds a few
+#: copies of up to 10 MiB (bytes, base64, the RPC message) for the time of its RPC
+DEFAULT_TRANSFERS = 8
+TRANSFER_WAIT_SECONDS = 30.0
+_slots: dict[str, Any] = {}
+_slots_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def transfer_slot() -> Iterator[None]:
+    """One of the gateway's ``DOCUMENT_TRANSFERS`` slots, waited for at most 30 s (then a
+    503 to retry): the memory documents take is bounded, whatever the number of workers."""
+    with _slots_lock:
+        size = max(1, int(config.get("DOCUMENT_TRANSFERS", DEFAULT_TRANSFERS)))
+        if _slots.get("size") != size:
+            _slots.update(size=size, semaphore=Semaphore(size))
+        semaphore = _slots["semaphore"]
+    if not semaphore.acquire(timeout=TRANSFER_WAIT_SECONDS):
+        raise ServiceUnavailable("Too many documents are moving right now; retry shortly",
+                                 code="documents_busy")
+    try:
+        yield
+    finally:
+        semaphore.release()
 
 
 def too_large() -> TooLarge:
@@ -119,8 +153,9 @@ class DocumentRoutes:
          too_large_code="document_too_large", errors=(413, 415),
          summary="Keep a work document in my office (multipart: file, shared_with_network)")
     def upload_document(self, req: Req) -> Any:
-        name, content, shared = read_upload(req)
-        return self.leads.document_upload(name, base64.b64encode(content).decode(), shared)
+        with transfer_slot():
+            name, content, shared = read_upload(req)
+            return self.leads.document_upload(name, base64.b64encode(content).decode(), shared)
 
     @api("GET", "/api/documents", roles=MEMBER, query=PageQuery, response=DocumentPageOut,
          tags=("documents",), summary="My work documents, newest first, and my quota")
@@ -130,7 +165,8 @@ class DocumentRoutes:
     @api("GET", "/api/documents/<document_id>", roles=MEMBER, tags=("documents",),
          content_type="application/octet-stream", summary="Download one of my documents")
     def download_document(self, req: Req, document_id: str) -> Any:
-        return file_response(self.leads.document_download(document_id))
+        with transfer_slot():
+            return file_response(self.leads.document_download(document_id))
 
     @api("PATCH", "/api/documents/<document_id>", roles=MEMBER, body=DocumentShareIn,
          response=DocumentOut, tags=("documents",),
@@ -157,4 +193,5 @@ class DocumentRoutes:
          summary="Download a document a member shares")
     def member_document(self, req: Req, member_id: str, document_id: str) -> Any:
         self.require_admin_view(req, member_id)
-        return file_response(self.leads.member_document_download(member_id, document_id))
+        with transfer_slot():
+            return file_response(self.leads.member_document_download(member_id, document_id))

@@ -7,11 +7,15 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import eventlet
 import pytest
+from eventlet.event import Event
+from nameko import config
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from gateway.http import Req
+from gateway.routes import documents
 from gateway.routes.documents import (
     MAX_UPLOAD_BODY,
     content_disposition,
@@ -19,7 +23,7 @@ from gateway.routes.documents import (
     read_upload,
 )
 from gateway.schemas.documents import MAX_DOCUMENT_BYTES
-from suivi_common.errors import Invalid, TooLarge
+from suivi_common.errors import Invalid, ServiceUnavailable, TooLarge
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -102,3 +106,28 @@ def test_a_download_carries_the_detected_type_and_forbids_rendering() -> None:
     assert response.get_data() == b"%PDF-"
     assert response.headers["Content-Type"] == "application/pdf"
     assert "sandbox" in response.headers["Content-Security-Policy"]
+
+
+
+def test_documents_move_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every slot taken, the next transfer waits for one, then gets a 503 to retry; a
+    slot given back serves the next one."""
+    monkeypatch.setattr(documents, "TRANSFER_WAIT_SECONDS", 0.01)
+    monkeypatch.setitem(documents._slots, "size", None)  # rebuilt at the configured size
+    with config.patch({"DOCUMENT_TRANSFERS": 1}):
+        taken, release = Event(), Event()
+
+        def hold() -> None:
+            with documents.transfer_slot():
+                taken.send()
+                release.wait()
+
+        holder = eventlet.spawn(hold)
+        taken.wait()
+        with pytest.raises(ServiceUnavailable) as busy, documents.transfer_slot():
+            pass
+        assert busy.value.code == "documents_busy"
+        release.send()
+        holder.wait()
+        with documents.transfer_slot():
+            pass
