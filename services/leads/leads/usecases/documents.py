@@ -141,7 +141,6 @@ def upload(ctx: OfficeCtx, owner_id: str, network_id: str, name: Any, data: Any,
             "OpenDocument, legacy Office) and UTF-8 text",
             code="unsupported_document_type")
     clean = rules.clean_name(name, kind)
-    take_quota(ctx, owner_id, len(content))
     doc_id = uuid.uuid4()
     scope = office_scope(network_id, owner_id)
     key = new_lead_key()
@@ -151,6 +150,8 @@ def upload(ctx: OfficeCtx, owner_id: str, network_id: str, name: Any, data: Any,
            "size_bytes": len(content), "doc_key": _wrap_key(ctx, scope, doc_id, key),
            "content": seal(key, content, aad(TABLE, "content", doc_id)),
            "shared_with_network": shared, "created_at": ctx.now, "updated_at": ctx.now}
+    # sealed first: the office's usage row stays locked only for the insert and the commit
+    take_quota(ctx, owner_id, len(content))
     ctx.session.execute(T.insert().values(**row))
     return view(ctx, _load(ctx, doc_id), clean)
 
