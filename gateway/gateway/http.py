@@ -71,6 +71,7 @@ class RouteSpec:
     errors: list[int] = field(default_factory=list)  # statuses beyond the usual (openapi)
     dev_only: bool = False
     name: str = ""  # the handler's name: the operation id
+    request_body: dict[str, Any] | None = None  # an OpenAPI requestBody (a multipart form)
 
 
 ROUTES: list[RouteSpec] = []
@@ -219,11 +220,13 @@ class ApiEndpoint(HttpRequestHandler):
     server = ApiWebServer()
 
     def __init__(self, method: str, url: str, max_body: int | None = None,
-                 dev_only: bool = False, **kwargs: Any) -> None:
+                 dev_only: bool = False, too_large_code: str | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("expected_exceptions", EXPECTED_ERRORS)
         super().__init__(method, url, **kwargs)
         self.max_body = max_body
         self.dev_only = dev_only
+        self.too_large_code = too_large_code
 
     def handle_request(self, request: Request) -> Response:
         request.shallow = False  # nameko's server builds shallow requests; we read bodies
@@ -235,7 +238,8 @@ class ApiEndpoint(HttpRequestHandler):
         else:
             limit = self.max_body or int(config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY))
             if request.content_length is not None and request.content_length > limit:
-                response = refused(request, TooLarge(f"Request body exceeds {limit} bytes"))
+                response = refused(request, TooLarge(f"Request body exceeds {limit} bytes",
+                                                     code=self.too_large_code))
             else:
                 request.max_content_length = limit
                 response = self._dispatch(request, request_id)
@@ -362,7 +366,8 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
         raw_body: bool = False, max_body: int | None = None,
         content_type: str = "application/json", dev_only: bool = False,
         before_body: Callable[[Any, Request], None] | None = None,
-        errors: tuple[int, ...] = ()) -> Callable[..., Any]:
+        errors: tuple[int, ...] = (), request_body: dict[str, Any] | None = None,
+        too_large_code: str | None = None) -> Callable[..., Any]:
     """Declare a JSON route.
 
     ``auth``: None (anonymous), "any" (any authenticated principal) or "member"
@@ -372,10 +377,13 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
     ``dev_only``: outside dev the route does not exist (404, and not in ``/openapi.json``).
     ``before_body(self, request)`` runs after authentication and before the body is read
     (the capture key). ``errors``: statuses the route answers beyond those the OpenAPI
-    document derives from its declaration.
+    document derives from its declaration. ``request_body``: the OpenAPI ``requestBody`` of
+    a route that reads its body itself (a multipart form); ``too_large_code``: the error
+    code of a body over ``max_body``.
     """
     spec = RouteSpec(method, path, summary, list(tags), auth, roles, body, query, response,
-                     status, many, raw_body, content_type, list(errors), dev_only)
+                     status, many, raw_body, content_type, list(errors), dev_only,
+                     request_body=request_body)
     ROUTES.append(spec)
 
     def decorate(fn: Callable[..., Any]) -> Any:
@@ -406,6 +414,6 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
             return json_response(result, status)
 
         return ApiEndpoint.decorator(f"{method},OPTIONS", path, max_body=max_body,
-                                     dev_only=dev_only)(route)
+                                     dev_only=dev_only, too_large_code=too_large_code)(route)
 
     return decorate

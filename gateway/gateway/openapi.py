@@ -33,6 +33,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such object (another user's is a 404 too), or no such route",
     409: "Conflicts with the object's current state",
     413: "Request body too large",
+    415: "The content's type is not accepted (judged from its bytes)",
     414: "Request line too long",
     429: "Too many attempts; wait `Retry-After` seconds",
     503: "A service is unavailable; retry after `Retry-After` seconds",
@@ -76,7 +77,7 @@ def statuses(route: RouteSpec) -> set[int]:
     503, 504: it calls a service. Plus the route's own ``errors``.
     """
     has_path = "<" in route.path
-    takes_body = route.body is not None or route.raw_body
+    takes_body = route.body is not None or route.raw_body or route.request_body is not None
     found: set[int] = set(route.errors)
     if takes_body or route.query is not None or has_path:
         found.add(400)
@@ -133,6 +134,8 @@ def build() -> dict[str, Any]:
         if route.body is not None:
             op["requestBody"] = {"required": True,
                                  "content": {"application/json": {"schema": route.body}}}
+        elif route.request_body is not None:
+            op["requestBody"] = route.request_body
         elif route.raw_body:
             op["requestBody"] = {"content": {route.content_type: {"schema": {"type": "string",
                                                                                "format": "binary"}}}}

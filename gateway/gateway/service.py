@@ -8,6 +8,7 @@ from gateway.auth import Auth
 from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.compliance import ComplianceRoutes
+from gateway.routes.documents import DocumentRoutes
 from gateway.routes.leads import LeadsRoutes
 from gateway.routes.mailer import MailerRoutes
 from gateway.routes.mailer_google import MailerGoogleRoutes
@@ -26,7 +27,7 @@ from suivi_common.rpc import ServiceRpc
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
-                     PlatformRoutes, MailerGoogleRoutes, MailerRoutes):
+                     PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

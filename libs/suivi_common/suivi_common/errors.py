@@ -80,6 +80,12 @@ class TooLarge(SuiviError):
     default_message = "Request body too large"
 
 
+class UnsupportedMediaType(SuiviError):
+    status = 415
+    default_code = "unsupported_media_type"
+    default_message = "This type of content is not accepted"
+
+
 class RateLimited(SuiviError):
     status = 429
     default_code = "rate_limited"
@@ -115,6 +121,7 @@ def _rebuild(cls: type[SuiviError], message: str, meta: str = "{}", *rest: Any) 
 
 
 for _cls in (SuiviError, NotFound, Forbidden, Unauthorized, Conflict, Invalid, TooLarge, RateLimited,
+             UnsupportedMediaType,
              ServiceUnavailable, RepliesLost):
     registry[get_module_path(_cls)] = (lambda c: lambda *a: _rebuild(c, *a))(_cls)
 

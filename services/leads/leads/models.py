@@ -488,3 +488,35 @@ controller_shreds = Table(
     Column("counts", JSONB, nullable=False),
     Column("keys", JSONB, nullable=False),  # [{scope, key_id}]
 )
+
+
+# --- work documents (terms art. 3.A, ``usecases.documents``) ------------------------------------
+
+# A document's name and content are sealed under its owner's controller key (``key_scope``,
+# as the office's leads): the content with a key of its own (``doc_key``, wrapped under the
+# controller key), so 10 MiB are sealed as bytes, once. Deleting a document deletes its row.
+office_documents = Table(
+    "office_documents", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("owner_id", ID, nullable=False),
+    Column("network_id", ID, nullable=False),
+    Column("key_scope", String(140), nullable=False),
+    Column("name", LargeBinary, nullable=False),
+    Column("family", String(10), nullable=False),  # pdf | image | office | text
+    Column("content_type", String(120), nullable=False),  # detected from the bytes
+    Column("size_bytes", Integer, nullable=False),
+    Column("doc_key", LargeBinary, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("shared_with_network", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_office_documents_owner", "owner_id", "created_at", "id"),
+)
+
+# The bytes each office holds in documents: the quota is checked and taken with one
+# conditional UPDATE of this row, so two uploads at once cannot both pass it.
+office_document_usage = Table(
+    "office_document_usage", metadata,
+    Column("owner_id", ID, primary_key=True),
+    Column("bytes_used", BigInteger, nullable=False, server_default=text("0")),
+)

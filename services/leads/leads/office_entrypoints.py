@@ -19,6 +19,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from leads.adapters.dns_resolver import DnsMailDomainResolver
+from leads.document_entrypoints import DocumentEntrypoints
 from leads.domain.history import ChangeSource
 from leads.settings import TUNABLES
 from leads.usecases.office import (
@@ -63,7 +64,7 @@ def _actor(principal: Principal | None, source: ChangeSource | None = None) -> A
     return Actor(principal.user_id, source, principal.network_id)
 
 
-class OfficeEntrypoints:
+class OfficeEntrypoints(DocumentEntrypoints):  # the work documents are the office's too
     db: Any
     principal: Any
 

@@ -7,6 +7,7 @@ service module is imported, and operators retune without a restart.
 from __future__ import annotations
 
 from leads.domain.dedup import DEFAULT_WINDOW_DAYS
+from leads.domain.documents import DEFAULT_QUOTA_BYTES
 from leads.domain.freshness import DEFAULT_MAX_AGE_DAYS
 from leads.domain.refunds import REFUND_WINDOW_DAYS
 from suivi_common.settings import Tunables
@@ -35,4 +36,6 @@ TUNABLES = Tunables(
     # moving office rows from the network's key to their owner's (annex IV.12)
     CONTROLLER_REKEY_INTERVAL_SECONDS=30,
     CONTROLLER_REKEY_BATCH=500,
+    # work documents: the bytes an office's documents may hold together (terms art. 3.A)
+    DOCUMENT_QUOTA_BYTES=DEFAULT_QUOTA_BYTES,
 )

@@ -76,6 +76,29 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "transfers_outside_eu": None,
         },
         {
+            "name": "Documents de travail des utilisateurs",
+            "role": "processor",
+            "purposes": [
+                "héberger et sauvegarder les documents de travail que l'utilisateur dépose "
+                "dans son bureau (conditions 3.A), et les montrer à l'administrateur de son "
+                "réseau s'il les partage et le permet (art. 5)",
+            ],
+            "legal_basis": "contrat de sous-traitance avec l'utilisateur, responsable de "
+                           "traitement (RGPD art. 28 ; conditions d'utilisation, art. 3.A)",
+            "data_subjects": ["personnes citées dans les documents de l'utilisateur"],
+            "categories": ["contenu des documents déposés (PDF, images, bureautique, texte) "
+                           "et leur nom"],
+            "retention": "jusqu'à suppression par l'utilisateur ; supprimés "
+                         f"{office_months} mois après la fin du bureau, ou à la fin du "
+                         "contrat (clé du responsable détruite)",
+            "recipients": ["l'utilisateur propriétaire",
+                           "l'administrateur de son réseau, pour les documents partagés, "
+                           "si le membre le permet"],
+            "security_measures": [*_SECURITY[:1], "nom et contenu scellés sous la clé propre "
+                                  "de l'utilisateur (AES-256-GCM)", *_SECURITY[3:]],
+            "transfers_outside_eu": None,
+        },
+        {
             "name": "Demandes de remboursement de prospects",
             "role": "processor",
             "purposes": [

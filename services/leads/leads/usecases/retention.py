@@ -40,6 +40,7 @@ from leads.domain.office_records import ERASED_AT_RETENTION
 from leads.domain.retention import DEFAULT_OFFICE_MONTHS, DEFAULT_UNSOLD_MONTHS
 from leads.models import office_leads, offices
 from leads.settings import TUNABLES as LEADS
+from leads.usecases import documents
 from leads.usecases.context import Ctx
 from leads.usecases.office import wiping
 from suivi_common import clock
@@ -172,9 +173,11 @@ def sweep(ctx: Ctx) -> dict[str, Any]:
                                                            now, limit), limit)
     old_contacts = _drain(ctx, lambda tx, emit: contacts_batch(tx, contacts_before, limit),
                           limit)
+    docs = _drain(ctx, lambda tx, emit: documents.retention_batch(tx, ended_before, limit),
+                  limit)  # the office's work documents, on its leads' term
     result = {"date": today.isoformat(), "office_leads": office, "captured_leads": captured,
-              "contacts": old_contacts, "offices_ended_before": ended_before.isoformat(),
+              "contacts": old_contacts, "documents": docs, "offices_ended_before": ended_before.isoformat(),
               "captured_before": captured_before.isoformat()}
-    if office or captured or old_contacts:
+    if office or captured or old_contacts or docs:
         log.info("retention sweep %s", result)
     return result

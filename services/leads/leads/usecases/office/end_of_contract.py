@@ -36,6 +36,7 @@ from leads.models import (
     office_notes,
     refund_claims,
 )
+from leads.usecases import documents
 from leads.usecases.office import controller_keys, history, one_lead, wiping
 from leads.usecases.office.context import OfficeCtx, office_scope, scope_of
 from suivi_common.crypto import KeyDestroyed, controller_tag, key_fingerprint
@@ -114,6 +115,9 @@ def controller_data(ctx: OfficeCtx, user_id: str) -> dict[str, Any]:
                                 claim.comment),
             "decision_comment": _decrypt(ctx, scope, "refund_claims", "decision_comment",
                                          claim.id, claim.decision_comment)})
+    # work documents: what they are, not their bytes (up to the quota, 200 MiB, which no
+    # event carries); the owner downloads them (``GET /api/documents/{id}``) before the end
+    out["documents"] = documents.describe_owner(ctx, user_id)
     return out
 
 
@@ -150,6 +154,7 @@ def _counts(ctx: OfficeCtx, user_id: str) -> dict[str, int]:
             office_emails.c.lead_id.in_(mine))),
         "claims": _count(ctx, select(func.count()).select_from(refund_claims).where(
             refund_claims.c.user_id == user_id)),
+        "documents": documents.count_owner(ctx, user_id),
         "export_files": _count(ctx, select(func.count()).select_from(office_exports).where(
             office_exports.c.user_id == user_id, office_exports.c.downloaded_at.is_(None))),
         # rows never moved to the controller's key: wiped here, but a backup's copy is
@@ -194,6 +199,7 @@ def on_shred_requested(ctx: OfficeCtx, payload: Any) -> None:
         exports = select(office_exports.c.id).where(office_exports.c.user_id == user_id)
         ctx.session.execute(delete(office_export_chunks)
                             .where(office_export_chunks.c.export_id.in_(exports)))
+        documents.erase_owner(ctx, user_id)
         keys = _shred_keys(ctx, user_id)
         ctx.session.execute(pg_insert(s).values(
             user_id=user_id, contract_id=contract_id, shredded_at=ctx.now, counts=counts,

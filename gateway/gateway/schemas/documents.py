@@ -1,0 +1,54 @@
+"""Schemas of the work documents (terms art. 3.A). The upload is a multipart form read by
+the route itself (``gateway.routes.documents``); ``UPLOAD_BODY`` documents it."""
+from marshmallow import Schema, fields
+
+from gateway.schemas.common import Text
+
+#: the largest document (10 MiB), as leads' rule (``leads.domain.documents``)
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "The document, at most 10 MiB: PDF, PNG/JPEG/GIF/WebP, "
+                                    "an office document (OOXML, OpenDocument, legacy Office) "
+                                    "or UTF-8 text, judged from its bytes"},
+            "shared_with_network": {"type": "string", "enum": ["true", "false"],
+                                    "description": "Let the network's admin see it (while "
+                                                   "admin access is on); default false"}}},
+        "encoding": {"file": {"contentType": "application/octet-stream"}}}},
+}
+
+
+class DocumentOut(Schema):
+    id = Text()
+    name = Text()
+    family = Text()  # pdf | image | office | text
+    content_type = Text()
+    size_bytes = fields.Int()
+    shared_with_network = fields.Bool()
+    created_at = Text()
+    updated_at = Text()
+
+
+class DocumentPageOut(Schema):
+    items = fields.List(fields.Nested(DocumentOut))
+    next_cursor = Text(allow_none=True)
+    used_bytes = fields.Int()  # the office's documents together
+    quota_bytes = fields.Int()
+
+
+class SharedDocumentPageOut(Schema):
+    items = fields.List(fields.Nested(DocumentOut))
+    next_cursor = Text(allow_none=True)
+
+
+class DocumentShareIn(Schema):
+    shared_with_network = fields.Bool(required=True)
+
+
+class DocumentDeletedOut(Schema):
+    id = Text()
+    deleted = fields.Bool()
