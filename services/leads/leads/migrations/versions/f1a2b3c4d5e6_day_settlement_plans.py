@@ -2,7 +2,7 @@
 settled is settled late (domain.shortfall, point 7), not frozen as all forfeit
 
 Revision ID: f1a2b3c4d5e6
-Revises: e0c1a2b3c4d6
+Revises: d0c5a11e0001
 Create Date: 2026-12-02 03:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'f1a2b3c4d5e6'
-down_revision = 'e0c1a2b3c4d6'
+down_revision = 'd0c5a11e0001'
 branch_labels = None
 depends_on = None
 
