@@ -13,10 +13,17 @@ from accounts.domain import login_throttle, passwords, permissions
 from accounts.domain import sessions as tokens
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, exempt_from_terms, login_refusal
 from accounts.domain.profile import ProfileError, normalise_email
-from accounts.models import access_levels, login_failures, sessions, terms_acceptances, users
+from accounts.models import login_failures, sessions, terms_acceptances, users
 from accounts.usecases import password_tokens, terms
 from accounts.usecases.context import Ctx
-from accounts.usecases.users import find_by_email, get_row, iso, profile, revoke_sessions
+from accounts.usecases.users import (
+    find_by_email,
+    get_row,
+    iso,
+    level_permissions,
+    profile,
+    revoke_sessions,
+)
 from suivi_common import clock
 from suivi_common.crypto import PLATFORM_SCOPE
 from suivi_common.database import autonomous
@@ -131,15 +138,9 @@ def authenticate(ctx: Ctx, token: object) -> dict[str, Any]:
     current = terms.current_version(ctx)
     accepted = exists().where(terms_acceptances.c.user_id == users.c.id,
                               terms_acceptances.c.version == current)
-    own_level = select(access_levels.c.permissions).where(
-        access_levels.c.id == users.c.access_level_id).scalar_subquery()
-    default_level = select(access_levels.c.permissions).where(
-        access_levels.c.network_id == users.c.network_id, access_levels.c.is_default
-    ).limit(1).scalar_subquery()
     row = ctx.session.execute(
         select(sessions, users.c.role, users.c.network_id, users.c.status,
-               accepted.label("terms_accepted"), own_level.label("own_level"),
-               default_level.label("default_level"))
+               accepted.label("terms_accepted"), *level_permissions())
         .join(users, users.c.id == sessions.c.user_id)
         .where(sessions.c.token_hash == tokens.token_hash(token))).first()
     if row is None:

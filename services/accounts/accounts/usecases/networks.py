@@ -23,6 +23,7 @@ from accounts.usecases.users import (
     get_row,
     insert_user,
     iso,
+    level_permissions,
     member_dict,
     member_of_network,
     office_active_ids,
@@ -310,13 +311,8 @@ def announce_permissions(ctx: Ctx, network_id: uuid.UUID | None, which: ColumnEl
     the effective permissions of the network's members that ``which`` selects, as they
     stand in this transaction. Requests need no event: the gateway's principal carries
     the permissions, and a changed level evicts it (``access_levels_changed``)."""
-    own_level = select(access_levels.c.permissions).where(
-        access_levels.c.id == users.c.access_level_id).scalar_subquery()
-    default_level = select(access_levels.c.permissions).where(
-        access_levels.c.network_id == users.c.network_id, access_levels.c.is_default
-    ).limit(1).scalar_subquery()
     rows = ctx.session.execute(
-        select(users.c.id, users.c.role, own_level.label("own"), default_level.label("default"))
+        select(users.c.id, users.c.role, *level_permissions())
         .where(users.c.network_id == network_id, users.c.role == Role.USER.value, which)
         .order_by(users.c.id)
         # a concurrent assignment of one of them commits first, and is then re-read
@@ -325,7 +321,8 @@ def announce_permissions(ctx: Ctx, network_id: uuid.UUID | None, which: ColumnEl
     for r in rows:
         ctx.emit("member_permissions_changed", {
             "user_id": str(r.id), "network_id": str(network_id),
-            "permissions": permissions.effective(r.role, r.own, r.default), "as_of": as_of})
+            "permissions": permissions.effective(r.role, r.own_level, r.default_level),
+            "as_of": as_of})
 
 
 def list_networks(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:

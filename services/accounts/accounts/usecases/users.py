@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 
 from accounts.domain.accounts import AccountStatus, login_refusal
-from accounts.models import sessions, subscriptions, users
+from accounts.models import access_levels, sessions, subscriptions, users
 from accounts.usecases.context import Ctx
 from suivi_common import clock
 from suivi_common.auth import Principal, require
@@ -28,6 +28,17 @@ def scope_of(network_id: uuid.UUID | str | None) -> str:
     """Members' data is keyed per network (crypto-shredding a network erases it);
     staff's under the platform scope."""
     return str(network_id) if network_id else PLATFORM_SCOPE
+
+
+def level_permissions() -> tuple[Any, Any]:
+    """The permissions of a user's own access level and of their network's default level,
+    as columns to select beside ``users`` (``domain.permissions.effective`` decides)."""
+    own = select(access_levels.c.permissions).where(
+        access_levels.c.id == users.c.access_level_id).scalar_subquery()
+    default = select(access_levels.c.permissions).where(
+        access_levels.c.network_id == users.c.network_id, access_levels.c.is_default
+    ).limit(1).scalar_subquery()
+    return own.label("own_level"), default.label("default_level")
 
 
 def iso(value: datetime | date | None) -> str | None:
