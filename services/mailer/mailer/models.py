@@ -26,7 +26,7 @@ makes the notice unique (``(breach_id, user_id, stage)``, ``(change_id, user_id)
 
 Exactly once: an automation's email is one row per (status change, rule), enforced by
 ``uq_lead_emails_trigger``; a row is sent by whoever moves it from ``queued`` to ``sending``
-(a conditional update), and ``lease_until`` (database time) tells a live sender from a dead one.
+(a conditional update), and ``lease_until`` (platform clock) tells a live sender from a dead one.
 """
 from sqlalchemy import (
     Boolean,

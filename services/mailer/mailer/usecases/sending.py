@@ -31,7 +31,8 @@ claims its one row. Both go through the same claim, so a row is sent by one of t
 
 Exactly once: a row is marked ``sent`` only from ``sending``, so a redelivered event, a
 second instance or a stuck sender finding it sent records nothing more. A worker killed
-mid-batch leaves its rows ``sending`` with a lease (``lease_until``, database time): the
+mid-batch leaves its rows ``sending`` with a lease (``lease_until``, on the platform clock,
+like every other time rule, so tests move past a lease instead of waiting it out): the
 timer (``release_due``) puts rows whose lease ran out back in the queue, and they are sent
 again under the same ``Message-ID`` (the server may have taken the first: a duplicate is
 then recognisably one mail, whereas giving up could lose it). Since a batch is recorded
@@ -93,7 +94,7 @@ UNREACHABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
 #: taken; an automation's row is rendered once claimed, any other row was at its queueing.
 _CLAIM = text(f"""
 UPDATE lead_emails SET status = '{SENDING}', attempts = attempts + 1,
-    lease_until = now() + make_interval(secs => :lease_seconds)
+    lease_until = CAST(:now AS timestamptz) + make_interval(secs => :lease_seconds)
 WHERE id IN (
     SELECT id FROM lead_emails
     WHERE (CAST(:one AS uuid) IS NULL AND status IN ('{QUEUED}', '{SCHEDULED}')
@@ -103,11 +104,13 @@ WHERE id IN (
       AND (subject IS NOT NULL OR origin = '{AUTOMATION}')
     ORDER BY due_at LIMIT :limit FOR UPDATE SKIP LOCKED)
 RETURNING *""")
-#: A row the batch gives back (cancelled, blocked, deferred): not an attempt.
+#: A row the batch gives back (cancelled, blocked, deferred): not an attempt. Only while
+#: this batch's claim holds (``attempts`` is the claim's number): a claim whose lease ran
+#: out and was taken over must not undo the newer one.
 _GIVE_BACK = text(f"""
 UPDATE lead_emails SET status = :status, cancel_reason = :reason, due_at = :due_at,
     attempts = greatest(attempts - 1, 0), lease_until = NULL
-WHERE id = :id AND status = '{SENDING}'""")
+WHERE id = :id AND status = '{SENDING}' AND attempts = :attempts""")
 
 
 def _domain(mail_from: str) -> str:
@@ -234,7 +237,7 @@ def send_claimed(ctx: Ctx, rows: Sequence[Any], smtp: Any, service: Any = None
         delay = ctx.settings.retry_delays[0] if ctx.settings.retry_delays else 60.0
         due = clock.now() + timedelta(seconds=delay)
         log.warning("%d emails to leads wait %.0f s: %s", len(rows), delay, type(exc).__name__)
-        _give_back(ctx, [(r.id, SCHEDULED, None, due) for r in rows])
+        _give_back(ctx, rows, [(r.id, SCHEDULED, None, due) for r in rows])
         return {r.id: SCHEDULED for r in rows}
     given_back: list[tuple[uuid.UUID, str, str | None, Any]] = []
     with ctx.autonomous() as reads:  # its own session: dispatchers run side by side
@@ -242,7 +245,7 @@ def send_claimed(ctx: Ctx, rows: Sequence[Any], smtp: Any, service: Any = None
         jobs = _prepare(here, rows, auto, contacts, senders, given_back)
         jobs = _unopposed(here, jobs, given_back)
     if given_back:
-        _give_back(ctx, given_back)
+        _give_back(ctx, rows, given_back)
     outcome: dict[uuid.UUID, str] = {eid: status for eid, status, _r, _d in given_back}
     if jobs:
         _send_all(ctx, jobs, smtp, service)
@@ -325,9 +328,12 @@ def _unopposed(ctx: Ctx, jobs: list[_Job], given_back: list[Any]) -> list[_Job]:
     return kept
 
 
-def _give_back(ctx: Ctx, items: Sequence[tuple[uuid.UUID, str, str | None, Any]]) -> None:
+def _give_back(ctx: Ctx, rows: Sequence[Any],
+               items: Sequence[tuple[uuid.UUID, str, str | None, Any]]) -> None:
+    claims = {r.id: r.attempts for r in rows}
     with ctx.autonomous() as tx:
-        tx.execute(_GIVE_BACK, [{"id": eid, "status": status, "reason": reason, "due_at": due}
+        tx.execute(_GIVE_BACK, [{"id": eid, "status": status, "reason": reason, "due_at": due,
+                                 "attempts": claims[eid]}
                                 for eid, status, reason, due in items])
 
 
@@ -430,7 +436,10 @@ def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
                 subjects[row.id] = job.rendered.subject
                 outcome[row.id] = SENT
                 continue
-            where = update(LE).where(LE.c.id == row.id, LE.c.status == SENDING)
+            # only while this claim holds: a sender whose lease ran out and was taken over
+            # (its conversation timed out meanwhile, say) must not undo the newer claim
+            where = update(LE).where(LE.c.id == row.id, LE.c.status == SENDING,
+                                     LE.c.attempts == row.attempts)
             if job.outcome == "deferred":
                 status = SCHEDULED
                 tx.execute(where.values(status=SCHEDULED, lease_until=None,
@@ -466,7 +475,7 @@ def release_due(ctx: Ctx) -> int:
     dispatcher claims them directly.) Several instances may run it: the conditional
     update gives each row to one."""
     stale = ctx.session.execute(
-        update(LE).where(LE.c.status == SENDING, LE.c.lease_until < func.now(),
+        update(LE).where(LE.c.status == SENDING, LE.c.lease_until < clock.now(),
                          LE.c.erased_at.is_(None), LE.c.restricted_at.is_(None))
         .values(status=QUEUED, lease_until=None).returning(LE.c.id)).scalars().all()
     for eid in stale:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -121,6 +122,11 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.stop()
 
 
+#: Long enough that no send on a loaded machine outlives it; the tests that need a lease to
+#: run out move the platform clock past it (``clock.advance``).
+LEASE_SECONDS = 120
+
+
 def mailer_config(vhost: str, db_url: str, smtp_port: int) -> dict[str, Any]:
     return infra.base_config(vhost, DATABASE_URL=db_url, SMTP_HOST="127.0.0.1",
                              SMTP_PORT=smtp_port, SMTP_TIMEOUT_SECONDS=5,
@@ -128,7 +134,13 @@ def mailer_config(vhost: str, db_url: str, smtp_port: int) -> dict[str, Any]:
                              MAIL_FROM="Suivi <no-reply@suivi.test>",
                              PUBLIC_URL="https://app.suivi.test",
                              LEAD_MAIL_TIMER_SECONDS=0.1, LEAD_MAIL_RETRY_SECONDS=[0.2, 0.4],
-                             LEAD_MAIL_LEASE_SECONDS=2, LEAD_MAIL_DISPATCH_SECONDS=0.1)
+                             LEAD_MAIL_LEASE_SECONDS=LEASE_SECONDS, LEAD_MAIL_DISPATCH_SECONDS=0.1)
+
+
+@pytest.fixture
+def past_the_lease() -> Callable[[], None]:
+    """Moves the platform clock past a claim's lease, as a dead sender's silence would."""
+    return lambda: clock.advance(timedelta(seconds=LEASE_SECONDS + 1))
 
 
 @pytest.fixture
