@@ -31,7 +31,6 @@ from mailer.usecases.context import Ctx
 from mailer.usecases.lead_emails import forget_leads, opened
 from suivi_common import clock
 from suivi_common.crypto import KeyDestroyed
-from suivi_common.database import rows_affected
 from suivi_common.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -114,7 +113,7 @@ def on_shred_requested(ctx: Ctx, payload: Any) -> None:
         lead_ids = list(ctx.session.execute(select(LE.c.lead_id).where(mine).distinct())
                         .scalars())
         forget_leads(ctx, lead_ids)
-        rows_affected(ctx.session.execute(delete(LE).where(mine)))  # none left, as a rule
+        ctx.session.execute(delete(LE).where(mine))  # none left, as a rule
         ctx.session.execute(delete(email_oppositions).where(
             email_oppositions.c.owner_id == user_id))
         keys = ctx.vault.destroy_controller(user_id, networks)
