@@ -28,6 +28,9 @@ requests (target: p50 under 5 s).
    the clock stops when ``GET …/{id}`` says ``completed`` (polled every 20 ms) and the
    receipt is read. Per request: the total, and per service from the receipt when its
    task was sent and answered.
+   **Baseline**, same run: as many requests for persons held nowhere (``person(1000+i)``):
+   the fan-out to the four services and back with nothing to find, the floor an erasure
+   cannot beat.
 4. **Checked**: every person's copies are gone (stock copy emptied and off sale, captured
    copies emptied, office copies erased with the tombstone, email history erased), each
    owner was emailed once per erased office copy, and nobody else's lead was touched.
@@ -69,6 +72,8 @@ PASSWORD = "Erasure-Bench-Lantern-2026"
 OFFICE_COLUMNS = [c.name for c in office_leads.columns]
 STATUSES = ("new", "contacted", "meeting", "client", "distributor", "not_interested")
 CHUNK = 10_000
+#: persons from this index on are loaded nowhere: the baseline's requests
+BASELINE_FROM = 1000
 
 
 def _drop_databases() -> None:
@@ -289,7 +294,7 @@ def load_mailer_history(p: Platform, network_id: str, owners: list[tuple[str, st
                     "smtp_message_id": f"<{email_id}.lead@bench.example>",
                     **sealed(vault, network_id, email_id, to=address,
                              bidx=opposition_index(vault, network_id, owner_id, address),
-                             rendered=rendered, locale="fr")})
+                             rendered=rendered, locale="fr", owner_id=owner_id)})
         session.execute(lead_emails.insert(), rows)
         session.commit()
     engine.dispose()
@@ -389,7 +394,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run() -> dict[str, Any]:
-    if REQUESTS > min(STOCK, OFFICE // 2):
+    if REQUESTS > min(STOCK, OFFICE // 2, BASELINE_FROM):
         raise ValueError("more requests than persons loaded")
     started = time.perf_counter()
     p = start_platform()
@@ -404,6 +409,9 @@ def run() -> dict[str, Any]:
               f"{loaded['seconds']} s", flush=True)
         load_before = load()
         runs = [erase_one(who["compliance"], i) for i in range(REQUESTS)]
+        # the baseline, same run: the same requests for persons held nowhere (the fan-out
+        # to the four services and back, with nothing found and nothing erased)
+        baseline = [erase_one(who["compliance"], BASELINE_FROM + i) for i in range(REQUESTS)]
         load_after = load()
         checks = verify(p, loaded["subjects"], loaded["rows"])
         notices = owner_notices(who["mailbox"], who["owners"], REQUESTS)
@@ -411,23 +419,30 @@ def run() -> dict[str, Any]:
     finally:
         stop_platform(p)
     times = [r["seconds"] for r in runs]
+    floor = [r["seconds"] for r in baseline]
     per_service = {s: statistics.median(r["tasks"][s]["answered_after_s"] or 0 for r in runs)
                    for s in runs[0]["tasks"]}
     ok = (all(r["status"] == "completed" for r in runs)
           and checks["stock_copies_with_pii"] == checks["stock_copies_on_sale"] == 0
           and checks["captured_copies_with_pii"] == checks["office_copies_not_erased"] == 0
           and checks["others_touched"] == checks["mailer_history_not_erased"] == 0
-          and checks["stock_left"] == checks["stock_expected"])
+          and checks["stock_left"] == checks["stock_expected"]
+          and all(r["status"] == "completed" for r in baseline))
     figures = {"stock": STOCK, "office": OFFICE, "requests": REQUESTS,
                "loaded": loaded["rows"], "load_seconds": loaded["seconds"],
                "p50_s": _pct(times, 0.5), "p99_s": _pct(times, 0.99), "max_s": max(times),
-               "min_s": min(times), "per_service_median_answer_s": per_service,
+               "min_s": min(times), "baseline_nobody_p50_s": _pct(floor, 0.5),
+               "baseline_nobody_p99_s": _pct(floor, 0.99),
+               "p50_over_baseline": round(_pct(times, 0.5) / _pct(floor, 0.5), 2),
+               "per_service_median_answer_s": per_service,
                "records_per_request": runs[0]["tasks"].get("leads", {}).get("records"),
                "requests_detail": runs, "verified": checks, "owner_notices": notices,
                "erased_everywhere": ok, "target_p50_under_s": 5,
                "load_1min": [load_before, load_after]}
     print(f"  erasure: {REQUESTS} requests with {STOCK:,} leads in stock and {OFFICE:,} in "
           f"offices: p50 {figures['p50_s']} s, p99 {figures['p99_s']} s (target p50 < 5 s); "
+          f"baseline (a person held nowhere) p50 {figures['baseline_nobody_p50_s']} s, p99 "
+          f"{figures['baseline_nobody_p99_s']} s, ratio {figures['p50_over_baseline']}; "
           f"per service (median answer) {per_service}; erased everywhere: {ok}; owner "
           f"notices {notices}; load {figures['load_1min']}", flush=True)
     print(f"  compliance_erasure: {json.dumps(figures, default=str)}", flush=True)

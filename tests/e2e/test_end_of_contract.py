@@ -65,19 +65,32 @@ def office_rows(platform: Platform, owner_id: str) -> list[Any]:
         engine.dispose()
 
 
-def open_rows(platform: Platform, rows: list[Any]) -> list[str | None]:
-    """Each row's record opened with the platform's master key, as a restored backup would
-    be; None where its key is shredded."""
+def mailer_rows(platform: Platform, owner_id: str) -> list[Any]:
+    """The mailer's copies of the e-mails the owner sent (``lead_emails``)."""
+    engine = create_engine(platform.db_url("mailer"))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(
+                "SELECT id, key_scope, subject AS data FROM lead_emails WHERE owner_id = :o "
+                "AND subject IS NOT NULL ORDER BY id"), {"o": owner_id}).all())
+    finally:
+        engine.dispose()
+
+
+def open_rows(platform: Platform, rows: list[Any], service: str = "leads",
+              table: str = "office_leads", column: str = "data") -> list[str | None]:
+    """Each row's sealed value opened with the platform's master key, as a restored backup
+    would be; None where its key is shredded."""
     master = base64.b64decode((platform.var_dir / "master.key").read_text().strip())
     tables = define_common_tables(MetaData())
-    engine = create_engine(platform.db_url("leads"))
+    engine = create_engine(platform.db_url(service))
     out: list[str | None] = []
     try:
         with Session(engine) as session:
             vault = Vault(KeyRing(master, tables, engine), session)
             for row in rows:
                 try:
-                    out.append(vault.decrypt(row.key_scope, "office_leads", "data", row.id,
+                    out.append(vault.decrypt(row.key_scope, table, column, row.id,
                                              bytes(row.data)))
                 except KeyDestroyed:
                     out.append(None)
@@ -106,6 +119,14 @@ def test_end_of_contract(base_url: str, platform: Platform, moved_clock: Any,
         assert {r.key_scope for r in office_rows(platform, alice_id)} == {
             controller_scope(net["id"], alice_id)}  # her own key, under the network's
 
+    with step("Alice e-mails Anna: the mailer's copy is under her key too"):
+        alice.post(f"/api/leads/{anna['id']}/emails",
+                   {"subject": f"Votre projet {tag}", "body": "Bonjour"}, expect=202)
+        wait_until(lambda: alice.get(f"/api/leads/{anna['id']}/emails")["items"],
+                   lambda items: [e["status"] for e in items] == ["sent"])
+        assert [r.key_scope for r in mailer_rows(platform, alice_id)] == [
+            controller_scope(net["id"], alice_id)]
+
     path = f"/api/compliance/controllers/{alice_id}/end-of-contract"
     with step("compliance staff end Alice's contract; asking again is the same one"):
         status, first = compliance.call("POST", path)
@@ -133,6 +154,8 @@ def test_end_of_contract(base_url: str, platform: Platform, moved_clock: Any,
             [emails["Anna"], emails["Bert"]])  # hers only: not Marc's
         assert [n["text"] for n in data["notes"]] == [f"Rappeler {tag}"]
         assert data["history"]
+        assert [e["subject"] for e in doc["services"]["mailer"]["data"]["emails"]] == [
+            f"Votre projet {tag}"]  # the mailer's copy of what she sent
         assert sorted(r["record.email"] for r in csv.DictReader(io.StringIO(leads_csv))) == \
             sorted([emails["Anna"], emails["Bert"]])
         assert f"Rappeler {tag}" in notes_csv
@@ -145,6 +168,9 @@ def test_end_of_contract(base_url: str, platform: Platform, moved_clock: Any,
 
     backup = office_rows(platform, alice_id)  # what a backup taken now holds
     assert len(backup) == 2 and all(open_rows(platform, backup))  # readable until now
+    mail_backup = mailer_rows(platform, alice_id)
+    assert open_rows(platform, mail_backup, "mailer", "lead_emails", "subject") == [
+        f"Votre projet {tag}"]
     with step("Alice confirms receipt: every copy is destroyed, the certificate issued"):
         confirmed = alice.post("/api/end-of-contract/receipt", expect=200)
         assert confirmed["status"] in ("shredding", "destroyed")
@@ -159,11 +185,16 @@ def test_end_of_contract(base_url: str, platform: Platform, moved_clock: Any,
         shredded = {k["scope"]: k["key_id"] for k in cert["keys"]}
         assert controller_scope(net["id"], alice_id) in shredded
         assert f"eoc:{first['contract_id']}" in shredded  # compliance's own copy too
+        assert ("mailer", controller_scope(net["id"], alice_id)) in {
+            (k.get("service"), k["scope"]) for k in cert["keys"]}  # the mailer's key too
+        assert cert["services"]["mailer"]["counts"]["emails"] == 1
         assert all(shredded.values())
         assert cert["timeline"]["receipt_confirmed_at"] and cert["timeline"]["destroyed_at"]
 
     with step("her rows are unreadable, the backup's copy included; Marc's are not"):
         assert open_rows(platform, backup) == [None] * len(backup)
+        assert open_rows(platform, mail_backup, "mailer", "lead_emails", "subject") == [None]
+        assert mailer_rows(platform, alice_id) == []
         assert all(r.data is None for r in office_rows(platform, alice_id))
         assert alice.get("/api/leads")["items"] == []
         assert alice.call("GET", f"/api/leads/{anna['id']}")[0] == 404

@@ -23,7 +23,7 @@ import hmac
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast, overload
 
@@ -209,6 +209,26 @@ class KeyRing:
         with self._lock:
             self._cache.pop(scope, None)
 
+    def destroy_controller(self, session: Session, user_id: str,
+                           network_ids: Iterable[str]) -> list[dict[str, str]]:
+        """Crypto-shred every key of one controller (the end of contract): theirs in each of
+        ``network_ids`` and any other ``<network>/<their tag>`` this key table holds.
+        Returns ``[{scope, key_id}]`` of the keys that were live (``key_fingerprint``, for
+        the certificate); a repeat finds none. Each key row is locked first, so a
+        concurrent shred reports a key once."""
+        t = self._table
+        scopes = {controller_scope(str(n), user_id) for n in network_ids if n}
+        scopes |= set(session.execute(select(t.c.scope).where(t.c.scope.endswith(
+            f"{SCOPE_SEPARATOR}{controller_tag(user_id)}", autoescape=True))).scalars())
+        keys = []
+        for scope in sorted(scopes):
+            row = session.execute(select(t.c.wrapped_key).where(t.c.scope == scope)
+                                  .with_for_update()).first()
+            if row is not None and row.wrapped_key is not None:
+                keys.append({"scope": scope, "key_id": key_fingerprint(scope, row.wrapped_key)})
+            self.destroy(session, scope)  # also refuses the scope's re-creation later
+        return keys
+
     def subkey(self, purpose: str) -> bytes:
         """A key of its own for one purpose, derived from the master key (e.g. accounts'
         password links), so no second secret has to be managed."""
@@ -250,6 +270,15 @@ class Vault:
 
     def destroy(self, scope: str) -> None:
         self._ring.destroy(self._session, scope)
+
+    def destroy_controller(self, user_id: str, network_ids: Iterable[str]) -> list[dict[str, str]]:
+        return self._ring.destroy_controller(self._session, user_id, network_ids)
+
+    def reseal(self, old_scope: str, new_scope: str, table: str, column: str, row_id: Any,
+               blob: bytes | None) -> bytes | None:
+        """A sealed value moved to another key (re-keying); None stays None."""
+        return self.encrypt(new_scope, table, column, row_id,
+                            self.decrypt(old_scope, table, column, row_id, blob))
 
     def preload(self, scopes: Sequence[str]) -> None:
         self._ring.preload(self._session, scopes)

@@ -162,6 +162,41 @@ def test_shredding_a_network_takes_its_controllers_along(session: Session) -> No
         Vault(KeyRing(ring._master, tables), session).decrypt("net-a/u1", "t", "c", 1, blob)
 
 
+def test_destroy_controller_shreds_each_of_their_keys_once_and_names_them(
+        session: Session) -> None:
+    from sqlalchemy import select
+
+    from suivi_common.crypto import controller_scope, key_fingerprint
+    ring = KeyRing(os.urandom(32), tables)
+    vault = Vault(ring, session)
+    in_a, in_b = controller_scope("net-a", "u1"), controller_scope("net-b", "u1")
+    blobs = {s: vault.encrypt(s, "t", "c", 1, s) for s in (in_a, in_b)}
+    other = vault.encrypt(controller_scope("net-a", "u2"), "t", "c", 1, "theirs")
+    wrapped = dict(session.execute(select(tables.data_keys.c.scope,
+                                          tables.data_keys.c.wrapped_key)).all())
+    # net-b is not named: found in the key table by the user's tag all the same
+    keys = vault.destroy_controller("u1", ["net-a", "net-c", ""])
+    assert keys == [{"scope": s, "key_id": key_fingerprint(s, wrapped[s])}
+                    for s in sorted((in_a, in_b))]
+    fresh = Vault(KeyRing(ring._master, tables), session)
+    for scope, blob in blobs.items():
+        with pytest.raises(KeyDestroyed):
+            fresh.decrypt(scope, "t", "c", 1, blob)
+    with pytest.raises(KeyDestroyed):  # net-c had no key: refused from now on too
+        fresh.encrypt(controller_scope("net-c", "u1"), "t", "c", 1, "later")
+    assert fresh.decrypt(controller_scope("net-a", "u2"), "t", "c", 1, other) == "theirs"
+    assert vault.destroy_controller("u1", ["net-a"]) == []  # a repeat names none
+
+
+def test_reseal_moves_a_value_to_another_key(vault: Vault) -> None:
+    old = vault.encrypt("net-a", "t", "c", 1, "valeur")
+    new = vault.reseal("net-a", "net-a/u1", "t", "c", 1, old)
+    assert new is not None and vault.decrypt("net-a/u1", "t", "c", 1, new) == "valeur"
+    with pytest.raises(InvalidTag):
+        vault.decrypt("net-a", "t", "c", 1, new)
+    assert vault.reseal("net-a", "net-a/u1", "t", "c", 1, None) is None
+
+
 def test_key_fingerprint_names_a_wrapped_key_without_revealing_it() -> None:
     from suivi_common.crypto import key_fingerprint
     a = key_fingerprint("net-a/u1", b"wrapped")

@@ -291,6 +291,14 @@ class ComplianceService(PlatformService):
     def on_controller_data_shredded(self, payload: dict[str, Any]) -> None:
         end_of_contract.on_shredded(self.ctx, "leads", payload)
 
+    @reliable_handler("mailer", "controller_data_reported")
+    def on_mailer_controller_data_reported(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_data_reported(self.ctx, "mailer", payload)
+
+    @reliable_handler("mailer", "controller_data_shredded")
+    def on_mailer_controller_data_shredded(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_shredded(self.ctx, "mailer", payload)
+
     @TUNABLES.timer("END_OF_CONTRACT_SWEEP_SECONDS")
     def end_of_contract_timer(self) -> None:
         end_of_contract.sweep(self.ctx)

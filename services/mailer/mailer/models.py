@@ -10,8 +10,9 @@ of the same event is recognisable (same ``Message-ID``). ``state`` is ``sending`
 before the email goes on the wire until the SMTP server has taken it, then ``sent``.
 
 Emails to leads are the lead's personal data (processing annex): ``lead_emails`` keeps the
-address, subject and bodies encrypted under the owner's network scope (AAD names table,
-column and row), and its rows are deleted when the lead is erased. The opposition list
+address, subject and bodies encrypted under the owner's controller key (``<network>/<owner>``,
+wrapped by the network's; older rows under the network's own until re-keyed; AAD names
+table, column and row), and its rows are deleted when the lead is erased. The opposition list
 (``email_oppositions``) is a blind index of the address per owner only, so it survives the
 erasure without keeping the address.
 
@@ -44,6 +45,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from suivi_common.tables import define_common_tables
 
@@ -120,7 +122,12 @@ lead_emails = Table(
     Column("id", Uuid, primary_key=True),
     Column("lead_id", Uuid, nullable=False),
     Column("owner_id", ID, nullable=False),
-    Column("network_id", ID, nullable=False),  # the key scope of every encrypted column
+    Column("network_id", ID, nullable=False),
+    # the key scope of the sealed columns (address, subject, bodies): the owner's controller
+    # key ``<network>/<owner>``; None: the network's, a row written before controller keys
+    # (or rendered by the dispatcher at send time) and not re-keyed yet
+    # (``usecases.controller_keys``). The opposition index stays under the network's key.
+    Column("key_scope", String(140)),
     Column("origin", String(12), nullable=False),  # office | automation
     Column("template_id", Uuid),
     Column("automation_id", Uuid),
@@ -152,6 +159,9 @@ lead_emails = Table(
     Index("ix_lead_emails_sending", "lease_until", postgresql_where=text("status = 'sending'")),
     Index("uq_lead_emails_trigger", "trigger_id", "automation_id", unique=True,
           postgresql_where=text("trigger_id IS NOT NULL")),
+    #: what is left to move to the owners' keys
+    Index("ix_lead_emails_legacy_key", "owner_id", "id",
+          postgresql_where=text("key_scope IS NULL AND to_address IS NOT NULL")),
 )
 
 #: GDPR art. 21: this owner may not email this address again. A blind index only.
@@ -176,6 +186,17 @@ lead_status_seen = Table(
 #: A data-subject request's mailer task, once done (compliance's ``dsr_task_requested``):
 #: a repeated task (a retry, a late duplicate) is answered with the same report, never
 #: done twice. Counts only: nothing of the person.
+#: A controller whose e-mail copies were destroyed at the end of their contract (annex
+#: IV.12): recorded once, a repeated request reports the same counts and key ids.
+controller_shreds = Table(
+    "controller_shreds", metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("contract_id", ID, nullable=False),
+    Column("shredded_at", DateTime(timezone=True), nullable=False),
+    Column("counts", JSONB, nullable=False),
+    Column("keys", JSONB, nullable=False),
+)
+
 dsr_tasks = Table(
     "dsr_tasks", metadata,
     Column("request_id", ID, primary_key=True),

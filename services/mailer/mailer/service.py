@@ -8,7 +8,9 @@ anything personal), ``sending`` (the queue of emails to leads), ``automations``,
 ``lead_emails``, ``breach_subjects`` (one art. 34 email per breach and person),
 ``opposition``, ``templates``, ``compliance_notices`` (one email per
 notice and controller), ``subject_requests`` (one task per request), ``stale_leads`` (the
-monthly stale-lead reminder, one email per owner and month).
+monthly stale-lead reminder, one email per owner and month), ``end_of_contract`` and
+``controller_keys`` (the e-mail copies under each owner's key, shredded at the end of
+their contract).
 """
 import logging
 from typing import Any
@@ -22,6 +24,8 @@ from mailer.usecases import (
     automations,
     breach_subjects,
     compliance_notices,
+    controller_keys,
+    end_of_contract,
     lead_emails,
     opposition,
     sending,
@@ -36,6 +40,7 @@ from suivi_common.database import Database
 from suivi_common.permissions import SEND_EMAIL, USE_AUTOMATIONS, require_permission
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
+from suivi_common.settings import setting
 from suivi_common.timers import config_timer
 
 log = logging.getLogger(__name__)
@@ -238,6 +243,25 @@ class MailerService(GoogleEntrypoints, PlatformService):
     @reliable_handler("compliance", "dsr_task_requested")
     def on_dsr_task_requested(self, payload: dict[str, Any]) -> None:
         subject_requests.on_task_requested(self.ctx, payload)
+
+    # --- the end of contract (annex IV.12) ------------------------------------------------
+    @reliable_handler("compliance", "controller_data_requested")
+    def on_controller_data_requested(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_data_requested(self.ctx, payload)
+
+    @reliable_handler("compliance", "controller_shred_requested")
+    def on_controller_shred_requested(self, payload: dict[str, Any]) -> None:
+        end_of_contract.on_shred_requested(self.ctx, payload)
+
+    @rpc_internal
+    def rekey_controllers(self, limit: int | None = None) -> dict[str, Any]:
+        """One batch of e-mail copies moved to their owner's key (the timer; operators)."""
+        size = limit or int(setting("CONTROLLER_REKEY_BATCH", controller_keys.BATCH))
+        return {"moved": controller_keys.rekey_batch(self.ctx, size)}
+
+    @config_timer("CONTROLLER_REKEY_INTERVAL_SECONDS", 30)
+    def rekey_controllers_tick(self) -> None:
+        self.rekey_controllers()
 
     @rpc_internal
     def data_map(self) -> dict[str, Any]:

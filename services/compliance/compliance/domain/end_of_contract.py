@@ -36,9 +36,10 @@ from compliance.domain.requests import RuleError
 from suivi_common.clock import PARIS
 
 FORMAT_VERSION = 1
-#: the services holding a controller's data (the office: leads, notes, history, e-mails
-#: sent, claims; the mailer forgets its e-mail history when leads wipes the office)
-HOLDERS = ("leads",)
+#: the services holding a controller's data: leads (the office: leads, notes, history,
+#: e-mails sent, claims), the mailer (its copies of those e-mails, sealed under the
+#: controller's key too)
+HOLDERS = ("leads", "mailer")
 DEFAULT_SHRED_DAYS = 30
 CONTENT_TYPE = "application/zip"
 JSON_NAME = "archive.json"
@@ -185,7 +186,7 @@ def certificate(*, contract_id: str, user_id: str, requested_at: datetime,
     totals: dict[str, int] = {}
     for s, r in sorted(reports.items()):
         counts = {str(k): v for k, v in dict(r.get("counts") or {}).items()}
-        held = [dict(k) for k in r.get("keys") or []]
+        held = [{"service": s, **dict(k)} for k in r.get("keys") or []]
         services[s] = {"shredded_at": r.get("shredded_at"), "counts": counts, "keys": held}
         keys += held
         for name, n in counts.items():

@@ -28,18 +28,33 @@ def status_of(h: Any, user_id: str = USER) -> str:
     return str(h.compliance.controller_end_of_contract(user_id)["status"])
 
 
+MAILER_DATA = {"emails": [{"email_id": "e1", "lead_id": "l1", "to": "ana@example.fr",
+                           "subject": "Votre projet", "body_text": "Bonjour"}]}
+MAILER_KEY = {"scope": "net-1/x", "key_id": "m" * 32}
+
+
 def report_data(h: Any, contract: dict[str, Any]) -> None:
+    """Both holders' parts: the archive is built once the last one came."""
+    ids = {"contract_id": contract["contract_id"], "user_id": contract["user_id"]}
     h.publish("leads", "controller_data_reported", {
-        "contract_id": contract["contract_id"], "user_id": contract["user_id"],
-        "service": "leads", "records": 2, "data": DATA})
+        **ids, "service": "leads", "records": 2, "data": DATA})
+    h.settled()
+    assert status_of(h, contract["user_id"]) == "collecting"  # the mailer's part is due
+    h.publish("mailer", "controller_data_reported", {
+        **ids, "service": "mailer", "records": 1, "data": MAILER_DATA})
     wait_for(lambda: status_of(h, contract["user_id"]) == "ready", what="archive ready")
 
 
 def report_shredded(h: Any, contract: dict[str, Any]) -> None:
+    ids = {"contract_id": contract["contract_id"], "user_id": contract["user_id"]}
     h.publish("leads", "controller_data_shredded", {
-        "contract_id": contract["contract_id"], "user_id": contract["user_id"],
-        "service": "leads", "shredded_at": clock.now().isoformat(),
+        **ids, "service": "leads", "shredded_at": clock.now().isoformat(),
         "counts": {"leads": 1, "notes": 1}, "keys": [{"scope": "net-1/x", "key_id": "k" * 32}]})
+    h.settled()
+    assert status_of(h, contract["user_id"]) == "shredding"  # the mailer's part is due
+    h.publish("mailer", "controller_data_shredded", {
+        **ids, "service": "mailer", "shredded_at": clock.now().isoformat(),
+        "counts": {"emails": 1}, "keys": [MAILER_KEY]})
     wait_for(lambda: status_of(h, contract["user_id"]) == "destroyed", what="destroyed")
 
 
@@ -63,8 +78,9 @@ def test_the_whole_flow_is_idempotent_and_refuses_clearly(h: Any) -> None:
     report_data(h, first)
     doc = me.my_end_of_contract_archive()
     z = zipfile.ZipFile(io.BytesIO(base64.b64decode(doc["content_b64"])))
-    assert json.loads(z.read("archive.json"))["services"]["leads"]["data"] == DATA
-    assert "csv/leads/notes.csv" in z.namelist()
+    services = json.loads(z.read("archive.json"))["services"]
+    assert services["leads"]["data"] == DATA and services["mailer"]["data"] == MAILER_DATA
+    assert {"csv/leads/notes.csv", "csv/mailer/emails.csv"} <= set(z.namelist())
     assert "leads.leads" in load_workbook(io.BytesIO(z.read("archive.xlsx"))).sheetnames
     assert h.compliance.controller_archive(USER)["content_b64"] == doc["content_b64"]
     with pytest.raises(Conflict) as err:
@@ -80,7 +96,9 @@ def test_the_whole_flow_is_idempotent_and_refuses_clearly(h: Any) -> None:
 
     report_shredded(h, first)
     cert = h.compliance.controller_certificate(USER)
-    assert cert["totals"] == {"leads": 1, "notes": 1}
+    assert cert["totals"] == {"leads": 1, "notes": 1, "emails": 1}
+    assert {"service": "mailer", **MAILER_KEY} in cert["keys"]  # the mailer's key is named
+    assert cert["services"]["mailer"]["counts"] == {"emails": 1}
     assert cert["controller"] == {"user_id": USER}
     archive_key = cert["archive"]
     assert archive_key["scope"] == f"eoc:{first['contract_id']}" and archive_key["key_id"]

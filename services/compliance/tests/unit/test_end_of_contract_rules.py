@@ -101,12 +101,19 @@ def test_the_certificate_records_what_went_the_keys_and_the_times() -> None:
         shred_requested_at=NOW,
         reports={"leads": {"shredded_at": "2026-03-02T10:00:00+00:00",
                            "counts": {"leads": 3, "notes": 1},
-                           "keys": [{"scope": "net-1/u1", "key_id": "ab" * 16}]}},
+                           "keys": [{"scope": "net-1/u1", "key_id": "ab" * 16}]},
+                 "mailer": {"shredded_at": "2026-03-02T09:59:00+00:00",
+                            "counts": {"emails": 2, "under_network_key": 0},
+                            "keys": [{"scope": "net-1/u1", "key_id": "ef" * 16}]}},
         archive_key={"service": "compliance", "scope": "eoc:c1", "key_id": "cd" * 16},
         processor={"name": "Suivi"}, issued_at=NOW + timedelta(hours=1))
     assert cert["kind"] == "certificate_of_destruction"
-    assert cert["totals"] == {"leads": 3, "notes": 1}
-    assert [k["key_id"] for k in cert["keys"]] == ["ab" * 16, "cd" * 16]
+    assert cert["totals"] == {"leads": 3, "notes": 1, "emails": 2, "under_network_key": 0}
+    # the same controller scope in two services' key tables: two keys, each named
+    assert [(k["service"], k["key_id"]) for k in cert["keys"]] == [
+        ("leads", "ab" * 16), ("mailer", "ef" * 16), ("compliance", "cd" * 16)]
+    assert cert["services"]["mailer"]["keys"] == [
+        {"service": "mailer", "scope": "net-1/u1", "key_id": "ef" * 16}]
     assert cert["timeline"]["destroyed_at"] == "2026-03-02T10:00:00+00:00"
     assert cert["timeline"]["receipt_confirmed_at"] == NOW.isoformat()
     assert all(rules.all_reported(rules.HOLDERS, list(cert["services"])) for _ in [0])

@@ -45,7 +45,8 @@ _ACTIVITIES: tuple[dict[str, Any], ...] = (
         ],
         "retention": "jusqu'à l'effacement du prospect (l'historique est supprimé avec lui) ; "
                      "après une demande d'effacement de la personne, une trace sans adresse "
-                     "ni contenu (identifiants, statut, dates)",
+                     "ni contenu (identifiants, statut, dates) ; à la fin du contrat de "
+                     "l'utilisateur, détruit avec sa clé",
         "recipients": [
             "l'utilisateur qui a envoyé l'email (son bureau)",
             "le serveur SMTP de la plateforme",
@@ -53,6 +54,8 @@ _ACTIVITIES: tuple[dict[str, Any], ...] = (
         ],
         "security_measures": [
             *_SECURITY,
+            "adresse, objet et contenu chiffrés sous la clé propre à l'utilisateur (sous "
+            "celle du réseau), détruite à la fin de son contrat (effacement cryptographique)",
             "lien de désinscription personnel dans chaque email (RFC 8058)",
             "un email par ligne, envoyé une seule fois (réservation conditionnelle)",
         ],

@@ -82,7 +82,7 @@ def on_mail_requested(ctx: Ctx, payload: Any) -> str | None:
         id=eid, lead_id=mail.lead_id, owner_id=owner_id, network_id=network_id,
         origin=rules.ORIGIN, status=QUEUED, due_at=now, created_at=now,
         **sealed(ctx.vault, network_id, eid, to=address, bidx=bidx, rendered=rendered,
-                 locale="fr")).on_conflict_do_nothing(index_elements=["id"])
+                 locale="fr", owner_id=owner_id)).on_conflict_do_nothing(index_elements=["id"])
         .returning(LE.c.id)).first()
     if inserted is None:
         return None

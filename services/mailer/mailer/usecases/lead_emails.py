@@ -3,7 +3,9 @@
 * Only the lead's owner may send or read (another user's lead is a 404, like a missing one):
   leads answers who owns the lead (``lead_contact``), the mailer compares it to the caller.
 * The history is the lead's personal data: the address, subject and bodies are encrypted
-  under the owner's network scope, and every row of the lead is deleted when leads
+  under the owner's controller key (``seal_scope``; rows written before it under the
+  network's, until ``controller_keys`` moves them), the opposition index under the
+  network's (``key_scope``), and every row of the lead is deleted when leads
   announces its erasure (``lead_erased``, or ``office_leads_erased`` for leads the owner
   deleted or retention ended, without the owner's notice).
 * An office send is rendered when it is queued (the history shows exactly what was sent)
@@ -27,7 +29,7 @@ from mailer.usecases import templates
 from mailer.usecases.contacts import contact_of_owner, lead_contact  # noqa: F401  (re-exported)
 from mailer.usecases.context import Ctx, member, parse_id
 from suivi_common import clock, paging
-from suivi_common.crypto import Vault
+from suivi_common.crypto import Vault, controller_scope
 from suivi_common.database import rows_affected
 from suivi_common.errors import Conflict, Forbidden, Invalid
 
@@ -46,9 +48,24 @@ API_STATUS = {SCHEDULED: QUEUED, QUEUED: QUEUED, SENDING: QUEUED, SENT: SENT, FA
 
 
 def key_scope(network_id: str) -> str:
-    """The data key a lead's emails are sealed under: its owner's network's, as leads seals
-    the lead itself (one place to change it)."""
+    """The key of the opposition index (``to_bidx``, ``email_oppositions``): the owner's
+    network's, for good. An index cannot be re-keyed (its address is not kept), and the
+    opposition list must keep matching; its value names the owner, so two owners' indexes
+    of one address differ anyway."""
     return network_id
+
+
+def seal_scope(network_id: str, owner_id: str) -> str:
+    """The key a new row's sealed columns (address, subject, bodies) are under: the owner's
+    controller key, as leads seals the office, so that the end of contract shreds exactly
+    this owner's copies (annex IV.12)."""
+    return controller_scope(str(network_id), str(owner_id))
+
+
+def scope_of(row: Any) -> str:
+    """The key a row's sealed columns are under: ``key_scope``, or (None) its network's, a
+    row written before controller keys and not re-keyed yet (``controller_keys``)."""
+    return row.key_scope or row.network_id
 
 
 def opposition_index(vault: Vault, network_id: str, owner_id: str, address: str) -> bytes:
@@ -72,23 +89,27 @@ def is_opposed(session: Session, owner_id: str, bidx: bytes | None) -> bool:
 
 
 def sealed(vault: Vault, network_id: str, email_id: uuid.UUID, *, to: str, bidx: bytes,
-           rendered: Rendered, locale: str) -> dict[str, Any]:
-    """The encrypted columns of a rendered email."""
-    scope = key_scope(network_id)
+           rendered: Rendered, locale: str, owner_id: str | None = None) -> dict[str, Any]:
+    """The encrypted columns of a rendered email, and ``key_scope``: under the owner's key
+    (``seal_scope``) when ``owner_id`` is given; without it, under the network's, with
+    ``key_scope`` None (the dispatcher's render at send time: ``controller_keys`` moves
+    those rows; a caller writing ``key_scope`` must write these columns with it)."""
+    scope = seal_scope(network_id, owner_id) if owner_id is not None else network_id
 
     def enc(column: str, value: str | None) -> bytes | None:
         return vault.encrypt(scope, "lead_emails", column, email_id, value)
 
     return {"to_address": enc("to_address", to), "to_bidx": bidx,
             "subject": enc("subject", rendered.subject), "body_text": enc("body_text", rendered.text),
-            "body_html": enc("body_html", rendered.html), "locale": locale}
+            "body_html": enc("body_html", rendered.html), "locale": locale,
+            "key_scope": scope if owner_id is not None else None}
 
 
 def opened(vault: Vault, row: Any) -> tuple[str | None, Rendered | None]:
     """The address and the rendered email of a row (None before an automation renders it)."""
     if row.subject is None:
         return None, None
-    scope = key_scope(row.network_id)
+    scope = scope_of(row)
 
     def dec(column: str) -> str | None:
         return vault.decrypt(scope, "lead_emails", column, row.id, getattr(row, column))
@@ -158,7 +179,7 @@ def queue_office_email(ctx: Ctx, lead_id: Any, template_id: Any = None, subject:
         id=email_id, lead_id=uuid.UUID(str(contact["lead_id"])), owner_id=p.user_id,
         network_id=network_id, origin=OFFICE, template_id=tid, status=status, due_at=now,
         created_at=now, **sealed(ctx.vault, network_id, email_id, to=address, bidx=bidx,
-                                 rendered=rendered, locale=locale)))
+                                 rendered=rendered, locale=locale, owner_id=p.user_id)))
     if status == QUEUED:
         ctx.emit(DUE_EVENT, {"email_id": str(email_id)})
     return {"id": str(email_id), "status": API_STATUS[status]}

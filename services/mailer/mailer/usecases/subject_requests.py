@@ -53,9 +53,9 @@ from mailer.usecases.lead_emails import (
     QUEUED,
     SCHEDULED,
     SENDING,
-    key_scope,
     opened,
     opposition_index,
+    scope_of,
 )
 from suivi_common import clock, dsr
 from suivi_common.database import rows_affected
@@ -264,8 +264,11 @@ def _rectify(ctx: Ctx, found: Found, new: str | None) -> Outcome:
         return Outcome(found.any, 0)
     moved = 0
     for row in found.emails:
+        # its key as it is now, locked: the re-keying timer may have moved the row since
+        now_in = ctx.session.execute(select(LE.c.key_scope, LE.c.network_id)
+                                     .where(LE.c.id == row.id).with_for_update()).one()
         ctx.session.execute(update(LE).where(LE.c.id == row.id).values(
-            to_address=ctx.vault.encrypt(key_scope(row.network_id), "lead_emails", "to_address",
+            to_address=ctx.vault.encrypt(scope_of(now_in), "lead_emails", "to_address",
                                          row.id, new),
             to_bidx=opposition_index(ctx.vault, row.network_id, row.owner_id, new)))
         moved += 1

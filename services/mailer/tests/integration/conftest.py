@@ -188,6 +188,8 @@ SUBJECTS: dict[str, dict[str, Any]] = {}
 SUBJECT_ASKED: list[tuple[str, Principal | None]] = []
 DSR_REPORTS: list[dict[str, Any]] = []
 NOTICE_REPORTS: list[dict[str, Any]] = []
+#: the mailer's end-of-contract answers: (event type, payload)
+EOC_REPORTS: list[tuple[str, dict[str, Any]]] = []
 
 
 class FakeAccounts:
@@ -250,6 +252,14 @@ class FakeCompliance:
     @event_handler("mailer", "breach_notice_sent")
     def on_breach_notice_sent(self, payload: dict[str, Any]) -> None:
         NOTICE_REPORTS.append(payload)
+
+    @event_handler("mailer", "controller_data_reported")
+    def on_controller_data_reported(self, payload: dict[str, Any]) -> None:
+        EOC_REPORTS.append(("controller_data_reported", payload))
+
+    @event_handler("mailer", "controller_data_shredded")
+    def on_controller_data_shredded(self, payload: dict[str, Any]) -> None:
+        EOC_REPORTS.append(("controller_data_shredded", payload))
 
 
 class FakeLeads:
@@ -640,6 +650,11 @@ class Compliance:
 
     def notices(self, breach_id: str) -> list[dict[str, Any]]:
         return [r for r in NOTICE_REPORTS if r.get("breach_id") == breach_id]
+
+    def eoc_reports(self, event_type: str, contract_id: str) -> list[dict[str, Any]]:
+        """The mailer's ``controller_data_reported`` / ``controller_data_shredded``."""
+        return [p for kind, p in EOC_REPORTS
+                if kind == event_type and p.get("contract_id") == contract_id]
 
 
 @pytest.fixture

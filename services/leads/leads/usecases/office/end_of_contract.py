@@ -26,7 +26,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.domain import office_records as records
 from leads.models import (
-    common,
     controller_shreds,
     office_emails,
     office_export_chunks,
@@ -38,8 +37,8 @@ from leads.models import (
 )
 from leads.usecases import documents
 from leads.usecases.office import controller_keys, history, one_lead, wiping
-from leads.usecases.office.context import OfficeCtx, office_scope, scope_of
-from suivi_common.crypto import KeyDestroyed, controller_tag, key_fingerprint
+from leads.usecases.office.context import OfficeCtx, scope_of
+from suivi_common.crypto import KeyDestroyed
 from suivi_common.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -167,20 +166,9 @@ def _counts(ctx: OfficeCtx, user_id: str) -> dict[str, int]:
 
 def _shred_keys(ctx: OfficeCtx, user_id: str) -> list[dict[str, str]]:
     """Shred every key of the controller: one per network they held an office in."""
-    k = common.data_keys
     networks = set(ctx.session.execute(select(T.c.network_id).where(
         T.c.owner_id == user_id).distinct()).scalars())
-    scopes = {office_scope(n, user_id) for n in networks}
-    scopes |= set(ctx.session.execute(select(k.c.scope).where(
-        k.c.scope.endswith(f"/{controller_tag(user_id)}", autoescape=True))).scalars())
-    keys = []
-    for scope in sorted(scopes):
-        row = ctx.session.execute(select(k.c.wrapped_key).where(k.c.scope == scope)
-                                  .with_for_update()).first()
-        if row is not None and row.wrapped_key is not None:
-            keys.append({"scope": scope, "key_id": key_fingerprint(scope, row.wrapped_key)})
-        ctx.vault.destroy(scope)  # also refuses the scope's re-creation later
-    return keys
+    return ctx.vault.destroy_controller(user_id, networks)
 
 
 def on_shred_requested(ctx: OfficeCtx, payload: Any) -> None:
