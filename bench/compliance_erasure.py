@@ -217,17 +217,24 @@ def load_leads(p: Platform, network_id: str, owners: list[tuple[str, str]]) -> d
             "subjects": subjects}
 
 
-def _copy_stock(conn: psycopg.Connection[Any], vault: Vault,
+def _copy_leads(conn: psycopg.Connection[Any], vault: Vault, scope: str,
                 rows: list[tuple[Any, dict[str, Any], Any]]) -> None:
+    """Captured leads sealed and indexed under ``scope`` (the platform's for the stock, the
+    network's for a bought lead's captured copy)."""
     with conn.cursor().copy("COPY leads (id, capture_site_id, status, country, tier, "
                             "captured_at, key_scope, pii, email_bidx, mobile_bidx, "
                             "landline_bidx) FROM STDIN") as copy:
         for lead_id, data, at in rows:
-            bidx = lead_blind_indexes(vault, PLATFORM_SCOPE, data)
+            bidx = lead_blind_indexes(vault, scope, data)
             copy.write_row((lead_id, testing.SITE_ID, "accepted", "FR", "premium", at,
-                            PLATFORM_SCOPE, vault.encrypt(PLATFORM_SCOPE, "leads", "pii",
-                                                          lead_id, json.dumps(data)),
+                            scope, vault.encrypt(scope, "leads", "pii", lead_id,
+                                                 json.dumps(data)),
                             bidx["email_bidx"], bidx["mobile_bidx"], bidx["landline_bidx"]))
+
+
+def _copy_stock(conn: psycopg.Connection[Any], vault: Vault,
+                rows: list[tuple[Any, dict[str, Any], Any]]) -> None:
+    _copy_leads(conn, vault, PLATFORM_SCOPE, rows)
     with conn.cursor().copy("COPY stock (lead_id, country, tier, captured_at) FROM STDIN") as c:
         for lead_id, _data, at in rows:
             c.write_row((lead_id, "FR", "premium", at))
@@ -247,15 +254,7 @@ def _copy_office(conn: psycopg.Connection[Any], vault: Vault, network_id: str, o
                             "FROM STDIN") as copy:
         for r in rows:
             copy.write_row([r.get(c) for c in OFFICE_COLUMNS])
-    with conn.cursor().copy("COPY leads (id, capture_site_id, status, country, tier, "
-                            "captured_at, key_scope, pii, email_bidx, mobile_bidx, "
-                            "landline_bidx) FROM STDIN") as copy:
-        for lead_id, data, at in captured:
-            bidx = lead_blind_indexes(vault, network_id, data)
-            copy.write_row((lead_id, testing.SITE_ID, "accepted", "FR", "premium", at,
-                            network_id, vault.encrypt(network_id, "leads", "pii", lead_id,
-                                                      json.dumps(data)),
-                            bidx["email_bidx"], bidx["mobile_bidx"], bidx["landline_bidx"]))
+    _copy_leads(conn, vault, network_id, captured)
     with conn.cursor().copy("COPY deliveries (lead_id, plan_id, user_id, network_id, day, "
                             "delivered_at, via, rekeyed_at) FROM STDIN") as copy:
         for lead_id, _data, at in captured:

@@ -468,45 +468,48 @@ def run_floor() -> dict[str, Any]:
 # --- verification -------------------------------------------------------------------------------
 
 DUE_OWNERS = "(SELECT user_id FROM offices WHERE NOT active AND ended_at < %(before)s)"
+DUE_ROWS = "SELECT count(*) FROM office_leads WHERE owner_id IN DUE"
+OTHER_ROWS = "SELECT count(*) FROM office_leads WHERE owner_id NOT IN DUE"
+
+
+def _counts(db: str, before: Any, queries: dict[str, str]) -> dict[str, int]:
+    """Each of ``queries`` counted in ``db`` (``DUE``: the owners whose offices are due)."""
+    with psycopg.connect(plain(db)) as conn:
+        return {name: int(scalar(conn, sql.replace("DUE", DUE_OWNERS), {"before": before}))
+                for name, sql in queries.items()}
 
 
 def verify_service(before: Any) -> dict[str, int]:
-    with psycopg.connect(plain(SERVICE_DB)) as conn:
-        def one(sql: str) -> int:
-            return int(scalar(conn, sql.replace("DUE", DUE_OWNERS), {"before": before}))
-        return {
-            "due_rows": one("SELECT count(*) FROM office_leads WHERE owner_id IN DUE"),
-            "due_wiped": one("""SELECT count(*) FROM office_leads WHERE owner_id IN DUE
-                AND data IS NULL AND initial_data IS NULL AND lead_key IS NULL
-                AND email_bidx IS NULL AND mobile_bidx IS NULL AND landline_bidx IS NULL
-                AND postal_bidx IS NULL AND city_bidx IS NULL AND deleted_at IS NOT NULL
-                AND erased_at IS NOT NULL AND erased_reason = 'retention'"""),
-            "due_captured_left": one("""SELECT count(*) FROM leads c JOIN office_leads l
-                ON l.id = c.id WHERE l.owner_id IN DUE AND (c.pii IS NOT NULL
-                OR c.erased_at IS NULL)"""),
-            "other_rows": one("SELECT count(*) FROM office_leads WHERE owner_id NOT IN DUE"),
-            "other_intact": one("""SELECT count(*) FROM office_leads WHERE owner_id NOT IN DUE
-                AND data IS NOT NULL AND initial_data IS NOT NULL AND lead_key IS NOT NULL
-                AND deleted_at IS NULL AND erased_at IS NULL"""),
-            "other_captured": one("""SELECT count(*) FROM leads c JOIN office_leads l
-                ON l.id = c.id WHERE l.owner_id NOT IN DUE AND c.pii IS NOT NULL
-                AND c.erased_at IS NULL"""),
-            "history_entries": one("SELECT count(*) FROM office_history WHERE via = 'retention'"),
-        }
+    return _counts(SERVICE_DB, before, {
+        "due_rows": DUE_ROWS,
+        "due_wiped": """SELECT count(*) FROM office_leads WHERE owner_id IN DUE
+            AND data IS NULL AND initial_data IS NULL AND lead_key IS NULL
+            AND email_bidx IS NULL AND mobile_bidx IS NULL AND landline_bidx IS NULL
+            AND postal_bidx IS NULL AND city_bidx IS NULL AND deleted_at IS NOT NULL
+            AND erased_at IS NOT NULL AND erased_reason = 'retention'""",
+        "due_captured_left": """SELECT count(*) FROM leads c JOIN office_leads l
+            ON l.id = c.id WHERE l.owner_id IN DUE AND (c.pii IS NOT NULL
+            OR c.erased_at IS NULL)""",
+        "other_rows": OTHER_ROWS,
+        "other_intact": """SELECT count(*) FROM office_leads WHERE owner_id NOT IN DUE
+            AND data IS NOT NULL AND initial_data IS NOT NULL AND lead_key IS NOT NULL
+            AND deleted_at IS NULL AND erased_at IS NULL""",
+        "other_captured": """SELECT count(*) FROM leads c JOIN office_leads l
+            ON l.id = c.id WHERE l.owner_id NOT IN DUE AND c.pii IS NOT NULL
+            AND c.erased_at IS NULL""",
+        "history_entries": "SELECT count(*) FROM office_history WHERE via = 'retention'",
+    })
 
 
 def verify_floor(before: Any) -> dict[str, int]:
-    with psycopg.connect(plain(FLOOR_DB)) as conn:
-        def one(sql: str) -> int:
-            return int(scalar(conn, sql.replace("DUE", DUE_OWNERS), {"before": before}))
-        return {
-            "due_rows": one("SELECT count(*) FROM office_leads WHERE owner_id IN DUE"),
-            "due_captured_left": one("""SELECT count(*) FROM leads c JOIN deliveries d
-                ON d.lead_id = c.id WHERE d.user_id IN DUE"""),
-            "other_rows": one("SELECT count(*) FROM office_leads WHERE owner_id NOT IN DUE"),
-            "other_captured": one("""SELECT count(*) FROM leads c JOIN deliveries d
-                ON d.lead_id = c.id WHERE d.user_id NOT IN DUE"""),
-        }
+    return _counts(FLOOR_DB, before, {
+        "due_rows": DUE_ROWS,
+        "due_captured_left": """SELECT count(*) FROM leads c JOIN deliveries d
+            ON d.lead_id = c.id WHERE d.user_id IN DUE""",
+        "other_rows": OTHER_ROWS,
+        "other_captured": """SELECT count(*) FROM leads c JOIN deliveries d
+            ON d.lead_id = c.id WHERE d.user_id NOT IN DUE""",
+    })
 
 
 def _expected(seeded: dict[str, Any]) -> dict[str, int]:

@@ -4,6 +4,7 @@
 names); ``SuiviEchoGateway`` through ``suivi_common.rpc.ServiceRpc``, so the report can
 tell what the platform's RPC client saves from what the rest of the path costs."""
 import json
+from typing import Any
 
 from nameko.rpc import ServiceRpc, rpc
 from nameko.web.handlers import http
@@ -19,19 +20,20 @@ class Echo:
         return value
 
 
-class EchoGateway:
-    name = "bench_echo_gateway"
-    echo = ServiceRpc("bench_echo")
+def echo_gateway(service_name: str, path: str, client: Any) -> type:
+    """An ``@http`` GET on ``path`` that asks ``Echo`` through the RPC client ``client``:
+    the two gateways differ in nothing else."""
 
-    @http("GET", "/echo")
-    def get(self, request: object) -> str:
-        return json.dumps({"echo": self.echo.echo("hello")})
+    class Gateway:
+        name = service_name
+        echo = client("bench_echo")
+
+        @http("GET", path)
+        def get(self, request: object) -> str:
+            return json.dumps({"echo": self.echo.echo("hello")})
+
+    return Gateway
 
 
-class SuiviEchoGateway:
-    name = "bench_suivi_echo_gateway"
-    echo = SuiviServiceRpc("bench_echo")
-
-    @http("GET", "/suivi-echo")
-    def get(self, request: object) -> str:
-        return json.dumps({"echo": self.echo.echo("hello")})
+EchoGateway = echo_gateway("bench_echo_gateway", "/echo", ServiceRpc)
+SuiviEchoGateway = echo_gateway("bench_suivi_echo_gateway", "/suivi-echo", SuiviServiceRpc)

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,9 +20,8 @@ import psycopg
 
 from suivi_common import principals
 from suivi_common.migrations import ensure_database, upgrade
-from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
-from tools.platform import SERVICES, Platform
+from tools.platform import SERVICES, Platform, wait_rpc_health
 
 ROOT = Path(__file__).resolve().parents[1]
 MAILER_MIGRATIONS = ROOT / "services" / "mailer" / "mailer" / "migrations"
@@ -114,24 +112,7 @@ class MailerProcesses:
         self._spawn("stubs", str(stub_cfg), *stubs)
         self._spawn("mailer", "services/mailer/config.yaml", "mailer.service:MailerService",
                     probe=probe)
-        self._wait_healthy(healthy)
-
-    def _wait_healthy(self, services: tuple[str, ...], timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        waiting = list(services)
-        while waiting:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({proc.returncode}): see "
-                                       f"{self.work / (name + '.log')}")
-            try:
-                with RpcClient(self.uri, timeout=3) as rpc:
-                    waiting = [s for s in waiting if rpc[s].health().get("status") != "ok"]
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-            if waiting:
-                time.sleep(0.3)
+        wait_rpc_health(self.uri, healthy, self.procs.items(), self.work, timeout=120.0)
 
     def stop_processes(self, after: Callable[[], Any] | None = None) -> None:
         """Everything ``start_processes`` started (``after`` once the sink is stopped)."""

@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -44,6 +45,37 @@ FAKE_GOOGLE_CLIENT = ("suivi-local.apps.googleusercontent.test", "fake-google-de
 # ("Received method (60, 80) during closing channel"). Expected here: not worth a line.
 logging.getLogger("amqp").addFilter(
     lambda record: "during closing channel" not in str(record.msg))
+
+
+def check_running(processes: Iterable[tuple[str, subprocess.Popen[bytes]]], log_dir: Path) -> None:
+    """Fail at once when a process that should be serving has exited (its log says why)."""
+    for name, proc in processes:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see "
+                               f"{log_dir / (name + '.log')}")
+
+
+def wait_rpc_health(amqp_uri: str, services: Iterable[str],
+                    processes: Iterable[tuple[str, subprocess.Popen[bytes]]], log_dir: Path,
+                    timeout: float = 90.0) -> None:
+    """Every one of ``services`` answers its health RPC (through ``RpcClient``, whose reply
+    queue cannot outlive, nor kill, anything), while ``processes`` (logs in ``log_dir``) run.
+    Shared by this platform and the benchmarks' stacks."""
+    from suivi_common.rpc import RpcClient
+
+    deadline = time.monotonic() + timeout
+    waiting = list(services)
+    while waiting and time.monotonic() < deadline:
+        check_running(processes, log_dir)
+        try:
+            with RpcClient(amqp_uri, timeout=3) as rpc:
+                waiting = [s for s in waiting if rpc[s].health().get("status") != "ok"]
+        except Exception:  # UnknownService, timeout: not up yet
+            pass
+        if waiting:
+            time.sleep(0.3)
+    if waiting:
+        raise RuntimeError(f"services not healthy after {timeout}s: {waiting}")
 
 
 @dataclass
@@ -210,35 +242,14 @@ class Platform:
                        capture_output=True)
 
     def wait_services(self, timeout: float = 90.0) -> None:
-        """Every service answers its health RPC (through ``RpcClient``, whose reply queue
-        cannot outlive, nor kill, anything)."""
-        from suivi_common.rpc import RpcClient
-
-        deadline = time.monotonic() + timeout
-        waiting = list(self.services)
-        while waiting and time.monotonic() < deadline:
-            for name, proc in self.processes:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}; see "
-                                       f"{self.var_dir / 'log' / (name + '.log')}")
-            try:
-                with RpcClient(self.amqp_uri, timeout=3) as rpc:
-                    waiting = [s for s in waiting if rpc[s].health().get("status") != "ok"]
-            except Exception:  # UnknownService, timeout: not up yet
-                pass
-            if waiting:
-                time.sleep(0.3)
-        if waiting:
-            raise RuntimeError(f"services not healthy after {timeout}s: {waiting}")
+        wait_rpc_health(self.amqp_uri, self.services, self.processes, self.var_dir / "log",
+                        timeout)
 
     def wait_healthy(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
-            for name, proc in self.processes:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}; see "
-                                       f"{self.var_dir / 'log' / (name + '.log')}")
+            check_running(self.processes, self.var_dir / "log")
             try:
                 try:
                     with urllib.request.urlopen(self.url + "/health", timeout=10) as resp:

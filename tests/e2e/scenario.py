@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from suivi_common.testing.waiting import wait_for
+from tools.api_client import Api, pay_by_card
 
 
 @contextmanager
@@ -32,3 +33,20 @@ def wait_until(fetch: Callable[[], Any], predicate: Callable[[Any], Any]) -> Any
     except AssertionError:
         raise AssertionError(f"condition not met: {last[0]}") from None
     return last[0]
+
+
+def buy_active_plan(owner: Api, records: int, tier: str, country: str) -> dict[str, Any]:
+    """Buy a plan by card and pay it; the plan once active (payment is confirmed
+    asynchronously)."""
+    plan = owner.post("/api/plans", {"records": records, "tier": tier, "country": country,
+                                     "payment_method": "card"}, expect=201)
+    pay_by_card(plan["payment"])
+    return wait_until(lambda: owner.get(f"/api/plans/{plan['id']}"),
+                      lambda p: p["status"] == "active")
+
+
+def take_leads(owner: Api, plan_id: str) -> list[dict[str, Any]]:
+    """The leads of the first take of ``plan_id`` that finds some (captured leads reach the
+    stock asynchronously)."""
+    return wait_until(lambda: owner.call("POST", f"/api/plans/{plan_id}/take", {})[1],
+                      lambda body: len(body.get("leads", [])) > 0)["leads"]

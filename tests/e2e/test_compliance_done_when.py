@@ -37,8 +37,8 @@ from suivi_common.crypto import KeyDestroyed, KeyRing, Vault
 from suivi_common.rpc import RpcClient
 from suivi_common.tables import define_common_tables
 from suivi_common.testing.infra import PG_BASE
-from tests.e2e.scenario import step, wait_until
-from tools.api_client import Api, Mailbox, pay_by_card, subscribe_by_card
+from tests.e2e.scenario import buy_active_plan, step, take_leads, wait_until
+from tools.api_client import Api, Mailbox, subscribe_by_card
 from tools.platform import DEV_STAFF, SERVICES, Platform
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -243,12 +243,7 @@ def test_erasure_breach_and_dump(base_url: str, platform: Platform, mailbox: Mai
         first = Api(base_url).post("/api/capture/leads", {"leads": [
             lead_input("Jeanne", "Dupont", jeanne, phone, consent)]}, headers=key)["results"]
         assert [r["status"] for r in first] == ["accepted"], first
-        plan = marc.post("/api/plans", {"records": 30, "tier": "premium", "country": "BE",
-                                        "payment_method": "card"}, expect=201)
-        pay_by_card(plan["payment"])
-        wait_until(lambda: marc.get(f"/api/plans/{plan['id']}"), lambda p: p["status"] == "active")
-        taken = wait_until(lambda: marc.call("POST", f"/api/plans/{plan['id']}/take", {})[1],
-                           lambda b: len(b.get("leads", [])) > 0)["leads"]
+        taken = take_leads(marc, buy_active_plan(marc, 30, "premium", "BE")["id"])
         assert [x["email"] for x in taken] == [jeanne]
         sold_id = taken[0]["id"]
         again = Api(base_url).post("/api/capture/leads", {"leads": [

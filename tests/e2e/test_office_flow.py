@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 
-from tests.e2e.scenario import step, wait_until
-from tools.api_client import Api, Mailbox, pay_by_card, subscribe_by_card
+from tests.e2e.scenario import buy_active_plan, step, take_leads, wait_until
+from tools.api_client import Api, Mailbox, subscribe_by_card
 from tools.platform import DEV_STAFF
 
 DAY = date(2027, 2, 1)  # a Monday, before the dates of the plans flow (clocks move forward)
@@ -41,13 +41,8 @@ def test_office_over_http(base_url: str, mailbox: Mailbox, invite_member: Any,
                                  headers={"X-Capture-Key": site["key"]})["results"]
     assert all(r["status"] == "accepted" for r in results), results
 
-    plan = user.post("/api/plans", {"records": 90, "tier": "premium", "country": "BE",
-                                    "payment_method": "card"}, expect=201)
-    pay_by_card(plan["payment"])
-    pid = plan["id"]
-    wait_until(lambda: user.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
-    taken = wait_until(lambda: user.call("POST", f"/api/plans/{pid}/take", {})[1],
-                       lambda b: len(b.get("leads", [])) > 0)["leads"]
+    pid = buy_active_plan(user, 90, "premium", "BE")["id"]
+    taken = take_leads(user, pid)
     with step("bought leads arrive in the office (asynchronously, through lead_delivered)"):
         page = wait_until(lambda: user.get("/api/leads?origin=purchased"),
                           lambda p: len(p["items"]) == len(taken))

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.e2e.scenario import step, wait_until
+from tests.e2e.scenario import buy_active_plan, step, take_leads, wait_until
 from tools.api_client import Api, Mailbox, onboard, pay_by_card
 from tools.platform import DEV_STAFF
 
@@ -28,13 +28,21 @@ def lead(i: int, country: str = "FR", day: date = START) -> dict[str, Any]:
             "consent_at": at(day, 8)}
 
 
-def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any,
-                             make_network: Any) -> None:
-    moved_clock(START)
+def network_on(day: date, base_url: str, moved_clock: Any, make_network: Any, name: str,
+               password: str, country: str, admin_name: tuple[str, str]) -> tuple[Api, str, Any]:
+    """The platform clock on ``day``, staff logged in, and a network named ``name`` and a
+    tag (open in ``country``) whose admin subscribed yearly: (staff, tag, admin)."""
+    moved_clock(day)
     staff = Api(base_url).login(*DEV_STAFF)
     tag = str(time.time_ns())[-8:]
-    _, admin = make_network(f"Plans {tag}", "Orange-Velvet-Canyon-31", ["FR"], "annual",
-                            ("Paula", "Renard"))
+    _, admin = make_network(f"{name} {tag}", password, [country], "annual", admin_name)
+    return staff, tag, admin
+
+
+def test_plan_life_over_http(base_url: str, mailbox: Mailbox, moved_clock: Any,
+                             make_network: Any) -> None:
+    staff, tag, admin = network_on(START, base_url, moved_clock, make_network, "Plans",
+                                   "Orange-Velvet-Canyon-31", "FR", ("Paula", "Renard"))
     admin_email = admin.email
 
     with step("capture over HTTP: premium stock (valid mobile + email), a bad item and a duplicate"):
@@ -164,17 +172,11 @@ def test_a_day_without_any_stock_stays_owed_though_the_owner_never_came(
     its owner never opens it. At the day close the 10 leads are shortfall, not forfeit:
     300 records remain and the plan gets one more delivery day."""
     day = date(2027, 4, 12)  # a Monday, after the dates of the plan-life test
-    moved_clock(day)
-    staff = Api(base_url).login(*DEV_STAFF)
-    tag = str(time.time_ns())[-8:]
-    _, admin = make_network(f"Suisse {tag}", "Alpine-Meadow-Clock-47", ["CH"], "annual",
-                            ("Heidi", "Keller"))
+    _, _, admin = network_on(day, base_url, moved_clock, make_network, "Suisse",
+                             "Alpine-Meadow-Clock-47", "CH", ("Heidi", "Keller"))
     admin_email = admin.email
-    plan = admin.post("/api/plans", {"records": 300, "tier": "standard", "country": "CH",
-                                     "payment_method": "card"}, expect=201)
-    pay_by_card(plan["payment"])
+    plan = buy_active_plan(admin, 300, "standard", "CH")
     pid = plan["id"]
-    plan = wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
     assert (plan["records_remaining"], plan["daily_quota"]) == (300, 10)
     end = date.fromisoformat(plan["end_date"])
 
@@ -199,25 +201,15 @@ def test_a_lead_just_taken_can_be_worked_on_at_once(
     """Read your own writes (issue 10): the leads a take returns are in the owner's office
     when the take answers, so setting a status right after is no 404."""
     day = date(2027, 5, 3)  # a Monday, after the dates of the tests above
-    moved_clock(day)
-    staff = Api(base_url).login(*DEV_STAFF)
-    tag = str(time.time_ns())[-8:]
-    _, admin = make_network(f"Lecture {tag}", "Quartz-Harbor-Violet-62", ["FR"], "annual",
-                            ("Rose", "Lemaire"))
+    staff, tag, admin = network_on(day, base_url, moved_clock, make_network, "Lecture",
+                                   "Quartz-Harbor-Violet-62", "FR", ("Rose", "Lemaire"))
     site = staff.post("/api/staff/capture-sites", {"name": f"Form {tag}",
                                                    "url": "https://form.example"})
     results = Api(base_url).post("/api/capture/leads",
                                  {"leads": [lead(300 + i, day=day) for i in range(4)]},
                                  headers={"X-Capture-Key": site["key"]}, expect=200)["results"]
     assert [r["status"] for r in results] == ["accepted"] * 4
-    plan = admin.post("/api/plans", {"records": 60, "tier": "premium", "country": "FR",
-                                     "payment_method": "card"}, expect=201)
-    pay_by_card(plan["payment"])
-    pid = plan["id"]
-    wait_until(lambda: admin.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
-
-    taken = wait_until(lambda: admin.call("POST", f"/api/plans/{pid}/take", {})[1],
-                       lambda body: len(body.get("leads", [])) > 0)["leads"]
+    taken = take_leads(admin, buy_active_plan(admin, 60, "premium", "FR")["id"])
     for item in taken:  # no waiting between the take and the first move
         status, body = admin.call("POST", f"/api/leads/{item['id']}/status",
                                   {"status": "contacted"})

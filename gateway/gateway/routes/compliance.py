@@ -59,6 +59,30 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _unless_gone(call: Any, gone: tuple[str, ...]) -> Any:
+    """``call()``; its refusal naming a file destroyed (one of ``gone``) is a 410, not a 409."""
+    try:
+        return call()
+    except Conflict as err:
+        if err.code in gone:
+            raise Gone(err.message, code=err.code) from None
+        raise
+
+
+def _attachment(doc: dict[str, Any], **headers: str) -> Response:
+    """A file compliance built (base64 in ``content_b64``), downloaded under its name."""
+    return Response(base64.b64decode(doc["content_b64"]), status=200,
+                    content_type=doc["content_type"], headers={
+                        "Content-Disposition": f'attachment; filename="{doc["filename"]}"',
+                        **headers})
+
+
+def _printable(doc: dict[str, Any]) -> Response:
+    """A document compliance rendered as HTML, shown in the browser."""
+    return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
+                    headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})
+
+
 class ComplianceRoutes:
     compliance: Any
 
@@ -126,16 +150,8 @@ class ComplianceRoutes:
          summary="Download an access or portability export (ZIP: one JSON, one CSV per "
                  "category) while it is available; 409 before completion, 410 once destroyed")
     def request_export(self, req: Req, request_id: str) -> Any:
-        try:
-            doc = self.compliance.request_export(request_id)
-        except Conflict as err:
-            if err.code in EXPORT_GONE:
-                raise Gone(err.message, code=err.code) from None
-            raise
-        return Response(base64.b64decode(doc["content_b64"]), status=200,
-                        content_type=doc["content_type"], headers={
-                            "Content-Disposition": f'attachment; filename="{doc["filename"]}"',
-                            "X-Export-Available-Until": doc["available_until"] or ""})
+        doc = _unless_gone(lambda: self.compliance.request_export(request_id), EXPORT_GONE)
+        return _attachment(doc, **{"X-Export-Available-Until": doc["available_until"] or ""})
 
     # --- breaches (annex IV.9) ----------------------------------------------------------
     @api("POST", "/api/compliance/breaches", roles=COMPLIANCE, body=BreachIn, response=BreachOut,
@@ -210,9 +226,7 @@ class ComplianceRoutes:
          terms_gate=False, content_type="text/html", tags=("breaches",),
          summary="The same record, printable")
     def my_authority_record_document(self, req: Req, breach_id: str) -> Any:
-        doc = self.compliance.my_authority_record_document(breach_id)
-        return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
-                        headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})
+        return _printable(self.compliance.my_authority_record_document(breach_id))
 
     # --- sub-processors (annex IV.6) -------------------------------------------------------
     @api("GET", "/api/subprocessors", auth="any", response=page_of(SubprocessorOut),
@@ -261,22 +275,9 @@ class ComplianceRoutes:
     @api("GET", "/api/compliance/register.html", roles=COMPLIANCE, content_type="text/html",
          tags=("compliance",), summary="The same register, printable")
     def processing_register_document(self, req: Req) -> Any:
-        doc = self.compliance.processing_register_document()
-        return Response(doc["html"], status=200, content_type="text/html; charset=utf-8",
-                        headers={"Content-Disposition": f'inline; filename="{doc["filename"]}"'})
+        return _printable(self.compliance.processing_register_document())
 
     # --- the end of contract (annex IV.12) ---------------------------------------------------
-    def _archive(self, call: Any) -> Any:
-        try:
-            doc = call()
-        except Conflict as err:
-            if err.code in ARCHIVE_GONE:
-                raise Gone(err.message, code=err.code) from None
-            raise
-        return Response(base64.b64decode(doc["content_b64"]), status=200,
-                        content_type=doc["content_type"], headers={
-                            "Content-Disposition": f'attachment; filename="{doc["filename"]}"'})
-
     @api("POST", "/api/compliance/controllers/<user_id>/end-of-contract", roles=COMPLIANCE,
          response=EndOfContractOut, status=202, errors=(409,), tags=("compliance",),
          summary="End a controller's contract: gather their data into an archive (JSON, CSV, "
@@ -296,7 +297,8 @@ class ComplianceRoutes:
          roles=COMPLIANCE, content_type="application/zip", errors=(409, 410),
          tags=("compliance",), summary="The controller's archive (ZIP); 410 once destroyed")
     def controller_archive(self, req: Req, user_id: str) -> Any:
-        return self._archive(lambda: self.compliance.controller_archive(user_id))
+        return _attachment(_unless_gone(lambda: self.compliance.controller_archive(user_id),
+                                        ARCHIVE_GONE))
 
     @api("GET", "/api/compliance/controllers/<user_id>/end-of-contract/certificate",
          roles=COMPLIANCE, response=CertificateOut, errors=(409,), tags=("compliance",),
@@ -313,7 +315,8 @@ class ComplianceRoutes:
          content_type="application/zip", errors=(409, 410), tags=("compliance",),
          summary="Download my data (ZIP: JSON, one CSV per category, one XLSX workbook)")
     def my_end_of_contract_archive(self, req: Req) -> Any:
-        return self._archive(self.compliance.my_end_of_contract_archive)
+        return _attachment(_unless_gone(self.compliance.my_end_of_contract_archive,
+                                        ARCHIVE_GONE))
 
     @api("POST", "/api/end-of-contract/receipt", roles=CONTROLLERS, response=EndOfContractOut,
          errors=(409,), tags=("compliance",),

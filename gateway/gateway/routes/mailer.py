@@ -12,11 +12,10 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.http import Req, api
-from gateway.schemas.common import PageQuery, page_args, page_of
+from gateway.schemas.common import DeletedOut, PageQuery, page_args, page_of
 from gateway.schemas.mailer import (
     AutomationIn,
     AutomationOut,
-    DeletedOut,
     LeadEmailIn,
     LeadEmailOut,
     LeadEmailQueuedOut,

@@ -1,7 +1,7 @@
 """Schemas of the accounts area: auth, profile, terms, networks, subscriptions, payments."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Email, PageQuery, Text
+from gateway.schemas.common import DeletedOut, Email, PageQuery, PaymentSummaryOut, Text
 
 NAME = validate.Length(min=1, max=100)
 COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Expected an ISO 3166 alpha-2 code")
@@ -153,9 +153,7 @@ class AccessLevelDeleteQuery(Schema):
     replacement_id = Text(validate=validate.Length(max=80))
 
 
-class AccessLevelDeletedOut(Schema):
-    id = Text()
-    deleted = fields.Bool()
+class AccessLevelDeletedOut(DeletedOut):
     members_moved = fields.Int()
     replacement_id = Text(allow_none=True)
 
@@ -164,12 +162,7 @@ class AccessLevelAssignIn(Schema):
     access_level_id = Text(required=True, allow_none=True)
 
 
-class PaymentOut(Schema):
-    id = Text()
-    method = Text()
-    status = Text()
-    amount_cents = fields.Int()
-    redirect_url = Text(allow_none=True)
+class PaymentOut(PaymentSummaryOut):
     order_type = Text()
     order_id = Text()
     user_id = Text()

@@ -68,12 +68,32 @@ def page_args(query: Mapping[str, Any]) -> tuple[str | None, int]:
     return query.get("cursor"), query["limit"]
 
 
-def page_of(item_schema: type[Schema]) -> type[Schema]:
-    """A ``{items, next_cursor}`` envelope around ``item_schema``."""
+def page_of(item_schema: type[Schema], name: str | None = None,
+            **extra: fields.Field) -> type[Schema]:
+    """A ``{items, next_cursor}`` envelope around ``item_schema`` (then ``extra`` fields),
+    named ``name`` in the OpenAPI document (by default ``<item>Page``)."""
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),
         "next_cursor": Text(allow_none=True),
-    }, name=f"{item_schema.__name__.removesuffix('Out')}Page")
+        **extra,
+    }, name=name or f"{item_schema.__name__.removesuffix('Out')}Page")
+
+
+class PaymentSummaryOut(Schema):
+    """A payment as every area shows it (staff and billing add its order and refund)."""
+
+    id = Text()
+    method = Text()
+    status = Text()
+    amount_cents = fields.Int()
+    redirect_url = Text(allow_none=True)
+
+
+class DeletedOut(Schema):
+    """What a DELETE of one object answers."""
+
+    id = Text()
+    deleted = fields.Bool()
 
 
 class Ok(Schema):

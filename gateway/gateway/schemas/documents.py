@@ -2,7 +2,7 @@
 the route itself (``gateway.routes.documents``); ``UPLOAD_BODY`` documents it."""
 from marshmallow import Schema, fields
 
-from gateway.schemas.common import Text
+from gateway.schemas.common import DeletedOut, Text, page_of
 
 #: the largest document (10 MiB), as leads' rule (``leads.domain.documents``)
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -33,22 +33,15 @@ class DocumentOut(Schema):
     updated_at = Text()
 
 
-class DocumentPageOut(Schema):
-    items = fields.List(fields.Nested(DocumentOut))
-    next_cursor = Text(allow_none=True)
-    used_bytes = fields.Int()  # the office's documents together
-    quota_bytes = fields.Int()
-
-
-class SharedDocumentPageOut(Schema):
-    items = fields.List(fields.Nested(DocumentOut))
-    next_cursor = Text(allow_none=True)
+# used_bytes: the office's documents together
+DocumentPageOut = page_of(DocumentOut, "DocumentPageOut", used_bytes=fields.Int(),
+                          quota_bytes=fields.Int())
+SharedDocumentPageOut = page_of(DocumentOut, "SharedDocumentPageOut")
 
 
 class DocumentShareIn(Schema):
     shared_with_network = fields.Bool(required=True)
 
 
-class DocumentDeletedOut(Schema):
-    id = Text()
-    deleted = fields.Bool()
+class DocumentDeletedOut(DeletedOut):
+    """A document's deletion (its content destroyed)."""

@@ -42,11 +42,6 @@ class PreviewOut(Schema):
     body_html = Text(allow_none=True)
 
 
-class DeletedOut(Schema):
-    id = Text()
-    deleted = fields.Bool()
-
-
 class AutomationIn(Schema):
     status = Text(required=True, validate=SLUG)
     template_id = Text(required=True, validate=ID)

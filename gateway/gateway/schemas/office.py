@@ -1,6 +1,7 @@
 """Schemas of the office: leads, notes, history, pipeline, refund claims, export."""
 from marshmallow import Schema, fields, validate
 
+from gateway.schemas import common
 from gateway.schemas.common import PageQuery, Text
 
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case letters, digits and _")
@@ -118,9 +119,9 @@ class OfficeLeadOut(OfficeLeadSummaryOut):
     refund = fields.Nested(RefundInfoOut)
 
 
-class DeletedOut(Schema):
-    id = Text()
-    deleted = fields.Bool()
+class DeletedOut(common.DeletedOut):
+    """A lead's deletion: a class of its own, which the OpenAPI document names
+    ``DeletedOut1`` (its name since the office and the mailer each declared one)."""
 
 
 class BulkDeleteIn(Schema):

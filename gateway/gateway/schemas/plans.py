@@ -6,7 +6,7 @@ open countries, dates) are the plans service's, which answers with typed errors.
 """
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import PageQuery, Text, page_of
+from gateway.schemas.common import PageQuery, PaymentSummaryOut, Text, page_of
 
 TIERS = ["standard", "premium", "premium_plus"]
 COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Expected an ISO 3166 alpha-2 code")
@@ -44,12 +44,8 @@ class PlanCreateIn(QuoteIn):
                           metadata={"description": "card, transfer or cheque"})
 
 
-class PlanPaymentOut(Schema):
-    id = Text()
-    method = Text()
-    status = Text()
-    amount_cents = fields.Int()
-    redirect_url = Text(allow_none=True)
+class PlanPaymentOut(PaymentSummaryOut):
+    """The payment of a plan or an extension."""
 
 
 class TodayOut(Schema):

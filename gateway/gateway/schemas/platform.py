@@ -1,7 +1,7 @@
 """Schemas of platform plumbing: health, dev clock, dead letters."""
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Text
+from gateway.schemas.common import Text, page_of
 
 
 class ClockIn(Schema):
@@ -27,14 +27,11 @@ class DeadLetterOut(Schema):
     replayed_at = Text(allow_none=True)
 
 
-class DeadLetterPage(Schema):
-    """The staff's one listing across services (not paged: ``next_cursor`` is always null)."""
-
-    items = fields.List(fields.Nested(DeadLetterOut))
-    next_cursor = Text(allow_none=True)
-    unavailable = fields.List(Text(), metadata={"description": (
+#: The staff's one listing across services (not paged: ``next_cursor`` is always null).
+DeadLetterPage = page_of(DeadLetterOut, "DeadLetterPage", unavailable=fields.List(
+    Text(), metadata={"description": (
         "Services that did not answer in time or could not be reached: their dead letters "
-        "are missing from items (ask again). Empty when every service answered.")})
+        "are missing from items (ask again). Empty when every service answered.")}))
 
 
 class DeadLetterQuery(Schema):
