@@ -327,13 +327,14 @@ def test_every_service_is_migrated_against_its_own_database() -> None:
             assert url.endswith(f"/{svc}") or f"{svc.upper()}_DATABASE_URL" in url, (
                 f"{run.where}: {module} runs with DATABASE_URL={url!r}"
             )
-    # The k8s Job maps each <SVC>_DATABASE_URL to that service's secret key.
+    # The k8s Job maps each <SVC>_DATABASE_URL to the DATABASE_URL of that service's Secret.
     for job in k8s_objects("Job"):
         for container in containers(job):
             for var in container.get("env", []):
                 ref = var.get("valueFrom", {}).get("secretKeyRef", {})
                 if var["name"].endswith("_DATABASE_URL") and ref:
-                    assert var["name"] == f"{ref['key'].upper()}_DATABASE_URL", var
+                    svc = var["name"].removesuffix("_DATABASE_URL").lower()
+                    assert (ref["name"], ref["key"]) == (f"suivi-{svc}", "DATABASE_URL"), var
 
 
 # ------------------------------------------------------------------- compose
@@ -498,7 +499,8 @@ def test_config_and_secret_references_resolve() -> None:
                 ref = var.get("valueFrom", {}).get("configMapKeyRef")
                 if ref:
                     assert ref["key"] in config_maps[ref["name"]]["data"], ref
-    assert set(secret_keys("suivi-database-urls")) >= set(SERVICES)
+    for svc in SERVICES:
+        assert "DATABASE_URL" in secret_keys(f"suivi-{svc}"), svc
 
 
 def test_gateway_service_and_ingress_route_to_gateway() -> None:
@@ -674,8 +676,9 @@ def test_compose_services_connect_as_the_definitions_user_with_its_password() ->
     assert env.get("SUIVI_PRINCIPAL_KEY")
 
 
-def test_k8s_secrets_name_the_principal_key() -> None:
-    secret = k8s_named("Secret", "suivi-secrets")
+@pytest.mark.parametrize("process", PROCESSES)
+def test_k8s_secrets_name_the_principal_key(process: str) -> None:
+    secret = k8s_named("Secret", f"suivi-{process}")
     assert secret and "SUIVI_PRINCIPAL_KEY" in secret["stringData"]
     name, _ = amqp_user(secret["stringData"]["AMQP_URI"])
     defs = dict(definitions_files())["k8s"]

@@ -27,7 +27,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import decode_from_headers
 
-from suivi_common import principals
+from suivi_common import principals, tls
 from suivi_common.container import INBOX_CONTEXT_KEY
 from suivi_common.settings import setting
 
@@ -66,7 +66,7 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.publisher = Publisher(self.amqp_uri, use_confirms=True)
+        self.publisher = Publisher(self.amqp_uri, use_confirms=True, ssl=tls.ssl_for(self.amqp_uri))
 
     def _database(self) -> Any:
         from suivi_common.database import Database

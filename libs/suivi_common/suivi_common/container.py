@@ -21,13 +21,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from nameko import config
 from nameko.containers import ServiceContainer
 from nameko.events import EventHandler
 from nameko.rpc import Rpc
 from nameko.timer import Timer
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
-from suivi_common import principals
+from suivi_common import principals, tls
 from suivi_common.auth import WORKER_PRINCIPAL, WORKER_TOKEN, Principal, require_service
 from suivi_common.database import ensure_green_psycopg
 from suivi_common.errors import DatabaseUnavailable
@@ -130,6 +131,7 @@ class SuiviContainer(ServiceContainer):
 
     def start(self) -> None:
         refuse_unsafe_secrets(secrets_used_by(self))  # production: before connecting anywhere
+        tls.configure_nameko(config)  # amqps://: AMQP_SSL for every connection nameko opens
         ensure_green_psycopg()
         super().start()
         freeze_startup_heap()

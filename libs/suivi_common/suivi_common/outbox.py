@@ -28,7 +28,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from suivi_common import events, principals
+from suivi_common import events, principals, tls
 from suivi_common.settings import is_dev
 from suivi_common.tables import CommonTables
 
@@ -65,7 +65,8 @@ class OutboxRelay:
         self.table = tables.outbox
         self.service_name = service_name
         self.exchange = get_event_exchange(service_name)
-        self.publisher = Publisher(amqp_uri, use_confirms=True, declare=[self.exchange])
+        self.publisher = Publisher(amqp_uri, use_confirms=True, declare=[self.exchange],
+                                   ssl=tls.ssl_for(amqp_uri))
         self.batch_size = batch_size
         self.check_contracts = is_dev()  # a bad row then stops the relay: loud, in dev and test
         self._wake = threading.Event()

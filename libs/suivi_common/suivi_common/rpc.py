@@ -53,7 +53,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.messaging import encode_to_headers
 from nameko.rpc import RPC_REPLY_QUEUE_TEMPLATE, RPC_REPLY_QUEUE_TTL, RpcCall, get_rpc_exchange
 
-from suivi_common import principals
+from suivi_common import principals, tls
 from suivi_common.auth import WORKER_TOKEN, Principal, as_principal
 from suivi_common.errors import RepliesLost, ServiceUnavailable
 
@@ -391,7 +391,7 @@ class RpcClient:
         queue = Queue(RPC_REPLY_QUEUE_TEMPLATE.format("standalone_rpc_client", reply_id),
                       exchange=get_rpc_exchange(), routing_key=reply_id, exclusive=True,
                       auto_delete=True)
-        conn = kombu.Connection(self.uri, heartbeat=0)
+        conn = kombu.Connection(self.uri, heartbeat=0, ssl=tls.ssl_for(self.uri))
         try:
             conn.ensure_connection(max_retries=3)
             channel = conn.channel()
@@ -403,7 +403,7 @@ class RpcClient:
             raise
         self._conn, self._queue = conn, queue
         self._publisher = Publisher(self.uri, exchange=get_rpc_exchange(), reply_to=reply_id,
-                                    serializer="json")
+                                    serializer="json", ssl=tls.ssl_for(self.uri))
 
     def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
