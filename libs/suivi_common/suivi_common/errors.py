@@ -110,6 +110,16 @@ class DatabaseUnavailable(SuiviError, status=503, code="database_unavailable",
     default_retry_after = 1
 
 
+class FieldError(ValueError):
+    """A domain rule's refusal of one input, before any use case is involved: ``field``
+    names the input, ``message`` is for the user."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 def _rebuild(cls: type[SuiviError], message: str, meta: str = "{}", *rest: Any) -> SuiviError:
     try:
         data = json.loads(meta)

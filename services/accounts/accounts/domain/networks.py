@@ -3,17 +3,15 @@ users may buy leads in and the announcement shown to members."""
 from __future__ import annotations
 
 from suivi_common.countries import country_code
+from suivi_common.errors import FieldError
 
 NETWORK_NAME_MAX = 120
 ANNOUNCEMENT_MAX = 5000
 ACCESS_LEVEL_NAME_MAX = 60
 
 
-class SettingError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class SettingError(FieldError):
+    """A network setting refused: ``field`` names it."""
 
 
 def clean_network_name(value: object) -> str:
