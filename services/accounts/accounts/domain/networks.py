@@ -14,13 +14,18 @@ class SettingError(FieldError):
     """A network setting refused: ``field`` names it."""
 
 
-def clean_network_name(value: object) -> str:
+def _clean_name(value: object, what: str, longest: int) -> str:
+    """A name on one line (runs of white space folded), ``longest`` characters at most."""
     if not isinstance(value, str) or not value.strip():
-        raise SettingError("name", "The network needs a name.")
+        raise SettingError("name", f"The {what} needs a name.")
     name = " ".join(value.split())
-    if len(name) > NETWORK_NAME_MAX:
-        raise SettingError("name", f"At most {NETWORK_NAME_MAX} characters.")
+    if len(name) > longest:
+        raise SettingError("name", f"At most {longest} characters.")
     return name
+
+
+def clean_network_name(value: object) -> str:
+    return _clean_name(value, "network", NETWORK_NAME_MAX)
 
 
 def clean_open_countries(value: object) -> list[str]:
@@ -51,9 +56,4 @@ def clean_announcement(value: object) -> str | None:
 
 
 def clean_access_level_name(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise SettingError("name", "The access level needs a name.")
-    name = " ".join(value.split())
-    if len(name) > ACCESS_LEVEL_NAME_MAX:
-        raise SettingError("name", f"At most {ACCESS_LEVEL_NAME_MAX} characters.")
-    return name
+    return _clean_name(value, "access level", ACCESS_LEVEL_NAME_MAX)
