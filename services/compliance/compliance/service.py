@@ -4,7 +4,6 @@ Entry points are thin: each builds a ``Ctx`` and calls one use case in
 ``compliance.usecases``; the rules are in ``compliance.domain``. Staff routes are for the
 ``compliance`` role only (checked here too, not only at the gateway).
 """
-from collections.abc import Callable
 from typing import Any
 
 import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
@@ -24,20 +23,10 @@ from compliance.usecases import (
 )
 from compliance.usecases.context import Ctx
 from suivi_common.auth import require_service
-from suivi_common.consumer import ReliableEventHandler, reliable_handler
+from suivi_common.consumer import forwarding_handler, reliable_handler
 from suivi_common.database import Database
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
-
-
-def _audited(source: str, event_type: str) -> Callable[[Any, dict[str, Any]], None]:
-    """The reliable handler of ``source``'s ``event_type`` that records the fact in the
-    audit trail: the audited facts differ only by their source and type. (The event
-    catalogue's scan reads ``_audited(source, event)`` as it reads ``reliable_handler``.)"""
-    def handler(self: "ComplianceService", payload: dict[str, Any]) -> None:
-        self._audit(source, event_type, payload)
-    handler.__name__ = f"on_{event_type}"
-    return ReliableEventHandler.decorator(source, event_type)(handler)  # type: ignore[no-any-return]
 
 
 class ComplianceService(PlatformService):
@@ -72,16 +61,16 @@ class ComplianceService(PlatformService):
         return audit.verify(self.ctx)
 
     # --- audited facts of the other services -------------------------------------------
-    on_refund_claim_decided = _audited("leads", "refund_claim_decided")
-    on_lead_erased = _audited("leads", "lead_erased")
-    on_leads_exported = _audited("leads", "leads_exported")
-    on_absence_approved = _audited("plans", "absence_approved")
-    on_absence_rejected = _audited("plans", "absence_rejected")
-    on_sales_closure_declared = _audited("plans", "sales_closure_declared")
-    on_payment_validated = _audited("accounts", "payment_validated")
-    on_payment_failed = _audited("accounts", "payment_failed")
-    on_payment_cancelled = _audited("accounts", "payment_cancelled")
-    on_member_office_opened = _audited("accounts", "member_office_opened")
+    on_refund_claim_decided = forwarding_handler("leads", "refund_claim_decided", _audit)
+    on_lead_erased = forwarding_handler("leads", "lead_erased", _audit)
+    on_leads_exported = forwarding_handler("leads", "leads_exported", _audit)
+    on_absence_approved = forwarding_handler("plans", "absence_approved", _audit)
+    on_absence_rejected = forwarding_handler("plans", "absence_rejected", _audit)
+    on_sales_closure_declared = forwarding_handler("plans", "sales_closure_declared", _audit)
+    on_payment_validated = forwarding_handler("accounts", "payment_validated", _audit)
+    on_payment_failed = forwarding_handler("accounts", "payment_failed", _audit)
+    on_payment_cancelled = forwarding_handler("accounts", "payment_cancelled", _audit)
+    on_member_office_opened = forwarding_handler("accounts", "member_office_opened", _audit)
 
     # --- data-subject requests (annex IV.8) ----------------------------------------------
     @rpc_api
