@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from kombu import Exchange, Queue
@@ -156,3 +157,17 @@ class ReliableEventHandler(EventHandler):
 
 
 reliable_handler = ReliableEventHandler.decorator
+
+
+def forwarding_handler(source: str, event_type: str,
+                       method: Callable[[Any, str, str, Any], None]) -> Callable[[Any, Any], None]:
+    """The reliable handler of ``source``'s ``event_type`` that calls ``method(self, source,
+    event_type, payload)``: events handled alike share one method, and each still has an
+    entrypoint of its own (its queue and inbox name come from the attribute it is
+    assigned to, as for a ``def``)."""
+    def handler(self: Any, payload: Any) -> None:
+        method(self, source, event_type, payload)
+    handler.__name__ = f"on_{event_type}"
+    decorated: Callable[[Any, Any], None] = ReliableEventHandler.decorator(
+        source, event_type)(handler)
+    return decorated

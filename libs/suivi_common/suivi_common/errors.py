@@ -19,6 +19,18 @@ class SuiviError(Exception):
     default_message = "Error"
     default_retry_after: int | None = None
 
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None,
+                          message: str | None = None, **kwargs: Any) -> None:
+        """An error kind is its HTTP status, its code and its default message, given as
+        the class's keywords: ``class Gone(SuiviError, status=410, code="gone")``."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.default_code = code
+        if message is not None:
+            cls.default_message = message
+
     def __init__(self, message: str | None = None, code: str | None = None,
                  fields: dict[str, Any] | None = None, retry_after: int | None = None) -> None:
         self.message = message = self.default_message if message is None else message
@@ -40,74 +52,72 @@ class SuiviError(Exception):
         return {"error": err}
 
 
-class NotFound(SuiviError):
-    status = 404
-    default_code = "not_found"
-    default_message = "Not found"
+class NotFound(SuiviError, status=404, code="not_found", message="Not found"):
+    pass
 
 
-class Forbidden(SuiviError):
-    status = 403
-    default_code = "forbidden"
-    default_message = "Forbidden"
+class Forbidden(SuiviError, status=403, code="forbidden", message="Forbidden"):
+    pass
 
 
-class Unauthorized(SuiviError):
-    status = 401
-    default_code = "unauthorized"
-    default_message = "Authentication required"
+class Unauthorized(SuiviError, status=401, code="unauthorized", message="Authentication required"):
+    pass
 
 
-class Conflict(SuiviError):
-    status = 409
-    default_code = "conflict"
-    default_message = "Conflict"
+class Conflict(SuiviError, status=409, code="conflict", message="Conflict"):
+    pass
 
 
-class Invalid(SuiviError):
-    status = 400
-    default_code = "invalid"
-
+class Invalid(SuiviError, status=400, code="invalid"):
     def __init__(
         self, message: str, fields: dict[str, Any] | None = None, code: str | None = None
     ) -> None:
         SuiviError.__init__(self, message, code, fields)
 
 
-class TooLarge(SuiviError):
-    status = 413
-    default_code = "payload_too_large"
-    default_message = "Request body too large"
+class TooLarge(SuiviError, status=413, code="payload_too_large", message="Request body too large"):
+    pass
 
 
-class UnsupportedMediaType(SuiviError):
-    status = 415
-    default_code = "unsupported_media_type"
-    default_message = "This type of content is not accepted"
+class UnsupportedMediaType(SuiviError, status=415, code="unsupported_media_type",
+                           message="This type of content is not accepted"):
+    pass
 
 
-class RateLimited(SuiviError):
-    status = 429
-    default_code = "rate_limited"
-
+class RateLimited(SuiviError, status=429, code="rate_limited"):
     def __init__(self, message: str, retry_after: int = 60, code: str | None = None) -> None:
         SuiviError.__init__(self, message, code, None, retry_after)
 
 
-class ServiceUnavailable(SuiviError):
+class ServiceUnavailable(SuiviError, status=503, code="service_unavailable",
+                         message="A service is unavailable; retry shortly."):
     """Another service cannot be reached right now (the broker link failed): retry shortly."""
 
-    status = 503
-    default_code = "service_unavailable"
-    default_message = "A service is unavailable; retry shortly."
     default_retry_after = 5
 
 
-class RepliesLost(ServiceUnavailable):
+class RepliesLost(ServiceUnavailable, code="replies_lost"):
     """The reply to a call may have been lost (its reply queue vanished while the call was
     pending): the call is failed at once rather than left to time out."""
 
-    default_code = "replies_lost"
+
+class DatabaseUnavailable(SuiviError, status=503, code="database_unavailable",
+                          message="The service lost its database connection; retry shortly."):
+    """The service's database connection was lost (the server ended it, or restarted)
+    while a call ran: its transaction did not commit, or its commit's outcome is unknown.
+    A fault, not a bug: the caller may retry (a 503 at the gateway)."""
+
+    default_retry_after = 1
+
+
+class FieldError(ValueError):
+    """A domain rule's refusal of one input, before any use case is involved: ``field``
+    names the input, ``message`` is for the user."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 def _rebuild(cls: type[SuiviError], message: str, meta: str = "{}", *rest: Any) -> SuiviError:
@@ -121,22 +131,7 @@ def _rebuild(cls: type[SuiviError], message: str, meta: str = "{}", *rest: Any) 
 
 
 for _cls in (SuiviError, NotFound, Forbidden, Unauthorized, Conflict, Invalid, TooLarge, RateLimited,
-             UnsupportedMediaType,
-             ServiceUnavailable, RepliesLost):
+             UnsupportedMediaType, ServiceUnavailable, RepliesLost, DatabaseUnavailable):
     registry[get_module_path(_cls)] = (lambda c: lambda *a: _rebuild(c, *a))(_cls)
-
-
-class DatabaseUnavailable(SuiviError):
-    """The service's database connection was lost (the server ended it, or restarted)
-    while a call ran: its transaction did not commit, or its commit's outcome is unknown.
-    A fault, not a bug: the caller may retry (a 503 at the gateway)."""
-
-    status = 503
-    default_code = "database_unavailable"
-    default_message = "The service lost its database connection; retry shortly."
-    default_retry_after = 1
-
-
-registry[get_module_path(DatabaseUnavailable)] = lambda *a: _rebuild(DatabaseUnavailable, *a)
 
 EXPECTED_ERRORS = (SuiviError,)

@@ -186,7 +186,21 @@ class ReplyListener(SharedExtension):
                 pass
 
 
-class ServiceClient:
+class _MethodsByName:
+    """``proxy.method`` is ``proxy["method"]`` (dunder look-ups stay attribute errors)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, method: str) -> RpcMethod:
+        if method.startswith("__"):
+            raise AttributeError(method)
+        return self[method]
+
+    def __getitem__(self, method: str) -> RpcMethod:
+        raise NotImplementedError
+
+
+class ServiceClient(_MethodsByName):
     """What a worker gets: ``client.method(*args)`` or ``client.method.call_async(...)``."""
 
     __slots__ = ("_rpc", "_worker_ctx", "_mode")
@@ -195,11 +209,6 @@ class ServiceClient:
         self._rpc = rpc
         self._worker_ctx = worker_ctx
         self._mode = mode
-
-    def __getattr__(self, method: str) -> RpcMethod:
-        if method.startswith("__"):
-            raise AttributeError(method)
-        return self[method]
 
     def __getitem__(self, method: str) -> RpcMethod:
         return RpcMethod(lambda args, kwargs: self._rpc.call(self, method, self._headers(),
@@ -493,17 +502,12 @@ class RpcClient:
             self._replies[correlation_id] = body
 
 
-class _StandaloneService:
+class _StandaloneService(_MethodsByName):
     __slots__ = ("_client", "_service")
 
     def __init__(self, client: RpcClient, service: str) -> None:
         self._client = client
         self._service = service
-
-    def __getattr__(self, method: str) -> RpcMethod:
-        if method.startswith("__"):
-            raise AttributeError(method)
-        return self[method]
 
     def __getitem__(self, method: str) -> RpcMethod:
         return RpcMethod(lambda args, kwargs: self._client.call_async(self._service, method,

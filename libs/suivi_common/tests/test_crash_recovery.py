@@ -4,8 +4,6 @@ database session does not block the eventlet hub (10 calls meet at a barrier ins
 database)."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
+from suivi_common.testing.process import NamekoProcess
 from suivi_common.testing.waiting import broker_settled, wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -40,31 +39,6 @@ def db_urls() -> dict[str, str]:
     for url in URLS.values():
         infra.schema_database(url, sample_services.metadata, drop=True)
     return URLS
-
-
-class Proc:
-    def __init__(self, cfg_path: Path, target: str, log: Path) -> None:
-        self.args = [sys.executable, "-m", "nameko", "run", "--config", str(cfg_path), target]
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ, PSYCOPG_WAIT_FUNC="wait_select")
-        self.proc = subprocess.Popen(self.args, cwd=HERE, env=env, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def scalar(url: str, sql: str) -> Any:
@@ -111,7 +85,8 @@ def procs(tmp_path: Path, db_urls: dict[str, str], vhost: str) -> Iterator[dict[
                                 EVENT_RETRY_DELAYS_MS=[100, 200, 400])
         cfg_path = tmp_path / f"{role}.yaml"
         cfg_path.write_text(yaml.safe_dump(cfg))
-        made[role] = Proc(cfg_path, f"sample_services:{target}", tmp_path / f"{role}.log")
+        made[role] = NamekoProcess(cfg_path, f"sample_services:{target}", tmp_path / f"{role}.log",
+                                   cwd=HERE, stop_timeout=10)
     made.update(uri=cfg["AMQP_URI"], url=db_urls["producer"], consumer_url=db_urls["consumer"])
     yield made
     made["producer"].stop()

@@ -4,9 +4,10 @@ Read from the production sources (services, gateway, the common library; no test
 event a call sends (``emit``, ``emit_in``, ``publish`` of plans' snapshots, ``dispatch``
 of broadcasts, with a literal name or a constant) or a SQL statement writes into the
 outbox is declared, by its emitter; every event a handler consumes (``reliable_handler``,
-``event_handler``) is declared, from its source, for its consumer. And the other way
-round: a declared emitter emits it (unless ``emitted = false``), a declared consumer has
-its handler, so ``events.unconsumed()`` is the truth.
+``event_handler``, ``forwarding_handler``) is declared, from its source, for its
+consumer. And the other way round: a declared emitter emits it (unless
+``emitted = false``), a declared consumer has its handler, so ``events.unconsumed()`` is
+the truth.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def scan() -> tuple[dict[str, set[str]], dict[str, set[tuple[str, str, bool]]]]:
                 continue
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if called in ("reliable_handler", "event_handler"):
+            if called in ("reliable_handler", "event_handler", "forwarding_handler"):
                 source, event = (resolved(a, names, constants) for a in node.args[:2])
                 broadcast = any(k.arg == "handler_type" for k in node.keywords)
                 for consumer in (SERVICES if owner == "*" else (owner,)):

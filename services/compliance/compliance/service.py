@@ -23,7 +23,7 @@ from compliance.usecases import (
 )
 from compliance.usecases.context import Ctx
 from suivi_common.auth import require_service
-from suivi_common.consumer import reliable_handler
+from suivi_common.consumer import forwarding_handler, reliable_handler
 from suivi_common.database import Database
 from suivi_common.rpc import ServiceRpc
 from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
@@ -61,45 +61,16 @@ class ComplianceService(PlatformService):
         return audit.verify(self.ctx)
 
     # --- audited facts of the other services -------------------------------------------
-    @reliable_handler("leads", "refund_claim_decided")
-    def on_refund_claim_decided(self, payload: dict[str, Any]) -> None:
-        self._audit("leads", "refund_claim_decided", payload)
-
-    @reliable_handler("leads", "lead_erased")
-    def on_lead_erased(self, payload: dict[str, Any]) -> None:
-        self._audit("leads", "lead_erased", payload)
-
-    @reliable_handler("leads", "leads_exported")
-    def on_leads_exported(self, payload: dict[str, Any]) -> None:
-        self._audit("leads", "leads_exported", payload)
-
-    @reliable_handler("plans", "absence_approved")
-    def on_absence_approved(self, payload: dict[str, Any]) -> None:
-        self._audit("plans", "absence_approved", payload)
-
-    @reliable_handler("plans", "absence_rejected")
-    def on_absence_rejected(self, payload: dict[str, Any]) -> None:
-        self._audit("plans", "absence_rejected", payload)
-
-    @reliable_handler("plans", "sales_closure_declared")
-    def on_sales_closure_declared(self, payload: dict[str, Any]) -> None:
-        self._audit("plans", "sales_closure_declared", payload)
-
-    @reliable_handler("accounts", "payment_validated")
-    def on_payment_validated(self, payload: dict[str, Any]) -> None:
-        self._audit("accounts", "payment_validated", payload)
-
-    @reliable_handler("accounts", "payment_failed")
-    def on_payment_failed(self, payload: dict[str, Any]) -> None:
-        self._audit("accounts", "payment_failed", payload)
-
-    @reliable_handler("accounts", "payment_cancelled")
-    def on_payment_cancelled(self, payload: dict[str, Any]) -> None:
-        self._audit("accounts", "payment_cancelled", payload)
-
-    @reliable_handler("accounts", "member_office_opened")
-    def on_member_office_opened(self, payload: dict[str, Any]) -> None:
-        self._audit("accounts", "member_office_opened", payload)
+    on_refund_claim_decided = forwarding_handler("leads", "refund_claim_decided", _audit)
+    on_lead_erased = forwarding_handler("leads", "lead_erased", _audit)
+    on_leads_exported = forwarding_handler("leads", "leads_exported", _audit)
+    on_absence_approved = forwarding_handler("plans", "absence_approved", _audit)
+    on_absence_rejected = forwarding_handler("plans", "absence_rejected", _audit)
+    on_sales_closure_declared = forwarding_handler("plans", "sales_closure_declared", _audit)
+    on_payment_validated = forwarding_handler("accounts", "payment_validated", _audit)
+    on_payment_failed = forwarding_handler("accounts", "payment_failed", _audit)
+    on_payment_cancelled = forwarding_handler("accounts", "payment_cancelled", _audit)
+    on_member_office_opened = forwarding_handler("accounts", "member_office_opened", _audit)
 
     # --- data-subject requests (annex IV.8) ----------------------------------------------
     @rpc_api

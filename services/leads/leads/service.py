@@ -17,7 +17,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from suivi_common import clock
 from suivi_common.auth import require
-from suivi_common.consumer import reliable_handler
+from suivi_common.consumer import forwarding_handler, reliable_handler
 from suivi_common.database import Database
 from suivi_common.permissions import TAKE_LEADS, require_permission
 from suivi_common.rpc import ServiceRpc
@@ -171,21 +171,14 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, PlatformService):
 
     # --- read models --------------------------------------------------------------------------
 
-    @reliable_handler("plans", "plan_activated")
-    def on_plan_activated(self, payload: dict[str, Any]) -> None:
+    def _apply_snapshot(self, source: str, event_type: str, payload: dict[str, Any]) -> None:
+        """Every plan event carries the plan's whole entitlement snapshot: applied alike."""
         entitlements.apply_snapshot(self.db.session, payload, clock.now())
 
-    @reliable_handler("plans", "plan_changed")
-    def on_plan_changed(self, payload: dict[str, Any]) -> None:
-        entitlements.apply_snapshot(self.db.session, payload, clock.now())
-
-    @reliable_handler("plans", "plan_completed")
-    def on_plan_completed(self, payload: dict[str, Any]) -> None:
-        entitlements.apply_snapshot(self.db.session, payload, clock.now())
-
-    @reliable_handler("plans", "plan_cancelled")
-    def on_plan_cancelled(self, payload: dict[str, Any]) -> None:
-        entitlements.apply_snapshot(self.db.session, payload, clock.now())
+    on_plan_activated = forwarding_handler("plans", "plan_activated", _apply_snapshot)
+    on_plan_changed = forwarding_handler("plans", "plan_changed", _apply_snapshot)
+    on_plan_completed = forwarding_handler("plans", "plan_completed", _apply_snapshot)
+    on_plan_cancelled = forwarding_handler("plans", "plan_cancelled", _apply_snapshot)
 
     @config_timer("ENTITLEMENT_SYNC_RETRY_SECONDS", eager=True)
     def sync_entitlements(self) -> None:

@@ -2,10 +2,7 @@
 each other). Nothing here runs in production."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -13,6 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from suivi_common.testing.process import NamekoProcess
 from suivi_common.testing.waiting import broker_settled, wait_for  # noqa: F401  (one way to wait)
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -74,37 +72,13 @@ def queue_consumers(vhost: str, queue: str) -> int:
     return 0
 
 
-class LeadsProcess:
+class LeadsProcess(NamekoProcess):
     """A real ``nameko run`` of the leads service (killable with SIGKILL)."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path, index: int = 0) -> None:
-        self.env = {**os.environ, "PSYCOPG_WAIT_FUNC": "wait_select", "PYTHONUNBUFFERED": "1",
-                    **env}
-        self.log_path = log_path
+        super().__init__("services/leads/config.yaml", "leads.service:LeadsService", log_path,
+                         cwd=ROOT, env=env)
         self.index = index
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> LeadsProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nameko", "run", "--config", "services/leads/config.yaml",
-             "leads.service:LeadsService"], cwd=ROOT, env=self.env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True)
-        return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def wait_instances(vhost: str, count: int, procs: list[LeadsProcess], timeout: float = 40) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session
 
 from plans import store
 from plans.context import Ctx
+from plans.domain.absences import PlannedAbsence, request_planned_absence
+from plans.domain.plan import Plan
+from plans.domain.rules import PlanRules
 from plans.domain.subject_requests import Subject, SubjectUsers, subject_of, subject_users_of
 from plans.models import common
 from plans.remote import DayTotals, TodayTotals, Unavailable
@@ -43,6 +46,33 @@ def paris(day: date, hour: int = 10, minute: int = 0) -> datetime:
 
 def freeze_on(day: date, hour: int = 10) -> None:
     clock.freeze(paris(day, hour))
+
+
+def d(day: int, month: int = 6, year: int = 2026) -> date:
+    """A day of June 2026 by default (it starts on a Monday and has no public holiday)."""
+    return date(year, month, day)
+
+
+def request_absence(
+    start: date,
+    end: date,
+    today: date,
+    plans: Iterable[Plan],
+    previous: Iterable[PlannedAbsence] = (),
+    rules: PlanRules | None = None,
+    user_id: str = "u1",
+) -> PlannedAbsence:
+    """User ``user_id``'s planned absence from ``start`` to ``end``, asked ``today``."""
+    return request_planned_absence(
+        absence_id="a-new",
+        user_id=user_id,
+        start_date=start,
+        end_date=end,
+        today=today,
+        previous_absences=previous,
+        plans=plans,
+        **({"rules": rules} if rules else {}),
+    )
 
 
 @dataclass

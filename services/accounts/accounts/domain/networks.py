@@ -3,26 +3,29 @@ users may buy leads in and the announcement shown to members."""
 from __future__ import annotations
 
 from suivi_common.countries import country_code
+from suivi_common.errors import FieldError
 
 NETWORK_NAME_MAX = 120
 ANNOUNCEMENT_MAX = 5000
 ACCESS_LEVEL_NAME_MAX = 60
 
 
-class SettingError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class SettingError(FieldError):
+    """A network setting refused: ``field`` names it."""
+
+
+def _clean_name(value: object, what: str, longest: int) -> str:
+    """A name on one line (runs of white space folded), ``longest`` characters at most."""
+    if not isinstance(value, str) or not value.strip():
+        raise SettingError("name", f"The {what} needs a name.")
+    name = " ".join(value.split())
+    if len(name) > longest:
+        raise SettingError("name", f"At most {longest} characters.")
+    return name
 
 
 def clean_network_name(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise SettingError("name", "The network needs a name.")
-    name = " ".join(value.split())
-    if len(name) > NETWORK_NAME_MAX:
-        raise SettingError("name", f"At most {NETWORK_NAME_MAX} characters.")
-    return name
+    return _clean_name(value, "network", NETWORK_NAME_MAX)
 
 
 def clean_open_countries(value: object) -> list[str]:
@@ -53,9 +56,4 @@ def clean_announcement(value: object) -> str | None:
 
 
 def clean_access_level_name(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise SettingError("name", "The access level needs a name.")
-    name = " ".join(value.split())
-    if len(name) > ACCESS_LEVEL_NAME_MAX:
-        raise SettingError("name", f"At most {ACCESS_LEVEL_NAME_MAX} characters.")
-    return name
+    return _clean_name(value, "access level", ACCESS_LEVEL_NAME_MAX)

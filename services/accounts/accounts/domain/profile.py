@@ -9,6 +9,7 @@ from typing import Any
 import phonenumbers
 
 from suivi_common.countries import country_code
+from suivi_common.errors import FieldError
 
 EMAIL_MAX = 254
 NAME_MAX = 100
@@ -18,13 +19,8 @@ ADDRESS_REQUIRED = ("line1", "postal_code", "city", "country")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
-class ProfileError(ValueError):
+class ProfileError(FieldError):
     """A field-level problem: ``field`` names the input, the message is for the user."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def normalise_email(value: object, field: str = "email") -> str:

@@ -17,12 +17,13 @@
 """
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Protocol, TypeVar
+
+from suivi_common.months import add_months
 
 
 class Period(StrEnum):
@@ -79,13 +80,11 @@ def price_cents(period: Period, prices: Mapping[str, int]) -> int:
 
 
 def add_months_end(start: date, months: int) -> date:
-    """Last day of a period of ``months`` months starting on ``start`` (see module doc)."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    last_day = calendar.monthrange(year, month)[1]
-    if start.day > last_day:
-        return date(year, month, last_day)
-    return date(year, month, start.day) - timedelta(days=1)
+    """Last day of a period of ``months`` months starting on ``start`` (see module doc):
+    the day before the same day ``months`` later, or that month's last day when the day
+    does not exist there (``add_months`` clamped it)."""
+    later = add_months(start, months)
+    return later if later.day < start.day else later - timedelta(days=1)
 
 
 @dataclass(frozen=True)

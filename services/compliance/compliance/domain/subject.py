@@ -23,6 +23,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from suivi_common.errors import FieldError
+
 DEFAULT_PHONE_REGION = "FR"
 MAX_EMAIL = 254
 MAX_PHONE = 40
@@ -30,11 +32,8 @@ MAX_PHONE = 40
 SUBJECT_INDEX_PURPOSE = "dsr-subject-index:{kind}"
 
 
-class SubjectError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class SubjectError(FieldError):
+    """A data subject's identifier that cannot be used: ``field`` names it."""
 
 
 def normalise_email(raw: object) -> str:

@@ -9,14 +9,11 @@ import pytest
 from plans.domain.day_close import DayReport, close_day, close_days
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import DEFAULT_PRICE_TABLE, quote_extension
+from plans.testing import d
 from suivi_common.errors import Conflict, Invalid
 
 MakePlan = Callable[..., Plan]
 TakeFull = Callable[[Plan, int], None]
-
-
-def d(day: int, month: int = 6) -> date:
-    return date(2026, month, day)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from plans.domain.absences import request_planned_absence
 from plans.domain.day_close import DayReport, close_days
 from plans.domain.force_majeure import (
     ClaimStatus,
@@ -18,13 +17,10 @@ from plans.domain.force_majeure import (
 )
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.rules import PlanRules
+from plans.testing import d, request_absence
 from suivi_common.errors import Conflict, Invalid
 
 MakePlan = Callable[..., Plan]
-
-
-def d(day: int, month: int = 6) -> date:
-    return date(2026, month, day)
 
 
 def declare(
@@ -218,15 +214,7 @@ def test_approval_needs_the_claim_plan(active_plan: Plan, make_plan: MakePlan) -
 
 def test_does_not_use_the_quarterly_planned_absence(active_plan: Plan) -> None:
     approve_force_majeure(declare(active_plan, d(3), d(4), d(6)), active_plan, today=d(6))
-    planned = request_planned_absence(
-        absence_id="a1",
-        user_id="u1",
-        start_date=d(15),
-        end_date=d(16),
-        today=d(6),
-        previous_absences=[],
-        plans=[active_plan],
-    )
+    planned = request_absence(d(15), d(16), d(6), [active_plan])
     assert planned.quarter == (2026, 2)
 
 

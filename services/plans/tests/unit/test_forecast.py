@@ -10,13 +10,10 @@ from plans.domain.closures import apply_sales_closure, declare_sales_closure
 from plans.domain.forecast import DemandKey, forecast_demand, plan_schedule
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import Tier
+from plans.testing import d
 from suivi_common.errors import Invalid
 
 MakePlan = Callable[..., Plan]
-
-
-def d(day: int, month: int = 6) -> date:
-    return date(2026, month, day)
 
 
 def key(day: date, country: str = "FR", tier: Tier = Tier.STANDARD) -> DemandKey:

@@ -6,13 +6,10 @@ from datetime import date, timedelta
 import pytest
 
 from plans.domain.plan import Plan
+from plans.testing import d
 
 MakePlan = Callable[..., Plan]
 JUNE = date(2026, 6, 1)
-
-
-def d(day: int, month: int = 6) -> date:
-    return date(2026, month, day)
 
 
 def test_end_is_start_plus_29_days(make_plan: MakePlan) -> None:

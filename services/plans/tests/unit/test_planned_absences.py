@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -9,39 +9,14 @@ from plans.domain.absences import (
     PlannedAbsence,
     apply_planned_absence,
     latest_request_day,
-    request_planned_absence,
 )
 from plans.domain.day_close import DayReport, close_days
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.rules import PlanRules
+from plans.testing import d, request_absence
 from suivi_common.errors import Conflict, Invalid
 
 MakePlan = Callable[..., Plan]
-
-
-def d(day: int, month: int = 6, year: int = 2026) -> date:
-    return date(year, month, day)
-
-
-def request(
-    start: date,
-    end: date,
-    today: date,
-    plans: Iterable[Plan],
-    previous: Iterable[PlannedAbsence] = (),
-    rules: PlanRules | None = None,
-    user_id: str = "u1",
-) -> PlannedAbsence:
-    return request_planned_absence(
-        absence_id="a-new",
-        user_id=user_id,
-        start_date=start,
-        end_date=end,
-        today=today,
-        previous_absences=previous,
-        plans=plans,
-        **({"rules": rules} if rules else {}),
-    )
 
 
 def absence(start: date, end: date, user_id: str = "u1") -> PlannedAbsence:
@@ -69,12 +44,12 @@ def test_notice_of_one_business_day(
     plan = make_plan(start=asked_on)
     assert (asked_on <= latest_request_day(first_day)) is allowed
     if allowed:
-        created = request(first_day, first_day, asked_on, [plan])
+        created = request_absence(first_day, first_day, asked_on, [plan])
         assert created.requested_on == asked_on
         assert first_day in plan.blocked_dates
     else:
         with pytest.raises(Conflict) as caught:
-            request(first_day, first_day, asked_on, [plan])
+            request_absence(first_day, first_day, asked_on, [plan])
         assert caught.value.code == "absence_notice_too_late"
         assert plan.blocked_dates == set()
 
@@ -82,14 +57,14 @@ def test_notice_of_one_business_day(
 @pytest.mark.parametrize("first_day", [d(5), d(4)])
 def test_absence_must_start_after_today(make_plan: MakePlan, first_day: date) -> None:
     with pytest.raises(Invalid) as caught:
-        request(first_day, d(10), d(5), [make_plan()])
+        request_absence(first_day, d(10), d(5), [make_plan()])
     assert caught.value.code == "absence_start_not_in_future"
     assert set(caught.value.fields or {}) == {"start_date"}
 
 
 def test_start_after_end_is_invalid_on_both_fields(make_plan: MakePlan) -> None:
     with pytest.raises(Invalid) as caught:
-        request(d(10), d(9), d(2), [make_plan()])
+        request_absence(d(10), d(9), d(2), [make_plan()])
     assert caught.value.code == "absence_dates_order"
     assert set(caught.value.fields or {}) == {"start_date", "end_date"}
 
@@ -106,10 +81,10 @@ def test_start_after_end_is_invalid_on_both_fields(make_plan: MakePlan) -> None:
 def test_maximum_length(make_plan: MakePlan, end: date, rules: PlanRules | None, allowed: bool) -> None:
     plan = make_plan()
     if allowed:
-        request(d(8), end, d(2), [plan], rules=rules)
+        request_absence(d(8), end, d(2), [plan], rules=rules)
     else:
         with pytest.raises(Invalid) as caught:
-            request(d(8), end, d(2), [plan], rules=rules)
+            request_absence(d(8), end, d(2), [plan], rules=rules)
         assert caught.value.code == "absence_too_long"
         assert set(caught.value.fields or {}) == {"end_date"}
 
@@ -129,10 +104,10 @@ def test_one_planned_absence_per_quarter(
 ) -> None:
     plan = make_plan()
     if allowed:
-        request(first_day, first_day, d(20), [plan], previous)
+        request_absence(first_day, first_day, d(20), [plan], previous)
     else:
         with pytest.raises(Conflict) as caught:
-            request(first_day, first_day, d(20), [plan], previous)
+            request_absence(first_day, first_day, d(20), [plan], previous)
         assert caught.value.code == "absence_quarterly_limit"
 
 
@@ -144,7 +119,7 @@ def test_needs_an_active_plan(make_plan: MakePlan) -> None:
     pending = make_plan(start=None)
     others = make_plan(user_id="u2", plan_id="p2")
     with pytest.raises(Conflict) as caught:
-        request(d(10), d(12), d(2), [pending, others])
+        request_absence(d(10), d(12), d(2), [pending, others])
     assert caught.value.code == "absence_no_active_plan"
     assert others.blocked_dates == set()
 
@@ -155,7 +130,7 @@ def test_applies_to_every_active_plan_of_the_user(make_plan: MakePlan) -> None:
     completed = make_plan(plan_id="p3")
     completed.status = PlanStatus.COMPLETED
     someone_else = make_plan(plan_id="p4", user_id="u2")
-    created = request(d(10), d(12), d(2), [first, second, completed, someone_else])
+    created = request_absence(d(10), d(12), d(2), [first, second, completed, someone_else])
     assert (created.user_id, created.start_date, created.end_date) == ("u1", d(10), d(12))
     assert created.days == [d(10), d(11), d(12)]
     assert first.end_date == d(3, 7)
@@ -165,7 +140,7 @@ def test_applies_to_every_active_plan_of_the_user(make_plan: MakePlan) -> None:
 
 def test_absence_reaching_past_the_end_is_skipped_entirely(make_plan: MakePlan) -> None:
     plan = make_plan()  # ends 30 June
-    request(d(29), d(3, 7), d(20), [plan])
+    request_absence(d(29), d(3, 7), d(20), [plan])
     # 29-30 June are inside; the end moves onto 1-3 July, absent too, so it lands on 5 July.
     assert plan.end_date == d(5, 7)
     assert plan.remaining_delivery_days(d(29)) == 2
@@ -174,14 +149,14 @@ def test_absence_reaching_past_the_end_is_skipped_entirely(make_plan: MakePlan) 
 def test_no_quota_on_absent_days_and_the_daily_quota_is_unchanged(make_plan: MakePlan) -> None:
     plan = make_plan(records=300)
     before = plan.quota_for(d(20))
-    request(d(29), d(3, 7), d(20), [plan])
+    request_absence(d(29), d(3, 7), d(20), [plan])
     assert plan.quota_for(d(20)) == before == 28  # ceil(300 / 11): still 11 delivery days
     assert plan.quota_for(d(29)) == plan.quota_for(d(2, 7)) == 0
 
 
 def test_nothing_is_forfeited_on_absent_days(make_plan: MakePlan) -> None:
     plan = make_plan(records=300)
-    request(d(3), d(4), d(1), [plan])
+    request_absence(d(3), d(4), d(1), [plan])
     results = close_days(plan, [DayReport(d(day), taken=0) for day in range(1, 6)], today=d(6))
     assert [r.forfeited for r in results] == [10, 10, 0, 0, 10]
 

@@ -6,18 +6,14 @@ from typing import Any
 
 import pytest
 
-from plans.domain.absences import request_planned_absence
 from plans.domain.closures import SalesClosure, apply_sales_closure, declare_sales_closure
 from plans.domain.day_close import DayReport, close_days
 from plans.domain.plan import Plan, PlanStatus
 from plans.domain.pricing import Tier
+from plans.testing import d, request_absence
 from suivi_common.errors import Invalid
 
 MakePlan = Callable[..., Plan]
-
-
-def d(day: int, month: int = 6) -> date:
-    return date(2026, month, day)
 
 
 def closure(start: date, end: date, today: date = d(1), **kwargs: Any) -> SalesClosure:
@@ -104,15 +100,7 @@ def test_nothing_due_nor_forfeited_on_closed_days(make_plan: MakePlan) -> None:
 
 def test_closure_over_an_absence_does_not_count_twice(make_plan: MakePlan) -> None:
     plan = make_plan()
-    request_planned_absence(
-        absence_id="a1",
-        user_id="u1",
-        start_date=d(10),
-        end_date=d(12),
-        today=d(2),
-        previous_absences=[],
-        plans=[plan],
-    )
+    request_absence(d(10), d(12), d(2), [plan])
     assert plan.end_date == d(3, 7)
     apply_sales_closure(closure(d(11), d(14)), [plan])
     assert plan.end_date == d(5, 7)  # 10..14 June: 5 blocked days, not 3 + 4
