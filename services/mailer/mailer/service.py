@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
+from mailer.adapters.side_pool import SidePool
 from mailer.adapters.smtp import Smtp
 from mailer.domain import datamap
 from mailer.google.entrypoints import GoogleEntrypoints
@@ -50,6 +51,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
     name = "mailer"
     db = Database(common)
     smtp = Smtp()
+    side_pool = SidePool()
     accounts = ServiceRpc("accounts")
     leads = ServiceRpc("leads")
     compliance = ServiceRpc("compliance")
@@ -57,7 +59,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
     @property
     def ctx(self) -> Ctx:
         return Ctx.from_db(self.db, self.principal, leads=self.leads, accounts=self.accounts,
-                           compliance=self.compliance)
+                           compliance=self.compliance, side_engine=self.side_pool)
 
     # --- templates (admin tool 2) ------------------------------------------------------------
     @rpc_api

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mailer.domain import retries
 from suivi_common.auth import Principal
+from suivi_common import database
 from suivi_common.crypto import Vault
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
 from suivi_common.settings import setting
@@ -54,13 +55,17 @@ class Ctx(BaseCtx[Settings]):
     leads: Any = None
     accounts: Any = None
     compliance: Any = None
+    #: the engine of the autonomous transactions (``adapters.side_pool``); None: the
+    #: worker pool's (``Db.autonomous``)
+    side_engine: Any = None
 
     @classmethod
     def from_db(cls, db: Any, principal: Principal | None, *, leads: Any = None,
-                accounts: Any = None, compliance: Any = None) -> Ctx:
+                accounts: Any = None, compliance: Any = None, side_engine: Any = None) -> Ctx:
         """Build from the common ``Database`` dependency's worker handle."""
         return cls(session=db.session, vault=db.vault, emit=db.emit, principal=principal,
-                   db=db, leads=leads, accounts=accounts, compliance=compliance)
+                   db=db, leads=leads, accounts=accounts, compliance=compliance,
+                   side_engine=side_engine)
 
     def _load_settings(self) -> Settings:
         return Settings.load()
@@ -86,8 +91,14 @@ class Ctx(BaseCtx[Settings]):
 
     @contextlib.contextmanager
     def autonomous(self) -> Iterator[Session]:
-        """A transaction of its own, committed on exit whatever the worker does next."""
-        with self.db.autonomous() as session:
+        """A transaction of its own, committed on exit whatever the worker does next; from
+        the side pool (``adapters.side_pool``), so a worker never needs two connections
+        of the worker pool at once."""
+        if self.side_engine is None:
+            with self.db.autonomous() as session:
+                yield session
+            return
+        with database.autonomous(self.side_engine, self.db.wake_relay) as session:
             yield session
 
     def emit_in(self, session: Session, event_type: str, payload: Mapping[str, Any]) -> None:
