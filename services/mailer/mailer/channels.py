@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any, Protocol
 
+from mailer.domain import mime
 from mailer.domain.templating import clean
 
 SMTP = "smtp"
@@ -40,7 +40,7 @@ class Deferred(Exception):
 class LeadMailChannel(Protocol):
     name: str
 
-    def send(self, user_id: str, message: EmailMessage) -> str:
+    def send(self, user_id: str, message: Any) -> str:
         """Send ``message`` for ``user_id``; return the channel's name. Raise
         ``ChannelUnavailable`` to hand over to the next channel, or
         ``mailer.adapters.smtp.MailDeliveryError`` (``permanent`` or not) when the email
@@ -57,7 +57,7 @@ class SmtpLeadChannel:
         self.platform_address = parseaddr(platform_from)[1] or "no-reply@suivi.test"
         self.user_of = user_of
 
-    def send(self, user_id: str, message: EmailMessage) -> str:
+    def send(self, user_id: str, message: Any) -> str:
         user = self.user_of(user_id)
         name = clean(f"{user.get('first_name') or ''} {user.get('last_name') or ''}")
         del message["From"]
@@ -85,7 +85,7 @@ class GmailLeadChannel:
         self.gmail = gmail
         self.user_of = user_of
 
-    def send(self, user_id: str, message: EmailMessage) -> str:
+    def send(self, user_id: str, message: Any) -> str:
         from mailer.adapters.smtp import MailDeliveryError
         from mailer.google.errors import MessageRefused, NoLiveToken, Paced
 
@@ -94,6 +94,8 @@ class GmailLeadChannel:
         del message["From"]
         if name:  # the display name Gmail keeps in front of the Google address
             message["From"] = Address(name, addr_spec="gmail@invalid.invalid")
+        if isinstance(message, mime.Message):  # the Gmail API takes the stdlib's message
+            message = message.to_email_message()
         try:
             taken = self.gmail.send(user_id, message, wait=False)
         except Paced as exc:  # not the SMTP fallback: the user's Gmail takes it later
@@ -132,7 +134,7 @@ def channels_for(service: Any, user_id: str, smtp_channel: LeadMailChannel) -> l
     return found
 
 
-def send(channels: list[LeadMailChannel], user_id: str, message: EmailMessage) -> str:
+def send(channels: list[LeadMailChannel], user_id: str, message: Any) -> str:
     """Through the first channel that can; the last one's refusal is the email's.
     ``Deferred`` (Gmail's quota) is not a hand-over: it reaches the caller."""
     for channel in channels[:-1]:

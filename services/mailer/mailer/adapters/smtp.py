@@ -17,6 +17,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
+from mailer.domain import mime
 from suivi_common.settings import is_dev, setting
 
 DEFAULT_HOST = "127.0.0.1"
@@ -99,13 +100,27 @@ def _refusal(settings: SmtpSettings, exc: Exception) -> MailDeliveryError:
 
 
 _FAILURES = (smtplib.SMTPException, OSError)
+#: what the adapter sends: the mailer's own messages (``domain.mime``) or the stdlib's
+Mail = EmailMessage | mime.Message
 
 
-def send(settings: SmtpSettings, msg: EmailMessage) -> None:
+def _transmit(smtp: smtplib.SMTP, msg: Mail) -> None:
+    """One message over an open conversation. A ``mime.Message`` goes as its bytes
+    (``sendmail``: written once, never re-folded by ``send_message``); the envelope is
+    ``From`` and ``To``, as ``send_message`` takes them, SMTPUTF8 for a non-ASCII address."""
+    if not isinstance(msg, mime.Message):
+        smtp.send_message(msg)
+        return
+    senders, recipients = msg.addresses("From"), msg.addresses("To") + msg.addresses("Cc")
+    options = ["SMTPUTF8", "BODY=8BITMIME"] if msg.needs_smtputf8() else []
+    smtp.sendmail(senders[0] if senders else "", recipients, msg.as_bytes(), options)
+
+
+def send(settings: SmtpSettings, msg: Mail) -> None:
     """Hand ``msg`` to the SMTP server; raise ``MailDeliveryError`` unless it is accepted."""
     try:
         with _open(settings) as smtp:
-            smtp.send_message(msg)
+            _transmit(smtp, msg)
     except _FAILURES as exc:
         raise _refusal(settings, exc) from None
 
@@ -123,11 +138,11 @@ class SmtpConnection:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Mail) -> None:
         try:
             if self._smtp is None:
                 self._smtp = _open(self.settings)
-            self._smtp.send_message(msg)
+            _transmit(self._smtp, msg)
         except _FAILURES as exc:
             if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused
                               | smtplib.SMTPDataError) or getattr(exc, "smtp_code", 0) == 421:
@@ -171,7 +186,7 @@ class SmtpClient:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Mail) -> None:
         send(self.settings, msg)
 
     def connection(self) -> SmtpConnection:

@@ -1,4 +1,4 @@
-"""The RFC 5322 message of an email to a lead (built with the standard ``email`` package).
+"""The RFC 5322 message of an email to a lead (written by ``domain.mime``).
 
 Every email to a lead carries the recipient's personal unsubscribe link (GDPR art. 21):
 in the body (a footer, unless the template already shows the link) and in the RFC 8058
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import html as html_lib
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime
 
+from mailer.domain import mime
 from mailer.domain.templating import Rendered
 
 FOOTER_TEXT = ("\n\n--\nVous ne souhaitez plus recevoir d'e-mails de ma part ? "
@@ -49,10 +49,10 @@ def with_footer(rendered: Rendered, unsubscribe_url: str) -> Rendered:
 
 
 def build(rendered: Rendered, *, to: str, msg_id: str, now: datetime, unsubscribe_url: str,
-          locale: str = "fr", automatic: bool = False) -> EmailMessage:
+          locale: str = "fr", automatic: bool = False) -> mime.Message:
     """The message, without ``From``/``Reply-To`` (the channel sets them)."""
     body = with_footer(rendered, unsubscribe_url)
-    msg = EmailMessage()
+    msg = mime.Message(body.text, body.html, language=locale)
     msg["Subject"] = rendered.subject
     msg["To"] = to
     msg["Date"] = format_datetime(now.astimezone(UTC))
@@ -62,8 +62,4 @@ def build(rendered: Rendered, *, to: str, msg_id: str, now: datetime, unsubscrib
     if automatic:  # RFC 3834: sent by an automation, not typed by the user just now
         msg["Auto-Submitted"] = "auto-generated"
     msg["X-Suivi-Mail-Kind"] = "lead-automation" if automatic else "lead"
-    msg.set_content(body.text)
-    if body.html is not None:
-        msg.add_alternative(body.html, subtype="html")
-    msg["Content-Language"] = locale  # after set_content, which clears Content-* headers
     return msg

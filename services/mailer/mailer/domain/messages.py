@@ -20,11 +20,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from mailer import templates
+from mailer.domain import mime
 from mailer.templates import Rendered
 
 INVITATION = "invitation"
@@ -199,8 +199,9 @@ def smtp_message_id(event_message_id: str, kind: str, sender: str) -> str:
 
 
 def build_message(request: MailRequest, sender: str, message_id: str,
-                  now: datetime) -> EmailMessage:
-    msg = EmailMessage()
+                  now: datetime) -> mime.Message:
+    """The message (``domain.mime``: written as bytes, not through ``email.message``)."""
+    msg = mime.Message(request.rendered.text, request.rendered.html, language="fr")
     msg["Subject"] = request.rendered.subject
     msg["From"] = sender
     msg["To"] = request.to
@@ -210,7 +211,4 @@ def build_message(request: MailRequest, sender: str, message_id: str,
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     msg["X-Suivi-Mail-Kind"] = request.kind
-    msg.set_content(request.rendered.text)
-    msg.add_alternative(request.rendered.html, subtype="html")
-    msg["Content-Language"] = "fr"  # after set_content, which clears Content-* headers
     return msg

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailer.domain import retries
-from suivi_common.auth import Principal
 from suivi_common import database
+from suivi_common.auth import Principal
 from suivi_common.crypto import Vault
 from suivi_common.errors import Forbidden, NotFound, Unauthorized
 from suivi_common.settings import setting

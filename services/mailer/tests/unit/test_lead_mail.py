@@ -104,7 +104,8 @@ class Capture:
         self.sent: list = []
 
     def send(self, msg) -> None:
-        self.sent.append(msg)
+        """What went out, as the server parses it (``mime.Message``: its bytes)."""
+        self.sent.append(msg.to_email_message() if hasattr(msg, "to_email_message") else msg)
 
 
 def test_smtp_channel_sends_from_the_platform_with_the_users_reply_to() -> None:
