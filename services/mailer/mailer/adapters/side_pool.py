@@ -12,7 +12,7 @@ So a worker takes at most one connection of the worker pool, and the autonomous
 transactions come from this small pool. A transaction here never waits on SMTP, on
 another service or on another worker (only on PostgreSQL), so a worker waiting for one
 of its connections waits only for short transactions to end: no cycle, no deadlock,
-whatever the burst. ``MAILER_SIDE_POOL_SIZE`` (3) connections, and up to 5 more at a
+whatever the burst. ``MAILER_SIDE_POOL_SIZE`` (5) connections, and up to 5 more at a
 peak.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ class SidePool(DependencyProvider):
         self.engine: Engine | None = None
 
     def setup(self) -> None:
-        size = max(1, int(setting("MAILER_SIDE_POOL_SIZE", 3) or 3))
+        size = max(1, int(setting("MAILER_SIDE_POOL_SIZE", 5) or 5))
         self.engine = create_engine(config[self.url_key], pool_size=size,
                                     max_overflow=OVERFLOW, pool_recycle=1800)
         ping_when_idle(self.engine, float(setting("DB_PING_IDLE_SECONDS", 10)))

@@ -40,7 +40,7 @@ from mailer import templates
 from mailer.domain import compliance_notices as rules
 from mailer.domain.compliance_notices import FAILED, PENDING, SENT, Wording
 from mailer.domain.messages import InvalidPayload, MailRequest, check_address
-from mailer.models import notice_recipients, subprocessor_notices
+from mailer.models import notice_recipients, sent_emails, subprocessor_notices
 from mailer.usecases import system_emails
 from mailer.usecases.context import Ctx
 from suivi_common import clock, consumer
@@ -135,8 +135,13 @@ def on_subprocessor_notice_due(ctx: Ctx, smtp: Any, payload: Any) -> str | None:
 def _deliver(ctx: Ctx, smtp: Any, key: uuid.UUID, kind: str, ref_id: str, stage: int,
              user_id: str, wording: Wording | None, report: Report | None) -> str:
     xact_lock(ctx.session, f"mailer-notice:{key}")
-    status = ctx.session.execute(select(R.c.status).where(R.c.id == key)).scalar()
-    if status == SENT or system_emails.already_sent(ctx, str(key)):
+    # the notice's row and the ledger's, in one statement (after the lock: its snapshot
+    # sees what an earlier delivery committed)
+    status, ledger = ctx.session.execute(select(
+        select(R.c.status).where(R.c.id == key).scalar_subquery(),
+        select(sent_emails.c.state).where(sent_emails.c.message_id == str(key))
+        .scalar_subquery())).one()
+    if status == SENT or ledger == system_emails.SENT:
         return _settle(ctx, key, kind, ref_id, stage, user_id, SENT, None, report)
     if wording is None:
         log.warning("%s %s for user %s not sent: the event has no usable email", kind, ref_id,

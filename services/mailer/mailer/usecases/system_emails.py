@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 import eventlet
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, text, update
 
 from mailer.domain import messages
 from mailer.models import sent_emails
@@ -99,6 +99,15 @@ def already_sent(ctx: Ctx, key: str) -> bool:
         sent_emails.c.message_id == key)).scalar() == SENT
 
 
+#: The ledger row of a new email, ``sending``; nothing when the key has one already. Plain
+#: SQL: SQLAlchemy cannot cache a PostgreSQL ``ON CONFLICT`` statement.
+_LEDGER_NEW = text(f"""
+INSERT INTO sent_emails (id, kind, user_id, message_id, smtp_message_id, sent_at, state)
+VALUES (:id, :kind, :user_id, :message_id, :smtp_message_id, :sent_at, '{SENDING}')
+ON CONFLICT (message_id) DO NOTHING
+RETURNING id""")
+
+
 def deliver_once(ctx: Ctx, smtp: Any, key: str, request: messages.MailRequest,
                  now: datetime | None = None) -> bool:
     """Send ``request`` once under the ledger key ``key`` (an event's message id, or what
@@ -107,13 +116,12 @@ def deliver_once(ctx: Ctx, smtp: Any, key: str, request: messages.MailRequest,
     now = now or clock.now()
     sender = ctx.settings.mail_from
     smtp_id = messages.smtp_message_id(key, request.kind, sender)
-    with ctx.autonomous() as tx:
-        state = tx.execute(select(sent_emails.c.state).where(
-            sent_emails.c.message_id == key)).scalar()
-        if state is None:
-            tx.execute(insert(sent_emails).values(
-                id=uuid.uuid4(), kind=request.kind, user_id=request.user_id,
-                message_id=key, smtp_message_id=smtp_id, sent_at=now, state=SENDING))
+    with ctx.autonomous() as tx:  # one statement when new (the common case), two else
+        state = None if tx.execute(_LEDGER_NEW, {
+            "id": uuid.uuid4(), "kind": request.kind, "user_id": request.user_id,
+            "message_id": key, "smtp_message_id": smtp_id, "sent_at": now}).first() \
+            else tx.execute(select(sent_emails.c.state).where(
+                sent_emails.c.message_id == key)).scalar()
     if state == SENT:
         log.info("%s email for user %s already sent", request.kind, request.user_id)
         return False
