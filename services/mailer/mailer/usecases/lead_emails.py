@@ -91,9 +91,10 @@ def is_opposed(session: Session, owner_id: str, bidx: bytes | None) -> bool:
 def sealed(vault: Vault, network_id: str, email_id: uuid.UUID, *, to: str, bidx: bytes,
            rendered: Rendered, locale: str, owner_id: str | None = None) -> dict[str, Any]:
     """The encrypted columns of a rendered email, and ``key_scope``: under the owner's key
-    (``seal_scope``) when ``owner_id`` is given; without it, under the network's, with
-    ``key_scope`` None (the dispatcher's render at send time: ``controller_keys`` moves
-    those rows; a caller writing ``key_scope`` must write these columns with it)."""
+    (``seal_scope``) when ``owner_id`` is given, as every writer does; without it, under
+    the network's with ``key_scope`` None, as rows were before controller keys (tests make
+    such rows; ``controller_keys`` moves them). A caller writing ``key_scope`` must write
+    these columns with it."""
     scope = seal_scope(network_id, owner_id) if owner_id is not None else network_id
 
     def enc(column: str, value: str | None) -> bytes | None:

@@ -398,19 +398,21 @@ UPDATE lead_emails AS e SET status = '{SENT}', sent_at = :now, channel = v.chann
     template_id = coalesce(v.template_id, e.template_id),
     to_address = coalesce(v.to_address, e.to_address), to_bidx = coalesce(v.to_bidx, e.to_bidx),
     subject = coalesce(v.subject, e.subject), body_text = coalesce(v.body_text, e.body_text),
-    body_html = coalesce(v.body_html, e.body_html), locale = coalesce(v.locale, e.locale)
+    body_html = coalesce(v.body_html, e.body_html), locale = coalesce(v.locale, e.locale),
+    key_scope = coalesce(v.key_scope, e.key_scope)
 FROM unnest(CAST(:ids AS uuid[]), CAST(:channels AS varchar[]), CAST(:smtp_ids AS varchar[]),
             CAST(:template_ids AS uuid[]), CAST(:to_addresses AS bytea[]),
             CAST(:to_bidxs AS bytea[]), CAST(:subjects AS bytea[]),
             CAST(:body_texts AS bytea[]), CAST(:body_htmls AS bytea[]),
-            CAST(:locales AS varchar[]))
+            CAST(:locales AS varchar[]), CAST(:key_scopes AS varchar[]))
     AS v(id, channel, smtp_id, template_id, to_address, to_bidx, subject, body_text,
-         body_html, locale)
+         body_html, locale, key_scope)
 WHERE e.id = v.id AND e.status = '{SENDING}'
 RETURNING e.id, e.lead_id, e.owner_id, e.channel""")
 #: each sealed column and the array parameter that carries it
 _SEALED = {"to_address": "to_addresses", "to_bidx": "to_bidxs", "subject": "subjects",
-           "body_text": "body_texts", "body_html": "body_htmls", "locale": "locales"}
+           "body_text": "body_texts", "body_html": "body_htmls", "locale": "locales",
+           "key_scope": "key_scopes"}
 
 
 def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
@@ -422,10 +424,11 @@ def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
         vault = ctx.vault_in(tx)
         for job in jobs:
             row, values = job.row, {}
-            if job.template_id is not None:  # rendered here: the history keeps what went
+            if job.template_id is not None:  # rendered here: the history keeps what went,
+                # under the owner's own key, as every other copy (end of contract shreds it)
                 values = {"template_id": job.template_id, **sealed(
                     vault, row.network_id, row.id, to=job.address, bidx=job.bidx,
-                    rendered=job.rendered, locale=job.locale)}
+                    rendered=job.rendered, locale=job.locale, owner_id=row.owner_id)}
             if job.outcome not in ("deferred", "refused"):
                 sent["ids"].append(row.id)
                 sent["channels"].append(job.outcome)

@@ -187,3 +187,20 @@ def test_the_end_of_contract_reports_the_copies_then_shreds_the_controllers_key(
     until(lambda: len(compliance.eoc_reports("controller_data_reported", contract)) == 2)
     late = compliance.eoc_reports("controller_data_reported", contract)[1]
     assert late["error"] and late["records"] == 0
+
+
+def test_an_automations_email_rendered_at_send_time_is_sealed_under_the_owners_key(
+        new_office, live_mailer, until) -> None:
+    """The dispatcher renders an automation's email when it sends it: that copy goes under
+    the owner's key at once, so a backup never holds it under the network's."""
+    office = new_office()
+    office.automation("meeting", office.template(subject="Bienvenue")["id"])
+    lead = office.lead()
+    office.move(lead, "meeting")
+    until(lambda: [r for r in office.emails_of(lead) if r["status"] == "sent"])
+    [row] = rows_of(live_mailer, office.user.user_id)
+    assert row.key_scope == controller_scope(office.network_id, office.user.user_id)
+    assert open_with_master(live_mailer, [row]) == ["Bienvenue"]
+    assert [e["subject"] for e in history(live_mailer, lead)] == ["Bienvenue"]
+    with RpcClient(live_mailer.cfg["AMQP_URI"], service="leads") as rpc:
+        assert rpc.mailer.rekey_controllers()["moved"] == 0  # nothing under the network key
