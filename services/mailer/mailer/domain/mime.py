@@ -49,7 +49,9 @@ def _check(value: str) -> str:
 def encoded_words(value: str) -> list[str]:
     """``value`` as RFC 2047 base64 encoded-words, each at most ``_WORD_BYTES`` of UTF-8,
     never splitting a character."""
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for char in value:
         n = len(char.encode("utf-8"))
         if size + n > _WORD_BYTES and chunk:
