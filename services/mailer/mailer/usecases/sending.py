@@ -125,8 +125,15 @@ def sendable(row: Any) -> bool:
 
 def claim(ctx: Ctx, limit: int, one: uuid.UUID | None = None) -> list[Any]:
     """Up to ``limit`` due rows (or the queued row ``one``), now ``sending`` with a lease
-    and one attempt more, committed: this worker alone sends them."""
+    and one attempt more, committed: this worker alone sends them.
+
+    The clock is read with the connection in hand and no wait left before the statement
+    (one statement on its own, in autocommit: no ``BEGIN`` round trip in between). A moment
+    read before such a wait may be gone by the time the claim runs, and the lease would be
+    short by that much: seen when a test moved the clock past a lease while a tick's claim
+    waited, and the fresh claim was released at once, a third copy sent."""
     with ctx.autonomous() as tx:
+        tx.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         return list(tx.execute(_CLAIM, {"lease_seconds": ctx.settings.lease_seconds,
                                         "now": clock.now(), "limit": limit,
                                         "one": one}).all())
