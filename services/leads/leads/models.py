@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from suivi_common.end_of_contract import define_controller_shreds
 from suivi_common.tables import define_common_tables
 
 metadata = MetaData()
@@ -480,14 +481,7 @@ stale_reminders = Table(
 
 # One row per controller (user) whose office data was destroyed: what went, the keys
 # shredded; a repeated request reports this again instead of acting twice.
-controller_shreds = Table(
-    "controller_shreds", metadata,
-    Column("user_id", ID, primary_key=True),
-    Column("contract_id", ID, nullable=False),
-    Column("shredded_at", DateTime(timezone=True), nullable=False),
-    Column("counts", JSONB, nullable=False),
-    Column("keys", JSONB, nullable=False),  # [{scope, key_id}]
-)
+controller_shreds = define_controller_shreds(metadata)
 
 
 # --- work documents (terms art. 3.A, ``usecases.documents``) ------------------------------------

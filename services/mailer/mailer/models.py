@@ -45,8 +45,8 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
+from suivi_common.end_of_contract import define_controller_shreds
 from suivi_common.tables import define_common_tables
 
 metadata = MetaData()
@@ -188,14 +188,7 @@ lead_status_seen = Table(
 #: done twice. Counts only: nothing of the person.
 #: A controller whose e-mail copies were destroyed at the end of their contract (annex
 #: IV.12): recorded once, a repeated request reports the same counts and key ids.
-controller_shreds = Table(
-    "controller_shreds", metadata,
-    Column("user_id", ID, primary_key=True),
-    Column("contract_id", ID, nullable=False),
-    Column("shredded_at", DateTime(timezone=True), nullable=False),
-    Column("counts", JSONB, nullable=False),
-    Column("keys", JSONB, nullable=False),
-)
+controller_shreds = define_controller_shreds(metadata)
 
 dsr_tasks = Table(
     "dsr_tasks", metadata,

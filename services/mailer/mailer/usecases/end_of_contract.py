@@ -19,36 +19,22 @@ the copies of the e-mails the controller's office sent to their leads (``lead_em
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mailer.models import controller_shreds, email_oppositions, lead_emails
 from mailer.usecases import controller_keys
 from mailer.usecases.context import Ctx
 from mailer.usecases.lead_emails import forget_leads, opened
 from suivi_common import clock
+from suivi_common import end_of_contract as eoc
 from suivi_common.crypto import KeyDestroyed
-from suivi_common.errors import Invalid
 
 log = logging.getLogger(__name__)
 
 SERVICE = "mailer"
-CONTROLLER_DATA_EVENT = "controller_data_reported"
-CONTROLLER_SHREDDED_EVENT = "controller_data_shredded"
 LE = lead_emails
-
-
-def _ids(payload: Any) -> tuple[str, str]:
-    if not isinstance(payload, Mapping):
-        raise Invalid("the payload is not an object")
-    contract_id, user_id = payload.get("contract_id"), payload.get("user_id")
-    if not isinstance(contract_id, str) or not contract_id or not isinstance(user_id, str) \
-            or not user_id or len(user_id) > 64:
-        raise Invalid("contract_id and user_id are required")
-    return contract_id, user_id
 
 
 def _iso(value: Any) -> str | None:
@@ -76,17 +62,14 @@ def controller_data(ctx: Ctx, user_id: str) -> dict[str, list[dict[str, Any]]]:
 
 def on_data_requested(ctx: Ctx, payload: Any) -> None:
     """``controller_data_requested``: re-key the controller's rows, read them, report."""
-    contract_id, user_id = _ids(payload)
-    base = {"contract_id": contract_id, "user_id": user_id, "service": SERVICE}
-    done = ctx.session.execute(select(controller_shreds.c.user_id).where(
-        controller_shreds.c.user_id == user_id)).first()
-    if done is not None:
-        ctx.emit(CONTROLLER_DATA_EVENT, {**base, "records": 0,
-                                         "error": "the controller's data was already destroyed"})
+    contract_id, user_id = eoc.contract_of(payload)
+    if eoc.shred_of(ctx.session, controller_shreds, user_id) is not None:
+        ctx.emit(eoc.DATA_EVENT, eoc.destroyed_report(SERVICE, contract_id, user_id))
         return
     controller_keys.rekey_owner(ctx, user_id)
     data = controller_data(ctx, user_id)
-    ctx.emit(CONTROLLER_DATA_EVENT, {**base, "records": len(data["emails"]), "data": data})
+    ctx.emit(eoc.DATA_EVENT, {"contract_id": contract_id, "user_id": user_id,
+                              "service": SERVICE, "records": len(data["emails"]), "data": data})
 
 
 def _count(ctx: Ctx, table: Any, *where: Any) -> int:
@@ -96,10 +79,9 @@ def _count(ctx: Ctx, table: Any, *where: Any) -> int:
 
 def on_shred_requested(ctx: Ctx, payload: Any) -> None:
     """``controller_shred_requested``: destroy, once; report (again, on a repeat)."""
-    contract_id, user_id = _ids(payload)
-    s = controller_shreds
+    contract_id, user_id = eoc.contract_of(payload)
     ctx.lock(f"eoc:{user_id}")
-    done = ctx.session.execute(select(s).where(s.c.user_id == user_id)).first()
+    done = eoc.shred_of(ctx.session, controller_shreds, user_id)
     if done is None:
         mine = LE.c.owner_id == user_id
         counts = {"emails": _count(ctx, LE, mine, LE.c.to_address.is_not(None)),
@@ -117,14 +99,9 @@ def on_shred_requested(ctx: Ctx, payload: Any) -> None:
         ctx.session.execute(delete(email_oppositions).where(
             email_oppositions.c.owner_id == user_id))
         keys = ctx.vault.destroy_controller(user_id, networks)
-        now = clock.now()
-        ctx.session.execute(pg_insert(s).values(
-            user_id=user_id, contract_id=contract_id, shredded_at=now, counts=counts,
-            keys=keys).on_conflict_do_nothing(index_elements=["user_id"]))
+        done = eoc.record_shred(ctx.session, controller_shreds, user_id=user_id,
+                                contract_id=contract_id, at=clock.now(), counts=counts,
+                                keys=keys)
         log.info("end of contract %s: controller %s's e-mail copies shredded (%s, %d key(s))",
                  contract_id, user_id, counts, len(keys))
-        done = ctx.session.execute(select(s).where(s.c.user_id == user_id)).one()
-    ctx.emit(CONTROLLER_SHREDDED_EVENT, {
-        "contract_id": contract_id, "user_id": user_id, "service": SERVICE,
-        "shredded_at": done.shredded_at.isoformat(), "counts": dict(done.counts),
-        "keys": list(done.keys)})
+    ctx.emit(eoc.SHREDDED_EVENT, eoc.shredded_report(SERVICE, contract_id, done))

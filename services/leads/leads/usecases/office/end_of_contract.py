@@ -18,11 +18,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from leads.domain import office_records as records
 from leads.models import (
@@ -38,27 +36,15 @@ from leads.models import (
 from leads.usecases import documents
 from leads.usecases.office import controller_keys, history, one_lead, wiping
 from leads.usecases.office.context import OfficeCtx, scope_of
+from suivi_common import end_of_contract as eoc
 from suivi_common.crypto import KeyDestroyed
-from suivi_common.errors import Invalid
 
 log = logging.getLogger(__name__)
 
 SERVICE = "leads"
-CONTROLLER_DATA_EVENT = "controller_data_reported"
-CONTROLLER_SHREDDED_EVENT = "controller_data_shredded"
 WIPE_BATCH = 1000
 REASON = "end_of_contract"
 T = office_leads
-
-
-def _ids(payload: Any) -> tuple[str, str]:
-    if not isinstance(payload, Mapping):
-        raise Invalid("the payload is not an object")
-    contract_id, user_id = payload.get("contract_id"), payload.get("user_id")
-    if not isinstance(contract_id, str) or not contract_id or not isinstance(user_id, str) \
-            or not user_id or len(user_id) > 64:
-        raise Invalid("contract_id and user_id are required")
-    return contract_id, user_id
 
 
 def _iso(value: Any) -> str | None:
@@ -122,18 +108,15 @@ def controller_data(ctx: OfficeCtx, user_id: str) -> dict[str, Any]:
 
 def on_data_requested(ctx: OfficeCtx, payload: Any) -> None:
     """``controller_data_requested``: re-key the controller's rows, read them, report."""
-    contract_id, user_id = _ids(payload)
-    done = ctx.session.execute(select(controller_shreds.c.user_id).where(
-        controller_shreds.c.user_id == user_id)).first()
-    if done is not None:
-        ctx.emit(CONTROLLER_DATA_EVENT, {"contract_id": contract_id, "user_id": user_id,
-                                "service": SERVICE, "records": 0,
-                                "error": "the controller's data was already destroyed"})
+    contract_id, user_id = eoc.contract_of(payload)
+    if eoc.shred_of(ctx.session, controller_shreds, user_id) is not None:
+        ctx.emit(eoc.DATA_EVENT, eoc.destroyed_report(SERVICE, contract_id, user_id))
         return
     controller_keys.rekey_owner(ctx, user_id)
     data = controller_data(ctx, user_id)
-    ctx.emit(CONTROLLER_DATA_EVENT, {"contract_id": contract_id, "user_id": user_id, "service": SERVICE,
-                            "records": sum(len(v) for v in data.values()), "data": data})
+    ctx.emit(eoc.DATA_EVENT, {"contract_id": contract_id, "user_id": user_id,
+                              "service": SERVICE, "data": data,
+                              "records": sum(len(v) for v in data.values())})
 
 
 def _count(ctx: OfficeCtx, query: Any) -> int:
@@ -173,10 +156,9 @@ def _shred_keys(ctx: OfficeCtx, user_id: str) -> list[dict[str, str]]:
 
 def on_shred_requested(ctx: OfficeCtx, payload: Any) -> None:
     """``controller_shred_requested``: destroy, once; report (again, on a repeat)."""
-    contract_id, user_id = _ids(payload)
-    s = controller_shreds
+    contract_id, user_id = eoc.contract_of(payload)
     ctx.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"eoc:{user_id}"))))
-    done = ctx.session.execute(select(s).where(s.c.user_id == user_id)).first()
+    done = eoc.shred_of(ctx.session, controller_shreds, user_id)
     if done is None:
         counts = _counts(ctx, user_id)
         while ids := wiping.pick(ctx.session, [T.c.owner_id == user_id], WIPE_BATCH):
@@ -189,12 +171,8 @@ def on_shred_requested(ctx: OfficeCtx, payload: Any) -> None:
                             .where(office_export_chunks.c.export_id.in_(exports)))
         documents.erase_owner(ctx, user_id)
         keys = _shred_keys(ctx, user_id)
-        ctx.session.execute(pg_insert(s).values(
-            user_id=user_id, contract_id=contract_id, shredded_at=ctx.now, counts=counts,
-            keys=keys).on_conflict_do_nothing(index_elements=["user_id"]))
+        done = eoc.record_shred(ctx.session, controller_shreds, user_id=user_id,
+                                contract_id=contract_id, at=ctx.now, counts=counts, keys=keys)
         log.info("end of contract %s: controller %s shredded (%s, %d key(s))", contract_id,
                  user_id, counts, len(keys))
-        done = ctx.session.execute(select(s).where(s.c.user_id == user_id)).one()
-    ctx.emit(CONTROLLER_SHREDDED_EVENT, {"contract_id": contract_id, "user_id": user_id,
-                              "service": SERVICE, "shredded_at": done.shredded_at.isoformat(),
-                              "counts": dict(done.counts), "keys": list(done.keys)})
+    ctx.emit(eoc.SHREDDED_EVENT, eoc.shredded_report(SERVICE, contract_id, done))
