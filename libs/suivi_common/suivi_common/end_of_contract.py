@@ -6,7 +6,7 @@ everywhere, so they live here; what each service reads and destroys stays in tha
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -51,10 +51,17 @@ def shred_of(session: Session, shreds: Table, user_id: str) -> Row[Any] | None:
     return session.execute(select(shreds).where(shreds.c.user_id == user_id)).first()
 
 
-def destroyed_report(service: str, contract_id: str, user_id: str) -> dict[str, Any]:
-    """The answer to a data request that comes after the destruction."""
-    return {"contract_id": contract_id, "user_id": user_id, "service": service,
-            "records": 0, "error": "the controller's data was already destroyed"}
+def data_report(session: Session, shreds: Table, service: str, payload: Any,
+                read: Callable[[str], Mapping[str, list[Any]]]) -> dict[str, Any]:
+    """``controller_data_reported``'s payload for a request: ``read(user_id)`` (the
+    service's rows of that controller, by kind), or, once destroyed, a report that says so.
+    The service emits it (in its own transaction and outbox)."""
+    contract_id, user_id = contract_of(payload)
+    base = {"contract_id": contract_id, "user_id": user_id, "service": service}
+    if shred_of(session, shreds, user_id) is not None:
+        return {**base, "records": 0, "error": "the controller's data was already destroyed"}
+    data = dict(read(user_id))
+    return {**base, "records": sum(len(v) for v in data.values()), "data": data}
 
 
 def record_shred(session: Session, shreds: Table, *, user_id: str, contract_id: str,

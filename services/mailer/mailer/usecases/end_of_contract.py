@@ -62,14 +62,11 @@ def controller_data(ctx: Ctx, user_id: str) -> dict[str, list[dict[str, Any]]]:
 
 def on_data_requested(ctx: Ctx, payload: Any) -> None:
     """``controller_data_requested``: re-key the controller's rows, read them, report."""
-    contract_id, user_id = eoc.contract_of(payload)
-    if eoc.shred_of(ctx.session, controller_shreds, user_id) is not None:
-        ctx.emit(eoc.DATA_EVENT, eoc.destroyed_report(SERVICE, contract_id, user_id))
-        return
-    controller_keys.rekey_owner(ctx, user_id)
-    data = controller_data(ctx, user_id)
-    ctx.emit(eoc.DATA_EVENT, {"contract_id": contract_id, "user_id": user_id,
-                              "service": SERVICE, "records": len(data["emails"]), "data": data})
+    def read(user_id: str) -> dict[str, list[dict[str, Any]]]:
+        controller_keys.rekey_owner(ctx, user_id)
+        return controller_data(ctx, user_id)
+    ctx.emit(eoc.DATA_EVENT, eoc.data_report(ctx.session, controller_shreds, SERVICE, payload,
+                                             read))
 
 
 def _count(ctx: Ctx, table: Any, *where: Any) -> int:
