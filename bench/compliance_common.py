@@ -1,9 +1,7 @@
 """What the compliance benchmarks (issue 12 §7) share: where PostgreSQL is, the machine's
 load, and CPU seconds from ``/proc``.
 
-Why its own PostgreSQL URL: the older suites hard-code port 5432, which on a shared machine
-can be another cluster (the proof runs of the test suite). These suites derive it from
-``SUIVI_PG_BASE`` (what the tests use), else ``PGPORT`` (5432 when neither is set), so a
+The cluster is the tests' (``infra.PG_BASE``: ``SUIVI_PG_BASE``, else ``PGPORT``), so a
 benchmark lands on the cluster its shell names.
 """
 from __future__ import annotations
@@ -17,10 +15,7 @@ import psycopg
 
 from suivi_common.testing import infra
 
-PG_BASE = os.environ.get("SUIVI_PG_BASE") or (
-    f"postgresql+psycopg://postgres@127.0.0.1:{os.environ.get('PGPORT', '5432')}")
-#: ``psycopg.connect`` wants no ``+psycopg`` driver suffix
-PG_PLAIN = PG_BASE.replace("postgresql+psycopg://", "postgresql://")
+PG_BASE, PG_PLAIN = infra.PG_BASE, infra.PG_PLAIN
 SUFFIX = infra.DB_SUFFIX
 
 

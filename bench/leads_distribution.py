@@ -43,11 +43,8 @@ from suivi_common.principals import ensure_key_file  # noqa: E402
 from suivi_common.rpc import RpcClient  # noqa: E402
 from suivi_common.testing import infra  # noqa: E402
 
-#: The cluster of ``SUIVI_PG_BASE`` (what the tests use), else ``PGPORT`` (5432 when neither
-#: is set): never a hard-coded port, so a shared machine's other cluster is left alone.
-PG_BASE = os.environ.get("SUIVI_PG_BASE") or (
-    f"postgresql+psycopg://postgres@127.0.0.1:{os.environ.get('PGPORT', '5432')}")
-PG = PG_BASE.replace("postgresql+psycopg://", "postgresql://", 1)
+#: the tests' cluster (``infra.PG_BASE``), never a hard-coded port
+PG_BASE, PG = infra.PG_BASE, infra.PG_PLAIN
 SEED_DB, RUN_DB = "leads_bench_seed", "leads_bench_run"
 COUNTRIES = ("FR", "BE", "CH", "LU")
 TIERS = ("standard", "premium", "premium_plus")

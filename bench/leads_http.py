@@ -52,7 +52,7 @@ class Stack:
         self.gateway: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
-        return {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB}",
+        return {"DATABASE_URL": f"{infra.PG_BASE}/{DB}",
                 "AMQP_URI": self.uri, "SUIVI_ENV": "dev", "LOG_LEVEL": "WARNING",
                 "SUIVI_MASTER_KEY_FILE": str(self.key_file),
                 "SUIVI_PRINCIPAL_KEY_FILE": str(self.work / "principal.key"),
@@ -99,12 +99,12 @@ class Stack:
             os.killpg(self.gateway.pid, 15)
             self.gateway.wait()
         infra.delete_vhost(self.vhost)
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
+        with psycopg.connect(f"{infra.PG_PLAIN}/postgres",
                              autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
 
     def count(self, sql: str) -> int:
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB}") as conn:
+        with psycopg.connect(f"{infra.PG_PLAIN}/{DB}") as conn:
             return int(conn.execute(sql).fetchone()[0])
 
 

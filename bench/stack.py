@@ -35,7 +35,7 @@ def free_port() -> int:
 
 def fresh_platform(suffix: str = "_bench", services: tuple[str, ...] = tuple(SERVICES),
                    **extra_env: str) -> Platform:
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{infra.PG_PLAIN}/postgres", autocommit=True) as conn:
         for service in SERVICES:
             conn.execute(f'DROP DATABASE IF EXISTS "{service}{suffix}" WITH (FORCE)')
     var_dir = Path(tempfile.mkdtemp(prefix="suivi-bench-"))

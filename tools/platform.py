@@ -33,7 +33,8 @@ SERVICES: dict[str, tuple[str, str]] = {  # config, nameko target
     name: (f"services/{name}/config.yaml", f"{name}.service:{name.capitalize()}Service")
     for name in suivi_common.SERVICES}
 GATEWAY = ("gateway/config.yaml", "gateway.service:GatewayService")
-PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
+PG_BASE = os.environ.get("SUIVI_PG_BASE") or (  # as the tests: SUIVI_PG_BASE, else PGPORT
+    f"postgresql+psycopg://postgres@127.0.0.1:{os.environ.get('PGPORT', '5432')}")
 AMQP_BASE = os.environ.get("SUIVI_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
 DEV_STAFF = ("staff@suivi.test", "staff-dev-password-2026")
 DEV_CAPTURE_PASSWORD = "suivi-capture-dev-password"

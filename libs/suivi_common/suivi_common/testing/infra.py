@@ -18,7 +18,12 @@ from sqlalchemy.engine import Engine, make_url
 from suivi_common.database import Database
 from suivi_common.migrations import ensure_database, upgrade
 
-PG_BASE = os.environ.get("SUIVI_PG_BASE", "postgresql+psycopg://postgres@127.0.0.1:5432")
+#: The cluster of ``SUIVI_PG_BASE``, else ``PGPORT`` on loopback (5432 when neither is set):
+#: what tests and benchmarks use, so a shared machine's other cluster is left alone.
+PG_BASE = os.environ.get("SUIVI_PG_BASE") or (
+    f"postgresql+psycopg://postgres@127.0.0.1:{os.environ.get('PGPORT', '5432')}")
+#: the same as ``psycopg.connect`` wants it (no ``+psycopg`` driver suffix)
+PG_PLAIN = PG_BASE.replace("postgresql+psycopg://", "postgresql://", 1)
 AMQP_BASE = os.environ.get("SUIVI_AMQP_BASE", "amqp://guest:guest@127.0.0.1:5672")
 
 
