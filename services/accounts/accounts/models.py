@@ -125,6 +125,10 @@ sessions = Table(
     _ts("last_used_at", nullable=False),
     _ts("expires_at", nullable=False),
     _ts("revoked_at"),
+    # where the login came from, shown in the user's list of sessions; encrypted under the
+    # user's scope like their other personal data (NULL for sessions opened before)
+    Column("ip", LargeBinary),
+    Column("user_agent", LargeBinary),
 )
 
 password_tokens = Table(

@@ -17,6 +17,7 @@ from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
     networks,
+    password_change,
     password_tokens,
     payments,
     plan_orders,
@@ -25,6 +26,7 @@ from accounts.usecases import (
     register,
     reminders,
     retention,
+    sessions,
     settlement,
     staff,
     subject_requests,
@@ -52,8 +54,9 @@ class AccountsService(PlatformService):
 
     # --- authentication (anonymous) ---------------------------------------------------
     @rpc_api
-    def login(self, email: str, password: str, ip: str) -> dict[str, Any]:
-        return auth.login(self.ctx, email, password, ip)
+    def login(self, email: str, password: str, ip: str,
+              user_agent: str | None = None) -> dict[str, Any]:
+        return auth.login(self.ctx, email, password, ip, user_agent)
 
     @rpc_internal(services=("gateway",))
     def authenticate(self, token: str) -> dict[str, Any]:
@@ -87,6 +90,26 @@ class AccountsService(PlatformService):
     @rpc_api
     def terminate(self) -> None:
         profile.terminate(self.ctx)
+
+    # --- the caller's password and sessions (account security) -------------------------
+    @rpc_api
+    def change_password(self, current_password: str, new_password: str, token: str,
+                        ip: str) -> dict[str, Any]:
+        return password_change.change_password(self.ctx, current_password, new_password,
+                                               token, ip)
+
+    @rpc_api
+    def list_sessions(self, token: str, cursor: str | None = None,
+                      limit: int | None = None) -> dict[str, Any]:
+        return sessions.list_sessions(self.ctx, token, cursor, limit)
+
+    @rpc_api
+    def revoke_session(self, session_id: str) -> dict[str, Any]:
+        return sessions.revoke_session(self.ctx, session_id)
+
+    @rpc_api
+    def revoke_other_sessions(self, token: str) -> dict[str, Any]:
+        return sessions.revoke_others(self.ctx, token)
 
     # --- terms -----------------------------------------------------------------------
     @rpc_api

@@ -1,6 +1,8 @@
 """One-time tokens that let a user choose a password: sent by email on invitation and
-on reset. Stored hashed, valid 72 h (configurable), used once; issuing a new one
-voids the older ones, so only the latest email works.
+on reset. Stored hashed, used once; an invitation's is valid 72 h
+(``PASSWORD_TOKEN_HOURS``), a reset's 1 h (``PASSWORD_RESET_TTL_SECONDS``: a reset link
+in a mailbox someone else reads is a takeover, and its owner is waiting for it); issuing
+a new one voids the older ones, so only the latest email works.
 
 The token never travels in an event (nor, therefore, in a dead letter): ``user_invited``
 and ``password_reset_requested`` carry the link's reference (its row id). When it sends,
@@ -40,7 +42,8 @@ def issue(ctx: Ctx, user_id: uuid.UUID, purpose: str, now: datetime) -> tuple[st
         password_tokens.c.user_id == user_id, password_tokens.c.used_at.is_(None),
         password_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
     link_ref = uuid.uuid4()
-    expires_at = now + ctx.settings.password_token_ttl
+    expires_at = now + tokens.link_ttl(purpose == RESET, ctx.settings.password_token_ttl,
+                                       ctx.settings.reset_token_ttl)
     ctx.session.execute(password_tokens.insert().values(
         id=link_ref, user_id=user_id, token_hash=tokens.token_hash(_token_of(ctx, str(link_ref))),
         purpose=purpose, created_at=now, expires_at=expires_at))
