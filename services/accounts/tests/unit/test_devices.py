@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from accounts.domain import devices
+from accounts.domain.networks import invitation_conflict_told
 from accounts.domain.sessions import SessionPolicy, link_ttl
 
 NOW = datetime(2026, 6, 10, 8, tzinfo=UTC)
@@ -35,3 +36,9 @@ def test_a_session_is_live_until_revoked_idle_or_past_its_life() -> None:
 def test_a_reset_link_is_short_an_invitation_long() -> None:
     assert link_ttl(True, timedelta(hours=72), timedelta(hours=1)) == timedelta(hours=1)
     assert link_ttl(False, timedelta(hours=72), timedelta(hours=1)) == timedelta(hours=72)
+
+
+def test_an_invitation_tells_a_taken_address_only_inside_the_admins_network() -> None:
+    assert invitation_conflict_told("net-a", "net-a")
+    assert not invitation_conflict_told("net-b", "net-a")
+    assert not invitation_conflict_told(None, "net-a")  # staff
