@@ -121,3 +121,46 @@ def test_a_reset_link_expires_after_an_hour_on_the_platform_clock(
         moved_clock.forward(3000)
         anon.post("/api/auth/set-password", {"token": link, "password": NEW_PASSWORD}, expect=200)
         log_in(base_url, admin.email, NEW_PASSWORD)
+
+
+def test_an_email_changes_through_the_link_and_the_old_address_is_told(
+        base_url: str, make_network: Any, mailbox: Mailbox, moved_clock: Any,
+        unique: str) -> None:
+    _, admin = make_network(password="Correct-Horse-Battery-42")
+    old_address, new_address = admin.email, f"moved-{unique}@example.org"
+    other = log_in(base_url, old_address, "Correct-Horse-Battery-42")
+    moved_clock.forward(120)  # past the invitation's one-link-a-minute bound
+
+    with step("asking sends a link to the new address and changes nothing yet"):
+        status, body = admin.call("POST", "/api/me/email", {
+            "new_email": new_address, "current_password": "Wrong-Password-Here-1"})
+        assert status == 403 and body["error"]["code"] == "current_password_wrong", body
+        admin.post("/api/me/email", {"new_email": new_address,
+                                     "current_password": "Correct-Horse-Battery-42"}, expect=202)
+        msg = mailbox.wait_for(new_address, "Confirmez", timeout=90.0)
+        match = re.search(r"confirm-email\?token=([A-Za-z0-9_\-]+)", mailbox.text_of(msg))
+        assert match, mailbox.text_of(msg)
+        assert admin.get("/api/me")["email"] == old_address
+        status, body = admin.call("PATCH", "/api/me", {"email": new_address})
+        assert status == 400 and body["error"]["code"] == "email_change_needs_confirmation"
+
+    with step("the link changes it, tells the old address and ends the other sessions"):
+        done = admin.post("/api/auth/confirm-email", {"token": match.group(1)}, expect=200)
+        assert done == {"email": new_address}
+        assert admin.get("/api/me")["email"] == new_address
+        assert other.call("GET", "/api/me")[0] == 401
+        notice = mailbox.wait_for(old_address, "a changé", timeout=90.0)
+        assert new_address not in mailbox.text_of(notice)
+        log_in(base_url, new_address, "Correct-Horse-Battery-42")
+
+
+def test_an_invitation_does_not_tell_an_address_used_in_another_network(
+        make_network: Any) -> None:
+    _, alice = make_network()
+    _, bob = make_network()
+    elsewhere = bob.post("/api/network/members", {"email": alice.email, "first_name": "A",
+                                                  "last_name": "B"}, expect=201)
+    assert elsewhere["status"] == "invited" and elsewhere["email"] == alice.email
+    status, body = alice.call("POST", "/api/network/members", {
+        "email": alice.email, "first_name": "A", "last_name": "B"})
+    assert status == 409 and body["error"]["code"] == "email_taken"

@@ -1,5 +1,5 @@
-"""The caller's password and sessions: change the password, list the live sessions,
-revoke one or all the others.
+"""The caller's password, sessions and email: change the password, list the live
+sessions, revoke one or all the others; change the email through a link sent to it.
 
 Accounts tells the caller's own session by its bearer token (forwarded, as for a logout).
 A revocation drops the user's cached token answers here and, through the
@@ -8,9 +8,13 @@ its next request, not up to ``AUTH_CACHE_SECONDS`` later.
 """
 from typing import Any
 
-from gateway.auth import evict_user
+from gateway.auth import bearer_token, evict_user
 from gateway.http import Req, api
 from gateway.schemas.account_security import (
+    ConfirmEmailIn,
+    ConfirmEmailOut,
+    EmailChangeIn,
+    EmailChangeOut,
     PasswordChangeIn,
     PasswordChangeOut,
     SessionPageOut,
@@ -55,3 +59,20 @@ class AccountSecurityRoutes:
         result = self.accounts.revoke_other_sessions(req.token)
         self._sessions_changed(req)
         return result
+
+    @api("POST", "/api/me/email", terms_gate=False, body=EmailChangeIn, response=EmailChangeOut,
+         status=202, tags=("profile",), errors=(429,),
+         summary="Change my email: a confirmation link goes to the new address")
+    def request_email_change(self, req: Req) -> Any:
+        return self.accounts.request_email_change(req.body["new_email"],
+                                                  req.body["current_password"], req.ip)
+
+    @api("POST", "/api/auth/confirm-email", auth=None, body=ConfirmEmailIn,
+         response=ConfirmEmailOut, tags=("auth",),
+         summary="Confirm a new email from its link; the old address is told, other sessions end")
+    def confirm_email(self, req: Req) -> Any:
+        # opened while logged in: that session is the caller's and stays valid
+        result = self.accounts.confirm_email_change(req.body["token"], bearer_token(req.http))
+        evict_user(result["user_id"])
+        self.dispatch("principal_changed", {"user_id": result["user_id"]})
+        return {"email": result["email"]}

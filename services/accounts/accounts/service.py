@@ -16,6 +16,7 @@ from accounts.models import common
 from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
+    email_change,
     networks,
     password_change,
     password_tokens,
@@ -110,6 +111,15 @@ class AccountsService(PlatformService):
     @rpc_api
     def revoke_other_sessions(self, token: str) -> dict[str, Any]:
         return sessions.revoke_others(self.ctx, token)
+
+    @rpc_api
+    def request_email_change(self, new_email: str, current_password: str,
+                             ip: str) -> dict[str, Any]:
+        return email_change.request_email_change(self.ctx, new_email, current_password, ip)
+
+    @rpc_api
+    def confirm_email_change(self, token: str, current_token: str | None = None) -> dict[str, Any]:
+        return email_change.confirm_email_change(self.ctx, token, current_token)
 
     # --- terms -----------------------------------------------------------------------
     @rpc_api

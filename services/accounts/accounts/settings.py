@@ -54,6 +54,9 @@ class Settings:
     def set_password_url(self, token: str) -> str:
         return f"{self.public_url}/set-password?token={token}"
 
+    def confirm_email_url(self, token: str) -> str:
+        return f"{self.public_url}/confirm-email?token={token}"
+
 
 def _prices() -> dict[str, int]:
     raw: Any = TUNABLES.get("SUBSCRIPTION_PRICES_CENTS")

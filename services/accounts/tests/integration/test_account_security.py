@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from suivi_common import clock
-from suivi_common.errors import Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 
 PASSWORD = "violet tractor mango river"
 NEW_PASSWORD = "quiet harbour lantern 81"
@@ -143,3 +143,81 @@ def test_a_reset_link_lasts_an_hour_an_invitation_three_days(h: Any, network: di
     token = h.invitation_token(invited["id"])
     clock.advance(timedelta(hours=71))
     h.anon.set_password(token, PASSWORD)
+
+
+def confirm_token(h: Any, link_ref: str) -> str:
+    """The token of an email change's link, as the mailer fetches it."""
+    link = h.service("mailer").password_link(link_ref)
+    assert link["purpose"] == "email_change" and "set_password_url" not in link
+    assert link["url"].startswith(f"{h.public_url}/confirm-email?token=")
+    return str(link["url"].split("token=", 1)[1])
+
+
+def test_an_email_changes_only_through_the_link_sent_to_the_new_address(
+        h: Any, network: dict[str, Any]) -> None:
+    mine, other = login(h), login(h)
+    me = h.rpc(network["admin"])
+    with pytest.raises(Forbidden) as err:
+        me.request_email_change("alice@new.test", "not my password", IP)
+    assert err.value.code == "current_password_wrong"
+    with pytest.raises(Invalid):
+        me.request_email_change("admin@soleil.test", PASSWORD, IP)
+    clock.advance(timedelta(minutes=2))  # past the invitation's one-link-a-minute bound
+    assert me.request_email_change("Alice@New.test", PASSWORD, IP) == {
+        "ok": True, "sent_to": "alice@new.test"}
+    asked = h.wait_event("email_change_requested")
+    assert asked["email"] == "alice@new.test" and asked["user_id"] == network["admin_id"]
+    assert "token" not in str(asked)
+    assert me.get_me()["email"] == "admin@soleil.test"  # nothing yet
+    raw = h.scalar("SELECT new_email FROM password_tokens WHERE purpose = 'email_change'")
+    assert b"alice@new.test" not in bytes(raw)
+    token = confirm_token(h, asked["link_ref"])
+    with pytest.raises(Invalid):  # an email change's link never sets a password
+        h.anon.set_password(token, NEW_PASSWORD)
+    assert h.anon.confirm_email_change(token, mine) == {"user_id": network["admin_id"],
+                                                         "email": "alice@new.test"}
+    assert me.get_me()["email"] == "alice@new.test"
+    changed = h.wait_event("email_changed")
+    assert changed["email"] == "admin@soleil.test" and changed["user_id"] == network["admin_id"]
+    h.gateway.authenticate(mine)
+    with pytest.raises(Unauthorized):
+        h.gateway.authenticate(other)
+    login(h, "alice@new.test")
+    with pytest.raises(Unauthorized):
+        h.anon.login("admin@soleil.test", PASSWORD, IP)
+    with pytest.raises(Invalid) as bad:  # used once
+        h.anon.confirm_email_change(token, None)
+    assert bad.value.code == "token_invalid"
+
+
+def test_an_email_change_link_dies_and_a_taken_address_is_not_told(
+        h: Any, network: dict[str, Any]) -> None:
+    h.new_member(network, "bruno@soleil.test")
+    me = h.rpc(network["admin"])
+    clock.advance(timedelta(minutes=2))
+    # the same answer for an address with an account, and no link is sent
+    assert me.request_email_change("bruno@soleil.test", PASSWORD, IP) == {
+        "ok": True, "sent_to": "bruno@soleil.test"}
+    assert h.events_of("email_change_requested") == []
+    me.request_email_change("alice@new.test", PASSWORD, IP)
+    token = confirm_token(h, h.wait_event("email_change_requested")["link_ref"])
+    clock.advance(timedelta(minutes=61))
+    with pytest.raises(Invalid) as err:
+        h.anon.confirm_email_change(token, None)
+    assert err.value.code == "token_invalid"
+    assert me.get_me()["email"] == "admin@soleil.test"
+    # a reset link is no email confirmation
+    h.anon.request_password_reset("admin@soleil.test")
+    reset_token = h.link_token(h.wait_event("password_reset_requested")["link_ref"])
+    with pytest.raises(Invalid):
+        h.anon.confirm_email_change(reset_token, None)
+    # taken between the request and the link: told then, to whoever holds the new mailbox
+    clock.advance(timedelta(minutes=2))
+    me.request_email_change("late@soleil.test", PASSWORD, IP)
+    token = confirm_token(h, h.wait_event(
+        "email_change_requested", lambda p: p["email"] == "late@soleil.test")["link_ref"])
+    h.rpc(network["admin"]).invite_member("late@soleil.test", "Late", "Comer")
+    with pytest.raises(Conflict) as taken:
+        h.anon.confirm_email_change(token, None)
+    assert taken.value.code == "email_taken"
+    assert me.get_me()["email"] == "admin@soleil.test"
