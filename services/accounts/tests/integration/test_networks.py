@@ -274,6 +274,7 @@ def test_profile_update(h: Any) -> None:
         assert err.value.code == "email_change_needs_confirmation"
     assert me.update_me({"email": "M@soleil.test", "first_name": "Jeanne"})["email"] == \
         "m@soleil.test"  # unchanged: fine
+    h.anon.login("m@soleil.test", PASSWORD, "203.0.113.5")  # concludes the contract
     got = me.get_me()
     assert got["terms"] == {"current_version": "2026-01", "accepted": False}
     assert got["privacy"] == {"admin_access": True} and got["contract_concluded_at"]
