@@ -5,6 +5,7 @@ it holds no data, authenticates through accounts, and calls services over RPC.
 """
 import suivi_common  # noqa: F401  (first: green psycopg, even if unused here)
 from gateway.auth import Auth
+from gateway.routes.account_security import AccountSecurityRoutes
 from gateway.routes.auth import AuthRoutes
 from gateway.routes.billing import BillingRoutes
 from gateway.routes.compliance import ComplianceRoutes
@@ -27,7 +28,8 @@ from suivi_common.rpc import ServiceRpc
 
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
-                     PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes):
+                     PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes,
+                     AccountSecurityRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

@@ -14,7 +14,8 @@ class AuthRoutes:
     @api("POST", "/api/auth/login", auth=None, body=LoginIn, response=LoginOut, tags=("auth",),
          errors=(401, 403, 429), summary="Log in; returns a bearer token")
     def login(self, req: Req) -> Any:
-        return self.accounts.login(req.body["email"], req.body["password"], req.ip)
+        return self.accounts.login(req.body["email"], req.body["password"], req.ip,
+                                   user_agent=req.http.headers.get("User-Agent"))
 
     @api("POST", "/api/auth/logout", auth="any", response=Ok, tags=("auth",),
          summary="Revoke the current token at once")

@@ -125,6 +125,10 @@ sessions = Table(
     _ts("last_used_at", nullable=False),
     _ts("expires_at", nullable=False),
     _ts("revoked_at"),
+    # where the login came from, shown in the user's list of sessions; encrypted under the
+    # user's scope like their other personal data (NULL for sessions opened before)
+    Column("ip", LargeBinary),
+    Column("user_agent", LargeBinary),
 )
 
 password_tokens = Table(
@@ -132,7 +136,9 @@ password_tokens = Table(
     Column("id", Uuid, primary_key=True),
     Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
     Column("token_hash", LargeBinary, nullable=False, unique=True),
-    Column("purpose", String(20), nullable=False),  # invitation | reset
+    Column("purpose", String(20), nullable=False),  # invitation | reset | email_change
+    # an email change's new address, encrypted like users.email (NULL for the others)
+    Column("new_email", LargeBinary),
     _ts("created_at", nullable=False),
     _ts("expires_at", nullable=False),
     _ts("used_at"),

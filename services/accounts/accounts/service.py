@@ -16,7 +16,9 @@ from accounts.models import common
 from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
+    email_change,
     networks,
+    password_change,
     password_tokens,
     payments,
     plan_orders,
@@ -25,6 +27,7 @@ from accounts.usecases import (
     register,
     reminders,
     retention,
+    sessions,
     settlement,
     staff,
     subject_requests,
@@ -52,8 +55,9 @@ class AccountsService(PlatformService):
 
     # --- authentication (anonymous) ---------------------------------------------------
     @rpc_api
-    def login(self, email: str, password: str, ip: str) -> dict[str, Any]:
-        return auth.login(self.ctx, email, password, ip)
+    def login(self, email: str, password: str, ip: str,
+              user_agent: str | None = None) -> dict[str, Any]:
+        return auth.login(self.ctx, email, password, ip, user_agent)
 
     @rpc_internal(services=("gateway",))
     def authenticate(self, token: str) -> dict[str, Any]:
@@ -87,6 +91,35 @@ class AccountsService(PlatformService):
     @rpc_api
     def terminate(self) -> None:
         profile.terminate(self.ctx)
+
+    # --- the caller's password and sessions (account security) -------------------------
+    @rpc_api
+    def change_password(self, current_password: str, new_password: str, token: str,
+                        ip: str) -> dict[str, Any]:
+        return password_change.change_password(self.ctx, current_password, new_password,
+                                               token, ip)
+
+    @rpc_api
+    def list_sessions(self, token: str, cursor: str | None = None,
+                      limit: int | None = None) -> dict[str, Any]:
+        return sessions.list_sessions(self.ctx, token, cursor, limit)
+
+    @rpc_api
+    def revoke_session(self, session_id: str) -> dict[str, Any]:
+        return sessions.revoke_session(self.ctx, session_id)
+
+    @rpc_api
+    def revoke_other_sessions(self, token: str) -> dict[str, Any]:
+        return sessions.revoke_others(self.ctx, token)
+
+    @rpc_api
+    def request_email_change(self, new_email: str, current_password: str,
+                             ip: str) -> dict[str, Any]:
+        return email_change.request_email_change(self.ctx, new_email, current_password, ip)
+
+    @rpc_api
+    def confirm_email_change(self, token: str, current_token: str | None = None) -> dict[str, Any]:
+        return email_change.confirm_email_change(self.ctx, token, current_token)
 
     # --- terms -----------------------------------------------------------------------
     @rpc_api

@@ -21,7 +21,7 @@ TUNABLES = Tunables(
     LOGIN_MAX_IP_FAILURES=30, SUBSCRIPTION_PRICES_CENTS=None,
     SUIVI_STAFF_EMAIL=None, SUIVI_STAFF_PASSWORD=None,
     SUBSCRIPTION_REMINDER_DAYS=7, SUBSCRIPTION_REMINDER_INTERVAL_SECONDS=3600,
-    OFFICE_OPENING_WINDOW_MINUTES=30,
+    OFFICE_OPENING_WINDOW_MINUTES=30, PASSWORD_RESET_TTL_SECONDS=3600,
 )
 
 
@@ -40,6 +40,8 @@ class Settings:
     reminder_days: int = 7
     #: an admin's looks into one member's office within this span are one opening
     office_opening_window: timedelta = timedelta(minutes=30)
+    #: a reset link lasts this long (an invitation's: ``password_token_ttl``)
+    reset_token_ttl: timedelta = timedelta(hours=1)
 
     @property
     def card_callback_url(self) -> str:
@@ -51,6 +53,9 @@ class Settings:
 
     def set_password_url(self, token: str) -> str:
         return f"{self.public_url}/set-password?token={token}"
+
+    def confirm_email_url(self, token: str) -> str:
+        return f"{self.public_url}/confirm-email?token={token}"
 
 
 def _prices() -> dict[str, int]:
@@ -81,6 +86,7 @@ def load() -> Settings:
         prices_cents=_prices(),
         reminder_days=max(0, t.get_int("SUBSCRIPTION_REMINDER_DAYS")),
         office_opening_window=timedelta(minutes=max(0, t.get_int("OFFICE_OPENING_WINDOW_MINUTES"))),
+        reset_token_ttl=timedelta(seconds=max(60, t.get_int("PASSWORD_RESET_TTL_SECONDS"))),
     )
 
 

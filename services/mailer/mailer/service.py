@@ -185,6 +185,14 @@ class MailerService(GoogleEntrypoints, PlatformService):
     def on_password_reset_requested(self, payload: dict[str, Any]) -> None:
         self._mail("password_reset_requested", payload)
 
+    @reliable_handler("accounts", "email_change_requested")
+    def on_email_change_requested(self, payload: dict[str, Any]) -> None:
+        self._mail("email_change_requested", payload)
+
+    @reliable_handler("accounts", "email_changed")
+    def on_email_changed(self, payload: dict[str, Any]) -> None:
+        self._mail("email_changed", payload)
+
     @reliable_handler("accounts", "terms_notice")
     def on_terms_notice(self, payload: dict[str, Any]) -> None:
         self._mail("terms_notice", payload)

@@ -116,6 +116,37 @@ def password_reset(first_name: str | None, set_password_url: str,
         first_name=first_name, set_password_url=set_password_url, expires_at=expires_at)
 
 
+def email_change(first_name: str | None, confirm_url: str, expires_at: datetime) -> Rendered:
+    """``email_change_requested``, to the new address: the change waits for this link."""
+    return _one_time_link_mail(
+        subject="Confirmez votre nouvelle adresse email Suivi",
+        intro=("Vous avez demandé que cette adresse devienne celle de votre compte Suivi. "
+               "Pour confirmer le changement, ouvrez le lien ci-dessous :"),
+        label="Confirmer cette adresse",
+        outro=("Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : rien ne "
+               "change sans ce lien."),
+        english=("A change of your Suivi account's email to this address was requested: open "
+                 "the one-time link above to confirm it (valid until {day} {hour}, Paris time)."),
+        first_name=first_name, set_password_url=confirm_url, expires_at=expires_at)
+
+
+def email_changed(first_name: str | None, login_url: str) -> Rendered:
+    """``email_changed``, to the old address: the change is done (a takeover shows here)."""
+    name = clean_name(first_name)
+    subject = "L'adresse email de votre compte Suivi a changé"
+    intro = ("L'adresse email de votre compte Suivi vient d'être changée ; ce message est le "
+             "dernier envoyé à cette adresse. Vos autres sessions ont été fermées.")
+    outro = ("Si vous n'êtes pas à l'origine de ce changement, contactez au plus vite le "
+             "support de Suivi.")
+    english = ("The email of your Suivi account was just changed; this is the last message to "
+               "this address. If you did not do it, contact us at once.")
+    url = check_link(login_url)
+    text = (f"{_greeting(name)}\n\n{intro}\n\n{outro}\n\n{url}\n\n{SIGNATURE}\n\n"
+            f"--\n{english}\n")
+    body = _layout(subject, [_greeting(name), intro], (url, "Ouvrir Suivi"), [outro], english)
+    return Rendered(subject, text, body)
+
+
 def terms_notice(first_name: str | None, version: str, login_url: str) -> Rendered:
     """``terms_notice``: the terms changed; the user must log in and accept the new version."""
     name = clean_name(first_name)

@@ -37,10 +37,11 @@ ACTIVITIES: tuple[Activity, ...] = (
         ("adresse email", "prénom et nom", "téléphone", "adresse postale",
          "rôle, réseau, statut du compte, niveau d'accès, choix de confidentialité",
          "empreinte du mot de passe (argon2id), jamais le mot de passe",
-         "sessions : dates de création, de dernière utilisation et d'expiration (le jeton "
-         "n'est gardé que haché)",
+         "sessions : dates de création, de dernière utilisation et d'expiration, adresse "
+         "IP et navigateur (user agent) de la connexion (le jeton n'est gardé que haché)",
          "échecs de connexion : index aveugles de l'email et de l'adresse IP, et l'heure",
-         "liens de choix du mot de passe : empreinte du jeton, dates",
+         "liens de choix du mot de passe et de confirmation d'une nouvelle adresse email : "
+         "empreinte du jeton, dates, la nouvelle adresse (chiffrée)",
          "dates d'invitation, de conclusion du contrat, de dernière connexion"),
         "pendant la vie du compte, puis douze mois après la fin du dernier abonnement ou "
         "du compte (CGU art. 10 ; réglage ACCOUNT_RETENTION_MONTHS), sauf commande en "

@@ -57,3 +57,11 @@ def clean_announcement(value: object) -> str | None:
 
 def clean_access_level_name(value: object) -> str:
     return _clean_name(value, "access level", ACCESS_LEVEL_NAME_MAX)
+
+
+def invitation_conflict_told(holder_network_id: object, admin_network_id: object) -> bool:
+    """Whether an admin inviting an address that already has an account is told so: only
+    when that account is in the admin's own network (they can see it in their member list
+    anyway). An account elsewhere (another network, staff) is never revealed: the answer
+    is the same as for a new address, so invitations cannot probe who uses the platform."""
+    return holder_network_id is not None and holder_network_id == admin_network_id

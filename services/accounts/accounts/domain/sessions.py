@@ -65,3 +65,9 @@ def needs_touch(now: datetime, last_used_at: datetime) -> bool:
 
 def one_time_token_expired(now: datetime, expires_at: datetime) -> bool:
     return now >= expires_at
+
+
+def link_ttl(is_reset: bool, invitation_ttl: timedelta, reset_ttl: timedelta) -> timedelta:
+    """How long a set-password link lasts: a reset's is short (its owner asked for it a
+    moment ago), an invitation's long (the invited person reads it when they can)."""
+    return reset_ttl if is_reset else invitation_ttl

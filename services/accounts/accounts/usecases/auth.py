@@ -1,7 +1,6 @@
 """Logging in and out, session tokens, choosing a password (terms art. 2, 7)."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
@@ -15,6 +14,7 @@ from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, exempt_from_te
 from accounts.domain.profile import ProfileError, normalise_email
 from accounts.models import login_failures, sessions, terms_acceptances, users
 from accounts.usecases import password_tokens, terms
+from accounts.usecases import sessions as session_uc
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     find_by_email,
@@ -77,7 +77,40 @@ def _refuse(ctx: Ctx, keys: ThrottleKeys, now: datetime) -> NoReturn:
     raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
 
 
-def login(ctx: Ctx, email: object, password: object, ip: object) -> dict[str, Any]:
+def throttle_attempt(ctx: Ctx, email: str, ip: object, now: datetime) -> ThrottleKeys:
+    """The login throttle's rule for one more attempt at an account's password (a login,
+    a password change): the account's attempts serialised, RateLimited while a wait runs.
+    Returns the keys to count a failure under (``count_failure``)."""
+    keys = _throttle_keys(ctx, email, str(ip or "unknown")[:64])
+    ctx.lock(keys.account)
+    settings = ctx.settings
+    window_start = now - max(settings.account_limit.window, settings.ip_limit.window)
+    failures = _failures(ctx, keys, window_start)
+    decision = login_throttle.decide_attempt(
+        failures[keys.address], failures[keys.account], failures[keys.here], now,
+        settings.ip_limit, settings.account_limit)
+    if not decision.allowed:
+        raise RateLimited(f"Too many failed attempts; try again in {decision.retry_after} s",
+                          retry_after=decision.retry_after)
+    return keys
+
+
+def count_failure(ctx: Ctx, keys: ThrottleKeys, now: datetime) -> None:
+    """A failed attempt, counted in its own committed transaction (the worker's, which
+    refuses the attempt, rolls back)."""
+    with autonomous(ctx.engine) as session:
+        session.execute(insert(login_failures), [{"key": k, "failed_at": now} for k in keys.all])
+
+
+def clear_failures(ctx: Ctx, keys: ThrottleKeys) -> None:
+    """A success clears the account's failures and this address's on it (never the
+    address's own: see ``domain.login_throttle``)."""
+    ctx.session.execute(delete(login_failures).where(
+        login_failures.c.key.in_((keys.account, keys.here))))
+
+
+def login(ctx: Ctx, email: object, password: object, ip: object,
+          user_agent: object = None) -> dict[str, Any]:
     now = clock.now()
     secret = password if isinstance(password, str) else ""
     try:
@@ -121,11 +154,7 @@ def login(ctx: Ctx, email: object, password: object, ip: object) -> dict[str, An
         changes["contract_concluded_at"] = now  # preamble: concluded at first login
     ctx.session.execute(update(users).where(users.c.id == user.id).values(**changes))
 
-    token = tokens.new_token()
-    expires_at = tokens.absolute_expiry(now, settings.session_policy)
-    ctx.session.execute(sessions.insert().values(
-        id=uuid.uuid4(), user_id=user.id, token_hash=tokens.token_hash(token), created_at=now,
-        last_used_at=now, expires_at=expires_at))
+    token, expires_at = session_uc.open_session(ctx, user, now, ip, user_agent)
     return {"token": token, "expires_at": iso(expires_at),
             "user": {"id": str(user.id), "role": user.role,
                      "network_id": str(user.network_id) if user.network_id else None}}

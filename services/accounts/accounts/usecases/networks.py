@@ -15,7 +15,7 @@ from accounts.domain import permissions
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.domain.profile import ProfileError, clean_name, normalise_email
 from accounts.models import access_levels, networks, users
-from accounts.usecases import office_openings, password_tokens, subscriptions
+from accounts.usecases import invitations, office_openings, password_tokens, subscriptions
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     actor,
@@ -151,7 +151,13 @@ def update_network_settings(ctx: Ctx, open_countries: object = None,
 def invite_member(ctx: Ctx, email: object, first_name: object, last_name: object) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
     clean = _invitee({"email": email, "first_name": first_name, "last_name": last_name})
-    user = _invite(ctx, me.network_id, Role.USER, *clean)
+    try:
+        user = _invite(ctx, me.network_id, Role.USER, *clean)
+    except Conflict:  # the address has an account: told only if it is in this network
+        holder = find_by_email(ctx, clean[0])
+        if holder is None or rules.invitation_conflict_told(holder.network_id, me.network_id):
+            raise
+        return invitations.as_if_invited(*clean, clock.now())
     return member_dict(ctx, user, False)
 
 

@@ -9,7 +9,6 @@ from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from accounts.adapters import password_hasher
 from accounts.domain import profile as rules
 from accounts.domain import subscriptions as sub_rules
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role, exempt_from_terms
@@ -28,10 +27,8 @@ from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     actor,
     check_actor,
-    email_index,
     encrypt,
     encrypt_address,
-    find_by_email,
     get_row,
     iso,
     phone_index,
@@ -41,7 +38,7 @@ from accounts.usecases.users import (
 )
 from suivi_common import clock
 from suivi_common.auth import require
-from suivi_common.errors import Conflict, Forbidden, Invalid
+from suivi_common.errors import Conflict, Invalid
 from suivi_common.ids import parse_uuid
 
 EDITABLE = {"first_name", "last_name", "phone", "address", "email", "current_password"}
@@ -162,15 +159,10 @@ def update_me(ctx: Ctx, changes: object) -> dict[str, Any]:
         update_values["address"] = encrypt_address(ctx, me.network_id, me.id, values["address"])
     new_email = values.get("email")
     if new_email is not None and new_email != profile(ctx, me).email:
-        password = changes.get("current_password")
-        if not (isinstance(password, str) and me.password_hash
-                and password_hasher.verify_password(me.password_hash, password)):
-            raise Forbidden("Your current password is needed to change your email",
-                            code="password_required")
-        if find_by_email(ctx, new_email) is not None:
-            raise Conflict("This email already has an account", code="email_taken")
-        update_values["email"] = encrypt(ctx, me.network_id, me.id, "email", new_email)
-        update_values["email_index"] = email_index(ctx, new_email)
+        # the address changes only through a link sent to it (``usecases.email_change``)
+        raise Invalid("A new email is confirmed by a link sent to it: POST /api/me/email",
+                      fields={"email": "use POST /api/me/email"},
+                      code="email_change_needs_confirmation")
     if update_values:
         try:
             with ctx.session.begin_nested():

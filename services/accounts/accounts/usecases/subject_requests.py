@@ -171,7 +171,10 @@ def export_account(ctx: Ctx, row: Row) -> tuple[dict[str, Any], int]:
             for r in ctx.session.execute(select(payments).where(
                 payments.c.user_id == row.id).order_by(payments.c.created_at))]
     logins = [{"created_at": iso(s.created_at), "last_used_at": iso(s.last_used_at),
-               "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)}
+               "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at),
+               "ip": ctx.vault.decrypt(scope, "sessions", "ip", s.id, s.ip),
+               "user_agent": ctx.vault.decrypt(scope, "sessions", "user_agent", s.id,
+                                               s.user_agent)}
               for s in ctx.session.execute(select(sessions).where(
                   sessions.c.user_id == row.id).order_by(sessions.c.created_at))]
     history = [{"request_id": r.request_id, "field": r.field, "rectified_at": iso(r.rectified_at),

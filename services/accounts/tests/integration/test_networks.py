@@ -32,12 +32,30 @@ def test_admin_of_one_network_cannot_see_members_of_another(h: Any) -> None:
     assert h.rpc(b["admin"]).get_member(member_b["user_id"])["email"] == "member@b.test"
 
 
-def test_email_is_unique_across_networks(h: Any) -> None:
+def test_email_is_unique_across_networks_and_invitations_never_tell_it(h: Any) -> None:
     a = h.new_network("Réseau A", "admin@a.test")
     b = h.new_network("Réseau B", "admin@b.test")
-    h.rpc(a["admin"]).invite_member("shared@x.test", "Sam", "Doe")
+    real = h.rpc(a["admin"]).invite_member("shared@x.test", "Sam", "Doe")
+    h.wait_event("user_invited", lambda p: p["user_id"] == real["id"])
+    # another network's admin gets the answer a new address gets; nothing is made or sent
+    users_before = h.scalar("SELECT count(*) FROM users")
+    seen = h.rpc(b["admin"]).invite_member("SHARED@x.test ", "Sam", "Doe")
+    fresh = h.rpc(b["admin"]).invite_member("nobody-yet@x.test", "Sam", "Doe")
+    assert set(seen) == set(fresh) == set(real)
+    assert {k: v for k, v in seen.items() if k not in ("id", "email", "invited_at")} == \
+        {k: v for k, v in fresh.items() if k not in ("id", "email", "invited_at")}
+    assert seen["email"] == "shared@x.test" and seen["id"] != real["id"]
+    assert h.scalar("SELECT count(*) FROM users") == users_before + 1  # only the new address
+    assert sorted(p["user_id"] for p in h.events_of("user_invited")) == sorted(
+        [a["admin_id"], b["admin_id"], real["id"], fresh["id"]])
+    # nor is a staff account's address
+    assert h.rpc(b["admin"]).invite_member("staff@suivi.test", "Sam", "Doe")["status"] == "invited"
+    # inside the admin's own network the conflict is told
     with pytest.raises(Conflict) as err:
-        h.rpc(b["admin"]).invite_member("SHARED@x.test ", "Sam", "Doe")
+        h.rpc(a["admin"]).invite_member("shared@x.test", "Sam", "Doe")
+    assert err.value.code == "email_taken"
+    with pytest.raises(Conflict) as err:
+        h.rpc(a["admin"]).invite_member("admin@a.test", "Sam", "Doe")
     assert err.value.code == "email_taken"
     with pytest.raises(Conflict) as err:
         h.rpc(h.staff()).create_network("Réseau C", {"email": "admin@a.test", "first_name": "X",
@@ -249,17 +267,14 @@ def test_profile_update(h: Any) -> None:
     assert "phone" in err.value.fields
     with pytest.raises(Invalid):
         me.update_me({"role": "admin"})
-    with pytest.raises(Forbidden) as err:
-        me.update_me({"email": "new@soleil.test"})
-    assert err.value.code == "password_required"
-    with pytest.raises(Forbidden):
-        me.update_me({"email": "new@soleil.test", "current_password": "wrong wrong wrong"})
-    with pytest.raises(Conflict) as err:
-        me.update_me({"email": "admin@soleil.test", "current_password": PASSWORD})
-    assert err.value.code == "email_taken"
-    assert me.update_me({"email": "New@soleil.test", "current_password": PASSWORD})["email"] == \
-        "new@soleil.test"
-    h.anon.login("new@soleil.test", PASSWORD, "203.0.113.5")
+    for changes in ({"email": "new@soleil.test"},
+                    {"email": "New@soleil.test", "current_password": PASSWORD}):
+        with pytest.raises(Invalid) as err:  # through a confirmation link only
+            me.update_me(changes)
+        assert err.value.code == "email_change_needs_confirmation"
+    assert me.update_me({"email": "M@soleil.test", "first_name": "Jeanne"})["email"] == \
+        "m@soleil.test"  # unchanged: fine
+    h.anon.login("m@soleil.test", PASSWORD, "203.0.113.5")  # concludes the contract
     got = me.get_me()
     assert got["terms"] == {"current_version": "2026-01", "accepted": False}
     assert got["privacy"] == {"admin_access": True} and got["contract_concluded_at"]

@@ -83,7 +83,8 @@ _ACTIVITIES: tuple[dict[str, Any], ...] = (
         "name": "Emails système aux utilisateurs",
         "role": "controller",
         "purposes": [
-            "invitations et réinitialisations du mot de passe, évolution des conditions "
+            "invitations et réinitialisations du mot de passe, confirmation d'une nouvelle "
+            "adresse email et avis de son changement à l'ancienne, évolution des conditions "
             "d'utilisation, avis de paiement, de remboursement, d'absence, de fin "
             "d'abonnement et de prolongation",
             "notifier les responsables de traitement des violations de données et des "

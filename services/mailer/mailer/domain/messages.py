@@ -37,6 +37,8 @@ PAYMENT_VALIDATED = "payment_validated"
 PAYMENT_FAILED = "payment_failed"
 SUBSCRIPTION_ENDING = "subscription_ending"
 PLAN_EXTENDED = "plan_extended"
+EMAIL_CHANGE = "email_change"  # the confirmation link, to the new address
+EMAIL_CHANGED = "email_changed"  # the notice, to the old address
 
 # event type -> kind of email. Compliance's notices to controllers, whose wording comes in
 # the event, have their own path (``usecases.compliance_notices``) to the same ledger.
@@ -52,6 +54,8 @@ KIND_OF_EVENT = {
     "payment_failed": PAYMENT_FAILED,
     "subscription_ending_soon": SUBSCRIPTION_ENDING,
     "plan_changed": PLAN_EXTENDED,
+    "email_change_requested": EMAIL_CHANGE,
+    "email_changed": EMAIL_CHANGED,
 }
 
 #: Kinds whose event names the user only: the address and first name are asked of accounts.
@@ -60,7 +64,7 @@ ADDRESSED_BY_ACCOUNTS = frozenset({LEAD_ERASED, REFUND_DECIDED, ABSENCE_DECIDED,
                                    PLAN_EXTENDED})
 
 #: Kinds whose email carries a one-time set-password link (fetched from accounts).
-LINK_KINDS = (INVITATION, PASSWORD_RESET)
+LINK_KINDS = (INVITATION, PASSWORD_RESET, EMAIL_CHANGE)
 
 _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -128,7 +132,13 @@ def request_for(event_type: str, payload: Mapping[str, Any], login_url: str) -> 
             version = _text(payload, "version", kind)
             rendered = templates.terms_notice(first_name, version, login_url)
             return MailRequest(kind, user_id, to, rendered)
+        if kind == EMAIL_CHANGED:
+            return MailRequest(kind, user_id, to, templates.email_changed(first_name, login_url))
         expires_at = parse_instant(_text(payload, "expires_at", kind), kind)
+        if kind == EMAIL_CHANGE:
+            rendered = templates.email_change(first_name, _text(payload, "confirm_url", kind),
+                                              expires_at)
+            return MailRequest(kind, user_id, to, rendered, expires_at)
         url = _text(payload, "set_password_url", kind)
         render = templates.invitation if kind == INVITATION else templates.password_reset
         return MailRequest(kind, user_id, to, render(first_name, url, expires_at), expires_at)
@@ -183,7 +193,7 @@ def link_ref_of(event_type: str, payload: Any) -> str | None:
 def with_link(payload: Mapping[str, Any], link: Mapping[str, Any]) -> dict[str, Any]:
     """The payload to render: the event's, plus the link and its expiry as accounts gave them."""
     return {**payload, "set_password_url": link.get("set_password_url"),
-            "expires_at": link.get("expires_at")}
+            "confirm_url": link.get("url"), "expires_at": link.get("expires_at")}
 
 
 def smtp_message_id(event_message_id: str, kind: str, sender: str) -> str:

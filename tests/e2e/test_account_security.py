@@ -1,0 +1,166 @@
+"""Issue 14 §2 over HTTP: changing the password, the sessions' list and revocation, and
+reset links that last an hour on the platform clock."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from suivi_common.testing.waiting import wait_for
+from tests.e2e.scenario import step
+from tools.api_client import Api, Mailbox
+
+NEW_PASSWORD = "Brass-Kettle-Meadow-93"
+RESET_SUBJECT = "Réinitialisation"
+
+
+def log_in(base_url: str, email: str, password: str, user_agent: str = "e2e-client/1.0") -> Api:
+    body = Api(base_url).post("/api/auth/login", {"email": email, "password": password},
+                              headers={"User-Agent": user_agent}, expect=200)
+    return Api(base_url, body["token"])
+
+
+def test_a_password_change_ends_the_other_sessions_and_a_wrong_one_changes_nothing(
+        base_url: str, make_network: Any) -> None:
+    _, admin = make_network(password="Correct-Horse-Battery-42")
+    other = log_in(base_url, admin.email, "Correct-Horse-Battery-42")
+
+    with step("a wrong current password is refused and nothing changes"):
+        status, body = admin.call("POST", "/api/me/password", {
+            "current_password": "Not-The-Password-11", "new_password": NEW_PASSWORD})
+        assert status == 403 and body["error"]["code"] == "current_password_wrong", body
+        assert other.get("/api/me")["email"] == admin.email
+        log_in(base_url, admin.email, "Correct-Horse-Battery-42")
+
+    with step("the new password follows the policy"):
+        status, body = admin.call("POST", "/api/me/password", {
+            "current_password": "Correct-Horse-Battery-42", "new_password": "short"})
+        assert status == 400 and "new_password" in body["error"]["fields"], body
+        assert other.get("/api/me")["email"] == admin.email
+
+    with step("the change ends every other session at once, the caller's stays valid"):
+        result = admin.post("/api/me/password", {"current_password": "Correct-Horse-Battery-42",
+                                                  "new_password": NEW_PASSWORD}, expect=200)
+        assert result["revoked_sessions"] >= 2
+        status, body = other.call("GET", "/api/me")
+        assert status == 401, body
+        assert admin.get("/api/me")["email"] == admin.email
+        status, _ = Api(base_url).call("POST", "/api/auth/login", {
+            "email": admin.email, "password": "Correct-Horse-Battery-42"})
+        assert status == 401
+        log_in(base_url, admin.email, NEW_PASSWORD)
+
+
+def test_sessions_are_listed_and_revoked_only_by_their_owner(
+        base_url: str, make_network: Any, invite_member: Any) -> None:
+    _, admin = make_network(password="Correct-Horse-Battery-42")
+    _, member = invite_member(admin)
+    laptop = log_in(base_url, admin.email, "Correct-Horse-Battery-42", "Laptop-Browser/2.0")
+    phone = log_in(base_url, admin.email, "Correct-Horse-Battery-42", "Phone-Browser/3.1")
+
+    with step("the list shows where each session came from and which one is current"):
+        listed = laptop.get("/api/me/sessions")["items"]
+        assert len(listed) == 3  # onboarding's, the laptop's, the phone's
+        current = [s for s in listed if s["current"]]
+        assert [s["user_agent"] for s in current] == ["Laptop-Browser/2.0"]
+        assert {s["user_agent"] for s in listed} >= {"Laptop-Browser/2.0", "Phone-Browser/3.1"}
+        assert all(s["ip"] == "127.0.0.1" and s["last_used_at"] for s in listed)
+        assert laptop.token not in str(listed) and phone.token not in str(listed)
+
+    with step("another user's session id is not found, and that session lives on"):
+        member_session = member.get("/api/me/sessions")["items"][0]["id"]
+        status, body = laptop.call("DELETE", f"/api/me/sessions/{member_session}")
+        assert status == 404, body
+        status, _ = laptop.call("DELETE", "/api/me/sessions/not-a-session")
+        assert status == 404
+        assert member.get("/api/me")["id"]
+
+    with step("revoking one session ends it at once"):
+        phone_id = next(s["id"] for s in listed if s["user_agent"] == "Phone-Browser/3.1")
+        assert laptop.call("DELETE", f"/api/me/sessions/{phone_id}", expect=200)[1] == {"revoked": 1}
+        status, _ = phone.call("GET", "/api/me")
+        assert status == 401
+        assert laptop.get("/api/me")["email"] == admin.email
+
+    with step("revoking all the others leaves only the caller's"):
+        assert laptop.call("DELETE", "/api/me/sessions", expect=200)[1] == {"revoked": 1}
+        status, _ = admin.call("GET", "/api/me")  # onboarding's session
+        assert status == 401
+        assert [s["current"] for s in laptop.get("/api/me/sessions")["items"]] == [True]
+        assert member.get("/api/me")["id"]
+
+
+def test_a_reset_link_expires_after_an_hour_on_the_platform_clock(
+        base_url: str, make_network: Any, mailbox: Mailbox, moved_clock: Any) -> None:
+    _, admin = make_network(password="Correct-Horse-Battery-42")
+    anon = Api(base_url)
+
+    def reset_links() -> list[str]:
+        found = []
+        for msg in mailbox.messages():
+            if admin.email in str(msg.get("To", "")) and RESET_SUBJECT in str(msg.get("Subject", "")):
+                match = re.search(r"set-password\?token=([A-Za-z0-9_\-]+)", mailbox.text_of(msg))
+                if match:
+                    found.append(match.group(1))
+        return found
+
+    def ask_for_reset(count: int) -> str:
+        moved_clock.forward(120)  # past the one-email-a-minute bound of resets
+        anon.post("/api/auth/password-reset", {"email": admin.email}, expect=202)
+        wait_for(lambda: len(reset_links()) >= count, what=f"reset email number {count}")
+        return reset_links()[count - 1]
+
+    with step("a reset link is dead past one hour"):
+        link = ask_for_reset(1)
+        moved_clock.forward(3660)
+        status, body = anon.call("POST", "/api/auth/set-password",
+                                 {"token": link, "password": NEW_PASSWORD})
+        assert status == 400 and body["error"]["code"] == "token_invalid", body
+
+    with step("a fresh one works within the hour"):
+        link = ask_for_reset(2)
+        moved_clock.forward(3000)
+        anon.post("/api/auth/set-password", {"token": link, "password": NEW_PASSWORD}, expect=200)
+        log_in(base_url, admin.email, NEW_PASSWORD)
+
+
+def test_an_email_changes_through_the_link_and_the_old_address_is_told(
+        base_url: str, make_network: Any, mailbox: Mailbox, moved_clock: Any,
+        unique: str) -> None:
+    _, admin = make_network(password="Correct-Horse-Battery-42")
+    old_address, new_address = admin.email, f"moved-{unique}@example.org"
+    other = log_in(base_url, old_address, "Correct-Horse-Battery-42")
+    moved_clock.forward(120)  # past the invitation's one-link-a-minute bound
+
+    with step("asking sends a link to the new address and changes nothing yet"):
+        status, body = admin.call("POST", "/api/me/email", {
+            "new_email": new_address, "current_password": "Wrong-Password-Here-1"})
+        assert status == 403 and body["error"]["code"] == "current_password_wrong", body
+        admin.post("/api/me/email", {"new_email": new_address,
+                                     "current_password": "Correct-Horse-Battery-42"}, expect=202)
+        msg = mailbox.wait_for(new_address, "Confirmez", timeout=90.0)
+        match = re.search(r"confirm-email\?token=([A-Za-z0-9_\-]+)", mailbox.text_of(msg))
+        assert match, mailbox.text_of(msg)
+        assert admin.get("/api/me")["email"] == old_address
+        status, body = admin.call("PATCH", "/api/me", {"email": new_address})
+        assert status == 400 and body["error"]["code"] == "email_change_needs_confirmation"
+
+    with step("the link changes it, tells the old address and ends the other sessions"):
+        done = admin.post("/api/auth/confirm-email", {"token": match.group(1)}, expect=200)
+        assert done == {"email": new_address}
+        assert admin.get("/api/me")["email"] == new_address
+        assert other.call("GET", "/api/me")[0] == 401
+        notice = mailbox.wait_for(old_address, "a changé", timeout=90.0)
+        assert new_address not in mailbox.text_of(notice)
+        log_in(base_url, new_address, "Correct-Horse-Battery-42")
+
+
+def test_an_invitation_does_not_tell_an_address_used_in_another_network(
+        make_network: Any) -> None:
+    _, alice = make_network()
+    _, bob = make_network()
+    elsewhere = bob.post("/api/network/members", {"email": alice.email, "first_name": "A",
+                                                  "last_name": "B"}, expect=201)
+    assert elsewhere["status"] == "invited" and elsewhere["email"] == alice.email
+    status, body = alice.call("POST", "/api/network/members", {
+        "email": alice.email, "first_name": "A", "last_name": "B"})
+    assert status == 409 and body["error"]["code"] == "email_taken"
