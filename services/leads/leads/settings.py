@@ -33,6 +33,7 @@ TUNABLES = Tunables(
     OFFICE_EXPORT_BATCH=2000,
     OFFICE_EXPORT_CHUNK_BYTES=512 * 1024,
     OFFICE_EXPORT_TTL_MINUTES=30,
+    OFFICE_EXPORT_RETRY_AFTER_SECONDS=10,  # told to a second export while one is built
     # moving office rows from the network's key to their owner's (annex IV.12)
     CONTROLLER_REKEY_INTERVAL_SECONDS=30,
     CONTROLLER_REKEY_BATCH=500,
