@@ -213,7 +213,7 @@ def export_builds(engine: Engine, owner_id: str) -> int:
             "SELECT count(*) FROM pg_locks, (SELECT hashtextextended(:key, 0) AS k) AS h"
             " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
             " AND classid::bigint = ((h.k >> 32) & 4294967295)"
-            " AND objid::bigint = (h.k & 4294967295)"), {"key": lock_key(owner_id)}).scalar())
+            " AND objid::bigint = (h.k & 4294967295)"), {"key": lock_key(owner_id)}).scalar_one())
 
 
 @contextlib.contextmanager

@@ -16,6 +16,11 @@ TUNABLES = Tunables(
     DUPLICATE_WINDOW_DAYS=DEFAULT_WINDOW_DAYS,
     FRESHNESS_DAYS=DEFAULT_MAX_AGE_DAYS,
     CAPTURE_BATCH_MAX=1000,
+    # HTTP capture requests per window of the platform clock, per site key and per source
+    # address (0: no limit); over either, 429 with Retry-After and nothing stored
+    CAPTURE_RATE_WINDOW_SECONDS=60,
+    CAPTURE_RATE_PER_KEY=300,
+    CAPTURE_RATE_PER_IP=600,
     CAPTURE_QUEUE="leads.capture",
     GRADING_RULES=None,  # the domain's defaults (``usecases.grading``)
     AUTO_DELIVERY_INTERVAL_SECONDS=30,
