@@ -130,9 +130,15 @@ def capture_request(session: Session, vault: Vault, emit: Emit, key: Any, items:
     """HTTP capture (via the gateway): ``{results: [...]}``, one per item, in order. With
     ``separate`` (a transaction of its own), the request is first counted against the
     site's and the address's rate limits: over one, a 429 and nothing stored."""
-    site_id = require_site(session, key)
-    if separate is not None:
-        capture_limits.admit(separate, capture_limits.limits(vault, site_id, client_ip), now)
+    if separate is None:
+        site_id = require_site(session, key)
+    else:
+        with separate() as tx:
+            site_id = require_site(tx, key)
+            refused = capture_limits.count(tx, capture_limits.limits(vault, site_id, client_ip),
+                                           now)
+        if refused is not None:
+            raise refused
     if not isinstance(items, list):
         raise Invalid("leads must be a list", fields={"leads": "must be a list"})
     limit = TUNABLES.get_int("CAPTURE_BATCH_MAX")

@@ -7,15 +7,14 @@ stored: the batch's transaction never holds the counter's row lock (parallel bat
 site are not serialised), and a request refused here has stored nothing. A request
 counted whose batch then fails was not answered with accepted leads: nothing is lost, the
 site retries. The gateway peeks (``check``) before it reads an upload, then the capture
-counts (``admit``).
+counts (``count``, in the transaction where it also finds the site by its key, before the
+worker's own transaction takes a connection: a capture never holds two).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import delete, select, tuple_
@@ -62,22 +61,21 @@ def check(session: Session, subjects: Limits, now: datetime) -> None:
             raise _refuse(subject, window, now)
 
 
-def admit(separate: Callable[[], AbstractContextManager[Session]], subjects: Limits,
-          now: datetime) -> None:
-    """Count the request for each subject (committed at once), or refuse it (429)."""
+def count(tx: Session, subjects: Limits, now: datetime) -> RateLimited | None:
+    """Count the request for each subject in ``tx`` (a transaction of its own, to commit
+    even when the request is refused); the refusal (429) to raise once it has committed,
+    or None."""
     window = _window(now)
     refused = None
-    with separate() as tx:
-        old = select(windows.c.window_start, windows.c.subject).where(
-            windows.c.window_start < window.start).with_for_update(skip_locked=True)
-        tx.execute(delete(windows).where(tuple_(windows.c.window_start, windows.c.subject)
-                                         .in_(old)))  # skip locked: no waits, no deadlocks
-        for subject, limit in subjects:
-            stmt = insert(windows).values(window_start=window.start, subject=subject, hits=1)
-            hits = tx.execute(stmt.on_conflict_do_update(
-                index_elements=[windows.c.window_start, windows.c.subject],
-                set_={"hits": windows.c.hits + 1}).returning(windows.c.hits)).scalar_one()
-            if refused is None and over_limit(hits, limit):
-                refused = _refuse(subject, window, now)
-    if refused is not None:
-        raise refused
+    old = select(windows.c.window_start, windows.c.subject).where(
+        windows.c.window_start < window.start).with_for_update(skip_locked=True)
+    tx.execute(delete(windows).where(tuple_(windows.c.window_start, windows.c.subject)
+                                     .in_(old)))  # skip locked: no waits, no deadlocks
+    for subject, limit in subjects:
+        stmt = insert(windows).values(window_start=window.start, subject=subject, hits=1)
+        hits = tx.execute(stmt.on_conflict_do_update(
+            index_elements=[windows.c.window_start, windows.c.subject],
+            set_={"hits": windows.c.hits + 1}).returning(windows.c.hits)).scalar_one()
+        if refused is None and over_limit(hits, limit):
+            refused = _refuse(subject, window, now)
+    return refused

@@ -14,7 +14,7 @@ from nameko import config
 from leads import testing
 from leads.models import capture_rate_windows, leads
 from suivi_common import clock
-from suivi_common.errors import RateLimited
+from suivi_common.errors import RateLimited, Unauthorized
 
 NOW = datetime(2026, 3, 2, 9, 0, 15, tzinfo=UTC)  # 45 s left in its minute
 
@@ -67,6 +67,12 @@ def test_an_address_over_its_limit_is_refused_whatever_the_key(stack: Any) -> No
     assert not any("203.0.113" in r.subject for r in stored)  # a keyed hash, not the address
     with config.patch({"CAPTURE_RATE_PER_IP": 0}):  # 0: no limit
         assert capture(stack, keys[2], 6)[0]["status"] == "accepted"
+
+
+def test_a_wrong_key_is_a_401_and_counts_nothing(stack: Any) -> None:
+    with pytest.raises(Unauthorized):
+        capture(stack, "lck_not-a-key", 1)
+    assert stack.count(capture_rate_windows) == 0 and stack.count(leads) == 0
 
 
 def test_parallel_requests_never_pass_the_limit_and_lose_no_accepted_lead(stack: Any) -> None:
