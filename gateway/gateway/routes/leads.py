@@ -34,8 +34,9 @@ def capture_key(request: Request) -> str:
 
 
 def check_capture_key(routes: Any, request: Request) -> None:
-    """Before the body is read: a wrong key costs one small RPC, never 8 MiB of upload."""
-    routes.leads.check_capture_key(capture_key(request))
+    """Before the body is read: a wrong key, or a site or address over its rate (429),
+    costs one small RPC, never 8 MiB of upload."""
+    routes.leads.check_capture_key(capture_key(request), Req(request, None, {}, None, None).ip)
 
 
 class LeadsRoutes:
@@ -43,9 +44,10 @@ class LeadsRoutes:
 
     @api("POST", "/api/capture/leads", auth=None, body=CaptureIn, response=CaptureOut,
          max_body=CAPTURE_MAX_BODY, tags=("capture",), before_body=check_capture_key,
-         errors=(401,), summary="Capture sites post up to 1,000 leads (header X-Capture-Key)")
+         errors=(401, 429),
+         summary="Capture sites post up to 1,000 leads (header X-Capture-Key; rate-limited)")
     def capture_leads(self, req: Req) -> Any:
-        return self.leads.capture(capture_key(req.http), req.body["leads"])
+        return self.leads.capture(capture_key(req.http), req.body["leads"], req.ip)
 
     @api("POST", "/api/staff/capture-sites", roles=("staff",), body=CaptureSiteIn,
          response=CaptureSiteCreatedOut, status=201, tags=("staff",),

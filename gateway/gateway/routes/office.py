@@ -9,6 +9,8 @@ admin access off), as the member office summary does.
 Export: an RPC reply cannot stream, so leads builds the file (openpyxl write-only, rows
 fetched and decrypted in batches) and keeps it in pieces; this route streams the pieces
 to the client with a generator, one RPC and one piece (512 KiB) in memory at a time.
+While one export of a user is being built, another is a 429 ``export_in_progress`` with
+``Retry-After`` (leads holds one slot per user in its database).
 """
 import base64
 from collections.abc import Iterator
@@ -88,12 +90,14 @@ class OfficeRoutes:
         return self.leads.office_list_leads(_filters(req.query), req.query["sort"], cursor, limit)
 
     @api("GET", "/api/leads/export.xlsx", roles=MEMBER, query=ExportQuery, tags=("office",),
-         content_type=XLSX, summary="Export my leads' initial data and status (Excel)")
+         content_type=XLSX, errors=(429,),
+         summary="Export my leads' initial data and status (Excel; one export at a time)")
     def export_xlsx(self, req: Req) -> Any:
         return self._export(req, "xlsx")
 
     @api("GET", "/api/leads/export.csv", roles=MEMBER, query=ExportQuery, tags=("office",),
-         content_type="text/csv", summary="Export my leads' initial data and status (CSV)")
+         content_type="text/csv", errors=(429,),
+         summary="Export my leads' initial data and status (CSV; one export at a time)")
     def export_csv(self, req: Req) -> Any:
         return self._export(req, "csv")
 

@@ -216,6 +216,16 @@ member_permissions = Table(
     Column("as_of", DateTime(timezone=True), nullable=False),
 )
 
+# Capture rate limits (issue 14 §3): requests per fixed window of the platform clock, per
+# capture site ("key:<site id>") and per source address ("ip:<keyed hash>", never the
+# address itself); windows before the current one are deleted as requests come.
+capture_rate_windows = Table(
+    "capture_rate_windows", metadata,
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("subject", String(80), primary_key=True),
+    Column("hits", Integer, nullable=False),
+)
+
 stock_alerts = Table(
     "stock_alerts", metadata,
     Column("country", String(2), nullable=False),

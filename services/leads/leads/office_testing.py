@@ -201,3 +201,25 @@ def bulk_rows(vault: Vault, *, owner_id: str, network_id: str,
 def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.execute(office_leads.insert(), rows)
+
+
+def export_builds(engine: Engine, owner_id: str) -> int:
+    """How many exports of ``owner_id`` hold their slot right now (granted advisory locks on
+    its key, whatever the instance): a race test waits on it instead of on time."""
+    from leads.usecases.office.export import lock_key
+
+    with engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT count(*) FROM pg_locks, (SELECT hashtextextended(:key, 0) AS k) AS h"
+            " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND classid::bigint = ((h.k >> 32) & 4294967295)"
+            " AND objid::bigint = (h.k & 4294967295)"), {"key": lock_key(owner_id)}).scalar_one())
+
+
+@contextlib.contextmanager
+def office_leads_held(engine: Engine) -> Iterator[None]:
+    """Hold ``office_leads`` (ACCESS EXCLUSIVE) while the block runs: an export that has
+    taken its slot then waits on its first read of the leads, in flight for sure."""
+    with engine.connect() as conn, conn.begin():
+        conn.execute(text("LOCK TABLE office_leads IN ACCESS EXCLUSIVE MODE"))
+        yield

@@ -65,15 +65,17 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, PlatformService):
     # --- capture -----------------------------------------------------------------------------
 
     @rpc_query
-    def check_capture_key(self, capture_key: str) -> None:
-        """Lets the gateway refuse a wrong key before it reads the upload."""
-        capture.require_site(self.db.session, capture_key)
+    def check_capture_key(self, capture_key: str, client_ip: str | None = None) -> None:
+        """Lets the gateway refuse a wrong key, or one over its rate, before it reads the
+        upload."""
+        capture.check_key(self.db.session, self.db.vault, capture_key, client_ip, clock.now())
 
     @rpc_api
-    def capture(self, capture_key: str, leads: list[Any]) -> dict[str, Any]:
+    def capture(self, capture_key: str, leads: list[Any],
+                client_ip: str | None = None) -> dict[str, Any]:
         """HTTP capture (via the gateway): ``{results: [...]}``, one per item, in order."""
         return capture.capture_request(self.db.session, self.db.vault, self.db.emit, capture_key,
-                                      leads, clock.now())
+                                      leads, clock.now(), client_ip, self.db.autonomous)
 
     @capture_consumer()
     def capture_from_queue(self, body: Any, capture_key: Any, message_id: str) -> None:

@@ -16,6 +16,11 @@ TUNABLES = Tunables(
     DUPLICATE_WINDOW_DAYS=DEFAULT_WINDOW_DAYS,
     FRESHNESS_DAYS=DEFAULT_MAX_AGE_DAYS,
     CAPTURE_BATCH_MAX=1000,
+    # HTTP capture requests per window of the platform clock, per site key and per source
+    # address (0: no limit); over either, 429 with Retry-After and nothing stored
+    CAPTURE_RATE_WINDOW_SECONDS=60,
+    CAPTURE_RATE_PER_KEY=300,
+    CAPTURE_RATE_PER_IP=600,
     CAPTURE_QUEUE="leads.capture",
     GRADING_RULES=None,  # the domain's defaults (``usecases.grading``)
     AUTO_DELIVERY_INTERVAL_SECONDS=30,
@@ -33,6 +38,7 @@ TUNABLES = Tunables(
     OFFICE_EXPORT_BATCH=2000,
     OFFICE_EXPORT_CHUNK_BYTES=512 * 1024,
     OFFICE_EXPORT_TTL_MINUTES=30,
+    OFFICE_EXPORT_RETRY_AFTER_SECONDS=10,  # told to a second export while one is built
     # moving office rows from the network's key to their owner's (annex IV.12)
     CONTROLLER_REKEY_INTERVAL_SECONDS=30,
     CONTROLLER_REKEY_BATCH=500,

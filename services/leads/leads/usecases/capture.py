@@ -18,6 +18,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,7 @@ from leads.domain.grading import Grader
 from leads.domain.lead import LeadData
 from leads.models import capture_sites
 from leads.settings import TUNABLES
-from leads.usecases import grading, objections
+from leads.usecases import capture_limits, grading, objections
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
 from suivi_common.errors import Invalid, NotFound, Unauthorized
 from suivi_common.ids import parse_uuid
@@ -93,6 +94,14 @@ def revoke_site(session: Session, site_id: Any, now: datetime) -> dict[str, Any]
     return site_out(row.id, row.name, row.url, row.key_prefix, row.created_at, row.revoked_at)
 
 
+def check_key(session: Session, vault: Vault, key: Any, client_ip: str | None,
+              now: datetime) -> None:
+    """What the gateway asks before it reads an upload: a live key (else 401), whose site
+    and address have not used up their rate (else 429; nothing counted)."""
+    capture_limits.check(session, capture_limits.limits(vault, require_site(session, key),
+                                                        client_ip), now)
+
+
 def require_site(session: Session, key: Any) -> uuid.UUID:
     """The live site owning ``key``; else Unauthorized (the gateway asks before it reads
     an upload)."""
@@ -115,9 +124,21 @@ def site_for_key(session: Session, key: Any) -> uuid.UUID | None:
 # --- the two ways in ------------------------------------------------------------------------
 
 def capture_request(session: Session, vault: Vault, emit: Emit, key: Any, items: Any,
-                    now: datetime) -> dict[str, Any]:
-    """HTTP capture (via the gateway): ``{results: [...]}``, one per item, in order."""
-    site_id = require_site(session, key)
+                    now: datetime, client_ip: str | None = None,
+                    separate: Callable[[], AbstractContextManager[Session]] | None = None
+                    ) -> dict[str, Any]:
+    """HTTP capture (via the gateway): ``{results: [...]}``, one per item, in order. With
+    ``separate`` (a transaction of its own), the request is first counted against the
+    site's and the address's rate limits: over one, a 429 and nothing stored."""
+    if separate is None:
+        site_id = require_site(session, key)
+    else:
+        with separate() as tx:
+            site_id = require_site(tx, key)
+            refused = capture_limits.count(tx, capture_limits.limits(vault, site_id, client_ip),
+                                           now)
+        if refused is not None:
+            raise refused
     if not isinstance(items, list):
         raise Invalid("leads must be a list", fields={"leads": "must be a list"})
     limit = TUNABLES.get_int("CAPTURE_BATCH_MAX")

@@ -8,16 +8,26 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
+import eventlet
 import pytest
 from nameko import config
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from leads.models import office_export_chunks, office_exports
-from leads.office_testing import Harness, deliver, raw_lead, user
+from leads.office_testing import (
+    Harness,
+    deliver,
+    export_builds,
+    office_leads_held,
+    raw_lead,
+    user,
+)
+from leads.settings import TUNABLES
 from leads.usecases.office import export, one_lead
 from suivi_common import clock
-from suivi_common.errors import Invalid, NotFound
+from suivi_common.errors import Invalid, NotFound, RateLimited
+from suivi_common.testing.waiting import wait_for
 
 U1 = user("u1")
 
@@ -109,3 +119,36 @@ def test_a_big_file_comes_in_pieces(h: Harness) -> None:
         body = download(h, "u1", job)
     assert len(body) == job["bytes"]
     assert len(list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))) == 31
+
+
+def test_one_export_in_flight_per_user(h: Harness, office: tuple[str, str]) -> None:
+    """Two parallel exports by one user (two sessions, as two instances would run them):
+    exactly one builds, the other is a 429 with a wait; another user is not held up; once
+    the first is done a new one builds."""
+    with office_leads_held(h.engine):
+        first = eventlet.spawn(start, h)
+        wait_for(lambda: export_builds(h.engine, "u1") == 1, what="u1's first export in flight")
+        with pytest.raises(RateLimited) as refused:
+            start(h, fmt="csv")
+        assert refused.value.code == "export_in_progress"
+        assert refused.value.retry_after == TUNABLES.get_int("OFFICE_EXPORT_RETRY_AFTER_SECONDS")
+        other = eventlet.spawn(start, h, "u2")
+        wait_for(lambda: export_builds(h.engine, "u2") == 1, what="u2's export in flight")
+    assert first.wait()["rows"] == 2 and other.wait()["rows"] == 1
+    with h.session() as s:  # the refused one left no trace
+        assert s.execute(select(func.count()).select_from(office_exports)).scalar() == 2
+    assert export_builds(h.engine, "u1") == 0
+    assert start(h, fmt="csv")["rows"] == 2
+
+
+def test_a_failed_export_frees_the_slot(h: Harness, office: tuple[str, str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> int:
+        assert export_builds(h.engine, "u1") == 1  # it failed holding its slot
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "write_file", broken)
+    with pytest.raises(OSError):
+        start(h)
+    monkeypatch.undo()
+    assert export_builds(h.engine, "u1") == 0 and start(h)["rows"] == 2

@@ -15,6 +15,12 @@ stream):
    deletes the stored file; files never fully downloaded are purged after
    ``OFFICE_EXPORT_TTL_MINUTES`` (at the next export start).
 
+One export in flight per user (issue 14 §3): ``start`` first takes a transaction-level
+advisory lock on the user (``pg_try_advisory_xact_lock``, in the shared leads database, so
+it holds across instances) and refuses a second build with 429 ``export_in_progress``
+while the first is being built. The lock ends with the build's transaction: a crashed
+instance's connection closes and frees it, so nothing blocks forever.
+
 Cells: creation date (Paris time), last name, first name, e-mail, mobile, landline, postal
 code, city, current status, e-mails sent to the lead and the last one's date (Paris time;
 ``lead_email_sent``); one header row, French by default, English with ``lang=en``.
@@ -37,7 +43,8 @@ import eventlet
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from leads.domain import office_records as records
 from leads.models import office_export_chunks, office_exports
@@ -46,7 +53,7 @@ from leads.usecases.office import queries
 from leads.usecases.office.context import OfficeCtx, office_scope, scope_of
 from suivi_common.clock import PARIS
 from suivi_common.database import one_row
-from suivi_common.errors import Invalid, NotFound
+from suivi_common.errors import Invalid, NotFound, RateLimited
 from suivi_common.ids import parse_uuid
 
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -149,6 +156,21 @@ def parse_options(fmt: Any, lang: Any) -> tuple[str, str]:
     return str(fmt), str(lang)
 
 
+def lock_key(owner_id: str) -> str:
+    """The advisory-lock key of ``owner_id``'s export in flight (tests hold it too)."""
+    return f"leads.office_export:{owner_id}"
+
+
+def claim_slot(session: Session, owner_id: str) -> None:
+    """Take the owner's export slot until ``session``'s transaction ends, or refuse (429):
+    a build reads and encrypts every lead, so one at a time per user."""
+    key = func.hashtextextended(lock_key(owner_id), 0)
+    if not session.execute(select(func.pg_try_advisory_xact_lock(key))).scalar():
+        raise RateLimited("An export of yours is already being built; retry when it is done",
+                          TUNABLES.get_int("OFFICE_EXPORT_RETRY_AFTER_SECONDS"),
+                          code="export_in_progress")
+
+
 def _purge_expired(ctx: OfficeCtx) -> None:
     cutoff = ctx.now - timedelta(minutes=TUNABLES.get_int("OFFICE_EXPORT_TTL_MINUTES"))
     stale = select(office_exports.c.id).where(office_exports.c.created_at < cutoff,
@@ -162,6 +184,7 @@ def start(ctx: OfficeCtx, owner_id: str, scope: str, raw_filters: Mapping[str, A
     """Build the export file of the owner's matching leads and store it for download."""
     fmt, lang = parse_options(fmt, lang)
     f = queries.parse_filters(raw_filters)
+    claim_slot(ctx.session, owner_id)
     where = queries.conditions(ctx.vault, scope, owner_id, f)
     _purge_expired(ctx)
     export_id = uuid.uuid4()
