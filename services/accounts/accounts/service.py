@@ -16,6 +16,7 @@ from accounts.models import common
 from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
+    mfa_login,
     networks,
     password_tokens,
     payments,
@@ -25,6 +26,7 @@ from accounts.usecases import (
     register,
     reminders,
     retention,
+    second_factor,
     settlement,
     staff,
     subject_requests,
@@ -54,6 +56,10 @@ class AccountsService(PlatformService):
     @rpc_api
     def login(self, email: str, password: str, ip: str) -> dict[str, Any]:
         return auth.login(self.ctx, email, password, ip)
+
+    @rpc_api
+    def login_mfa(self, challenge: str, code: str, ip: str) -> dict[str, Any]:
+        return mfa_login.login_mfa(self.ctx, challenge, code, ip)
 
     @rpc_internal(services=("gateway",))
     def authenticate(self, token: str) -> dict[str, Any]:
@@ -87,6 +93,15 @@ class AccountsService(PlatformService):
     @rpc_api
     def terminate(self) -> None:
         profile.terminate(self.ctx)
+
+    # --- the second factor (TOTP, issue 14 §1) -------------------------------------------
+    @rpc_api
+    def start_mfa_enrolment(self) -> dict[str, Any]:
+        return second_factor.start_enrolment(self.ctx)
+
+    @rpc_api
+    def confirm_mfa_enrolment(self, code: str) -> dict[str, Any]:
+        return second_factor.confirm_enrolment(self.ctx, code)
 
     # --- terms -----------------------------------------------------------------------
     @rpc_api
