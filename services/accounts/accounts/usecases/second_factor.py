@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import segno
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import CursorResult
 
 from accounts import settings as accounts_settings
 from accounts.domain import sessions as tokens
 from accounts.domain import totp
+from accounts.domain.profile import ProfileError, normalise_email
 from accounts.models import mfa_challenges, mfa_factors, mfa_recovery_codes, users
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import email_index, get_row, iso, profile, scope_of
@@ -36,7 +38,12 @@ def _env() -> str:
 
 def _bootstrap_email() -> str | None:
     credentials = accounts_settings.bootstrap_staff()
-    return credentials[0].strip().lower() if credentials else None
+    if credentials is None:
+        return None
+    try:
+        return normalise_email(credentials[0])
+    except ProfileError:
+        return None
 
 
 def _has_active_factor(ctx: Ctx, user_id: uuid.UUID) -> bool:
@@ -182,3 +189,13 @@ def confirm_enrolment(ctx: Ctx, code: object) -> dict[str, Any]:
     ctx.session.execute(insert(mfa_recovery_codes), [
         {"user_id": user.id, "code_hash": _recovery_hash(ctx, user.id, c)} for c in codes])
     return {"active": True, "confirmed_at": iso(now), "recovery_codes": codes}
+
+
+def erase_of_user(ctx: Ctx, user_id: uuid.UUID) -> int:
+    """An erased account's factor, recovery codes and pending challenges; the rows gone."""
+    gone = 0
+    for table in (mfa_challenges, mfa_recovery_codes, mfa_factors):
+        result = cast("CursorResult[Any]", ctx.session.execute(
+            delete(table).where(table.c.user_id == user_id)))
+        gone += max(0, result.rowcount or 0)
+    return gone
