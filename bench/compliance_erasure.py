@@ -61,7 +61,7 @@ from leads.models import common, office_leads
 from leads.usecases.capture import lead_blind_indexes
 from suivi_common import clock
 from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, load_master_key
-from tools.api_client import Api, Mailbox, onboard
+from tools.api_client import Api, Mailbox, login_staff, onboard
 from tools.platform import DEV_STAFF, SERVICES, Platform
 
 STOCK = int(os.environ.get("BENCH_ERASURE_STOCK", "100000"))
@@ -123,7 +123,7 @@ def people(p: Platform) -> dict[str, Any]:
     staff.post("/api/staff/users", {"email": dpo_email, "password": PASSWORD,
                                     "role": "compliance"}, expect=201)
     me_admin, me_member = admin.get("/api/me"), member.get("/api/me")
-    return {"compliance": Api(p.url).login(dpo_email, PASSWORD), "mailbox": mailbox,
+    return {"compliance": login_staff(p.url, dpo_email, PASSWORD), "mailbox": mailbox,
             "network_id": str(me_admin["network_id"]),
             "owners": [(str(me_admin["id"]), admin_email), (str(me_member["id"]), member_email)]}
 

@@ -8,9 +8,11 @@ import email.policy
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import requests
 
 
@@ -125,6 +127,60 @@ def onboard(base_url: str, mailbox: Mailbox, email_addr: str, password: str,
         version = api.get("/api/terms/current")["version"]
         api.post("/api/terms/accept", {"version": version})
     return api
+
+
+def platform_now(base_url: str) -> datetime:
+    """The accounts service's clock, which checks second-factor codes (tests move the
+    platform's dev clock)."""
+    _, body = Api(base_url).call("GET", "/health")
+    return datetime.fromisoformat(body["services"]["accounts"]["now"])
+
+
+def totp_code(base_url: str, secret: str, steps_ahead: int = 0) -> str:
+    """The code an authenticator app holding ``secret`` shows at the platform's time
+    (``steps_ahead`` periods of 30 s later: the step after a used one is accepted too)."""
+    return str(pyotp.TOTP(secret).at(platform_now(base_url) + timedelta(seconds=30 * steps_ahead)))
+
+
+@dataclass
+class SecondFactor:
+    secret: str
+    recovery_codes: list[str]
+
+
+def enrol_totp(api: Api) -> SecondFactor:
+    """Enrol and confirm a TOTP factor for ``api``'s account with a code pyotp computes
+    from the secret the platform answered; the session may then do everything."""
+    started = api.post("/api/me/mfa/totp", {}, expect=200)
+    confirmed = api.post("/api/me/mfa/totp/confirm",
+                         {"code": totp_code(api.base_url, started["secret"])}, expect=200)
+    return SecondFactor(started["secret"], confirmed["recovery_codes"])
+
+
+def login_staff(base_url: str, email_addr: str, password: str) -> Api:
+    """A staff or compliance session, which must hold a second factor (issue 14 §1): a
+    login that answers ``mfa_enrolment_required`` enrols one at once (the dev bootstrap
+    staff is exempt and logs in as before)."""
+    body = Api(base_url).post("/api/auth/login", {"email": email_addr, "password": password},
+                              expect=200)
+    if body.get("mfa_required"):
+        raise AssertionError(f"{email_addr} has a second factor: log in with login_with_totp")
+    api = Api(base_url, body["token"])
+    if body.get("mfa_enrolment_required"):
+        enrol_totp(api)
+    return api
+
+
+def login_with_totp(base_url: str, email_addr: str, password: str, secret: str,
+                    steps_ahead: int = 0, **kwargs: Any) -> Api:
+    """Both login steps of an account with a TOTP factor."""
+    body = Api(base_url).post("/api/auth/login", {"email": email_addr, "password": password},
+                              expect=200, **kwargs)
+    assert body.get("mfa_required"), body
+    done = Api(base_url).post("/api/auth/login/mfa", {
+        "challenge": body["challenge"], "code": totp_code(base_url, secret, steps_ahead)},
+        expect=200, **kwargs)
+    return Api(base_url, done["token"])
 
 
 def pay_by_card(payment: dict[str, Any], outcome: str = "succeeded") -> None:

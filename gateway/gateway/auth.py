@@ -147,13 +147,16 @@ class RequestAuth:
                            lambda: self._accounts().as_service().authenticate(token))
 
     def require(self, request: Request, roles: tuple[str, ...] = (),
-                terms_gate: bool = True) -> tuple[Principal, str]:
+                terms_gate: bool = True, mfa_gate: bool = True) -> tuple[Principal, str]:
         token = bearer_token(request)
         if token is None:
             raise Unauthorized("A bearer token is required", code="token_missing")
         info = self.authenticate(token)
         principal = principal_of(info)
         self.act_for(principal)
+        if mfa_gate and info.get("mfa_enrolment_required", False):
+            raise Forbidden("Enrol a second factor first (/api/me/mfa/totp)",
+                            code="mfa_enrolment_required")
         if terms_gate and principal.is_member and not info.get("terms_accepted", False):
             raise Forbidden("Accept the current terms of service first", code="terms_not_accepted")
         if roles and principal.role not in roles:

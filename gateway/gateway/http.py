@@ -367,7 +367,7 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
         content_type: str = "application/json", dev_only: bool = False,
         before_body: Callable[[Any, Request], None] | None = None,
         errors: tuple[int, ...] = (), request_body: dict[str, Any] | None = None,
-        too_large_code: str | None = None) -> Callable[..., Any]:
+        too_large_code: str | None = None, mfa_gate: bool = True) -> Callable[..., Any]:
     """Declare a JSON route.
 
     ``auth``: None (anonymous), "any" (any authenticated principal) or "member"
@@ -379,7 +379,8 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
     (the capture key). ``errors``: statuses the route answers beyond those the OpenAPI
     document derives from its declaration. ``request_body``: the OpenAPI ``requestBody`` of
     a route that reads its body itself (a multipart form); ``too_large_code``: the error
-    code of a body over ``max_body``.
+    code of a body over ``max_body``. ``mfa_gate``: False for the few routes a staff or
+    compliance account without its second factor may call (enrolling one, logging out).
     """
     spec = RouteSpec(method, path, summary, list(tags), auth, roles, body, query, response,
                      status, many, raw_body, content_type, list(errors), dev_only,
@@ -395,7 +396,8 @@ def api(method: str, path: str, *, auth: str | None = "member", roles: tuple[str
             principal, token = None, None
             if auth is not None:
                 principal, token = self.auth.require(request, roles=roles,
-                                                     terms_gate=terms_gate and auth == "member")
+                                                     terms_gate=terms_gate and auth == "member",
+                                                     mfa_gate=mfa_gate)
             if before_body is not None:
                 before_body(self, request)
             payload: Any

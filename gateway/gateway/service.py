@@ -14,6 +14,7 @@ from gateway.routes.leads import LeadsRoutes
 from gateway.routes.mailer import MailerRoutes
 from gateway.routes.mailer_google import MailerGoogleRoutes
 from gateway.routes.members import MemberOfficeRoutes
+from gateway.routes.mfa import MfaRoutes
 from gateway.routes.network import NetworkRoutes
 from gateway.routes.office import OfficeRoutes
 from gateway.routes.plans import PlansRoutes
@@ -29,7 +30,7 @@ from suivi_common.rpc import ServiceRpc
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
                      PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes,
-                     AccountSecurityRoutes):
+                     AccountSecurityRoutes, MfaRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

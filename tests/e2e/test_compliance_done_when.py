@@ -38,7 +38,7 @@ from suivi_common.rpc import RpcClient
 from suivi_common.tables import define_common_tables
 from suivi_common.testing.infra import PG_BASE
 from tests.e2e.scenario import buy_active_plan, step, take_leads, wait_until
-from tools.api_client import Api, Mailbox, subscribe_by_card
+from tools.api_client import Api, Mailbox, login_staff, subscribe_by_card
 from tools.platform import DEV_STAFF, SERVICES, Platform
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -72,7 +72,7 @@ def compliance_staff(base_url: str) -> Api:
     email = f"dpo-{uuid.uuid4().hex[:8]}@suivi.test"
     staff.post("/api/staff/users", {"email": email, "password": PASSWORD, "role": "compliance"},
                expect=201)
-    return Api(base_url).login(email, PASSWORD)
+    return login_staff(base_url, email, PASSWORD)  # enrols its second factor
 
 
 def mails_to(mailbox: Mailbox, address: str, subject: str) -> list[Any]:

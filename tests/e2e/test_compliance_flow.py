@@ -17,7 +17,7 @@ import pytest
 
 from suivi_common.testing.waiting import wait_for
 from tests.e2e.scenario import step, wait_until
-from tools.api_client import Api
+from tools.api_client import Api, login_staff
 
 PASSWORD = "Compliance-Owl-Lantern-58"
 
@@ -33,7 +33,7 @@ def compliance(base_url: str, staff: Api) -> Api:
     email = f"dpo-{uuid.uuid4().hex[:8]}@suivi.test"
     staff.post("/api/staff/users", {"email": email, "password": PASSWORD, "role": "compliance"},
                expect=201)
-    return Api(base_url).login(email, PASSWORD)
+    return login_staff(base_url, email, PASSWORD)  # enrols its second factor
 
 
 def test_compliance_routes_are_for_the_compliance_role(compliance: Api, staff: Api, anon: Api,

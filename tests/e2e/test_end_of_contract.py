@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from suivi_common.crypto import KeyDestroyed, KeyRing, Vault, controller_scope
 from suivi_common.tables import define_common_tables
 from tests.e2e.scenario import step, wait_until
-from tools.api_client import Api, subscribe_by_card
+from tools.api_client import Api, login_staff, subscribe_by_card
 from tools.platform import DEV_STAFF, Platform
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -46,7 +46,7 @@ def compliance_staff(base_url: str, tag: str) -> Api:
     email = f"dpo-eoc-{tag}@suivi.test"
     staff.post("/api/staff/users", {"email": email, "password": PASSWORD, "role": "compliance"},
                expect=201)
-    return Api(base_url).login(email, PASSWORD)
+    return login_staff(base_url, email, PASSWORD)  # enrols its second factor
 
 
 def download(api: Api, path: str) -> Any:

@@ -3,7 +3,7 @@ from typing import Any
 
 from gateway.auth import evict_token, token_key
 from gateway.http import Req, api
-from gateway.schemas.accounts import LoginIn, LoginOut, PasswordResetIn, SetPasswordIn
+from gateway.schemas.accounts import LoginIn, LoginMfaIn, LoginOut, PasswordResetIn, SetPasswordIn
 from gateway.schemas.common import Ok
 
 
@@ -17,7 +17,14 @@ class AuthRoutes:
         return self.accounts.login(req.body["email"], req.body["password"], req.ip,
                                    user_agent=req.http.headers.get("User-Agent"))
 
-    @api("POST", "/api/auth/logout", auth="any", response=Ok, tags=("auth",),
+    @api("POST", "/api/auth/login/mfa", auth=None, body=LoginMfaIn, response=LoginOut,
+         tags=("auth",), errors=(401, 403, 429),
+         summary="Second login step: the challenge and a TOTP or recovery code; returns a token")
+    def login_mfa(self, req: Req) -> Any:
+        return self.accounts.login_mfa(req.body["challenge"], req.body["code"], req.ip,
+                                       user_agent=req.http.headers.get("User-Agent"))
+
+    @api("POST", "/api/auth/logout", auth="any", mfa_gate=False, response=Ok, tags=("auth",),
          summary="Revoke the current token at once")
     def logout(self, req: Req) -> Any:
         self.accounts.logout(req.token)

@@ -19,9 +19,38 @@ class UserRef(Schema):
 
 
 class LoginOut(Schema):
+    """A token answer, or, for an account with a second factor, ``mfa_required`` and the
+    challenge to send with a code to ``/api/auth/login/mfa``."""
     token = Text()
     expires_at = Text()
     user = fields.Nested(UserRef)
+    mfa_required = fields.Boolean()
+    challenge = Text()
+    #: a staff or compliance account without a factor: it may only enrol one
+    mfa_enrolment_required = fields.Boolean()
+    #: why an account that needs a factor goes without (dev only: "dev bootstrap")
+    mfa_exempt = Text()
+
+
+class LoginMfaIn(Schema):
+    challenge = Text(required=True, validate=validate.Length(min=10, max=200))
+    code = Text(required=True, validate=validate.Length(min=1, max=40))
+
+
+class TotpEnrolmentOut(Schema):
+    secret = Text()
+    otpauth_uri = Text()
+    qr_svg = Text()
+
+
+class TotpConfirmIn(Schema):
+    code = Text(required=True, validate=validate.Length(min=1, max=40))
+
+
+class TotpConfirmOut(Schema):
+    active = fields.Boolean()
+    confirmed_at = Text()
+    recovery_codes = fields.List(Text())
 
 
 class SetPasswordIn(Schema):

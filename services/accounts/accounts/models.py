@@ -153,6 +153,34 @@ login_failures = Table(
     Index(None, "key", "failed_at"),
 )
 
+# The second factor (issue 14 §1, ``domain.totp``): one TOTP factor per user (pending
+# until confirmed), its secret encrypted under the user's scope; recovery codes and the
+# login challenges between password and code only as keyed hashes.
+mfa_factors = Table(
+    "mfa_factors", metadata,
+    Column("user_id", Uuid, ForeignKey("users.id"), primary_key=True),
+    Column("secret", LargeBinary, nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("confirmed_at"),
+    Column("last_used_step", BigInteger),  # a code of this step or before is refused
+)
+
+mfa_recovery_codes = Table(
+    "mfa_recovery_codes", metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("code_hash", LargeBinary, nullable=False, unique=True),
+    _ts("used_at"),
+)
+
+mfa_challenges = Table(
+    "mfa_challenges", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("challenge_hash", LargeBinary, nullable=False, unique=True),
+    _ts("expires_at", nullable=False),
+)
+
 terms_versions = Table(
     "terms_versions", metadata,
     Column("version", String(40), primary_key=True),

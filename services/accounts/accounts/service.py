@@ -17,6 +17,7 @@ from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
     email_change,
+    mfa_login,
     networks,
     password_change,
     password_tokens,
@@ -27,6 +28,7 @@ from accounts.usecases import (
     register,
     reminders,
     retention,
+    second_factor,
     sessions,
     settlement,
     staff,
@@ -58,6 +60,11 @@ class AccountsService(PlatformService):
     def login(self, email: str, password: str, ip: str,
               user_agent: str | None = None) -> dict[str, Any]:
         return auth.login(self.ctx, email, password, ip, user_agent)
+
+    @rpc_api
+    def login_mfa(self, challenge: str, code: str, ip: str,
+                  user_agent: str | None = None) -> dict[str, Any]:
+        return mfa_login.login_mfa(self.ctx, challenge, code, ip, user_agent)
 
     @rpc_internal(services=("gateway",))
     def authenticate(self, token: str) -> dict[str, Any]:
@@ -120,6 +127,15 @@ class AccountsService(PlatformService):
     @rpc_api
     def confirm_email_change(self, token: str, current_token: str | None = None) -> dict[str, Any]:
         return email_change.confirm_email_change(self.ctx, token, current_token)
+
+    # --- the second factor (TOTP, issue 14 §1) -------------------------------------------
+    @rpc_api
+    def start_mfa_enrolment(self) -> dict[str, Any]:
+        return second_factor.start_enrolment(self.ctx)
+
+    @rpc_api
+    def confirm_mfa_enrolment(self, code: str) -> dict[str, Any]:
+        return second_factor.confirm_enrolment(self.ctx, code)
 
     # --- terms -----------------------------------------------------------------------
     @rpc_api

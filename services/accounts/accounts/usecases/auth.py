@@ -13,7 +13,7 @@ from accounts.domain import sessions as tokens
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, exempt_from_terms, login_refusal
 from accounts.domain.profile import ProfileError, normalise_email
 from accounts.models import login_failures, sessions, terms_acceptances, users
-from accounts.usecases import password_tokens, terms
+from accounts.usecases import password_tokens, second_factor, terms
 from accounts.usecases import sessions as session_uc
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
@@ -70,17 +70,19 @@ def _failures(ctx: Ctx, keys: ThrottleKeys, since: datetime) -> dict[str, list[d
     return found
 
 
-def _refuse(ctx: Ctx, keys: ThrottleKeys, now: datetime) -> NoReturn:
+def _refuse(ctx: Ctx, keys: ThrottleKeys, now: datetime, message: str = INVALID_CREDENTIALS,
+            code: str = "invalid_credentials") -> NoReturn:
     """Count the failure in its own committed transaction (the worker's rolls back)."""
     with autonomous(ctx.engine) as session:
         session.execute(insert(login_failures), [{"key": k, "failed_at": now} for k in keys.all])
-    raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    raise Unauthorized(message, code=code)
 
 
-def throttle_attempt(ctx: Ctx, email: str, ip: object, now: datetime) -> ThrottleKeys:
-    """The login throttle's rule for one more attempt at an account's password (a login,
-    a password change): the account's attempts serialised, RateLimited while a wait runs.
-    Returns the keys to count a failure under (``count_failure``)."""
+def throttle(ctx: Ctx, email: str, ip: object, now: datetime) -> ThrottleKeys:
+    """The attempt's counters, once it is allowed (``RateLimited`` otherwise). Attempts on
+    one account are serialised (released when this transaction ends), so parallel guesses
+    cannot slip past the counter. The second factor's codes count here too, and so does the
+    current password asked again by a password or email change."""
     keys = _throttle_keys(ctx, email, str(ip or "unknown")[:64])
     ctx.lock(keys.account)
     settings = ctx.settings
@@ -103,8 +105,8 @@ def count_failure(ctx: Ctx, keys: ThrottleKeys, now: datetime) -> None:
 
 
 def clear_failures(ctx: Ctx, keys: ThrottleKeys) -> None:
-    """A success clears the account's failures and this address's on it (never the
-    address's own: see ``domain.login_throttle``)."""
+    """A success clears the account's failures and this address's on it, never the
+    address's own (one valid account must not unlock guessing on the others)."""
     ctx.session.execute(delete(login_failures).where(
         login_failures.c.key.in_((keys.account, keys.here))))
 
@@ -118,20 +120,7 @@ def login(ctx: Ctx, email: object, password: object, ip: object,
     except ProfileError:
         password_hasher.burn_verification(secret)
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials") from None
-    keys = _throttle_keys(ctx, address, str(ip or "unknown")[:64])
-    # Attempts on one account are serialised (released when this transaction ends),
-    # so parallel guesses cannot slip past the counter.
-    ctx.lock(keys.account)
-    settings = ctx.settings
-    window_start = now - max(settings.account_limit.window, settings.ip_limit.window)
-    failures = _failures(ctx, keys, window_start)
-    decision = login_throttle.decide_attempt(
-        failures[keys.address], failures[keys.account], failures[keys.here], now,
-        settings.ip_limit, settings.account_limit)
-    if not decision.allowed:
-        raise RateLimited(f"Too many failed attempts; try again in {decision.retry_after} s",
-                          retry_after=decision.retry_after)
-
+    keys = throttle(ctx, address, ip, now)
     user = find_by_email(ctx, address)
     if user is None or user.password_hash is None:
         password_hasher.burn_verification(secret)
@@ -143,13 +132,24 @@ def login(ctx: Ctx, email: object, password: object, ip: object,
         raise Forbidden("This account is suspended" if refusal == "account_suspended"
                         else "This account is closed", code=refusal)
 
-    # consecutive failures only: a success clears the account's and this address's on it,
-    # never the address's own (one valid account must not unlock guessing on the others)
-    ctx.session.execute(delete(login_failures).where(
-        login_failures.c.key.in_((keys.account, keys.here))))
-    changes: dict[str, Any] = {"last_login_at": now}
     if password_hasher.needs_rehash(user.password_hash):
-        changes["password_hash"] = password_hasher.hash_password(secret)
+        ctx.session.execute(update(users).where(users.c.id == user.id).values(
+            password_hash=password_hasher.hash_password(secret)))
+    # an active second factor: no session before its code (``second_factor``); the
+    # failures stay counted until then, so a known password does not reset the guessing
+    challenge = second_factor.challenge_if_enrolled(ctx, user.id, now)
+    if challenge is not None:
+        return challenge
+    return {**open_session(ctx, user, keys, now, ip, user_agent),
+            **second_factor.login_notes(ctx, user.id, user.role, address)}
+
+
+def open_session(ctx: Ctx, user: Any, keys: ThrottleKeys, now: datetime, ip: object = None,
+                 user_agent: object = None) -> dict[str, Any]:
+    """The credentials are proven: a new session (with the device it was opened from,
+    ``usecases.sessions``) and its token answer."""
+    clear_failures(ctx, keys)  # consecutive failures only
+    changes: dict[str, Any] = {"last_login_at": now}
     if user.contract_concluded_at is None:
         changes["contract_concluded_at"] = now  # preamble: concluded at first login
     ctx.session.execute(update(users).where(users.c.id == user.id).values(**changes))
@@ -189,7 +189,9 @@ def authenticate(ctx: Ctx, token: object) -> dict[str, Any]:
             "terms_accepted": bool(exempt_from_terms(row.role) or row.terms_accepted),
             # what the gateway signs into the request's principal (suivi_common.permissions)
             "permissions": (permissions.effective(row.role, row.own_level, row.default_level)
-                            if row.role in MEMBER_ROLES else None)}
+                            if row.role in MEMBER_ROLES else None),
+            # a staff or compliance account without its factor may only enrol one
+            "mfa_enrolment_required": second_factor.enrolment_required(ctx, row.user_id, row.role)}
 
 
 def logout(ctx: Ctx, token: object) -> None:

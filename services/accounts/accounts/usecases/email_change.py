@@ -47,7 +47,7 @@ def request_email_change(ctx: Ctx, new_email: object, current_password: object,
         address = normalise_email(new_email)
     except ProfileError as err:
         raise Invalid(err.message, fields={"new_email": err.message}) from None
-    keys = auth.throttle_attempt(ctx, prof.email, ip, now)
+    keys = auth.throttle(ctx, prof.email, ip, now)
     secret = current_password if isinstance(current_password, str) else ""
     if not (secret and me.password_hash and password_hasher.verify_password(me.password_hash, secret)):
         auth.count_failure(ctx, keys, now)

@@ -1,7 +1,7 @@
 """Changing one's password while logged in (terms art. 7: the user keeps their
 credentials safe).
 
-The current password is asked again, under the login throttle (``auth.throttle_attempt``:
+The current password is asked again, under the login throttle (``auth.throttle``:
 the same counters, so a stolen session cannot guess the password faster than a login
 could, and failures here count against logins too). The new password follows the policy of
 registration and reset (``domain.passwords``). Every other session of the user is revoked
@@ -31,7 +31,7 @@ def change_password(ctx: Ctx, current_password: object, new_password: object, to
     me = actor(ctx)
     now = clock.now()
     prof = profile(ctx, me)
-    keys = auth.throttle_attempt(ctx, prof.email, ip, now)
+    keys = auth.throttle(ctx, prof.email, ip, now)
     me = get_row(ctx, me.id, for_update=True) or me  # a concurrent change waits for this one
     current = current_password if isinstance(current_password, str) else ""
     if not (current and me.password_hash

@@ -40,6 +40,7 @@ from accounts.models import (
     users,
 )
 from accounts.usecases import payments as payment_uc
+from accounts.usecases import second_factor
 from accounts.usecases import subscriptions as subscriptions_uc
 from accounts.usecases.auth import account_key
 from accounts.usecases.context import Ctx
@@ -331,6 +332,7 @@ def erase_account(ctx: Ctx, row: Row, now: datetime,
     records += _count(ctx.session.execute(delete(sessions).where(sessions.c.user_id == row.id)))
     records += _count(ctx.session.execute(delete(password_tokens).where(
         password_tokens.c.user_id == row.id)))
+    records += second_factor.erase_of_user(ctx, row.id)
     if p.email:
         records += _count(ctx.session.execute(delete(login_failures).where(
             login_failures.c.key == account_key(ctx, p.email))))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pyotp
 import pytest
 
+from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, NotFound, Unauthorized
 
 PASSWORD = "violet tractor mango river"
@@ -149,6 +151,16 @@ def test_erasure_without_payment_erases_the_names_too(h: Any, member: dict[str, 
     assert h.events_of("user_erased") == [
         {"user_id": member["user_id"], "network_id": member["network_id"],
          "erased_at": h.events_of("user_erased")[0]["erased_at"], "reason": "request"}]
+
+
+def test_erasure_takes_the_second_factor_along(h: Any, member: dict[str, Any]) -> None:
+    started = h.rpc(member).start_mfa_enrolment()
+    h.rpc(member).confirm_mfa_enrolment(pyotp.TOTP(started["secret"]).at(clock.now()))
+    rid = ask(h, "erasure", email="bruno@soleil.test")
+    assert report(h, rid)["records_affected"] >= 1 + 10 + 1  # the factor and its codes too
+    for table in ("mfa_factors", "mfa_recovery_codes", "mfa_challenges"):
+        assert h.scalar(f"SELECT count(*) FROM {table} WHERE user_id = :u",
+                        u=member["user_id"]) == 0
 
 
 def test_rectification_keeps_the_history(h: Any, member: dict[str, Any]) -> None:
