@@ -40,6 +40,9 @@ ACTIVITIES: tuple[Activity, ...] = (
          "sessions : dates de création, de dernière utilisation et d'expiration, adresse "
          "IP et navigateur (user agent) de la connexion (le jeton n'est gardé que haché)",
          "échecs de connexion : index aveugles de l'email et de l'adresse IP, et l'heure",
+         "second facteur (TOTP) : le secret (chiffré), le dernier pas de temps utilisé, "
+         "les codes de secours (empreintes HMAC seulement) et les défis de connexion en "
+         "cours (empreinte, cinq minutes)",
          "liens de choix du mot de passe et de confirmation d'une nouvelle adresse email : "
          "empreinte du jeton, dates, la nouvelle adresse (chiffrée)",
          "dates d'invitation, de conclusion du contrat, de dernière connexion"),
@@ -49,8 +52,8 @@ ACTIVITIES: tuple[Activity, ...] = (
         "ou forfait en cours : le compte est alors effacé comme sur demande ; les échecs "
         "de connexion sont supprimés après la fenêtre "
         "de limitation (une heure par défaut) ; à l'effacement d'un compte, l'email, le "
-        "téléphone, le mot de passe, les sessions et les liens sont supprimés (le nom et "
-        "l'adresse postale seulement s'il n'y a rien à facturer, voir l'activité "
+        "téléphone, le mot de passe, le second facteur, les sessions et les liens sont "
+        "supprimés (le nom et l'adresse postale seulement s'il n'y a rien à facturer, voir l'activité "
         "« Abonnements et paiements »)",
         ("l'utilisateur lui-même", "l'administrateur de son réseau (profil, sauf refus)",
          "le personnel de la plateforme", "le service de messagerie interne, pour écrire "

@@ -250,6 +250,9 @@ def request_password_reset(ctx: Ctx, email: object) -> None:
 
 
 def purge_old_failures(ctx: Ctx) -> None:
-    """Failures older than both windows count for nothing; keep the table small."""
-    horizon = clock.now() - max(ctx.settings.account_limit.window, ctx.settings.ip_limit.window)
+    """Failures older than both windows count for nothing, nor do expired second-factor
+    challenges; keep the tables small."""
+    now = clock.now()
+    horizon = now - max(ctx.settings.account_limit.window, ctx.settings.ip_limit.window)
     ctx.session.execute(delete(login_failures).where(login_failures.c.failed_at < horizon))
+    second_factor.purge_expired_challenges(ctx, now)

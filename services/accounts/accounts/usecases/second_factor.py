@@ -107,6 +107,13 @@ def take_challenge(ctx: Ctx, challenge: object, now: datetime, lock: bool = Fals
     return ctx.session.execute(query).first()
 
 
+def purge_expired_challenges(ctx: Ctx, now: datetime) -> int:
+    """Challenges past their minutes count for nothing: an abandoned second step (a user
+    who never comes back) leaves no row behind (the timer of ``auth.purge_old_failures``)."""
+    result = ctx.session.execute(delete(mfa_challenges).where(mfa_challenges.c.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def spend_challenge(ctx: Ctx, challenge_id: uuid.UUID) -> None:
     ctx.session.execute(delete(mfa_challenges).where(mfa_challenges.c.id == challenge_id))
 

@@ -9,7 +9,9 @@ import eventlet
 import pyotp
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from accounts.usecases import auth
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, RateLimited, Unauthorized
 from suivi_common.testing.waiting import wait_for
@@ -102,6 +104,12 @@ def test_a_challenge_expires(h: Any) -> None:
     assert err.value.code == "mfa_challenge_invalid"
     with pytest.raises(Unauthorized):
         h.anon.login_mfa("not-a-challenge-at-all", code(secret), IP)
+    left = "SELECT count(*) FROM mfa_challenges WHERE user_id = :u"
+    assert h.scalar(left, u=staff["user_id"]) == 1  # the abandoned one stays until...
+    with Session(h.engine) as session, session.begin():  # ...the timer's purge
+        auth.purge_old_failures(h.direct_ctx(session))
+    assert h.scalar(left, u=staff["user_id"]) == 0
+    assert "token" in h.anon.login_mfa(challenge(h, staff["email"]), code(secret, 1), IP)
 
 
 def test_a_recovery_code_works_once_in_place_of_a_code(h: Any) -> None:

@@ -14,7 +14,7 @@ def test_the_map_has_the_register_format() -> None:
 def test_the_map_names_what_accounts_stores() -> None:
     text = repr(data_map()).lower()
     for stored in ("adresse email", "téléphone", "adresse postale", "mot de passe",
-                   "adresse ip", "paiements", "abonnements"):
+                   "adresse ip", "paiements", "abonnements", "second facteur"):
         assert stored in text, stored
 
 

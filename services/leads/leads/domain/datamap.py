@@ -47,7 +47,9 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "retention": f"retiré de la vente après {freshness_days} jours ; un prospect "
                          f"jamais vendu est effacé {unsold_months} mois après sa capture ; "
                          f"l'index de doublon (index aveugle, sans adresse) sert "
-                         f"{duplicate_days} jours",
+                         f"{duplicate_days} jours ; la limite de débit des formulaires ne "
+                         f"compte l'adresse IP source que par empreinte HMAC, et seulement "
+                         f"pendant la fenêtre en cours (une minute par défaut)",
             "recipients": ["l'utilisateur acheteur (un seul par prospect)",
                            "personnel de la plateforme (qualité du stock)"],
             "security_measures": _SECURITY,
