@@ -322,6 +322,27 @@ class KeyRing:
                 return counts
             after = rows[-1].scope
 
+    @property
+    def master_key_id(self) -> str:
+        """The current master key's id (hex), so a tool can check every service has it."""
+        return key_id(self._master).hex()
+
+    @property
+    def previous_master_keys(self) -> int:
+        return len(self._previous)
+
+    def left_under_old_master(self) -> int:
+        """Live keys the master key wraps that the current one does not (yet)."""
+        if self._engine is None:
+            raise RuntimeError("needs the ring's engine")
+        t = self._table
+        current = key_id(self._master)
+        with self._engine.connect() as conn:
+            blobs = conn.execute(select(t.c.wrapped_key).where(
+                t.c.wrapped_key.is_not(None),
+                t.c.scope.not_like(f"%{SCOPE_SEPARATOR}%"))).scalars()
+            return sum(1 for b in blobs if sealed_key_id(bytes(b)) != current)
+
     def begin_rotation(self, session: Session, scope: str) -> bool:
         """A new current key version for ``scope``, the old ones kept to open what they
         sealed; False if a rotation is already under way (several versions live)."""
