@@ -467,6 +467,11 @@ class Vault:
                          hashlib.sha256).digest()
                 for key in self._ring.data_keys(self._session, scope)]
 
+    def sealed_prefix(self, scope: str) -> bytes:
+        """How every value sealed by the scope's current key version begins (envelope
+        version and key id): a query finds what a rotation has left to reseal."""
+        return _V2 + key_id(self._ring.data_key(self._session, scope))
+
     def is_current(self, scope: str, blob: bytes | None) -> bool:
         """Whether ``blob`` is sealed under the scope's current key version (None is)."""
         if blob is None:
