@@ -1,10 +1,12 @@
-"""A master-key rotation over the running platform keeps every lead readable.
+"""Key rotations over the running platform keep every lead readable.
 
 Leads are captured and bought; every service restarts with a new master key (the old one
 listed as previous), ``python -m tools.rotate_master_key`` re-wraps every service's keys
 while the platform runs, the services restart once more without the old key (which they
 then refuse), and every lead reads back over HTTP, by id and by its email's blind index;
-the buyer logs in again (accounts' login index is under the re-wrapped platform key)."""
+the buyer logs in again (accounts' login index is under the re-wrapped platform key).
+Then ``python -m tools.rotate_data_key`` rotates the buyer network's data key in leads,
+and every lead reads back again."""
 from __future__ import annotations
 
 import base64
@@ -50,7 +52,7 @@ def test_a_master_key_rotation_keeps_every_lead_readable(
     staff = Api(base_url).login(*DEV_STAFF)
     tag = str(time.time_ns())[-8:]
     password = "Quartz-Harbour-Violet-81"
-    _, admin = make_network(f"Rotation {tag}", "Cobalt-Meadow-Lantern-64", ["BE"])
+    net, admin = make_network(f"Rotation {tag}", "Cobalt-Meadow-Lantern-64", ["BE"])
     _, user = invite_member(admin, password)
     subscribe_by_card(user, "annual")
     site = staff.post("/api/staff/capture-sites", {"name": f"Rot {tag}", "url": "https://r.example"})
@@ -97,6 +99,18 @@ def test_a_master_key_rotation_keeps_every_lead_readable(
             assert [i["id"] for i in found] == [lead_id]
         assert {i["id"] for i in again_user.get("/api/leads?origin=purchased")["items"]} \
             == set(leads)
+
+    with step("a rotation of the network's data key keeps them readable too"):
+        done = subprocess.run([sys.executable, "-m", "tools.rotate_data_key", "--network",
+                               net["id"], "--amqp-uri", platform.amqp_uri], cwd=ROOT,
+                              capture_output=True, text=True, timeout=600, env=platform.env())
+        assert done.returncode == 0 and '"done": true' in done.stdout, done.stdout + done.stderr
+        for lead_id, lead in leads.items():
+            read = again_user.get(f"/api/leads/{lead_id}")
+            assert {k: read.get(k) for k in FIELDS} == {k: lead.get(k) for k in FIELDS}
+            found = again_user.get(f"/api/leads?email={lead['email']}")["items"]
+            assert [i["id"] for i in found] == [lead_id]
+
         with step("new leads are captured and sold under the new key"):
             more = [{**c, "email": f"marc.{tag}.{n}@exemple.be", "last_name": f"Apres{n}",
                      "mobile": f"+32472{int(tag) % 1000:03d}{n:03d}"}
