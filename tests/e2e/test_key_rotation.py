@@ -105,6 +105,7 @@ def test_a_master_key_rotation_keeps_every_lead_readable(
                                net["id"], "--amqp-uri", platform.amqp_uri], cwd=ROOT,
                               capture_output=True, text=True, timeout=600, env=platform.env())
         assert done.returncode == 0 and '"done": true' in done.stdout, done.stdout + done.stderr
+        assert '"retired_versions": 1' in done.stdout, done.stdout
         for lead_id, lead in leads.items():
             read = again_user.get(f"/api/leads/{lead_id}")
             assert {k: read.get(k) for k in FIELDS} == {k: lead.get(k) for k in FIELDS}
