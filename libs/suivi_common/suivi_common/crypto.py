@@ -135,6 +135,8 @@ def open_sealed(keys: bytes | Sequence[bytes], blob: bytes, aad: bytes) -> bytes
     """Open with the key the blob names among ``keys`` (UnknownKeyId if none is it); a
     version-1 blob names none, so each key is tried (a wrong one fails authentication)."""
     candidates = [keys] if isinstance(keys, bytes) else list(keys)
+    if not candidates:
+        raise UnknownKeyId("no key to open with")
     kid = sealed_key_id(bytes(blob[:1 + _KEY_ID_BYTES]))
     if kid is None:
         for key in candidates[:-1]:

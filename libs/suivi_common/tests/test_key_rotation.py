@@ -174,3 +174,18 @@ def test_a_data_key_rotation_keeps_both_versions_until_the_old_one_retires(
         assert vault.blind_indexes("net-a", "email", "alice@example.org") != [index]
         with pytest.raises(UnknownKeyId):
             vault.decrypt("net-a", "t", "c", 1, before)
+
+
+def test_previous_master_keys_come_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from suivi_common.crypto import load_previous_master_keys
+    a, b = os.urandom(32), os.urandom(32)
+    monkeypatch.setenv("SUIVI_MASTER_KEYS_PREVIOUS",
+                       f"{base64.b64encode(a).decode()}, {base64.b64encode(b).decode()},")
+    assert load_previous_master_keys() == (a, b)
+    monkeypatch.setenv("SUIVI_MASTER_KEYS_PREVIOUS", "")
+    assert load_previous_master_keys() == ()
+    monkeypatch.setenv("SUIVI_MASTER_KEYS_PREVIOUS", base64.b64encode(b"short").decode())
+    with pytest.raises(RuntimeError, match="32 bytes"):
+        load_previous_master_keys()
