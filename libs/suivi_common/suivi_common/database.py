@@ -23,7 +23,14 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import TextClause
 
 from suivi_common import clock, devclock, outbox
-from suivi_common.crypto import PLATFORM_SCOPE, KeyRing, Vault, b64, load_master_key
+from suivi_common.crypto import (
+    PLATFORM_SCOPE,
+    KeyRing,
+    Vault,
+    b64,
+    load_master_key,
+    load_previous_master_keys,
+)
 from suivi_common.errors import NotFound
 from suivi_common.ids import parse_uuid
 from suivi_common.redaction import redact, redact_text
@@ -288,7 +295,8 @@ class Database(DependencyProvider):
         self.engine = make_engine(config[self.url_key], int(pool_size),
                                   float(setting("DB_PING_IDLE_SECONDS", 10)))
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.keyring = KeyRing(load_master_key(), self.tables, self.engine)
+        self.keyring = KeyRing(load_master_key(), self.tables, self.engine,
+                               previous=load_previous_master_keys())
         self.relay = outbox.OutboxRelay(self.engine, self.tables, self.container.service_name,
                                         config["AMQP_URI"])
 

@@ -11,7 +11,7 @@ from nameko.events import BROADCAST, event_handler
 from nameko.rpc import rpc
 from sqlalchemy import text
 
-from suivi_common import clock, devclock
+from suivi_common import clock, devclock, key_rotation
 from suivi_common.auth import CurrentPrincipal, Principal, require
 from suivi_common.consumer import ReliableEventHandler
 from suivi_common.container import INTERNAL_MARK
@@ -84,6 +84,13 @@ class PlatformService:
         require(self.principal, "staff")
         letters: list[dict[str, Any]] = self.db._provider.list_dead_letters(include_replayed)
         return letters
+
+    @rpc_api
+    def rewrap_data_keys(self) -> dict[str, Any]:
+        """A master-key rotation's work in this service (``suivi_common.key_rotation``);
+        staff only (``python -m tools.rotate_master_key``, not routed by the gateway)."""
+        require(self.principal, "staff")
+        return key_rotation.rewrap_data_keys(self.db.keyring, self.name)
 
     @rpc_api
     def replay_dead_letter(self, letter_id: str) -> dict[str, Any]:

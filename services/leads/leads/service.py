@@ -27,6 +27,7 @@ from leads.usecases import capture, daybook, distribution, entitlements, stock
 from leads.amqp import capture_consumer, config_timer
 from leads.office_entrypoints import OfficeEntrypoints
 from leads.compliance_entrypoints import ComplianceEntrypoints
+from leads.rotation_entrypoints import KeyRotationEntrypoints
 from leads.models import common
 from leads.usecases.context import Ctx
 
@@ -48,7 +49,8 @@ class SyncState(DependencyProvider):
         return self
 
 
-class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, PlatformService):
+class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, KeyRotationEntrypoints,
+                   PlatformService):
     name = "leads"
 
     db = Database(common)

@@ -68,7 +68,7 @@ from leads.usecases.capture import lead_blind_indexes
 from leads.usecases.office import history, one_lead
 from leads.usecases.office.context import OfficeCtx, encrypt_json, scope_of
 from suivi_common import dsr
-from suivi_common.crypto import PLATFORM_SCOPE, KeyDestroyed, Vault
+from suivi_common.crypto import PLATFORM_SCOPE, SUBKEY_SCOPE, KeyDestroyed, Vault
 from suivi_common.database import xact_lock
 from suivi_common.dsr import Outcome
 from suivi_common.errors import Invalid, NotFound
@@ -162,7 +162,8 @@ def live_scopes(session: Any) -> list[str]:
     """Every scope whose key still exists: the platform's and each network's."""
     k = common.data_keys
     return list(session.execute(select(k.c.scope).where(
-        k.c.wrapped_key.is_not(None), k.c.destroyed_at.is_(None)).order_by(k.c.scope)).scalars())
+        k.c.wrapped_key.is_not(None), k.c.destroyed_at.is_(None), k.c.scope != SUBKEY_SCOPE)
+        .order_by(k.c.scope)).scalars())
 
 
 def _digests(vault: Vault, scopes: Iterable[str], subject: Subject) -> dict[bytes, str]:
@@ -172,8 +173,8 @@ def _digests(vault: Vault, scopes: Iterable[str], subject: Subject) -> dict[byte
     out: dict[bytes, str] = {}
     for scope in scopes:
         for kind, value in subject.keys():
-            try:
-                out[vault.blind_index(scope, kind, value)] = scope
+            try:  # each live key version's (a data-key rotation under way)
+                out.update(dict.fromkeys(vault.blind_indexes(scope, kind, value), scope))
             except KeyDestroyed:  # shredded meanwhile: nothing readable under it
                 continue
     return out

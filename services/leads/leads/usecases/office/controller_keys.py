@@ -70,11 +70,13 @@ def _rekey_lead(ctx: OfficeCtx, row: Any) -> None:
         ctx.session.execute(update(c).where(c.c.id == claim.id).values(key_scope=new, **moved))
 
 
-def rekey_batch(ctx: OfficeCtx, limit: int = BATCH, owner_id: str | None = None) -> int:
-    """Re-key up to ``limit`` rows still under their network's key (one owner's, if
-    given); returns how many. A row whose network key was shredded holds nothing readable:
-    its ciphertext is dropped, so it is not picked again."""
-    where = [*LEGACY] + ([T.c.owner_id == owner_id] if owner_id is not None else [])
+def rekey_batch(ctx: OfficeCtx, limit: int = BATCH, owner_id: str | None = None,
+                network_id: str | None = None) -> int:
+    """Re-key up to ``limit`` rows still under their network's key (one owner's, or one
+    network's, if given); returns how many. A row whose network key was shredded holds
+    nothing readable: its ciphertext is dropped, so it is not picked again."""
+    where = [*LEGACY] + ([T.c.owner_id == owner_id] if owner_id is not None else []) \
+        + ([T.c.network_id == network_id] if network_id is not None else [])
     rows = ctx.session.execute(select(T).where(*where).order_by(T.c.owner_id, T.c.id)
                                .limit(limit).with_for_update(skip_locked=True)).all()
     if rows:

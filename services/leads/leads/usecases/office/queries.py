@@ -123,8 +123,8 @@ def _digests(vault: Vault, scopes: Sequence[str], kind: str,
     out = []
     for scope in scopes:
         for value in values:
-            try:
-                out.append(vault.blind_index(scope, kind, value))
+            try:  # each live key version's (a data-key rotation under way)
+                out += vault.blind_indexes(scope, kind, value)
             except KeyDestroyed:
                 continue
     return out
