@@ -11,6 +11,7 @@ from tools.api_client import Api, Mailbox
 
 NEW_PASSWORD = "Brass-Kettle-Meadow-93"
 RESET_SUBJECT = "Réinitialisation"
+CHANGED_SUBJECT = "Le mot de passe de votre compte Suivi a changé"
 
 
 def log_in(base_url: str, email: str, password: str, user_agent: str = "e2e-client/1.0") -> Api:
@@ -19,8 +20,18 @@ def log_in(base_url: str, email: str, password: str, user_agent: str = "e2e-clie
     return Api(base_url, body["token"])
 
 
+def assert_no_secret(mailbox: Mailbox, notice: Any, says: str) -> None:
+    """A "your password was changed" notice: French, how, and no password nor link."""
+    text = mailbox.text_of(notice)
+    assert says in text and "Bonjour" in text
+    assert NEW_PASSWORD not in text and "Correct-Horse-Battery-42" not in text
+    assert "token" not in text and "set-password" not in text
+    links = re.findall(r"https?://\S+", text)
+    assert links and all("?" not in u and u.count("/") == 3 for u in links), links  # the site only
+
+
 def test_a_password_change_ends_the_other_sessions_and_a_wrong_one_changes_nothing(
-        base_url: str, make_network: Any) -> None:
+        base_url: str, make_network: Any, mailbox: Mailbox) -> None:
     _, admin = make_network(password="Correct-Horse-Battery-42")
     other = log_in(base_url, admin.email, "Correct-Horse-Battery-42")
 
@@ -48,6 +59,10 @@ def test_a_password_change_ends_the_other_sessions_and_a_wrong_one_changes_nothi
             "email": admin.email, "password": "Correct-Horse-Battery-42"})
         assert status == 401
         log_in(base_url, admin.email, NEW_PASSWORD)
+
+    with step("the user is told by email, with nothing secret in it"):
+        notice = mailbox.wait_for(admin.email, CHANGED_SUBJECT, timeout=90.0)
+        assert_no_secret(mailbox, notice, "depuis une session")
 
 
 def test_sessions_are_listed_and_revoked_only_by_their_owner(
@@ -121,6 +136,13 @@ def test_a_reset_link_expires_after_an_hour_on_the_platform_clock(
         moved_clock.forward(3000)
         anon.post("/api/auth/set-password", {"token": link, "password": NEW_PASSWORD}, expect=200)
         log_in(base_url, admin.email, NEW_PASSWORD)
+
+    with step("the reset is told by email (the invitation's first password was not)"):
+        notice = mailbox.wait_for(admin.email, CHANGED_SUBJECT, timeout=90.0)
+        assert_no_secret(mailbox, notice, "lien de réinitialisation")
+        assert link not in mailbox.text_of(notice)
+        assert sum(CHANGED_SUBJECT in str(m.get("Subject", "")) and admin.email in str(m.get("To", ""))
+                   for m in mailbox.messages()) == 1
 
 
 def test_an_email_changes_through_the_link_and_the_old_address_is_told(

@@ -268,6 +268,22 @@ def payment_validated(first_name: str | None, amount_cents: object, order_type: 
         first_name, login_url)
 
 
+def password_changed(first_name: str | None, how: str, login_url: str) -> Rendered:
+    """``password_changed``: the password of the account changed (a takeover shows here).
+    Nothing secret: no password, no link but the platform's address."""
+    way = ("à l'aide d'un lien de réinitialisation" if how == "reset"
+           else "depuis une session ouverte sur votre compte")
+    return notice(
+        "Le mot de passe de votre compte Suivi a changé",
+        [f"Le mot de passe de votre compte Suivi vient d'être changé, {way}. Vos autres "
+         "sessions ont été fermées.",
+         "Si vous êtes à l'origine de ce changement, vous n'avez rien à faire. Sinon, "
+         "demandez aussitôt un nouveau mot de passe depuis la page de connexion et "
+         "contactez le support de Suivi."],
+        "The password of your Suivi account was just changed. If you did not do it, reset it "
+        "from the login page at once and contact us.", first_name, login_url)
+
+
 def payment_failed(first_name: str | None, order_type: str, login_url: str) -> Rendered:
     what = ORDER_LABELS.get(order_type, "votre commande")
     return notice(

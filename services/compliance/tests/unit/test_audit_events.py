@@ -30,3 +30,13 @@ def test_every_audited_event_names_its_subject_field() -> None:
         _, _, subject, details = audit_events.entry_of(source, event_type, {rule.subject_key: "x"})
         assert subject["id"] == "x"
         assert details["event"] == f"{source}.{event_type}"
+
+
+def test_the_account_security_facts_are_audited_on_the_user() -> None:
+    for event_type, kind in (("password_changed", "password.changed"),
+                             ("second_factor_enrolled", "mfa.enrolled"),
+                             ("recovery_code_used", "mfa.recovery_code_used")):
+        got, actor, subject, _ = audit_events.entry_of("accounts", event_type, {
+            "user_id": "u1", "role": "staff", "how": "reset", "remaining": 9})
+        assert (got, subject, actor) == (kind, {"type": "user", "id": "u1"},
+                                         {"type": "service", "id": "accounts"})
