@@ -74,6 +74,7 @@ class ComplianceService(PlatformService):
     on_password_changed = forwarding_handler("accounts", "password_changed", _audit)
     on_second_factor_enrolled = forwarding_handler("accounts", "second_factor_enrolled", _audit)
     on_recovery_code_used = forwarding_handler("accounts", "recovery_code_used", _audit)
+    on_second_factor_reset = forwarding_handler("accounts", "second_factor_reset", _audit)
 
     # --- data-subject requests (annex IV.8) ----------------------------------------------
     @rpc_api

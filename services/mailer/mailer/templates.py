@@ -284,6 +284,22 @@ def password_changed(first_name: str | None, how: str, login_url: str) -> Render
         "from the login page at once and contact us.", first_name, login_url)
 
 
+def second_factor_reset(first_name: str | None, login_url: str) -> Rendered:
+    """``second_factor_reset``: staff removed the account's second factor (on a request
+    of its holder, who lost it): the holder learns it, and enrols again."""
+    return notice(
+        "La double authentification de votre compte Suivi a été réinitialisée",
+        ["À votre demande, l'équipe Suivi a retiré la double authentification (application "
+         "d'authentification et codes de secours) de votre compte. Toutes vos sessions ont "
+         "été fermées.",
+         "À votre prochaine connexion, ajoutez-la de nouveau depuis votre espace (elle est "
+         "obligatoire pour les comptes de l'équipe et de conformité). Si vous n'avez rien "
+         "demandé, contactez au plus vite le support de Suivi."],
+        "Suivi staff removed the second factor of your account, as asked; all your sessions "
+        "ended. Enrol a new one at your next login. If you asked for nothing, contact us at "
+        "once.", first_name, login_url)
+
+
 def payment_failed(first_name: str | None, order_type: str, login_url: str) -> Rendered:
     what = ORDER_LABELS.get(order_type, "votre commande")
     return notice(

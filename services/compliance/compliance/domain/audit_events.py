@@ -53,6 +53,9 @@ AUDITED: dict[tuple[str, str], Audited] = {
         "mfa.enrolled", "user", "user_id", ("role", "kind", "enrolled_at")),
     ("accounts", "recovery_code_used"): Audited(
         "mfa.recovery_code_used", "user", "user_id", ("role", "used_at", "remaining")),
+    ("accounts", "second_factor_reset"): Audited(
+        "mfa.reset", "user", "user_id",
+        ("role", "network_id", "staff_id", "reset_at", "revoked_sessions")),
     # Not emitted yet (contracts in the compliance README): an admin opening a member's
     # office, and an export of leads.
     ("accounts", "member_office_opened"): Audited(

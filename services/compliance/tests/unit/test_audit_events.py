@@ -32,6 +32,16 @@ def test_every_audited_event_names_its_subject_field() -> None:
         assert details["event"] == f"{source}.{event_type}"
 
 
+def test_a_second_factor_reset_is_the_staff_members_act_on_the_user() -> None:
+    kind, actor, subject, details = audit_events.entry_of("accounts", "second_factor_reset", {
+        "user_id": "u1", "role": "compliance", "network_id": None, "staff_id": "s1",
+        "reset_at": "2026-12-03T10:00:00+00:00", "revoked_sessions": 2})
+    assert kind == "mfa.reset"
+    assert actor == {"type": "service", "id": "accounts", "user_id": "s1"}
+    assert subject == {"type": "user", "id": "u1"}
+    assert details["staff_id"] == "s1" and details["revoked_sessions"] == 2
+
+
 def test_the_account_security_facts_are_audited_on_the_user() -> None:
     for event_type, kind in (("password_changed", "password.changed"),
                              ("second_factor_enrolled", "mfa.enrolled"),

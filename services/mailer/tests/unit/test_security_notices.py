@@ -1,4 +1,5 @@
-"""The account-security notices (issue 14): a password changed. French first, addressed through accounts, and nothing secret in them."""
+"""The account-security notices (issue 14): a password changed, a second factor reset by
+staff. French first, addressed through accounts, and nothing secret in them."""
 from __future__ import annotations
 
 import re
@@ -28,8 +29,16 @@ def test_a_password_change_is_told_in_french_with_no_link_but_the_platform(how, 
     assert mail.expires_at is None
 
 
+def test_a_second_factor_reset_is_told() -> None:
+    mail = request("second_factor_reset", staff_id="s1", reset_at="2026-12-03T10:00:00+00:00")
+    assert mail.kind == "second_factor_reset"
+    assert "double authentification" in mail.rendered.subject
+    assert "sessions ont été fermées" in mail.rendered.text
+    assert re.findall(r"https?://\S+", mail.rendered.text) == [URL]
+
+
 def test_both_are_addressed_by_accounts_and_carry_no_link_reference() -> None:
-    for event_type in ("password_changed",):
+    for event_type in ("password_changed", "second_factor_reset"):
         assert messages.KIND_OF_EVENT[event_type] in messages.ADDRESSED_BY_ACCOUNTS
         assert messages.link_ref_of(event_type, {"user_id": "u1"}) is None
         assert messages.wanted(event_type, {"user_id": "u1"})
