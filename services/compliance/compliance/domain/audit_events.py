@@ -49,6 +49,8 @@ AUDITED: dict[tuple[str, str], Audited] = {
     # account security (issue 14): who changed a credential or a second factor, and when
     ("accounts", "password_changed"): Audited(
         "password.changed", "user", "user_id", ("role", "how", "changed_at")),
+    ("accounts", "email_changed"): Audited(
+        "email.changed", "user", "user_id", ("changed_at",)),
     ("accounts", "second_factor_enrolled"): Audited(
         "mfa.enrolled", "user", "user_id", ("role", "kind", "enrolled_at")),
     ("accounts", "recovery_code_used"): Audited(

@@ -42,6 +42,16 @@ def test_a_second_factor_reset_is_the_staff_members_act_on_the_user() -> None:
     assert details["staff_id"] == "s1" and details["revoked_sessions"] == 2
 
 
+def test_an_email_change_is_audited_without_any_address() -> None:
+    kind, _, subject, details = audit_events.entry_of("accounts", "email_changed", {
+        "user_id": "u1", "network_id": "n1", "email": "old@example.test",
+        "first_name": "Léa", "changed_at": "2026-12-03T10:00:00+00:00"})
+    assert (kind, subject) == ("email.changed", {"type": "user", "id": "u1"})
+    assert "old@example.test" not in str(details) and "Léa" not in str(details)
+    assert details == {"changed_at": "2026-12-03T10:00:00+00:00",
+                       "event": "accounts.email_changed"}
+
+
 def test_the_account_security_facts_are_audited_on_the_user() -> None:
     for event_type, kind in (("password_changed", "password.changed"),
                              ("second_factor_enrolled", "mfa.enrolled"),
