@@ -3,14 +3,24 @@ reset links that last an hour on the platform clock."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from suivi_common.testing.waiting import wait_for
 from tests.e2e.scenario import step
-from tools.api_client import Api, Mailbox
+from tools.api_client import Api, Mailbox, login_staff
+from tools.platform import DEV_STAFF
 
 NEW_PASSWORD = "Brass-Kettle-Meadow-93"
 RESET_SUBJECT = "Réinitialisation"
+CHANGED_SUBJECT = "Le mot de passe de votre compte Suivi a changé"
+
+
+def new_compliance(base_url: str) -> Api:
+    email = f"dpo-{uuid.uuid4().hex[:8]}@suivi.test"
+    Api(base_url).login(*DEV_STAFF).post("/api/staff/users", {
+        "email": email, "password": NEW_PASSWORD, "role": "compliance"}, expect=201)
+    return login_staff(base_url, email, NEW_PASSWORD)
 
 
 def log_in(base_url: str, email: str, password: str, user_agent: str = "e2e-client/1.0") -> Api:
@@ -19,8 +29,18 @@ def log_in(base_url: str, email: str, password: str, user_agent: str = "e2e-clie
     return Api(base_url, body["token"])
 
 
+def assert_no_secret(mailbox: Mailbox, notice: Any, says: str) -> None:
+    """A "your password was changed" notice: French, how, and no password nor link."""
+    text = mailbox.text_of(notice)
+    assert says in text and "Bonjour" in text
+    assert NEW_PASSWORD not in text and "Correct-Horse-Battery-42" not in text
+    assert "token" not in text and "set-password" not in text
+    links = re.findall(r"https?://\S+", text)
+    assert links and all("?" not in u and u.count("/") == 3 for u in links), links  # the site only
+
+
 def test_a_password_change_ends_the_other_sessions_and_a_wrong_one_changes_nothing(
-        base_url: str, make_network: Any) -> None:
+        base_url: str, make_network: Any, mailbox: Mailbox) -> None:
     _, admin = make_network(password="Correct-Horse-Battery-42")
     other = log_in(base_url, admin.email, "Correct-Horse-Battery-42")
 
@@ -48,6 +68,10 @@ def test_a_password_change_ends_the_other_sessions_and_a_wrong_one_changes_nothi
             "email": admin.email, "password": "Correct-Horse-Battery-42"})
         assert status == 401
         log_in(base_url, admin.email, NEW_PASSWORD)
+
+    with step("the user is told by email, with nothing secret in it"):
+        notice = mailbox.wait_for(admin.email, CHANGED_SUBJECT, timeout=90.0)
+        assert_no_secret(mailbox, notice, "depuis une session")
 
 
 def test_sessions_are_listed_and_revoked_only_by_their_owner(
@@ -122,6 +146,13 @@ def test_a_reset_link_expires_after_an_hour_on_the_platform_clock(
         anon.post("/api/auth/set-password", {"token": link, "password": NEW_PASSWORD}, expect=200)
         log_in(base_url, admin.email, NEW_PASSWORD)
 
+    with step("the reset is told by email (the invitation's first password was not)"):
+        notice = mailbox.wait_for(admin.email, CHANGED_SUBJECT, timeout=90.0)
+        assert_no_secret(mailbox, notice, "lien de réinitialisation")
+        assert link not in mailbox.text_of(notice)
+        assert sum(CHANGED_SUBJECT in str(m.get("Subject", "")) and admin.email in str(m.get("To", ""))
+                   for m in mailbox.messages()) == 1
+
 
 def test_an_email_changes_through_the_link_and_the_old_address_is_told(
         base_url: str, make_network: Any, mailbox: Mailbox, moved_clock: Any,
@@ -153,6 +184,17 @@ def test_an_email_changes_through_the_link_and_the_old_address_is_told(
         assert new_address not in mailbox.text_of(notice)
         log_in(base_url, new_address, "Correct-Horse-Battery-42")
 
+    with step("the change is in the audit trail, without either address"):
+        compliance = new_compliance(base_url)
+        admin_id = admin.get("/api/me")["id"]
+
+        def audited() -> Any:
+            items = compliance.get("/api/compliance/audit?kind=email.changed&limit=500")["items"]
+            return next((e for e in items if e["subject"]["id"] == admin_id), None)
+
+        entry = wait_for(audited, what="email.changed audited")
+        assert old_address not in str(entry) and new_address not in str(entry)
+
 
 def test_an_invitation_does_not_tell_an_address_used_in_another_network(
         make_network: Any) -> None:
@@ -161,6 +203,12 @@ def test_an_invitation_does_not_tell_an_address_used_in_another_network(
     elsewhere = bob.post("/api/network/members", {"email": alice.email, "first_name": "A",
                                                   "last_name": "B"}, expect=201)
     assert elsewhere["status"] == "invited" and elsewhere["email"] == alice.email
+    fresh = bob.post("/api/network/members", {"email": f"fresh-{uuid.uuid4().hex[:8]}@example.org",
+                                              "first_name": "A", "last_name": "B"}, expect=201)
+    # the same answer, field for field (but the address and the id)
+    assert set(elsewhere) == set(fresh)
+    same = set(fresh) - {"id", "email", "invited_at"}
+    assert {k: elsewhere[k] for k in same} == {k: fresh[k] for k in same}
     status, body = alice.call("POST", "/api/network/members", {
         "email": alice.email, "first_name": "A", "last_name": "B"})
     assert status == 409 and body["error"]["code"] == "email_taken"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tools.api_client import Api, enrol_totp, totp_code
+from suivi_common.testing.waiting import wait_for
+from tests.e2e.scenario import step
+from tools.api_client import Api, Mailbox, enrol_totp, login_staff, totp_code
 from tools.platform import DEV_STAFF
 
 PASSWORD = "Second-Factor-Heron-2026"
@@ -114,3 +116,120 @@ def test_the_dev_bootstrap_staff_is_exempt_and_says_so(base_url: str) -> None:
                               expect=200)
     assert body["mfa_exempt"] == "dev bootstrap" and body["token"]
     assert "mfa_enrolment_required" not in body
+
+
+def audit_entry(compliance: Api, kind: str, user_id: str) -> Any:
+    items = compliance.get(f"/api/compliance/audit?kind={kind}&limit=500")["items"]
+    return next((e for e in items if e["subject"]["id"] == user_id), None)
+
+
+def new_compliance(base_url: str, staff: Api) -> Api:
+    email = f"dpo-{uuid.uuid4().hex[:8]}@suivi.test"
+    staff.post("/api/staff/users", {"email": email, "password": PASSWORD, "role": "compliance"},
+               expect=201)
+    return login_staff(base_url, email, PASSWORD)
+
+
+def test_staff_reset_a_lost_factor_after_proving_themselves_again_and_it_is_audited(
+        base_url: str, staff: Api, mailbox: Mailbox) -> None:
+    """A staff member who lost their phone: another staff member, with password and code
+    asked again, removes the factor; the holder's sessions end, they are told, and they can
+    only enrol again. Enrolment, recovery-code use and the reset land in the audit trail."""
+    compliance = new_compliance(base_url, staff)
+    lost_email = new_staff(staff)
+    _, headers = client(base_url)
+    first = password_step(base_url, lost_email, headers)
+    lost_id = first["user"]["id"]
+    lost_factor = enrol_totp(Api(base_url, first["token"]))
+    # a login with a recovery code (the phone is gone): a session, audited
+    challenge = password_step(base_url, lost_email, headers)["challenge"]
+    status, logged = code_step(base_url, challenge, lost_factor.recovery_codes[0], headers)
+    assert status == 200, logged
+    lost_session = Api(base_url, logged["token"])
+    lost_session.get(STAFF_ROUTE)
+
+    helper_email = new_staff(staff)
+    _, helper_headers = client(base_url)
+    helper = Api(base_url, password_step(base_url, helper_email, helper_headers)["token"])
+    helper_factor = enrol_totp(helper)
+    helper_id = helper.get("/api/me")["id"]
+    reset = f"/api/staff/users/{lost_id}/mfa/reset"
+
+    with step("the staff member's own password and code are asked again"):
+        status, body = helper.call("POST", reset, {"current_password": "Not-My-Password-77",
+                                                   "code": totp_code(base_url, helper_factor.secret, 1)},
+                                   headers=helper_headers)
+        assert (status, body["error"]["code"]) == (403, "current_password_wrong"), body
+        status, body = helper.call("POST", reset, {"current_password": PASSWORD},
+                                   headers=helper_headers)
+        assert (status, body["error"]["code"]) == (403, "mfa_code_invalid"), body
+        status, body = helper.call("POST", f"/api/staff/users/{helper_id}/mfa/reset", {
+            "current_password": PASSWORD, "code": totp_code(base_url, helper_factor.secret, 1)},
+            headers=helper_headers)
+        assert (status, body["error"]["code"]) == (409, "cannot_target_self"), body
+        status, body = helper.call("POST", f"/api/staff/users/{uuid.uuid4()}/mfa/reset", {
+            "current_password": PASSWORD}, headers=helper_headers)
+        assert status == 404, body
+        lost_session.get(STAFF_ROUTE)  # nothing changed
+        assert password_step(base_url, lost_email, headers)["mfa_required"] is True
+
+    with step("the reset removes the factor and ends every session of the holder"):
+        done = helper.post(reset, {"current_password": PASSWORD,
+                                   "code": totp_code(base_url, helper_factor.secret, 1)},
+                           headers=helper_headers, expect=200)
+        assert done["user_id"] == lost_id and done["revoked_sessions"] >= 2
+        assert done["enrolment_required"] is True
+        assert lost_session.call("GET", "/api/me")[0] == 401
+        status, body = helper.call("POST", reset, {"current_password": PASSWORD,
+                                                   "code": totp_code(base_url, helper_factor.secret, 1)},
+                                   headers=helper_headers)
+        assert (status, body["error"]["code"]) == (409, "mfa_not_enrolled"), body
+
+    with step("the holder is told, and can only enrol again"):
+        notice = mailbox.wait_for(lost_email, "double authentification", timeout=90.0)
+        assert "sessions ont été fermées" in Mailbox.text_of(notice)
+        again = password_step(base_url, lost_email, headers)
+        assert again["mfa_enrolment_required"] is True and "mfa_required" not in again
+        session = Api(base_url, again["token"])
+        status, body = session.call("GET", STAFF_ROUTE)
+        assert (status, body["error"]["code"]) == (403, "mfa_enrolment_required")
+        new_factor = enrol_totp(session)
+        session.get(STAFF_ROUTE)
+        # the old recovery codes went with the old factor
+        challenge = password_step(base_url, lost_email, headers)["challenge"]
+        status, body = code_step(base_url, challenge, lost_factor.recovery_codes[1], headers)
+        assert (status, body["error"]["code"]) == (401, "mfa_code_invalid")
+        status, body = code_step(base_url, challenge, new_factor.recovery_codes[0], headers)
+        assert status == 200, body
+
+    with step("enrolment, recovery-code use and the reset are in the audit trail"):
+        entry = wait_for(lambda: audit_entry(compliance, "mfa.reset", lost_id),
+                         what="mfa.reset audited")
+        assert entry["actor"]["user_id"] == helper_id
+        assert entry["details"]["staff_id"] == helper_id
+        used = wait_for(lambda: audit_entry(compliance, "mfa.recovery_code_used", lost_id),
+                        what="mfa.recovery_code_used audited")
+        assert used["details"]["remaining"] == 9
+        wait_for(lambda: audit_entry(compliance, "mfa.enrolled", helper_id),
+                 what="mfa.enrolled audited")
+        assert compliance.get("/api/compliance/audit/verify")["ok"] is True
+
+
+def test_the_dev_staff_without_a_factor_resets_with_its_password(
+        base_url: str, staff: Api, make_network: Any) -> None:
+    """An admin's optional factor, reset by the bootstrap staff (no factor of its own: the
+    password alone is asked again); the admin then logs in with the password alone."""
+    _, admin = make_network(password=PASSWORD)
+    admin_id = admin.get("/api/me")["id"]
+    enrol_totp(admin)
+    reset = f"/api/staff/users/{admin_id}/mfa/reset"
+    status, body = staff.call("POST", reset, {"current_password": "Wrong-Dev-Password-1"})
+    assert (status, body["error"]["code"]) == (403, "current_password_wrong")
+    done = staff.post(reset, {"current_password": DEV_STAFF[1]}, expect=200)
+    assert done["enrolment_required"] is False
+    assert admin.call("GET", "/api/me")[0] == 401
+    body = Api(base_url).post("/api/auth/login", {"email": admin.email, "password": PASSWORD},
+                              expect=200)
+    assert body["token"] and "mfa_required" not in body
+    status, body = admin.call("POST", reset, {"current_password": PASSWORD})
+    assert status in (401, 403)  # not staff (and that session ended)

@@ -9,6 +9,8 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from gateway.auth import evict_user
 from gateway.http import Req, api
 from gateway.schemas.accounts import (
+    FactorResetIn,
+    FactorResetOut,
     NetworkSummaryOut,
     PaymentOut,
     PaymentsQuery,
@@ -105,6 +107,18 @@ class StaffRoutes:
         result = handlers[action](user_id)
         evict_user(user_id)
         self.dispatch("principal_changed", {"user_id": user_id})
+        return result
+
+    @api("POST", "/api/staff/users/<user_id>/mfa/reset", roles=("staff",), body=FactorResetIn,
+         response=FactorResetOut, tags=("staff",), errors=(409, 429),
+         summary="Remove a user's lost second factor and recovery codes (your own password, "
+                 "and code if you hold a factor, asked again); their sessions end, they are told")
+    def reset_second_factor(self, req: Req, user_id: str) -> Any:
+        b = req.body
+        result = self.accounts.reset_second_factor(user_id, b["current_password"], b["code"],
+                                                   req.ip)
+        evict_user(result["user_id"])
+        self.dispatch("principal_changed", {"user_id": result["user_id"]})
         return result
 
     @api("POST", "/api/staff/users", roles=("staff",), body=StaffUserIn, response=StaffUserOut,

@@ -247,6 +247,19 @@ class UserStatusOut(Schema):
     status = Text()
 
 
+class FactorResetIn(Schema):
+    """The acting staff member's own proofs, asked again (``domain.factor_reset``)."""
+    current_password = Text(required=True, validate=validate.Length(min=1, max=256))
+    code = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+
+
+class FactorResetOut(Schema):
+    user_id = Text()
+    reset_at = Text()
+    revoked_sessions = fields.Int()
+    enrolment_required = fields.Bool()
+
+
 class NetworkSummaryOut(Schema):
     id = Text()
     name = Text()

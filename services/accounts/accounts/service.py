@@ -17,6 +17,7 @@ from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
     email_change,
+    factor_reset,
     mfa_login,
     networks,
     password_change,
@@ -268,6 +269,12 @@ class AccountsService(PlatformService):
     @rpc_api
     def reactivate_user(self, user_id: str) -> dict[str, Any]:
         return staff.reactivate_user(self.ctx, user_id)
+
+    @rpc_api
+    def reset_second_factor(self, user_id: str, current_password: str, code: str | None,
+                            ip: str) -> dict[str, Any]:
+        """A user lost their factor: staff, re-authenticated, remove it (``factor_reset``)."""
+        return factor_reset.reset_second_factor(self.ctx, user_id, current_password, code, ip)
 
     @rpc_api
     def list_networks(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:

@@ -71,6 +71,11 @@ class ComplianceService(PlatformService):
     on_payment_failed = forwarding_handler("accounts", "payment_failed", _audit)
     on_payment_cancelled = forwarding_handler("accounts", "payment_cancelled", _audit)
     on_member_office_opened = forwarding_handler("accounts", "member_office_opened", _audit)
+    on_password_changed = forwarding_handler("accounts", "password_changed", _audit)
+    on_email_changed = forwarding_handler("accounts", "email_changed", _audit)
+    on_second_factor_enrolled = forwarding_handler("accounts", "second_factor_enrolled", _audit)
+    on_recovery_code_used = forwarding_handler("accounts", "recovery_code_used", _audit)
+    on_second_factor_reset = forwarding_handler("accounts", "second_factor_reset", _audit)
 
     # --- data-subject requests (annex IV.8) ----------------------------------------------
     @rpc_api

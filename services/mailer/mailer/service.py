@@ -193,6 +193,16 @@ class MailerService(GoogleEntrypoints, PlatformService):
     def on_email_changed(self, payload: dict[str, Any]) -> None:
         self._mail("email_changed", payload)
 
+    @reliable_handler("accounts", "password_changed")
+    def on_password_changed(self, payload: dict[str, Any]) -> None:
+        """To the user: the password changed (no secret in it; address asked of accounts)."""
+        self._mail("password_changed", payload)
+
+    @reliable_handler("accounts", "second_factor_reset")
+    def on_second_factor_reset(self, payload: dict[str, Any]) -> None:
+        """To the user: staff removed their lost second factor."""
+        self._mail("second_factor_reset", payload)
+
     @reliable_handler("accounts", "terms_notice")
     def on_terms_notice(self, payload: dict[str, Any]) -> None:
         self._mail("terms_notice", payload)

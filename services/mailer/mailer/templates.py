@@ -268,6 +268,38 @@ def payment_validated(first_name: str | None, amount_cents: object, order_type: 
         first_name, login_url)
 
 
+def password_changed(first_name: str | None, how: str, login_url: str) -> Rendered:
+    """``password_changed``: the password of the account changed (a takeover shows here).
+    Nothing secret: no password, no link but the platform's address."""
+    way = ("à l'aide d'un lien de réinitialisation" if how == "reset"
+           else "depuis une session ouverte sur votre compte")
+    return notice(
+        "Le mot de passe de votre compte Suivi a changé",
+        [f"Le mot de passe de votre compte Suivi vient d'être changé, {way}. Vos autres "
+         "sessions ont été fermées.",
+         "Si vous êtes à l'origine de ce changement, vous n'avez rien à faire. Sinon, "
+         "demandez aussitôt un nouveau mot de passe depuis la page de connexion et "
+         "contactez le support de Suivi."],
+        "The password of your Suivi account was just changed. If you did not do it, reset it "
+        "from the login page at once and contact us.", first_name, login_url)
+
+
+def second_factor_reset(first_name: str | None, login_url: str) -> Rendered:
+    """``second_factor_reset``: staff removed the account's second factor (on a request
+    of its holder, who lost it): the holder learns it, and enrols again."""
+    return notice(
+        "La double authentification de votre compte Suivi a été réinitialisée",
+        ["À votre demande, l'équipe Suivi a retiré la double authentification (application "
+         "d'authentification et codes de secours) de votre compte. Toutes vos sessions ont "
+         "été fermées.",
+         "À votre prochaine connexion, ajoutez-la de nouveau depuis votre espace (elle est "
+         "obligatoire pour les comptes de l'équipe et de conformité). Si vous n'avez rien "
+         "demandé, contactez au plus vite le support de Suivi."],
+        "Suivi staff removed the second factor of your account, as asked; all your sessions "
+        "ended. Enrol a new one at your next login. If you asked for nothing, contact us at "
+        "once.", first_name, login_url)
+
+
 def payment_failed(first_name: str | None, order_type: str, login_url: str) -> Rendered:
     what = ORDER_LABELS.get(order_type, "votre commande")
     return notice(

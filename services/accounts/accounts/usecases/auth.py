@@ -225,8 +225,17 @@ def set_password(ctx: Ctx, token: object, password: object) -> None:
     ctx.session.execute(update(users).where(users.c.id == user.id).values(**changes))
     password_tokens.mark_used(ctx, row.id, now)
     revoke_sessions(ctx, user.id, now)
+    if user.password_hash is not None:  # a reset, not an invitee's first password
+        password_changed(ctx, user, "reset", now)
     # whoever proved control of the mailbox may try again at once
     ctx.session.execute(delete(login_failures).where(login_failures.c.key == account_key(ctx, prof.email)))
+
+
+def password_changed(ctx: Ctx, user: Any, how: str, now: datetime) -> None:
+    """``password_changed``: the mailer tells the user (a takeover shows in their mailbox),
+    compliance audits it. Only ids and dates: never the password, nor a link."""
+    ctx.emit("password_changed", {"user_id": str(user.id), "role": user.role, "how": how,
+                                  "changed_at": iso(now)})
 
 
 def request_password_reset(ctx: Ctx, email: object) -> None:

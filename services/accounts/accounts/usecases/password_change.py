@@ -49,4 +49,6 @@ def change_password(ctx: Ctx, current_password: object, new_password: object, to
     ctx.session.execute(update(users).where(users.c.id == me.id).values(
         password_hash=password_hasher.hash_password(new_password), password_changed_at=now))
     auth.clear_failures(ctx, keys)
-    return {"revoked_sessions": revoke_other_sessions(ctx, me.id, token, now)}
+    revoked = revoke_other_sessions(ctx, me.id, token, now)
+    auth.password_changed(ctx, me, "change", now)
+    return {"revoked_sessions": revoked}

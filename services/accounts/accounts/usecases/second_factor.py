@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import segno
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import CursorResult
 
@@ -148,7 +148,24 @@ def check_code(ctx: Ctx, user: Any, code: object, now: datetime) -> bool:
     spent = ctx.session.execute(update(mfa_recovery_codes).where(
         r.user_id == user.id, r.code_hash == _recovery_hash(ctx, user.id, recovery),
         r.used_at.is_(None)).values(used_at=now).returning(r.id)).first()
-    return spent is not None
+    if spent is None:
+        return False
+    remaining = ctx.session.execute(select(func.count()).select_from(mfa_recovery_codes).where(
+        r.user_id == user.id, r.used_at.is_(None))).scalar_one()
+    # audited (a recovery code in use often means a lost phone, or a stolen code)
+    ctx.emit("recovery_code_used", {"user_id": str(user.id), "role": user.role,
+                                    "used_at": iso(now), "remaining": int(remaining)})
+    return True
+
+
+def has_active_factor(ctx: Ctx, user_id: uuid.UUID) -> bool:
+    return _has_active_factor(ctx, user_id)
+
+
+def has_any_factor(ctx: Ctx, user_id: uuid.UUID) -> bool:
+    """An active factor or an enrolment in progress."""
+    return bool(ctx.session.execute(select(exists().where(
+        mfa_factors.c.user_id == user_id))).scalar())
 
 
 # --- enrolment (the caller's own account) -------------------------------------------------
@@ -195,14 +212,22 @@ def confirm_enrolment(ctx: Ctx, code: object) -> dict[str, Any]:
     ctx.session.execute(delete(mfa_recovery_codes).where(mfa_recovery_codes.c.user_id == user.id))
     ctx.session.execute(insert(mfa_recovery_codes), [
         {"user_id": user.id, "code_hash": _recovery_hash(ctx, user.id, c)} for c in codes])
+    ctx.emit("second_factor_enrolled", {"user_id": str(user.id), "role": user.role,
+                                        "kind": "totp", "enrolled_at": iso(now)})
     return {"active": True, "confirmed_at": iso(now), "recovery_codes": codes}
 
 
-def erase_of_user(ctx: Ctx, user_id: uuid.UUID) -> int:
-    """An erased account's factor, recovery codes and pending challenges; the rows gone."""
+def remove_all(ctx: Ctx, user_id: uuid.UUID) -> int:
+    """The account's factor (active or pending), recovery codes and pending challenges;
+    the rows gone (an erasure, a staff reset)."""
     gone = 0
     for table in (mfa_challenges, mfa_recovery_codes, mfa_factors):
         result = cast("CursorResult[Any]", ctx.session.execute(
             delete(table).where(table.c.user_id == user_id)))
         gone += max(0, result.rowcount or 0)
     return gone
+
+
+def erase_of_user(ctx: Ctx, user_id: uuid.UUID) -> int:
+    """An erased account's factor, recovery codes and pending challenges; the rows gone."""
+    return remove_all(ctx, user_id)

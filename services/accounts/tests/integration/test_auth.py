@@ -114,6 +114,10 @@ def test_a_newer_token_voids_the_older_and_reset_never_reveals(h: Any) -> None:
         h.gateway.authenticate(first_login["token"])
     assert err.value.code == "token_revoked"
     h.anon.login("admin@soleil.test", "another fine passphrase", "203.0.113.5")
+    # the reset is told (and audited); the invitation's first password was not
+    changed = h.events_of("password_changed")
+    assert [(p["user_id"], p["how"]) for p in changed] == [(network["admin_id"], "reset")]
+    assert "another fine passphrase" not in str(changed)
 
 
 def test_unknown_email_wrong_password_and_no_password_look_the_same(h: Any) -> None:

@@ -46,6 +46,18 @@ AUDITED: dict[tuple[str, str], Audited] = {
     ("accounts", "payment_cancelled"): Audited(
         "payment.cancelled", "payment", "payment_id",
         ("user_id", "order_type", "order_id")),
+    # account security (issue 14): who changed a credential or a second factor, and when
+    ("accounts", "password_changed"): Audited(
+        "password.changed", "user", "user_id", ("role", "how", "changed_at")),
+    ("accounts", "email_changed"): Audited(
+        "email.changed", "user", "user_id", ("changed_at",)),
+    ("accounts", "second_factor_enrolled"): Audited(
+        "mfa.enrolled", "user", "user_id", ("role", "kind", "enrolled_at")),
+    ("accounts", "recovery_code_used"): Audited(
+        "mfa.recovery_code_used", "user", "user_id", ("role", "used_at", "remaining")),
+    ("accounts", "second_factor_reset"): Audited(
+        "mfa.reset", "user", "user_id",
+        ("role", "network_id", "staff_id", "reset_at", "revoked_sessions")),
     # Not emitted yet (contracts in the compliance README): an admin opening a member's
     # office, and an export of leads.
     ("accounts", "member_office_opened"): Audited(

@@ -30,3 +30,33 @@ def test_every_audited_event_names_its_subject_field() -> None:
         _, _, subject, details = audit_events.entry_of(source, event_type, {rule.subject_key: "x"})
         assert subject["id"] == "x"
         assert details["event"] == f"{source}.{event_type}"
+
+
+def test_a_second_factor_reset_is_the_staff_members_act_on_the_user() -> None:
+    kind, actor, subject, details = audit_events.entry_of("accounts", "second_factor_reset", {
+        "user_id": "u1", "role": "compliance", "network_id": None, "staff_id": "s1",
+        "reset_at": "2026-12-03T10:00:00+00:00", "revoked_sessions": 2})
+    assert kind == "mfa.reset"
+    assert actor == {"type": "service", "id": "accounts", "user_id": "s1"}
+    assert subject == {"type": "user", "id": "u1"}
+    assert details["staff_id"] == "s1" and details["revoked_sessions"] == 2
+
+
+def test_an_email_change_is_audited_without_any_address() -> None:
+    kind, _, subject, details = audit_events.entry_of("accounts", "email_changed", {
+        "user_id": "u1", "network_id": "n1", "email": "old@example.test",
+        "first_name": "Léa", "changed_at": "2026-12-03T10:00:00+00:00"})
+    assert (kind, subject) == ("email.changed", {"type": "user", "id": "u1"})
+    assert "old@example.test" not in str(details) and "Léa" not in str(details)
+    assert details == {"changed_at": "2026-12-03T10:00:00+00:00",
+                       "event": "accounts.email_changed"}
+
+
+def test_the_account_security_facts_are_audited_on_the_user() -> None:
+    for event_type, kind in (("password_changed", "password.changed"),
+                             ("second_factor_enrolled", "mfa.enrolled"),
+                             ("recovery_code_used", "mfa.recovery_code_used")):
+        got, actor, subject, _ = audit_events.entry_of("accounts", event_type, {
+            "user_id": "u1", "role": "staff", "how": "reset", "remaining": 9})
+        assert (got, subject, actor) == (kind, {"type": "user", "id": "u1"},
+                                         {"type": "service", "id": "accounts"})

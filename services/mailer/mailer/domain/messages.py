@@ -39,6 +39,8 @@ SUBSCRIPTION_ENDING = "subscription_ending"
 PLAN_EXTENDED = "plan_extended"
 EMAIL_CHANGE = "email_change"  # the confirmation link, to the new address
 EMAIL_CHANGED = "email_changed"  # the notice, to the old address
+PASSWORD_CHANGED = "password_changed"
+FACTOR_RESET = "second_factor_reset"
 
 # event type -> kind of email. Compliance's notices to controllers, whose wording comes in
 # the event, have their own path (``usecases.compliance_notices``) to the same ledger.
@@ -56,12 +58,14 @@ KIND_OF_EVENT = {
     "plan_changed": PLAN_EXTENDED,
     "email_change_requested": EMAIL_CHANGE,
     "email_changed": EMAIL_CHANGED,
+    "password_changed": PASSWORD_CHANGED,
+    "second_factor_reset": FACTOR_RESET,
 }
 
 #: Kinds whose event names the user only: the address and first name are asked of accounts.
 ADDRESSED_BY_ACCOUNTS = frozenset({LEAD_ERASED, REFUND_DECIDED, ABSENCE_DECIDED,
                                    PAYMENT_VALIDATED, PAYMENT_FAILED, SUBSCRIPTION_ENDING,
-                                   PLAN_EXTENDED})
+                                   PLAN_EXTENDED, PASSWORD_CHANGED, FACTOR_RESET})
 
 #: Kinds whose email carries a one-time set-password link (fetched from accounts).
 LINK_KINDS = (INVITATION, PASSWORD_RESET, EMAIL_CHANGE)
@@ -177,6 +181,9 @@ _NOTICES: dict[str, Any] = {
         name, str(p.get("ends_on") or ""), bool(p.get("plans_running")), url),
     PLAN_EXTENDED: lambda e, p, name, url: templates.plan_extended(
         name, str(p.get("end_date") or ""), url),
+    PASSWORD_CHANGED: lambda e, p, name, url: templates.password_changed(
+        name, str(p.get("how") or "change"), url),
+    FACTOR_RESET: lambda e, p, name, url: templates.second_factor_reset(name, url),
 }
 
 
