@@ -33,7 +33,7 @@ class StatQuery(Schema):
 
 class StatPointOut(Schema):
     x = Text()
-    value = fields.Float()
+    value = fields.Raw()  # a count (int) or a take rate (0..1)
 
 
 class StatSeriesOut(Schema):

@@ -86,13 +86,22 @@ def check_query(metric: object, grouping: object) -> tuple[str, str]:
     return metric, grouping
 
 
+#: the days a period may start or end on (far dates would overflow the arithmetic)
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(value: object, field: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise Invalid("Not a date", fields={field: "an ISO date, YYYY-MM-DD"}) from None
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            raise Invalid("Not a date", fields={field: "an ISO date, YYYY-MM-DD"}) from None
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid("The date is out of range",
+                      fields={field: f"from {EARLIEST.isoformat()} to {LATEST.isoformat()}"})
+    return day
 
 
 def period(start: object, end: object, window_days: int, today: date) -> tuple[date, date]:
@@ -100,7 +109,7 @@ def period(start: object, end: object, window_days: int, today: date) -> tuple[d
     today (or ending ``to``)."""
     last = parse_day(end, "to") if end is not None else today
     first = (parse_day(start, "from") if start is not None
-             else last - timedelta(days=window_days - 1))
+             else max(EARLIEST, last - timedelta(days=window_days - 1)))
     if last < first:
         raise Invalid("The period ends before it starts", fields={"to": "on or after from"},
                       code="period_invalid")

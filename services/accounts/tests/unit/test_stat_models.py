@@ -49,9 +49,13 @@ def test_the_period_defaults_to_the_window_and_refuses_reversed_or_too_long_ones
     with pytest.raises(Invalid) as err:
         stats.period("2025-01-01", "2026-01-31", 7, today)
     assert err.value.code == "window_too_large"
+    for bad in ("yesterday", "0001-01-01", "9999-12-31"):
+        with pytest.raises(Invalid) as err:
+            stats.period(bad, None, 7, today)
+        assert set(err.value.fields or {}) == {"from"}
     with pytest.raises(Invalid) as err:
-        stats.period("yesterday", None, 7, today)
-    assert set(err.value.fields or {}) == {"from"}
+        stats.period(None, "9999-12-31", 7, today)
+    assert set(err.value.fields or {}) == {"to"}
 
 
 def test_weeks_are_iso_weeks_and_months_calendar_months() -> None:
