@@ -153,7 +153,8 @@ def _measure(platform: Any) -> dict[str, Any]:
         params = dict(stats.params(scope, FIRST, LAST), final=list(stats.FINAL_STATUSES))
         with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-            floor = _percentiles(_timed(lambda conn=conn: conn.execute(sql, params).all(), CALLS))
+            floor = _percentiles(_timed(
+                lambda conn=conn, sql=sql, params=params: conn.execute(sql, params).all(), CALLS))
         counted = sum(p["value"] for s in answer["series"] for p in s["points"])
         row = {"scenario": name, "http": http, "bare_sql": floor, "counted": counted,
                "points": sum(len(s["points"]) for s in answer["series"]),
