@@ -8,6 +8,8 @@ import threading
 from typing import Any
 
 _lock = threading.Lock()
+#: at most this many labelled groups on the axis (every n-th beyond)
+MAX_TICKS = 20
 
 
 def to_csv(series: list[dict[str, Any]]) -> str:
@@ -45,11 +47,14 @@ def to_svg(title: str, series: list[dict[str, Any]]) -> bytes:
                 values = {p["x"]: p["value"] for p in s["points"]}
                 ax.bar([n + i * width - 0.4 + width / 2 for n in range(len(xs))],
                        [values.get(x, 0) for x in xs], width, label=s["name"])
-            ax.set_xticks(range(len(xs)), [x[:12] for x in xs], rotation=45, ha="right")
+            step = max(1, len(xs) // MAX_TICKS + (len(xs) % MAX_TICKS > 0))
+            ticks = range(0, len(xs), step)
+            ax.set_xticks(list(ticks), [xs[n][:12] for n in ticks], rotation=45, ha="right")
             ax.set_title(title)
             if len(series) > 1:
                 ax.legend()
-            fig.tight_layout()
+            # fixed margins: a layout engine would draw the whole figure once more
+            fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.25)
             out = io.BytesIO()
             fig.savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()
