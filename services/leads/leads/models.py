@@ -347,6 +347,9 @@ office_history = Table(
     Column("via", String(32), nullable=False),  # edit | status | note | pipeline_change | ...
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Index("ix_office_history_lead", "lead_id", "seq"),
+    # a lead's last status move, read by the statistics of won leads (``usecases.stats``)
+    Index("ix_office_history_status_moves", "lead_id", "changed_at",
+          postgresql_where=text("field = 'status'")),
 )
 
 office_notes = Table(
