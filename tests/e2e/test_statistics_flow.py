@@ -1,8 +1,9 @@
 """Statistics models over HTTP (issue 13 §5, admin tool 3): the admin defines models; a
 member reads each on their own data; the admin reads them for the network, one by one
 only for the members whose admin-access switch is on (terms art. 5), the others in one
-``others`` group; the figures come as JSON, CSV and an SVG chart; another network's model
-is a 404 and bad input a 400 naming the field."""
+``others`` group; a member whose level lacks ``view_statistics`` gets a 403; the figures
+come as JSON, CSV and an SVG chart; another network's model is a 404 and bad input a 400
+naming the field."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from suivi_common.permissions import ALL, VIEW_STATISTICS
 from tests.e2e.scenario import step
 from tools.api_client import Api, subscribe_by_card
 
@@ -113,6 +115,17 @@ def test_statistics_models_privacy_formats_and_isolation(make_network: Any, invi
         assert status == 400 and err["error"]["code"] == "window_too_large"
         status, err = admin.call("GET", f"/api/stats/{per_member['id']}?format=pdf")
         assert status == 400 and "format" in err["error"]["fields"]
+
+    with step("a member whose level lacks view_statistics is refused, with the permission"):
+        level = admin.post("/api/network/access-levels", {
+            "name": "Sans stats", "permissions": [p for p in ALL if p != VIEW_STATISTICS]},
+            expect=201)
+        admin.put(f"/api/network/members/{open_ref['id']}/access-level",
+                  {"access_level_id": level["id"]})
+        status, err = open_member.call("GET", f"/api/stats/{per_member['id']}")
+        assert status == 403 and err["error"]["permission"] == VIEW_STATISTICS
+        admin.put(f"/api/network/members/{open_ref['id']}/access-level", {"access_level_id": None})
+        assert open_member.call("GET", f"/api/stats/{per_member['id']}")[0] == 200
 
     with step("every metric answers, for the admin and a member"):
         for metric, grouping in (("emails_sent", "week"), ("plan_take_rate", "month"),
