@@ -19,6 +19,7 @@ from typing import Any
 from suivi_common.clock import paris_midnight
 from suivi_common.errors import Forbidden, Invalid
 from suivi_common.identity import Principal
+from suivi_common.permissions import VIEW_STATISTICS, require_permission
 
 #: metric -> the service that counts it
 OWNER: dict[str, str] = {
@@ -64,10 +65,11 @@ class Scope:
 def scope_for(principal: Principal | None, split: object) -> Scope:
     """The scope a counting service allows its caller: a user counts only their own data;
     an admin their network's, per member only for those the gateway names (the ones whose
-    admin access is on, as accounts said)."""
+    admin access is on, as accounts said). A member's level must grant ``view_statistics``."""
     if principal is None or principal.role not in ("user", "admin") or not principal.network_id:
         raise Forbidden("Statistics are for a network's members")
     if principal.role == "user":
+        require_permission(principal, VIEW_STATISTICS)  # as accounts' stat_scope checked
         return Scope(str(principal.network_id), str(principal.user_id), (str(principal.user_id),))
     ids = tuple(str(s) for s in split) if isinstance(split, list) else ()
     return Scope(str(principal.network_id), None, ids)

@@ -16,6 +16,7 @@ from leads.usecases import stats as lead_stats
 from suivi_common import clock, stats
 from suivi_common.errors import Forbidden, Invalid
 from suivi_common.identity import Principal
+from suivi_common.permissions import PermissionDenied
 
 NET = "net-1"
 ADMIN = Principal("admin-1", "admin", NET)
@@ -106,6 +107,8 @@ def test_claims_by_status_and_member(h: Harness, november: None) -> None:
 def test_refusals(h: Harness, november: None) -> None:
     with pytest.raises(Forbidden):
         counts(h, Principal("mailer", "service"), "leads_received", "week")
+    with pytest.raises(PermissionDenied):
+        counts(h, Principal("u1", "user", NET, ("take_leads",)), "leads_received", "week")
     with pytest.raises(Invalid) as err:
         counts(h, ADMIN, "emails_sent", "week")
     assert err.value.code == "metric_unknown"
