@@ -14,6 +14,7 @@ OPTIONAL = [
     ("leads_distribution", "bench.leads_distribution", "run"),
     ("leads_http", "bench.leads_http", "run"),
     ("office", "bench.office", "run"),
+    ("statistics", "bench.statistics", "run"),
     ("mailer", "bench.mailer", "run"),
     ("compliance_retention", "bench.compliance_retention", "run"),
     ("compliance_breach", "bench.compliance_breach", "run"),

@@ -78,6 +78,23 @@ access_levels = Table(
           postgresql_where=text("is_default")),
 )
 
+#: Admin tool 3: a statistics model, a metric cut by a grouping over a window of days
+#: (``domain.stat_models``); counted where the data lives (``suivi_common.stats``).
+stat_models = Table(
+    "stat_models", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("metric", String(30), nullable=False),
+    Column("grouping", String(20), nullable=False),
+    Column("window_days", Integer, nullable=False),
+    Column("created_by", Uuid, nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("network_id", "name"),
+    Index(None, "network_id", "created_at", "id"),
+)
+
 users = Table(
     "users", metadata,
     Column("id", Uuid, primary_key=True),

@@ -33,6 +33,7 @@ from accounts.usecases import (
     sessions,
     settlement,
     staff,
+    stat_models,
     subject_requests,
     subscriptions,
     terms,
@@ -206,6 +207,31 @@ class AccountsService(PlatformService):
     @rpc_api
     def permission_vocabulary(self) -> dict[str, str]:
         return dict(PERMISSIONS)
+
+    # --- statistics models (admin tool 3) -------------------------------------------------
+    @rpc_query
+    def list_stat_models(self, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        return stat_models.list_models(self.ctx, cursor, limit)
+
+    @rpc_api
+    def create_stat_model(self, model: dict[str, Any]) -> dict[str, Any]:
+        return stat_models.create_model(self.ctx, model)
+
+    @rpc_api
+    def update_stat_model(self, model_id: str, model: dict[str, Any]) -> dict[str, Any]:
+        return stat_models.update_model(self.ctx, model_id, model)
+
+    @rpc_api
+    def delete_stat_model(self, model_id: str) -> dict[str, Any]:
+        return stat_models.delete_model(self.ctx, model_id)
+
+    @rpc_query
+    def get_stat_model(self, model_id: str) -> dict[str, Any]:
+        return stat_models.get_model(self.ctx, model_id)
+
+    @rpc_query
+    def stat_scope(self, model_id: str) -> dict[str, Any]:
+        return stat_models.stat_scope(self.ctx, model_id)
 
     # --- subscriptions and payments ------------------------------------------------------
     @rpc_api

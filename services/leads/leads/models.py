@@ -314,6 +314,9 @@ office_leads = Table(
     Index("ix_office_owner_mobile", "owner_id", "mobile_bidx", postgresql_where=LIVE),
     Index("ix_office_owner_landline", "owner_id", "landline_bidx", postgresql_where=LIVE),
     Index("ix_office_network_status", "network_id", "status", postgresql_where=LIVE),
+    # a network's statistics over a period (``usecases.stats``); an owner's use the
+    # listing's ``ix_office_owner_created``
+    Index("ix_office_network_created", "network_id", "created_at", postgresql_where=LIVE),
     # the rows of an owner that still hold data, deleted ones included, in id order: the
     # pick of the retention sweep, the end of contract and the bulk delete (``wiping``)
     Index("ix_office_owner_holding", "owner_id", "id",
@@ -344,6 +347,9 @@ office_history = Table(
     Column("via", String(32), nullable=False),  # edit | status | note | pipeline_change | ...
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Index("ix_office_history_lead", "lead_id", "seq"),
+    # a lead's last status move, read by the statistics of won leads (``usecases.stats``)
+    Index("ix_office_history_status_moves", "lead_id", "changed_at",
+          postgresql_where=text("field = 'status'")),
 )
 
 office_notes = Table(
@@ -399,6 +405,7 @@ refund_claims = Table(
     Column("key_scope", String(140)),  # as office_leads.key_scope (None: the network's)
     Index("ix_refund_claims_status", "status", "created_at", "id"),
     Index("ix_refund_claims_user", "user_id", "created_at", "id"),
+    Index("ix_refund_claims_network", "network_id", "created_at"),  # statistics
 )
 
 # The export log (who, when, how many rows) and the finished files waiting for download.

@@ -25,12 +25,14 @@ from plans.usecases import (
     closures,
     ordering,
     queries,
+    stats,
     subject_requests,
 )
 from suivi_common.consumer import reliable_handler
 from suivi_common.permissions import BUY_LEADS, require_permission
 from suivi_common.database import Database
-from suivi_common.service_base import PlatformService, rpc_api, rpc_internal
+from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
+from suivi_common.stats import scope_for
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ class PlansService(PlatformService):
         return Ctx.from_db(self.db, self.principal, self.plan_config,
                            NamekoAccounts(self.accounts_rpc, timeout),
                            NamekoLeads(self.leads_rpc, timeout))
+
+    # --- statistics (admin tool 3) ----------------------------------------------------------
+
+    @rpc_query
+    def stat_counts(self, metric: str, grouping: str, first: str, last: str,
+                    split: list[str] | None = None) -> list[dict[str, Any]]:
+        """A member's own take rate, or the admin's network's (per member only for ``split``)."""
+        return stats.stat_counts(self.db.session, scope_for(self.principal, split), metric,
+                                 grouping, first, last)
 
     # --- buying -------------------------------------------------------------------------------
 
