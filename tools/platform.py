@@ -109,7 +109,8 @@ class Platform:
             self.capture_user = (f"suivi-capture-{self.vhost}" if self.vhost
                                  else os.environ.get("CAPTURE_AMQP_USER", "suivi-capture"))
         if not self.capture_password:
-            self.capture_password = (secrets.token_urlsafe(18) if self.vhost else
+            # hex: a password starting with "-" is an option to ``rabbitmqctl add_user``
+            self.capture_password = (secrets.token_hex(18) if self.vhost else
                                      os.environ.get("CAPTURE_AMQP_PASSWORD", DEV_CAPTURE_PASSWORD))
 
     @property
