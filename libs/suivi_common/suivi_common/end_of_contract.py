@@ -64,6 +64,18 @@ def data_report(session: Session, shreds: Table, service: str, payload: Any,
     return {**base, "records": sum(len(v) for v in data.values()), "data": data}
 
 
+def answer_data_request(ctx: Any, shreds: Table, service: str, payload: Any,
+                        rekey: Callable[[str], object],
+                        read: Callable[[str], Mapping[str, list[Any]]]) -> None:
+    """``controller_data_requested`` in a service: ``rekey(user_id)`` (the controller's rows
+    onto their own keys), then ``read(user_id)``, emitted as ``data_report`` in ``ctx``'s
+    transaction; nothing is re-keyed once the data was destroyed."""
+    def rekeyed(user_id: str) -> Mapping[str, list[Any]]:
+        rekey(user_id)
+        return read(user_id)
+    ctx.emit(DATA_EVENT, data_report(ctx.session, shreds, service, payload, rekeyed))
+
+
 def record_shred(session: Session, shreds: Table, *, user_id: str, contract_id: str,
                  at: datetime, counts: Mapping[str, int],
                  keys: list[dict[str, str]]) -> Row[Any]:
