@@ -52,7 +52,6 @@ class SyncState(DependencyProvider):
 class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, KeyRotationEntrypoints,
                    StatCounting):
     name = "leads"
-    count_stats = staticmethod(stats.stat_counts)  # stat_counts (admin tool 3)
 
     db = Database(common)
     context = WorkerContext()
@@ -65,6 +64,9 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, KeyRotationEntrypoi
     def ctx(self) -> Ctx:
         return Ctx.from_db(self.db, self.principal, self.context, self._require_office_open)
 
+    # --- statistics (admin tool 3) ----------------------------------------------------------
+
+    count_stats = staticmethod(stats.stat_counts)  # StatCounting.stat_counts
 
     # --- capture -----------------------------------------------------------------------------
 

@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 class MailerService(GoogleEntrypoints, StatCounting):
     name = "mailer"
-    count_stats = staticmethod(stats.stat_counts)  # stat_counts (admin tool 3)
     db = Database(common)
     smtp = Smtp()
     side_pool = SidePool()
@@ -62,6 +61,9 @@ class MailerService(GoogleEntrypoints, StatCounting):
     def ctx(self) -> Ctx:
         return Ctx.from_db(self.db, self.principal, leads=self.leads, accounts=self.accounts,
                            compliance=self.compliance, side_engine=self.side_pool)
+
+    # --- statistics (admin tool 3) ----------------------------------------------------------
+    count_stats = staticmethod(stats.stat_counts)  # StatCounting.stat_counts
 
     # --- templates (admin tool 2) ------------------------------------------------------------
     @rpc_api

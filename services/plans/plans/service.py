@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 class PlansService(StatCounting):
     name = "plans"
-    count_stats = staticmethod(stats.stat_counts)  # stat_counts (admin tool 3)
 
     db = Database(common)
     plan_config = PlanSettings()
@@ -53,6 +52,9 @@ class PlansService(StatCounting):
                            NamekoAccounts(self.accounts_rpc, timeout),
                            NamekoLeads(self.leads_rpc, timeout))
 
+    # --- statistics (admin tool 3) ----------------------------------------------------------
+
+    count_stats = staticmethod(stats.stat_counts)  # StatCounting.stat_counts
 
     # --- buying -------------------------------------------------------------------------------
 
