@@ -63,8 +63,9 @@ def controller_data(ctx: Ctx, user_id: str) -> dict[str, list[dict[str, Any]]]:
 
 def on_data_requested(ctx: Ctx, payload: Any) -> None:
     """``controller_data_requested``: re-key the controller's rows, read them, report."""
-    eoc.answer_data_request(ctx, controller_shreds, SERVICE, payload,
-                            partial(controller_keys.rekey_owner, ctx), partial(controller_data, ctx))
+    ctx.emit(eoc.DATA_EVENT, eoc.data_report(ctx.session, controller_shreds, SERVICE, payload,
+                                             partial(controller_data, ctx),
+                                             partial(controller_keys.rekey_owner, ctx)))
 
 
 def _count(ctx: Ctx, table: Any, *where: Any) -> int:
