@@ -1,6 +1,8 @@
-"""Entry points every service answers: health, dev clock, dead letters.
+"""Entry points every service answers: health, dev clock, dead letters; and
+``stat_counts`` for those that count statistics (``StatCounting``).
 
-A service class inherits ``PlatformService`` and declares ``db = Database(...)``.
+A service class inherits ``PlatformService`` (or ``StatCounting``) and declares
+``db = Database(...)``.
 """
 from __future__ import annotations
 
