@@ -140,9 +140,9 @@ def database_of(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
-@pytest.mark.parametrize("process", PROCESSES)
-def test_k8s_each_process_gets_only_the_secrets_and_database_it_uses(process: str) -> None:
-    env = k8s_env(process)
+def assert_only_what_it_uses(process: str, env: dict[str, str]) -> None:
+    """``env`` holds the secrets ``process`` reads and no others, and its own database's
+    URL only if it has one."""
     used, has_db = uses()[process]
     assert {name for name in CHECKED_SECRETS if name in env} == used
     if has_db:
@@ -150,6 +150,11 @@ def test_k8s_each_process_gets_only_the_secrets_and_database_it_uses(process: st
         assert database_of(env["DATABASE_URL"]) == process
     else:
         assert database_urls(env) == {}
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_k8s_each_process_gets_only_the_secrets_and_database_it_uses(process: str) -> None:
+    assert_only_what_it_uses(process, k8s_env(process))
 
 
 @pytest.mark.parametrize("process", PROCESSES)
@@ -380,15 +385,8 @@ def compose_env(process: str, *, tls: bool = False) -> dict[str, str]:
 
 @pytest.mark.parametrize("process", PROCESSES)
 def test_compose_each_process_gets_only_the_secrets_and_database_it_uses(process: str) -> None:
-    used, has_db = uses()[process]
     for tls in (False, True):
-        env = compose_env(process, tls=tls)
-        assert {name for name in CHECKED_SECRETS if name in env} == used
-        if has_db:
-            assert database_urls(env).keys() == {"DATABASE_URL"}
-            assert database_of(env["DATABASE_URL"]) == process
-        else:
-            assert database_urls(env) == {}
+        assert_only_what_it_uses(process, compose_env(process, tls=tls))
 
 
 def test_compose_migrate_gets_no_gateway_or_broker_secret() -> None:

@@ -52,14 +52,18 @@ def shred_of(session: Session, shreds: Table, user_id: str) -> Row[Any] | None:
 
 
 def data_report(session: Session, shreds: Table, service: str, payload: Any,
-                read: Callable[[str], Mapping[str, list[Any]]]) -> dict[str, Any]:
+                read: Callable[[str], Mapping[str, list[Any]]],
+                rekey: Callable[[str], object] | None = None) -> dict[str, Any]:
     """``controller_data_reported``'s payload for a request: ``read(user_id)`` (the
-    service's rows of that controller, by kind), or, once destroyed, a report that says so.
+    service's rows of that controller, by kind), after ``rekey(user_id)`` (its rows onto the
+    controller's own keys), or, once destroyed, a report that says so (nothing re-keyed).
     The service emits it (in its own transaction and outbox)."""
     contract_id, user_id = contract_of(payload)
     base = {"contract_id": contract_id, "user_id": user_id, "service": service}
     if shred_of(session, shreds, user_id) is not None:
         return {**base, "records": 0, "error": "the controller's data was already destroyed"}
+    if rekey is not None:
+        rekey(user_id)
     data = dict(read(user_id))
     return {**base, "records": sum(len(v) for v in data.values()), "data": data}
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, Table, tuple_
+from sqlalchemy.orm import Session
 
 from suivi_common.errors import Invalid
 
@@ -81,3 +82,12 @@ def page(rows: Sequence[Any], limit: int, items: list[dict[str, Any]],
     last = rows[limit - 1] if len(rows) > limit else None
     return {"items": items[:limit],
             "next_cursor": None if last is None else encode_cursor(last.created_at, last.id, kind=kind)}
+
+
+def listing(session: Session, query: Select[Any], table: Table, cursor: object, limit: int,
+            view: Callable[[Any], dict[str, Any]], *, newest_first: bool = False,
+            kind: str | None = None) -> dict[str, Any]:
+    """One page of ``query`` (``keyset`` then ``page``), each row shown by ``view``;
+    ``limit`` as ``check_limit`` returned it."""
+    rows = session.execute(keyset(query, table, cursor, limit, newest_first, kind)).all()
+    return page(rows, limit, [view(r) for r in rows[:limit]], kind=kind)

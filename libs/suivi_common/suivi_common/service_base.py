@@ -1,6 +1,8 @@
-"""Entry points every service answers: health, dev clock, dead letters.
+"""Entry points every service answers: health, dev clock, dead letters; and
+``stat_counts`` for those that count statistics (``StatCounting``).
 
-A service class inherits ``PlatformService`` and declares ``db = Database(...)``.
+A service class inherits ``PlatformService`` (or ``StatCounting``) and declares
+``db = Database(...)``.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from nameko.events import BROADCAST, event_handler
 from nameko.rpc import rpc
 from sqlalchemy import text
 
-from suivi_common import clock, devclock, key_rotation
+from suivi_common import clock, devclock, key_rotation, stats
 from suivi_common.auth import CurrentPrincipal, Principal, require
 from suivi_common.consumer import ReliableEventHandler
 from suivi_common.container import INTERNAL_MARK
@@ -105,3 +107,18 @@ class PlatformService:
                 ep.replay(payload, dict(row.headers), row.message_id)
                 return {"id": letter_id, "replayed": True}
         raise NotFound("The handler of this dead letter no longer exists")
+
+
+class StatCounting(PlatformService):
+    """A service that counts statistics metrics where their data lives (admin tool 3):
+    ``stat_counts`` is the same entrypoint in each, over the service's own use case
+    (``count_stats = staticmethod(usecases.stats.stat_counts)``)."""
+
+    count_stats: Callable[..., list[dict[str, Any]]]
+
+    @rpc_query
+    def stat_counts(self, metric: str, grouping: str, first: str, last: str,
+                    split: list[str] | None = None) -> list[dict[str, Any]]:
+        """A member's own counts, or the admin's network's (per member only for ``split``)."""
+        return self.count_stats(self.db.session, stats.scope_for(self.principal, split), metric,
+                                grouping, first, last)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from suivi_common import clock
 from suivi_common.clock import paris_midnight
 from suivi_common.errors import Forbidden, Invalid
 from suivi_common.identity import Principal
@@ -173,3 +174,29 @@ def label(grouping: str, x: Any) -> str:
     if grouping in ("week", "month") and isinstance(x, date):
         return time_label(grouping, x)
     return str(x)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A checked ``stat_counts`` query: the metric, its grouping, the days it covers and
+    the bind parameters every counting statement shares (``params``)."""
+
+    metric: str
+    grouping: str
+    first: date
+    last: date
+    params: dict[str, Any]
+
+
+def counted_query(service: str, who: str, scope: Scope, metric: object, grouping: object,
+                  first: object, last: object) -> Counted:
+    """The part of ``stat_counts`` every counting service shares, so that the three check
+    a query alike: a known metric that ``service`` owns (else ``metric_unknown``, "``who``
+    does not count this metric"), a grouping it allows, a period window ending today by
+    default."""
+    metric, grouping = check_query(metric, grouping)
+    if OWNER[metric] != service:
+        raise Invalid(f"{who} does not count this metric", fields={"metric": metric},
+                      code="metric_unknown")
+    day_1, day_n = period(first, last, 1, clock.today())
+    return Counted(metric, grouping, day_1, day_n, params(scope, day_1, day_n))

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
 from suivi_common.crypto import KeyDestroyed, KeyRing, Vault, load_master_key
@@ -22,11 +22,8 @@ URL = infra.test_db_url("common_crypto")
 
 @pytest.fixture
 def session() -> Iterator[Session]:
-    engine = create_engine(infra.schema_database(URL, metadata))
-    infra.truncate_all(URL, metadata)
-    with Session(engine) as s:
+    with infra.schema_engine(URL, metadata) as engine, Session(engine) as s:
         yield s
-    engine.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, create_engine, func, select, text
+from sqlalchemy import MetaData, func, select, text
 from sqlalchemy.engine import Engine
 
 from suivi_common import events, outbox
@@ -101,10 +101,8 @@ def test_a_catalogue_entry_with_an_unknown_type_is_refused() -> None:
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    engine = create_engine(infra.schema_database(URL, metadata))
-    infra.truncate_all(URL, metadata)
-    yield engine
-    engine.dispose()
+    with infra.schema_engine(URL, metadata) as engine:
+        yield engine
 
 
 def insert_rows(engine: Engine, *rows: tuple[str, dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, MetaData, create_engine, select, text
+from sqlalchemy import Engine, MetaData, select, text
 from sqlalchemy.orm import Session
 
 from suivi_common import crypto
@@ -34,10 +34,8 @@ URL = infra.test_db_url("common_rotation")
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    engine = create_engine(infra.schema_database(URL, metadata))
-    infra.truncate_all(URL, metadata)
-    yield engine
-    engine.dispose()
+    with infra.schema_engine(URL, metadata) as engine:
+        yield engine
 
 
 def v1_seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

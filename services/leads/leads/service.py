@@ -21,8 +21,7 @@ from suivi_common.consumer import forwarding_handler, reliable_handler
 from suivi_common.database import Database
 from suivi_common.permissions import TAKE_LEADS, require_permission
 from suivi_common.rpc import ServiceRpc
-from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
-from suivi_common.stats import scope_for
+from suivi_common.service_base import StatCounting, rpc_api, rpc_internal, rpc_query
 
 from leads.usecases import capture, daybook, distribution, entitlements, stats, stock
 from leads.amqp import capture_consumer, config_timer
@@ -51,7 +50,7 @@ class SyncState(DependencyProvider):
 
 
 class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, KeyRotationEntrypoints,
-                   PlatformService):
+                   StatCounting):
     name = "leads"
 
     db = Database(common)
@@ -67,12 +66,7 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, KeyRotationEntrypoi
 
     # --- statistics (admin tool 3) ----------------------------------------------------------
 
-    @rpc_query
-    def stat_counts(self, metric: str, grouping: str, first: str, last: str,
-                    split: list[str] | None = None) -> list[dict[str, Any]]:
-        """A member's own counts, or the admin's network's (per member only for ``split``)."""
-        return stats.stat_counts(self.db.session, scope_for(self.principal, split), metric,
-                                 grouping, first, last)
+    count_stats = staticmethod(stats.stat_counts)  # StatCounting.stat_counts
 
     # --- capture -----------------------------------------------------------------------------
 

@@ -41,15 +41,14 @@ from suivi_common.consumer import reliable_handler
 from suivi_common.database import Database
 from suivi_common.permissions import SEND_EMAIL, USE_AUTOMATIONS, require_permission
 from suivi_common.rpc import ServiceRpc
-from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
+from suivi_common.service_base import StatCounting, rpc_api, rpc_internal
 from suivi_common.settings import setting
-from suivi_common.stats import scope_for
 from suivi_common.timers import config_timer
 
 log = logging.getLogger(__name__)
 
 
-class MailerService(GoogleEntrypoints, PlatformService):
+class MailerService(GoogleEntrypoints, StatCounting):
     name = "mailer"
     db = Database(common)
     smtp = Smtp()
@@ -64,12 +63,7 @@ class MailerService(GoogleEntrypoints, PlatformService):
                            compliance=self.compliance, side_engine=self.side_pool)
 
     # --- statistics (admin tool 3) ----------------------------------------------------------
-    @rpc_query
-    def stat_counts(self, metric: str, grouping: str, first: str, last: str,
-                    split: list[str] | None = None) -> list[dict[str, Any]]:
-        """A member's own counts, or the admin's network's (per member only for ``split``)."""
-        return stats.stat_counts(self.db.session, scope_for(self.principal, split), metric,
-                                 grouping, first, last)
+    count_stats = staticmethod(stats.stat_counts)  # StatCounting.stat_counts
 
     # --- templates (admin tool 2) ------------------------------------------------------------
     @rpc_api

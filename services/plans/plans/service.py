@@ -31,13 +31,12 @@ from plans.usecases import (
 from suivi_common.consumer import reliable_handler
 from suivi_common.permissions import BUY_LEADS, require_permission
 from suivi_common.database import Database
-from suivi_common.service_base import PlatformService, rpc_api, rpc_internal, rpc_query
-from suivi_common.stats import scope_for
+from suivi_common.service_base import StatCounting, rpc_api, rpc_internal
 
 log = logging.getLogger(__name__)
 
 
-class PlansService(PlatformService):
+class PlansService(StatCounting):
     name = "plans"
 
     db = Database(common)
@@ -55,12 +54,7 @@ class PlansService(PlatformService):
 
     # --- statistics (admin tool 3) ----------------------------------------------------------
 
-    @rpc_query
-    def stat_counts(self, metric: str, grouping: str, first: str, last: str,
-                    split: list[str] | None = None) -> list[dict[str, Any]]:
-        """A member's own take rate, or the admin's network's (per member only for ``split``)."""
-        return stats.stat_counts(self.db.session, scope_for(self.principal, split), metric,
-                                 grouping, first, last)
+    count_stats = staticmethod(stats.stat_counts)  # StatCounting.stat_counts
 
     # --- buying -------------------------------------------------------------------------------
 

@@ -68,6 +68,18 @@ def schema_database(url: str, metadata: MetaData, drop: bool = False) -> str:
     return url
 
 
+@contextlib.contextmanager
+def schema_engine(url: str, metadata: MetaData) -> Iterator[Engine]:
+    """An engine on ``schema_database(url, metadata)``, every table emptied first; disposed
+    after."""
+    engine = create_engine(schema_database(url, metadata))
+    truncate_all(url, metadata)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def truncate_all(url: str | Engine, metadata: MetaData, keep: tuple[str, ...] = ()) -> None:
     """Empty every table of ``metadata`` but those in ``keep`` (a running service caches
     its ``data_keys``: wiping them under it would desynchronise encryption)."""

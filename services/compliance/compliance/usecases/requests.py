@@ -214,10 +214,9 @@ def list_requests(ctx: Ctx, status: object = None, cursor: object = None,
             query = query.where(R.c.status == Status(str(status)).value)
         except ValueError:
             raise Invalid("Unknown status", fields={"status": "unknown status"}) from None
-    rows = ctx.session.execute(paging.keyset(query, R, cursor, size, newest_first=True,
-                                             kind="dsr")).all()
-    items = [_view(ctx, row, with_subject=False) for row in rows[:size]]
-    return paging.page(rows, size, items, kind="dsr")
+    return paging.listing(ctx.session, query, R, cursor, size,
+                          lambda row: _view(ctx, row, with_subject=False), newest_first=True,
+                          kind="dsr")
 
 
 def _send_task(ctx: Ctx, row: Any, service: str, attempt: int) -> None:

@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from suivi_common import clock, stats
-from suivi_common.errors import Invalid
+from suivi_common import stats
 
 #: metric -> (series expression, time column, extra condition), over ``office_leads l``
 _LEADS: dict[str, tuple[str, str, str]] = {
@@ -48,11 +47,7 @@ def counts_sql(metric: str, grouping: str, scope: stats.Scope) -> str:
 def stat_counts(session: Session, scope: stats.Scope, metric: object, grouping: object,
                 first: object, last: object) -> list[dict[str, Any]]:
     """The metric's counts in the scope over the days ``first``..``last``."""
-    metric, grouping = stats.check_query(metric, grouping)
-    if stats.OWNER[metric] != "leads":
-        raise Invalid("Leads does not count this metric", fields={"metric": metric},
-                            code="metric_unknown")
-    day_1, day_n = stats.period(first, last, 1, clock.today())
-    params = dict(stats.params(scope, day_1, day_n), final=list(stats.FINAL_STATUSES))
-    rows = session.execute(text(counts_sql(metric, grouping, scope)), params)
-    return [stats.row(r.series, stats.label(grouping, r.x), int(r.value)) for r in rows]
+    q = stats.counted_query("leads", "Leads", scope, metric, grouping, first, last)
+    params = dict(q.params, final=list(stats.FINAL_STATUSES))
+    rows = session.execute(text(counts_sql(q.metric, q.grouping, scope)), params)
+    return [stats.row(r.series, stats.label(q.grouping, r.x), int(r.value)) for r in rows]

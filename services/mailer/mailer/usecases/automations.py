@@ -90,10 +90,8 @@ def _load(ctx: Ctx, network_id: str, automation_id: Any, lock: bool = False) -> 
 def list_automations(ctx: Ctx, cursor: object, limit: object) -> dict[str, Any]:
     p = admin(ctx.principal)
     size = paging.check_limit(limit)
-    query = paging.keyset(select(A).where(A.c.network_id == p.network_id), A, cursor, size,
-                          kind=CURSOR_KIND)
-    rows = ctx.session.execute(query).all()
-    return paging.page(rows, size, [_view(r) for r in rows[:size]], kind=CURSOR_KIND)
+    return paging.listing(ctx.session, select(A).where(A.c.network_id == p.network_id), A,
+                          cursor, size, _view, kind=CURSOR_KIND)
 
 
 def create_automation(ctx: Ctx, data: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -205,9 +206,8 @@ def list_lead_emails(ctx: Ctx, lead_id: Any, cursor: object, limit: object) -> d
     contact = contact_of_owner(ctx, lead_id, p.user_id)
     query = select(LE).where(LE.c.lead_id == uuid.UUID(str(contact["lead_id"])),
                              LE.c.owner_id == p.user_id, LE.c.status != CANCELLED)
-    rows = ctx.session.execute(paging.keyset(query, LE, cursor, size, newest_first=True,
-                                             kind=CURSOR_KIND)).all()
-    return paging.page(rows, size, [_item(ctx.vault, r) for r in rows[:size]], kind=CURSOR_KIND)
+    return paging.listing(ctx.session, query, LE, cursor, size, partial(_item, ctx.vault),
+                          newest_first=True, kind=CURSOR_KIND)
 
 
 def lead_opposition(ctx: Ctx, lead_id: Any) -> dict[str, Any]:

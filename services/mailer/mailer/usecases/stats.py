@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from suivi_common import clock, stats
-from suivi_common.errors import Invalid
+from suivi_common import stats
 
 
 def counts_sql(grouping: str, scope: stats.Scope) -> str:
@@ -22,10 +21,6 @@ def counts_sql(grouping: str, scope: stats.Scope) -> str:
 
 def stat_counts(session: Session, scope: stats.Scope, metric: object, grouping: object,
                 first: object, last: object) -> list[dict[str, Any]]:
-    metric, grouping = stats.check_query(metric, grouping)
-    if stats.OWNER[metric] != "mailer":
-        raise Invalid("The mailer does not count this metric", fields={"metric": metric},
-                      code="metric_unknown")
-    day_1, day_n = stats.period(first, last, 1, clock.today())
-    rows = session.execute(text(counts_sql(grouping, scope)), stats.params(scope, day_1, day_n))
-    return [stats.row(r.series, stats.label(grouping, r.x), int(r.value)) for r in rows]
+    q = stats.counted_query("mailer", "The mailer", scope, metric, grouping, first, last)
+    rows = session.execute(text(counts_sql(q.grouping, scope)), q.params)
+    return [stats.row(r.series, stats.label(q.grouping, r.x), int(r.value)) for r in rows]

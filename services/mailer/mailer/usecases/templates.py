@@ -132,10 +132,8 @@ def list_templates(ctx: Ctx, cursor: object, limit: object) -> dict[str, Any]:
     size = paging.check_limit(limit)
     assert p.network_id
     seed_defaults(ctx.session, p.network_id, clock.now())
-    query = paging.keyset(select(T).where(T.c.network_id == p.network_id), T, cursor, size,
-                          kind=CURSOR_KIND)
-    rows = ctx.session.execute(query).all()
-    return paging.page(rows, size, [_view(r) for r in rows[:size]], kind=CURSOR_KIND)
+    return paging.listing(ctx.session, select(T).where(T.c.network_id == p.network_id), T,
+                          cursor, size, _view, kind=CURSOR_KIND)
 
 
 def get_template(ctx: Ctx, template_id: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import eventlet
 import pytest
 import requests
 
@@ -53,6 +54,25 @@ def fake_google(fake_google_module: ModuleType) -> Iterator[Any]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+class Clock:
+    """A settable clock for pacing and token expiry: ``sleep`` moves it instead of waiting
+    (and, ``yielding``, lets the other green threads run)."""
+
+    def __init__(self, t: float = 1000.0, yielding: bool = False) -> None:
+        self.t = t
+        self.yielding = yielding
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+        if self.yielding:
+            eventlet.sleep(0)
 
 
 def browser() -> requests.Session:

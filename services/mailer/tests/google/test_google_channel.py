@@ -19,21 +19,10 @@ from mailer.google.gmail import MAX_ATTEMPTS, GmailChannel, http_session
 from mailer.google.pacing import Pacer
 from mailer.google.tokens import TokenStore
 
+from .conftest import Clock
+
 KEY = b"p" * 32
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 50_000.0
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
-        eventlet.sleep(0)
 
 
 def linked(fake: Any, email: str, clock: Clock, consent: Any, user_id: str = "u1",
@@ -70,7 +59,7 @@ def mail(to: str = "lead@example.org", subject: str = "Votre projet") -> EmailMe
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(50_000.0, yielding=True)
 
 
 def test_the_fake_receives_a_valid_rfc5322_message_from_the_google_address(

@@ -24,25 +24,13 @@ from mailer.google.tokens import TokenStore
 from mailer.google.usecases import status_of
 from suivi_common.production import UnsafeConfiguration
 
+from .conftest import Clock
+
 KEY = b"k" * 32
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SETTINGS = GoogleSettings("client-1", "secret-1", Endpoints.at("https://google.test"),
                           "https://app.suivi.test/api/mailer/google/callback")
 
-
-class Clock:
-    """A settable clock: ``sleep`` moves it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
 
 
 # --- PKCE ------------------------------------------------------------------------------

@@ -124,15 +124,11 @@ def test_a_server_that_is_down_delays_the_email_and_nothing_is_lost(
         new_office, until, live_mailer) -> None:
     office = new_office()
     lead = office.lead()
-    live_mailer.smtp.stop()
-    try:
-        with office.rpc() as rpc:
-            rpc.mailer.send_lead_email(lead["lead_id"], None, "s", "b")
+    with live_mailer.smtp.down():
+        office.send(lead)
         [row] = until(lambda: [r for r in office.emails_of(lead)
                                if r["status"] == "scheduled" and r["attempts"] == 1])
         assert "unreachable" in row["error"]
-    finally:
-        live_mailer.smtp.start()
     [got] = until(lambda: office.mails_to(lead))  # the timer released it again
     assert until(lambda: [r for r in office.emails_of(lead) if r["status"] == "sent"])
     assert len(office.mails_to(lead)) == 1
@@ -174,8 +170,7 @@ def test_history_rows_of_a_lead_are_not_shown_to_its_former_owner(new_office, un
                                                                   read_rows, live_mailer) -> None:
     office = new_office()
     lead = office.lead()
-    with office.rpc() as rpc:
-        rpc.mailer.send_lead_email(lead["lead_id"], None, "s", "b")
+    office.send(lead)
     until(lambda: office.mails_to(lead))
     newcomer = office.member("Nina")
     lead["owner_id"] = newcomer.user_id  # leads says it is someone else's now
@@ -189,14 +184,10 @@ def test_an_email_whose_owner_left_the_platform_is_not_sent(new_office, until, l
                                                             users) -> None:
     office = new_office()
     lead = office.lead()
-    live_mailer.smtp.stop()
-    try:
-        with office.rpc() as rpc:
-            rpc.mailer.send_lead_email(lead["lead_id"], None, "s", "b")
+    with live_mailer.smtp.down():
+        office.send(lead)
         until(lambda: [r for r in office.emails_of(lead) if r["status"] == "scheduled"])
         del users[office.user.user_id]  # the account is gone before the retry
-    finally:
-        live_mailer.smtp.start()
     [row] = until(lambda: [r for r in office.emails_of(lead) if r["status"] == "cancelled"])
     assert row["cancel_reason"] == "owner_gone"
     until(live_mailer.settled)

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from suivi_common import clock, stats
-from suivi_common.errors import Invalid
+from suivi_common import stats
 
 
 def counts_sql(grouping: str, scope: stats.Scope) -> str:
@@ -28,12 +27,8 @@ def counts_sql(grouping: str, scope: stats.Scope) -> str:
 
 def stat_counts(session: Session, scope: stats.Scope, metric: object, grouping: object,
                 first: object, last: object) -> list[dict[str, Any]]:
-    metric, grouping = stats.check_query(metric, grouping)
-    if stats.OWNER[metric] != "plans":
-        raise Invalid("Plans does not count this metric", fields={"metric": metric},
-                      code="metric_unknown")
-    day_1, day_n = stats.period(first, last, 1, clock.today())
-    params = dict(stats.params(scope, day_1, day_n), first=day_1, last=day_n)
-    rows = session.execute(text(counts_sql(grouping, scope)), params)
-    return [stats.row(r.series, stats.label(grouping, r.x), round(int(r.taken) / int(r.due), 4))
+    q = stats.counted_query("plans", "Plans", scope, metric, grouping, first, last)
+    params = dict(q.params, first=q.first, last=q.last)
+    rows = session.execute(text(counts_sql(q.grouping, scope)), params)
+    return [stats.row(r.series, stats.label(q.grouping, r.x), round(int(r.taken) / int(r.due), 4))
             for r in rows]

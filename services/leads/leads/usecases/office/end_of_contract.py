@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -108,11 +109,9 @@ def controller_data(ctx: OfficeCtx, user_id: str) -> dict[str, Any]:
 
 def on_data_requested(ctx: OfficeCtx, payload: Any) -> None:
     """``controller_data_requested``: re-key the controller's rows, read them, report."""
-    def read(user_id: str) -> dict[str, list[dict[str, Any]]]:
-        controller_keys.rekey_owner(ctx, user_id)
-        return controller_data(ctx, user_id)
     ctx.emit(eoc.DATA_EVENT, eoc.data_report(ctx.session, controller_shreds, SERVICE, payload,
-                                             read))
+                                             partial(controller_data, ctx),
+                                             partial(controller_keys.rekey_owner, ctx)))
 
 
 def _count(ctx: OfficeCtx, query: Any) -> int:
