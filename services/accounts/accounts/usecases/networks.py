@@ -151,13 +151,18 @@ def update_network_settings(ctx: Ctx, open_countries: object = None,
 def invite_member(ctx: Ctx, email: object, first_name: object, last_name: object) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
     clean = _invitee({"email": email, "first_name": first_name, "last_name": last_name})
+    holder = find_by_email(ctx, clean[0])
+    if holder is not None and not rules.invitation_conflict_told(holder.network_id,
+                                                                 me.network_id):
+        # an account elsewhere: answered as a new address is, never revealed
+        return invitations.invite_masked(ctx, me.network_id, *clean)
     try:
         user = _invite(ctx, me.network_id, Role.USER, *clean)
-    except Conflict:  # the address has an account: told only if it is in this network
+    except Conflict:  # the same address invited concurrently, maybe by another network
         holder = find_by_email(ctx, clean[0])
         if holder is None or rules.invitation_conflict_told(holder.network_id, me.network_id):
             raise
-        return invitations.as_if_invited(*clean, clock.now())
+        return invitations.invite_masked(ctx, me.network_id, *clean)
     return member_dict(ctx, user, False)
 
 
@@ -172,7 +177,13 @@ def list_members(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[
 
 def get_member(ctx: Ctx, member_id: object) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
-    row = member_of_network(ctx, member_id, me.network_id)
+    try:
+        row = member_of_network(ctx, member_id, me.network_id)
+    except NotFound:  # an invitation of an address in use elsewhere reads as its member
+        masked = invitations.find(ctx, member_id, me.network_id)
+        if masked is None:
+            raise
+        return masked
     return member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id]))
 
 
