@@ -176,7 +176,9 @@ masked_invitations = Table(
     Column("last_name", LargeBinary),
     # the hash a real invitation's link would have: computed so both paths do the same work
     Column("token_hash", LargeBinary, nullable=False),
-    _ts("invited_at", nullable=False),
+    # an access level the admin assigned, as to an invited member (NULL: the default)
+    Column("access_level_id", Uuid, ForeignKey("access_levels.id", ondelete="SET NULL")),
+    _ts("created_at", nullable=False),  # the invitation's time (members are paged by it)
     UniqueConstraint("network_id", "email_index"),
 )
 

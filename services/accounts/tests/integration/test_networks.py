@@ -54,6 +54,19 @@ def test_email_is_unique_across_networks_and_invitations_never_tell_it(h: Any) -
             h.rpc(b["admin"]).invite_member(address, "Sam", "Doe")
         assert err.value.code == "email_taken"
     assert h.rpc(b["admin"]).get_member(seen["id"]) == seen
+    masked = h.events_of("invitation_masked")
+    assert [(p["invitation_id"], p["network_id"]) for p in masked] == [(seen["id"], b["id"])]
+    assert "shared@x.test" not in str(masked)
+    listed = h.rpc(b["admin"]).list_members()["items"]
+    assert [m["email"] for m in listed] == ["admin@b.test", "shared@x.test", "nobody-yet@x.test"]
+    assert listed[1] == seen
+    one_by_one, cursor = [], None  # paged through, each once, in order
+    while True:
+        page = h.rpc(b["admin"]).list_members(cursor, 1)
+        one_by_one += [m["email"] for m in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert one_by_one == [m["email"] for m in listed]
     with pytest.raises(NotFound):
         h.rpc(a["admin"]).get_member(seen["id"])
     assert h.scalar("SELECT count(*) FROM masked_invitations WHERE position("

@@ -27,7 +27,9 @@ def upgrade() -> None:
     sa.Column('first_name', sa.LargeBinary(), nullable=True),
     sa.Column('last_name', sa.LargeBinary(), nullable=True),
     sa.Column('token_hash', sa.LargeBinary(), nullable=False),
-    sa.Column('invited_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('access_level_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['access_level_id'], ['access_levels.id'], name=op.f('fk_masked_invitations_access_level_id_access_levels'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['network_id'], ['networks.id'], name=op.f('fk_masked_invitations_network_id_networks')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_masked_invitations')),
     sa.UniqueConstraint('network_id', 'email_index', name=op.f('uq_masked_invitations_network_id_email_index'))
