@@ -6,13 +6,13 @@ whether the address is in use elsewhere.
 
 Such an invitation is remembered (``models.masked_invitations``: the address's blind
 index, its names and address sealed under the admin's network, the hash its link would
-have) so that the second invitation conflicts like a new address's does, and the admin can
-look it up by its id, and find it in the member list, like the member a new address
-becomes. It creates no account, issues
-no usable link and sends no email (compliance audits it, ``invitation_masked``, ids
-only, so staff can see an admin probing addresses): the person keeps their one account (one email, one
-account, one network). Telling them that someone tried to invite them is left for later
-(an email through the mailer, not built)."""
+have), so that a second invitation conflicts as a new address's does, and it reads as the
+invited member a new address becomes: by id, in the member list, with an access level, as
+an office not begun (``networks``, ``queries.admin_can_view``). It creates no account,
+issues no usable link and sends no email; compliance audits it (``invitation_masked``, ids
+only), so staff can see an admin probing addresses. The person keeps their one account
+(one email, one account, one network). Telling them that someone tried to invite them is
+left for later (an email through the mailer, not built)."""
 from __future__ import annotations
 
 import uuid
