@@ -196,19 +196,93 @@ def test_an_email_changes_through_the_link_and_the_old_address_is_told(
         assert old_address not in str(entry) and new_address not in str(entry)
 
 
+def invite_twice(admin: Api, email: str) -> list[tuple[int, Any]]:
+    """The same address invited twice by one admin: both answers."""
+    return [admin.call("POST", "/api/network/members",
+                       {"email": email, "first_name": "Chloé", "last_name": "Petit"})
+            for _ in range(2)]
+
+
+def shape(answer: tuple[int, Any]) -> tuple[int, Any]:
+    """An answer without what differs by nature (the id, the address, the time)."""
+    status, body = answer
+    if "error" in body:
+        return status, body
+    return status, {k: v for k, v in body.items() if k not in {"id", "email", "invited_at"}}
+
+
 def test_an_invitation_does_not_tell_an_address_used_in_another_network(
-        make_network: Any) -> None:
+        base_url: str, make_network: Any, mailbox: Mailbox) -> None:
+    """Issue 14 §2: a fresh address and one with an account in another network get the
+    same answers, invited once (the member) and twice (``email_taken``, as any address
+    already invited in the admin's own network); both read back by id and in the member
+    list, take an access level, open as an office not begun. A conflict inside the admin's
+    own network is still told. Compliance audits the masked invitation."""
     _, alice = make_network()
     _, bob = make_network()
-    elsewhere = bob.post("/api/network/members", {"email": alice.email, "first_name": "A",
-                                                  "last_name": "B"}, expect=201)
-    assert elsewhere["status"] == "invited" and elsewhere["email"] == alice.email
-    fresh = bob.post("/api/network/members", {"email": f"fresh-{uuid.uuid4().hex[:8]}@example.org",
-                                              "first_name": "A", "last_name": "B"}, expect=201)
-    # the same answer, field for field (but the address and the id)
-    assert set(elsewhere) == set(fresh)
-    same = set(fresh) - {"id", "email", "invited_at"}
-    assert {k: elsewhere[k] for k in same} == {k: fresh[k] for k in same}
-    status, body = alice.call("POST", "/api/network/members", {
-        "email": alice.email, "first_name": "A", "last_name": "B"})
-    assert status == 409 and body["error"]["code"] == "email_taken"
+    fresh_address = f"fresh-{uuid.uuid4().hex[:8]}@example.org"
+
+    def mail_to_alice() -> int:
+        return sum(alice.email in str(m.get("To", "")) for m in mailbox.messages())
+
+    before = mail_to_alice()
+    with step("an address with an account in another network, then a fresh one, twice each"):
+        elsewhere = invite_twice(bob, alice.email)
+        fresh = invite_twice(bob, fresh_address)
+    with step("the same status and body, field for field, each time"):
+        assert fresh[0][0] == 201 and fresh[1][0] == 409, fresh
+        assert [shape(a) for a in elsewhere] == [shape(a) for a in fresh], (elsewhere, fresh)
+        assert set(elsewhere[0][1]) == set(fresh[0][1])
+        assert elsewhere[0][1]["email"] == alice.email
+        assert fresh[1][1]["error"]["code"] == "email_taken"
+    with step("both read back as an invited member of the admin's network, by id and listed"):
+        read = [bob.call("GET", f"/api/network/members/{a[0][1]['id']}") for a in (fresh, elsewhere)]
+        assert [status for status, _ in read] == [200, 200], read
+        assert shape(read[0]) == shape(read[1])
+        assert read[1][1]["email"] == alice.email
+        listed = {m["id"]: m for m in bob.get("/api/network/members")["items"]}
+        assert shape((200, listed[fresh[0][1]["id"]])) == shape((200, listed[elsewhere[0][1]["id"]]))
+    with step("both take an access level and open as an office not begun, alike"):
+        level = bob.post("/api/network/access-levels", {"name": f"Niveau {fresh_address[:12]}",
+                                                        "permissions": []}, expect=201)
+        ids = [fresh[0][1]["id"], elsewhere[0][1]["id"]]
+        put = [bob.call("PUT", f"/api/network/members/{i}/access-level",
+                        {"access_level_id": level["id"]}) for i in ids]
+        assert shape(put[0]) == shape(put[1]) and put[0][1]["access_level_id"] == level["id"]
+        assert [bob.get(f"/api/network/members/{i}")["access_level_id"] for i in ids] == \
+            [level["id"]] * 2
+        offices = [bob.call("GET", f"/api/network/members/{i}/office") for i in ids]
+        assert [o[0] for o in offices] == [200, 200], offices
+        assert {k: v for k, v in offices[0][1].items() if k != "member"} == \
+            {k: v for k, v in offices[1][1].items() if k != "member"}
+        for tail in ("leads", "documents"):  # an office not begun holds nothing
+            seen = [bob.call("GET", f"/api/network/members/{i}/{tail}") for i in ids]
+            assert seen[0] == seen[1], (tail, seen)
+        status, body = bob.call("DELETE", f"/api/network/access-levels/{level['id']}")
+        assert status == 409, body  # held by both
+        moved = bob.call("DELETE", f"/api/network/access-levels/{level['id']}?replacement_id="
+                         + next(x["id"] for x in bob.get("/api/network/access-levels")["items"]
+                                if x["is_default"]))
+        assert moved[0] == 200 and moved[1]["members_moved"] == 2, moved
+        status, _ = alice.call("GET", f"/api/network/members/{elsewhere[0][1]['id']}")
+        assert status == 404  # another network's invitation is not found
+    with step("the account elsewhere is untouched: no link mailed, still in its own network"):
+        mailbox.wait_for(fresh_address, "", timeout=90.0)  # emitted after alice's would be
+        assert mail_to_alice() == before
+        assert alice.get("/api/me")["email"] == alice.email
+        assert alice.get("/api/network")["id"] != bob.get("/api/network")["id"]
+    with step("a conflict inside the admin's own network is still told"):
+        status, body = alice.call("POST", "/api/network/members", {
+            "email": alice.email, "first_name": "A", "last_name": "B"})
+        assert status == 409 and body["error"]["code"] == "email_taken"
+    with step("compliance sees the masked invitation in the audit trail, without the address"):
+        compliance = new_compliance(base_url)
+        network_id = bob.get("/api/network")["id"]
+
+        def audited() -> Any:
+            items = compliance.get("/api/compliance/audit?kind=invitation.masked&limit=500")["items"]
+            return next((e for e in items if e["subject"]["id"] == network_id), None)
+
+        entry = wait_for(audited, what="invitation.masked audited")
+        assert entry["details"]["invitation_id"] == elsewhere[0][1]["id"]
+        assert alice.email not in str(entry)

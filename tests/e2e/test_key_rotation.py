@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from suivi_common import SERVICES
+from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy.orm import Session
+
+from suivi_common import SERVICES, key_rotation
+from suivi_common.crypto import SCOPE_SEPARATOR, KeyRing, controller_scope
+from suivi_common.tables import define_common_tables
 from tests.e2e.scenario import buy_active_plan, step, take_leads, wait_until
 from tools.api_client import Api, subscribe_by_card
 from tools.platform import DEV_STAFF, ROOT, Platform
@@ -37,6 +42,38 @@ def restart_services(platform: Platform, **env: str) -> None:
         platform.restart(name)
     platform.wait_services()
     platform.wait_healthy()
+
+
+def key_scopes(platform: Platform, master: bytes) -> dict[str, tuple[list[str], list[str]]]:
+    """Each service's live key scopes, and those a ring holding only ``master`` cannot
+    unwrap (``key_rotation.unopened_scopes``), read from its database."""
+    tables = define_common_tables(MetaData())
+    out = {}
+    for service in SERVICES:
+        engine = create_engine(platform.db_url(service))
+        try:
+            with engine.connect() as conn:
+                live = list(conn.execute(select(tables.data_keys.c.scope).where(
+                    tables.data_keys.c.wrapped_key.is_not(None))
+                    .order_by(tables.data_keys.c.scope)).scalars())
+            out[service] = (live, key_rotation.unopened_scopes(KeyRing(master, tables, engine),
+                                                              engine))
+        finally:
+            engine.dispose()
+    return out
+
+
+def seed_mailer_copy(platform: Platform, master: bytes, network_id: str, user_id: str) -> None:
+    """A controller key in the mailer's own key table, as its copy of a lead written for an
+    email creates one (``mailer.usecases.lead_emails``), under the network's mailer key."""
+    tables = define_common_tables(MetaData())
+    engine = create_engine(platform.db_url("mailer"))
+    try:
+        with Session(engine) as session:
+            KeyRing(master, tables, engine).data_key(session, controller_scope(network_id, user_id))
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def rotate(platform: Platform) -> subprocess.CompletedProcess[str]:
@@ -74,6 +111,7 @@ def test_a_master_key_rotation_keeps_every_lead_readable(
 
     old = Path(platform.var_dir, "master.key").read_text().strip()
     new = base64.b64encode(os.urandom(32)).decode()
+    seed_mailer_copy(platform, base64.b64decode(old), net["id"], user.get("/api/me")["id"])
     with step("the services restart on the new key, the old one still unwrapping"):
         restart_services(platform, SUIVI_MASTER_KEY=new, SUIVI_MASTER_KEYS_PREVIOUS=old)
         assert {i["id"] for i in user.get("/api/leads?origin=purchased")["items"]} == set(leads)
@@ -102,6 +140,16 @@ def test_a_master_key_rotation_keeps_every_lead_readable(
             assert [i["id"] for i in found] == [lead_id]
         assert {i["id"] for i in again_user.get("/api/leads?origin=purchased")["items"]} \
             == set(leads)
+
+    with step("no key of any scope, in any service, needs the old master key any more"):
+        under_new = key_scopes(platform, base64.b64decode(new))
+        under_old = key_scopes(platform, base64.b64decode(old))
+        for service, (live, unopened) in under_new.items():
+            assert unopened == [], (service, unopened)
+            assert under_old[service][1] == live, service  # the old key opens none of them
+        assert all(under_new[service][0] for service in ("accounts", "leads", "mailer"))
+        for service in ("leads", "mailer"):  # the office's and the mailer's controller keys
+            assert any(SCOPE_SEPARATOR in scope for scope in under_new[service][0]), service
 
     with step("a rotation of the network's data key keeps them readable too"):
         done = subprocess.run([sys.executable, "-m", "tools.rotate_data_key", "--network",

@@ -233,3 +233,80 @@ def test_the_dev_staff_without_a_factor_resets_with_its_password(
     assert body["token"] and "mfa_required" not in body
     status, body = admin.call("POST", reset, {"current_password": PASSWORD})
     assert status in (401, 403)  # not staff (and that session ended)
+
+
+def test_a_user_replaces_their_recovery_codes_and_removes_their_factor_staff_cannot(
+        base_url: str, staff: Api, make_network: Any) -> None:
+    """A user holding a factor replaces their recovery codes (a code asked: the old ones
+    stop working) and removes the factor (password and code asked again: the next login
+    is a password again); staff, who must keep one, cannot remove theirs. All audited."""
+    _, admin = make_network(password=PASSWORD)
+    admin_email = admin.email  # type: ignore[attr-defined]
+    admin_id = admin.get("/api/me")["id"]
+    _, headers = client(base_url)
+    factor = enrol_totp(admin)
+
+    with step("new recovery codes need a code of the factor"):
+        good = totp_code(base_url, factor.secret, 1)
+        wrong = "000000" if good != "000000" else "111111"
+        status, body = admin.call("POST", "/api/me/mfa/recovery-codes", {"code": wrong},
+                                  headers=headers)
+        assert (status, body["error"]["code"]) == (403, "mfa_code_invalid"), body
+        renewed = admin.post("/api/me/mfa/recovery-codes", {"code": good}, headers=headers,
+                             expect=200)
+        assert len(set(renewed["recovery_codes"])) == 10
+        assert not set(renewed["recovery_codes"]) & set(factor.recovery_codes)
+    with step("an old recovery code no longer logs in, a new one does"):
+        challenge = password_step(base_url, admin_email, headers)["challenge"]
+        assert code_step(base_url, challenge, factor.recovery_codes[0], headers)[0] == 401
+        challenge = password_step(base_url, admin_email, headers)["challenge"]
+        status, logged = code_step(base_url, challenge, renewed["recovery_codes"][0], headers)
+        assert status == 200, logged
+
+    with step("removing the factor asks the password and a code again"):
+        status, body = admin.call("DELETE", "/api/me/mfa/totp", {
+            "current_password": "Not-My-Password-77", "code": renewed["recovery_codes"][1]},
+            headers=headers)
+        assert (status, body["error"]["code"]) == (403, "current_password_wrong"), body
+        status, body = admin.call("DELETE", "/api/me/mfa/totp", {
+            "current_password": PASSWORD, "code": factor.recovery_codes[1]}, headers=headers)
+        assert (status, body["error"]["code"]) == (403, "mfa_code_invalid"), body
+        assert password_step(base_url, admin_email, headers)["mfa_required"] is True
+        done = admin.call("DELETE", "/api/me/mfa/totp", {
+            "current_password": PASSWORD, "code": renewed["recovery_codes"][1]}, headers=headers)
+        assert done[0] == 200 and done[1]["active"] is False, done
+    with step("the factor is gone: the password alone logs in, nothing is left to remove"):
+        again = password_step(base_url, admin_email, headers)
+        assert again["token"] and "mfa_required" not in again
+        status, body = admin.call("DELETE", "/api/me/mfa/totp", {
+            "current_password": PASSWORD, "code": renewed["recovery_codes"][2]}, headers=headers)
+        assert (status, body["error"]["code"]) == (409, "mfa_not_enrolled"), body
+        status, body = admin.call("POST", "/api/me/mfa/recovery-codes",
+                                  {"code": renewed["recovery_codes"][2]}, headers=headers)
+        assert (status, body["error"]["code"]) == (409, "mfa_not_enrolled"), body
+
+    with step("staff keep their only factor"):
+        ops_email = new_staff(staff)
+        _, ops_headers = client(base_url)
+        ops = Api(base_url, password_step(base_url, ops_email, ops_headers)["token"])
+        ops_factor = enrol_totp(ops)
+        ops_id = ops.get("/api/me")["id"]
+        status, body = ops.call("DELETE", "/api/me/mfa/totp", {
+            "current_password": PASSWORD, "code": totp_code(base_url, ops_factor.secret, 1)},
+            headers=ops_headers)
+        assert (status, body["error"]["code"]) == (409, "mfa_required_for_role"), body
+        assert password_step(base_url, ops_email, ops_headers)["mfa_required"] is True
+        renewed_ops = ops.post("/api/me/mfa/recovery-codes",
+                               {"code": totp_code(base_url, ops_factor.secret, 1)},
+                               headers=ops_headers, expect=200)
+        assert len(renewed_ops["recovery_codes"]) == 10
+
+    with step("the removal and the new codes are in the audit trail"):
+        compliance = new_compliance(base_url, staff)
+        removed = wait_for(lambda: audit_entry(compliance, "mfa.removed", admin_id),
+                           what="mfa.removed audited")
+        assert removed["details"]["role"] == "admin"
+        for who in (admin_id, ops_id):
+            entry = wait_for(lambda who=who: audit_entry(
+                compliance, "mfa.recovery_codes_regenerated", who), what="codes audited")
+            assert entry["details"]["count"] == 10

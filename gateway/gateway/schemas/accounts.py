@@ -53,6 +53,26 @@ class TotpConfirmOut(Schema):
     recovery_codes = fields.List(Text())
 
 
+class TotpRemoveIn(Schema):
+    """What removing one's own factor asks again: the password and a code of the factor."""
+    current_password = Text(required=True, validate=validate.Length(min=1, max=256))
+    code = Text(required=True, validate=validate.Length(min=1, max=40))
+
+
+class TotpRemovedOut(Schema):
+    active = fields.Boolean()
+    removed_at = Text()
+
+
+class RecoveryCodesIn(Schema):
+    code = Text(required=True, validate=validate.Length(min=1, max=40))
+
+
+class RecoveryCodesOut(Schema):
+    recovery_codes = fields.List(Text())
+    generated_at = Text()
+
+
 class SetPasswordIn(Schema):
     token = Text(required=True, validate=validate.Length(min=10, max=200))
     password = Text(required=True, validate=validate.Length(min=1, max=256))

@@ -280,6 +280,11 @@ class KeyRing:
         with self._engine.begin() as conn:
             conn.execute(statement)
 
+    @property
+    def table(self) -> Any:
+        """The ``data_keys`` table the ring reads (a rotation check lists its scopes)."""
+        return self._table
+
     def forget(self, scope: str | None = None) -> None:
         """Drop cached keys (one scope's, or all): the next use reads them again."""
         with self._lock:

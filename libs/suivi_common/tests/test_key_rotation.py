@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, MetaData, select, text
 from sqlalchemy.orm import Session
 
-from suivi_common import crypto
+from suivi_common import crypto, key_rotation
 from suivi_common.crypto import (
     SUBKEY_SCOPE,
     KeyRing,
@@ -102,6 +102,65 @@ def test_master_rotation_keeps_data_readable_then_refuses_the_old_key(engine: En
         assert after.subkey("links") == links  # links already sent still work
     with Session(engine) as s, pytest.raises(UnknownKeyId):
         Vault(KeyRing(old, tables, engine), s).decrypt("net-a", "t", "c", 1, blobs["net-a"])
+
+
+def test_master_rotation_leaves_no_key_of_any_scope_under_the_old_master(engine: Engine) -> None:
+    """Issue 14 §5: every network AND controller key. The master key wraps the top-level
+    scopes (networks, ``platform``, the subkey root, compliance's own); a network's key
+    wraps its controllers' (``<network>/<tag>``), so those need no re-wrap, yet must still
+    open once the old master key is gone: checked for every scope, a network in the middle
+    of a data-key rotation and a version-1 controller key among them."""
+    old, new = os.urandom(32), os.urandom(32)
+    ring = KeyRing(old, tables, engine)
+    scopes = ["net-a", crypto.controller_scope("net-a", "u1"),
+              crypto.controller_scope("net-a", "u2"), "net-b",
+              crypto.controller_scope("net-b", "u1"), "platform", "request:42", "shredded"]
+    with Session(engine) as s:
+        vault = Vault(ring, s)
+        blobs = {scope: vault.encrypt(scope, "t", "c", 1, scope) for scope in scopes}
+        ring.subkey("links")
+        vault.destroy("shredded")
+        assert ring.begin_rotation(s, "net-b")  # net-b's data key: two versions live
+        blobs["late"] = vault.encrypt(crypto.controller_scope("net-b", "u9"), "t", "c", 1, "late")
+        s.commit()
+    legacy_controller = crypto.controller_scope("net-a", "u-legacy")
+    legacy_key = os.urandom(32)
+    with Session(engine) as s:
+        network_key = ring.data_key(s, "net-a")
+    with engine.begin() as conn:  # wrapped before key ids existed
+        conn.execute(tables.data_keys.insert().values(
+            scope=legacy_controller,
+            wrapped_key=v1_seal(network_key, legacy_key, f"data-key:{legacy_controller}".encode())))
+    live = sorted(set(scopes) - {"shredded"} | {SUBKEY_SCOPE, legacy_controller,
+                                                crypto.controller_scope("net-b", "u9")})
+    assert key_rotation.unopened_scopes(KeyRing(new, tables, engine), engine) == live
+
+    report = key_rotation.rewrap_data_keys(KeyRing(new, tables, engine, previous=[old]), "t")
+    assert report["left_under_old_master"] == 0
+    # net-a, net-b, platform, request:42 and the subkey root under the new master key;
+    # net-b/u1 under net-b's new version, the version-1 controller key given a key id
+    assert report["rewrapped"] == 7
+
+    only_new, only_old = KeyRing(new, tables, engine), KeyRing(old, tables, engine)
+    assert key_rotation.unopened_scopes(only_new, engine) == []
+    assert key_rotation.unopened_scopes(only_old, engine) == live  # none opens with the old
+    with engine.connect() as conn:
+        rows = conn.execute(select(tables.data_keys.c.scope, tables.data_keys.c.wrapped_key)
+                            .where(tables.data_keys.c.wrapped_key.is_not(None))).all()
+    with Session(engine) as s:
+        for row in rows:  # each key under its wrapping key's current version
+            parent = crypto.parent_scope(row.scope)
+            wrapping = new if parent is None else only_new.data_key(s, parent, create=False)
+            assert sealed_key_id(bytes(row.wrapped_key)) == key_id(wrapping), row.scope
+            assert sealed_key_id(bytes(row.wrapped_key)) != key_id(old), row.scope
+        vault = Vault(only_new, s)
+        for scope, blob in blobs.items():
+            if scope == "late":
+                scope = crypto.controller_scope("net-b", "u9")
+            elif scope == "shredded":
+                continue
+            assert vault.decrypt(scope, "t", "c", 1, blob) in (scope, "late")
+        assert only_new.data_key(s, legacy_controller, create=False) == legacy_key
 
 
 def test_subkeys_root_is_the_oldest_configured_key_when_first_stored(engine: Engine) -> None:

@@ -162,6 +162,26 @@ password_tokens = Table(
     _ts("revoked_at"),
 )
 
+# An admin's invitation of an address that has an account in another network (or is
+# staff): answered and remembered like an invitation (inviting it again is the same
+# conflict), but it creates no account and sends no link (``usecases.invitations``). The
+# names and address are sealed under the admin's network scope, like its members' data.
+masked_invitations = Table(
+    "masked_invitations", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
+    Column("email_index", LargeBinary, nullable=False),  # users.email_index's blind index
+    Column("email", LargeBinary, nullable=False),
+    Column("first_name", LargeBinary),
+    Column("last_name", LargeBinary),
+    # the hash a real invitation's link would have: computed so both paths do the same work
+    Column("token_hash", LargeBinary, nullable=False),
+    # an access level the admin assigned, as to an invited member (NULL: the default)
+    Column("access_level_id", Uuid, ForeignKey("access_levels.id", ondelete="SET NULL")),
+    _ts("created_at", nullable=False),  # the invitation's time (members are paged by it)
+    UniqueConstraint("network_id", "email_index"),
+)
+
 login_failures = Table(
     "login_failures", metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),

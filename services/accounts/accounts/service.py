@@ -20,6 +20,7 @@ from accounts.usecases import (
     factor_reset,
     mfa_login,
     networks,
+    own_factor,
     password_change,
     password_tokens,
     payments,
@@ -138,6 +139,14 @@ class AccountsService(PlatformService):
     @rpc_api
     def confirm_mfa_enrolment(self, code: str) -> dict[str, Any]:
         return second_factor.confirm_enrolment(self.ctx, code)
+
+    @rpc_api
+    def remove_own_mfa(self, current_password: str, code: str, ip: str) -> dict[str, Any]:
+        return own_factor.remove_own_factor(self.ctx, current_password, code, ip)
+
+    @rpc_api
+    def regenerate_recovery_codes(self, code: str, ip: str) -> dict[str, Any]:
+        return own_factor.regenerate_recovery_codes(self.ctx, code, ip)
 
     # --- terms -----------------------------------------------------------------------
     @rpc_api

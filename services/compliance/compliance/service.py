@@ -76,6 +76,10 @@ class ComplianceService(PlatformService):
     on_second_factor_enrolled = forwarding_handler("accounts", "second_factor_enrolled", _audit)
     on_recovery_code_used = forwarding_handler("accounts", "recovery_code_used", _audit)
     on_second_factor_reset = forwarding_handler("accounts", "second_factor_reset", _audit)
+    on_invitation_masked = forwarding_handler("accounts", "invitation_masked", _audit)
+    on_second_factor_removed = forwarding_handler("accounts", "second_factor_removed", _audit)
+    on_recovery_codes_regenerated = forwarding_handler("accounts", "recovery_codes_regenerated",
+                                                       _audit)
 
     # --- data-subject requests (annex IV.8) ----------------------------------------------
     @rpc_api

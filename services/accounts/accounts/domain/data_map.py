@@ -45,15 +45,19 @@ ACTIVITIES: tuple[Activity, ...] = (
          "cours (empreinte, cinq minutes)",
          "liens de choix du mot de passe et de confirmation d'une nouvelle adresse email : "
          "empreinte du jeton, dates, la nouvelle adresse (chiffrée)",
-         "dates d'invitation, de conclusion du contrat, de dernière connexion"),
+         "dates d'invitation, de conclusion du contrat, de dernière connexion",
+         "invitations, par l'administrateur d'un réseau, d'une adresse déjà inscrite dans "
+         "un autre réseau (aucun compte créé, rien envoyé) : index aveugle de l'adresse, "
+         "l'adresse et les noms saisis (chiffrés sous la clé du réseau), la date"),
         "pendant la vie du compte, puis douze mois après la fin du dernier abonnement ou "
         "du compte (CGU art. 10 ; réglage ACCOUNT_RETENTION_MONTHS), sauf commande en "
         "attente de paiement, remboursement dû, compte suspendu, réseau encore administré "
         "ou forfait en cours : le compte est alors effacé comme sur demande ; les échecs "
         "de connexion sont supprimés après la fenêtre "
         "de limitation (une heure par défaut) ; à l'effacement d'un compte, l'email, le "
-        "téléphone, le mot de passe, le second facteur, les sessions et les liens sont "
-        "supprimés (le nom et l'adresse postale seulement s'il n'y a rien à facturer, voir l'activité "
+        "téléphone, le mot de passe, le second facteur, les sessions, les liens et les "
+        "invitations de son adresse par d'autres réseaux sont supprimés (le nom et "
+        "l'adresse postale seulement s'il n'y a rien à facturer, voir l'activité "
         "« Abonnements et paiements »)",
         ("l'utilisateur lui-même", "l'administrateur de son réseau (profil, sauf refus)",
          "le personnel de la plateforme", "le service de messagerie interne, pour écrire "

@@ -17,12 +17,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from accounts.adapters import password_hasher
 from accounts.domain.profile import ProfileError, normalise_email
 from accounts.models import users
 from accounts.usecases import auth, password_tokens
 from accounts.usecases.context import Ctx
-from accounts.usecases.password_change import WRONG_PASSWORD
+from accounts.usecases.password_change import check_current_password
 from accounts.usecases.sessions import revoke_other_sessions
 from accounts.usecases.users import (
     actor,
@@ -35,7 +34,7 @@ from accounts.usecases.users import (
     scope_of,
 )
 from suivi_common import clock
-from suivi_common.errors import Conflict, Forbidden, Invalid
+from suivi_common.errors import Conflict, Invalid
 
 
 def request_email_change(ctx: Ctx, new_email: object, current_password: object,
@@ -47,11 +46,7 @@ def request_email_change(ctx: Ctx, new_email: object, current_password: object,
         address = normalise_email(new_email)
     except ProfileError as err:
         raise Invalid(err.message, fields={"new_email": err.message}) from None
-    keys = auth.throttle(ctx, prof.email, ip, now)
-    secret = current_password if isinstance(current_password, str) else ""
-    if not (secret and me.password_hash and password_hasher.verify_password(me.password_hash, secret)):
-        auth.count_failure(ctx, keys, now)
-        raise Forbidden(WRONG_PASSWORD, code="current_password_wrong")
+    me, keys, _, _ = check_current_password(ctx, me, current_password, ip, now)
     auth.clear_failures(ctx, keys)
     if address == prof.email:
         raise Invalid("This is already your email", fields={"new_email": "unchanged"})

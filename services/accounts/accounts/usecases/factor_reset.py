@@ -15,30 +15,22 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from accounts.adapters import password_hasher
 from accounts.domain import factor_reset as rules
 from accounts.models import sessions
 from accounts.usecases import auth, second_factor
 from accounts.usecases.context import Ctx
-from accounts.usecases.password_change import WRONG_PASSWORD
-from accounts.usecases.users import actor, get_row, iso, profile
+from accounts.usecases.password_change import check_current_password
+from accounts.usecases.users import actor, get_row, iso
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, NotFound
 
 
 def reauthenticate(ctx: Ctx, me: Any, current_password: object, code: object, ip: object,
                    now: datetime) -> None:
-    """The caller's password (and code, with a factor), asked again: ``Forbidden`` and a
-    failure counted when one is wrong; the counters cleared when both are right."""
-    keys = auth.throttle(ctx, profile(ctx, me).email, ip, now)
-    me = get_row(ctx, me.id, for_update=True) or me
-    secret = current_password if isinstance(current_password, str) else ""
-    if not (secret and me.password_hash
-            and password_hasher.verify_password(me.password_hash, secret)):
-        if not me.password_hash:
-            password_hasher.burn_verification(secret)
-        auth.count_failure(ctx, keys, now)
-        raise Forbidden(WRONG_PASSWORD, code="current_password_wrong")
+    """The caller's password (``password_change.check_current_password``, the one check)
+    and, with a factor, a code, asked again: ``Forbidden`` and a failure counted when one
+    is wrong; the counters cleared when both are right."""
+    me, keys, _, _ = check_current_password(ctx, me, current_password, ip, now)
     if "code" in rules.proofs_needed(second_factor.has_active_factor(ctx, me.id)) \
             and not second_factor.check_code(ctx, me, code, now):
         auth.count_failure(ctx, keys, now)

@@ -14,7 +14,7 @@ from accounts.domain import networks as rules
 from accounts.domain import permissions
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.domain.profile import ProfileError, clean_name, normalise_email
-from accounts.models import access_levels, networks, users
+from accounts.models import access_levels, masked_invitations, networks, users
 from accounts.usecases import invitations, office_openings, password_tokens, subscriptions
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
@@ -151,28 +151,47 @@ def update_network_settings(ctx: Ctx, open_countries: object = None,
 def invite_member(ctx: Ctx, email: object, first_name: object, last_name: object) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
     clean = _invitee({"email": email, "first_name": first_name, "last_name": last_name})
+    holder = find_by_email(ctx, clean[0])
+    if holder is not None and not rules.invitation_conflict_told(holder.network_id,
+                                                                 me.network_id):
+        # an account elsewhere: answered as a new address is, never revealed
+        return invitations.invite_masked(ctx, me.id, me.network_id, *clean)
     try:
         user = _invite(ctx, me.network_id, Role.USER, *clean)
-    except Conflict:  # the address has an account: told only if it is in this network
+    except Conflict:  # the same address invited concurrently, maybe by another network
         holder = find_by_email(ctx, clean[0])
         if holder is None or rules.invitation_conflict_told(holder.network_id, me.network_id):
             raise
-        return invitations.as_if_invited(*clean, clock.now())
+        return invitations.invite_masked(ctx, me.id, me.network_id, *clean)
     return member_dict(ctx, user, False)
 
 
 def list_members(ctx: Ctx, cursor: object = None, limit: object = None) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
     size = paging.check_limit(limit)
-    rows = ctx.session.execute(paging.keyset(
+    members = ctx.session.execute(paging.keyset(
         select(users).where(users.c.network_id == me.network_id), users, cursor, size)).all()
-    active = office_active_ids(ctx, [r.id for r in rows[:size]])
-    return paging.page(rows, size, [member_dict(ctx, r, r.id in active) for r in rows[:size]])
+    # invitations of addresses in use elsewhere are listed as the invited members they
+    # would be (``invitations``), in the same (created_at, id) order
+    masked = ctx.session.execute(paging.keyset(
+        invitations.of_network(me.network_id), masked_invitations, cursor, size)).all()
+    masked_ids = {r.id for r in masked}
+    rows = sorted([*members, *masked], key=lambda r: (r.created_at, r.id))[:size + 1]
+    active = office_active_ids(ctx, [r.id for r in rows[:size] if r.id not in masked_ids])
+    return paging.page(rows, size, [
+        invitations.answer(ctx, r) if r.id in masked_ids else member_dict(ctx, r, r.id in active)
+        for r in rows[:size]])
 
 
 def get_member(ctx: Ctx, member_id: object) -> dict[str, Any]:
     me = actor(ctx, Role.ADMIN.value)
-    row = member_of_network(ctx, member_id, me.network_id)
+    try:
+        row = member_of_network(ctx, member_id, me.network_id)
+    except NotFound:  # an invitation of an address in use elsewhere reads as its member
+        masked = invitations.find(ctx, member_id, me.network_id)
+        if masked is None:
+            raise
+        return masked
     return member_dict(ctx, row, row.id in office_active_ids(ctx, [row.id]))
 
 
@@ -268,6 +287,9 @@ def delete_access_level(ctx: Ctx, level_id: object, replacement_id: object = Non
     row = _level(ctx, level_id, me.network_id, lock="update")
     holders = ctx.session.execute(select(func.count()).select_from(users)
                                   .where(users.c.access_level_id == row.id)).scalar_one()
+    m = masked_invitations.c  # invited addresses in use elsewhere hold levels like members
+    holders += ctx.session.execute(select(func.count()).select_from(masked_invitations)
+                                   .where(m.access_level_id == row.id)).scalar_one()
     replacement = None
     if replacement_id is not None:
         if parse_uuid(replacement_id) is None:
@@ -289,7 +311,9 @@ def delete_access_level(ctx: Ctx, level_id: object, replacement_id: object = Non
     moved_ids = [r.id for r in ctx.session.execute(
         update(users).where(users.c.access_level_id == row.id)
         .values(access_level_id=target).returning(users.c.id))]
-    moved = len(moved_ids)
+    moved = len(moved_ids) + len(ctx.session.execute(
+        update(masked_invitations).where(m.access_level_id == row.id)
+        .values(access_level_id=target).returning(m.id)).all())
     ctx.session.execute(access_levels.delete().where(access_levels.c.id == row.id))
     if moved_ids:
         announce_permissions(ctx, me.network_id, users.c.id.in_(moved_ids))
@@ -297,14 +321,31 @@ def delete_access_level(ctx: Ctx, level_id: object, replacement_id: object = Non
             "replacement_id": str(replacement.id) if replacement is not None else None}
 
 
+def _level_to_hold(ctx: Ctx, access_level_id: object, network_id: uuid.UUID | None
+                   ) -> uuid.UUID | None:
+    """What ``access_level_id`` stores: None for the network's default level."""
+    if access_level_id is None:
+        return None
+    level = _level(ctx, access_level_id, network_id, lock="share")
+    return None if level.is_default else level.id
+
+
 def assign_access_level(ctx: Ctx, member_id: object, access_level_id: object) -> dict[str, Any]:
     """Give a member a level (None, or the default level: the network's default)."""
     me = actor(ctx, Role.ADMIN.value)
-    member = member_of_network(ctx, member_id, me.network_id, for_update=True)
-    level_id = None
-    if access_level_id is not None:
-        level = _level(ctx, access_level_id, me.network_id, lock="share")
-        level_id = None if level.is_default else level.id
+    try:
+        member = member_of_network(ctx, member_id, me.network_id, for_update=True)
+    except NotFound:  # an invitation of an address in use elsewhere takes a level too
+        masked = invitations.find_row(ctx, member_id, me.network_id)
+        if masked is None:
+            raise
+        level_id = _level_to_hold(ctx, access_level_id, me.network_id)
+        ctx.session.execute(update(masked_invitations).where(
+            masked_invitations.c.id == masked.id).values(access_level_id=level_id))
+        found = invitations.find(ctx, masked.id, me.network_id)
+        assert found is not None
+        return found
+    level_id = _level_to_hold(ctx, access_level_id, me.network_id)
     ctx.session.execute(update(users).where(users.c.id == member.id).values(access_level_id=level_id))
     announce_permissions(ctx, me.network_id, users.c.id == member.id)
     row = get_row(ctx, member.id)
@@ -350,7 +391,13 @@ def member_office(ctx: Ctx, member_id: object) -> dict[str, Any]:
     another network is simply not found. The look is an opening of the office
     (``office_openings``: ``member_office_opened`` for the audit trail)."""
     me = actor(ctx, Role.ADMIN.value)
-    row = member_of_network(ctx, member_id, me.network_id)
+    try:
+        row = member_of_network(ctx, member_id, me.network_id)
+    except NotFound:  # an invitation of an address in use elsewhere: an office not begun
+        masked = invitations.find_row(ctx, member_id, me.network_id)
+        if masked is None:
+            raise
+        return invitations.office_of(ctx, masked)
     if row.id != me.id:
         if not viewable_by_admin(row):
             raise Forbidden("This member has turned admin access off", code="admin_access_refused")

@@ -9,9 +9,11 @@ registration and reset (``domain.passwords``). Every other session of the user i
 """
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
+from sqlalchemy.engine import Row
 
 from accounts.adapters import password_hasher
 from accounts.domain import passwords
@@ -19,17 +21,30 @@ from accounts.models import users
 from accounts.usecases import auth
 from accounts.usecases.context import Ctx
 from accounts.usecases.sessions import revoke_other_sessions
-from accounts.usecases.users import actor, get_row, profile
+from accounts.usecases.users import Profile, actor, get_row, profile
 from suivi_common import clock
 from suivi_common.errors import Forbidden, Invalid
 
 WRONG_PASSWORD = "The current password is wrong"
 
 
-def change_password(ctx: Ctx, current_password: object, new_password: object, token: object,
-                    ip: object) -> dict[str, Any]:
-    me = actor(ctx)
-    now = clock.now()
+class CurrentPassword(NamedTuple):
+    """A current password found right: the caller's row (locked), their throttle
+    counters (to clear once the whole request succeeds), the password and profile."""
+    row: Row
+    keys: auth.ThrottleKeys
+    password: str
+    profile: Profile
+
+
+def check_current_password(ctx: Ctx, me: Row, current_password: object, ip: object,
+                           now: datetime) -> CurrentPassword:
+    """The caller's password asked again, the one check every re-authentication uses
+    (password and email changes, staff resetting a factor, removing one's own factor):
+    under the login throttle (``auth.throttle``, the login's counters), the caller's row
+    locked so concurrent changes queue, an argon2 verification burnt when the account has
+    no password (the answer takes as long). ``Forbidden`` with a failure counted when wrong;
+    the counters are left for the caller to clear once its other checks pass."""
     prof = profile(ctx, me)
     keys = auth.throttle(ctx, prof.email, ip, now)
     me = get_row(ctx, me.id, for_update=True) or me  # a concurrent change waits for this one
@@ -40,6 +55,13 @@ def change_password(ctx: Ctx, current_password: object, new_password: object, to
             password_hasher.burn_verification(current)
         auth.count_failure(ctx, keys, now)
         raise Forbidden(WRONG_PASSWORD, code="current_password_wrong")
+    return CurrentPassword(me, keys, current, prof)
+
+
+def change_password(ctx: Ctx, current_password: object, new_password: object, token: object,
+                    ip: object) -> dict[str, Any]:
+    now = clock.now()
+    me, keys, current, prof = check_current_password(ctx, actor(ctx), current_password, ip, now)
     problem = passwords.check(new_password, prof.email, (prof.first_name, prof.last_name))
     if problem is None and new_password == current:
         problem = "The new password must differ from the current one."

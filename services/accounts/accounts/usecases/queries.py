@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
 from accounts.models import networks, users
-from accounts.usecases import office_openings
+from accounts.usecases import invitations, office_openings
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
     brief,
@@ -85,6 +85,11 @@ def admin_can_view(ctx: Ctx, admin_id: object, member_id: object) -> bool:
     had the processing of their data restricted (GDPR art. 18). A yes is the admin
     opening the member's office: it is recorded (``office_openings``)."""
     admin, member = get_row(ctx, admin_id), get_row(ctx, member_id)
+    if admin is not None and member is None:
+        # an invitation of an address in use elsewhere reads as an invited member, whose
+        # office holds nothing yet (``usecases.invitations``)
+        return (admin.role == Role.ADMIN.value and admin.status == AccountStatus.ACTIVE.value
+                and invitations.is_masked(ctx, member_id, admin.network_id))
     if admin is None or member is None:
         return False
     allowed = (admin.role == Role.ADMIN.value and admin.status == AccountStatus.ACTIVE.value

@@ -208,13 +208,20 @@ def confirm_enrolment(ctx: Ctx, code: object) -> dict[str, Any]:
         raise Invalid("Wrong code", fields={"code": "not the current code"}, code="mfa_code_invalid")
     ctx.session.execute(update(mfa_factors).where(f.user_id == user.id)
                         .values(confirmed_at=now, last_used_step=step))
-    codes = totp.new_recovery_codes()
-    ctx.session.execute(delete(mfa_recovery_codes).where(mfa_recovery_codes.c.user_id == user.id))
-    ctx.session.execute(insert(mfa_recovery_codes), [
-        {"user_id": user.id, "code_hash": _recovery_hash(ctx, user.id, c)} for c in codes])
+    codes = issue_recovery_codes(ctx, user.id)
     ctx.emit("second_factor_enrolled", {"user_id": str(user.id), "role": user.role,
                                         "kind": "totp", "enrolled_at": iso(now)})
     return {"active": True, "confirmed_at": iso(now), "recovery_codes": codes}
+
+
+def issue_recovery_codes(ctx: Ctx, user_id: uuid.UUID) -> list[str]:
+    """A new set of recovery codes, answered this once: only their hashes are kept, and
+    every earlier code, used or not, is void."""
+    codes = totp.new_recovery_codes()
+    ctx.session.execute(delete(mfa_recovery_codes).where(mfa_recovery_codes.c.user_id == user_id))
+    ctx.session.execute(insert(mfa_recovery_codes), [
+        {"user_id": user_id, "code_hash": _recovery_hash(ctx, user_id, c)} for c in codes])
+    return codes
 
 
 def remove_all(ctx: Ctx, user_id: uuid.UUID) -> int:

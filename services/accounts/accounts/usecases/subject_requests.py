@@ -28,6 +28,7 @@ from accounts.domain.subscriptions import EndReason
 from accounts.models import (
     access_levels,
     login_failures,
+    masked_invitations,
     networks,
     office_openings,
     password_tokens,
@@ -333,6 +334,9 @@ def erase_account(ctx: Ctx, row: Row, now: datetime,
     records += _count(ctx.session.execute(delete(password_tokens).where(
         password_tokens.c.user_id == row.id)))
     records += second_factor.erase_of_user(ctx, row.id)
+    if row.email_index is not None:  # other networks' invitations of the address
+        records += _count(ctx.session.execute(delete(masked_invitations).where(
+            masked_invitations.c.email_index == row.email_index)))
     if p.email:
         records += _count(ctx.session.execute(delete(login_failures).where(
             login_failures.c.key == account_key(ctx, p.email))))

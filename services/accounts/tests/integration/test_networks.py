@@ -48,6 +48,29 @@ def test_email_is_unique_across_networks_and_invitations_never_tell_it(h: Any) -
     assert h.scalar("SELECT count(*) FROM users") == users_before + 1  # only the new address
     assert sorted(p["user_id"] for p in h.events_of("user_invited")) == sorted(
         [a["admin_id"], b["admin_id"], real["id"], fresh["id"]])
+    # invited again, both are the same conflict; the masked one is remembered, sealed
+    for address in ("shared@x.test", "nobody-yet@x.test"):
+        with pytest.raises(Conflict) as err:
+            h.rpc(b["admin"]).invite_member(address, "Sam", "Doe")
+        assert err.value.code == "email_taken"
+    assert h.rpc(b["admin"]).get_member(seen["id"]) == seen
+    masked = h.events_of("invitation_masked")
+    assert [(p["invitation_id"], p["network_id"]) for p in masked] == [(seen["id"], b["id"])]
+    assert "shared@x.test" not in str(masked)
+    listed = h.rpc(b["admin"]).list_members()["items"]
+    assert [m["email"] for m in listed] == ["admin@b.test", "shared@x.test", "nobody-yet@x.test"]
+    assert listed[1] == seen
+    one_by_one, cursor = [], None  # paged through, each once, in order
+    while True:
+        page = h.rpc(b["admin"]).list_members(cursor, 1)
+        one_by_one += [m["email"] for m in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert one_by_one == [m["email"] for m in listed]
+    with pytest.raises(NotFound):
+        h.rpc(a["admin"]).get_member(seen["id"])
+    assert h.scalar("SELECT count(*) FROM masked_invitations WHERE position("
+                    "'shared@x.test'::bytea in email) = 0") == 1
     # nor is a staff account's address
     assert h.rpc(b["admin"]).invite_member("staff@suivi.test", "Sam", "Doe")["status"] == "invited"
     # inside the admin's own network the conflict is told

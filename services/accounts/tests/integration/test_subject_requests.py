@@ -163,6 +163,18 @@ def test_erasure_takes_the_second_factor_along(h: Any, member: dict[str, Any]) -
                         u=member["user_id"]) == 0
 
 
+def test_erasure_takes_other_networks_invitations_of_the_address_along(
+        h: Any, member: dict[str, Any]) -> None:
+    other = h.new_network("Réseau Lune", "admin@lune.test")
+    masked = h.rpc(other["admin"]).invite_member("bruno@soleil.test", "Bruno", "D")
+    assert h.scalar("SELECT count(*) FROM masked_invitations") == 1
+    rid = ask(h, "erasure", email="bruno@soleil.test")
+    assert report(h, rid)["found"] is True
+    assert h.scalar("SELECT count(*) FROM masked_invitations") == 0
+    with pytest.raises(NotFound):
+        h.rpc(other["admin"]).get_member(masked["id"])
+
+
 def test_rectification_keeps_the_history(h: Any, member: dict[str, Any]) -> None:
     changes = {"email": "bruno.leroy@soleil.test", "last_name": "Le Roy",
                "postal_code": "69002", "first_name": "Bruno"}

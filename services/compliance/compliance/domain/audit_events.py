@@ -55,6 +55,12 @@ AUDITED: dict[tuple[str, str], Audited] = {
         "mfa.enrolled", "user", "user_id", ("role", "kind", "enrolled_at")),
     ("accounts", "recovery_code_used"): Audited(
         "mfa.recovery_code_used", "user", "user_id", ("role", "used_at", "remaining")),
+    ("accounts", "invitation_masked"): Audited(
+        "invitation.masked", "network", "network_id", ("invitation_id", "admin_id", "invited_at")),
+    ("accounts", "second_factor_removed"): Audited(
+        "mfa.removed", "user", "user_id", ("role", "kind", "removed_at")),
+    ("accounts", "recovery_codes_regenerated"): Audited(
+        "mfa.recovery_codes_regenerated", "user", "user_id", ("role", "regenerated_at", "count")),
     ("accounts", "second_factor_reset"): Audited(
         "mfa.reset", "user", "user_id",
         ("role", "network_id", "staff_id", "reset_at", "revoked_sessions")),
