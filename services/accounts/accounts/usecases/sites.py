@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from accounts.domain import site_images
 from accounts.domain import sites as rules
 from accounts.domain.accounts import AccountStatus, Role
+from accounts.models import networks, site_overrides, site_pages, site_profiles, users
 from accounts.models import site_images as images
-from accounts.models import site_overrides, site_pages, site_profiles, users
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso, office_active_ids, profile
 from suivi_common import clock
@@ -314,6 +314,8 @@ def public_site(ctx: Ctx, slug: object, kind: object) -> dict[str, Any]:
         "photo": str(prof.photo_image_id) if prof is not None and prof.photo_image_id
         and shown["show_photo"] else None}
     mine = _overrides_of(ctx, row.id, [page.id]).get(page.id, {})
+    out["countries"] = list(ctx.session.execute(select(networks.c.open_countries).where(
+        networks.c.id == row.network_id)).scalar_one() or [])
     out["page"] = {"id": str(page.id), "title": page.title, "updated_at": iso(page.updated_at),
                    "blocks": rules.apply_overrides(page.blocks, mine)}
     return out
