@@ -319,3 +319,17 @@ def public_site(ctx: Ctx, slug: object, kind: object) -> dict[str, Any]:
     out["page"] = {"id": str(page.id), "title": page.title, "updated_at": iso(page.updated_at),
                    "blocks": rules.apply_overrides(page.blocks, mine)}
     return out
+
+
+def erase_of_user(ctx: Ctx, user_id: uuid.UUID) -> int:
+    """An erased member's site data (their photo, settings and overrides); the rows it
+    removed. Their slug is cleared with the account's identifiers (it carries the name)."""
+    photo = ctx.session.execute(select(site_profiles.c.photo_image_id).where(
+        site_profiles.c.user_id == user_id)).scalar()
+    removed = ctx.session.execute(delete(site_overrides).where(
+        site_overrides.c.user_id == user_id)).rowcount or 0
+    removed += ctx.session.execute(delete(site_profiles).where(
+        site_profiles.c.user_id == user_id)).rowcount or 0
+    if photo is not None:
+        removed += ctx.session.execute(delete(images).where(images.c.id == photo)).rowcount or 0
+    return int(removed)
