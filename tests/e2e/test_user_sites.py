@@ -217,3 +217,76 @@ def test_user_sites_over_http(base_url: str, moved_clock: Any, make_network: Any
                           lambda r: r.status_code == 200)
         valid_html(back.text)
         assert "Rejoignez Bruno Durand" in back.text
+
+
+def test_boutique_order_request_over_http(base_url: str, moved_clock: Any, make_network: Any,
+                                          invite_member: Any) -> None:
+    """Issue 13 §3: a network's catalogue at ``/b/{slug}/``; an order request is a
+    distribution lead in the member's office with the products and quantities in a note."""
+    moved_clock(DAY + timedelta(days=50))
+    _, alice = make_network(countries=["FR", "BE"])
+    _, bruno = invite_member(alice)
+    _, idle = invite_member(alice)  # never subscribed: their boutique is inactive
+    subscribe_by_card(bruno, "monthly")
+    visitor = requests.Session()
+    visitor.trust_env = False
+
+    with step("the admin builds the boutique: notice, products with the prices shown"):
+        alice.put("/api/network/boutique", {
+            "title": "La boutique de {name}", "intro": "<p>Nos <em>soins</em><iframe></iframe></p>",
+            "notice": NOTICE, "notice_version": "b1"})
+        cream = alice.post("/api/network/boutique/products", {
+            "name": "Crème de jour", "description": "50 ml", "price_cents": 1250,
+            "order_note": "Livraison sous 8 jours", "position": 1}, expect=201)
+        soap = alice.post("/api/network/boutique/products", {
+            "name": "Savon", "price_cents": 490, "position": 2}, expect=201)
+        shop = alice.get("/api/network/boutique")
+        assert [p["id"] for p in shop["products"]] == [cream["id"], soap["id"]]
+        assert "iframe" not in shop["boutique"]["intro"]
+        assert bruno.call("PUT", "/api/network/boutique", shop["boutique"])[0] == 403
+
+    slug = bruno.get("/api/me/site")["slug"]
+    shop_url = f"{base_url}/b/{slug}/"
+
+    with step("the boutique: valid HTML5, the coordinates, the prices, a strict CSP"):
+        resp = visitor.get(shop_url, timeout=30)
+        assert resp.status_code == 200
+        assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+        valid_html(resp.text)
+        assert "La boutique de Bruno Durand" in resp.text and "12,50\u00a0€" in resp.text
+        idle_slug = idle.get("/api/me/site")["slug"]
+        closed = visitor.get(f"{base_url}/b/{idle_slug}/", timeout=30)
+        assert closed.status_code == 410
+        valid_html(closed.text)
+
+    email = f"dominique.{uuid.uuid4().hex[:8]}@exemple.fr"
+
+    def order(token: str, **quantities: int) -> requests.Response:
+        data = visitor_form(token, email)
+        data.update({f"qty-{pid}": str(q) for pid, q in quantities.items()})
+        return visitor.post(shop_url, data=data, allow_redirects=False, timeout=30)
+
+    with step("too fast, or nothing chosen: refused, nothing stored"):
+        token = token_of(visitor.get(shop_url, timeout=30).text)
+        assert order(token, **{cream["id"]: 2}).status_code == 400
+        moved_clock.forward(10)
+        nothing = order(token)
+        assert nothing.status_code == 400 and "au moins un produit" in nothing.text
+        assert bruno.get("/api/leads")["items"] == []
+
+    with step("an order request: thank-you page, a lead with the products in a note"):
+        sent = order(token, **{cream["id"]: 2, soap["id"]: 1})
+        assert sent.status_code == 303, sent.text
+        thanks = visitor.get(base_url + sent.headers["Location"], timeout=30)
+        assert thanks.status_code == 200
+        valid_html(thanks.text)
+        leads = bruno.get("/api/leads")["items"]
+        assert [(x["origin"], x["email"]) for x in leads] == [("site", email)]
+        lead = bruno.get(f"/api/leads/{leads[0]['id']}")
+        assert [(c["kind"], c["notice_version"]) for c in lead["site_consents"]] == [
+            ("distribution", "b1")]
+        notes = bruno.get(f"/api/leads/{leads[0]['id']}/notes")["items"]
+        assert len(notes) == 1
+        assert "2 × Crème de jour (12,50\u00a0€)" in notes[0]["text"]
+        assert "1 × Savon (4,90\u00a0€)" in notes[0]["text"]
+        assert "29,90\u00a0€" in notes[0]["text"]

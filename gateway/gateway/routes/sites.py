@@ -8,7 +8,11 @@ from typing import Any
 from gateway.http import Req, api
 from gateway.schemas.common import DeletedOut, page_of
 from gateway.schemas.sites import (
+    BoutiqueAdminOut,
+    BoutiqueIn,
     MySiteOut,
+    ProductIn,
+    ProductOut,
     SiteImageOut,
     SiteOverrideIn,
     SiteOverrideOut,
@@ -100,3 +104,32 @@ class SiteAdminRoutes:
          summary="My own content for a block the admin left open (needs edit_site)")
     def override_site_block(self, req: Req, page_id: str, block_id: str) -> Any:
         return self.accounts.override_site_block(page_id, block_id, req.body["content"])
+
+    # --- boutiques (admin tool 6) ------------------------------------------------------------
+
+    @api("GET", "/api/network/boutique", roles=("admin",), response=BoutiqueAdminOut,
+         tags=("sites",), summary="The network's boutique and its catalogue")
+    def get_boutique(self, req: Req) -> Any:
+        return self.accounts.get_boutique()
+
+    @api("PUT", "/api/network/boutique", roles=("admin",), body=BoutiqueIn,
+         response=BoutiqueAdminOut, tags=("sites",),
+         summary="The boutique's title, introduction and order form notice")
+    def put_boutique(self, req: Req) -> Any:
+        return self.accounts.put_boutique(req.body)
+
+    @api("POST", "/api/network/boutique/products", roles=("admin",), body=ProductIn,
+         response=ProductOut, status=201, tags=("sites",),
+         summary="Add a product: name, description, price shown, images, order note")
+    def create_boutique_product(self, req: Req) -> Any:
+        return self.accounts.create_boutique_product(req.body)
+
+    @api("PUT", "/api/network/boutique/products/<product_id>", roles=("admin",), body=ProductIn,
+         response=ProductOut, tags=("sites",), summary="Replace a product")
+    def update_boutique_product(self, req: Req, product_id: str) -> Any:
+        return self.accounts.update_boutique_product(product_id, req.body)
+
+    @api("DELETE", "/api/network/boutique/products/<product_id>", roles=("admin",),
+         response=DeletedOut, tags=("sites",), summary="Remove a product")
+    def delete_boutique_product(self, req: Req, product_id: str) -> Any:
+        return self.accounts.delete_boutique_product(product_id)

@@ -83,3 +83,47 @@ class MySiteOut(Schema):
     slug = Text(allow_none=True)
     settings = fields.Nested(SiteSettingsOut)
     pages = fields.List(fields.Nested(MySitePageOut))
+
+
+class BoutiqueIn(Schema):
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    intro = Text(multiline=True, load_default="", validate=validate.Length(max=20_000))
+    notice = Text(multiline=True, required=True, validate=validate.Length(min=1, max=4000))
+    notice_version = Text(required=True, validate=validate.Length(min=1, max=40))
+
+
+class BoutiqueOut(Schema):
+    title = Text()
+    intro = Text()
+    notice = Text()
+    notice_version = Text()
+    updated_at = Text()
+
+
+class ProductIn(Schema):
+    name = Text(required=True, validate=validate.Length(min=1, max=120))
+    description = Text(multiline=True, load_default="", validate=validate.Length(max=4000))
+    price_cents = fields.Int(required=True, strict=True,
+                             validate=validate.Range(min=0, max=100_000_000))
+    image_ids = fields.List(Text(validate=validate.Length(max=36)), load_default=list,
+                            validate=validate.Length(max=4))
+    order_note = Text(multiline=True, load_default="", validate=validate.Length(max=500))
+    position = fields.Int(load_default=0, strict=True, validate=validate.Range(min=0, max=10_000))
+
+
+class ProductOut(Schema):
+    id = Text()
+    name = Text()
+    description = Text()
+    price_cents = fields.Int()
+    price = Text()  # as shown: "12,50 €"
+    image_ids = fields.List(Text())
+    order_note = Text()
+    position = fields.Int()
+    created_at = Text()
+    updated_at = Text()
+
+
+class BoutiqueAdminOut(Schema):
+    boutique = fields.Nested(BoutiqueOut, allow_none=True)
+    products = fields.List(fields.Nested(ProductOut))

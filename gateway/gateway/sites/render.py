@@ -75,3 +75,17 @@ def simple(title: str, paragraphs: list[str], *, link: tuple[str, str] | None = 
     """A neutral page: the thank-you page, "site inactive", not found, refusals."""
     return ENV.get_template("simple.html").render(style=Markup(STYLE), title=title,  # noqa: S704
                                                   paragraphs=paragraphs, link=link)
+
+
+def boutique(site: dict[str, Any], form: dict[str, Any], *, errors: dict[str, str] | None = None,
+             values: dict[str, str] | None = None, quantities: dict[str, int] | None = None,
+             message: str | None = None) -> str:
+    """A member's boutique (issue 13 §3): the catalogue and its order-request form."""
+    coordinates = site.get("coordinates") or {}
+    shop = site["boutique"]
+    return ENV.get_template("boutique.html").render(
+        style=Markup(STYLE), title=fill_text(shop["title"], coordinates),  # noqa: S704
+        intro=fill_html(shop["intro"], coordinates) if shop["intro"] else "",
+        notice=shop["notice"], notice_version=shop["notice_version"],
+        coordinates=coordinates, products=site["products"], form=form, errors=errors or {},
+        values=values or {}, quantities=quantities or {}, message=message)

@@ -375,3 +375,35 @@ site_images = Table(
     _ts("created_at", nullable=False),
     Index(None, "network_id"),
 )
+
+#: Admin tool 6: the network's boutique, a shop window published per member at
+#: ``/b/{slug}/``: its title, introduction (sanitised rich text) and the information notice
+#: of its order form. Ordering is a request: it files a lead, the platform takes no payment.
+boutiques = Table(
+    "boutiques", metadata,
+    Column("network_id", Uuid, ForeignKey("networks.id"), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("intro", Text, nullable=False),
+    Column("notice", Text, nullable=False),
+    Column("notice_version", String(40), nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
+#: The boutique's catalogue: name, description, the price shown (cents, euros), images
+#: (``site_images``) and the note shown with the product (delivery, conditions).
+boutique_products = Table(
+    "boutique_products", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price_cents", Integer, nullable=False),
+    Column("image_ids", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("order_note", String(500), nullable=False, server_default=text("''")),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+    Column("created_by", Uuid, nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    CheckConstraint("price_cents >= 0", name="price"),
+    Index(None, "network_id", "position", "id"),
+)

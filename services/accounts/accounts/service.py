@@ -16,6 +16,7 @@ from accounts.models import common
 from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
+    boutiques,
     email_change,
     factor_reset,
     mfa_login,
@@ -279,6 +280,31 @@ class AccountsService(PlatformService):
     def override_site_block(self, page_id: str, block_id: str,
                             content: dict[str, Any]) -> dict[str, Any]:
         return sites.override_block(self.ctx, page_id, block_id, content)
+
+    # --- boutiques (admin tool 6) ------------------------------------------------------------
+    @rpc_api
+    def get_boutique(self) -> dict[str, Any]:
+        return boutiques.get_boutique(self.ctx)
+
+    @rpc_api
+    def put_boutique(self, boutique: dict[str, Any]) -> dict[str, Any]:
+        return boutiques.put_boutique(self.ctx, boutique)
+
+    @rpc_api
+    def create_boutique_product(self, product: dict[str, Any]) -> dict[str, Any]:
+        return boutiques.create_product(self.ctx, product)
+
+    @rpc_api
+    def update_boutique_product(self, product_id: str, product: dict[str, Any]) -> dict[str, Any]:
+        return boutiques.update_product(self.ctx, product_id, product)
+
+    @rpc_api
+    def delete_boutique_product(self, product_id: str) -> dict[str, Any]:
+        return boutiques.delete_product(self.ctx, product_id)
+
+    @rpc_internal(services=("gateway",))
+    def public_boutique(self, slug: str) -> dict[str, Any]:
+        return boutiques.public_boutique(self.ctx, slug)
 
     @rpc_internal(services=("gateway",))
     def public_site(self, slug: str, kind: str) -> dict[str, Any]:

@@ -116,7 +116,8 @@ class OfficeEntrypoints(DocumentEntrypoints):  # the work documents are the offi
     @rpc_internal(services=("gateway",))
     def site_capture(self, owner_id: str, network_id: str, kind: str, page_id: str,
                      fields: dict[str, Any], notice_text: str, notice_version: str,
-                     source_url: str, client_ip: str | None = None) -> dict[str, Any]:
+                     source_url: str, client_ip: str | None = None,
+                     note: str | None = None) -> dict[str, Any]:
         """A member's site's capture form (issue 13 §2): the gateway names the owner from
         accounts' answer for the site's slug, after its own checks."""
         ctx = self._ofc_ctx(Actor("site", ChangeSource.SYSTEM, str(network_id)))
@@ -124,7 +125,7 @@ class OfficeEntrypoints(DocumentEntrypoints):  # the work documents are the offi
             ctx, self.db.autonomous, self._require_office_open, owner_id=str(owner_id),
             network_id=str(network_id), kind=kind, page_id=page_id, fields=fields,
             notice_text=notice_text, notice_version=notice_version, source_url=source_url,
-            client_ip=client_ip)
+            client_ip=client_ip, note=note)
 
     @rpc_api
     def office_list_leads(self, filters: dict[str, Any] | None = None, sort: str | None = None,

@@ -281,7 +281,8 @@ def site_path(slug: str | None, kind: str) -> str | None:
 
 # --- what the gateway renders ----------------------------------------------------------------
 
-def public_site(ctx: Ctx, slug: object, kind: object) -> dict[str, Any]:
+def public_site(ctx: Ctx, slug: object, kind: object, page_required: bool = True
+                ) -> dict[str, Any]:
     """The member's page of this kind, their coordinates as their settings allow, and
     whether the site is live: it is while the office is open (an active account with a
     subscription covering today, as for the office itself), so a renewal brings it back
@@ -300,7 +301,7 @@ def public_site(ctx: Ctx, slug: object, kind: object) -> dict[str, Any]:
         return out
     page = ctx.session.execute(select(site_pages).where(
         site_pages.c.network_id == row.network_id, site_pages.c.kind == kind)).first()
-    if page is None:
+    if page is None and page_required:
         raise NotFound("No such site")
     prof = ctx.session.execute(select(site_profiles).where(
         site_profiles.c.user_id == row.id)).first()
@@ -313,9 +314,11 @@ def public_site(ctx: Ctx, slug: object, kind: object) -> dict[str, Any]:
         "email": person.email if shown["show_email"] else None,
         "photo": str(prof.photo_image_id) if prof is not None and prof.photo_image_id
         and shown["show_photo"] else None}
-    mine = _overrides_of(ctx, row.id, [page.id]).get(page.id, {})
     out["countries"] = list(ctx.session.execute(select(networks.c.open_countries).where(
         networks.c.id == row.network_id)).scalar_one() or [])
+    if page is None:
+        return out
+    mine = _overrides_of(ctx, row.id, [page.id]).get(page.id, {})
     out["page"] = {"id": str(page.id), "title": page.title, "updated_at": iso(page.updated_at),
                    "blocks": rules.apply_overrides(page.blocks, mine)}
     return out
@@ -326,10 +329,11 @@ def erase_of_user(ctx: Ctx, user_id: uuid.UUID) -> int:
     removed. Their slug is cleared with the account's identifiers (it carries the name)."""
     photo = ctx.session.execute(select(site_profiles.c.photo_image_id).where(
         site_profiles.c.user_id == user_id)).scalar()
-    removed = ctx.session.execute(delete(site_overrides).where(
-        site_overrides.c.user_id == user_id)).rowcount or 0
-    removed += ctx.session.execute(delete(site_profiles).where(
-        site_profiles.c.user_id == user_id)).rowcount or 0
+    removed = len(ctx.session.execute(delete(site_overrides).where(
+        site_overrides.c.user_id == user_id).returning(site_overrides.c.page_id)).all())
+    removed += len(ctx.session.execute(delete(site_profiles).where(
+        site_profiles.c.user_id == user_id).returning(site_profiles.c.user_id)).all())
     if photo is not None:
-        removed += ctx.session.execute(delete(images).where(images.c.id == photo)).rowcount or 0
-    return int(removed)
+        removed += len(ctx.session.execute(delete(images).where(images.c.id == photo)
+                                           .returning(images.c.id)).all())
+    return removed

@@ -20,6 +20,9 @@ site's owner from accounts' answer. Here:
   worker's transaction, which commits before the reply leaves: an accepted form is a
   stored lead, listed in the office as soon as the visitor sees the thank-you page.
 
+A boutique's order request (issue 13 §3) comes the same way, from the product site's kind
+(distribution), with its products and quantities as a note on the lead.
+
 Leads carry no kind of their own yet (issue 13 §1): the site's kind is recorded on the
 consent row and shown with the lead (``site_consents``).
 """
@@ -53,10 +56,12 @@ ACCEPTED, DUPLICATE = "accepted", "duplicate"
 def capture_from_site(ctx: OfficeCtx, separate: Callable[[], AbstractContextManager[Session]],
                       require_office_open: Callable[[str], None], *, owner_id: str,
                       network_id: str, kind: str, page_id: str, fields: Any, notice_text: str,
-                      notice_version: str, source_url: str, client_ip: str | None
-                      ) -> dict[str, Any]:
+                      notice_version: str, source_url: str, client_ip: str | None,
+                      note: str | None = None) -> dict[str, Any]:
     """``{status: accepted | duplicate, lead_id}``; ``Invalid`` naming the bad fields (the
-    gateway shows them on the form), 429 over the address's rate, 403 office closed."""
+    gateway shows them on the form), 429 over the address's rate, 403 office closed.
+    ``note``: what the visitor asked for (a boutique's order request: the products and
+    quantities), filed as a note on the lead, the one they matched included."""
     if kind not in KINDS or not notice_text or not notice_version or not page_id:
         raise Invalid("The site's form is incomplete", code="site_form_invalid")
     with separate() as tx:
@@ -87,6 +92,8 @@ def capture_from_site(ctx: OfficeCtx, separate: Callable[[], AbstractContextMana
         id=uuid.uuid4(), lead_id=lead_id, owner_id=owner_id, kind=kind, page_id=str(page_id),
         notice_version=notice_version, notice_text=notice_text, source_url=source_url,
         duplicate=status == DUPLICATE, consented_at=ctx.now))
+    if note:
+        one_lead.add_note(ctx, owner_id, lead_id, note[:one_lead.NOTE_MAX])
     return {"status": status, "lead_id": str(lead_id)}
 
 

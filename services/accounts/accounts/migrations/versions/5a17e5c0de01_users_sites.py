@@ -1,4 +1,5 @@
-"""users' websites: slugs, page templates, overrides, site profiles, images (issue 13 §2)
+"""users' websites and boutiques: slugs, page templates, overrides, site profiles, images,
+the boutiques and their catalogues (issue 13 §2, §3)
 
 Revision ID: 5a17e5c0de01
 Revises: 2c5599016686
@@ -86,9 +87,47 @@ def upgrade() -> None:
                                 name=op.f('fk_site_profiles_user_id_users')),
         sa.PrimaryKeyConstraint('user_id', name=op.f('pk_site_profiles')),
     )
+    op.create_table(
+        'boutiques',
+        sa.Column('network_id', sa.Uuid(), nullable=False),
+        sa.Column('title', sa.String(length=200), nullable=False),
+        sa.Column('intro', sa.Text(), nullable=False),
+        sa.Column('notice', sa.Text(), nullable=False),
+        sa.Column('notice_version', sa.String(length=40), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['network_id'], ['networks.id'],
+                                name=op.f('fk_boutiques_network_id_networks')),
+        sa.PrimaryKeyConstraint('network_id', name=op.f('pk_boutiques')),
+    )
+    op.create_table(
+        'boutique_products',
+        sa.Column('id', sa.Uuid(), nullable=False),
+        sa.Column('network_id', sa.Uuid(), nullable=False),
+        sa.Column('name', sa.String(length=120), nullable=False),
+        sa.Column('description', sa.Text(), nullable=False),
+        sa.Column('price_cents', sa.Integer(), nullable=False),
+        sa.Column('image_ids', postgresql.JSONB(astext_type=sa.Text()),
+                  server_default=sa.text("'[]'::jsonb"), nullable=False),
+        sa.Column('order_note', sa.String(length=500), server_default=sa.text("''"),
+                  nullable=False),
+        sa.Column('position', sa.Integer(), server_default=sa.text('0'), nullable=False),
+        sa.Column('created_by', sa.Uuid(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint('price_cents >= 0', name=op.f('ck_boutique_products_price')),
+        sa.ForeignKeyConstraint(['network_id'], ['networks.id'],
+                                name=op.f('fk_boutique_products_network_id_networks')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_boutique_products')),
+    )
+    op.create_index(op.f('ix_boutique_products_network_id_position_id'), 'boutique_products',
+                    ['network_id', 'position', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_boutique_products_network_id_position_id'),
+                  table_name='boutique_products')
+    op.drop_table('boutique_products')
+    op.drop_table('boutiques')
     op.drop_table('site_profiles')
     op.drop_index(op.f('ix_site_images_network_id'), table_name='site_images')
     op.drop_table('site_images')
