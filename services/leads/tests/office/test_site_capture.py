@@ -86,3 +86,20 @@ def test_the_rate_per_address_refuses_and_stores_nothing(h: Harness) -> None:
             submit(h, form(email="c@exemple.fr"))
         submit(h, form(email="c@exemple.fr"), ip="198.51.100.7")  # another address
     assert counts(h) == (3, 3)
+
+
+def test_an_order_request_files_its_note_on_the_lead_or_the_one_it_matched(h: Harness) -> None:
+    clock.freeze(NOW)
+    first = h.run(site_capture.capture_from_site, SeparateCtx(h.engine).separate,
+                  lambda user_id: None, owner_id="u1", network_id="net-1",
+                  kind="distribution", page_id="boutique", fields=form(), notice_text=NOTICE,
+                  notice_version="b1", source_url="https://suivi.example/b/x/",
+                  client_ip=None, note="- 2 × Crème")
+    again = h.run(site_capture.capture_from_site, SeparateCtx(h.engine).separate,
+                  lambda user_id: None, owner_id="u1", network_id="net-1",
+                  kind="distribution", page_id="boutique", fields=form(), notice_text=NOTICE,
+                  notice_version="b1", source_url="https://suivi.example/b/x/",
+                  client_ip=None, note="- 1 × Savon")
+    assert again["lead_id"] == first["lead_id"]
+    notes = h.run(one_lead.notes, "u1", first["lead_id"], None, 10)["items"]
+    assert sorted(n["text"] for n in notes) == ["- 1 × Savon", "- 2 × Crème"]
