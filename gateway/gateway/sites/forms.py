@@ -27,7 +27,7 @@ from suivi_common.settings import setting
 
 HONEYPOT = "website"
 TOKEN_FIELD = "form_token"
-MAX_FIELDS = 20
+MAX_FIELDS = 500  # a boutique sends a quantity per product; the body is bounded anyway
 
 
 @functools.cache

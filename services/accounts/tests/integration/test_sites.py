@@ -128,3 +128,22 @@ def test_the_public_site_lives_with_the_office_and_shows_what_the_member_allows(
         h.gateway.public_site("nobody-000000", "construction")
     with pytest.raises(Forbidden):
         h.rpc(member).public_site(slug, "construction")  # the gateway's only
+
+
+def test_a_member_photo_is_shown_as_their_setting_allows_and_replaced(h: Any) -> None:
+    a = h.new_network()
+    member = h.new_member(a, "bruno@soleil.test")
+    h.rpc(a["admin"]).create_site_page(page())
+    h.subscribe_by_transfer(member)
+    mine = h.rpc(member).set_my_site_photo(png((400, 400)))
+    assert mine["settings"]["has_photo"] is True
+    slug = mine["slug"]
+    photo = h.gateway.public_site(slug, "construction")["coordinates"]["photo"]
+    assert base64.b64decode(h.gateway.public_site_image(photo)["content"]).startswith(b"\x89PNG")
+    h.rpc(member).set_my_site_photo(png((300, 300)))
+    with pytest.raises(NotFound):
+        h.gateway.public_site_image(photo)  # the previous photo is gone
+    h.rpc(member).update_my_site({"show_photo": False})
+    assert h.gateway.public_site(slug, "construction")["coordinates"]["photo"] is None
+    with pytest.raises(Invalid):
+        h.rpc(member).update_my_site({"show_photo": "yes"})
