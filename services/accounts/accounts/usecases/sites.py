@@ -187,10 +187,17 @@ def set_my_photo(ctx: Ctx, content_b64: object) -> dict[str, Any]:
 
 
 def public_image(ctx: Ctx, image_id: object) -> dict[str, Any]:
+    """An image of the sites. A member's photo only while it shows on their sites (their
+    setting, an open office): it is personal data, the pages' images are the network's."""
     parsed = parse_uuid(image_id)
     row = ctx.session.execute(select(images.c.content_type, images.c.content).where(
         images.c.id == parsed)).first() if parsed else None
     if row is None:
+        raise NotFound("No such image")
+    owner = ctx.session.execute(select(site_profiles.c.user_id, site_profiles.c.show_photo)
+                                .where(site_profiles.c.photo_image_id == parsed)).first()
+    if owner is not None and (not owner.show_photo
+                              or owner.user_id not in office_active_ids(ctx, [owner.user_id])):
         raise NotFound("No such image")
     return {"content_type": row.content_type,
             "content": base64.b64encode(row.content).decode()}

@@ -143,7 +143,10 @@ def test_a_member_photo_is_shown_as_their_setting_allows_and_replaced(h: Any) ->
     h.rpc(member).set_my_site_photo(png((300, 300)))
     with pytest.raises(NotFound):
         h.gateway.public_site_image(photo)  # the previous photo is gone
+    photo = h.gateway.public_site(slug, "construction")["coordinates"]["photo"]
     h.rpc(member).update_my_site({"show_photo": False})
     assert h.gateway.public_site(slug, "construction")["coordinates"]["photo"] is None
+    with pytest.raises(NotFound):
+        h.gateway.public_site_image(photo)  # hidden: not served either
     with pytest.raises(Invalid):
         h.rpc(member).update_my_site({"show_photo": "yes"})
