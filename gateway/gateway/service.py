@@ -20,8 +20,11 @@ from gateway.routes.office import OfficeRoutes
 from gateway.routes.plans import PlansRoutes
 from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
+from gateway.routes.sites import SiteAdminRoutes
 from gateway.routes.staff import StaffRoutes
 from gateway.routes.stats import StatsRoutes
+from gateway.sites.boutique_routes import BoutiqueRoutes
+from gateway.sites.routes import SiteRoutes
 from suivi_common import devclock
 from suivi_common.auth import CurrentPrincipal
 from suivi_common.broadcast import EventDispatcher
@@ -31,7 +34,8 @@ from suivi_common.rpc import ServiceRpc
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
                      PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes,
-                     AccountSecurityRoutes, MfaRoutes, StatsRoutes):
+                     AccountSecurityRoutes, MfaRoutes, StatsRoutes, SiteAdminRoutes, SiteRoutes,
+                     BoutiqueRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

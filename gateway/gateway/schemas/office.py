@@ -14,7 +14,7 @@ class LeadFilterQuery(Schema):
     """The listing's filters (also those of the export)."""
 
     status = Text(validate=validate.Length(max=40))
-    origin = Text(validate=validate.OneOf(["purchased", "personal"]))
+    origin = Text(validate=validate.OneOf(["purchased", "personal", "site"]))
     plan_id = Text(validate=validate.Length(max=64))
     created_from = fields.Date()
     created_to = fields.Date()
@@ -101,6 +101,18 @@ class RefundInfoOut(Schema):
     claim = fields.Nested(ClaimRefOut, allow_none=True)
 
 
+class SiteConsentOut(Schema):
+    """What the visitor of the owner's site consented to (annex IV.7)."""
+
+    kind = Text()  # the site's: distribution or construction
+    page_id = Text()
+    notice_version = Text()
+    notice_text = Text()  # the exact information notice shown above the form's button
+    source_url = Text()
+    duplicate = fields.Bool()  # the form matched a lead already in the office
+    consented_at = Text()
+
+
 class OfficeLeadOut(OfficeLeadSummaryOut):
     call_window = Text(allow_none=True)
     professional_situation = Text(allow_none=True)
@@ -117,6 +129,7 @@ class OfficeLeadOut(OfficeLeadSummaryOut):
     initial = fields.Dict(allow_none=True)  # the record as delivered (or entered)
     edited_by_user = fields.Bool()
     refund = fields.Nested(RefundInfoOut)
+    site_consents = fields.List(fields.Nested(SiteConsentOut))  # origin site: its consents
 
 
 class DeletedOut(common.DeletedOut):

@@ -124,6 +124,9 @@ users = Table(
     _ts("objected_at"),
     # names and postal address kept after an erasure for the invoices, until this day
     Column("billing_retained_until", Date),
+    # the member's public sites, ``/s/{slug}/`` (issue 13 §2): set when the member is
+    # created, never reused; staff have none
+    Column("slug", String(80), unique=True),
     CheckConstraint("role IN ('user', 'admin', 'staff', 'compliance')", name="role"),
     CheckConstraint("status IN ('invited', 'active', 'suspended', 'closed', 'terminated')",
                     name="status"),
@@ -332,4 +335,95 @@ office_openings = Table(
     Column("network_id", Uuid, nullable=False),
     _ts("opened_at", nullable=False),
     Index(None, "member_id"),
+)
+
+
+#: Admin tool 5: the network's page templates of its members' public sites, one per office
+#: kind (``distribution``: the product site, ``construction``: the brochure site). ``blocks``
+#: is the ordered list ``domain.sites.clean_page`` checked (rich text already sanitised).
+site_pages = Table(
+    "site_pages", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("blocks", JSONB, nullable=False),
+    Column("created_by", Uuid, nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("network_id", "kind"),
+    CheckConstraint("kind IN ('distribution', 'construction')", name="kind"),
+)
+
+#: A member's own version of a block the admin left open (terms art. 11: who edited it and
+#: when, since responsibility for that part moves to the member). The admin's reset
+#: deletes the row.
+site_overrides = Table(
+    "site_overrides", metadata,
+    Column("page_id", Uuid, ForeignKey("site_pages.id", ondelete="CASCADE"), primary_key=True),
+    Column("block_id", String(40), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), primary_key=True),
+    Column("content", JSONB, nullable=False),
+    Column("edited_by", Uuid, nullable=False),
+    _ts("edited_at", nullable=False),
+    Index(None, "user_id"),
+)
+
+#: Which of a member's coordinates their sites show, and their photo (resized, re-encoded).
+site_profiles = Table(
+    "site_profiles", metadata,
+    Column("user_id", Uuid, ForeignKey("users.id"), primary_key=True),
+    Column("show_name", Boolean, nullable=False, server_default=text("true")),
+    Column("show_phone", Boolean, nullable=False, server_default=text("true")),
+    Column("show_email", Boolean, nullable=False, server_default=text("true")),
+    Column("show_photo", Boolean, nullable=False, server_default=text("true")),
+    Column("photo_image_id", Uuid, ForeignKey("site_images.id", ondelete="SET NULL")),
+    _ts("updated_at", nullable=False),
+)
+
+#: Images of the sites: an admin's for the pages, a member's photo. Checked by their bytes,
+#: resized and re-encoded by Pillow (no metadata survives), served publicly by id.
+site_images = Table(
+    "site_images", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
+    Column("content_type", String(20), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_by", Uuid, nullable=False),
+    _ts("created_at", nullable=False),
+    Index(None, "network_id"),
+)
+
+#: Admin tool 6: the network's boutique, a shop window published per member at
+#: ``/b/{slug}/``: its title, introduction (sanitised rich text) and the information notice
+#: of its order form. Ordering is a request: it files a lead, the platform takes no payment.
+boutiques = Table(
+    "boutiques", metadata,
+    Column("network_id", Uuid, ForeignKey("networks.id"), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("intro", Text, nullable=False),
+    Column("notice", Text, nullable=False),
+    Column("notice_version", String(40), nullable=False),
+    _ts("updated_at", nullable=False),
+)
+
+#: The boutique's catalogue: name, description, the price shown (cents, euros), images
+#: (``site_images``) and the note shown with the product (delivery, conditions).
+boutique_products = Table(
+    "boutique_products", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("network_id", Uuid, ForeignKey("networks.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("price_cents", Integer, nullable=False),
+    Column("image_ids", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("order_note", String(500), nullable=False, server_default=text("''")),
+    Column("position", Integer, nullable=False, server_default=text("0")),
+    Column("created_by", Uuid, nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    CheckConstraint("price_cents >= 0", name="price"),
+    Index(None, "network_id", "position", "id"),
 )

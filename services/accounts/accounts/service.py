@@ -16,6 +16,7 @@ from accounts.models import common
 from accounts.settings import TUNABLES
 from accounts.usecases import (
     auth,
+    boutiques,
     email_change,
     factor_reset,
     mfa_login,
@@ -33,6 +34,7 @@ from accounts.usecases import (
     second_factor,
     sessions,
     settlement,
+    sites,
     staff,
     stat_models,
     subject_requests,
@@ -241,6 +243,85 @@ class AccountsService(PlatformService):
     @rpc_query
     def stat_scope(self, model_id: str) -> dict[str, Any]:
         return stat_models.stat_scope(self.ctx, model_id)
+
+    # --- the users' websites (admin tool 5) ------------------------------------------------
+    @rpc_api
+    def list_site_pages(self) -> dict[str, Any]:
+        return sites.list_pages(self.ctx)
+
+    @rpc_api
+    def get_site_page(self, page_id: str) -> dict[str, Any]:
+        return sites.get_page(self.ctx, page_id)
+
+    @rpc_api
+    def create_site_page(self, page: dict[str, Any]) -> dict[str, Any]:
+        return sites.create_page(self.ctx, page)
+
+    @rpc_api
+    def update_site_page(self, page_id: str, page: dict[str, Any]) -> dict[str, Any]:
+        return sites.update_page(self.ctx, page_id, page)
+
+    @rpc_api
+    def delete_site_page(self, page_id: str) -> dict[str, Any]:
+        return sites.delete_page(self.ctx, page_id)
+
+    @rpc_api
+    def reset_site_override(self, page_id: str, member_id: str, block_id: str) -> dict[str, Any]:
+        return sites.reset_override(self.ctx, page_id, member_id, block_id)
+
+    @rpc_api
+    def upload_site_image(self, content_b64: str) -> dict[str, Any]:
+        return sites.upload_image(self.ctx, content_b64)
+
+    @rpc_api
+    def my_site(self) -> dict[str, Any]:
+        return sites.my_site(self.ctx)
+
+    @rpc_api
+    def update_my_site(self, changes: dict[str, Any]) -> dict[str, Any]:
+        return sites.update_my_settings(self.ctx, changes)
+
+    @rpc_api
+    def set_my_site_photo(self, content_b64: str) -> dict[str, Any]:
+        return sites.set_my_photo(self.ctx, content_b64)
+
+    @rpc_api
+    def override_site_block(self, page_id: str, block_id: str,
+                            content: dict[str, Any]) -> dict[str, Any]:
+        return sites.override_block(self.ctx, page_id, block_id, content)
+
+    # --- boutiques (admin tool 6) ------------------------------------------------------------
+    @rpc_api
+    def get_boutique(self) -> dict[str, Any]:
+        return boutiques.get_boutique(self.ctx)
+
+    @rpc_api
+    def put_boutique(self, boutique: dict[str, Any]) -> dict[str, Any]:
+        return boutiques.put_boutique(self.ctx, boutique)
+
+    @rpc_api
+    def create_boutique_product(self, product: dict[str, Any]) -> dict[str, Any]:
+        return boutiques.create_product(self.ctx, product)
+
+    @rpc_api
+    def update_boutique_product(self, product_id: str, product: dict[str, Any]) -> dict[str, Any]:
+        return boutiques.update_product(self.ctx, product_id, product)
+
+    @rpc_api
+    def delete_boutique_product(self, product_id: str) -> dict[str, Any]:
+        return boutiques.delete_product(self.ctx, product_id)
+
+    @rpc_internal(services=("gateway",))
+    def public_boutique(self, slug: str) -> dict[str, Any]:
+        return boutiques.public_boutique(self.ctx, slug)
+
+    @rpc_internal(services=("gateway",))
+    def public_site(self, slug: str, kind: str) -> dict[str, Any]:
+        return sites.public_site(self.ctx, slug, kind)
+
+    @rpc_internal(services=("gateway",))
+    def public_site_image(self, image_id: str) -> dict[str, Any]:
+        return sites.public_image(self.ctx, image_id)
 
     # --- subscriptions and payments ------------------------------------------------------
     @rpc_api

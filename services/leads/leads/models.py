@@ -275,7 +275,7 @@ office_leads = Table(
     # controller key ``<network>/<owner>``; None: the network's, a row written before
     # controller keys and not re-keyed yet (``usecases.office.controller_keys``)
     Column("key_scope", String(140)),
-    Column("origin", String(10), nullable=False),  # purchased | personal
+    Column("origin", String(10), nullable=False),  # purchased | personal | site
     Column("plan_id", ID),
     Column("plan_country", String(2)),  # the country the plan bought in (refund checks)
     Column("status", String(40), nullable=False),
@@ -530,4 +530,25 @@ office_document_usage = Table(
     "office_document_usage", metadata,
     Column("owner_id", ID, primary_key=True),
     Column("bytes_used", BigInteger, nullable=False, server_default=text("0")),
+)
+
+# --- the users' websites' capture forms (issue 13 §2, ``usecases.site_capture``) --------------
+
+# What a visitor consented to on a member's site (annex IV.7): the exact information notice
+# shown above the form's button and its version, the site's kind (leads carry no kind of
+# their own yet, issue 13 §1) and page; one row per accepted form, a duplicate's included
+# (it names the lead it matched). Nothing personal: the person is the lead's sealed data.
+site_consents = Table(
+    "site_consents", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("lead_id", Uuid, ForeignKey("office_leads.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_id", ID, nullable=False),
+    Column("kind", String(20), nullable=False),  # distribution | construction
+    Column("page_id", ID, nullable=False),
+    Column("notice_version", String(40), nullable=False),
+    Column("notice_text", Text, nullable=False),
+    Column("source_url", String(2048), nullable=False),
+    Column("duplicate", Boolean, nullable=False, server_default=text("false")),
+    Column("consented_at", DateTime(timezone=True), nullable=False),
+    Index("ix_site_consents_lead", "lead_id", "consented_at"),
 )

@@ -22,6 +22,7 @@ from leads.adapters.dns_resolver import DnsMailDomainResolver
 from leads.document_entrypoints import DocumentEntrypoints
 from leads.domain.history import ChangeSource
 from leads.settings import TUNABLES
+from leads.usecases import site_capture as site_forms
 from leads.usecases.office import (
     access,
     bulk_delete,
@@ -111,6 +112,20 @@ class OfficeEntrypoints(DocumentEntrypoints):  # the work documents are the offi
         """A personal lead, with the same fields (and validation) as a capture."""
         p, ctx = self._ofc_owner()
         return one_lead.create_personal(ctx, p.user_id, network_of(p), data)
+
+    @rpc_internal(services=("gateway",))
+    def site_capture(self, owner_id: str, network_id: str, kind: str, page_id: str,
+                     fields: dict[str, Any], notice_text: str, notice_version: str,
+                     source_url: str, client_ip: str | None = None,
+                     note: str | None = None) -> dict[str, Any]:
+        """A member's site's capture form (issue 13 §2): the gateway names the owner from
+        accounts' answer for the site's slug, after its own checks."""
+        ctx = self._ofc_ctx(Actor("site", ChangeSource.SYSTEM, str(network_id)))
+        return site_forms.capture_from_site(
+            ctx, self.db.autonomous, self._require_office_open, owner_id=str(owner_id),
+            network_id=str(network_id), kind=kind, page_id=page_id, fields=fields,
+            notice_text=notice_text, notice_version=notice_version, source_url=source_url,
+            client_ip=client_ip, note=note)
 
     @rpc_api
     def office_list_leads(self, filters: dict[str, Any] | None = None, sort: str | None = None,

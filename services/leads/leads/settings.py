@@ -21,6 +21,8 @@ TUNABLES = Tunables(
     CAPTURE_RATE_WINDOW_SECONDS=60,
     CAPTURE_RATE_PER_KEY=300,
     CAPTURE_RATE_PER_IP=600,
+    # capture forms of the users' sites (issue 13 §2): forms per address and window
+    SITE_FORM_RATE_PER_IP=10,
     CAPTURE_QUEUE="leads.capture",
     GRADING_RULES=None,  # the domain's defaults (``usecases.grading``)
     AUTO_DELIVERY_INTERVAL_SECONDS=30,

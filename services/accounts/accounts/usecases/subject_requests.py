@@ -41,7 +41,7 @@ from accounts.models import (
     users,
 )
 from accounts.usecases import payments as payment_uc
-from accounts.usecases import second_factor
+from accounts.usecases import second_factor, sites
 from accounts.usecases import subscriptions as subscriptions_uc
 from accounts.usecases.auth import account_key
 from accounts.usecases.context import Ctx
@@ -337,6 +337,7 @@ def erase_account(ctx: Ctx, row: Row, now: datetime,
     if row.email_index is not None:  # other networks' invitations of the address
         records += _count(ctx.session.execute(delete(masked_invitations).where(
             masked_invitations.c.email_index == row.email_index)))
+    records += sites.erase_of_user(ctx, row.id)
     if p.email:
         records += _count(ctx.session.execute(delete(login_failures).where(
             login_failures.c.key == account_key(ctx, p.email))))
@@ -351,7 +352,8 @@ def erase_account(ctx: Ctx, row: Row, now: datetime,
     values: dict[str, Any] = {
         "email": None, "email_index": None, "phone": None, "phone_index": None,
         "password_hash": None, "admin_access": False, "access_level_id": None,
-        "erased_at": now, "billing_retained_until": kept_until}
+        "erased_at": now, "billing_retained_until": kept_until,
+        "slug": None}  # the sites' address carries the name
     if kept_until is None:
         values.update(first_name=None, last_name=None, address=None)
     if row.status not in (AccountStatus.CLOSED.value, AccountStatus.TERMINATED.value):

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 
 from accounts.domain.accounts import AccountStatus, login_refusal
+from accounts.domain.sites import slug_for
 from accounts.models import access_levels, sessions, subscriptions, users
 from accounts.usecases.context import Ctx
 from suivi_common import clock
@@ -139,7 +140,8 @@ def insert_user(ctx: Ctx, *, network_id: uuid.UUID | None, role: str, status: st
         last_name=encrypt(ctx, network_id, uid, "last_name", last_name),
         password_hash=password_hash, password_changed_at=now if password_hash else None,
         invited_at=now if status == AccountStatus.INVITED.value else None,
-        status_changed_at=now, created_at=now))
+        status_changed_at=now, created_at=now,
+        slug=slug_for(first_name, last_name) if role in ("user", "admin") else None))
     return uid
 
 

@@ -43,6 +43,7 @@ class RefundReason(StrEnum):
 class LeadOrigin(StrEnum):
     PURCHASED = "purchased"
     PERSONAL = "personal"
+    SITE = "site"  # a personal lead from the capture form of the owner's site (issue 13 §2)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def check_claim_allowed(facts: ClaimFacts, now: datetime, window_days: int = REF
             "the lead was erased at the data subject's request and cannot be refunded",
             code="refund_claim_lead_erased",
         )
-    if LeadOrigin(facts.origin) is LeadOrigin.PERSONAL:
+    if LeadOrigin(facts.origin) is not LeadOrigin.PURCHASED:  # personal, or from one's site
         raise Conflict(
             "only leads bought from the platform can be refunded", code="refund_claim_personal_lead"
         )

@@ -40,6 +40,15 @@ def limits(vault: Vault, site_id: uuid.UUID, client_ip: str | None) -> Limits:
     return sorted(subjects)
 
 
+def site_limits(vault: Vault, client_ip: str | None) -> Limits:
+    """The capture forms of the users' sites: per source address, every site together
+    (a bot moving from one member's site to the next is the same bot)."""
+    if not client_ip:
+        return []
+    digest = hmac.new(vault.subkey("capture-rate-ip"), client_ip.encode(), hashlib.sha256)
+    return [(f"site-ip:{digest.hexdigest()[:40]}", TUNABLES.get_int("SITE_FORM_RATE_PER_IP"))]
+
+
 def _window(now: datetime) -> Window:
     return window_of(now, TUNABLES.get_int("CAPTURE_RATE_WINDOW_SECONDS"))
 

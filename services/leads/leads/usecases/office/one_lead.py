@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 from leads.domain import office_records as records
 from leads.domain.pipeline import check_transition
 from leads.domain.refunds import LeadOrigin, refund_deadline
-from leads.models import deliveries, entitlements, leads, office_leads, office_notes, refund_claims
+from leads.models import (
+    deliveries,
+    entitlements,
+    leads,
+    office_leads,
+    office_notes,
+    refund_claims,
+    site_consents,
+)
 from leads.settings import TUNABLES
 from leads.usecases.office import history, pipelines
 from leads.usecases.office.context import (
@@ -241,7 +249,18 @@ def detail(ctx: OfficeCtx, row: Any) -> dict[str, Any]:
             "erased_at": records.iso(row.erased_at),
             "initial": records.flat(initial) if initial is not None else None,
             "edited_by_user": history.user_edited(ctx.session, row.id),
-            "refund": {"deadline": records.iso(deadline), "claim": claim_of(ctx.session, row.id)}}
+            "refund": {"deadline": records.iso(deadline), "claim": claim_of(ctx.session, row.id)},
+            "site_consents": site_consents_of(ctx.session, row.id)}
+
+
+def site_consents_of(session: Session, lead_id: Any) -> list[dict[str, Any]]:
+    """What the lead's person consented to on the owner's site, oldest first (annex IV.7)."""
+    c = site_consents
+    return [{"kind": r.kind, "page_id": r.page_id, "notice_version": r.notice_version,
+             "notice_text": r.notice_text, "source_url": r.source_url, "duplicate": r.duplicate,
+             "consented_at": records.iso(r.consented_at)}
+            for r in session.execute(select(c).where(c.c.lead_id == lead_id)
+                                     .order_by(c.c.consented_at, c.c.id))]
 
 
 def get(ctx: OfficeCtx, owner_id: str, lead_id: Any) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def parse_filters(raw: Mapping[str, Any] | None) -> Filters:
         try:
             values["origin"] = str(LeadOrigin(origin))
         except ValueError:
-            errors["origin"] = "purchased or personal"
+            errors["origin"] = "purchased, personal or site"
     unknown = set(raw) - set(Filters.__dataclass_fields__)
     for key in unknown:
         errors[key] = "unknown filter"
