@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nameko.exceptions import MethodNotFound
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -260,13 +260,22 @@ def _values(key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
             "status": status, "attempts": 0, "created_at": now, "updated_at": now}
 
 
+#: A notice's outcome (``_settle``). Plain SQL: SQLAlchemy compiles a PostgreSQL ``ON
+#: CONFLICT`` statement again for every execution (it cannot cache it), once per notice.
+_SETTLE = text("""
+INSERT INTO notice_recipients (id, kind, ref_id, stage, user_id, status, reason, attempts,
+                               created_at, updated_at)
+VALUES (:id, :kind, :ref_id, :stage, :user_id, :status, :reason, 0, :now, :now)
+ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
+    updated_at = excluded.updated_at""")
+
+
 def _settle(ctx: Ctx, key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
             status: str, reason: str | None, report: Report | None) -> str:
     """Record the outcome in the worker's transaction, and report it."""
-    ctx.session.execute(pg_insert(R).values(**_values(key, kind, ref_id, stage, user_id, status),
-                                            reason=reason)
-                        .on_conflict_do_update(index_elements=["id"], set_={
-                            "status": status, "reason": reason, "updated_at": clock.now()}))
+    ctx.session.execute(_SETTLE, {"id": key, "kind": kind, "ref_id": ref_id, "stage": stage,
+                                  "user_id": user_id, "status": status, "reason": reason,
+                                  "now": clock.now()})
     if report is not None:
         report(None, status)
     return status
