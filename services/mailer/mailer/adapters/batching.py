@@ -77,16 +77,16 @@ class GroupCommit(Generic[Item, Outcome]):
         group.items.append(item)
         self._open = group
         try:
-            if self.max_size > 1 and self.linger:
-                eventlet.sleep(self.linger)  # the others handling such events join
-        finally:
-            self._close(group)
-        try:
+            try:
+                if self.max_size > 1 and self.linger:
+                    eventlet.sleep(self.linger)  # the others handling such events join
+            finally:
+                self._close(group)
             group.outcomes = list(run(group.items))
             if len(group.outcomes) != len(group.items):
                 raise AssertionError("a batch must give one outcome per item")
-        except BaseException as exc:  # killed too: no member waits for nothing
-            group.error = exc
+        except BaseException as exc:  # killed too (even while lingering): no member
+            group.error = exc            # waits for nothing
             raise
         finally:
             group.done.send(None)

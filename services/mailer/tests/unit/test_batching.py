@@ -77,6 +77,19 @@ def test_a_leader_killed_mid_batch_releases_its_members() -> None:
         follower.wait()
 
 
+def test_a_leader_killed_while_it_waits_for_members_releases_them() -> None:
+    groups: GroupCommit[int, int] = GroupCommit(max_size=10, linger=5.0)
+    leader = eventlet.spawn(groups.submit, 1, lambda batch: batch)
+    eventlet.sleep(0)
+    follower = eventlet.spawn(groups.submit, 2, lambda batch: batch)
+    eventlet.sleep(0.01)
+    leader.kill()
+    with eventlet.Timeout(2), pytest.raises(ServiceUnavailable):
+        follower.wait()
+    groups.linger = 0.0
+    assert groups.submit(3, lambda batch: [b * 2 for b in batch]) == 6
+
+
 def test_one_item_without_linger_runs_at_once() -> None:
     groups: GroupCommit[int, int] = GroupCommit(max_size=1, linger=1.0)
     with eventlet.Timeout(0.5):
