@@ -2,7 +2,8 @@
 the one SMTP adapter, its ledger, its ``Message-ID``).
 
 **A breach** (``breach_notice_requested``, one event per controller and stage): the
-controller's address is asked of accounts (``get_user``), the email is sent once per
+controller's address is asked of accounts (``senders``, for the batch; ``get_user`` from
+an older accounts), the email is sent once per
 ``(breach_id, user_id, stage)`` (``recipient_key``: the ledger key, whatever event asked),
 and ``breach_notice_sent {breach_id, user_id, stage, status}`` tells compliance how it
 went: ``sent``; or ``failed`` when accounts knows no such user or no usable address, the
