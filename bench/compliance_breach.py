@@ -7,7 +7,7 @@ default ``bench.mailer_probe`` counts its SQL); ``MAX_WORKERS`` passes through.
 
 The stack (``BreachStack``): a fresh mailer database and vhost, the real mailer
 (``services/mailer/config.yaml`` and its defaults, 20 workers), and in a process of their
-own ``bench.mail_stubs.StubAccounts`` (``get_user`` from the id, no database: each of the
+own ``bench.mail_stubs.StubAccounts`` (``senders`` and ``get_user`` from the ids, no database: each of the
 mailer's questions costs a broker round trip) and ``bench.compliance_stubs.StubCompliance``
 (counts the mailer's ``breach_notice_sent`` reports). The SMTP sink is
 ``bench.mailer.CountingSink`` (aiosmtpd, counting by ``Message-ID``, in memory).

@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 import suivi_common  # noqa: F401  (green psycopg: before anything imports psycopg)
+from mailer.adapters.batching import Batcher
 from mailer.adapters.side_pool import SidePool
 from mailer.adapters.smtp import Smtp
 from mailer.domain import datamap
@@ -53,6 +54,8 @@ class MailerService(GoogleEntrypoints, StatCounting):
     db = Database(common)
     smtp = Smtp()
     side_pool = SidePool()
+    #: notices to controllers handled at the same moment go out as one batch
+    notice_batcher = Batcher()
     accounts = ServiceRpc("accounts")
     leads = ServiceRpc("leads")
     compliance = ServiceRpc("compliance")
@@ -254,7 +257,8 @@ class MailerService(GoogleEntrypoints, StatCounting):
     # --- compliance's contract (services/compliance/README.md) --------------------------------
     @reliable_handler("compliance", "breach_notice_requested")
     def on_breach_notice_requested(self, payload: dict[str, Any]) -> None:
-        compliance_notices.on_breach_notice_requested(self.ctx, self.smtp, payload)
+        compliance_notices.on_breach_notice_requested(self.ctx, self.smtp, payload,
+                                                      self.notice_batcher)
 
     @reliable_handler("compliance", "subprocessor_change_announced")
     def on_subprocessor_change_announced(self, payload: dict[str, Any]) -> None:
@@ -262,7 +266,8 @@ class MailerService(GoogleEntrypoints, StatCounting):
 
     @reliable_handler("mailer", "subprocessor_notice_due")
     def on_subprocessor_notice_due(self, payload: dict[str, Any]) -> None:
-        compliance_notices.on_subprocessor_notice_due(self.ctx, self.smtp, payload)
+        compliance_notices.on_subprocessor_notice_due(self.ctx, self.smtp, payload,
+                                                      self.notice_batcher)
 
     @reliable_handler("compliance", "dsr_task_requested")
     def on_dsr_task_requested(self, payload: dict[str, Any]) -> None:

@@ -120,46 +120,48 @@ class Message:
         self.text = text
         self.html = html
         self.language = language
-        self._headers: list[tuple[str, Any]] = []
+        #: (name, value, its (display name, address) for an address header): an address
+        #: is parsed once, when set, not again for the envelope, SMTPUTF8 and the bytes
+        self._headers: list[tuple[str, Any, tuple[str, str] | None]] = []
 
     def __setitem__(self, name: str, value: Any) -> None:
         if not isinstance(value, Address):
             _check(str(value))
-        self._headers.append((name, value))
+        pair = as_pair(value) if name.lower() in ADDRESS_HEADERS else None
+        self._headers.append((name, value, pair))
 
     def __getitem__(self, name: str) -> str | None:
         key = name.lower()
-        for have, value in self._headers:
+        for have, value, _pair in self._headers:
             if have.lower() == key:
                 return str(value)
         return None
 
     def __delitem__(self, name: str) -> None:
         key = name.lower()
-        self._headers = [(h, v) for h, v in self._headers if h.lower() != key]
+        self._headers = [h for h in self._headers if h[0].lower() != key]
 
     def get(self, name: str, default: Any = None) -> Any:
         found = self[name]
         return default if found is None else found
 
     def items(self) -> Iterator[tuple[str, str]]:
-        return ((h, str(v)) for h, v in self._headers)
+        return ((h, str(v)) for h, v, _pair in self._headers)
 
     def addresses(self, name: str) -> list[str]:
         """The addresses of every ``name`` header (the envelope's sender or recipients)."""
         key = name.lower()
-        return [as_pair(v)[1] for h, v in self._headers if h.lower() == key]
+        return [pair[1] for h, _v, pair in self._headers if h.lower() == key and pair]
 
     def needs_smtputf8(self) -> bool:
         """A non-ASCII address anywhere: only a server that says SMTPUTF8 may take it."""
-        return any(not as_pair(v)[1].isascii() for h, v in self._headers
-                   if h.lower() in ADDRESS_HEADERS)
+        return any(not pair[1].isascii() for _h, _v, pair in self._headers if pair)
 
     def _header_lines(self) -> list[str]:
         lines = []
-        for name, value in self._headers:
-            if name.lower() in ADDRESS_HEADERS:
-                lines.append(f"{name}: {mailbox(*as_pair(value))}")
+        for name, value, pair in self._headers:
+            if pair is not None:
+                lines.append(f"{name}: {mailbox(*pair)}")
             else:
                 lines.append(unstructured(name, str(value)))
         return lines

@@ -2,7 +2,8 @@
 the one SMTP adapter, its ledger, its ``Message-ID``).
 
 **A breach** (``breach_notice_requested``, one event per controller and stage): the
-controller's address is asked of accounts (``get_user``), the email is sent once per
+controller's address is asked of accounts (``senders``, for the batch; ``get_user`` from
+an older accounts), the email is sent once per
 ``(breach_id, user_id, stage)`` (``recipient_key``: the ledger key, whatever event asked),
 and ``breach_notice_sent {breach_id, user_id, stage, status}`` tells compliance how it
 went: ``sent``; or ``failed`` when accounts knows no such user or no usable address, the
@@ -23,20 +24,30 @@ again adds only the controllers that were not there before.
 Lock order: the handler's transaction never writes a recipient row before the email is
 sent (only an autonomous transaction counts a failure), so the two cannot wait for each
 other; an advisory lock per notice serialises two deliveries of one.
+
+**In batches** (issue 12 section 7: 10,000 controllers for one breach). The workers
+handling notices at the same moment hand them to one of them (``adapters.batching``),
+which asks accounts once for all their controllers (``senders``), writes their ledger
+rows in one statement, sends them over one SMTP connection and marks them in one
+transaction (``system_emails.deliver_many``). Everything else stays each handler's own:
+its inbox claim, its notice's advisory lock (held while the batch sends), its row, its
+report, its retries and its dead letter. A notice refused in a batch fails alone.
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from nameko.exceptions import MethodNotFound
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from mailer import templates
+from mailer.adapters.batching import GroupCommit
 from mailer.domain import compliance_notices as rules
 from mailer.domain.compliance_notices import FAILED, PENDING, SENT, Wording
 from mailer.domain.messages import InvalidPayload, MailRequest, check_address
@@ -53,6 +64,8 @@ R = notice_recipients
 NOTICE_SENT = "breach_notice_sent"
 NOTICE_DUE = "subprocessor_notice_due"
 FANOUT_BATCH = 1000
+#: ids per ``accounts.senders`` question (its limit)
+MAX_SENDERS = 500
 #: ``(session or None for the worker's, status)``: tells compliance (breaches only).
 Report = Callable[[Session | None, str], None]
 
@@ -75,8 +88,10 @@ def register_controllers(ctx: Ctx) -> list[rules.Controller]:
 
 # --- breaches --------------------------------------------------------------------------------
 
-def on_breach_notice_requested(ctx: Ctx, smtp: Any, payload: Any) -> str:
-    """Send one breach notice (see the module); returns the status reported."""
+def on_breach_notice_requested(ctx: Ctx, smtp: Any, payload: Any,
+                               batcher: GroupCommit[Any, Any] | None = None) -> str:
+    """Send one breach notice (see the module), in a batch with the notices other workers
+    are handling now when ``batcher`` is given; returns the status reported."""
     notice = rules.parse_breach(payload)
 
     def report(session: Session | None, status: str) -> None:
@@ -86,7 +101,7 @@ def on_breach_notice_requested(ctx: Ctx, smtp: Any, payload: Any) -> str:
             ctx.emit_in(session, NOTICE_SENT, notice.report(status))
 
     return _deliver(ctx, smtp, notice.key, rules.BREACH, notice.breach_id, notice.stage,
-                    notice.user_id, notice.wording, report)
+                    notice.user_id, notice.wording, report, batcher)
 
 
 # --- sub-processor changes -------------------------------------------------------------------
@@ -116,7 +131,8 @@ def on_subprocessor_change_announced(ctx: Ctx, payload: Any) -> int:
     return queued
 
 
-def on_subprocessor_notice_due(ctx: Ctx, smtp: Any, payload: Any) -> str | None:
+def on_subprocessor_notice_due(ctx: Ctx, smtp: Any, payload: Any,
+                               batcher: GroupCommit[Any, Any] | None = None) -> str | None:
     """Send one controller's notice of a change, once; None when there is nothing to do."""
     change_id = str(payload.get("change_id") or "") if isinstance(payload, dict) else ""
     user_id = str(payload.get("user_id") or "") if isinstance(payload, dict) else ""
@@ -127,13 +143,28 @@ def on_subprocessor_notice_due(ctx: Ctx, smtp: Any, payload: Any) -> str | None:
         log.warning("subprocessor_notice_due for an unknown change or user: ignored")
         return None
     return _deliver(ctx, smtp, key, rules.SUBPROCESSOR, change_id, 0, user_id,
-                    Wording(notice.subject, notice.text), None)
+                    Wording(notice.subject, notice.text), None, batcher)
 
 
 # --- one notice to one controller ------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Notice:
+    """One notice, to one controller, on its way into a batch (``_send_batch``)."""
+    key: uuid.UUID
+    kind: str
+    ref_id: str
+    user_id: str
+    wording: Wording
+
+
+#: ``("sent" | "failed", reason)``, or the exception the notice's send raised
+_Outcome = tuple[str, str | None] | Exception
+
+
 def _deliver(ctx: Ctx, smtp: Any, key: uuid.UUID, kind: str, ref_id: str, stage: int,
-             user_id: str, wording: Wording | None, report: Report | None) -> str:
+             user_id: str, wording: Wording | None, report: Report | None,
+             batcher: GroupCommit[_Notice, _Outcome] | None = None) -> str:
     xact_lock(ctx.session, f"mailer-notice:{key}")
     # the notice's row and the ledger's, in one statement (after the lock: its snapshot
     # sees what an earlier delivery committed)
@@ -147,26 +178,80 @@ def _deliver(ctx: Ctx, smtp: Any, key: uuid.UUID, kind: str, ref_id: str, stage:
         log.warning("%s %s for user %s not sent: the event has no usable email", kind, ref_id,
                     user_id)
         return _settle(ctx, key, kind, ref_id, stage, user_id, FAILED, "invalid_notice", report)
+    notice = _Notice(key, kind, ref_id, user_id, wording)
     try:
-        try:
-            user = ctx.accounts.get_user(user_id)
-        except NotFound:
-            log.warning("%s %s not sent: accounts knows no user %s", kind, ref_id, user_id)
-            return _settle(ctx, key, kind, ref_id, stage, user_id, FAILED, rules.NO_USER,
-                           report)
-        try:
-            address = check_address(str(user.get("email") or "").strip(), kind)
-        except InvalidPayload:
-            log.warning("%s %s not sent: user %s has no usable address", kind, ref_id, user_id)
-            return _settle(ctx, key, kind, ref_id, stage, user_id, FAILED, rules.NO_ADDRESS,
-                           report)
-        request = MailRequest(kind, user_id, address,
-                              templates.compliance_notice(wording.subject, wording.text))
-        system_emails.deliver_once(ctx, smtp, str(key), request)
+        # with the other notices being handled now, if any (one question to accounts, one
+        # SMTP connection, the ledger written once for them all); this notice's lock, row
+        # and report stay in this worker's transaction
+        if batcher is None:
+            [outcome] = _send_batch(ctx, smtp, [notice])
+        else:
+            outcome = batcher.submit(notice, lambda batch: _send_batch(ctx, smtp, batch))
+        if isinstance(outcome, Exception):
+            raise outcome
     except Exception:
         _count_failure(ctx, key, kind, ref_id, stage, user_id, report)
         raise
-    return _settle(ctx, key, kind, ref_id, stage, user_id, SENT, None, report)
+    status, reason = outcome
+    return _settle(ctx, key, kind, ref_id, stage, user_id, status, reason, report)
+
+
+def _controllers(ctx: Ctx, user_ids: list[str]) -> dict[str, Mapping[str, Any]]:
+    """Each controller's account (``accounts.senders``, one question for the batch; one
+    ``get_user`` each from an accounts without it). A user accounts does not know is
+    absent."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for start in range(0, len(user_ids), MAX_SENDERS):
+        part = user_ids[start:start + MAX_SENDERS]
+        try:
+            answer = ctx.accounts.senders(part)
+        except MethodNotFound:  # an older accounts: one question per controller
+            for user_id in part:
+                try:
+                    found[user_id] = dict(ctx.accounts.get_user(user_id))
+                except NotFound:
+                    continue
+            continue
+        for user_id, sender in dict(answer).items():
+            if isinstance(sender, Mapping) and isinstance(sender.get("user"), Mapping):
+                found[str(user_id)] = sender["user"]
+    return found
+
+
+def _send_batch(ctx: Ctx, smtp: Any, batch: list[_Notice]) -> list[_Outcome]:
+    """Each notice's outcome: its controller asked of accounts (once for the batch), its
+    email sent once (``system_emails.deliver_many``: one connection, the ledger written
+    once before and once after)."""
+    users = _controllers(ctx, sorted({n.user_id for n in batch}))
+    outcomes: list[_Outcome | None] = [None] * len(batch)
+    requests: list[tuple[int, str, MailRequest]] = []
+    seen: set[uuid.UUID] = set()
+    for index, notice in enumerate(batch):
+        user = users.get(notice.user_id)
+        if user is None:
+            log.warning("%s %s not sent: accounts knows no user %s", notice.kind,
+                        notice.ref_id, notice.user_id)
+            outcomes[index] = (FAILED, rules.NO_USER)
+            continue
+        try:
+            address = check_address(str(user.get("email") or "").strip(), notice.kind)
+        except InvalidPayload:
+            log.warning("%s %s not sent: user %s has no usable address", notice.kind,
+                        notice.ref_id, notice.user_id)
+            outcomes[index] = (FAILED, rules.NO_ADDRESS)
+            continue
+        if notice.key in seen:  # cannot happen: each notice's lock is held by one worker
+            outcomes[index] = ServiceUnavailable("the notice is already in this batch")
+            continue
+        seen.add(notice.key)
+        requests.append((index, str(notice.key), MailRequest(
+            notice.kind, notice.user_id, address,
+            templates.compliance_notice(notice.wording.subject, notice.wording.text))))
+    sent = system_emails.deliver_many(ctx, smtp, [(key, req) for _i, key, req in requests])
+    for (index, _key, _req), result in zip(requests, sent, strict=True):
+        outcomes[index] = result if isinstance(result, Exception) else (SENT, None)
+    assert all(o is not None for o in outcomes)
+    return outcomes  # type: ignore[return-value]
 
 
 def _values(key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
@@ -176,13 +261,22 @@ def _values(key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
             "status": status, "attempts": 0, "created_at": now, "updated_at": now}
 
 
+#: A notice's outcome (``_settle``). Plain SQL: SQLAlchemy compiles a PostgreSQL ``ON
+#: CONFLICT`` statement again for every execution (it cannot cache it), once per notice.
+_SETTLE = text("""
+INSERT INTO notice_recipients (id, kind, ref_id, stage, user_id, status, reason, attempts,
+                               created_at, updated_at)
+VALUES (:id, :kind, :ref_id, :stage, :user_id, :status, :reason, 0, :now, :now)
+ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
+    updated_at = excluded.updated_at""")
+
+
 def _settle(ctx: Ctx, key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
             status: str, reason: str | None, report: Report | None) -> str:
     """Record the outcome in the worker's transaction, and report it."""
-    ctx.session.execute(pg_insert(R).values(**_values(key, kind, ref_id, stage, user_id, status),
-                                            reason=reason)
-                        .on_conflict_do_update(index_elements=["id"], set_={
-                            "status": status, "reason": reason, "updated_at": clock.now()}))
+    ctx.session.execute(_SETTLE, {"id": key, "kind": kind, "ref_id": ref_id, "stage": stage,
+                                  "user_id": user_id, "status": status, "reason": reason,
+                                  "now": clock.now()})
     if report is not None:
         report(None, status)
     return status

@@ -25,18 +25,23 @@ the mail goes out; a user accounts no longer knows gets nothing.
 
 The ledger is keyed by the event's message id here; ``deliver_once`` takes any key, so
 compliance's notices (``compliance_notices``) key theirs by what makes a notice unique.
+``deliver_many`` is ``deliver_once`` for a batch of them (the notices handled at the same
+moment, ``adapters.batching``): the same ledger rules, but one statement writes the
+batch's ``sending`` rows, one SMTP connection carries its emails, and one transaction
+records them all.
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import eventlet
 from sqlalchemy import delete, select, text, update
 
+from mailer.adapters.smtp import MailDeliveryError
 from mailer.domain import messages
 from mailer.models import sent_emails
 from mailer.usecases.context import Ctx
@@ -48,6 +53,10 @@ log = logging.getLogger("mailer.service")
 
 SENDING, SENT = "sending", "sent"
 MARK_ATTEMPTS = 5
+#: failed sends in a row after which a batch's other emails are not tried (they fail
+#: as the last did, and their handlers retry them): a server that does not answer would
+#: otherwise cost a whole timeout for every email of the batch
+BATCH_FAILURES = 3
 
 
 def _addressed(ctx: Ctx, kind: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -138,6 +147,101 @@ def deliver_once(ctx: Ctx, smtp: Any, key: str, request: messages.MailRequest,
     _mark_sent(ctx, key)
     log.info("%s email sent to user %s (%s)", request.kind, request.user_id, smtp_id)
     return True
+
+
+#: A batch's new ledger rows, ``sending`` (arrays: the same SQL whatever the batch's size);
+#: returns the keys that had none.
+_LEDGER_NEW_MANY = text(f"""
+INSERT INTO sent_emails (id, kind, user_id, message_id, smtp_message_id, sent_at, state)
+SELECT v.id, v.kind, v.user_id, v.message_id, v.smtp_message_id, :sent_at, '{SENDING}'
+FROM unnest(CAST(:ids AS uuid[]), CAST(:kinds AS varchar[]), CAST(:user_ids AS varchar[]),
+            CAST(:message_ids AS varchar[]), CAST(:smtp_ids AS varchar[]))
+    AS v(id, kind, user_id, message_id, smtp_message_id)
+ON CONFLICT (message_id) DO NOTHING
+RETURNING message_id""")
+_LEDGER_STATES = text("SELECT message_id, state FROM sent_emails "
+                      "WHERE message_id = ANY(CAST(:keys AS varchar[]))")
+_LEDGER_SENT_MANY = text(f"UPDATE sent_emails SET state = '{SENT}', sent_at = :now "
+                         "WHERE message_id = ANY(CAST(:keys AS varchar[]))")
+_LEDGER_UNSENT_MANY = text(f"DELETE FROM sent_emails WHERE state = '{SENDING}' "
+                           "AND message_id = ANY(CAST(:keys AS varchar[]))")
+
+
+def deliver_many(ctx: Ctx, smtp: Any, batch: Sequence[tuple[str, messages.MailRequest]]
+                 ) -> list[bool | Exception]:
+    """``deliver_once`` for each ``(key, request)`` of ``batch``: for each, True when it
+    went out now, False when the ledger says it already had, or the exception its send
+    raised (nothing recorded for it: the caller's retry sends it). The batch's emails go
+    over one SMTP connection, and the ledger is written before (one statement) and after
+    (one transaction) the whole batch, not around each email. Keys must be distinct."""
+    if not batch:
+        return []
+    now = clock.now()
+    sender = ctx.settings.mail_from
+    smtp_ids = [messages.smtp_message_id(key, request.kind, sender) for key, request in batch]
+    keys = [key for key, _request in batch]
+    with ctx.autonomous() as tx:
+        new = set(tx.execute(_LEDGER_NEW_MANY, {
+            "ids": [uuid.uuid4() for _ in batch], "kinds": [r.kind for _k, r in batch],
+            "user_ids": [r.user_id for _k, r in batch], "message_ids": keys,
+            "smtp_ids": smtp_ids, "sent_at": now}).scalars())
+        old = [k for k in keys if k not in new]
+        states = dict(tx.execute(_LEDGER_STATES, {"keys": old}).tuples().all()) if old else {}
+    outcomes: list[bool | Exception] = []
+    connection = smtp.connection() if hasattr(smtp, "connection") else None
+    failures = 0  # in a row: a server that cannot be reached is not tried for every email
+    try:
+        for (key, request), smtp_id in zip(batch, smtp_ids, strict=True):
+            if failures >= BATCH_FAILURES:
+                outcomes.append(MailDeliveryError(
+                    f"not tried: the {failures} emails before it in its batch failed"))
+                continue
+            state = states.get(key)
+            if state == SENT:
+                log.info("%s email for user %s already sent", request.kind, request.user_id)
+                outcomes.append(False)
+                continue
+            if state == SENDING:
+                log.warning("%s email for user %s: an earlier attempt was cut off mid-send; "
+                            "sending again (%s)", request.kind, request.user_id, smtp_id)
+            try:
+                (connection or smtp).send(messages.build_message(request, sender, smtp_id, now))
+                outcomes.append(True)
+                failures = 0
+            except Exception as exc:  # this one only: the batch's others go on
+                failures += 1
+                if not isinstance(exc, MailDeliveryError):
+                    log.exception("%s email for user %s not sent", request.kind,
+                                  request.user_id)
+                outcomes.append(exc)
+    finally:
+        if connection is not None:
+            connection.close()
+    _record_many(ctx, [k for k, o in zip(keys, outcomes, strict=True) if o is True],
+                 [k for k, o in zip(keys, outcomes, strict=True) if isinstance(o, Exception)])
+    for (_key, request), smtp_id, outcome in zip(batch, smtp_ids, outcomes, strict=True):
+        if outcome is True:
+            log.info("%s email sent to user %s (%s)", request.kind, request.user_id, smtp_id)
+    return outcomes
+
+
+def _record_many(ctx: Ctx, sent: list[str], unsent: list[str]) -> None:
+    """The batch's sent rows marked, its unsent ones gone (their retry sends them), in one
+    transaction; a lost connection is retried, as ``_mark_sent``."""
+    if not sent and not unsent:
+        return
+    for attempt in range(MARK_ATTEMPTS):
+        try:
+            with ctx.autonomous() as tx:
+                if sent:
+                    tx.execute(_LEDGER_SENT_MANY, {"keys": sent, "now": clock.now()})
+                if unsent:
+                    tx.execute(_LEDGER_UNSENT_MANY, {"keys": unsent})
+            return
+        except Exception as exc:
+            if attempt + 1 == MARK_ATTEMPTS or not database_lost(exc):
+                raise
+            eventlet.sleep(0.1 * 2 ** attempt)
 
 
 def _mark_sent(ctx: Ctx, event_id: str) -> None:
