@@ -22,6 +22,9 @@ from gateway.routes.platform import PlatformRoutes
 from gateway.routes.profile import ProfileRoutes
 from gateway.routes.staff import StaffRoutes
 from gateway.routes.stats import StatsRoutes
+from gateway.web.routes.account import WebAccountRoutes
+from gateway.web.routes.office import WebOfficeRoutes
+from gateway.web.routes.session import WebSessionRoutes
 from suivi_common import devclock
 from suivi_common.auth import CurrentPrincipal
 from suivi_common.broadcast import EventDispatcher
@@ -31,7 +34,8 @@ from suivi_common.rpc import ServiceRpc
 class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoutes, BillingRoutes,
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
                      PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes,
-                     AccountSecurityRoutes, MfaRoutes, StatsRoutes):
+                     AccountSecurityRoutes, MfaRoutes, StatsRoutes,
+                     WebSessionRoutes, WebAccountRoutes, WebOfficeRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 
