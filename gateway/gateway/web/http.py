@@ -233,6 +233,9 @@ def _finish(p: Page, response: Response, csrf_is_new: bool) -> Response:
                             secure=secure, **options)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
+    # not the API's no-referrer: with it a browser sends "Origin: null" with every form,
+    # and the CSRF check could not tell our forms from another site's
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
