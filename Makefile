@@ -29,9 +29,15 @@ migrate: infra
 run: infra
 	$(BIN)/python -m tools.platform run
 
-# Debian's Chromium for the browser tests (tests/browser): Playwright never downloads one
-browser:
+# Debian's Chromium for the browser tests (tests/browser): Playwright never downloads one;
+# and axe-core, their accessibility engine, from the npm registry as the lockfile pins it
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+browser: $(AXE)
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
 
 # the web office's message ids, re-extracted into its French catalogue (read at run time)
 messages: install

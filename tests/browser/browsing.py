@@ -15,6 +15,9 @@ from typing import Any
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
+#: installed by ``make browser`` (npm ci, tests/browser/package-lock.json); never at run time
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
 
 
 class StepFailed(AssertionError):
@@ -36,9 +39,27 @@ def save_failure(page: Any, name: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    """One screenshot of a main page, kept after a passing run."""
+    """One screenshot of a main page, kept after a passing run; and axe-core's check of
+    that page: no serious nor critical violation."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{_slug(name)}.png"), full_page=True)
+    check_accessibility(page, name)
+
+
+def check_accessibility(page: Any, name: str) -> None:
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    blocking = [f"{v['id']} ({v['impact']}): {v['help']} at "
+                f"{[n['target'] for n in v['nodes']][:3]}"
+                for v in result["violations"] if v.get("impact") in BLOCKING]
+    assert not blocking, f"axe-core on {name}: " + "; ".join(blocking)
+
+
+def add_axe(context: Any) -> None:
+    """axe-core in every page of ``context``, as an init script: injected by the browser
+    itself, so the pages' CSP (no inline script) stays as it is."""
+    if not AXE.exists():
+        raise StepFailed(f"{AXE} is missing: run `make browser` (npm ci)")
+    context.add_init_script(path=str(AXE))
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import traceback
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.browsing import StepFailed, launch, save_failure
+from tests.browser.browsing import StepFailed, add_axe, launch, save_failure
 from tests.browser.journeys import JOURNEYS
 
 
@@ -24,6 +24,11 @@ def main(argv: list[str]) -> int:
         browser = launch(pw)
         context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="fr-FR")
         page = context.new_page()
+        try:
+            add_axe(context)
+        except StepFailed as missing:
+            print(missing, flush=True)
+            return 1
         page.set_default_timeout(15_000)
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
