@@ -43,7 +43,7 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 messages: install
 	cd gateway && ../$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ --no-location \
 		--omit-header -o ../var/web-messages.pot . && ../$(BIN)/pybabel update --no-fuzzy-matching \
-		--omit-header -i ../var/web-messages.pot -d gateway/web/locale -l fr --no-location
+		-i ../var/web-messages.pot -d gateway/web/locale -l fr
 
 # two shards side by side, one summary line (tools/testrun.py)
 test: infra browser
