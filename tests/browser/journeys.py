@@ -57,6 +57,14 @@ def distributor(page: Any, base_url: str, data: dict[str, Any]) -> None:
             page.reload()
         shot(page, "office")
 
+    with browser_step(page, "on a phone: the office list fits the screen's width"):
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width} px wide on a 390 px screen"
+        shot(page, "office-phone")
+        page.set_viewport_size({"width": 1024, "height": 768})
+
     with browser_step(page, "the status filter and the search"):
         page.select_option("#status", "new")
         page.click("form.filters button")
