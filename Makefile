@@ -10,7 +10,7 @@ export PSYCOPG_WAIT_FUNC := wait_select
 # Production is the default of every process; what make starts here is dev.
 export SUIVI_ENV ?= dev
 
-.PHONY: install infra migrate run test fuzz demo bench lint clean
+.PHONY: install infra migrate run test browser messages fuzz demo bench lint clean
 
 $(STAMP): requirements/constraints.txt requirements/dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,24 @@ migrate: infra
 run: infra
 	$(BIN)/python -m tools.platform run
 
+# Debian's Chromium for the browser tests (tests/browser): Playwright never downloads one;
+# and axe-core, their accessibility engine, from the npm registry as the lockfile pins it
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+browser: $(AXE)
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
+# the web office's message ids, re-extracted into its French catalogue (read at run time)
+messages: install
+	cd gateway && ../$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k N_ --no-location \
+		--omit-header -o ../var/web-messages.pot . && ../$(BIN)/pybabel update --no-fuzzy-matching \
+		-i ../var/web-messages.pot -d gateway/web/locale -l fr
+
 # two shards side by side, one summary line (tools/testrun.py)
-test: infra
+test: infra browser
 	$(BIN)/python -m tools.testrun
 
 # schemathesis against a private platform, far longer than the bounded run in make test

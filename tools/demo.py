@@ -56,6 +56,7 @@ def main() -> int:
         logins.append(("user", email_addr))
     extras = fill_later_services(base, staff, admin, members)
     print(f"\nDemo network '{network['name']}' is ready at {base}")
+    print(f"  web office: {base}/web/ (log in with a user's email below)")
     print(f"  staff: {DEV_STAFF[0]} / {DEV_STAFF[1]}")
     for role, email_addr in logins:
         print(f"  {role:5} {email_addr} / {PASSWORD}")

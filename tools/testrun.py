@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The fault tests' platform goes first: the end-to-end platform lives until its shard ends,
 #: and the two side by side would hold about 100 PostgreSQL connections.
 SHARDS: tuple[tuple[str, ...], ...] = (
-    ("tests/fault", "tests/production", "tests/deploy", "tests/tools", "tests/e2e", "gateway",
+    ("tests/fault", "tests/production", "tests/deploy", "tests/tools", "tests/browser",
+     "tests/e2e", "gateway",
      "services/accounts"),
     ("libs", "services/plans", "services/leads", "services/mailer", "services/compliance"),
 )

@@ -148,7 +148,12 @@ class RequestAuth:
 
     def require(self, request: Request, roles: tuple[str, ...] = (),
                 terms_gate: bool = True, mfa_gate: bool = True) -> tuple[Principal, str]:
-        token = bearer_token(request)
+        return self.require_token(bearer_token(request), roles, terms_gate, mfa_gate)
+
+    def require_token(self, token: str | None, roles: tuple[str, ...] = (),
+                      terms_gate: bool = True, mfa_gate: bool = True) -> tuple[Principal, str]:
+        """``require`` for a token from anywhere: the web office's session cookie holds the
+        same opaque token as the bearer header, and passes through the same checks."""
         if token is None:
             raise Unauthorized("A bearer token is required", code="token_missing")
         info = self.authenticate(token)
@@ -162,7 +167,6 @@ class RequestAuth:
         if roles and principal.role not in roles:
             raise Forbidden("This action is not allowed for your role", code="forbidden_role")
         return principal, token
-
 
     def act_for(self, principal: Principal) -> None:
         """Every call made for this request from now on carries ``principal``, signed."""

@@ -151,6 +151,8 @@ def finish(request: Request, response: Response) -> Response:
     for key, value in cors_headers(request).items():
         response.headers.setdefault(key, value)
     for key, value in security_headers().items():
+        if key == "Referrer-Policy" and key in response.headers:
+            continue  # the web office's pages say same-origin: a form's Origin is then sent
         response.headers[key] = value
     return response
 

@@ -25,6 +25,9 @@ from gateway.routes.staff import StaffRoutes
 from gateway.routes.stats import StatsRoutes
 from gateway.sites.boutique_routes import BoutiqueRoutes
 from gateway.sites.routes import SiteRoutes
+from gateway.web.routes.account import WebAccountRoutes
+from gateway.web.routes.office import WebOfficeRoutes
+from gateway.web.routes.session import WebSessionRoutes
 from suivi_common import devclock
 from suivi_common.auth import CurrentPrincipal
 from suivi_common.broadcast import EventDispatcher
@@ -35,7 +38,7 @@ class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoute
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
                      PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes,
                      AccountSecurityRoutes, MfaRoutes, StatsRoutes, SiteAdminRoutes, SiteRoutes,
-                     BoutiqueRoutes):
+                     BoutiqueRoutes, WebSessionRoutes, WebAccountRoutes, WebOfficeRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

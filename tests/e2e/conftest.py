@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,9 +41,16 @@ def drop_databases(suffix: str) -> None:
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    suffix = "_e2e" + os.environ.get("SUIVI_TEST_DB_SUFFIX", "")
+    with running_platform(tmp_path_factory.mktemp("platform")) as p:
+        yield p
+
+
+@contextmanager
+def running_platform(var_dir: Path, suffix: str = "_e2e") -> Iterator[Platform]:
+    """The end-to-end platform, stopped and its vhost dropped on the way out (the browser
+    tests start theirs with it, one at a time: two would crowd PostgreSQL)."""
+    suffix = suffix + os.environ.get("SUIVI_TEST_DB_SUFFIX", "")
     drop_databases(suffix)
-    var_dir = tmp_path_factory.mktemp("platform")
     p = Platform(db_suffix=suffix, vhost=f"suivi-e2e-{uuid.uuid4().hex[:8]}",
                  gateway_port=free_port(), smtp_port=free_port(), card_port=free_port(),
                  # a test run cut short (a SIGKILL of pytest) takes its platform along,
@@ -70,11 +79,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         logs = "\n".join(f"--- {f.name}\n{f.read_text()[-3000:]}"
                          for f in sorted((var_dir / "log").glob("*.log")))
         raise RuntimeError(f"platform failed to start: {error!r}\n{logs}") from None
-    yield p
-    p.stop()
-    import subprocess
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", p.vhost], capture_output=True)
-    p.drop_capture_user()
+    try:
+        yield p
+    finally:
+        p.stop()
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", p.vhost], capture_output=True)
+        p.drop_capture_user()
 
 
 @pytest.fixture(scope="session")
