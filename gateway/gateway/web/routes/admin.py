@@ -195,7 +195,7 @@ class WebAdminRoutes:
                   errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                   preview: dict[str, Any] | None = None, lead_id: str = "") -> Response:
         template = self.mailer.get_template(template_id)  # another network's: the 404 page
-        return p.render("admin/template.html", status=status, template=template,
+        return p.render("admin/template.html", status=status, tpl=template,
                         values=values or template, errors=errors or {}, preview=preview,
                         lead_id=lead_id)
 
