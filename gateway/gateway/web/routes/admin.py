@@ -37,20 +37,20 @@ class WebAdminRoutes:
     plans: Any
     dispatch: Any
 
-    def _levels_changed(self, p: Page) -> None:
+    def _adm_web_levels_changed(self, p: Page) -> None:
         """As the JSON routes: the members' next requests carry the new permissions."""
         network_id = getattr(p.principal, "network_id", None)
         if network_id:
             evict_network(network_id)
-            self.dispatch("access_levels_changed", {"network_id": network_id})
+            self.dispatch("access_web_levels_changed", {"network_id": network_id})
 
     # --- members and invitations ------------------------------------------------------------
 
     @page("GET", "/web/admin", roles=ADMIN)
     def web_admin_members(self, p: Page) -> Response:
-        return self._members(p)
+        return self._adm_members(p)
 
-    def _members(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _adm_members(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                  values: dict[str, str] | None = None) -> Response:
         members = self.accounts.list_members(None, 200)["items"]
         levels = self.accounts.list_access_levels()["items"]
@@ -66,7 +66,7 @@ class WebAdminRoutes:
             self.accounts.invite_member(b["email"], b["first_name"], b["last_name"])
 
         return attempt(p, invite, lambda: p.redirect("/web/admin", flash="member_invited"),
-                       lambda s, e: self._members(p, s, e, values))
+                       lambda s, e: self._adm_members(p, s, e, values))
 
     @page("POST", "/web/admin/members/<member_id>/access-level", roles=ADMIN)
     def web_admin_assign_level(self, p: Page, member_id: str) -> Response:
@@ -74,48 +74,48 @@ class WebAdminRoutes:
 
         def assign() -> None:
             self.accounts.assign_access_level(member_id, level_id)
-            self._levels_changed(p)
+            self._adm_web_levels_changed(p)
 
         return attempt(p, assign, lambda: p.redirect("/web/admin", flash="level_assigned"),
-                       lambda s, e: self._members(p, s, e))
+                       lambda s, e: self._adm_members(p, s, e))
 
     # --- access levels ----------------------------------------------------------------------
 
     @page("GET", "/web/admin/access-levels", roles=ADMIN)
     def web_admin_levels(self, p: Page) -> Response:
-        return self._levels(p)
+        return self._adm_levels(p)
 
-    def _levels(self, p: Page, status: int = 200,
+    def _adm_levels(self, p: Page, status: int = 200,
                 errors: dict[str, str] | None = None) -> Response:
         levels = self.accounts.list_access_levels()["items"]
         vocabulary = self.accounts.permission_vocabulary()
         return p.render("admin/access_levels.html", status=status, levels=levels,
                         vocabulary=vocabulary, errors=errors or {})
 
-    def _level_body(self, p: Page) -> Any:
+    def _adm_level_body(self, p: Page) -> Any:
         return validated(AccessLevelIn, {"name": p.form.get("name", "").strip(),
                                          "permissions": p.form.getlist("permissions")})
 
     @page("POST", "/web/admin/access-levels", roles=ADMIN)
     def web_admin_level_create(self, p: Page) -> Response:
         def create() -> None:
-            b = self._level_body(p)
+            b = self._adm_level_body(p)
             self.accounts.create_access_level(b["name"], b["permissions"])
 
         return attempt(p, create, lambda: p.redirect("/web/admin/access-levels",
                                                      flash="level_saved"),
-                       lambda s, e: self._levels(p, s, e))
+                       lambda s, e: self._adm_levels(p, s, e))
 
     @page("POST", "/web/admin/access-levels/<level_id>", roles=ADMIN)
     def web_admin_level_update(self, p: Page, level_id: str) -> Response:
         def update() -> None:
-            b = self._level_body(p)
+            b = self._adm_level_body(p)
             self.accounts.update_access_level(level_id, b["name"], b["permissions"])
-            self._levels_changed(p)
+            self._adm_web_levels_changed(p)
 
         return attempt(p, update, lambda: p.redirect("/web/admin/access-levels",
                                                      flash="level_saved"),
-                       lambda s, e: self._levels(p, s, e))
+                       lambda s, e: self._adm_levels(p, s, e))
 
     @page("POST", "/web/admin/access-levels/<level_id>/delete", roles=ADMIN)
     def web_admin_level_delete(self, p: Page, level_id: str) -> Response:
@@ -123,19 +123,19 @@ class WebAdminRoutes:
 
         def delete() -> None:
             self.accounts.delete_access_level(level_id, replacement)
-            self._levels_changed(p)
+            self._adm_web_levels_changed(p)
 
         return attempt(p, delete, lambda: p.redirect("/web/admin/access-levels",
                                                      flash="level_deleted"),
-                       lambda s, e: self._levels(p, s, e))
+                       lambda s, e: self._adm_levels(p, s, e))
 
     # --- the pipeline -----------------------------------------------------------------------
 
     @page("GET", "/web/admin/pipeline", roles=ADMIN)
     def web_admin_pipeline(self, p: Page) -> Response:
-        return self._pipeline(p)
+        return self._adm_pipeline(p)
 
-    def _pipeline(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _adm_pipeline(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                   values: dict[str, str] | None = None) -> Response:
         pipeline = self.leads.office_get_pipeline()
         return p.render("admin/pipeline.html", status=status, pipeline=pipeline,
@@ -155,11 +155,11 @@ class WebAdminRoutes:
 
         return attempt(p, save, lambda: p.redirect("/web/admin/pipeline",
                                                    flash="pipeline_saved"),
-                       lambda s, e: self._pipeline(p, s, e, values))
+                       lambda s, e: self._adm_pipeline(p, s, e, values))
 
     # --- email templates --------------------------------------------------------------------
 
-    def _template_body(self, p: Page) -> dict[str, Any]:
+    def _adm_template_body(self, p: Page) -> dict[str, Any]:
         return {"name": p.form.get("name", "").strip(), "subject": p.form.get("subject", ""),
                 "body_text": p.form.get("body_text", ""),
                 "body_html": p.form.get("body_html", "") or None,
@@ -167,9 +167,9 @@ class WebAdminRoutes:
 
     @page("GET", "/web/admin/templates", roles=ADMIN)
     def web_admin_templates(self, p: Page) -> Response:
-        return self._templates(p)
+        return self._adm_templates(p)
 
-    def _templates(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _adm_templates(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                    values: dict[str, Any] | None = None) -> Response:
         templates = self.mailer.list_templates(None, 200)["items"]
         return p.render("admin/templates.html", status=status, templates=templates,
@@ -177,7 +177,7 @@ class WebAdminRoutes:
 
     @page("POST", "/web/admin/templates", roles=ADMIN)
     def web_admin_template_create(self, p: Page) -> Response:
-        values = self._template_body(p)
+        values = self._adm_template_body(p)
         created: dict[str, Any] = {}
 
         def create() -> None:
@@ -185,13 +185,13 @@ class WebAdminRoutes:
 
         return attempt(p, create, lambda: p.redirect(f"/web/admin/templates/{created['id']}",
                                                      flash="template_saved"),
-                       lambda s, e: self._templates(p, s, e, values))
+                       lambda s, e: self._adm_templates(p, s, e, values))
 
     @page("GET", "/web/admin/templates/<template_id>", roles=ADMIN)
     def web_admin_template(self, p: Page, template_id: str) -> Response:
-        return self._template(p, template_id)
+        return self._adm_template(p, template_id)
 
-    def _template(self, p: Page, template_id: str, status: int = 200,
+    def _adm_template(self, p: Page, template_id: str, status: int = 200,
                   errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                   preview: dict[str, Any] | None = None, lead_id: str = "") -> Response:
         template = self.mailer.get_template(template_id)  # another network's: the 404 page
@@ -201,11 +201,11 @@ class WebAdminRoutes:
 
     @page("POST", "/web/admin/templates/<template_id>", roles=ADMIN)
     def web_admin_template_update(self, p: Page, template_id: str) -> Response:
-        values = self._template_body(p)
+        values = self._adm_template_body(p)
         return attempt(
             p, lambda: self.mailer.update_template(template_id, validated(TemplateIn, values)),
             lambda: p.redirect(f"/web/admin/templates/{template_id}", flash="template_saved"),
-            lambda s, e: self._template(p, template_id, s, e, values))
+            lambda s, e: self._adm_template(p, template_id, s, e, values))
 
     @page("POST", "/web/admin/templates/<template_id>/preview", roles=ADMIN)
     def web_admin_template_preview(self, p: Page, template_id: str) -> Response:
@@ -214,22 +214,22 @@ class WebAdminRoutes:
             body = validated(PreviewIn, {"lead_id": lead_id or None})
             preview = self.mailer.preview_template(template_id, body.get("lead_id"))
         except Invalid as exc:
-            return self._template(p, template_id, 400, {"preview": exc.message}, lead_id=lead_id)
-        return self._template(p, template_id, preview=preview, lead_id=lead_id)
+            return self._adm_template(p, template_id, 400, {"preview": exc.message}, lead_id=lead_id)
+        return self._adm_template(p, template_id, preview=preview, lead_id=lead_id)
 
     @page("POST", "/web/admin/templates/<template_id>/delete", roles=ADMIN)
     def web_admin_template_delete(self, p: Page, template_id: str) -> Response:
         return attempt(p, lambda: self.mailer.delete_template(template_id),
                        lambda: p.redirect("/web/admin/templates", flash="template_deleted"),
-                       lambda s, e: self._template(p, template_id, s, e))
+                       lambda s, e: self._adm_template(p, template_id, s, e))
 
     # --- automations ------------------------------------------------------------------------
 
     @page("GET", "/web/admin/automations", roles=ADMIN)
     def web_admin_automations(self, p: Page) -> Response:
-        return self._automations(p)
+        return self._adm_automations(p)
 
-    def _automations(self, p: Page, status: int = 200,
+    def _adm_automations(self, p: Page, status: int = 200,
                      errors: dict[str, str] | None = None) -> Response:
         automations = self.mailer.list_automations(None, 200)["items"]
         templates = self.mailer.list_templates(None, 200)["items"]
@@ -239,7 +239,7 @@ class WebAdminRoutes:
                         templates=templates, names=names, pipeline=pipeline,
                         errors=errors or {})
 
-    def _automation_body(self, p: Page) -> Any:
+    def _adm_automation_body(self, p: Page) -> Any:
         return validated(AutomationIn, {"status": p.form.get("status", ""),
                                         "template_id": p.form.get("template_id", ""),
                                         "delay_hours": p.form.get("delay_hours", "") or 0,
@@ -247,30 +247,30 @@ class WebAdminRoutes:
 
     @page("POST", "/web/admin/automations", roles=ADMIN)
     def web_admin_automation_create(self, p: Page) -> Response:
-        return attempt(p, lambda: self.mailer.create_automation(self._automation_body(p)),
+        return attempt(p, lambda: self.mailer.create_automation(self._adm_automation_body(p)),
                        lambda: p.redirect("/web/admin/automations", flash="automation_saved"),
-                       lambda s, e: self._automations(p, s, e))
+                       lambda s, e: self._adm_automations(p, s, e))
 
     @page("POST", "/web/admin/automations/<automation_id>", roles=ADMIN)
     def web_admin_automation_update(self, p: Page, automation_id: str) -> Response:
         return attempt(p, lambda: self.mailer.update_automation(automation_id,
-                                                                self._automation_body(p)),
+                                                                self._adm_automation_body(p)),
                        lambda: p.redirect("/web/admin/automations", flash="automation_saved"),
-                       lambda s, e: self._automations(p, s, e))
+                       lambda s, e: self._adm_automations(p, s, e))
 
     @page("POST", "/web/admin/automations/<automation_id>/delete", roles=ADMIN)
     def web_admin_automation_delete(self, p: Page, automation_id: str) -> Response:
         return attempt(p, lambda: self.mailer.delete_automation(automation_id),
                        lambda: p.redirect("/web/admin/automations", flash="automation_deleted"),
-                       lambda s, e: self._automations(p, s, e))
+                       lambda s, e: self._adm_automations(p, s, e))
 
     # --- statistics models ------------------------------------------------------------------
 
     @page("GET", "/web/admin/stats", roles=ADMIN)
     def web_admin_stats(self, p: Page) -> Response:
-        return self._stats(p)
+        return self._adm_stats(p)
 
-    def _stats(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _adm_stats(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                values: dict[str, Any] | None = None) -> Response:
         models = self.accounts.list_stat_models(None, 200)["items"]
         return p.render("admin/stats.html", status=status, models=models,
@@ -293,13 +293,13 @@ class WebAdminRoutes:
 
         return attempt(p, create, lambda: p.redirect("/web/admin/stats",
                                                      flash="stat_model_saved"),
-                       lambda s, e: self._stats(p, s, e, values))
+                       lambda s, e: self._adm_stats(p, s, e, values))
 
     @page("POST", "/web/admin/stats/<model_id>/delete", roles=ADMIN)
     def web_admin_stat_delete(self, p: Page, model_id: str) -> Response:
         return attempt(p, lambda: self.accounts.delete_stat_model(model_id),
                        lambda: p.redirect("/web/admin/stats", flash="stat_model_deleted"),
-                       lambda s, e: self._stats(p, s, e))
+                       lambda s, e: self._adm_stats(p, s, e))
 
     @page("GET", "/web/admin/stats/<model_id>", roles=ADMIN)
     def web_admin_stat(self, p: Page, model_id: str) -> Response:
@@ -328,9 +328,9 @@ class WebAdminRoutes:
 
     @page("GET", "/web/admin/settings", roles=ADMIN)
     def web_admin_settings(self, p: Page) -> Response:
-        return self._settings(p)
+        return self._adm_settings(p)
 
-    def _settings(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _adm_settings(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                   values: dict[str, Any] | None = None) -> Response:
         network = self.accounts.get_network()
         return p.render("admin/settings.html", status=status, network=network,
@@ -349,4 +349,4 @@ class WebAdminRoutes:
 
         return attempt(p, save, lambda: p.redirect("/web/admin/settings",
                                                    flash="settings_saved"),
-                       lambda s, e: self._settings(p, s, e, values))
+                       lambda s, e: self._adm_settings(p, s, e, values))

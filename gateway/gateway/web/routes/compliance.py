@@ -33,7 +33,7 @@ COMPLIANCE = ("compliance",)
 PAGE_SIZE = 50
 
 
-def _iso(value: Any) -> str | None:
+def _cpl_iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -44,9 +44,9 @@ class WebComplianceRoutes:
 
     @page("GET", "/web/compliance", roles=COMPLIANCE)
     def web_compliance_requests(self, p: Page) -> Response:
-        return self._requests(p)
+        return self._cpl_requests(p)
 
-    def _requests(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _cpl_requests(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                   values: dict[str, str] | None = None) -> Response:
         wanted = p.http.args.get("status", "")
         q = validated(RequestsQuery, {"limit": PAGE_SIZE, **({"status": wanted} if wanted
@@ -76,13 +76,13 @@ class WebComplianceRoutes:
         return attempt(p, register,
                        lambda: p.redirect(f"/web/compliance/requests/{created['id']}",
                                           flash="request_registered"),
-                       lambda s, e: self._requests(p, s, e, values))
+                       lambda s, e: self._cpl_requests(p, s, e, values))
 
     @page("GET", "/web/compliance/requests/<request_id>", roles=COMPLIANCE)
     def web_compliance_request(self, p: Page, request_id: str) -> Response:
-        return self._request(p, request_id)
+        return self._cpl_request(p, request_id)
 
-    def _request(self, p: Page, request_id: str, status: int = 200,
+    def _cpl_request(self, p: Page, request_id: str, status: int = 200,
                  errors: dict[str, str] | None = None) -> Response:
         request = self.compliance.get_request(request_id)
         receipt = None
@@ -94,14 +94,14 @@ class WebComplianceRoutes:
         return p.render("compliance/request.html", status=status, request=request,
                         receipt=receipt, errors=errors or {})
 
-    def _request_action(self, p: Page, request_id: str, action: Any, flash: str) -> Response:
+    def _cpl_request_action(self, p: Page, request_id: str, action: Any, flash: str) -> Response:
         return attempt(p, action, lambda: p.redirect(f"/web/compliance/requests/{request_id}",
                                                      flash=flash),
-                       lambda s, e: self._request(p, request_id, s, e))
+                       lambda s, e: self._cpl_request(p, request_id, s, e))
 
     @page("POST", "/web/compliance/requests/<request_id>/process", roles=COMPLIANCE)
     def web_compliance_process(self, p: Page, request_id: str) -> Response:
-        return self._request_action(p, request_id,
+        return self._cpl_request_action(p, request_id,
                                     lambda: self.compliance.process_request(request_id),
                                     "request_processing")
 
@@ -111,7 +111,7 @@ class WebComplianceRoutes:
             b = validated(DenyIn, {"reason": p.form.get("reason", "").strip()})
             self.compliance.deny_request(request_id, b["reason"])
 
-        return self._request_action(p, request_id, deny, "request_updated")
+        return self._cpl_request_action(p, request_id, deny, "request_updated")
 
     @page("POST", "/web/compliance/requests/<request_id>/extensions", roles=COMPLIANCE)
     def web_compliance_extend(self, p: Page, request_id: str) -> Response:
@@ -120,15 +120,15 @@ class WebComplianceRoutes:
                                      "reason": p.form.get("reason", "").strip()})
             self.compliance.extend_request(request_id, b["months"], b["reason"])
 
-        return self._request_action(p, request_id, extend, "request_updated")
+        return self._cpl_request_action(p, request_id, extend, "request_updated")
 
     # --- breaches ---------------------------------------------------------------------------
 
     @page("GET", "/web/compliance/breaches", roles=COMPLIANCE)
     def web_compliance_breaches(self, p: Page) -> Response:
-        return self._breaches(p)
+        return self._cpl_breaches(p)
 
-    def _breaches(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _cpl_breaches(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                   values: dict[str, Any] | None = None) -> Response:
         breaches = self.compliance.list_breaches(None, PAGE_SIZE)["items"]
         return p.render("compliance/breaches.html", status=status, breaches=breaches,
@@ -156,8 +156,8 @@ class WebComplianceRoutes:
                 "data_categories": values["data_categories"], "services": values["services"],
                 "scope": scope, "likely_consequences": values["likely_consequences"],
                 "measures_taken": values["measures_taken"]})
-            s = dict(b["scope"], changed_from=_iso(b["scope"].get("changed_from")),
-                     changed_to=_iso(b["scope"].get("changed_to")))
+            s = dict(b["scope"], changed_from=_cpl_iso(b["scope"].get("changed_from")),
+                     changed_to=_cpl_iso(b["scope"].get("changed_to")))
             created.update(self.compliance.declare_breach(
                 b["nature"], b["detected_at"].isoformat(), b["data_categories"], b["services"],
                 s, b["likely_consequences"], b["measures_taken"]))
@@ -165,13 +165,13 @@ class WebComplianceRoutes:
         return attempt(p, declare,
                        lambda: p.redirect(f"/web/compliance/breaches/{created['id']}",
                                           flash="breach_declared"),
-                       lambda s, e: self._breaches(p, s, e, values))
+                       lambda s, e: self._cpl_breaches(p, s, e, values))
 
     @page("GET", "/web/compliance/breaches/<breach_id>", roles=COMPLIANCE)
     def web_compliance_breach(self, p: Page, breach_id: str) -> Response:
-        return self._breach(p, breach_id)
+        return self._cpl_breach(p, breach_id)
 
-    def _breach(self, p: Page, breach_id: str, status: int = 200,
+    def _cpl_breach(self, p: Page, breach_id: str, status: int = 200,
                 errors: dict[str, str] | None = None) -> Response:
         breach = self.compliance.get_breach(breach_id)
         controllers = self.compliance.breach_controllers(breach_id, None, 200)["items"]
@@ -192,11 +192,11 @@ class WebComplianceRoutes:
 
         return attempt(p, update, lambda: p.redirect(f"/web/compliance/breaches/{breach_id}",
                                                      flash="breach_updated"),
-                       lambda s, e: self._breach(p, breach_id, s, e))
+                       lambda s, e: self._cpl_breach(p, breach_id, s, e))
 
     @page("POST", "/web/compliance/breaches/<breach_id>/recount", roles=COMPLIANCE)
     def web_compliance_breach_recount(self, p: Page, breach_id: str) -> Response:
         return attempt(p, lambda: self.compliance.breach_recount(breach_id),
                        lambda: p.redirect(f"/web/compliance/breaches/{breach_id}",
                                           flash="breach_updated"),
-                       lambda s, e: self._breach(p, breach_id, s, e))
+                       lambda s, e: self._cpl_breach(p, breach_id, s, e))

@@ -35,9 +35,9 @@ class WebStaffRoutes:
 
     @page("GET", "/web/staff", roles=STAFF)
     def web_staff_payments(self, p: Page) -> Response:
-        return self._payments(p)
+        return self._stf_payments(p)
 
-    def _payments(self, p: Page, status: int = 200,
+    def _stf_payments(self, p: Page, status: int = 200,
                   errors: dict[str, str] | None = None) -> Response:
         wanted = p.http.args.get("status", "pending")
         q = validated(PaymentsQuery, {"status": wanted, "limit": PAGE_SIZE})
@@ -50,7 +50,7 @@ class WebStaffRoutes:
     def web_staff_validate(self, p: Page, payment_id: str) -> Response:
         return attempt(p, lambda: self.accounts.validate_payment(payment_id),
                        lambda: p.redirect("/web/staff", flash="payment_validated"),
-                       lambda s, e: self._payments(p, s, e))
+                       lambda s, e: self._stf_payments(p, s, e))
 
     @page("POST", "/web/staff/payments/<payment_id>/refunded", roles=STAFF)
     def web_staff_refunded(self, p: Page, payment_id: str) -> Response:
@@ -59,15 +59,15 @@ class WebStaffRoutes:
             self.accounts.mark_refunded(payment_id, b["reference"])
 
         return attempt(p, mark, lambda: p.redirect("/web/staff", flash="refund_recorded"),
-                       lambda s, e: self._payments(p, s, e))
+                       lambda s, e: self._stf_payments(p, s, e))
 
     # --- refund claims ----------------------------------------------------------------------
 
     @page("GET", "/web/staff/claims", roles=STAFF)
     def web_staff_claims(self, p: Page) -> Response:
-        return self._claims(p)
+        return self._stf_claims(p)
 
-    def _claims(self, p: Page, status: int = 200,
+    def _stf_claims(self, p: Page, status: int = 200,
                 errors: dict[str, str] | None = None) -> Response:
         wanted = p.http.args.get("status", "pending")
         q = validated(StaffClaimsQuery, {"status": wanted, "limit": PAGE_SIZE})
@@ -85,15 +85,15 @@ class WebStaffRoutes:
 
         return attempt(p, decide, lambda: p.redirect("/web/staff/claims",
                                                      flash="decision_recorded"),
-                       lambda s, e: self._claims(p, s, e))
+                       lambda s, e: self._stf_claims(p, s, e))
 
     # --- absences and force majeure ---------------------------------------------------------
 
     @page("GET", "/web/staff/absences", roles=STAFF)
     def web_staff_absences(self, p: Page) -> Response:
-        return self._absences(p)
+        return self._stf_absences(p)
 
-    def _absences(self, p: Page, status: int = 200,
+    def _stf_absences(self, p: Page, status: int = 200,
                   errors: dict[str, str] | None = None) -> Response:
         wanted = p.http.args.get("status", "pending")
         q = validated(StaffAbsencesQuery, {"status": wanted, "limit": PAGE_SIZE})
@@ -122,15 +122,15 @@ class WebStaffRoutes:
 
         return attempt(p, decide, lambda: p.redirect("/web/staff/absences",
                                                      flash="decision_recorded"),
-                       lambda s, e: self._absences(p, s, e))
+                       lambda s, e: self._stf_absences(p, s, e))
 
     # --- accounts ---------------------------------------------------------------------------
 
     @page("GET", "/web/staff/users", roles=STAFF)
     def web_staff_users(self, p: Page) -> Response:
-        return self._users(p)
+        return self._stf_users(p)
 
-    def _users(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
+    def _stf_users(self, p: Page, status: int = 200, errors: dict[str, str] | None = None,
                result: dict[str, Any] | None = None) -> Response:
         networks = self.accounts.list_networks(None, 200)["items"]
         return p.render("staff/users.html", status=status, networks=networks,
@@ -145,7 +145,7 @@ class WebStaffRoutes:
         handlers = {"suspend": self.accounts.suspend_user, "close": self.accounts.close_user,
                     "reactivate": self.accounts.reactivate_user}
         if action not in handlers or not user_id:
-            return self._users(p, 400, {"_top": p.gettext("Give an account id and an action.")})
+            return self._stf_users(p, 400, {"_top": p.gettext("Give an account id and an action.")})
         result: dict[str, Any] = {}
 
         def act() -> None:
@@ -153,5 +153,5 @@ class WebStaffRoutes:
             evict_user(user_id)
             self.dispatch("principal_changed", {"user_id": user_id})
 
-        return attempt(p, act, lambda: self._users(p, result=result),
-                       lambda s, e: self._users(p, s, e))
+        return attempt(p, act, lambda: self._stf_users(p, result=result),
+                       lambda s, e: self._stf_users(p, s, e))
