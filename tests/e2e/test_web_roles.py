@@ -107,7 +107,21 @@ def test_admin_pages_show_the_network_and_invite_a_member(admin_web: tuple[Brows
     network = admin.get("/api/network")
     assert network["open_countries"] == ["FR", "BE"] and network["announcement"] == "Réunion lundi"
     assert "Réunion lundi" in web.get("/web/admin/settings").text
+    web.post("/web/admin/settings", {"open_countries": "FR, BE", "announcement": ""})
+    assert admin.get("/api/network")["announcement"] is None  # an empty field clears it
 
+    statuses = pipeline["statuses"]
+    web.post("/web/admin/pipeline", {"statuses": "\n".join([*statuses, "relance"]),
+                                     "initial": pipeline["initial"],
+                                     "terminal": ", ".join(pipeline["terminal"]), "remap": ""})
+    assert admin.get("/api/network/pipeline")["statuses"] == [*statuses, "relance"]
+    refused = web.post("/web/admin/pipeline", {"statuses": "a\nb", "initial": "zzz",
+                                               "terminal": "", "remap": ""}, expect=None)
+    assert refused.status_code in (400, 409) and 'role="alert"' in refused.text
+    assert admin.get("/api/network/pipeline")["statuses"] == [*statuses, "relance"]
+
+    web.get("/web/admin/access-levels")
+    web.post("/web/admin/access-levels", [("name", "Lecture seule")])
     levels = web.get("/web/admin/access-levels").text
     assert all(escape(lv["name"]) in levels for lv in admin.get("/api/network/access-levels")["items"])
 
@@ -118,7 +132,17 @@ def test_admin_pages_show_the_network_and_invite_a_member(admin_web: tuple[Brows
     preview = web.post(f"/web/admin/templates/{templates[0]['id']}/preview", {"lead_id": ""},
                        expect=200)
     assert 'id="preview-subject"' in preview.text
+    made = web.post("/web/admin/templates", {"name": "Relance web", "subject": "Bonjour",
+                                             "body_text": "Bonjour {{ lead.first_name }}",
+                                             "body_html": "", "locale": "fr"})
+    template_id = made.headers["Location"].rsplit("/", 1)[1]
+    assert admin.get(f"/api/network/email-templates/{template_id}")["name"] == "Relance web"
     web.get("/web/admin/automations")
+    web.post("/web/admin/automations", {"status": "relance", "template_id": template_id,
+                                        "delay_hours": "2", "enabled": "1"})
+    automations = admin.get("/api/network/automations")["items"]
+    assert [(a["status"], a["delay_hours"]) for a in automations
+            if a["template_id"] == template_id] == [("relance", 2)]
 
     model = admin.post("/api/network/stat-models", {"name": "Leads par statut",
                                                     "metric": "leads_received",
@@ -214,5 +238,30 @@ def test_compliance_register_and_process_an_erasure_request(base_url: str, staff
     bad = web.post("/web/compliance/requests", {"kind": "erasure", "email": subject,
                                                 "received_at": "yesterday"}, expect=400)
     assert 'class="field-error"' in bad.text or 'class="error"' in bad.text
-    web.get("/web/compliance/breaches")
     web.get("/web/staff", expect=403)
+
+
+def test_compliance_declare_a_breach_and_follow_it(base_url: str, staff: Api,
+                                                   make_network: Any) -> None:
+    _, admin = make_network()
+    admin_id = admin.get("/api/me")["id"]
+    email = f"dpo-{uuid.uuid4().hex[:8]}@suivi.test"
+    staff.post("/api/staff/users", {"email": email, "password": COMPLIANCE_PASSWORD,
+                                    "role": "compliance"}, expect=201)
+    body = Api(base_url).post("/api/auth/login", {"email": email,
+                                                  "password": COMPLIANCE_PASSWORD}, expect=200)
+    factor = enrol_totp(Api(base_url, body["token"]))
+    web = Browser(base_url).login(email, COMPLIANCE_PASSWORD, totp_secret=factor.secret)
+    web.get("/web/compliance/breaches")
+    done = web.post("/web/compliance/breaches", [
+        ("nature", "Export envoyé au mauvais destinataire"), ("detected_at", "2026-12-01T09:30"),
+        ("data_categories", "identity"), ("data_categories", "email"), ("services", "leads"),
+        ("scope_kind", "users"), ("scope_ids", admin_id), ("changed_from", ""),
+        ("changed_to", ""), ("likely_consequences", "Sollicitations indésirables"),
+        ("measures_taken", "Destinataire contacté, fichier supprimé")])
+    where = done.headers["Location"]
+    assert where.startswith("/web/compliance/breaches/")
+    page = web.get(where).text
+    assert "Export envoyé au mauvais destinataire" in page
+    assert 'id="countdown"' in page and 'id="progress"' in page
+    assert where in web.get("/web/compliance/breaches").text

@@ -344,7 +344,7 @@ class WebAdminRoutes:
         def save() -> None:
             b = validated(NetworkSettingsIn, {
                 "open_countries": [c.upper() for c in lines(values["open_countries"])],
-                "announcement": values["announcement"].strip() or None})
+                "announcement": values["announcement"].strip()})  # empty: cleared
             self.accounts.update_network_settings(b.get("open_countries"), b.get("announcement"))
 
         return attempt(p, save, lambda: p.redirect("/web/admin/settings",
