@@ -193,6 +193,12 @@ def test_staff_validate_a_payment_and_change_an_account_status(
     web.get("/web/staff/claims")
     web.get("/web/staff/absences")
     web.get("/web/staff/absences?status=approved")
+    unknown = str(uuid.uuid4())  # the decisions reach their RPCs: an unknown id is the 404 page
+    web.post(f"/web/staff/claims/{unknown}/decision", {"approve": "0", "comment": "non"},
+             expect=404)
+    web.post(f"/web/staff/absences/{unknown}/decision", {"approve": "0", "comment": "non"},
+             expect=404)
+    web.get(f"/web/staff/absences/{unknown}/proof", expect=404)
 
     member, member_api = invite_member(admin, MEMBER_PASSWORD)
     web.get("/web/staff/users")
