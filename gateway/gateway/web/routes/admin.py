@@ -37,12 +37,12 @@ class WebAdminRoutes:
     plans: Any
     dispatch: Any
 
-    def _adm_web_levels_changed(self, p: Page) -> None:
+    def _adm_levels_changed(self, p: Page) -> None:
         """As the JSON routes: the members' next requests carry the new permissions."""
         network_id = getattr(p.principal, "network_id", None)
         if network_id:
             evict_network(network_id)
-            self.dispatch("access_web_levels_changed", {"network_id": network_id})
+            self.dispatch("access_levels_changed", {"network_id": network_id})
 
     # --- members and invitations ------------------------------------------------------------
 
@@ -74,7 +74,7 @@ class WebAdminRoutes:
 
         def assign() -> None:
             self.accounts.assign_access_level(member_id, level_id)
-            self._adm_web_levels_changed(p)
+            self._adm_levels_changed(p)
 
         return attempt(p, assign, lambda: p.redirect("/web/admin", flash="level_assigned"),
                        lambda s, e: self._adm_members(p, s, e))
@@ -111,7 +111,7 @@ class WebAdminRoutes:
         def update() -> None:
             b = self._adm_level_body(p)
             self.accounts.update_access_level(level_id, b["name"], b["permissions"])
-            self._adm_web_levels_changed(p)
+            self._adm_levels_changed(p)
 
         return attempt(p, update, lambda: p.redirect("/web/admin/access-levels",
                                                      flash="level_saved"),
@@ -123,7 +123,7 @@ class WebAdminRoutes:
 
         def delete() -> None:
             self.accounts.delete_access_level(level_id, replacement)
-            self._adm_web_levels_changed(p)
+            self._adm_levels_changed(p)
 
         return attempt(p, delete, lambda: p.redirect("/web/admin/access-levels",
                                                      flash="level_deleted"),
