@@ -26,8 +26,11 @@ from gateway.routes.stats import StatsRoutes
 from gateway.sites.boutique_routes import BoutiqueRoutes
 from gateway.sites.routes import SiteRoutes
 from gateway.web.routes.account import WebAccountRoutes
+from gateway.web.routes.admin import WebAdminRoutes
+from gateway.web.routes.compliance import WebComplianceRoutes
 from gateway.web.routes.office import WebOfficeRoutes
 from gateway.web.routes.session import WebSessionRoutes
+from gateway.web.routes.staff import WebStaffRoutes
 from suivi_common import devclock
 from suivi_common.auth import CurrentPrincipal
 from suivi_common.broadcast import EventDispatcher
@@ -38,7 +41,8 @@ class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoute
                      PlansRoutes, LeadsRoutes, OfficeRoutes, StaffRoutes, ComplianceRoutes,
                      PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes,
                      AccountSecurityRoutes, MfaRoutes, StatsRoutes, SiteAdminRoutes, SiteRoutes,
-                     BoutiqueRoutes, WebSessionRoutes, WebAccountRoutes, WebOfficeRoutes):
+                     BoutiqueRoutes, WebSessionRoutes, WebAccountRoutes, WebOfficeRoutes,
+                     WebAdminRoutes, WebStaffRoutes, WebComplianceRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 
