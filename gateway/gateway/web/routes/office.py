@@ -20,6 +20,8 @@ from suivi_common.errors import Invalid, SuiviError
 
 MEMBER = ("user", "admin")
 PAGE_SIZE = 25
+#: Where ``/web/`` sends the roles that have no distributor dashboard.
+ROLE_HOME = {"staff": "/web/staff", "compliance": "/web/compliance"}
 PHONE_LIKE = re.compile(r"^\+?[\d .()-]{6,}$")
 
 
@@ -46,7 +48,9 @@ class WebOfficeRoutes:
 
     @page("GET", "/web/")
     def web_dashboard(self, p: Page) -> Response:
-        if p.principal.role not in MEMBER:  # staff and compliance: their account page
+        if p.principal.role in ROLE_HOME:  # staff and compliance: their own first page
+            return p.redirect(ROLE_HOME[p.principal.role])
+        if p.principal.role not in MEMBER:
             return p.redirect("/web/account")
         network = self.accounts.get_network()
         # the list's "today" is not live (plans asks leads only for one plan's view):
