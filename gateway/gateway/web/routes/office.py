@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
-from gateway.schemas.office import LeadListQuery, NoteIn, StatusIn
-from gateway.web.http import Page, form_errors, page, validated
+from gateway.schemas.office import ExportQuery, LeadListQuery, NoteIn, StatusIn
+from gateway.web.http import Page, form_errors, not_found, page, validated
 from suivi_common.errors import Invalid, SuiviError
 
 MEMBER = ("user", "admin")
@@ -43,6 +43,7 @@ class WebOfficeRoutes:
     accounts: Any
     plans: Any
     leads: Any
+    export_file: Any  # from gateway.routes.office.OfficeRoutes (GatewayService has both)
 
     # --- dashboard ------------------------------------------------------------------------
 
@@ -87,8 +88,26 @@ class WebOfficeRoutes:
         if result.get("next_cursor"):
             next_url = "/web/office?" + urlencode({k: v for k, v in {
                 "status": status, "q": q, "cursor": result["next_cursor"]}.items() if v})
+        export_query = urlencode({k: v for k, v in {"status": status, "q": q}.items() if v})
         return p.render("office.html", leads=result["items"], next_url=next_url,
-                        pipeline=pipeline, status_filter=status, q=q, errors={})
+                        pipeline=pipeline, status_filter=status, q=q, errors={},
+                        export_query=f"?{export_query}" if export_query else "")
+
+    # --- export ---------------------------------------------------------------------------
+
+    @page("GET", "/web/office/export.<fmt>", roles=MEMBER)
+    def web_export(self, p: Page, fmt: str) -> Response:
+        """The list's filters as a file: the API route's own stream (``export_file``), so
+        the same bytes, the same one-export-at-a-time rule (a 429 is a readable page), and
+        the column headings in the page's language."""
+        if fmt not in ("xlsx", "csv"):
+            raise not_found()
+        args = p.http.args
+        query = {k: v for k, v in {"status": args.get("status", ""),
+                                   **search_filters(args.get("q", ""))}.items() if v}
+        params = validated(ExportQuery, {**query, "lang": p.lang})
+        filters = {k: v for k, v in params.items() if k != "lang"}
+        return self.export_file(filters, fmt, params["lang"])
 
     # --- one lead -------------------------------------------------------------------------
 
