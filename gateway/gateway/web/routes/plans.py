@@ -27,6 +27,7 @@ from suivi_common.errors import Invalid, SuiviError
 MEMBER = ("user", "admin")
 PAGE_SIZE = 25
 #: The payment methods of ``PlanCreateIn``, with their labels for the catalogue.
+QUOTE_FIELDS = ("records", "tier", "country")
 METHODS = {"card": N_("Card"), "transfer": N_("Bank transfer"), "cheque": N_("Cheque")}
 
 FLASH.update({
@@ -43,6 +44,16 @@ def quote_fields(p: Page) -> dict[str, Any]:
         records = int(records)
     return {"records": records, "tier": source.get("tier", "").strip(),
             "country": source.get("country", "").strip().upper()}
+
+
+def shown_errors(exc: Invalid) -> dict[str, str]:
+    """A refused quote's messages: beside the form's fields, and at the top for any other
+    (the page shows no field of that name)."""
+    errors = form_errors(exc)
+    others = [m for k, m in errors.items() if k not in QUOTE_FIELDS]
+    if others or not errors:
+        errors["_top"] = " ".join(others) or exc.message
+    return errors
 
 
 class WebPlansRoutes:
@@ -77,7 +88,7 @@ class WebPlansRoutes:
             body = validated(QuoteIn, values)
             quote = self.plans.quote(body["records"], body["tier"], body["country"])
         except Invalid as exc:
-            return self._plans_page(p, 400, form_errors(exc) or {"_top": exc.message}, values)
+            return self._plans_page(p, 400, shown_errors(exc), values)
         except SuiviError as exc:
             if exc.status in (401, 404):
                 raise
