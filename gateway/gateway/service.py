@@ -29,6 +29,8 @@ from gateway.web.routes.account import WebAccountRoutes
 from gateway.web.routes.admin import WebAdminRoutes
 from gateway.web.routes.compliance import WebComplianceRoutes
 from gateway.web.routes.office import WebOfficeRoutes
+from gateway.web.routes.password import WebPasswordRoutes
+from gateway.web.routes.plans import WebPlansRoutes
 from gateway.web.routes.session import WebSessionRoutes
 from gateway.web.routes.staff import WebStaffRoutes
 from suivi_common import devclock
@@ -42,7 +44,8 @@ class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoute
                      PlatformRoutes, MailerGoogleRoutes, MailerRoutes, DocumentRoutes,
                      AccountSecurityRoutes, MfaRoutes, StatsRoutes, SiteAdminRoutes, SiteRoutes,
                      BoutiqueRoutes, WebSessionRoutes, WebAccountRoutes, WebOfficeRoutes,
-                     WebAdminRoutes, WebStaffRoutes, WebComplianceRoutes):
+                     WebAdminRoutes, WebStaffRoutes, WebComplianceRoutes, WebPasswordRoutes,
+                     WebPlansRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

@@ -189,6 +189,57 @@ def not_yours(page: Any, base_url: str, data: dict[str, Any]) -> None:
         assert "Page introuvable" in page.inner_text("h1")
 
 
+def admin(page: Any, base_url: str, data: dict[str, Any]) -> None:
+    invitee = data["invitee_email"]
+    with browser_step(page, "the admin logs in and keeps the dashboard, with a link to the administration"):
+        page.goto(f"{base_url}/web/")
+        login(page, data["admin_email"], data["admin_password"])
+        page.wait_for_url(f"{base_url}/web/")
+        page.click("#admin-link")
+        page.wait_for_url(f"{base_url}/web/admin")
+        assert page.locator("nav.subnav a").count() >= 5
+        shot(page, "admin-members")
+
+    with browser_step(page, "invite a member with the keyboard alone"):
+        page.focus("#invite-form #email")
+        page.keyboard.type(invitee)
+        page.keyboard.press("Tab")
+        page.keyboard.type("Chloé")
+        page.keyboard.press("Tab")
+        page.keyboard.type("Petit")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".flash")
+        assert "Invitation envoyée." in page.inner_text(".flash")
+        assert invitee in page.inner_text("main")
+
+    with browser_step(page, "a wrong address is refused beside its field"):
+        page.fill("#invite-form #email", "pas-une-adresse")
+        page.fill("#invite-form #first_name", "A")
+        page.fill("#invite-form #last_name", "B")
+        page.evaluate("() => document.querySelector('#invite-form #email').type = 'text'")
+        page.click("#invite-form button[type=submit]")
+        page.wait_for_selector("#invite-form .field-error")
+
+    with browser_step(page, "the plans page: the price follows the typing"):
+        page.click("nav >> text=Forfaits")
+        page.wait_for_url(f"{base_url}/web/plans")
+        page.fill("#records", "60")
+        page.wait_for_selector("#quote-total")
+        assert page.inner_text("#quote-total") == data["quote_total"]
+        assert page.inner_text("#quote-daily") == str(data["quote_daily"])
+        shot(page, "plans")
+        page.click("#quote-form button[type=submit]")
+        page.wait_for_selector("#buy-form")
+        page.select_option("#payment_method", "transfer")
+        page.click("#buy-form button[type=submit]")
+        page.wait_for_selector("#cancel-form")
+        assert page.inner_text("#plan-status") == "pending_payment"
+        shot(page, "plan")
+        page.click("#cancel-form button")
+        page.wait_for_selector(".flash")
+        assert page.inner_text("#plan-status") == "cancelled"
+
+
 JOURNEYS: dict[str, Callable[[Any, str, dict[str, Any]], None]] = {
     "distributor": distributor, "csrf": csrf, "script_as_text": script_as_text,
-    "not_yours": not_yours}
+    "not_yours": not_yours, "admin": admin}

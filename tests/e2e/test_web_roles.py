@@ -224,6 +224,7 @@ def test_compliance_register_and_process_an_erasure_request(base_url: str, staff
     web = Browser(base_url).login(email, COMPLIANCE_PASSWORD, totp_secret=factor.secret)
     assert 'href="/web/compliance"' in web.get("/web/account").text
 
+    assert web.get("/web/", expect=303).headers["Location"] == "/web/compliance"
     web.get("/web/compliance")
     subject = f"subject-{uuid.uuid4().hex[:8]}@example.org"
     done = web.post("/web/compliance/requests", {"kind": "erasure", "email": subject,
@@ -271,3 +272,150 @@ def test_compliance_declare_a_breach_and_follow_it(base_url: str, staff: Api,
     assert "Export envoyé au mauvais destinataire" in page
     assert 'id="countdown"' in page and 'id="progress"' in page
     assert where in web.get("/web/compliance/breaches").text
+
+
+# --- issue 15, second part: each role's first page, passwords, plans, export -------------
+
+def test_each_role_lands_on_its_own_first_page(base_url: str, make_network: Any,
+                                               invite_member: Any) -> None:
+    _, admin = make_network()
+    staff = Browser(base_url).login(*DEV_STAFF)
+    assert staff.get("/web/", expect=303).headers["Location"] == "/web/staff"
+    admin_web = Browser(base_url).login(admin.email, ADMIN_PASSWORD)
+    home = admin_web.get("/web/").text
+    assert 'id="admin-link"' in home and 'href="/web/admin"' in home  # admins keep the dashboard
+    _, member = invite_member(admin, MEMBER_PASSWORD)
+    member_home = Browser(base_url).login(member.email, MEMBER_PASSWORD).get("/web/").text
+    assert 'id="admin-link"' not in member_home and 'href="/web/plans"' in member_home
+    assert ".subnav" in Browser(base_url).get("/web/static/web.css").text
+
+
+def test_an_invitation_link_and_a_forgotten_password_through_the_web(
+        base_url: str, make_network: Any, mailbox: Any, moved_clock: Any) -> None:
+    _, admin = make_network()
+    email = f"web-invitee-{uuid.uuid4().hex[:8]}@example.org"
+    admin.post("/api/network/members", {"email": email, "first_name": "Inès",
+                                        "last_name": "Roux"}, expect=201)
+    token = mailbox.set_password_token(email)
+    web = Browser(base_url)
+    # the emailed link (PUBLIC_URL/set-password?token=...) leads to the web office's page
+    forwarded = web.get(f"/set-password?token={token}", expect=303).headers["Location"]
+    assert forwarded == f"/web/set-password?token={token}"
+    form = web.get(forwarded).text
+    assert 'id="set-password-form"' in form and f'value="{token}"' in form
+    differ = web.post("/web/set-password", {"token": token, "password": MEMBER_PASSWORD,
+                                            "password_again": "something-else"}, expect=400)
+    assert 'id="password_again-error"' in differ.text
+    weak = web.post("/web/set-password", {"token": token, "password": "password",
+                                          "password_again": "password"}, expect=400)
+    assert 'id="password-error"' in weak.text
+    done = web.post("/web/set-password", {"token": token, "password": MEMBER_PASSWORD,
+                                          "password_again": MEMBER_PASSWORD})
+    assert done.headers["Location"] == "/web/login"
+    Api(base_url).login(email, MEMBER_PASSWORD)  # the invitee's account is active
+    used = web.post("/web/set-password", {"token": token, "password": ADMIN_PASSWORD,
+                                          "password_again": ADMIN_PASSWORD}, expect=400)
+    assert 'role="alert"' in used.text and 'href="/web/forgot-password"' in used.text
+
+    assert 'href="/web/forgot-password"' in web.get("/web/login").text
+    assert 'id="forgot-form"' in web.get("/web/forgot-password").text
+    moved_clock.forward(120)  # past the one-link-a-minute bound (the invitation was one)
+    known = web.post("/web/forgot-password", {"email": email})
+    unknown = web.post("/web/forgot-password", {"email": f"nobody-{uuid.uuid4().hex}@example.org"})
+    assert known.headers["Location"] == unknown.headers["Location"] == "/web/login"
+    assert known.cookies.get("suivi_flash") == unknown.cookies.get("suivi_flash")  # same answer
+    bad = web.post("/web/forgot-password", {"email": "not-an-address"}, expect=400)
+    assert 'id="email-error"' in bad.text
+
+    reset = mailbox.set_password_token(email, "Réinitialisation")
+    assert reset != token
+    new_password = "Other-Quiet-Harbour-31"
+    web.get(f"/web/set-password?token={reset}")
+    web.post("/web/set-password", {"token": reset, "password": new_password,
+                                   "password_again": new_password})
+    Browser(base_url).login(email, new_password)
+    assert Api(base_url).call("POST", "/api/auth/login", {"email": email,
+                                                          "password": MEMBER_PASSWORD})[0] == 401
+
+
+def test_a_distributor_quotes_buys_and_withdraws_a_plan(base_url: str, make_network: Any,
+                                                        invite_member: Any) -> None:
+    _, admin = make_network(countries=["FR"], subscribe="monthly")
+    web = Browser(base_url).login(admin.email, ADMIN_PASSWORD)
+    listing = web.get("/web/plans").text
+    assert 'id="quote-form"' in listing and '<option value="FR"' in listing
+    assert 'src="/web/static/plans.js"' in listing
+    assert "quote.json" in web.get("/web/static/plans.js").text
+
+    order = {"records": 60, "tier": "standard", "country": "FR"}
+    api_quote = admin.post("/api/plans/quote", order, expect=200)
+    shown = web.post("/web/plans/quote", {"records": "60", "tier": "standard", "country": "fr"},
+                     expect=200).text
+    assert f'{api_quote["total_cents"] / 100:.2f} €' in shown
+    assert f'<dd id="quote-daily">{api_quote["daily_quota"]}</dd>' in shown
+    assert 'id="buy-form"' in shown
+    live = web.s.get(base_url + "/web/plans/quote.json",
+                     params={"records": "60", "tier": "standard", "country": "FR"}, timeout=30)
+    assert live.status_code == 200 and live.json()["quote"] == api_quote
+    refused = web.s.get(base_url + "/web/plans/quote.json",
+                        params={"records": "lots", "tier": "standard", "country": "FR"},
+                        timeout=30)
+    assert refused.status_code == 400 and refused.json()["error"]
+    bad = web.post("/web/plans/quote", {"records": "lots", "tier": "standard", "country": "FR"},
+                   expect=400)
+    assert 'id="records-error"' in bad.text
+    closed = web.post("/web/plans/quote", {"records": "60", "tier": "standard", "country": "DE"},
+                      expect=None)
+    assert closed.status_code >= 400  # a country the network has not opened
+    assert 'id="country-error"' in closed.text or 'role="alert"' in closed.text
+
+    bought = web.post("/web/plans", {**{k: str(v) for k, v in order.items()},
+                                     "payment_method": "transfer"}, expect=201)
+    plans = admin.get("/api/plans")["items"]
+    assert len(plans) == 1 and plans[0]["status"] == "pending_payment"
+    plan_id = plans[0]["id"]
+    assert 'id="plan-status">pending_payment' in bought.text and 'id="cancel-form"' in bought.text
+    assert f"/web/plans/{plan_id}" in web.get("/web/plans").text
+
+    _, member = invite_member(admin, MEMBER_PASSWORD)
+    Browser(base_url).login(member.email, MEMBER_PASSWORD).get(f"/web/plans/{plan_id}",
+                                                               expect=404)
+
+    web.get(f"/web/plans/{plan_id}")
+    done = web.post(f"/web/plans/{plan_id}/cancel", {})
+    assert done.headers["Location"] == f"/web/plans/{plan_id}"
+    assert admin.get(f"/api/plans/{plan_id}")["status"] == "cancelled"
+    again = web.post(f"/web/plans/{plan_id}/cancel", {}, expect=409)
+    assert 'role="alert"' in again.text
+
+
+def test_the_office_list_exports_the_api_files_with_the_cookie(base_url: str,
+                                                               make_network: Any) -> None:
+    _, admin = make_network(countries=["FR"], subscribe="monthly")
+    tag = uuid.uuid4().hex[:8]
+    admin.post("/api/leads", {"first_name": "Sophie", "last_name": "Marchand", "country": "FR",
+                              "email": f"sophie.{tag}@exemple.fr", "city": "Rennes",
+                              "postal_code": "35000", "source_url": "https://salon.example",
+                              "consent_at": "2026-12-01T10:00:00+00:00"}, expect=201)
+    web = Browser(base_url).login(admin.email, ADMIN_PASSWORD)
+    office = web.get("/web/office?q=Rennes").text
+    assert 'href="/web/office/export.csv?q=Rennes"' in office
+    assert 'href="/web/office/export.xlsx?q=Rennes"' in office
+
+    csv_web = web.get("/web/office/export.csv?q=Rennes")
+    csv_api = admin.http.get(base_url + "/api/leads/export.csv",
+                             params={"city": "Rennes", "lang": "fr"},
+                             headers={"Authorization": f"Bearer {admin.token}"}, timeout=60)
+    assert csv_api.status_code == 200
+    assert csv_web.content == csv_api.content and f"sophie.{tag}@exemple.fr" in csv_web.text
+    assert csv_web.headers["Content-Type"].startswith("text/csv")
+    assert re.fullmatch(r'attachment; filename="prospects-\d{8}-\d{4}\.csv"',
+                        csv_web.headers["Content-Disposition"])  # the page's language: fr
+    assert csv_web.headers["X-Export-Rows"] == "1"
+    assert web.get("/web/office/export.csv?q=Lyon").headers["X-Export-Rows"] == "0"
+
+    xlsx = web.get("/web/office/export.xlsx")
+    assert xlsx.content[:2] == b"PK" and xlsx.headers["X-Export-Rows"] == "1"
+    web.get("/web/office/export.pdf", expect=404)
+    anonymous = Browser(base_url).get("/web/office/export.csv", expect=303)
+    assert anonymous.headers["Location"].startswith("/web/login?next=/web/office/export.csv")

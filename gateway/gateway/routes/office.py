@@ -102,8 +102,13 @@ class OfficeRoutes:
         return self._export(req, "csv")
 
     def _export(self, req: Req, fmt: str) -> Response:
+        return self.export_file(_filters(req.query), fmt, req.query["lang"])
+
+    def export_file(self, filters: dict[str, Any], fmt: str, lang: str) -> Response:
+        """The export's streamed answer; the web office's export link answers it too, so
+        the browser gets the very bytes of the API route."""
         leads = self.leads_export  # the worker's client, still valid while the body streams
-        job = leads.office_export_start(_filters(req.query), fmt, req.query["lang"])
+        job = leads.office_export_start(filters, fmt, lang)
 
         def pieces() -> Iterator[bytes]:
             for n in range(job["chunks"]):

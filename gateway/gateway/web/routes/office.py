@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
-from gateway.schemas.office import LeadListQuery, NoteIn, StatusIn
-from gateway.web.http import Page, form_errors, page, validated
+from gateway.schemas.office import ExportQuery, LeadListQuery, NoteIn, StatusIn
+from gateway.web.http import Page, form_errors, not_found, page, validated
 from suivi_common.errors import Invalid, SuiviError
 
 MEMBER = ("user", "admin")
 PAGE_SIZE = 25
+#: Where ``/web/`` sends the roles that have no distributor dashboard.
+ROLE_HOME = {"staff": "/web/staff", "compliance": "/web/compliance"}
 PHONE_LIKE = re.compile(r"^\+?[\d .()-]{6,}$")
 
 
@@ -41,12 +43,15 @@ class WebOfficeRoutes:
     accounts: Any
     plans: Any
     leads: Any
+    export_file: Any  # from gateway.routes.office.OfficeRoutes (GatewayService has both)
 
     # --- dashboard ------------------------------------------------------------------------
 
     @page("GET", "/web/")
     def web_dashboard(self, p: Page) -> Response:
-        if p.principal.role not in MEMBER:  # staff and compliance: their account page
+        if p.principal.role in ROLE_HOME:  # staff and compliance: their own first page
+            return p.redirect(ROLE_HOME[p.principal.role])
+        if p.principal.role not in MEMBER:
             return p.redirect("/web/account")
         network = self.accounts.get_network()
         # the list's "today" is not live (plans asks leads only for one plan's view):
@@ -83,8 +88,26 @@ class WebOfficeRoutes:
         if result.get("next_cursor"):
             next_url = "/web/office?" + urlencode({k: v for k, v in {
                 "status": status, "q": q, "cursor": result["next_cursor"]}.items() if v})
+        export_query = urlencode({k: v for k, v in {"status": status, "q": q}.items() if v})
         return p.render("office.html", leads=result["items"], next_url=next_url,
-                        pipeline=pipeline, status_filter=status, q=q, errors={})
+                        pipeline=pipeline, status_filter=status, q=q, errors={},
+                        export_query=f"?{export_query}" if export_query else "")
+
+    # --- export ---------------------------------------------------------------------------
+
+    @page("GET", "/web/office/export.<fmt>", roles=MEMBER)
+    def web_export(self, p: Page, fmt: str) -> Response:
+        """The list's filters as a file: the API route's own stream (``export_file``), so
+        the same bytes, the same one-export-at-a-time rule (a 429 is a readable page), and
+        the column headings in the page's language."""
+        if fmt not in ("xlsx", "csv"):
+            raise not_found()
+        args = p.http.args
+        query = {k: v for k, v in {"status": args.get("status", ""),
+                                   **search_filters(args.get("q", ""))}.items() if v}
+        params = validated(ExportQuery, {**query, "lang": p.lang})
+        filters = {k: v for k, v in params.items() if k != "lang"}
+        return self.export_file(filters, fmt, params["lang"])
 
     # --- one lead -------------------------------------------------------------------------
 
