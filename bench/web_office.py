@@ -30,8 +30,14 @@ import requests
 from sqlalchemy import create_engine, text
 
 from bench.office import COLUMNS, _items
-from bench.web_common import (MEMBER_PASSWORD, Network, against_echo, cookie_header,
-                              network_platform, web_session)
+from bench.web_common import (
+    MEMBER_PASSWORD,
+    Network,
+    against_echo,
+    cookie_header,
+    network_platform,
+    web_session,
+)
 from leads import office_testing as testing
 
 LEADS = int(os.environ.get("BENCH_WEB_LEADS", "100000"))
