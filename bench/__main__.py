@@ -19,6 +19,10 @@ OPTIONAL = [
     ("compliance_retention", "bench.compliance_retention", "run"),
     ("compliance_breach", "bench.compliance_breach", "run"),
     ("compliance_erasure", "bench.compliance_erasure", "run"),
+    ("site_page", "bench.sites", "run_page"),
+    ("site_form", "bench.sites", "run_form"),
+    ("web_office", "bench.web_office", "run"),
+    ("page_weight", "bench.page_weight", "run"),
 ]
 
 

@@ -83,9 +83,10 @@ def _items(owner_leads: int, rng: random.Random, offset: int) -> list[tuple[Any,
 
 def _copy(rows: list[dict[str, Any]]) -> None:
     with psycopg.connect(URL.replace("+psycopg", "")) as conn:
-        with conn.cursor().copy(f"COPY office_leads ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        columns = [c for c in COLUMNS if c in rows[0]]  # bulk_rows' (others: defaults)
+        with conn.cursor().copy(f"COPY office_leads ({', '.join(columns)}) FROM STDIN") as copy:
             for r in rows:
-                copy.write_row([r[c] for c in COLUMNS])
+                copy.write_row([r[c] for c in columns])
 
 
 def seed() -> dict[str, Any]:
