@@ -379,6 +379,7 @@ def main(argv: list[str]) -> int:
         platform.start()
         env = platform.env()
         print(f"\nSuivi is up: {platform.url}  (OpenAPI: {platform.url}/openapi.json)")
+        print(f"  web office:  {platform.url}/web/  (the same logins; `make demo` adds a network)")
         print(f"  staff login: {env['SUIVI_STAFF_EMAIL']} / {env['SUIVI_STAFF_PASSWORD']}")
         print(f"  mail sink:   smtp://127.0.0.1:{platform.smtp_port} -> {platform.var_dir / 'mail'}")
         print(f"  card fake:   http://127.0.0.1:{platform.card_port}")
