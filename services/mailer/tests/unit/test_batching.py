@@ -28,7 +28,6 @@ def test_members_arriving_together_share_one_run_and_each_gets_its_outcome() -> 
 
     def run(batch: list[int]) -> list[int]:
         runs.append(list(batch))
-        eventlet.sleep(0.01)  # the batch's round trips
         return [item * 10 for item in batch]
 
     groups: GroupCommit[int, int] = GroupCommit(max_size=50, linger=0.05)
@@ -64,12 +63,12 @@ def test_a_leader_killed_mid_batch_releases_its_members() -> None:
 
     def slow(batch: list[int]) -> list[int]:
         started.send(None)
-        eventlet.sleep(10)
+        eventlet.event.Event().wait()  # a send that never ends, until the leader is killed
         return batch
 
     groups: GroupCommit[int, int] = GroupCommit(max_size=10, linger=0.02)
+    # green threads start in the order they are spawned: the first leads, the second follows
     leader = eventlet.spawn(groups.submit, 1, slow)
-    eventlet.sleep(0)
     follower = eventlet.spawn(groups.submit, 2, slow)
     started.wait()
     leader.kill()
@@ -80,10 +79,8 @@ def test_a_leader_killed_mid_batch_releases_its_members() -> None:
 def test_a_leader_killed_while_it_waits_for_members_releases_them() -> None:
     groups: GroupCommit[int, int] = GroupCommit(max_size=10, linger=5.0)
     leader = eventlet.spawn(groups.submit, 1, lambda batch: batch)
-    eventlet.sleep(0)
     follower = eventlet.spawn(groups.submit, 2, lambda batch: batch)
-    eventlet.sleep(0.01)
-    leader.kill()
+    eventlet.spawn(leader.kill)  # runs third: the leader lingers, the follower has joined
     with eventlet.Timeout(2), pytest.raises(ServiceUnavailable):
         follower.wait()
     groups.linger = 0.0
