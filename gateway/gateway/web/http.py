@@ -257,11 +257,12 @@ def set_session(p: Page, token: str, expires_at: str | None) -> None:
 
 
 def page(method: str, path: str, *, auth: bool = True, roles: tuple[str, ...] = (),
-         terms_gate: bool = True) -> Callable[..., Any]:
+         terms_gate: bool = True, max_body: int | None = None) -> Callable[..., Any]:
     """Declare an HTML page. Handlers get ``(self, page, **path)`` and return a Response
     (``page.render`` or ``page.redirect``). ``auth``: a session is required (else the login
     page, and back); ``terms_gate``: members must have accepted the current terms (else the
-    terms page, and back); ``roles`` narrows further. Every POST is CSRF-checked first."""
+    terms page, and back); ``roles`` narrows further; ``max_body``: a larger body than the
+    API's default (a file upload). Every POST is CSRF-checked first."""
 
     def decorate(fn: Callable[..., Any]) -> Any:
         @functools.wraps(fn)
@@ -303,7 +304,7 @@ def page(method: str, path: str, *, auth: bool = True, roles: tuple[str, ...] = 
                                                       "support:") + f" {error_id}")
             return _finish(p, response, not csrf_cookie)
 
-        return ApiEndpoint.decorator(method, path)(route)
+        return ApiEndpoint.decorator(method, path, max_body=max_body)(route)
 
     return decorate
 
