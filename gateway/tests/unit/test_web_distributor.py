@@ -240,6 +240,14 @@ def test_a_planned_absence_concerns_every_plan(svc: Service) -> None:
                                                        None, None))
 
 
+def test_an_absence_from_another_users_plan_page_is_a_404(svc: Service) -> None:
+    response = call(svc, Service.web_plan_absence, "POST", "/web/plans/p9/absences",
+                    {"kind": "planned", "start_date": "2026-12-10", "end_date": "2026-12-11"},
+                    plan_id="p9")
+    assert response.status_code == 404
+    assert [c[0] for c in svc.plans.calls] == ["get_plan"]  # nothing was recorded
+
+
 def test_the_subscription_page_orders_by_card_with_the_providers_link(svc: Service) -> None:
     page = call(svc, Service.web_subscription, path="/web/subscription")
     assert page.status_code == 200 and 'id="subscribe-form"' in text(page)

@@ -323,6 +323,7 @@ class WebPlansRoutes(WebSubscriptionRoutes):
 
     @page("POST", "/web/plans/<plan_id>/absences", roles=MEMBER, max_body=PROOF_MAX_BODY)
     def web_plan_absence(self, p: Page, plan_id: str) -> Response:
+        self.plans.get_plan(plan_id)  # a planned absence names no plan: this page's is checked
         values = absence_fields(p, plan_id)
         created: dict[str, Any] = {}
 
