@@ -243,3 +243,8 @@ def admin(page: Any, base_url: str, data: dict[str, Any]) -> None:
 JOURNEYS: dict[str, Callable[[Any, str, dict[str, Any]], None]] = {
     "distributor": distributor, "csrf": csrf, "script_as_text": script_as_text,
     "not_yours": not_yours, "admin": admin}
+
+# journeys of their own modules, registered here (``driver`` runs any of JOURNEYS)
+from tests.browser.journeys_lead import lead  # noqa: E402
+
+JOURNEYS["lead"] = lead
