@@ -269,3 +269,27 @@ def test_statistics_show_the_apis_chart_as_an_image_and_its_csv(stats_office: Of
     assert csv.mimetype == "text/csv" and b"2026-W48" in csv.get_data()
     assert call(stats_office, "GET", "/web/office/stats/m1", "web_stat", query="from=hier",
                 model_id="m1").status_code == 400
+
+
+def test_a_post_without_its_csrf_token_is_refused_before_any_call() -> None:
+    office = Office()
+    request = Request(EnvironBuilder(
+        method="POST", path="/web/office/documents", base_url="http://127.0.0.1:8000/",
+        headers={"Cookie": f"{web.CSRF_COOKIE}={CSRF}"},
+        data={"file": (io.BytesIO(b"%PDF-1.4\n"), "devis.pdf")}).get_environ())
+    response = Office.web_document_upload(office, request)
+    assert response.status_code == 403 and office.leads.calls == []
+    request = Request(EnvironBuilder(
+        method="POST", path="/web/office/bulk-delete", base_url="http://127.0.0.1:8000/",
+        headers={"Cookie": f"{web.CSRF_COOKIE}={CSRF}"}, data={"city": "Quimper"}).get_environ())
+    assert Office.web_bulk_delete(office, request).status_code == 403
+    assert "office_bulk_delete" not in office.leads.names()
+
+
+def test_the_pager_macro_links_the_next_and_the_first_page() -> None:
+    template = web.env.from_string(
+        '{% from "macros.html" import pager with context %}{{ pager(n, f, "Pages") }}')
+    text = template.render(_=str, n="/web/office?cursor=a&b", f="/web/office")
+    assert 'href="/web/office?cursor=a&amp;b" rel="next"' in text
+    assert 'href="/web/office" class="button" rel="first"' in text
+    assert template.render(_=str, n=None, f=None).strip() == ""

@@ -231,7 +231,7 @@ class WebOfficeRoutes(WebDocumentRoutes, WebStatsRoutes):
                 result = self.leads.office_list_leads(filters, params["sort"], None, PAGE_SIZE)
                 leads, more = result["items"], bool(result.get("next_cursor"))
         except Invalid as exc:
-            errors.update(refused(p, exc, "_top", LIST_FILTERS))
+            errors.update(refused(p, exc, "_top"))
             status = 400
         return p.render("bulk_delete.html", status=status, f=raw, leads=leads, more=more,
                         errors=errors, back=f"/web/office?{urlencode(raw)}")
@@ -247,7 +247,7 @@ class WebOfficeRoutes(WebDocumentRoutes, WebStatsRoutes):
             if exc.status in (401, 404):
                 raise
             return self._office_bulk_page(p, raw, exc.status,
-                                          refused(p, exc, "_top", LIST_FILTERS))
+                                          refused(p, exc, "_top"))
         return p.redirect("/web/office", flash="bulk_deleted", deleted=result["deleted"],
                           kept=result["kept"])
 
