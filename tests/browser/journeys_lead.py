@@ -1,7 +1,7 @@
 """A distributor works one lead in the browser (``test_lead_journey``): edits it (a refused
 address shown beside its field, then a keyboard-only edit), moves it along the pipeline
 with a note, meets the refund claim's refusal, links Gmail at the fake Google, emails the
-lead and sees the email sent through Gmail, keeps a work document and downloads it back,
+lead and sees the email sent through Gmail, keeps a work document and downloads it back, deletes another,
 views a statistics model's chart and its CSV, and deletes stale leads after a
 confirmation. axe-core checks every page it screenshots (``shot``).
 
@@ -131,6 +131,17 @@ def lead(page: Any, base_url: str, data: dict[str, Any]) -> None:
         assert Path(download.value.path()).read_bytes() == PDF
         assert download.value.suggested_filename == "devis Lefèvre.pdf"
         shot(page, "documents")
+
+    with browser_step(page, "delete a document"):
+        page.set_input_files("#file", files=[{"name": "brouillon.txt", "mimeType": "text/plain",
+                                              "buffer": "à jeter\n".encode()}])
+        page.click("#upload")
+        page.wait_for_selector("a.document-link >> text=brouillon.txt")
+        page.click("button[aria-label='Supprimer brouillon.txt']")
+        page.wait_for_selector(".flash")
+        assert "Document supprimé." in page.inner_text(".flash")
+        assert page.locator("a.document-link", has_text="brouillon.txt").count() == 0
+        assert page.locator("a.document-link").count() == 1
 
     with browser_step(page, "statistics: the model's chart and its CSV"):
         page.click("nav.subnav >> text=Statistiques")
