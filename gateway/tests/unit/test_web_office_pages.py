@@ -293,3 +293,12 @@ def test_the_pager_macro_links_the_next_and_the_first_page() -> None:
     assert 'href="/web/office?cursor=a&amp;b" rel="next"' in text
     assert 'href="/web/office" class="button" rel="first"' in text
     assert template.render(_=str, n=None, f=None).strip() == ""
+
+
+def test_the_stale_lead_reminders_link_opens_the_filtered_list() -> None:
+    office = Office()
+    to = call(office, "GET", "/leads", "web_stale_link", query="inactive_since=2026-06-01")
+    assert (to.status_code, to.headers["Location"]) == (
+        303, "/web/office?inactive_since=2026-06-01")
+    odd = call(office, "GET", "/leads", "web_stale_link", query="inactive_since=//evil")
+    assert odd.headers["Location"] == "/web/office"

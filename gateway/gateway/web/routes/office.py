@@ -50,6 +50,7 @@ EMAILS_PAGE = 20
 #: Where ``/web/`` sends the roles that have no distributor dashboard.
 ROLE_HOME = {"staff": "/web/staff", "compliance": "/web/compliance"}
 PHONE_LIKE = re.compile(r"^\+?[\d .()-]{6,}$")
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: The list's filters, as ``LeadFilterQuery`` names them (the page's query string is the
 #: API's). Hook for lead kinds (issue 15: "kind"): once ``LeadFilterQuery`` has ``kind``,
 #: add it here and return the kinds from ``_office_kinds``; office.html shows the select.
@@ -210,6 +211,14 @@ class WebOfficeRoutes(WebDocumentRoutes, WebStatsRoutes):
         return p.render("office.html", leads=result["items"], next_url=next_url,
                         first_url=f"/web/office?{query}" if cursor else None, errors={},
                         export_query=f"?{query}" if query else "", **context)
+
+    @page("GET", "/leads", auth=False)
+    def web_stale_link(self, p: Page) -> Response:
+        """The stale-lead reminder's link (``{PUBLIC_URL}/leads?inactive_since=YYYY-MM-DD``):
+        on to the office list with that filter, where the stale leads can be deleted."""
+        day = p.http.args.get("inactive_since", "").strip()
+        query = f"?{urlencode({'inactive_since': day})}" if ISO_DAY.fullmatch(day) else ""
+        return p.redirect(f"/web/office{query}")
 
     # --- bulk delete ----------------------------------------------------------------------
 
