@@ -247,3 +247,7 @@ JOURNEYS: dict[str, Callable[[Any, str, dict[str, Any]], None]] = {
 from tests.browser.journeys_plans import PLANS_JOURNEYS  # noqa: E402  (the plans' journeys)
 
 JOURNEYS.update(PLANS_JOURNEYS)
+# journeys of their own modules, registered here (``driver`` runs any of JOURNEYS)
+from tests.browser.journeys_lead import lead  # noqa: E402
+
+JOURNEYS["lead"] = lead

@@ -89,25 +89,39 @@ class StatsRoutes:
          response=StatFiguresOut, tags=("stats",),
          summary="A model's figures: JSON series, ?format=csv or ?format=svg (a chart)")
     def stat_figures(self, req: Req, model_id: str) -> Any:
+        figures = self.stat_series(model_id, req.query.get("from_"), req.query.get("to"))
+        fmt = req.query["format"]
+        if fmt in ("csv", "svg"):
+            return self.stat_file(figures, fmt)
+        return {"model": figures["model"],
+                "scope": "network" if figures["whole_network"] else "member",
+                "from": figures["first"].isoformat(), "to": figures["last"].isoformat(),
+                "series": figures["series"]}
+
+    def stat_series(self, model_id: str, first_day: date | None,
+                    last_day: date | None) -> dict[str, Any]:
+        """A model's figures as the caller may see them: ``{model, first, last, series,
+        whole_network}`` (the web office's statistics page reads them here too)."""
         scope = self.accounts.stat_scope(model_id)
         model = scope["model"]
-        first, last = stats.period(req.query.get("from_"), req.query.get("to"),
-                                   model["window_days"], clock.today())
+        first, last = stats.period(first_day, last_day, model["window_days"], clock.today())
         owner = getattr(self, stats.OWNER[model["metric"]])
         rows = owner.stat_counts(model["metric"], model["grouping"], first.isoformat(),
                                  last.isoformat(), scope["split"])
         series = shape(rows, model["metric"], model["grouping"], first, last,
                        scope["split"], scope["whole_network"])
-        fmt = req.query["format"]
+        return {"model": model, "first": first, "last": last, "series": series,
+                "whole_network": scope["whole_network"]}
+
+    def stat_file(self, figures: dict[str, Any], fmt: str) -> Response:
+        """``stat_series``' figures as the CSV file or the SVG chart of the API route."""
         if fmt == "csv":
-            return Response(charts.to_csv(series), status=200,
+            return Response(charts.to_csv(figures["series"]), status=200,
                             content_type="text/csv; charset=utf-8", headers={
                                 "Content-Disposition": 'attachment; filename="stats.csv"'})
-        if fmt == "svg":
-            title = f"{model['name']} ({first.isoformat()} .. {last.isoformat()})"
-            return Response(charts.to_svg(title, series), status=200,
-                            content_type="image/svg+xml",
-                            headers={"Content-Security-Policy": "default-src 'none'; "
-                                     "style-src 'unsafe-inline'"})
-        return {"model": model, "scope": "network" if scope["whole_network"] else "member",
-                "from": first.isoformat(), "to": last.isoformat(), "series": series}
+        model, first, last = figures["model"], figures["first"], figures["last"]
+        title = f"{model['name']} ({first.isoformat()} .. {last.isoformat()})"
+        return Response(charts.to_svg(title, figures["series"]), status=200,
+                        content_type="image/svg+xml",
+                        headers={"Content-Security-Policy": "default-src 'none'; "
+                                 "style-src 'unsafe-inline'"})

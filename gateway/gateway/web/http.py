@@ -35,12 +35,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from marshmallow import Schema, ValidationError
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.exceptions import RpcTimeout, UnknownService
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from gateway.client_ip import client_ip, parse_trusted_proxies
 from gateway.http import ApiEndpoint, schema
 from gateway.web.i18n import LANGS, lang_of, translations
-from suivi_common.errors import Forbidden, Invalid, NotFound, SuiviError, Unauthorized
+from suivi_common.errors import Forbidden, Invalid, NotFound, SuiviError, TooLarge, Unauthorized
 from suivi_common.settings import setting
 
 log = logging.getLogger("gateway.web")
@@ -231,7 +232,8 @@ def _finish(p: Page, response: Response, csrf_is_new: bool) -> Response:
     for name, value, options in p.new_cookies:
         response.set_cookie(name, value, path=COOKIE_PATH, httponly=True, samesite="Lax",
                             secure=secure, **options)
-    response.headers["Content-Security-Policy"] = CSP
+    if "Content-Security-Policy" not in response.headers:  # a file's own (stricter) stays
+        response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     # not the API's no-referrer: with it a browser sends "Origin: null" with every form,
     # and the CSRF check could not tell our forms from another site's
@@ -261,8 +263,9 @@ def page(method: str, path: str, *, auth: bool = True, roles: tuple[str, ...] = 
     """Declare an HTML page. Handlers get ``(self, page, **path)`` and return a Response
     (``page.render`` or ``page.redirect``). ``auth``: a session is required (else the login
     page, and back); ``terms_gate``: members must have accepted the current terms (else the
-    terms page, and back); ``roles`` narrows further; ``max_body``: a larger body than the
-    API's default (a file upload). Every POST is CSRF-checked first."""
+    terms page, and back); ``roles`` narrows further. Every POST is CSRF-checked first.
+    ``max_body``: a larger bound than ``MAX_BODY_BYTES`` (an upload form); a body cut at
+    the bound while it is read is a readable 413 page."""
 
     def decorate(fn: Callable[..., Any]) -> Any:
         @functools.wraps(fn)
@@ -280,6 +283,9 @@ def page(method: str, path: str, *, auth: bool = True, roles: tuple[str, ...] = 
                         request.cookies.get(SESSION_COOKIE) or None, roles=roles,
                         terms_gate=terms_gate)
                 response = fn(self, p, **path_values)
+            except RequestEntityTooLarge:
+                response = error_page(p, TooLarge("The form is too large.",
+                                                  code="form_too_large"), 413)
             except Unauthorized:
                 response = login_redirect(p, back)
             except Forbidden as exc:
