@@ -84,6 +84,9 @@ def test_staff_validate_a_payment_and_decide_a_claim(journey: Any, base_url: str
         "closure_end": (today + timedelta(days=61)).isoformat(),
         "terms_version": f"staff-{tag}"})
 
+    member = Api(base_url).login(member_email, MEMBER_PASSWORD)  # suspended: sessions ended
+    for api in (admin, member):  # the journey published new terms
+        api.post("/api/terms/accept", {"version": f"staff-{tag}"})
     assert admin.get(f"/api/payments/{payment['payment']['id']}")["status"] == "validated"
     assert member.get("/api/refund-claims")["items"][0]["status"] == "approved"
     closures = staff.get("/api/staff/sales-closures")["items"]
@@ -99,6 +102,11 @@ def test_compliance_runs_an_erasure_and_declares_a_breach(journey: Any, base_url
                                                          mailbox: Mailbox) -> None:
     tag = uuid.uuid4().hex[:8]
     staff, admin, _, _ = _network(base_url, mailbox, tag)
+    subscribe_by_card(admin, "annual")  # an office holding a lead: a controller to notify
+    admin.post("/api/leads", {"first_name": "Claire", "last_name": "Dumont", "country": "BE",
+                              "city": "Namur", "email": f"claire.{tag}@exemple.be",
+                              "postal_code": "5000", "source_url": "https://salon.example",
+                              "consent_at": datetime.now(UTC).isoformat()}, expect=201)
     email = f"dpo-{tag}@suivi.test"
     staff.post("/api/staff/users", {"email": email, "password": COMPLIANCE_PASSWORD,
                                     "role": "compliance"}, expect=201)
