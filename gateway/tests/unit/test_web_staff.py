@@ -20,7 +20,12 @@ from gateway.schemas.plans import ClosureIn
 from gateway.web import http as web
 from gateway.web.http import validated
 from gateway.web.i18n import translations
-from gateway.web.routes.compliance import WebComplianceRoutes, change_body, progress_percent
+from gateway.web.routes.compliance import (
+    WebComplianceRoutes,
+    change_body,
+    notices_total,
+    progress_percent,
+)
 from gateway.web.routes.staff import (
     STATUS_LABELS,
     WebStaffRoutes,
@@ -94,6 +99,7 @@ def test_progress_is_a_bounded_percentage() -> None:
     assert progress_percent(0, 0) == 100  # nothing to send: done
     assert progress_percent(9, 4) == 100 and progress_percent(-1, 4) == 0
     assert progress_percent(None, "x") == 0
+    assert notices_total({"sent": 1, "failed": 2, "requested": 3}) == 6
 
 
 def test_the_statuses_read_in_french() -> None:
@@ -148,7 +154,7 @@ BREACH = {"id": "b1", "stage": "initial", "nature": "Fuite <b>", "detected_at": 
                         "deadline_at": "2026-12-06T10:00:00+00:00"},
           "progress": {"controllers": 4, "persons": 10, "records": 12, "answered": 1,
                        "authority_approved": 1, "subjects_approved": 0,
-                       "notices": {"sent": 3, "failed": 0, "requested": 4}},
+                       "notices": {"sent": 3, "failed": 0, "requested": 1}},
           "updates": []}
 
 
@@ -173,6 +179,11 @@ def services() -> dict[str, Fake]:
             "list_dead_letters": [],
         }),
         "leads": Fake({
+            "refund_claims_staff": {"items": [{"id": "cl1", "reason": "fake_record",
+                                               "status": "pending", "created_at": NOW,
+                                               "user_id": "u1", "plan_id": "p1",
+                                               "comment": "<x>", "checks": {"names": "odd"},
+                                               "lead": {"email": "a@b.example"}}]},
             "stock_levels": {"items": [{"country": "FR", "tier": "premium", "available": 5,
                                         "demand_today": 2, "short": False}]},
             "list_capture_sites": [{"id": "s1", "name": "Site <x>", "url": "https://a.example",
@@ -188,6 +199,13 @@ def services() -> dict[str, Fake]:
             "replay_dead_letter": {"id": "d1", "replayed": True},
         }),
         "plans": Fake({
+            "staff_list_absences": {"items": [{"id": "a1", "kind": "force_majeure",
+                                               "status": "approved", "start_date": "2026-12-01",
+                                               "end_date": "2026-12-05", "user_id": "u1",
+                                               "plan_id": None, "reason": "<x>",
+                                               "details": None, "proof": None,
+                                               "decided_on": "2026-12-02",
+                                               "staff_comment": None}]},
             "forecast": {"from_date": "2026-12-03", "days": 14, "total": 30, "active_plans": 2,
                          "items": [{"date": "2026-12-03", "country": "FR", "tier": "premium",
                                     "records": 30}], "per_day": []},
@@ -202,6 +220,7 @@ def services() -> dict[str, Fake]:
         "compliance": Fake({
             "list_dead_letters": [],
             "get_breach": BREACH,
+            "list_breaches": {"items": [BREACH]},
             "breach_controllers": {"items": []},
             "subprocessor_registry": {"items": [{"id": "sp-1", "name": "Hébergeur A",
                                                  "contact": "c", "activity": "a",
@@ -272,6 +291,8 @@ def call(routes: Routes, handler: Any, req: Request, **path: str) -> tuple[int, 
 
 STAFF_PAGES = [
     ("/web/staff", WebStaffRoutes.web_staff_payments),
+    ("/web/staff/claims", WebStaffRoutes.web_staff_claims),
+    ("/web/staff/absences?status=approved", WebStaffRoutes.web_staff_absences),
     ("/web/staff/stock", WebStaffRoutes.web_staff_stock),
     ("/web/staff/capture-sites", WebStaffRoutes.web_staff_sites),
     ("/web/staff/users?q=ann@example.org", WebStaffRoutes.web_staff_users),
@@ -279,6 +300,7 @@ STAFF_PAGES = [
     ("/web/staff/dead-letters", WebStaffRoutes.web_staff_dead_letters),
 ]
 COMPLIANCE_PAGES = [
+    ("/web/compliance/breaches", WebComplianceRoutes.web_compliance_breaches, {}),
     ("/web/compliance/breaches/b1", WebComplianceRoutes.web_compliance_breach, {"breach_id": "b1"}),
     ("/web/compliance/subprocessors", WebComplianceRoutes.web_compliance_subprocessors, {}),
     ("/web/compliance/subprocessors/changes/ch1", WebComplianceRoutes.web_compliance_objections,
@@ -426,6 +448,7 @@ def test_the_breach_page_shows_the_countdown_and_the_fan_out() -> None:
     assert '<progress id="deadline-used" max="100" value="50">' in html
     assert '<progress id="notices-sent" max="100" value="75">' in html
     assert "36 h 0 min" in html
+    assert "3 / 4 (75 %)" in html  # requested: still on their way
 
 
 def test_a_broken_chain_is_shown_as_an_alert() -> None:

@@ -60,6 +60,12 @@ def change_body(form: Any) -> dict[str, Any]:
     return body
 
 
+def notices_total(notices: dict[str, Any]) -> int:
+    """Every notice of a breach: the counts are by status (``requested`` ones are still
+    on their way)."""
+    return sum(int(notices.get(k) or 0) for k in ("requested", "sent", "failed"))
+
+
 def progress_percent(done: Any, total: Any) -> int:
     """How far a fan-out is, 0 to 100 (nothing to do counts as done)."""
     try:
@@ -170,6 +176,7 @@ class WebComplianceRoutes:
                   values: dict[str, Any] | None = None) -> Response:
         breaches = self.compliance.list_breaches(None, PAGE_SIZE)["items"]
         return p.render("compliance/breaches.html", status=status, breaches=breaches,
+                        notices_total=notices_total,
                         categories=DATA_CATEGORIES, services=BREACH_SERVICES,
                         errors=errors or {}, values=values or {})
 
@@ -219,7 +226,8 @@ class WebComplianceRoutes:
                         controllers=controllers, hours=remaining // 3600,
                         minutes=remaining % 3600 // 60, errors=errors or {},
                         elapsed_percent=100 - progress_percent(remaining, 72 * 3600),
-                        sent_percent=progress_percent(notices["sent"], notices["requested"]))
+                        notices_total=notices_total(notices),
+                        sent_percent=progress_percent(notices["sent"], notices_total(notices)))
 
     @page("POST", "/web/compliance/breaches/<breach_id>/updates", roles=COMPLIANCE)
     def web_compliance_breach_update(self, p: Page, breach_id: str) -> Response:
