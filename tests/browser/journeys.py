@@ -251,3 +251,6 @@ JOURNEYS.update(PLANS_JOURNEYS)
 from tests.browser.journeys_lead import lead  # noqa: E402
 
 JOURNEYS["lead"] = lead
+from tests.browser.journeys_staff import STAFF_JOURNEYS  # noqa: E402  (after the shared helpers)
+
+JOURNEYS.update(STAFF_JOURNEYS)

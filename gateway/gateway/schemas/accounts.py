@@ -262,6 +262,35 @@ class StaffUserOut(Schema):
     role = Text()
 
 
+class UserSearchQuery(Schema):
+    q = Text(required=True, validate=validate.Length(min=1, max=320),
+             metadata={"description": "An exact email (no partial match: emails are stored "
+                                      "encrypted) or an account id"})
+
+
+class UserFoundOut(Schema):
+    id = Text()
+    role = Text()
+    network_id = Text(allow_none=True)
+    status = Text()
+    email = Text()
+    first_name = Text(allow_none=True)
+    last_name = Text(allow_none=True)
+    created_at = Text()
+    status_changed_at = Text(allow_none=True)
+
+
+class TermsQuery(Schema):
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TermsVersionOut(Schema):
+    version = Text()
+    published_at = Text()
+    characters = fields.Int()
+    current = fields.Bool()
+
+
 class UserStatusOut(Schema):
     id = Text()
     status = Text()

@@ -163,6 +163,10 @@ class AccountsService(PlatformService):
     def publish_terms(self, version: str, text: str) -> dict[str, Any]:
         return terms.publish_terms(self.ctx, version, text)
 
+    @rpc_api
+    def list_terms(self, limit: int = 50) -> dict[str, Any]:
+        return terms.list_terms(self.ctx, limit)
+
     # --- networks, members, access levels ----------------------------------------------
     @rpc_api
     def create_network(self, name: str, admin: dict[str, Any]) -> dict[str, Any]:
@@ -385,6 +389,10 @@ class AccountsService(PlatformService):
     @rpc_api
     def reactivate_user(self, user_id: str) -> dict[str, Any]:
         return staff.reactivate_user(self.ctx, user_id)
+
+    @rpc_api
+    def find_users(self, query: str) -> dict[str, Any]:
+        return staff.find_users(self.ctx, query)
 
     @rpc_api
     def reset_second_factor(self, user_id: str, current_password: str, code: str | None,
