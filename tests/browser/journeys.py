@@ -243,3 +243,7 @@ def admin(page: Any, base_url: str, data: dict[str, Any]) -> None:
 JOURNEYS: dict[str, Callable[[Any, str, dict[str, Any]], None]] = {
     "distributor": distributor, "csrf": csrf, "script_as_text": script_as_text,
     "not_yours": not_yours, "admin": admin}
+
+from tests.browser import journeys_site  # noqa: E402  (its journeys join the registry)
+
+JOURNEYS.update(journeys_site.JOURNEYS)
