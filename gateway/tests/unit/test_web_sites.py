@@ -196,7 +196,7 @@ def post_forms_have_csrf(html: str) -> None:
 
 def test_every_form_of_the_new_pages_carries_its_csrf_and_content_is_escaped() -> None:
     html = rendered("admin/site_page.html", sp=SAMPLE_PAGE, names={"u1": "Bruno Durand"},
-                    blocks={}, block_types=site_editor.BLOCK_TYPES)
+                    blocks={}, block_types=site_editor.BLOCK_TYPES, field_keys=set())
     post_forms_have_csrf(html)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "&lt;b&gt;Bonjour&lt;/b&gt;" in html

@@ -182,9 +182,11 @@ class WebSiteEditorRoutes:
         names = {m["id"]: " ".join(x for x in (m.get("first_name"), m.get("last_name")) if x)
                  or m.get("email", "") for m in self.accounts.list_members(None, 200)["items"]}
         blocks = {b["id"]: b for b in site_page["blocks"]}
+        # a form whose fields carry their messages shows no second one above them
+        field_keys = {k.split(".", 1)[0] for k in (errors or {}) if "." in k}
         return p.render("admin/site_page.html", status=status, sp=site_page, names=names,
                         blocks=blocks, block_types=BLOCK_TYPES, errors=errors or {},
-                        typed=typed or {})
+                        typed=typed or {}, field_keys=field_keys)
 
     def _sit_save(self, site_page: dict[str, Any], blocks: list[dict[str, Any]],
                   title: str | None = None) -> None:
