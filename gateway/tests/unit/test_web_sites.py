@@ -221,3 +221,68 @@ def test_every_form_of_the_new_pages_carries_its_csrf_and_content_is_escaped() -
     assert 'href="/s/bruno-1/"' in editor and 'href="/b/bruno-1/"' in editor
     assert "<p>Texte</p>" in editor  # sanitised by accounts: shown as markup
     assert "Bruno &lt;b&gt;" in editor
+
+
+class _Principal:
+    role, user_id, network_id = "admin", "admin-1", "net-1"
+
+
+class _Auth:
+    def require_token(self, token: str | None, **_: Any) -> tuple[Any, str]:
+        return _Principal(), token or ""
+
+
+class _Accounts:
+    def __init__(self, allowed: bool) -> None:
+        self.allowed = allowed
+        self.opened: list[str] = []
+
+    def as_service(self) -> _Accounts:
+        return self
+
+    def get_member(self, member_id: str) -> dict[str, Any]:
+        return {"id": member_id}
+
+    def admin_can_view(self, admin_id: str, member_id: str) -> bool:
+        return self.allowed
+
+    def member_office(self, member_id: str) -> dict[str, Any]:
+        self.opened.append(member_id)
+        return {"member": {"id": member_id, "first_name": "Bruno", "last_name": "Durand",
+                           "email": "b@example.org", "status": "active"},
+                "phone": None, "address": None, "subscription": None}
+
+
+class _Leads:
+    def office_member_leads(self, member_id: str, *_: Any) -> dict[str, Any]:
+        return {"items": [{"id": "l1", "first_name": "Camille", "last_name": "<b>Lefèvre</b>",
+                           "status": "new", "city": "Paris", "origin": "site",
+                           "created_at": "2027-01-01T10:00:00+00:00"}],
+                "next_cursor": "c2"}
+
+
+def member_office_page(allowed: bool) -> tuple[Any, _Accounts]:
+    from gateway.routes.members import MemberOfficeRoutes
+    from gateway.web.routes.admin import WebAdminRoutes
+
+    class Service(WebAdminRoutes, MemberOfficeRoutes):
+        pass
+
+    service = Service()
+    accounts = _Accounts(allowed)
+    service.auth, service.accounts, service.leads = _Auth(), accounts, _Leads()  # type: ignore
+    request = Request(EnvironBuilder(method="GET", path="/web/admin/members/m1/office",
+                                     headers={"Cookie": "suivi_session=tok"}).get_environ())
+    return service.web_admin_member_office(request, member_id="m1"), accounts
+
+
+def test_a_members_office_is_shown_read_only_while_they_allow_it() -> None:
+    shown, accounts = member_office_page(allowed=True)
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and accounts.opened == ["m1"]
+    assert "&lt;b&gt;Lefèvre&lt;/b&gt;" in html and "cursor=c2" in html
+    main = html.split('<main id="main">', 1)[1]
+    assert 'method="post"' not in main  # read-only
+    refused, accounts = member_office_page(allowed=False)
+    assert refused.status_code == 403 and accounts.opened == []
+    assert "Camille" not in refused.get_data(as_text=True)
