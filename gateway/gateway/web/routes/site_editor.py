@@ -377,12 +377,13 @@ class WebSiteEditorRoutes:
         for pg in mine["pages"]:
             # as the visitors' page shows it (accounts' own answer for the public page):
             # the member's coordinates as their settings allow, or the office closed
+            public: dict[str, Any] = {}
             try:
-                public = self.accounts.as_service().public_site(mine["slug"], pg["kind"]) \
-                    if mine["slug"] else None
+                if mine["slug"]:
+                    public = self.accounts.as_service().public_site(mine["slug"], pg["kind"])
             except NotFound:
-                public = None
-            live = bool(public and public["active"] and public["page"])
+                public = {}
+            live = bool(public.get("active") and public.get("page"))
             shown = public["page"]["blocks"] if live else pg["blocks"]
             coordinates = public["coordinates"] if live else {}
             previews.append({"page": pg, "live": live, "coordinates": coordinates,
