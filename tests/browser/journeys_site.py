@@ -2,7 +2,8 @@
 would (run by ``driver`` through ``journeys.JOURNEYS``):
 
 * the admin builds the product page: a heading members may change, a rich text, a capture
-  form; then the boutique and a product with its image;
+  form, reorders two blocks (one with the keyboard); then the boutique and a product with
+  its image, which the member's boutique shows;
 * the member changes the open heading (keyboard only), sees it in the preview, and finds
   the public links;
 * a visitor opens the member's site, fills in the capture form, and is thanked;
@@ -78,6 +79,15 @@ def site(page: Any, base_url: str, data: dict[str, Any]) -> None:
         assert "script" not in page.input_value("li.block:nth-child(2) textarea")
         assert "ouvert aux membres" in page.inner_text("li.block:nth-child(1) h3")
 
+    with browser_step(page, "the order: the rich text moved above the heading, and back"):
+        page.click("li.block:nth-child(2) button[value=up]")
+        page.wait_for_selector(".flash")
+        assert "Texte enrichi" in page.inner_text("li.block:nth-child(1) h3")
+        page.focus("li.block:nth-child(2) button[value=up]")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".flash")
+        assert "Titre" in page.inner_text("li.block:nth-child(1) h3")
+
     with browser_step(page, "a wrong video link is refused beside its field"):
         page.click("#add-video summary")
         page.fill("#new-video-url", "http://video.example/x")
@@ -149,6 +159,13 @@ def site(page: Any, base_url: str, data: dict[str, Any]) -> None:
         assert page.locator("script").count() == 0
         check_accessibility(page, "public-site")
         shot(page, "public-site")
+
+    with browser_step(page, "the member's boutique shows the catalogue"):
+        page.goto(f"{base_url}/b/{data['slug']}/")
+        body = page.inner_text("body")
+        assert f"La boutique de {member_name}" in body and "Crème de jour" in body
+        assert "12,50" in body
+        page.goto(site_url)
 
     with browser_step(page, "the visitor fills in the capture form and is thanked"):
         page.fill("#f-first", "Camille")
