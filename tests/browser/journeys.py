@@ -254,3 +254,6 @@ JOURNEYS["lead"] = lead
 from tests.browser.journeys_staff import STAFF_JOURNEYS  # noqa: E402  (after the shared helpers)
 
 JOURNEYS.update(STAFF_JOURNEYS)
+from tests.browser import journeys_site  # noqa: E402  (its journeys join the registry)
+
+JOURNEYS.update(journeys_site.JOURNEYS)
