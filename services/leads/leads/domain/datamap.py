@@ -162,7 +162,7 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
                          f"{office_months} mois après la fin du bureau (conditions 3.B.v) ; "
                          "au-delà, c'est au responsable de traitement de garder sa preuve "
                          "pendant la prescription : elle figure dans la fiche qu'il consulte "
-                         "et exporte",
+                         "et dans l'archive rendue à la fin du contrat",
             "recipients": ["l'utilisateur propriétaire de la fiche",
                            "l'administrateur de son réseau, en lecture, si le membre le permet",
                            "service de conformité (demande d'accès de la personne)"],

@@ -29,8 +29,8 @@ clock's Paris day.
   automatiquement supprimées" six months after the office ends), and a proof kept past
   its lead could only prove anything with an identifier of the person kept with it,
   which an erasure must not leave. Keeping the proof for the limitation period is the
-  controller's decision and record: the consents are in the lead they see and in the
-  access export.
+  controller's decision and record: the consents are in the lead they see, in the access
+  export and in the archive returned at the end of contract.
 
 Exact to the day (``suivi_common.months.due_through``): what falls due on day D is erased by
 the first sweep of day D, never before. Idempotent and resumable: each batch
