@@ -365,6 +365,31 @@ def public_site(ctx: Ctx, slug: object, kind: object, page_required: bool = True
     return out
 
 
+def export_of_user(ctx: Ctx, user_id: uuid.UUID, slug: str | None) -> tuple[dict[str, Any], int]:
+    """An access request's copy of a member's site data (their slug, settings, photo and
+    the blocks they reworded), and how many records it holds."""
+    prof = ctx.session.execute(select(site_profiles).where(
+        site_profiles.c.user_id == user_id)).first()
+    photo = None
+    if prof is not None and prof.photo_image_id:
+        image = ctx.session.execute(select(images).where(
+            images.c.id == prof.photo_image_id)).first()
+        if image is not None:
+            photo = {"image_id": str(image.id), "content_type": image.content_type,
+                     "width": image.width, "height": image.height,
+                     "uploaded_at": iso(image.created_at),
+                     "content_base64": base64.b64encode(image.content).decode("ascii")}
+    overrides = [{"page_id": str(o.page_id), "block_id": o.block_id, "content": o.content,
+                  "edited_by": str(o.edited_by), "edited_at": iso(o.edited_at)}
+                 for o in ctx.session.execute(select(site_overrides).where(
+                     site_overrides.c.user_id == user_id)
+                     .order_by(site_overrides.c.edited_at, site_overrides.c.block_id))]
+    document = {"slug": slug, "settings": {k: v for k, v in _settings(prof).items()
+                                           if k != "has_photo"},
+                "photo": photo, "overrides": overrides}
+    return document, (prof is not None) + (photo is not None) + len(overrides)
+
+
 def erase_of_user(ctx: Ctx, user_id: uuid.UUID) -> int:
     """An erased member's site data (their photo, settings and overrides); the rows it
     removed. Their slug is cleared with the account's identifiers (it carries the name)."""
