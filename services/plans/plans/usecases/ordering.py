@@ -289,7 +289,7 @@ def extend_plan(ctx: Ctx, plan_id: object, records: object, payment_method: obje
     q = _extension_quote(ctx, row, records)
     _check_country_open(ctx, principal.network_id, row.plan.country)
     _check_sales_open(ctx, row.plan.country, q.tier)
-    _check_office(ctx, principal.user_id)
+    _check_office(ctx, principal.user_id, row.plan.kind)
     open_orders = ctx.session.execute(select(extensions).where(
         extensions.c.plan_id == row.id, extensions.c.status.in_([EXT_PENDING, EXT_PAID]))
         .with_for_update()).all()
