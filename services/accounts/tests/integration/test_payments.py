@@ -317,7 +317,7 @@ def test_a_subscription_covers_a_kind_or_both_at_that_kinds_price(
                         lambda p: p["subscription_id"] == first["id"])["kind"] == "construction"
     assert service.office_kinds(member["user_id"]) == ["construction"]
 
-    other = h.new_member(h.new_network(), "carla@lune.test")
+    other = h.new_member(h.new_network("Réseau Lune", "admin@lune.test"), "carla@lune.test")
     both = h.rpc(other).create_subscription("monthly", "transfer", "both")
     assert both["kind"] == "both" and both["amount_cents"] == 4900
     assert service.office_kinds(other["user_id"]) == []  # not paid yet
