@@ -316,8 +316,6 @@ office_leads = Table(
           postgresql_where=LIVE),
     Index("ix_office_owner_plan", "owner_id", "plan_id", "created_at", "id",
           postgresql_where=LIVE),
-    Index("ix_office_owner_kind", "owner_id", "kind", "created_at", "id",
-          postgresql_where=LIVE),
     Index("ix_office_owner_postal", "owner_id", "postal_bidx", "created_at", "id",
           postgresql_where=LIVE),
     Index("ix_office_owner_city", "owner_id", "city_bidx", "created_at", "id",
