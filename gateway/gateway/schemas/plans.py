@@ -235,6 +235,7 @@ class DemandOut(Schema):
     date = Text()
     country = Text()
     tier = Text()
+    kind = Text(metadata={"enum": KINDS})
     records = fields.Int()
 
 

@@ -258,8 +258,10 @@ def test_forecast_sums_expected_demand_per_day_country_and_tier(world: Any) -> N
     world.active_plan(60, "premium", "BE", who=U2)
     result = world.call(queries.forecast, 3, who=STAFF)
     assert result["items"][:2] == [
-        {"date": "2026-06-01", "country": "BE", "tier": "premium", "records": 2},
-        {"date": "2026-06-01", "country": "FR", "tier": "standard", "records": 10}]
+        {"date": "2026-06-01", "country": "BE", "tier": "premium", "kind": "construction",
+         "records": 2},
+        {"date": "2026-06-01", "country": "FR", "tier": "standard", "kind": "construction",
+         "records": 10}]
     assert result["per_day"] == [{"date": f"2026-06-0{d}", "records": 12} for d in (1, 2, 3)]
     with pytest.raises(Forbidden):
         world.call(queries.forecast, 3)
