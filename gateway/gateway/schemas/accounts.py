@@ -230,12 +230,16 @@ class RefundMadeIn(Schema):
 class SubscriptionIn(Schema):
     period = Text(required=True, validate=validate.OneOf(["monthly", "quarterly", "annual"]))
     payment_method = Text(required=True, validate=validate.Length(min=1, max=30))
+    # the office kinds it covers (issue 13 §1), each at its price; absent: construction
+    kind = Text(load_default="construction",
+                validate=validate.OneOf(["distribution", "construction", "both"]))
 
 
 class SubscriptionOut(Schema):
     id = Text()
     status = Text()
     period = Text()
+    kind = Text(metadata={"enum": ["distribution", "construction", "both"]})
     amount_cents = fields.Int()
     starts_on = Text(allow_none=True)
     ends_on = Text(allow_none=True)

@@ -329,8 +329,9 @@ class AccountsService(PlatformService):
 
     # --- subscriptions and payments ------------------------------------------------------
     @rpc_api
-    def create_subscription(self, period: str, payment_method: str) -> dict[str, Any]:
-        return subscriptions.create_subscription(self.ctx, period, payment_method)
+    def create_subscription(self, period: str, payment_method: str,
+                            kind: str | None = None) -> dict[str, Any]:
+        return subscriptions.create_subscription(self.ctx, period, payment_method, kind)
 
     @rpc_api
     def list_subscriptions(self) -> dict[str, Any]:
@@ -416,6 +417,11 @@ class AccountsService(PlatformService):
     @rpc_internal
     def office_active(self, user_id: str) -> bool:
         return queries.office_active(self.ctx, user_id)
+
+    @rpc_internal
+    def office_kinds(self, user_id: str) -> list[str]:
+        """The office kinds the user's subscription covers today ([]: office closed)."""
+        return queries.office_kinds(self.ctx, user_id)
 
     @rpc_internal
     def senders(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
