@@ -41,6 +41,7 @@ from gateway.web.http import (
 )
 from gateway.web.routes.office_documents import WebDocumentRoutes
 from gateway.web.routes.office_stats import WebStatsRoutes
+from gateway.web.routes.subscription import schema_choices
 from suivi_common.errors import Invalid, SuiviError
 
 MEMBER = ("user", "admin")
@@ -52,9 +53,9 @@ ROLE_HOME = {"staff": "/web/staff", "compliance": "/web/compliance"}
 PHONE_LIKE = re.compile(r"^\+?[\d .()-]{6,}$")
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: The list's filters, as ``LeadFilterQuery`` names them (the page's query string is the
-#: API's). Hook for lead kinds (issue 15: "kind"): once ``LeadFilterQuery`` has ``kind``,
-#: add it here and return the kinds from ``_office_kinds``; office.html shows the select.
-LIST_FILTERS = ("status", "origin", "city", "created_from", "created_to", "inactive_since")
+#: API's, so the export link carries the office kind too).
+LIST_FILTERS = ("status", "origin", "kind", "city", "created_from", "created_to",
+                "inactive_since")
 ORIGINS = ("purchased", "personal", "site")
 #: The lead's editable fields, in the form's order (``OfficeLeadPatchIn``).
 EDIT_FIELDS = ("first_name", "last_name", "email", "mobile", "landline", "call_window",
@@ -185,8 +186,8 @@ class WebOfficeRoutes(WebDocumentRoutes, WebStatsRoutes):
     # --- the leads list -------------------------------------------------------------------
 
     def _office_kinds(self) -> list[str] | None:
-        """Hook: the lead kinds to filter by, once leads has them (None: no kind filter)."""
-        return None
+        """The lead kinds to filter by: ``LeadFilterQuery.kind``'s choices (the API's)."""
+        return schema_choices(LeadListQuery, "kind")[0]
 
     @page("GET", "/web/office", roles=MEMBER)
     def web_office(self, p: Page) -> Response:

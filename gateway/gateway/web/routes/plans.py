@@ -3,8 +3,10 @@ a plan's page, and withdrawal within the 7-day window (terms art. 3.B.iii, 6).
 
 The RPCs and schemas of ``gateway.routes.plans``: the quote form is ``QuoteIn`` (leads,
 tier, country; the daily quota is the service's answer, not an input), buying is
-``PlanCreateIn``. The plans service checks ownership (another user's plan is its 404),
-the open countries, the sales closures and the withdrawal rules.
+``PlanCreateIn``; both carry the office kind (``kind``, the schema's choices), which the
+subscription must cover (``kind_not_covered``, shown in words). The plans service checks
+ownership (another user's plan is its 404), the open countries, the sales closures and the
+withdrawal rules.
 
 ``GET /web/plans/quote.json`` answers the same quote as JSON for ``plans.js``, which
 updates the price and the daily quota as one types; the form works without it. A card
@@ -35,13 +37,13 @@ from gateway.schemas.plans import (
 )
 from gateway.web.http import ERROR_MESSAGES, FLASH, N_, Page, form_errors, page, validated
 from gateway.web.routes.roles_common import attempt
-from gateway.web.routes.subscription import WebSubscriptionRoutes
+from gateway.web.routes.subscription import WebSubscriptionRoutes, schema_choices
 from suivi_common.errors import Invalid, SuiviError
 
 MEMBER = ("user", "admin")
 PAGE_SIZE = 25
 #: The payment methods of ``PlanCreateIn``, with their labels for the catalogue.
-QUOTE_FIELDS = ("records", "tier", "country")
+QUOTE_FIELDS = ("records", "tier", "country", "kind")
 METHODS = {"card": N_("Card"), "transfer": N_("Bank transfer"), "cheque": N_("Cheque")}
 
 FLASH.update({
@@ -156,8 +158,12 @@ def quote_fields(p: Page) -> dict[str, Any]:
     records: Any = source.get("records", "").strip()
     if records.isdigit():
         records = int(records)
-    return {"records": records, "tier": source.get("tier", "").strip(),
-            "country": source.get("country", "").strip().upper()}
+    values = {"records": records, "tier": source.get("tier", "").strip(),
+              "country": source.get("country", "").strip().upper()}
+    kind = source.get("kind", "").strip()
+    if kind:  # absent: the schema's default
+        values["kind"] = kind
+    return values
 
 
 def shown_errors(exc: Invalid) -> dict[str, str]:
@@ -187,9 +193,11 @@ class WebPlansRoutes(WebSubscriptionRoutes):
             next_url = "/web/plans?" + urlencode({k: v for k, v in {
                 "status": wanted, "cursor": result["next_cursor"]}.items() if v})
         countries = self.accounts.get_network().get("open_countries") or []
+        kinds, default_kind = schema_choices(QuoteIn, "kind")
         return p.render("plans.html", status=status, plans=result["items"], next_url=next_url,
                         status_filter=wanted, countries=countries, tiers=TIERS, methods=METHODS,
-                        errors=errors or {}, values=values or {}, quote=quote)
+                        kinds=kinds, errors=errors or {},
+                        values={"kind": default_kind, **(values or {})}, quote=quote)
 
     @page("GET", "/web/plans", roles=MEMBER)
     def web_plans(self, p: Page) -> Response:
@@ -200,7 +208,8 @@ class WebPlansRoutes(WebSubscriptionRoutes):
         values = quote_fields(p)
         try:
             body = validated(QuoteIn, values)
-            quote = self.plans.quote(body["records"], body["tier"], body["country"])
+            quote = self.plans.quote(body["records"], body["tier"], body["country"],
+                                     body["kind"])
         except Invalid as exc:
             return self._plans_page(p, 400, shown_errors(exc), values)
         except SuiviError as exc:
@@ -215,7 +224,7 @@ class WebPlansRoutes(WebSubscriptionRoutes):
         try:
             body = validated(QuoteIn, quote_fields(p))
             answer: dict[str, Any] = {"quote": self.plans.quote(body["records"], body["tier"],
-                                                                body["country"])}
+                                                                body["country"], body["kind"])}
             status = 200
         except SuiviError as exc:
             if exc.status == 401:
@@ -233,7 +242,7 @@ class WebPlansRoutes(WebSubscriptionRoutes):
         def buy() -> None:
             body = validated(PlanCreateIn, values)
             bought.update(self.plans.create_plan(body["records"], body["tier"], body["country"],
-                                                 body["payment_method"]))
+                                                 body["payment_method"], body["kind"]))
 
         return attempt(p, buy, lambda: self._plan_page(p, bought["id"], 201,
                                                        payment=bought.get("payment")),

@@ -11,9 +11,10 @@ the strict CSP's ``form-action 'self'`` would stop a form whose answer leads els
 provider sends the cardholder back to ``/payments/return`` (the accounts service's
 ``card_return_url``), which forwards to ``/web/payments/return``.
 
-Office kind: the JSON API has none yet. When ``SubscriptionIn`` declares ``office_kind``
-(``KIND_FIELD``), the form shows it (its choices are the schema's ``OneOf``) and
-``order_args`` passes it to ``create_subscription`` — the one place to wire it.
+Office kind (issue 13 §1): ``SubscriptionIn.kind`` (``KIND_FIELD``) covers distribution,
+construction or both; the form offers the schema's ``OneOf`` choices and ``order_args``
+passes the kind to ``create_subscription``, which prices it (the amount shown is the
+service's answer: no price is written here).
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ from gateway.web.routes.roles_common import attempt
 MEMBER = ("user", "admin")
 PERIODS = {"monthly": N_("Monthly"), "quarterly": N_("Quarterly"), "annual": N_("Annual")}
 SUB_METHODS = {"card": N_("Card"), "transfer": N_("Bank transfer"), "cheque": N_("Cheque")}
-#: the office kind's field, once the JSON API's ``SubscriptionIn`` has one (see above)
-KIND_FIELD = "office_kind"
+#: the office kind's field of the JSON API's ``SubscriptionIn`` (see above)
+KIND_FIELD = "kind"
 #: statuses a withdrawal may be asked for (the service decides whether it is still open)
 WITHDRAWABLE = ("pending_payment", "active")
 
@@ -45,36 +46,39 @@ ERROR_MESSAGES.update({
     "withdrawal_service_started": N_("The service has started: withdrawal is no longer "
                                      "possible."),
     "subscription_not_withdrawable": N_("This subscription can no longer be withdrawn."),
+    "kind_not_covered": N_("Your subscription does not cover this kind of office: order a "
+                           "subscription that covers it (Subscription page) first."),
 })
 
 
-def office_kinds() -> list[str] | None:
-    """The office kinds ``SubscriptionIn`` accepts, or None while it has no such field."""
-    kind = SubscriptionIn._declared_fields.get(KIND_FIELD)
-    if kind is None:
-        return None
-    for rule in getattr(kind, "validators", []):
-        if isinstance(rule, validate.OneOf):
-            return [str(c) for c in rule.choices]
-    return []
+def schema_choices(schema: type, name: str) -> tuple[list[str], Any]:
+    """A field's ``OneOf`` choices and its default (absent: the API's), from a JSON route's
+    schema: the web form offers what the API accepts."""
+    field = schema._declared_fields[name]  # type: ignore[attr-defined]
+    choices = next((list(r.choices) for r in getattr(field, "validators", [])
+                    if isinstance(r, validate.OneOf)), [])
+    return [str(c) for c in choices], field.load_default
+
+
+def office_kinds() -> list[str]:
+    """The coverages ``SubscriptionIn`` accepts (distribution, construction, both)."""
+    return schema_choices(SubscriptionIn, KIND_FIELD)[0]
 
 
 def order_fields(p: Page) -> dict[str, Any]:
-    """The order form as ``SubscriptionIn`` wants it (the kind only when the API has one)."""
+    """The order form as ``SubscriptionIn`` wants it (no kind: the schema's default)."""
     values = {"period": p.form.get("period", "").strip(),
               "payment_method": p.form.get("payment_method", "").strip()}
-    if office_kinds() is not None:
-        values[KIND_FIELD] = p.form.get(KIND_FIELD, "").strip()
+    kind = p.form.get(KIND_FIELD, "").strip()
+    if kind:
+        values[KIND_FIELD] = kind
     return values
 
 
 def order_args(body: dict[str, Any]) -> tuple[Any, ...]:
-    """``create_subscription``'s arguments from the validated form; the office kind goes
-    last when the schema has it (the hook for the API's kinds)."""
-    args: tuple[Any, ...] = (body["period"], body["payment_method"])
-    if KIND_FIELD in body:
-        args += (body[KIND_FIELD],)
-    return args
+    """``create_subscription``'s arguments from the validated form, as the JSON route
+    sends them: period, payment method, office kind."""
+    return (body["period"], body["payment_method"], body[KIND_FIELD])
 
 
 class WebSubscriptionRoutes:
@@ -90,10 +94,11 @@ class WebSubscriptionRoutes:
         # the order awaiting payment, with its payment link (the list carries it too)
         awaiting = ordered or next((s for s in history if s.get("status") == "pending_payment"),
                                    None)
+        default_kind = schema_choices(SubscriptionIn, KIND_FIELD)[1]
         return p.render("subscription.html", status=status, current=current, history=history,
                         awaiting=awaiting, periods=PERIODS, methods=SUB_METHODS,
                         kinds=office_kinds(), kind_field=KIND_FIELD, withdrawable=WITHDRAWABLE,
-                        errors=errors or {}, values=values or {})
+                        errors=errors or {}, values={KIND_FIELD: default_kind, **(values or {})})
 
     @page("GET", "/web/subscription", roles=MEMBER)
     def web_subscription(self, p: Page) -> Response:
