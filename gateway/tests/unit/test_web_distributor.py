@@ -16,7 +16,7 @@ import gateway.service  # noqa: F401  (registers every route)
 from gateway.web import http as web
 from gateway.web.routes.plans import WebPlansRoutes, absence_fields, plan_calendar, proof_of
 from gateway.web.routes.subscription import office_kinds, order_args
-from suivi_common.errors import Conflict, NotFound
+from suivi_common.errors import Conflict, Forbidden, NotFound
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 PLAN: dict[str, Any] = {
@@ -43,8 +43,16 @@ class FakePlans:
                 if args[0] != "p1":
                     raise NotFound("No such plan")
                 return PLAN
+            if name == "list_plans":
+                return {"items": [{**PLAN, "kind": "distribution"}], "next_cursor": None}
             if self.refuse is not None and name not in ("list_absences",):
                 raise self.refuse
+            if name == "quote":
+                return {"unit_price_cents": 400, "total_cents": 24000, "daily_quota": 2,
+                        "days": 30, "records": args[0], "tier": args[1], "country": args[2],
+                        "kind": args[3]}
+            if name == "create_plan":
+                return {"id": "p1", "payment": None}
             if name == "list_absences":
                 return {"items": [ABSENCE, {**ABSENCE, "id": "other", "plan_id": "p9",
                                             "plan_ids": ["p9"]}]}
@@ -63,18 +71,22 @@ class FakeAccounts:
 
     def get_me(self) -> dict[str, Any]:
         return {"subscription": {"id": "s1", "status": "active", "period": "annual",
-                                 "amount_cents": 50000, "starts_on": "2026-12-01",
-                                 "ends_on": "2027-11-30"}}
+                                 "kind": "both", "amount_cents": 50000,
+                                 "starts_on": "2026-12-01", "ends_on": "2027-11-30"}}
 
     def list_subscriptions(self) -> dict[str, Any]:
         return {"items": [{"id": "s1", "status": "active", "period": "annual",
-                           "amount_cents": 50000}]}
+                           "kind": "both", "amount_cents": 50000}]}
+
+    def get_network(self) -> dict[str, Any]:
+        return {"open_countries": ["BE", "FR"]}
 
     def create_subscription(self, *args: Any) -> dict[str, Any]:
         self.calls.append(("create_subscription", args))
         if self.refuse is not None:
             raise self.refuse
         return {"id": "s2", "status": "pending_payment", "period": args[0], "amount_cents": 5000,
+                "kind": args[2],
                 "payment": {"id": "pay2", "method": args[1], "status": "pending",
                             "amount_cents": 5000,
                             "redirect_url": "http://127.0.0.1:8025/pay/ref2"
@@ -256,7 +268,60 @@ def test_the_subscription_page_orders_by_card_with_the_providers_link(svc: Servi
                    {"period": "quarterly", "payment_method": "card"})
     assert ordered.status_code == 201
     assert 'href="http://127.0.0.1:8025/pay/ref2"' in text(ordered)
-    assert svc.accounts.calls[-1] == ("create_subscription", ("quarterly", "card"))
+    # no kind sent: the API schema's default, construction
+    assert svc.accounts.calls[-1] == ("create_subscription", ("quarterly", "card",
+                                                              "construction"))
+
+
+def test_the_subscription_page_chooses_the_kinds_covered_and_shows_them(svc: Service) -> None:
+    page = text(call(svc, Service.web_subscription, path="/web/subscription"))
+    for kind in ("distribution", "construction", "both"):  # SubscriptionIn's choices
+        assert f'id="kind-{kind}"' in page
+    assert 'id="subscription-kind">Les deux<' in page
+    ordered = call(svc, Service.web_subscribe, "POST", "/web/subscription",
+                   {"period": "monthly", "payment_method": "transfer", "kind": "both"})
+    assert ordered.status_code == 201
+    assert svc.accounts.calls[-1] == ("create_subscription", ("monthly", "transfer", "both"))
+    assert "Les deux · 50.00 €" in text(ordered)  # the amount is the service's answer
+    bad = call(svc, Service.web_subscribe, "POST", "/web/subscription",
+               {"period": "monthly", "payment_method": "card", "kind": "shop"})
+    assert bad.status_code == 400 and 'id="kind-error"' in text(bad)
+    assert len(svc.accounts.calls) == 1  # the schema refused it before any call
+
+
+def test_the_plan_kind_is_quoted_bought_and_shown(svc: Service) -> None:
+    page = text(call(svc, Service.web_plans, path="/web/plans"))
+    assert ">Distribution</option>" in page and ">Construction</option>" in page  # QuoteIn's
+    assert 'class="kind kind-distribution">Distribution<' in page  # the list's badge
+    quoted = call(svc, Service.web_plans_quote, "POST", "/web/plans/quote",
+                  {"records": "60", "tier": "standard", "country": "BE", "kind": "distribution"})
+    assert ("quote", (60, "standard", "BE", "distribution")) in svc.plans.calls
+    assert 'name="kind" value="distribution"' in text(quoted)  # the buy form buys that kind
+    assert 'id="quote-kind">Distribution<' in text(quoted)
+    live = call(svc, Service.web_plans_quote_json, path="/web/plans/quote.json?records=60"
+                "&tier=standard&country=BE&kind=distribution")
+    assert live.json["quote"]["kind"] == "distribution"
+    call(svc, Service.web_plans_buy, "POST", "/web/plans",
+         {"records": "60", "tier": "standard", "country": "BE", "kind": "distribution",
+          "payment_method": "card"})
+    assert ("create_plan", (60, "standard", "BE", "card", "distribution")) in svc.plans.calls
+    plan = text(call(svc, Service.web_plan, path="/web/plans/p1", plan_id="p1"))
+    assert 'id="plan-kind">Construction<' in plan  # PLAN has no kind: construction
+
+
+def test_a_kind_the_subscription_does_not_cover_is_refused_in_words(svc: Service) -> None:
+    svc.plans.refuse = Forbidden("Your subscription does not cover the distribution office",
+                                 code="kind_not_covered",
+                                 fields={"kind": "distribution", "covered": "construction"})
+    refused = call(svc, Service.web_plans_buy, "POST", "/web/plans",
+                   {"records": "60", "tier": "standard", "country": "BE",
+                    "kind": "distribution", "payment_method": "card"})
+    assert refused.status_code == 403
+    assert "Votre abonnement ne couvre pas ce type de bureau" in text(refused)
+    extended = call(svc, Service.web_plan_extend, "POST", "/web/plans/p1/extend",
+                    {"records": "30", "payment_method": "card"}, plan_id="p1")
+    assert extended.status_code == 403 and 'id="extend_form-error"' in text(extended)
+    assert "ne couvre pas ce type de bureau" in text(extended)
 
 
 def test_the_subscription_form_is_checked_by_the_api_schema(svc: Service) -> None:
@@ -284,8 +349,7 @@ def test_the_card_providers_return_leads_to_the_web_office(svc: Service) -> None
     assert back.status_code == 303 and back.headers["Location"] == "/web/payments/return"
 
 
-def test_the_office_kind_hook_waits_for_the_api() -> None:
-    assert office_kinds() is None  # SubscriptionIn has no office kind yet
-    assert order_args({"period": "annual", "payment_method": "card"}) == ("annual", "card")
+def test_the_office_kinds_are_the_api_schemas() -> None:
+    assert office_kinds() == ["distribution", "construction", "both"]
     assert order_args({"period": "annual", "payment_method": "card",
-                       "office_kind": "shop"}) == ("annual", "card", "shop")
+                       "kind": "both"}) == ("annual", "card", "both")

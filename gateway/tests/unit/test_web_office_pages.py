@@ -207,6 +207,32 @@ def test_the_list_filters_are_the_apis_and_the_search_box_does_not_override_a_ci
     assert bad.status_code == 400 and 'id="created_from-error"' in html(bad)
 
 
+def test_the_kind_filters_the_list_and_the_export_and_each_lead_shows_its_kind() -> None:
+    leads = Recorder(office_get_lead={**LEAD, "kind": "distribution"},
+                     office_get_pipeline={"statuses": ["new"], "initial": "new",
+                                          "terminal": []},
+                     office_list_leads={"items": [{**LEAD, "kind": "distribution"}],
+                                        "next_cursor": None})
+    office = Office(leads=leads)
+    listed = call(office, "GET", "/web/office", "web_office", query="kind=distribution")
+    assert listed.status_code == 200
+    args = [c for c in leads.calls if c[0] == "office_list_leads"][0][1]
+    assert args[0] == {"kind": "distribution"}  # the API's filter, as typed
+    text = html(listed)
+    assert '<option value="distribution" selected>Distribution</option>' in text
+    assert 'class="kind kind-distribution">Distribution<' in text  # the list's column
+    assert 'href="/web/office/export.csv?kind=distribution"' in text
+    exported: list[Any] = []
+    office.export_file = lambda *a: exported.append(a) or Response(b"x")  # type: ignore[attr-defined]
+    call(office, "GET", "/web/office/export.csv", "web_export", query="kind=distribution",
+         fmt="csv")
+    assert exported == [({"kind": "distribution"}, "csv", "fr")]
+    bad = call(Office(), "GET", "/web/office", "web_office", query="kind=shop")
+    assert bad.status_code == 400 and 'id="kind-error"' in html(bad)
+    lead = html(call(office, "GET", f"/web/office/leads/{LEAD_ID}", "web_lead", lead_id=LEAD_ID))
+    assert 'id="lead-kind"><span class="kind kind-distribution">Distribution<' in lead
+
+
 def test_bulk_delete_confirms_first_then_sends_the_lists_filters() -> None:
     office = Office()
     confirm = call(office, "GET", "/web/office/bulk-delete", "web_bulk_delete_confirm",
