@@ -1,5 +1,6 @@
 """The distributor's subscription and plans in the browser (``test_plans_journey``):
-subscribe by card through the provider's own page, buy a plan and pay it the same way,
+subscribe by card through the provider's own page (covering both office kinds), buy a
+distribution plan and pay it the same way,
 change its tier (and meet the once-a-day refusal), declare a force majeure with its proof,
 and read the plan's calendar. axe-core checks each of our pages (``shot``).
 
@@ -43,15 +44,19 @@ def plans(page: Any, base_url: str, data: dict[str, Any]) -> None:
         assert "Aucun abonnement" in page.inner_text("#subscription-status")
         shot(page, "subscription")
 
-    with browser_step(page, "a period and a card payment, with the keyboard"):
+    with browser_step(page, "a period, both office kinds and a card payment, with the keyboard"):
         page.focus("#period-annual")
         page.keyboard.press("Space")
         assert page.is_checked("#period-annual")
+        page.focus("#kind-both")
+        page.keyboard.press("Space")
+        assert page.is_checked("#kind-both")
         page.select_option("#payment_method", "card")
         page.focus("#subscribe-form button[type=submit]")
         page.keyboard.press("Enter")
         page.wait_for_selector("#pay-card")
         assert "Commande en attente de paiement" in page.inner_text("#awaiting")
+        assert "Les deux" in page.inner_text("#awaiting")
 
     with browser_step(page, "pay on the card provider's page and come back"):
         _pay_on_the_providers_page(page, "#pay-card", base_url)
@@ -59,20 +64,26 @@ def plans(page: Any, base_url: str, data: dict[str, Any]) -> None:
         page.click("#to-subscription")
         page.locator("#subscription-status", has_text="active").wait_for(timeout=PAYMENT_WAIT)
         assert page.locator("button.withdraw").count() == 1  # within the 7 days
+        assert page.inner_text("#subscription-kind") == "Les deux"
         shot(page, "subscription-active")
 
-    with browser_step(page, "quote and buy a plan by card"):
+    with browser_step(page, "quote and buy a distribution plan by card"):
         page.click("nav >> text=Forfaits")
         page.wait_for_url(f"{base_url}/web/plans")
+        page.select_option("#kind", "distribution")
         page.fill("#records", "60")
         page.select_option("#tier", "standard")
         page.select_option("#country", "BE")
+        # the live quote (plans.js) names the kind it was asked for
+        page.locator("#quote-kind", has_text="Distribution").wait_for()
         page.click("#quote-form button[type=submit]")
         page.wait_for_selector("#buy-form")
+        assert page.inner_text("#quote-kind") == "Distribution"
         page.select_option("#payment_method", "card")
         page.click("#buy-form button[type=submit]")
         page.wait_for_selector("#pay a")
         assert page.inner_text("#plan-status") == "pending_payment"
+        assert page.inner_text("#plan-kind") == "Distribution"
         assert "Le calendrier commence" in page.inner_text("#calendar")
         plan_url = page.locator("form#cancel-form").get_attribute("action").rsplit("/cancel", 1)[0]
 

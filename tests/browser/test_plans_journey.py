@@ -1,6 +1,7 @@
 """The distributor's subscription and plans in a real browser: subscribe by card through
-the provider's redirect page, buy a plan and pay it, change its tier (twice: the second is
-refused), declare a force majeure with its proof, and read the plan's calendar.
+the provider's redirect page (both office kinds), buy a distribution plan and pay it,
+change its tier (twice: the second is refused), declare a force majeure with its proof,
+and read the plan's calendar.
 
 Set-up goes through the JSON API (a network open in Belgium, an onboarded member with no
 subscription yet); the journey itself is clicks and typing (``journeys_plans.plans``).
@@ -37,9 +38,11 @@ def member(base_url: str, mailbox: Mailbox) -> dict[str, Any]:
 def test_plans_journey(journey: Any, member: dict[str, Any]) -> None:
     journey("plans", {"member_email": member["email"], "member_password": MEMBER_PASSWORD})
     api: Api = member["api"]
-    assert api.get("/api/me")["subscription"]["status"] == "active"
+    subscription = api.get("/api/me")["subscription"]
+    assert (subscription["status"], subscription["kind"]) == ("active", "both")
     plans = api.get("/api/plans")["items"]
-    assert [(p["tier"], p["status"]) for p in plans] == [("premium", "active")]
+    assert [(p["tier"], p["kind"], p["status"]) for p in plans] == [
+        ("premium", "distribution", "active")]
     absences = api.get("/api/absences")["items"]
     assert [(a["kind"], a["status"], (a["proof"] or {}).get("mime")) for a in absences] == [
         ("force_majeure", "pending", "image/png")]
