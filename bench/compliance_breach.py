@@ -45,7 +45,7 @@ from bench.compliance_common import (
     url,
 )
 from bench.mailer import CountingSink, _bare, publish
-from bench.stack import MailerProcesses
+from bench.stack import INSTANCES, MailerProcesses
 from compliance.domain import breaches as rules
 from compliance.domain.categories import labelled
 from suivi_common import clock
@@ -80,9 +80,7 @@ class BreachStack(MailerProcesses):
 
     def counts(self) -> dict[str, int]:
         """The mailer's SQL so far (``bench.mailer_probe``) and its calls to the stubs."""
-        counts: dict[str, int] = {}
-        if self.probe_file.exists():
-            counts.update(json.loads(self.probe_file.read_text()))
+        counts = self.probe_counts()
         with RpcClient(self.uri) as rpc:
             counts.update({f"rpc:{k}": v for k, v in rpc.compliance.bench_calls().items()})
         return counts
@@ -210,7 +208,8 @@ def run(n: int = N) -> dict[str, Any]:
                           for k, v in sorted(counts_after.items())
                           if v != counts_before.get(k, 0)},
             "sink": received, "notice_recipients": stack.recipients(),
-            "breach_notice_sent": stack.reports(), "load_1min": [load_before, load_after]}
+            "breach_notice_sent": stack.reports(), "load_1min": [load_before, load_after],
+            "instances": INSTANCES, "workers_each": int(os.environ.get("MAX_WORKERS", "20"))}
         mailer["pure_work_in_process"] = render_cost(batch)
         bare = _bare(stack, raws, "per_connection")  # type: ignore[arg-type]
         keepalive = _bare(stack, raws, "one_connection")  # type: ignore[arg-type]

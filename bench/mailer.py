@@ -56,7 +56,7 @@ from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 
 from bench import mail_stubs as stubs
-from bench.stack import MailerProcesses, free_port
+from bench.stack import INSTANCES, MailerProcesses, free_port
 from suivi_common import principals
 from suivi_common.auth import Principal
 from suivi_common.rpc import RpcClient
@@ -206,9 +206,7 @@ class MailStack(MailerProcesses):
 
     def counts(self) -> dict[str, int]:
         """The mailer's SQL so far (``bench.mailer_probe``) and its calls to the stubs."""
-        counts: dict[str, int] = {}
-        if self.probe_file.exists():
-            counts.update(json.loads(self.probe_file.read_text()))
+        counts = self.probe_counts()
         with RpcClient(self.uri) as rpc:
             counts.update({f"rpc:{k}": v for k, v in rpc.leads.bench_calls().items()})
         return counts
@@ -377,7 +375,9 @@ def run_automations(n: int = MAIL_N) -> dict[str, Any]:
                           if v != counts_before.get(k, 0)},
             "sink": received, "lead_emails": stack.statuses(),
             "lead_email_sent_events": stack.sent_events(),
-            "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+            "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "instances": INSTANCES,
+            "workers_each": int(os.environ.get("MAX_WORKERS", "20"))}
         bare = _bare(stack, raws, "per_connection")
         keepalive = _bare(stack, raws, "one_connection")
         ok = (received == {"total": n, "unique": n, "duplicates": 0}
