@@ -50,7 +50,6 @@ from compliance.domain import breaches as rules
 from compliance.domain.categories import labelled
 from suivi_common import clock
 from suivi_common.rpc import RpcClient
-from suivi_common.testing.waiting import broker_settled
 
 N = int(os.environ.get("BENCH_BREACH_N", "10000"))
 DB = f"mailer_breach_bench{SUFFIX}"
@@ -86,10 +85,7 @@ class BreachStack(MailerProcesses):
         return counts
 
     def settle(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not broker_settled(self.vhost):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the broker did not settle")
+        self.settle_all(timeout)
 
     def recipients(self) -> dict[str, int]:
         with psycopg.connect(plain(DB)) as conn:

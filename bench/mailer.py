@@ -61,7 +61,6 @@ from suivi_common import principals
 from suivi_common.auth import Principal
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
-from suivi_common.testing.waiting import broker_settled
 from tools.fakes.fake_google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fault, GoogleServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,11 +224,7 @@ class MailStack(MailerProcesses):
         return {name: _cpu_seconds(proc.pid) for name, proc in self.procs.items()}
 
     def settle(self, timeout: float = 120.0) -> None:
-        """Every message handled and acked (so a duplicate would have landed by now)."""
-        deadline = time.monotonic() + timeout
-        while not broker_settled(self.vhost):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the broker did not settle")
+        self.settle_all(timeout)
 
     def statuses(self) -> dict[str, int]:
         with psycopg.connect(f"{PG_PLAIN}/{DB}") as conn:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ import psycopg
 from suivi_common import principals
 from suivi_common.migrations import ensure_database, upgrade
 from suivi_common.testing import infra
+from suivi_common.testing.waiting import broker_settled
 from tools.platform import SERVICES, Platform, wait_rpc_health
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +74,22 @@ class MailerProcesses:
     @property
     def probe_file(self) -> Path:
         return self.work / "probe.json"
+
+    def outbox_rows(self) -> int:
+        """The mailer's outbox rows its relay has not published yet."""
+        with psycopg.connect(f"{self.plain_base}/{self.db}") as conn:
+            row = conn.execute("SELECT count(*) FROM outbox").fetchone()
+        return int(row[0]) if row else 0
+
+    def settle_all(self, timeout: float = 120.0) -> None:
+        """Every event the mailer wrote relayed (its outbox empty: a relay behind the
+        sends is not a loss), then every message handled and acked (so a duplicate would
+        have landed by now)."""
+        deadline = time.monotonic() + timeout
+        while self.outbox_rows() or not broker_settled(self.vhost):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the outbox did not drain or the broker did not settle")
+            time.sleep(0.2)
 
     def probe_counts(self) -> dict[str, int]:
         """``bench.mailer_probe``'s counts so far, summed over the mailer's instances."""
