@@ -3,7 +3,8 @@ breach-notice path, against a bare ``smtplib`` loop of the same messages in the 
 
 ``python -m bench compliance_breach``; ``BENCH_BREACH_N`` (10,000) sets the number of
 controllers. ``BENCH_MAILER_PROBE=0`` runs the mailer under plain ``nameko run`` (by
-default ``bench.mailer_probe`` counts its SQL); ``MAX_WORKERS`` passes through.
+default ``bench.mailer_probe`` counts its SQL and its waits); ``MAX_WORKERS`` passes
+through; ``BENCH_MAILER_INSTANCES`` (1) runs that many mailer processes.
 
 The stack (``BreachStack``): a fresh mailer database and vhost, the real mailer
 (``services/mailer/config.yaml`` and its defaults, 20 workers), and in a process of their

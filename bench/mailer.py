@@ -4,7 +4,8 @@
 ``gmail``: one). Each starts its own stack (``MailStack``): a fresh ``mailer_bench``
 database and vhost, the real mailer (``services/mailer/config.yaml`` and its defaults, 20
 workers; run by ``bench.mailer_probe``, which counts its SQL, unless
-``BENCH_MAILER_PROBE=0``), and ``bench.mail_stubs`` in a process of their own for accounts
+``BENCH_MAILER_PROBE=0``; ``BENCH_MAILER_INSTANCES`` processes of it, 1 by default), and
+``bench.mail_stubs`` in a process of their own for accounts
 and leads (each of the mailer's questions costs a real broker round trip, but no
 database). The SMTP sink (aiosmtpd, in memory: no disk write, so the floor is as fast as
 it can be) and the fake Google (``tools/fakes/fake_google.py`` with a quota, below) run in
