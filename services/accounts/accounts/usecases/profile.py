@@ -102,6 +102,8 @@ def me_dict(ctx: Ctx, rows: list[Row]) -> dict[str, Any]:
         pairs = {sub.id: (sub, _part(r, _PAY)) for r in rows if (sub := _part(r, _SUB))}
         chosen = sub_rules.shown([sub for sub, _ in pairs.values()], clock.today())
         shown = subscriptions_uc.subscription_dict(*pairs[chosen.id]) if chosen else None
+        if shown is not None and chosen is not None:
+            shown["renewal_due"] = _renewal_due(ctx, chosen, [sub for sub, _ in pairs.values()])
     level = _part(row, _LEVEL)
     current = row.terms_current
     return {
@@ -116,6 +118,19 @@ def me_dict(ctx: Ctx, rows: list[Row]) -> dict[str, Any]:
         "contract_concluded_at": iso(row.contract_concluded_at),
         "access_level": networks.access_level_dict(level) if level else None,
     }
+
+
+def _renewal_due(ctx: Ctx, chosen: SimpleNamespace, open_subs: list[SimpleNamespace]) -> bool:
+    """Whether the subscription shown is ending (the dashboard's reminder): the rule of the
+    ``subscription_ending_soon`` email (``domain.subscriptions.reminder_due``), on a running
+    paid one, with the other paid ones as the renewals that would keep the office open."""
+    today = clock.today()
+    if chosen.status != sub_rules.Status.ACTIVE or not chosen.ends_on or not (
+            chosen.starts_on and chosen.starts_on <= today):
+        return False
+    others = [s.ends_on for s in open_subs
+              if s.id != chosen.id and s.status == sub_rules.Status.ACTIVE and s.ends_on]
+    return sub_rules.reminder_due(chosen.ends_on, today, ctx.settings.reminder_days, others)
 
 
 def get_me(ctx: Ctx) -> dict[str, Any]:
