@@ -251,3 +251,6 @@ JOURNEYS.update(PLANS_JOURNEYS)
 from tests.browser.journeys_lead import lead  # noqa: E402
 
 JOURNEYS["lead"] = lead
+from tests.browser.journeys_account import account  # noqa: E402
+
+JOURNEYS["account"] = account
