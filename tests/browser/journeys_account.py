@@ -87,4 +87,9 @@ def account(page: Any, base_url: str, data: dict[str, Any]) -> None:
 
     with browser_step(page, "the terminated account cannot come back in"):
         page.goto(f"{base_url}/web/account")
-        page.wait_for_url(f"{base_url}/web/login*")
+        page.wait_for_url(f"{base_url}/web/login?next=**")
+        page.fill("#email", data["member_email"])
+        page.fill("#password", data["member_password"])
+        page.click("button[type=submit].primary")
+        page.wait_for_selector("p.error")
+        assert "Ce compte est fermé" in page.inner_text("p.error")

@@ -84,6 +84,6 @@ def test_account_journey(journey: Any, base_url: str, mailbox: Mailbox,
 
     status, body = Api(base_url).call("POST", "/api/auth/login",
                                       {"email": member_email, "password": MEMBER_PASSWORD})
-    assert status == 401, body  # terminated: no login any more
+    assert (status, body["error"]["code"]) == (403, "account_closed")  # terminated
     assert member.call("GET", "/api/me")[0] == 401  # its sessions revoked with it
 

@@ -58,6 +58,7 @@ ERROR_MESSAGES.update({
     "mfa_already_enrolled": N_("A second factor is already active."),
     "mfa_not_pending": N_("Start the enrolment again: no enrolment is in progress."),
     "mfa_not_enrolled": N_("No second factor is active."),
+    "account_closed": N_("This account is closed: it can no longer log in."),
 })
 NOT_CONFIRMED = N_("Tick the box to confirm the termination.")
 
