@@ -232,3 +232,23 @@ def test_every_form_needs_its_csrf_token(svc: Service, handler: Any, path: str) 
     assert response.status_code == 403
     assert not svc.accounts.called("terminate") and not svc.mailer.called("google_authorize")
     assert not svc.accounts.called("start_mfa_enrolment")
+
+
+def test_a_ready_archive_is_offered_then_its_receipt_confirmed(svc: Service) -> None:
+    svc.compliance.refuse.clear()
+    svc.compliance.answers["my_end_of_contract"] = {
+        "status": "ready", "archive": {"available": True, "filename": "a.zip", "size": 9}}
+    svc.compliance.answers["my_end_of_contract_archive"] = {
+        "content_b64": base64.b64encode(b"PK\x03\x04").decode(), "filename": "a.zip",
+        "content_type": "application/zip"}
+    archive = call(svc, Service.web_account_archive, path="/web/account/end-of-contract/archive")
+    assert archive.get_data() == b"PK\x03\x04"
+    assert 'filename="a.zip"' in archive.headers["Content-Disposition"]
+    unticked = call(svc, Service.web_account_archive_receipt, "POST",
+                    "/web/account/end-of-contract/receipt")
+    assert unticked.status_code == 400 and 'id="received-error"' in text(unticked)
+    assert svc.compliance.called("confirm_end_of_contract_receipt") == []
+    done = call(svc, Service.web_account_archive_receipt, "POST",
+                "/web/account/end-of-contract/receipt", {"received": "1"})
+    assert done.status_code == 303
+    assert svc.compliance.called("confirm_end_of_contract_receipt") == [()]

@@ -51,6 +51,8 @@ FLASH.update({
     "gmail_unlinked": N_("Gmail is unlinked."),
     "mfa_removed": N_("The second factor is removed."),
     "account_terminated": N_("Your account is terminated. Thank you for your trust."),
+    "receipt_confirmed": N_("Receipt confirmed: every copy of your office data is being "
+                            "destroyed."),
 })
 
 ERROR_MESSAGES.update({
@@ -59,8 +61,11 @@ ERROR_MESSAGES.update({
     "mfa_not_pending": N_("Start the enrolment again: no enrolment is in progress."),
     "mfa_not_enrolled": N_("No second factor is active."),
     "account_closed": N_("This account is closed: it can no longer log in."),
+    "archive_not_ready": N_("Your archive is still being prepared."),
+    "already_confirmed": N_("Receipt was already confirmed: the data is being destroyed."),
 })
 NOT_CONFIRMED = N_("Tick the box to confirm the termination.")
+NOT_RECEIVED = N_("Tick the box to confirm you received your archive.")
 
 
 class WebAccountRoutes:
@@ -220,8 +225,8 @@ class WebAccountRoutes:
 
     # --- termination (``POST /api/me/terminate``, terms art. 10.B) ------------------------
 
-    def _acc_terminate_page(self, p: Page, status: int = 200,
-                            error: str | None = None) -> Response:
+    def _acc_terminate_page(self, p: Page, status: int = 200, error: str | None = None,
+                            receipt_error: str | None = None) -> Response:
         me = self.accounts.get_me()
         try:
             contract = self.compliance.my_end_of_contract()
@@ -230,7 +235,7 @@ class WebAccountRoutes:
                 raise
             contract = None
         return p.render("terminate.html", status=status, me=me, contract=contract,
-                        error=error)
+                        error=error, receipt_error=receipt_error)
 
     @page("GET", "/web/account/terminate", roles=MEMBER, terms_gate=False)
     def web_account_terminate_confirm(self, p: Page) -> Response:
@@ -245,6 +250,20 @@ class WebAccountRoutes:
         self.dispatch("principal_changed", {"user_id": p.principal.user_id})
         p.set_cookie(SESSION_COOKIE, "", max_age=0)  # its sessions are revoked with it
         return p.redirect("/web/login", flash="account_terminated")
+
+    @page("POST", "/web/account/end-of-contract/receipt", roles=MEMBER, terms_gate=False)
+    def web_account_archive_receipt(self, p: Page) -> Response:
+        """"I received my archive" (``POST /api/end-of-contract/receipt``): compliance then
+        destroys every copy of the office data; asked on the same page, box ticked."""
+        if p.form.get("received") != "1":
+            return self._acc_terminate_page(p, 400, receipt_error=p.gettext(NOT_RECEIVED))
+        try:
+            self.compliance.confirm_end_of_contract_receipt()
+        except SuiviError as exc:
+            if exc.status in (401, 404):
+                raise
+            return self._acc_terminate_page(p, exc.status, receipt_error=p.error_text(exc))
+        return p.redirect("/web/account/terminate#your-data", flash="receipt_confirmed")
 
     @page("GET", "/web/account/end-of-contract/archive", roles=MEMBER, terms_gate=False)
     def web_account_archive(self, p: Page) -> Response:
