@@ -45,7 +45,7 @@ messages: install
 		--omit-header -o ../var/web-messages.pot . && ../$(BIN)/pybabel update --no-fuzzy-matching \
 		-i ../var/web-messages.pot -d gateway/web/locale -l fr
 
-# two shards side by side, one summary line (tools/testrun.py)
+# three shards side by side, one summary line (tools/testrun.py)
 test: infra browser
 	$(BIN)/python -m tools.testrun
 

@@ -195,8 +195,11 @@ def pay_by_card(payment: dict[str, Any], outcome: str = "succeeded") -> None:
     resp.raise_for_status()
 
 
-def subscribe_by_card(api: Api, period: str = "monthly", timeout: float = 20.0) -> dict[str, Any]:
-    sub = api.post("/api/subscriptions", {"period": period, "payment_method": "card"}, expect=201)
+def subscribe_by_card(api: Api, period: str = "monthly", timeout: float = 20.0,
+                      kind: str | None = None) -> dict[str, Any]:
+    """Subscribe and pay by card; ``kind``: the office kinds covered (absent: construction)."""
+    body = {"period": period, "payment_method": "card", **({"kind": kind} if kind else {})}
+    sub = api.post("/api/subscriptions", body, expect=201)
     pay_by_card(sub["payment"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,8 +1,8 @@
-"""`make test`: the whole suite as two pytest processes side by side, one summary line.
+"""`make test`: the whole suite as three pytest processes side by side, one summary line.
 
-Why two processes: the suite spends most of its time waiting (for service processes to
-start, for the broker, for PostgreSQL), so two shards finish in a little over half the time
-on two cores. pytest-xdist would do the sharing, but its execnet channel deadlocks once
+Why three processes: the suite spends much of its time waiting (for service processes to
+start, for the broker, for PostgreSQL, for ``rabbitmqctl``), so on two cores a third shard
+still shortens the run. pytest-xdist would do the sharing, but its execnet channel deadlocks once
 eventlet has monkey-patched the worker, which every test process here must do.
 
 Each shard has databases of its own (``SUIVI_TEST_DB_SUFFIX``), a ``var`` directory of its
@@ -33,13 +33,15 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Balanced by measured duration (`--durations=0`); every testpath of pytest.ini is in one.
-#: The fault tests' platform goes first: the end-to-end platform lives until its shard ends,
-#: and the two side by side would hold about 100 PostgreSQL connections.
+#: The platform-level suites (fault, browser, end-to-end) share one shard: the fault tests'
+#: platform goes first, then the browser and end-to-end suites' one (``tests/conftest.py``)
+#: lives until the shard ends; two side by side would hold about 100 PostgreSQL connections.
+#: The service suites run their services in-process on small pools, so two more shards fit.
 SHARDS: tuple[tuple[str, ...], ...] = (
     ("tests/fault", "tests/production", "tests/deploy", "tests/tools", "tests/browser",
-     "tests/e2e", "gateway",
-     "services/accounts"),
-    ("libs", "services/plans", "services/leads", "services/mailer", "services/compliance"),
+     "tests/e2e", "gateway"),
+    ("libs", "services/accounts", "services/compliance"),
+    ("services/mailer", "services/leads", "services/plans"),
 )
 
 SUMMARY = re.compile(r"^=*\s*(?P<body>\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|"

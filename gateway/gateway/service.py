@@ -32,6 +32,7 @@ from gateway.web.routes.office import WebOfficeRoutes
 from gateway.web.routes.password import WebPasswordRoutes
 from gateway.web.routes.plans import WebPlansRoutes
 from gateway.web.routes.session import WebSessionRoutes
+from gateway.web.routes.site_editor import WebSiteEditorRoutes
 from gateway.web.routes.staff import WebStaffRoutes
 from suivi_common import devclock
 from suivi_common.auth import CurrentPrincipal
@@ -45,7 +46,7 @@ class GatewayService(AuthRoutes, ProfileRoutes, NetworkRoutes, MemberOfficeRoute
                      AccountSecurityRoutes, MfaRoutes, StatsRoutes, SiteAdminRoutes, SiteRoutes,
                      BoutiqueRoutes, WebSessionRoutes, WebAccountRoutes, WebOfficeRoutes,
                      WebAdminRoutes, WebStaffRoutes, WebComplianceRoutes, WebPasswordRoutes,
-                     WebPlansRoutes):
+                     WebPlansRoutes, WebSiteEditorRoutes):
     name = "gateway"
     secrets_used = ("CARD_PROVIDER_SECRET",)  # card callbacks (checked at start-up in production)
 

@@ -1,9 +1,8 @@
 """Browser fixtures: the end-to-end platform, and ``journey(name, data)`` that drives
 Debian's Chromium through one journey of ``journeys.py``.
 
-The platform is the end-to-end suite's (``tests/e2e/conftest.running_platform``), started
-once for this directory's module and stopped before the end-to-end suite starts its own
-(``tools/testrun.py`` runs tests/browser first in its shard): two never crowd PostgreSQL.
+The platform is the one the end-to-end suite uses (``tests/conftest.platform``): one per
+test process, so the browser journeys cost no platform start of their own.
 Chromium is ``/usr/bin/chromium`` (``make browser`` installs Debian's package); Playwright
 never downloads a browser. Each journey runs in a plain Python process (``driver``: this
 one is eventlet-patched, and Playwright's sync API stalls under eventlet).
@@ -14,34 +13,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.browsing import CHROMIUM, ROOT
-from tests.e2e.conftest import running_platform
-from tools.api_client import Mailbox
-from tools.platform import Platform
 
 JOURNEY_TIMEOUT = 240
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with running_platform(tmp_path_factory.mktemp("browser-platform"), "_browser") as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def base_url(platform: Platform) -> str:
-    return platform.url
-
-
-@pytest.fixture(scope="module")
-def mailbox(platform: Platform) -> Mailbox:
-    return Mailbox(Path(platform.var_dir) / "mail")
 
 
 @pytest.fixture(scope="session")

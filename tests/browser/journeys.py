@@ -244,12 +244,16 @@ JOURNEYS: dict[str, Callable[[Any, str, dict[str, Any]], None]] = {
     "distributor": distributor, "csrf": csrf, "script_as_text": script_as_text,
     "not_yours": not_yours, "admin": admin}
 
-from tests.browser.journeys_plans import PLANS_JOURNEYS  # noqa: E402  (the plans' journeys)
+# journeys of their own modules, registered here (``driver`` runs any of JOURNEYS); imported
+# last, as they use the helpers above
+from tests.browser import journeys_site  # noqa: E402
+from tests.browser.journeys_lead import lead  # noqa: E402
+from tests.browser.journeys_plans import PLANS_JOURNEYS  # noqa: E402
+from tests.browser.journeys_staff import STAFF_JOURNEYS  # noqa: E402
 
 JOURNEYS.update(PLANS_JOURNEYS)
-# journeys of their own modules, registered here (``driver`` runs any of JOURNEYS)
-from tests.browser.journeys_lead import lead  # noqa: E402
-
+JOURNEYS.update(STAFF_JOURNEYS)
+JOURNEYS.update(journeys_site.JOURNEYS)
 JOURNEYS["lead"] = lead
 from tests.browser.journeys_account import account  # noqa: E402
 

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.e2e.scenario import buy_active_plan, step, take_leads, wait_until
-from tools.api_client import Api, Mailbox, onboard, pay_by_card
+from tools.api_client import Api, Mailbox, onboard, pay_by_card, subscribe_by_card
 from tools.platform import DEV_STAFF
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -216,3 +216,70 @@ def test_a_lead_just_taken_can_be_worked_on_at_once(
         assert (status, body.get("status")) == (200, "contacted"), body
     page = admin.get("/api/leads?origin=purchased")["items"]
     assert {i["id"] for i in page} >= {x["id"] for x in taken}
+
+
+def test_a_plan_buys_one_kind_covered_by_the_subscription_and_gets_only_that_kind(
+        base_url: str, mailbox: Mailbox, moved_clock: Any, make_network: Any,
+        invite_member: Any) -> None:
+    """Issue 13 §1 over HTTP: a construction subscription (the default) is refused a
+    distribution plan; a member subscribed to both offices buys one, and its takes bring
+    only leads of distribution capture sites, filed in the office as distribution leads,
+    though older construction stock of the same country and tier waits."""
+    day = date(2027, 6, 7)  # a Monday, after the dates of the tests above
+    staff, tag, admin = network_on(day, base_url, moved_clock, make_network, "Genres",
+                                   "Cobalt-Meadow-Lantern-47", "FR", ("Denise", "Lambert"))
+
+    with step("a construction subscription is refused a distribution plan"):
+        order = {"records": 60, "tier": "premium", "country": "FR", "kind": "distribution",
+                 "payment_method": "card"}
+        status, body = admin.call("POST", "/api/plans", order)
+        assert status == 403 and body["error"]["code"] == "kind_not_covered", body
+        assert admin.get("/api/plans")["items"] == []
+        status, body = admin.call("POST", "/api/plans", {**order, "kind": "shop"})
+        assert status == 400 and "kind" in body["error"]["fields"], body
+
+    with step("capture sites declare their kind; construction stock arrives first"):
+        sites = {kind: staff.post("/api/staff/capture-sites", {
+            "name": f"{kind} {tag}", "url": "https://form.example",
+            **({"kind": kind} if kind == "distribution" else {})}, expect=201)
+            for kind in ("construction", "distribution")}
+        assert {k: s["kind"] for k, s in sites.items()} == {
+            "construction": "construction", "distribution": "distribution"}
+        ids = {}
+        for n, kind in enumerate(("construction", "distribution")):
+            results = Api(base_url).post(
+                "/api/capture/leads", {"leads": [lead(500 + 10 * n + i, day=day)
+                                                 for i in range(4)]},
+                headers={"X-Capture-Key": sites[kind]["key"]}, expect=200)["results"]
+            assert [r["status"] for r in results] == ["accepted"] * 4
+            ids[kind] = {r["id"] for r in results}
+
+    with step("a member subscribed to both offices buys a distribution plan"):
+        _, member = invite_member(admin)
+        assert subscribe_by_card(member, "monthly", kind="both")["kind"] == "both"
+        quote = member.post("/api/plans/quote", {k: v for k, v in order.items()
+                                                 if k != "payment_method"})
+        assert quote["kind"] == "distribution" and quote["daily_quota"] == 2
+        plan = member.post("/api/plans", order, expect=201)
+        assert plan["kind"] == "distribution"
+        pay_by_card(plan["payment"])
+        pid = plan["id"]
+        wait_until(lambda: member.get(f"/api/plans/{pid}"), lambda p: p["status"] == "active")
+
+    with step("its take brings distribution leads only"):
+        taken = take_leads(member, pid)
+        assert len(taken) == 2 and {x["id"] for x in taken} <= ids["distribution"]
+        assert {x["kind"] for x in taken} == {"distribution"}
+
+    with step("the office filters by kind and the export carries it"):
+        listed = member.get("/api/leads?kind=distribution")["items"]
+        assert {i["id"] for i in listed} == {x["id"] for x in taken}
+        assert {i["kind"] for i in listed} == {"distribution"}
+        assert member.get("/api/leads?kind=construction")["items"] == []
+        assert member.call("GET", "/api/leads?kind=shop")[0] == 400
+        resp = member.http.get(f"{base_url}/api/leads/export.csv?lang=en",
+                               headers={"Authorization": f"Bearer {member.token}"}, timeout=60)
+        assert resp.status_code == 200, resp.text
+        header, *rows = resp.content.decode("utf-8-sig").splitlines()
+        assert header.split(",")[-1] == "Office kind"
+        assert len(rows) == 2 and all(r.split(",")[-1] == "distribution" for r in rows)

@@ -162,6 +162,7 @@ def test_user_sites_over_http(base_url: str, moved_clock: Any, make_network: Any
         valid_html(thanks.text)
         leads = office_leads()  # read-your-writes: no waiting
         assert [(x["origin"], x["email"]) for x in leads] == [("site", email)]
+        assert [x["kind"] for x in leads] == ["construction"]  # the brochure site's kind
         lead = bruno.get(f"/api/leads/{leads[0]['id']}")
         assert lead["source_url"].endswith(f"/s/{slug}/opportunite")
         consent = lead["site_consents"]
@@ -282,6 +283,7 @@ def test_boutique_order_request_over_http(base_url: str, moved_clock: Any, make_
         valid_html(thanks.text)
         leads = bruno.get("/api/leads")["items"]
         assert [(x["origin"], x["email"]) for x in leads] == [("site", email)]
+        assert [x["kind"] for x in leads] == ["distribution"]  # a boutique order's kind
         lead = bruno.get(f"/api/leads/{leads[0]['id']}")
         assert [(c["kind"], c["notice_version"]) for c in lead["site_consents"]] == [
             ("distribution", "b1")]

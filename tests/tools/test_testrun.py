@@ -1,5 +1,5 @@
-"""`make test` runs two shards: together they must cover the suite, and the one summary line
-must add up what each shard's pytest said (CI shows only that line)."""
+"""`make test` runs its shards side by side: together they must cover the suite, and the one
+summary line must add up what each shard's pytest said (CI shows only that line)."""
 from __future__ import annotations
 
 import configparser

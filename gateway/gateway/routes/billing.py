@@ -27,7 +27,8 @@ class BillingRoutes:
          response=SubscriptionOut, status=201, tags=("subscriptions",),
          summary="Subscribe to the office; active once the payment is validated")
     def create_subscription(self, req: Req) -> Any:
-        return self.accounts.create_subscription(req.body["period"], req.body["payment_method"])
+        return self.accounts.create_subscription(req.body["period"], req.body["payment_method"],
+                                                 req.body["kind"])
 
     @api("GET", "/api/subscriptions", roles=("user", "admin"), response=page_of(SubscriptionOut),
          tags=("subscriptions",), summary="My subscriptions")

@@ -53,7 +53,8 @@ class LeadsRoutes:
          response=CaptureSiteCreatedOut, status=201, tags=("staff",),
          summary="Register a capture site; its key is shown once")
     def create_capture_site(self, req: Req) -> Any:
-        return self.leads.create_capture_site(req.body["name"], req.body["url"])
+        return self.leads.create_capture_site(req.body["name"], req.body["url"],
+                                              req.body["kind"])
 
     @api("GET", "/api/staff/capture-sites", roles=("staff",), response=CaptureSiteOut,
          many=True, tags=("staff",), summary="Capture sites (keys are never shown again)")

@@ -53,7 +53,7 @@ class PlansRoutes:
          tags=("plans",), summary="Price and daily quota of a 30-day plan, before buying it")
     def quote_plan(self, req: Req) -> Any:
         b = req.body
-        return self.plans.quote(b["records"], b["tier"], b["country"])
+        return self.plans.quote(b["records"], b["tier"], b["country"], b["kind"])
 
     @api("POST", "/api/plans", roles=MEMBERS, body=PlanCreateIn, response=PlanCreatedOut,
          status=201, tags=("plans",),
@@ -61,7 +61,8 @@ class PlansRoutes:
                  "for a card)")
     def create_plan(self, req: Req) -> Any:
         b = req.body
-        return self.plans.create_plan(b["records"], b["tier"], b["country"], b["payment_method"])
+        return self.plans.create_plan(b["records"], b["tier"], b["country"], b["payment_method"],
+                                      b["kind"])
 
     @api("GET", "/api/plans", roles=MEMBERS, query=PlansQuery, response=PlanPage,
          tags=("plans",), summary="My plans, newest first")

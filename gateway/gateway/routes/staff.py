@@ -19,6 +19,10 @@ from gateway.schemas.accounts import (
     StaffUserOut,
     TermsOut,
     TermsPublishIn,
+    TermsQuery,
+    TermsVersionOut,
+    UserFoundOut,
+    UserSearchQuery,
     UserStatusOut,
 )
 from gateway.schemas.common import PageQuery, page_args, page_of
@@ -97,6 +101,12 @@ class StaffRoutes:
         return self.accounts.list_payments(q.get("status"), q.get("cursor"), q["limit"],
                                            q.get("refund_status"))
 
+    @api("GET", "/api/staff/users", roles=("staff",), query=UserSearchQuery,
+         response=page_of(UserFoundOut), tags=("staff",),
+         summary="Find an account by its exact email or its id (empty items: none)")
+    def find_users(self, req: Req) -> Any:
+        return self.accounts.find_users(req.query["q"])
+
     @api("POST", "/api/staff/users/<user_id>/<action>", roles=("staff",), response=UserStatusOut,
          tags=("staff",), summary="suspend | close | reactivate an account")
     def user_action(self, req: Req, user_id: str, action: str) -> Any:
@@ -131,6 +141,12 @@ class StaffRoutes:
          status=201, tags=("staff",), summary="Publish a new terms version; everyone re-accepts")
     def publish_terms(self, req: Req) -> Any:
         return self.accounts.publish_terms(req.body["version"], req.body["text"])
+
+    @api("GET", "/api/staff/terms", roles=("staff",), query=TermsQuery,
+         response=page_of(TermsVersionOut), tags=("staff",),
+         summary="Published terms versions, newest first (the current one flagged)")
+    def list_terms(self, req: Req) -> Any:
+        return self.accounts.list_terms(req.query["limit"])
 
     @api("GET", "/api/staff/networks", roles=("staff",), query=PageQuery,
          response=page_of(NetworkSummaryOut), tags=("staff",), summary="All networks")

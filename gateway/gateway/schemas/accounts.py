@@ -231,12 +231,16 @@ class RefundMadeIn(Schema):
 class SubscriptionIn(Schema):
     period = Text(required=True, validate=validate.OneOf(["monthly", "quarterly", "annual"]))
     payment_method = Text(required=True, validate=validate.Length(min=1, max=30))
+    # the office kinds it covers (issue 13 §1), each at its price; absent: construction
+    kind = Text(load_default="construction",
+                validate=validate.OneOf(["distribution", "construction", "both"]))
 
 
 class SubscriptionOut(Schema):
     id = Text()
     status = Text()
     period = Text()
+    kind = Text(metadata={"enum": ["distribution", "construction", "both"]})
     amount_cents = fields.Int()
     starts_on = Text(allow_none=True)
     ends_on = Text(allow_none=True)
@@ -261,6 +265,35 @@ class StaffUserOut(Schema):
     id = Text()
     email = Text()
     role = Text()
+
+
+class UserSearchQuery(Schema):
+    q = Text(required=True, validate=validate.Length(min=1, max=320),
+             metadata={"description": "An exact email (no partial match: emails are stored "
+                                      "encrypted) or an account id"})
+
+
+class UserFoundOut(Schema):
+    id = Text()
+    role = Text()
+    network_id = Text(allow_none=True)
+    status = Text()
+    email = Text()
+    first_name = Text(allow_none=True)
+    last_name = Text(allow_none=True)
+    created_at = Text()
+    status_changed_at = Text(allow_none=True)
+
+
+class TermsQuery(Schema):
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TermsVersionOut(Schema):
+    version = Text()
+    published_at = Text()
+    characters = fields.Int()
+    current = fields.Bool()
 
 
 class UserStatusOut(Schema):

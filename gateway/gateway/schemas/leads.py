@@ -3,6 +3,9 @@ from marshmallow import Schema, fields, validate
 
 from gateway.schemas.common import PageQuery, Text, Url
 
+#: the office kinds (issue 13 §1, ``suivi_common.kinds``)
+KINDS = ("distribution", "construction")
+
 CAPTURE_BATCH_MAX = 1000
 
 
@@ -26,12 +29,15 @@ class CaptureSiteIn(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=120))
     url = Url(required=True, schemes={"http", "https"}, require_tld=False,
                      validate=validate.Length(max=2048))
+    # the kind of lead the site collects; absent: construction
+    kind = Text(load_default="construction", validate=validate.OneOf(KINDS))
 
 
 class CaptureSiteOut(Schema):
     id = Text()
     name = Text()
     url = Text()
+    kind = Text()
     key_prefix = Text()
     created_at = Text()
     revoked_at = Text(allow_none=True)
@@ -44,6 +50,7 @@ class CaptureSiteCreatedOut(CaptureSiteOut):
 class StockLevelOut(Schema):
     country = Text()
     tier = Text()
+    kind = Text()
     available = fields.Int()
     oldest_captured_at = Text(allow_none=True)
     oldest_age_hours = fields.Float(allow_none=True)
@@ -58,6 +65,7 @@ class StockOut(Schema):
 class StockAlertOut(Schema):
     country = Text()
     tier = Text()
+    kind = Text()
     date = Text()
     demand = fields.Int()
     available = fields.Int()
@@ -77,6 +85,7 @@ class LeadOut(Schema):
     id = Text()
     plan_id = Text()
     tier = Text()
+    kind = Text()
     country = Text()
     captured_at = Text()
     delivered_at = Text()

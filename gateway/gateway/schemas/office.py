@@ -8,6 +8,7 @@ SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="lower-case letters, dig
 SHORT = validate.Length(max=254)
 REASONS = ("phone_unassigned", "wrong_country", "fake_record")
 SORTS = ("created_desc", "created_asc", "status")
+KINDS = ("distribution", "construction")  # the office kinds (issue 13 §1)
 
 
 class LeadFilterQuery(Schema):
@@ -15,6 +16,7 @@ class LeadFilterQuery(Schema):
 
     status = Text(validate=validate.Length(max=40))
     origin = Text(validate=validate.OneOf(["purchased", "personal", "site"]))
+    kind = Text(validate=validate.OneOf(KINDS))
     plan_id = Text(validate=validate.Length(max=64))
     created_from = fields.Date()
     created_to = fields.Date()
@@ -57,6 +59,8 @@ class OfficeLeadIn(OfficeLeadPatchIn):
 
     # "direct": met in person, the user is its controller: no source URL nor consent time
     source = Text(validate=validate.OneOf(("form", "direct")))
+    # which office the lead is for; absent: construction
+    kind = Text(validate=validate.OneOf(KINDS))
     source_url = fields.Raw()
     consent_at = fields.Raw()
     capture_ip = fields.Raw(allow_none=True)
@@ -71,6 +75,7 @@ class TombstoneOut(Schema):
 class OfficeLeadSummaryOut(Schema):
     id = Text()
     origin = Text()
+    kind = Text()  # distribution | construction
     status = Text()
     plan_id = Text(allow_none=True)
     created_at = Text()

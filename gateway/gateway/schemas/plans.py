@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from gateway.schemas.common import PageQuery, PaymentSummaryOut, Text, page_of
 
 TIERS = ["standard", "premium", "premium_plus"]
+KINDS = ["distribution", "construction"]  # the office kinds (issue 13 §1)
 COUNTRY = validate.Regexp(r"^[A-Za-z]{2}$", error="Expected an ISO 3166 alpha-2 code")
 METHOD = validate.Length(min=1, max=30)
 
@@ -27,6 +28,9 @@ class QuoteIn(Schema):
     records = _records()
     tier = _tier()
     country = Text(required=True, validate=COUNTRY)
+    kind = Text(load_default="construction", validate=validate.OneOf(KINDS),
+                metadata={"description": "The office kind whose leads the plan buys; the "
+                                         "subscription must cover it (absent: construction)"})
 
 
 class QuoteOut(Schema):
@@ -36,6 +40,7 @@ class QuoteOut(Schema):
     days = fields.Int()
     records = fields.Int()
     tier = Text()
+    kind = Text()
     country = Text()
 
 
@@ -90,6 +95,7 @@ class PlanOut(Schema):
     id = Text()
     status = Text(metadata={"enum": ["pending_payment", "active", "completed", "cancelled"]})
     tier = Text()
+    kind = Text(metadata={"enum": KINDS})
     country = Text()
     records_total = fields.Int(metadata={"description": "Records paid for (order + extensions)"})
     records_remaining = fields.Int(metadata={"description": "Owed at the start of today; today's "
@@ -229,6 +235,7 @@ class DemandOut(Schema):
     date = Text()
     country = Text()
     tier = Text()
+    kind = Text(metadata={"enum": KINDS})
     records = fields.Int()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.http import Req, api
-from gateway.sites import forms, render
+from gateway.sites import cache, forms, render
 from gateway.sites.routes import (
     COUNTRY_LABELS,
     FORM,
@@ -74,12 +74,13 @@ class BoutiqueRoutes:
 
     def _boutique(self, slug: str) -> dict[str, Any] | Response:
         try:
-            shop = self.accounts.as_service().public_boutique(slug)
+            shop = cache.cached(("boutique", slug),
+                                lambda: self.accounts.as_service().public_boutique(slug))
         except NotFound:
             return simple(NOT_FOUND, 404)
         if not shop["active"]:
             return simple(INACTIVE, 410)
-        return dict(shop)
+        return shop
 
     def _shop_form(self, shop: dict[str, Any]) -> dict[str, Any]:
         codes = shop.get("countries") or ["FR"]

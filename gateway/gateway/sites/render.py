@@ -53,18 +53,26 @@ def fill_html(html: str, coordinates: dict[str, Any]) -> Markup:
     return Markup(html)  # noqa: S704  (sanitised on save; the values escaped above)
 
 
-def page(site: dict[str, Any], form: dict[str, Any] | None, *,
-         errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-         message: str | None = None) -> str:
-    coordinates = site.get("coordinates") or {}
-    blocks = []
-    for block in site["page"]["blocks"]:
+def filled_blocks(blocks: list[dict[str, Any]], coordinates: dict[str, Any]
+                  ) -> list[dict[str, Any]]:
+    """The blocks as visitors see them: placeholders filled in, rich text as markup (the
+    public page, and its preview in the web office)."""
+    out = []
+    for block in blocks:
         b = dict(block)
         if b["type"] == "heading":
             b["text"] = fill_text(b["text"], coordinates)
         elif b["type"] == "text":
             b["html"] = fill_html(b["html"], coordinates)
-        blocks.append(b)
+        out.append(b)
+    return out
+
+
+def page(site: dict[str, Any], form: dict[str, Any] | None, *,
+         errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+         message: str | None = None) -> str:
+    coordinates = site.get("coordinates") or {}
+    blocks = filled_blocks(site["page"]["blocks"], coordinates)
     return ENV.get_template("page.html").render(
         style=Markup(STYLE), title=fill_text(site["page"]["title"], coordinates),  # noqa: S704
         coordinates=coordinates, blocks=blocks, form=form, errors=errors or {},

@@ -8,7 +8,8 @@
 
 A site whose owner's office is not open (the subscription was not renewed, the account
 suspended) answers ``410`` with a neutral page that names nobody; it is live again as
-soon as accounts sees a subscription covering today, since every request asks afresh.
+soon as accounts sees a subscription covering today, at most ``SITE_CACHE_SECONDS`` (2 s)
+later (``cache``).
 An unknown slug, or a network without a page of that kind, is a ``404`` page.
 
 A form goes through, in order: the honeypot and the signed token (``forms``: forged,
@@ -26,7 +27,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.http import Req, api
-from gateway.sites import forms, render
+from gateway.sites import cache, forms, render
 from suivi_common import clock
 from suivi_common.errors import Forbidden, Invalid, NotFound, RateLimited
 from suivi_common.settings import setting
@@ -75,12 +76,13 @@ class SiteRoutes:
     def _site(self, slug: str, kind: str) -> dict[str, Any] | Response:
         """The site, or the page to answer instead (404, 410)."""
         try:
-            site = self.accounts.as_service().public_site(slug, kind)
+            site = cache.cached(("site", slug, kind),
+                                lambda: self.accounts.as_service().public_site(slug, kind))
         except NotFound:
             return simple(NOT_FOUND, 404)
         if not site["active"]:
             return simple(INACTIVE, 410)
-        return dict(site)
+        return site
 
     def _form(self, site: dict[str, Any], kind: str) -> dict[str, Any] | None:
         block = form_block(site)

@@ -137,3 +137,75 @@ def parse_data_map(data: Any) -> DataMap:
                                      f"{where}.security_measures"),
             transfers_outside_eu=transfers))
     return DataMap(service, tuple(activities))
+
+
+# --- the map against the tables --------------------------------------------------------------
+#
+# A data map names activities, not tables; each service also declares which activity each of
+# its tables serves (``TABLES``) and which tables hold no personal data (``NOT_PERSONAL``,
+# with the reason). ``table_coverage`` holds the two declarations to the service's table
+# metadata, so a table added without a map entry fails that service's test. The rule: every
+# table is either in an activity or declared not personal; a table declared not personal
+# may not have a column that looks personal (``personal_looking``), so the list of
+# exceptions cannot quietly swallow a table of people.
+
+#: the tables ``suivi_common.tables.define_common_tables`` adds to every service (events
+#: in transit and handled, dead letters, wrapped data keys): the platform's plumbing, held
+#: under the security measures of each activity, not an activity of their own
+INFRASTRUCTURE_TABLES: Mapping[str, str] = {
+    "outbox": "événements en attente de publication (identifiants, jamais de mot de passe)",
+    "inbox": "identifiants des messages déjà traités (dédoublonnage)",
+    "dead_letters": "messages en échec, leurs champs sensibles masqués",
+    "data_keys": "clés de chiffrement, elles-mêmes chiffrées par la clé maîtresse",
+}
+
+#: column names that point at a person (a user, an author, an actor)
+PERSON_COLUMNS = frozenset({
+    "user_id", "owner_id", "member_id", "admin_id", "actor_id", "author_id", "buyer_id",
+    "controller_id", "staff_id", "recipient_id"})
+
+
+def personal_looking(column: Any) -> bool:
+    """Whether a SQLAlchemy column looks like it holds personal data: an encrypted value
+    (``LargeBinary``), a blind index, an address, phone or name, an IP, or a reference to
+    a person (``user_id``, ``*_by``...)."""
+    from sqlalchemy import LargeBinary  # the library's declaring modules stay SQL-free
+
+    name = column.name.lower()
+    return (isinstance(column.type, LargeBinary) or name in PERSON_COLUMNS
+            or name.endswith(("_bidx", "_by", "_ip")) or name == "ip"
+            or any(word in name for word in ("email", "phone", "mobile", "first_name",
+                                             "last_name", "address")))
+
+
+def table_coverage(tables: Mapping[str, Any], data_map: Mapping[str, Any],
+                   mapped: Mapping[str, str], not_personal: Mapping[str, str]) -> list[str]:
+    """What is wrong between a service's tables (``metadata.tables``), its ``data_map()``
+    answer and its two declarations: ``mapped`` (table -> the name of the activity that
+    processes it) and ``not_personal`` (table -> why it holds no personal data). Empty
+    when every table is accounted for; each problem is one sentence naming the table."""
+    activities = {a.name for a in parse_data_map(data_map).activities}
+    problems = []
+    for name, table in sorted(tables.items()):
+        if name in INFRASTRUCTURE_TABLES:
+            continue
+        if name in mapped and name in not_personal:
+            problems.append(f"{name}: both mapped and declared not personal")
+        elif name in mapped:
+            if mapped[name] not in activities:
+                problems.append(f"{name}: mapped to {mapped[name]!r}, which is no activity "
+                                f"of the data map")
+        elif name in not_personal:
+            if not str(not_personal[name]).strip():
+                problems.append(f"{name}: declared not personal without a reason")
+            looks = sorted(c.name for c in table.columns if personal_looking(c))
+            if looks:
+                problems.append(f"{name}: declared not personal, but {', '.join(looks)} "
+                                f"look personal: name it in an activity of the data map")
+        else:
+            problems.append(f"{name}: a table the data map does not account for: add it to "
+                            f"an activity (its purpose, legal basis, categories, retention) "
+                            f"and to the service's table list, or declare it not personal")
+    for name in sorted((set(mapped) | set(not_personal)) - set(tables)):
+        problems.append(f"{name}: declared, but there is no such table")
+    return problems

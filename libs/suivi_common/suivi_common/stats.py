@@ -33,13 +33,14 @@ OWNER: dict[str, str] = {
     "plan_take_rate": "plans",
 }
 METRICS: tuple[str, ...] = tuple(OWNER)
-GROUPINGS: tuple[str, ...] = ("member", "status", "origin", "week", "month")
+GROUPINGS: tuple[str, ...] = ("member", "status", "origin", "kind", "week", "month")
 #: groupings a metric can be cut by (a metric already split by origin is not grouped by it)
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "leads_received": ("member", "status", "origin", "week", "month"),
-    "leads_by_origin": ("member", "status", "week", "month"),
-    "leads_by_status": ("member", "origin", "week", "month"),
-    "leads_final": ("member", "origin", "week", "month"),
+    # the office's leads carry a kind (issue 13 §1): distribution or construction
+    "leads_received": ("member", "status", "origin", "kind", "week", "month"),
+    "leads_by_origin": ("member", "status", "kind", "week", "month"),
+    "leads_by_status": ("member", "origin", "kind", "week", "month"),
+    "leads_final": ("member", "origin", "kind", "week", "month"),
     "claims": ("member", "status", "week", "month"),
     "emails_sent": ("member", "week", "month"),
     "plan_take_rate": ("member", "week", "month"),
@@ -147,15 +148,15 @@ def row(series: str, x: str, value: Any) -> dict[str, Any]:
 
 
 def group_sql(grouping: str, *, time: str, owner: str, status: str = "NULL",
-              origin: str = "NULL") -> str:
+              origin: str = "NULL", kind: str = "NULL") -> str:
     """The SQL expression of a group, over a service's own column names (trusted
     fragments, never user input): a member shown one by one (``:split``) or ``OTHERS``,
-    a status, an origin, or the Paris week's or month's first day."""
+    a status, an origin, an office kind, or the Paris week's or month's first day."""
     if grouping == "member":
         return f"CASE WHEN {owner} = ANY(:split) THEN {owner} ELSE '{OTHERS}' END"
     if grouping in ("week", "month"):
         return f"date_trunc('{grouping}', {time} AT TIME ZONE 'Europe/Paris')::date"
-    return {"status": status, "origin": origin}[grouping]
+    return {"status": status, "origin": origin, "kind": kind}[grouping]
 
 
 def scope_sql(scope: Scope, *, network: str, owner: str) -> str:

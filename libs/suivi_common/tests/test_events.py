@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import nameko
 import pytest
 from sqlalchemy import MetaData, func, select, text
 from sqlalchemy.engine import Engine
@@ -125,5 +126,9 @@ def test_in_test_the_relay_publishes_nothing_of_a_batch_with_a_bad_row(engine: E
 def test_in_production_the_relay_leaves_the_check_to_emit(engine: Engine,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUIVI_ENV", "prod")
-    relay = outbox.OutboxRelay(engine, common, "leads", "amqp://guest:guest@127.0.0.1:1/none")
+    # nameko's config wins over the environment: a container test earlier in the process
+    # may have left ``SUIVI_ENV: test`` there
+    with nameko.config.patch({"SUIVI_ENV": "prod"}):
+        relay = outbox.OutboxRelay(engine, common, "leads",
+                                   "amqp://guest:guest@127.0.0.1:1/none")
     assert relay.check_contracts is False

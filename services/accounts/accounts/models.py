@@ -280,6 +280,8 @@ subscriptions = Table(
     Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
     Column("network_id", Uuid, nullable=False),
     Column("period", String(20), nullable=False),
+    # the office kinds it covers (issue 13 §1): distribution, construction or both
+    Column("kind", String(20), nullable=False, server_default="construction"),
     Column("status", String(20), nullable=False),
     Column("amount_cents", Integer, nullable=False),
     Column("payment_id", Uuid, ForeignKey("payments.id"), nullable=False),
@@ -292,6 +294,7 @@ subscriptions = Table(
     _ts("reminded_at"),  # subscription_ending_soon emitted (once per subscription)
     CheckConstraint("status IN ('pending_payment', 'active', 'expired', 'withdrawn', "
                     "'cancelled', 'ended')", name="status"),
+    CheckConstraint("kind IN ('distribution', 'construction', 'both')", name="kind"),
     Index("uq_subscriptions_one_pending", "user_id", unique=True,
           postgresql_where=text("status = 'pending_payment'")),
     Index(None, "status", "ends_on"),

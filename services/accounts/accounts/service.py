@@ -163,6 +163,10 @@ class AccountsService(PlatformService):
     def publish_terms(self, version: str, text: str) -> dict[str, Any]:
         return terms.publish_terms(self.ctx, version, text)
 
+    @rpc_api
+    def list_terms(self, limit: int = 50) -> dict[str, Any]:
+        return terms.list_terms(self.ctx, limit)
+
     # --- networks, members, access levels ----------------------------------------------
     @rpc_api
     def create_network(self, name: str, admin: dict[str, Any]) -> dict[str, Any]:
@@ -325,8 +329,9 @@ class AccountsService(PlatformService):
 
     # --- subscriptions and payments ------------------------------------------------------
     @rpc_api
-    def create_subscription(self, period: str, payment_method: str) -> dict[str, Any]:
-        return subscriptions.create_subscription(self.ctx, period, payment_method)
+    def create_subscription(self, period: str, payment_method: str,
+                            kind: str | None = None) -> dict[str, Any]:
+        return subscriptions.create_subscription(self.ctx, period, payment_method, kind)
 
     @rpc_api
     def list_subscriptions(self) -> dict[str, Any]:
@@ -387,6 +392,10 @@ class AccountsService(PlatformService):
         return staff.reactivate_user(self.ctx, user_id)
 
     @rpc_api
+    def find_users(self, query: str) -> dict[str, Any]:
+        return staff.find_users(self.ctx, query)
+
+    @rpc_api
     def reset_second_factor(self, user_id: str, current_password: str, code: str | None,
                             ip: str) -> dict[str, Any]:
         """A user lost their factor: staff, re-authenticated, remove it (``factor_reset``)."""
@@ -408,6 +417,11 @@ class AccountsService(PlatformService):
     @rpc_internal
     def office_active(self, user_id: str) -> bool:
         return queries.office_active(self.ctx, user_id)
+
+    @rpc_internal
+    def office_kinds(self, user_id: str) -> list[str]:
+        """The office kinds the user's subscription covers today ([]: office closed)."""
+        return queries.office_kinds(self.ctx, user_id)
 
     @rpc_internal
     def senders(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:

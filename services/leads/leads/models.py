@@ -42,6 +42,8 @@ capture_sites = Table(
     Column("id", Uuid, primary_key=True),
     Column("name", String(120), nullable=False),
     Column("url", String(2048), nullable=False),
+    # the kind of lead it collects (suivi_common.kinds); older sites: construction
+    Column("kind", String(20), nullable=False, server_default="construction"),
     Column("key_hash", String(64), nullable=False, unique=True),  # sha256 hex of the key
     Column("key_prefix", String(16), nullable=False),  # shown to staff to tell keys apart
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -60,6 +62,7 @@ leads = Table(
     Column("duplicate_of", Uuid),
     Column("country", String(2), nullable=False),
     Column("tier", String(16), nullable=False),
+    Column("kind", String(20), nullable=False, server_default="construction"),
     Column("captured_at", DateTime(timezone=True), nullable=False),
     Column("key_scope", String(64), nullable=False),
     Column("pii", LargeBinary),  # None once erased (crypto-shredded scope)
@@ -72,7 +75,7 @@ leads = Table(
     Column("erased_at", DateTime(timezone=True)),  # pii and indexes gone
     Index("ix_leads_email_bidx", "email_bidx"),
     # the day close counts a group's unsold stock of a day (``usecases.daybook.settle_day``)
-    Index("ix_leads_group_captured", "country", "tier", "captured_at",
+    Index("ix_leads_group_captured", "country", "tier", "kind", "captured_at",
           postgresql_where=text("status = 'accepted'")),
     Index("ix_leads_mobile_bidx", "mobile_bidx"),
     Index("ix_leads_landline_bidx", "landline_bidx"),
@@ -99,7 +102,8 @@ stock = Table(
     Column("country", String(2), nullable=False),
     Column("tier", String(16), nullable=False),
     Column("captured_at", DateTime(timezone=True), nullable=False),
-    Index("ix_stock_group_age", "country", "tier", "captured_at", "lead_id"),
+    Column("kind", String(20), nullable=False, server_default="construction"),
+    Index("ix_stock_group_age", "country", "tier", "kind", "captured_at", "lead_id"),
 )
 
 # Read model of each plan's entitlement (snapshots from plans, newest version wins).
@@ -113,6 +117,7 @@ entitlements = Table(
     Column("status", String(20), nullable=False),
     Column("tier", String(16), nullable=False),
     Column("country", String(2), nullable=False),
+    Column("kind", String(20), nullable=False, server_default="construction"),
     Column("start_date", Date),
     Column("end_date", Date),
     Column("records_remaining", Integer, nullable=False, server_default="0"),
@@ -122,7 +127,7 @@ entitlements = Table(
     Column("version", Integer, nullable=False),
     Column("carry", Float, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_entitlements_group", "country", "tier", postgresql_where=text("status = 'active'")),
+    Index("ix_entitlements_group", "country", "tier", "kind", postgresql_where=text("status = 'active'")),
 )
 
 # Running totals of the day per plan, updated under the entitlement row lock; the day's
@@ -174,7 +179,8 @@ group_days = Table(
     Column("missing", Integer, nullable=False),
     Column("shares", JSONB, nullable=False),  # {plan_id: share of the missing stock}
     Column("settled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("country", "tier", "day"),
+    Column("kind", String(20), nullable=False, server_default="construction"),
+    PrimaryKeyConstraint("country", "tier", "kind", "day"),
 )
 
 deliveries = Table(
@@ -234,7 +240,8 @@ stock_alerts = Table(
     Column("demand", Integer, nullable=False),
     Column("available", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("country", "tier", "day"),
+    Column("kind", String(20), nullable=False, server_default="construction"),
+    PrimaryKeyConstraint("country", "tier", "kind", "day"),
 )
 
 
@@ -299,6 +306,9 @@ office_leads = Table(
     # data-subject requests and retention (``usecases.subjects``, ``usecases.retention``)
     Column("restricted_at", DateTime(timezone=True)),  # GDPR art. 18: kept, not processed
     Column("erased_reason", String(24)),  # data_subject_request | retention | owner
+    # distribution | construction (issue 13 §1): a purchased lead's is its plan's, a site
+    # lead's its site's, one entered by hand its owner's choice (construction by default)
+    Column("kind", String(20), nullable=False, server_default="construction"),
     Index("ix_office_owner_created", "owner_id", "created_at", "id", postgresql_where=LIVE),
     Index("ix_office_owner_status", "owner_id", "status", "created_at", "id",
           postgresql_where=LIVE),
@@ -535,8 +545,8 @@ office_document_usage = Table(
 # --- the users' websites' capture forms (issue 13 §2, ``usecases.site_capture``) --------------
 
 # What a visitor consented to on a member's site (annex IV.7): the exact information notice
-# shown above the form's button and its version, the site's kind (leads carry no kind of
-# their own yet, issue 13 §1) and page; one row per accepted form, a duplicate's included
+# shown above the form's button and its version, the site's kind (the lead filed carries it
+# too, issue 13 §1) and page; one row per accepted form, a duplicate's included
 # (it names the lead it matched). Nothing personal: the person is the lead's sealed data.
 site_consents = Table(
     "site_consents", metadata,

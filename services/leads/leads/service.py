@@ -89,9 +89,9 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, KeyRotationEntrypoi
                                message_id, clock.now())
 
     @rpc_api
-    def create_capture_site(self, name: str, url: str) -> dict[str, Any]:
+    def create_capture_site(self, name: str, url: str, kind: str | None = None) -> dict[str, Any]:
         require(self.principal, "staff")
-        return capture.create_site(self.db.session, name, url, clock.now())
+        return capture.create_site(self.db.session, name, url, clock.now(), kind)
 
     @rpc_api
     def list_capture_sites(self) -> list[dict[str, Any]]:
@@ -140,10 +140,10 @@ class LeadsService(OfficeEntrypoints, ComplianceEntrypoints, KeyRotationEntrypoi
         return distribution.set_auto_delivery(self.ctx, principal.user_id, plan_id, enabled)
 
     @rpc_internal
-    def run_auto_delivery(self, country: str | None = None,
-                          tier: str | None = None) -> dict[str, Any]:
+    def run_auto_delivery(self, country: str | None = None, tier: str | None = None,
+                          kind: str | None = None) -> dict[str, Any]:
         """One fair run over every group (or one), each group in its own transaction."""
-        return distribution.run_auto_delivery(self.ctx, country, tier)
+        return distribution.run_auto_delivery(self.ctx, country, tier, kind)
 
     @config_timer("AUTO_DELIVERY_INTERVAL_SECONDS")
     def auto_delivery_tick(self) -> None:

@@ -24,7 +24,8 @@ TUNABLES = Tunables(
     # capture forms of the users' sites (issue 13 §2): forms per address and window
     SITE_FORM_RATE_PER_IP=10,
     CAPTURE_QUEUE="leads.capture",
-    GRADING_RULES=None,  # the domain's defaults (``usecases.grading``)
+    GRADING_RULES=None,  # construction leads; None: the domain's defaults (``usecases.grading``)
+    GRADING_RULES_DISTRIBUTION=None,  # distribution leads; None: the domain's defaults
     AUTO_DELIVERY_INTERVAL_SECONDS=30,
     STOCK_CHECK_INTERVAL_SECONDS=60,
     DAY_CLOSE_INTERVAL_SECONDS=300,

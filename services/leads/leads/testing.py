@@ -39,10 +39,13 @@ def raw_lead(i: int, tier: str = "premium_plus", country: str = "FR",
 
 def snapshot(plan_id: str, user_id: str, quotas: Mapping[date, int], *, tier: str = "premium_plus",
              country: str = "FR", network_id: str = "net-1", auto: bool = False,
-             version: int = 1, status: str = "active") -> dict[str, Any]:
-    """A plans entitlement snapshot as described in ARCHITECTURE.md."""
+             version: int = 1, status: str = "active",
+             kind: str | None = None) -> dict[str, Any]:
+    """A plans entitlement snapshot as described in ARCHITECTURE.md; without ``kind``, one
+    as plans sent them before kinds (read as construction)."""
     days = sorted(quotas)
-    return {
+    extra = {} if kind is None else {"kind": kind}
+    return {**extra,
         "plan_id": plan_id, "user_id": user_id, "network_id": network_id, "status": status,
         "tier": tier, "country": country,
         "start_date": days[0].isoformat() if days else None,

@@ -37,6 +37,8 @@ plans = Table(
     Column("status", String(20), nullable=False),
     Column("tier", String(20), nullable=False),
     Column("country", String(2), nullable=False),
+    # the office kind it buys (issue 13 §1); also in ``state``
+    Column("kind", String(20), nullable=False, server_default="construction"),
     Column("state", JSONB, nullable=False),
     Column("version", Integer, nullable=False, server_default=text("0")),
     Column("start_date", Date),

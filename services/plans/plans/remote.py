@@ -52,6 +52,11 @@ class TodayTotals:
 class AccountsPort(Protocol):
     def office_active(self, user_id: str) -> bool: ...
 
+    def office_kinds(self, user_id: str) -> list[str]:
+        """The office kinds the user's subscription covers today; [] when the office is
+        closed."""
+        ...
+
     def open_countries(self, network_id: str) -> list[str]: ...
 
     def request_payment(self, order_type: str, order_id: str, amount_cents: int, method: str,
@@ -119,6 +124,9 @@ class NamekoAccounts:
     def office_active(self, user_id: str) -> bool:
         answer = self._ask("office_active", user_id)
         return bool(answer.get("active") if isinstance(answer, dict) else answer)
+
+    def office_kinds(self, user_id: str) -> list[str]:
+        return [str(k) for k in self._ask("office_kinds", user_id) or []]
 
     def open_countries(self, network_id: str) -> list[str]:
         return [str(c).upper() for c in self._ask("open_countries", network_id) or []]

@@ -59,14 +59,15 @@ class PlansService(StatCounting):
     # --- buying -------------------------------------------------------------------------------
 
     @rpc_api
-    def quote(self, records: int, tier: str, country: str) -> dict[str, Any]:
-        return ordering.quote_plan(self.ctx, records, tier, country)
+    def quote(self, records: int, tier: str, country: str,
+              kind: str | None = None) -> dict[str, Any]:
+        return ordering.quote_plan(self.ctx, records, tier, country, kind)
 
     @rpc_api
     def create_plan(self, records: int, tier: str, country: str,
-                    payment_method: str) -> dict[str, Any]:
+                    payment_method: str, kind: str | None = None) -> dict[str, Any]:
         require_permission(self.principal, BUY_LEADS)
-        return ordering.buy_plan(self.ctx, records, tier, country, payment_method)
+        return ordering.buy_plan(self.ctx, records, tier, country, payment_method, kind)
 
     @rpc_api
     def cancel_plan(self, plan_id: str) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def _columns(row: PlanRow) -> dict[str, Any]:
     plan = row.plan
     return {
         "status": plan.status.value, "tier": plan.tier.value, "country": plan.country,
-        "state": plan.to_dict(), "version": row.version, "start_date": plan.start_date,
+        "kind": plan.kind, "state": plan.to_dict(), "version": row.version, "start_date": plan.start_date,
         "end_date": plan.end_date,
         "next_close_date": plan.next_day_to_close if plan.status == PlanStatus.ACTIVE else None,
         "records_ordered": plan.records_ordered, "payment_id": row.payment_id,
@@ -115,7 +115,7 @@ def snapshot(row: PlanRow, reason: str = "") -> dict[str, Any]:
     data: dict[str, Any] = {
         "plan_id": plan.id, "user_id": plan.user_id, "network_id": row.network_id,
         "status": plan.status.value, "tier": plan.tier.value, "country": plan.country,
-        "start_date": _iso(plan.start_date), "end_date": _iso(plan.end_date),
+        "kind": plan.kind, "start_date": _iso(plan.start_date), "end_date": _iso(plan.end_date),
         "records_remaining": plan.remaining,
         "quota_schedule": {day.isoformat(): due for day, due in schedule(plan).items()},
         "auto_delivery": False, "version": row.version,

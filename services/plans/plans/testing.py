@@ -148,6 +148,14 @@ class FakeAccountsState:
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     people: dict[str, list[str]] = field(default_factory=dict)
     resolved: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: what each user's subscription covers (issue 13 §1); absent: construction
+    coverage: dict[str, str] = field(default_factory=dict)
+
+    def office_kinds(self, user_id: str) -> list[str]:
+        if not self.offices.get(user_id, False):
+            return []
+        covered = self.coverage.get(user_id, "construction")
+        return ["construction", "distribution"] if covered == "both" else [covered]
 
     def subject_users(self, request_id: str, email: str | None,
                       phone: str | None) -> dict[str, Any]:
@@ -207,6 +215,9 @@ class InMemoryAccounts:
 
     def office_active(self, user_id: str) -> bool:
         return self.state.offices.get(user_id, False)
+
+    def office_kinds(self, user_id: str) -> list[str]:
+        return self.state.office_kinds(user_id)
 
     def open_countries(self, network_id: str) -> list[str]:
         return list(self.state.open_countries.get(network_id, []))

@@ -31,7 +31,7 @@ def plan_view(row: PlanRow, today: date, live: TodayTotals | None) -> dict[str, 
         today_quota = quota = schedule(plan).get(today, 0)
     return {
         "id": plan.id, "status": plan.status.value, "tier": plan.tier.value,
-        "country": plan.country, "records_total": plan.records_ordered,
+        "kind": plan.kind, "country": plan.country, "records_total": plan.records_ordered,
         "records_remaining": plan.remaining, "daily_quota": quota,
         "start_date": _iso(plan.start_date), "end_date": _iso(plan.end_date),
         "credit_cents": plan.credit_cents, "unit_price_cents": plan.unit_price_cents,

@@ -1,5 +1,6 @@
 """The network admin's pages (admin tools 1 to 4, terms art. 1, 5): members and their
-invitations, access levels, the pipeline, email templates (with a preview) and
+invitations, a member's office (read-only, only while the member allows admin access),
+access levels, the pipeline, email templates (with a preview) and
 automations, statistics models with their chart, open countries and the announcement.
 
 Each page calls the RPCs of its JSON route (``gateway.routes.network``, ``.office``,
@@ -12,15 +13,17 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
 from gateway import charts
 from gateway.auth import evict_network
+from gateway.routes.office import _filters
 from gateway.routes.stats import shape
 from gateway.schemas.accounts import AccessLevelIn, NetworkSettingsIn, PersonIn
 from gateway.schemas.mailer import AutomationIn, PreviewIn, TemplateIn
-from gateway.schemas.office import PipelineIn
+from gateway.schemas.office import LeadListQuery, PipelineIn
 from gateway.schemas.stats import StatModelIn, StatQuery
 from gateway.web.http import Page, page, validated
 from gateway.web.routes.roles_common import attempt, checked, lines, pairs
@@ -28,6 +31,7 @@ from suivi_common import clock, stats
 from suivi_common.errors import Invalid
 
 ADMIN = ("admin",)
+MEMBER_OFFICE_PAGE = 25
 
 
 class WebAdminRoutes:
@@ -36,6 +40,7 @@ class WebAdminRoutes:
     mailer: Any
     plans: Any
     dispatch: Any
+    require_admin_view: Any  # from gateway.routes.members (GatewayService has both)
 
     def _adm_levels_changed(self, p: Page) -> None:
         """As the JSON routes: the members' next requests carry the new permissions."""
@@ -78,6 +83,24 @@ class WebAdminRoutes:
 
         return attempt(p, assign, lambda: p.redirect("/web/admin", flash="level_assigned"),
                        lambda s, e: self._adm_members(p, s, e))
+
+    @page("GET", "/web/admin/members/<member_id>/office", roles=ADMIN)
+    def web_admin_member_office(self, p: Page, member_id: str) -> Response:
+        """A member's office, read-only (terms art. 5), by the API's routes: the privacy
+        rule is ``require_admin_view`` (403 once the member turns admin access off, shown
+        as a page saying so), then ``member_office`` and ``office_member_leads``."""
+        cursor = p.http.args.get("cursor", "")
+        query = validated(LeadListQuery, {"limit": MEMBER_OFFICE_PAGE,
+                                          **({"cursor": cursor} if cursor else {})})
+        self.require_admin_view(p, member_id)
+        office = self.accounts.member_office(member_id)
+        leads = self.leads.office_member_leads(member_id, _filters(query), query["sort"],
+                                               query.get("cursor"), MEMBER_OFFICE_PAGE)
+        next_url = (f"/web/admin/members/{member_id}/office?"
+                    + urlencode({"cursor": leads["next_cursor"]})
+                    if leads.get("next_cursor") else None)
+        return p.render("admin/member_office.html", office=office, member=office["member"],
+                        leads=leads["items"], next_url=next_url)
 
     # --- access levels ----------------------------------------------------------------------
 

@@ -22,10 +22,17 @@ _BLIND = ("recherches exactes (email, téléphone, compteurs de connexion) par i
           "HMAC-SHA256, sans déchiffrer")
 _SIGNED = "appels et événements entre services signés (HMAC-SHA256), réservés aux services"
 
+ACCOUNTS = "Comptes utilisateurs et authentification"
+TERMS = "Acceptation des conditions générales"
+BILLING = "Abonnements et paiements"
+OPENINGS = "Ouvertures du Bureau d'un membre par l'administrateur"
+SITES = "Sites des membres et boutiques du réseau"
+REQUESTS = "Exécution des demandes des personnes concernées"
+
 
 ACTIVITIES: tuple[Activity, ...] = (
     controller(
-        "Comptes utilisateurs et authentification",
+        ACCOUNTS,
         ("ouvrir et gérer les comptes des membres d'un réseau et du personnel (CGU art. 1, "
          "2, 3.A, 4.A)", "authentifier les utilisateurs et protéger les comptes (sessions, "
          "limitation des tentatives de connexion, liens de choix du mot de passe)",
@@ -48,7 +55,9 @@ ACTIVITIES: tuple[Activity, ...] = (
          "dates d'invitation, de conclusion du contrat, de dernière connexion",
          "invitations, par l'administrateur d'un réseau, d'une adresse déjà inscrite dans "
          "un autre réseau (aucun compte créé, rien envoyé) : index aveugle de l'adresse, "
-         "l'adresse et les noms saisis (chiffrés sous la clé du réseau), la date"),
+         "l'adresse et les noms saisis (chiffrés sous la clé du réseau), la date",
+         "modèles de statistiques du réseau (outil 3) : l'identifiant de l'administrateur "
+         "qui les a créés"),
         "pendant la vie du compte, puis douze mois après la fin du dernier abonnement ou "
         "du compte (CGU art. 10 ; réglage ACCOUNT_RETENTION_MONTHS), sauf commande en "
         "attente de paiement, remboursement dû, compte suspendu, réseau encore administré "
@@ -66,7 +75,7 @@ ACTIVITIES: tuple[Activity, ...] = (
         (_ENCRYPTED, _BLIND, _SIGNED, "mots de passe hachés avec argon2id",
          "jetons de session et de lien gardés seulement hachés (SHA-256)")),
     controller(
-        "Acceptation des conditions générales",
+        TERMS,
         ("prouver quelle version des conditions chaque utilisateur a acceptée, et quand",),
         "exécution du contrat (RGPD art. 6.1.b) et constatation de droits en justice",
         (_USERS,),
@@ -77,7 +86,7 @@ ACTIVITIES: tuple[Activity, ...] = (
         ("le personnel de la plateforme",),
         (_ENCRYPTED, _SIGNED)),
     controller(
-        "Abonnements et paiements",
+        BILLING,
         ("vendre et gérer les abonnements au Bureau en ligne (CGU art. 3.A, 6, 10)",
          "encaisser et suivre les paiements des abonnements et des forfaits (carte, "
          "virement, chèque), les remboursements dus, le droit de rétractation",
@@ -113,7 +122,7 @@ ACTIVITIES: tuple[Activity, ...] = (
         ("le service de messagerie interne, qui envoie le rappel",),
         (_SIGNED, "l'événement ne porte que des identifiants et une date, jamais l'adresse")),
     controller(
-        "Ouvertures du Bureau d'un membre par l'administrateur",
+        OPENINGS,
         ("tracer chaque consultation du Bureau d'un membre par l'administrateur de son "
          "réseau (CGU art. 5 ; journal d'audit, clauses IV.15)",),
         "intérêt légitime (RGPD art. 6.1.f) et obligation de documentation (art. 5.2)",
@@ -125,7 +134,42 @@ ACTIVITIES: tuple[Activity, ...] = (
         ("le service de conformité (journal d'audit)",),
         (_SIGNED, "aucune donnée de contact : des identifiants et une heure")),
     controller(
-        "Exécution des demandes des personnes concernées",
+        SITES,
+        ("publier, à l'adresse de la plateforme, les sites de chaque membre (site produit "
+         "du bureau distribution, site plaquette du bureau construction, boutique du réseau) "
+         "avec les coordonnées que le membre choisit de montrer (CGU art. 3.A ; outils 5 "
+         "et 6 de l'administrateur)",
+         "tracer qui a modifié quelle partie d'une page et quand, car la responsabilité de "
+         "cette partie passe au membre qui l'a modifiée (CGU art. 11), et permettre à "
+         "l'administrateur de la voir et de la rétablir"),
+        "exécution du contrat (RGPD art. 6.1.b ; CGU art. 3.A) ; intérêt légitime à "
+        "établir qui répond de chaque partie d'un site (art. 6.1.f ; CGU art. 11)",
+        (_USERS,),
+        ("adresse des sites (« slug » formé du nom du membre et d'un suffixe aléatoire)",
+         "nom, téléphone et email du membre, montrés au public selon ses réglages (lus dans "
+         "son compte à chaque affichage, jamais copiés) ; ses réglages d'affichage",
+         "photo du membre (image redimensionnée et réencodée, sans métadonnées)",
+         "parties de page modifiées par un membre : leur contenu, l'identifiant de qui les "
+         "a modifiées et la date",
+         "modèles de pages, images et produits de la boutique : l'identifiant de "
+         "l'administrateur qui les a créés ou déposés, les dates"),
+        "pendant la vie du compte ; les sites ne sont publiés que tant que le Bureau est "
+        "ouvert (sinon réponse 410 sans aucun nom) ; à l'effacement du compte (sur demande "
+        "ou douze mois après la fin de la relation, voir « Comptes utilisateurs »), sa "
+        "photo, ses réglages et ses parties modifiées sont supprimés et l'adresse des sites "
+        "effacée ; l'administrateur rétablit une partie modifiée en la supprimant ; les "
+        "modèles, images et produits du réseau restent avec le réseau, avec l'identifiant "
+        "de leur auteur",
+        ("les visiteurs des sites (le public) : les coordonnées et la photo que le membre "
+         "choisit de montrer", "l'administrateur du réseau (les parties modifiées, qui les "
+         "a modifiées et quand)", "le membre lui-même"),
+        (_SIGNED, "texte enrichi nettoyé à l'enregistrement (nh3), images vérifiées par "
+         "leur contenu et réencodées", "pages sans script ni ressource tierce (politique de "
+         "sécurité du contenu stricte) : aucun traceur ne voit les visiteurs",
+         "les formulaires des sites ne déposent rien ici : ce qu'un visiteur envoie va au "
+         "Bureau du membre (service prospects)")),
+    controller(
+        REQUESTS,
         ("exécuter, pour les comptes, les demandes d'accès, de rectification, "
          "d'effacement, de limitation, d'opposition et de portabilité (RGPD art. 15 à 22)",),
         "obligation légale (RGPD art. 6.1.c et art. 12)",
@@ -141,6 +185,30 @@ ACTIVITIES: tuple[Activity, ...] = (
         (_ENCRYPTED, _BLIND, _SIGNED, "une demande ambiguë (téléphone partagé, sans "
          "email) n'est exécutée sur aucun compte")),
 )
+
+
+#: which activity each table of ``accounts.models`` serves (``suivi_common.datamap.
+#: table_coverage``; ``tests/unit/test_data_map.py`` holds it to the metadata)
+TABLES: dict[str, str] = {
+    **dict.fromkeys(("users", "sessions", "password_tokens", "masked_invitations",
+                     "login_failures", "mfa_factors", "mfa_recovery_codes", "mfa_challenges",
+                     "stat_models"), ACCOUNTS),
+    "terms_acceptances": TERMS,
+    "payments": BILLING, "subscriptions": BILLING,
+    "office_openings": OPENINGS,
+    **dict.fromkeys(("site_pages", "site_overrides", "site_profiles", "site_images",
+                     "boutique_products"), SITES),
+    "user_rectifications": REQUESTS, "subject_requests": REQUESTS,
+}
+
+#: the tables that hold no personal data, and why
+NOT_PERSONAL: dict[str, str] = {
+    "networks": "le réseau : son nom, son annonce, ses pays ouverts",
+    "access_levels": "les niveaux d'accès d'un réseau : un nom et des permissions",
+    "terms_versions": "le texte de chaque version des conditions générales",
+    "boutiques": "la vitrine du réseau : titre, présentation, mention d'information du "
+                 "bon de commande ; aucune colonne ne désigne une personne",
+}
 
 
 def data_map() -> dict[str, Any]:

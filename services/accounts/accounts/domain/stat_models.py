@@ -2,8 +2,8 @@
 window of days. The vocabulary is the platform's (``suivi_common.stats``): the counting
 services read the same names, so a model can never name what nobody counts.
 
-``kind`` (distribution or construction, issue 13 §1) is not a grouping yet: leads carry
-no kind today.
+``kind`` (distribution or construction, issue 13 §1) groups the office's leads; the
+other metrics (claims, e-mails, take rate) are not cut by kind.
 """
 from __future__ import annotations
 

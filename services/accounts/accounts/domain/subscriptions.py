@@ -59,6 +59,14 @@ class EndReason(StrEnum):
 
 DEFAULT_PRICES_CENTS: dict[str, int] = {"monthly": 2900, "quarterly": 7900, "annual": 29900}
 
+#: the default prices per office kind covered (issue 13 §1); construction's are the prices
+#: sold before kinds, both offices cost less than the two apart
+DEFAULT_PRICES_BY_KIND: dict[str, dict[str, int]] = {
+    "construction": DEFAULT_PRICES_CENTS,
+    "distribution": DEFAULT_PRICES_CENTS,
+    "both": {"monthly": 4900, "quarterly": 13900, "annual": 49900},
+}
+
 
 class UnknownPeriod(ValueError):
     pass

@@ -72,7 +72,7 @@ _ME = (
            exists().where(mfa_factors.c.user_id == users.c.id,
                           mfa_factors.c.confirmed_at.is_not(None)).label("mfa_active"),
            *_prefixed(access_levels, _LEVEL, "id name permissions is_default created_at"),
-           *_prefixed(subscriptions, _SUB, "id status period amount_cents starts_on ends_on "
+           *_prefixed(subscriptions, _SUB, "id status period kind amount_cents starts_on ends_on "
                       "created_at activated_at ended_at end_reason"),
            *_prefixed(payments, _PAY, "id method status amount_cents currency order_type "
                       "order_id description user_id created_at validated_at refund_status "

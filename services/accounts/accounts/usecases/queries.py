@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role
-from accounts.models import networks, users
+from accounts.models import networks, subscriptions, users
 from accounts.usecases import invitations, office_openings
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import (
@@ -18,8 +18,10 @@ from accounts.usecases.users import (
     scope_of,
     viewable_by_admin,
 )
+from suivi_common import clock
 from suivi_common.errors import Invalid, NotFound
 from suivi_common.ids import parse_uuid
+from suivi_common.kinds import KINDS, covers
 
 
 def get_user(ctx: Ctx, user_id: object) -> dict[str, Any]:
@@ -69,6 +71,19 @@ def office_active(ctx: Ctx, user_id: object) -> bool:
     if row is None or row.status != AccountStatus.ACTIVE.value:
         return False
     return row.id in office_active_ids(ctx, [row.id])
+
+
+def office_kinds(ctx: Ctx, user_id: object) -> list[str]:
+    """The office kinds the user's paid subscriptions covering today cover (issue 13 §1),
+    sorted; [] when the office is closed (as ``office_active`` says)."""
+    row = get_row(ctx, user_id)
+    if row is None or row.status != AccountStatus.ACTIVE.value:
+        return []
+    day, s = clock.today(), subscriptions.c
+    coverages = ctx.session.execute(select(s.kind).distinct().where(
+        s.user_id == row.id, s.status == "active", s.starts_on <= day,
+        s.ends_on >= day)).scalars()
+    return sorted({k for c in coverages for k in KINDS if covers(c, k)})
 
 
 def open_countries(ctx: Ctx, network_id: object) -> list[str]:

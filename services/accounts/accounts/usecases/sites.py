@@ -12,7 +12,7 @@ import base64
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from accounts.domain import site_images
 from accounts.domain import sites as rules
 from accounts.domain.accounts import AccountStatus, Role
-from accounts.models import networks, site_overrides, site_pages, site_profiles, users
+from accounts.models import (
+    networks,
+    site_overrides,
+    site_pages,
+    site_profiles,
+    subscriptions,
+    users,
+)
 from accounts.models import site_images as images
 from accounts.usecases.context import Ctx
 from accounts.usecases.users import actor, iso, office_active_ids, profile
@@ -288,47 +295,99 @@ def site_path(slug: str | None, kind: str) -> str | None:
 
 # --- what the gateway renders ----------------------------------------------------------------
 
+def _public_row(ctx: Ctx, slug: str, kind: str) -> Row | None:
+    """Everything a public page needs, in one statement: the member (``users``' columns),
+    whether a paid subscription covers today (as ``office_active_ids``), the network's page
+    of this kind, the member's site settings, the network's open countries, and the
+    member's overrides of that page as one JSON object (block id to content)."""
+    s, o = subscriptions.c, site_overrides.c
+    day = clock.today()
+    office_open = select(s.user_id).where(
+        s.user_id == users.c.id, s.status == "active", s.starts_on <= day,
+        s.ends_on >= day).exists()
+    overrides = (select(func.jsonb_object_agg(o.block_id, o.content))
+                 .where(o.page_id == site_pages.c.id, o.user_id == users.c.id)
+                 .scalar_subquery())
+    query = (select(
+        users, office_open.label("office_open"),
+        site_pages.c.id.label("page_id"), site_pages.c.title.label("page_title"),
+        site_pages.c.blocks.label("page_blocks"), site_pages.c.updated_at.label("page_updated_at"),
+        site_profiles.c.user_id.label("profile_user_id"),
+        *(site_profiles.c[name].label(name) for name in SETTINGS),
+        site_profiles.c.photo_image_id.label("photo_image_id"),
+        networks.c.open_countries.label("open_countries"),
+        overrides.label("overrides"))
+        .select_from(users
+                     .outerjoin(site_pages, (site_pages.c.network_id == users.c.network_id)
+                                & (site_pages.c.kind == kind))
+                     .outerjoin(site_profiles, site_profiles.c.user_id == users.c.id)
+                     .outerjoin(networks, networks.c.id == users.c.network_id))
+        .where(users.c.slug == slug))
+    return ctx.session.execute(query).first()
+
+
 def public_site(ctx: Ctx, slug: object, kind: object, page_required: bool = True
                 ) -> dict[str, Any]:
     """The member's page of this kind, their coordinates as their settings allow, and
     whether the site is live: it is while the office is open (an active account with a
     subscription covering today, as for the office itself), so a renewal brings it back
-    the same day. An unknown slug, a staff account or an erased member is not found."""
+    the same day. An unknown slug, a staff account or an erased member is not found.
+    One SQL statement (``_public_row``): every visit of a public page asks for it."""
     if not rules.valid_slug(slug) or kind not in rules.KINDS:
         raise NotFound("No such site")
-    row = ctx.session.execute(select(users).where(users.c.slug == slug)).first()
+    row = _public_row(ctx, str(slug), str(kind))
     if row is None or row.role not in MEMBER or row.erased_at is not None:
         raise NotFound("No such site")
     active = (row.status == AccountStatus.ACTIVE.value and row.restricted_at is None
-              and row.id in office_active_ids(ctx, [row.id]))
+              and bool(row.office_open))
     out: dict[str, Any] = {"user_id": str(row.id), "network_id": str(row.network_id),
                            "slug": row.slug, "kind": kind, "active": active, "page": None,
                            "coordinates": {}}
     if not active:
         return out
-    page = ctx.session.execute(select(site_pages).where(
-        site_pages.c.network_id == row.network_id, site_pages.c.kind == kind)).first()
-    if page is None and page_required:
+    if row.page_id is None and page_required:
         raise NotFound("No such site")
-    prof = ctx.session.execute(select(site_profiles).where(
-        site_profiles.c.user_id == row.id)).first()
-    shown = _settings(prof)
+    shown = _settings(row if row.profile_user_id is not None else None)
     person = profile(ctx, row)
     name = " ".join(x for x in (person.first_name, person.last_name) if x)
     out["coordinates"] = {
         "name": name if shown["show_name"] else None,
         "phone": person.phone if shown["show_phone"] else None,
         "email": person.email if shown["show_email"] else None,
-        "photo": str(prof.photo_image_id) if prof is not None and prof.photo_image_id
-        and shown["show_photo"] else None}
-    out["countries"] = list(ctx.session.execute(select(networks.c.open_countries).where(
-        networks.c.id == row.network_id)).scalar_one() or [])
-    if page is None:
+        "photo": str(row.photo_image_id) if row.photo_image_id and shown["show_photo"]
+        else None}
+    out["countries"] = list(row.open_countries or [])
+    if row.page_id is None:
         return out
-    mine = _overrides_of(ctx, row.id, [page.id]).get(page.id, {})
-    out["page"] = {"id": str(page.id), "title": page.title, "updated_at": iso(page.updated_at),
-                   "blocks": rules.apply_overrides(page.blocks, mine)}
+    out["page"] = {"id": str(row.page_id), "title": row.page_title,
+                   "updated_at": iso(row.page_updated_at),
+                   "blocks": rules.apply_overrides(row.page_blocks, row.overrides or {})}
     return out
+
+
+def export_of_user(ctx: Ctx, user_id: uuid.UUID, slug: str | None) -> tuple[dict[str, Any], int]:
+    """An access request's copy of a member's site data (their slug, settings, photo and
+    the blocks they reworded), and how many records it holds."""
+    prof = ctx.session.execute(select(site_profiles).where(
+        site_profiles.c.user_id == user_id)).first()
+    photo = None
+    if prof is not None and prof.photo_image_id:
+        image = ctx.session.execute(select(images).where(
+            images.c.id == prof.photo_image_id)).first()
+        if image is not None:
+            photo = {"image_id": str(image.id), "content_type": image.content_type,
+                     "width": image.width, "height": image.height,
+                     "uploaded_at": iso(image.created_at),
+                     "content_base64": base64.b64encode(image.content).decode("ascii")}
+    overrides = [{"page_id": str(o.page_id), "block_id": o.block_id, "content": o.content,
+                  "edited_by": str(o.edited_by), "edited_at": iso(o.edited_at)}
+                 for o in ctx.session.execute(select(site_overrides).where(
+                     site_overrides.c.user_id == user_id)
+                     .order_by(site_overrides.c.edited_at, site_overrides.c.block_id))]
+    document = {"slug": slug, "settings": {k: v for k, v in _settings(prof).items()
+                                           if k != "has_photo"},
+                "photo": photo, "overrides": overrides}
+    return document, (prof is not None) + (photo is not None) + len(overrides)
 
 
 def erase_of_user(ctx: Ctx, user_id: uuid.UUID) -> int:

@@ -20,12 +20,14 @@ from accounts.usecases.users import (
     find_by_email,
     get_row,
     insert_user,
+    iso,
     revoke_sessions,
     row_of,
     set_status,
 )
 from suivi_common import clock
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.ids import parse_uuid
 
 
 def _target(ctx: Ctx, user_id: object) -> Any:
@@ -103,3 +105,24 @@ def create_staff(ctx: Ctx, email: object, password: object, role: object) -> dic
 
 def staff_exists(ctx: Ctx) -> bool:
     return ctx.session.execute(select(users.c.id).where(users.c.role == "staff").limit(1)).first() is not None
+
+
+def find_users(ctx: Ctx, query: object) -> dict[str, Any]:
+    """Staff look an account up by its exact email (through the blind index: emails are
+    stored encrypted, so there is no partial match) or by its id. At most one account;
+    ``items`` is empty when none matches (an unreadable query too)."""
+    actor(ctx, "staff")
+    text = query.strip() if isinstance(query, str) else ""
+    row = None
+    if "@" in text:
+        try:
+            row = find_by_email(ctx, normalise_email(text))
+        except ProfileError:
+            row = None
+    elif parse_uuid(text) is not None:
+        row = get_row(ctx, text)
+    if row is None:
+        return {"items": [], "next_cursor": None}
+    return {"items": [dict(brief(ctx, row), created_at=iso(row.created_at),
+                           status_changed_at=iso(row.status_changed_at))],
+            "next_cursor": None}

@@ -188,6 +188,7 @@ def export_account(ctx: Ctx, row: Row) -> tuple[dict[str, Any], int]:
     looks = [{"admin_id": str(o.admin_id), "opened_at": iso(o.opened_at)}
              for o in ctx.session.execute(select(office_openings).where(
                  office_openings.c.member_id == row.id))]
+    site, site_records = sites.export_of_user(ctx, row.id, row.slug)
     document = {
         "account": {"id": str(row.id), "role": row.role, "status": row.status,
                     "network": {"id": str(row.network_id), "name": network}
@@ -205,8 +206,10 @@ def export_account(ctx: Ctx, row: Row) -> tuple[dict[str, Any], int]:
                     "last_name": p.last_name, "phone": p.phone, "address": p.address},
         "terms_acceptances": acceptances, "subscriptions": subs, "payments": paid,
         "sessions": logins, "rectifications": history, "admin_office_openings": looks,
+        "site": site,
     }
-    records = 1 + sum(len(x) for x in (acceptances, subs, paid, logins, history, looks))
+    records = 1 + site_records + sum(len(x) for x in (acceptances, subs, paid, logins,
+                                                       history, looks))
     return document, records
 
 

@@ -22,6 +22,7 @@ from suivi_common import clock
 from suivi_common.auth import require_owner
 from suivi_common.errors import Conflict, Invalid
 from suivi_common.ids import parse_uuid
+from suivi_common.kinds import DEFAULT_KIND, parse_coverage
 
 S = rules.Status
 LABELS_FR = {rules.Period.MONTHLY: "mensuel", rules.Period.QUARTERLY: "trimestriel",
@@ -31,7 +32,8 @@ LABELS_FR = {rules.Period.MONTHLY: "mensuel", rules.Period.QUARTERLY: "trimestri
 def subscription_dict(row: Row | SimpleNamespace,
                       payment: Row | SimpleNamespace | None) -> dict[str, Any]:
     return {"id": str(row.id), "status": row.status, "period": row.period,
-            "amount_cents": row.amount_cents, "starts_on": iso(row.starts_on),
+            "kind": getattr(row, "kind", None) or DEFAULT_KIND, "amount_cents": row.amount_cents,
+            "starts_on": iso(row.starts_on),
             "ends_on": iso(row.ends_on), "created_at": iso(row.created_at),
             "activated_at": iso(row.activated_at), "ended_at": iso(row.ended_at),
             "end_reason": row.end_reason,
@@ -48,8 +50,10 @@ def _event(row: Row) -> dict[str, Any]:
             "network_id": str(row.network_id)}
 
 
-def create_subscription(ctx: Ctx, period: object, payment_method: object) -> dict[str, Any]:
-    """Order a period; it stays ``pending_payment`` until the payment is validated.
+def create_subscription(ctx: Ctx, period: object, payment_method: object,
+                        kind: object = None) -> dict[str, Any]:
+    """Order a period for an office kind, or both (``kind``; construction when not said, at
+    that kind's price in force); it stays ``pending_payment`` until the payment is validated.
 
     One order awaiting payment at a time (cancel it to order differently). Ordering
     while a subscription runs is a renewal: once paid it starts the day after.
@@ -60,7 +64,8 @@ def create_subscription(ctx: Ctx, period: object, payment_method: object) -> dic
     except rules.UnknownPeriod as err:
         raise Invalid(str(err), fields={"period": str(err)}) from None
     method = payment_uc.parse_method(payment_method)
-    amount = rules.price_cents(chosen, ctx.settings.prices_cents)
+    covered = parse_coverage(kind)
+    amount = rules.price_cents(chosen, ctx.settings.prices_for(covered))
     now = clock.now()
     ctx.lock(f"subscribe:{user.id}")
     pending = ctx.session.execute(select(subscriptions.c.id).where(
@@ -75,7 +80,8 @@ def create_subscription(ctx: Ctx, period: object, payment_method: object) -> dic
         description=f"Abonnement Bureau en ligne Suivi ({LABELS_FR[chosen]})")
     ctx.session.execute(subscriptions.insert().values(
         id=sub_id, user_id=user.id, network_id=user.network_id, period=chosen.value,
-        status=S.PENDING_PAYMENT.value, amount_cents=amount, payment_id=payment_id, created_at=now))
+        kind=covered, status=S.PENDING_PAYMENT.value, amount_cents=amount, payment_id=payment_id,
+        created_at=now))
     row = ctx.session.execute(select(subscriptions).where(subscriptions.c.id == sub_id)).one()
     return subscription_dict(row, payment)
 
@@ -93,7 +99,7 @@ def activate_paid(ctx: Ctx, payment: Row, now: datetime) -> bool:
     span = rules.next_span(rules.Period(row.period), clock.today(), list(running))
     ctx.session.execute(update(subscriptions).where(subscriptions.c.id == row.id).values(
         status=S.ACTIVE.value, starts_on=span.starts_on, ends_on=span.ends_on, activated_at=now))
-    ctx.emit("subscription_activated", dict(_event(row), period=row.period,
+    ctx.emit("subscription_activated", dict(_event(row), period=row.period, kind=row.kind,
                                             starts_on=iso(span.starts_on), ends_on=iso(span.ends_on)))
     return True
 

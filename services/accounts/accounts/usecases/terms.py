@@ -6,7 +6,7 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -80,6 +80,20 @@ def publish_terms(ctx: Ctx, version: object, text: object) -> dict[str, Any]:
         ctx.emit("terms_notice", {"user_id": str(member.id), "email": prof.email,
                                   "first_name": prof.first_name, "version": version})
     return {"version": version, "text": text, "published_at": iso(now)}
+
+
+def list_terms(ctx: Ctx, limit: object = 50) -> dict[str, Any]:
+    """The published versions, newest first (staff): version, date, length and whether it
+    is the current one; the texts themselves stay with ``current_terms``."""
+    actor(ctx, "staff")
+    size = limit if isinstance(limit, int) and not isinstance(limit, bool) else 50
+    size = max(1, min(size, 200))
+    t = terms_versions.c
+    rows = ctx.session.execute(select(t.version, t.published_at, func.length(t.text).label("size"))
+                               .order_by(t.seq.desc()).limit(size)).all()
+    return {"items": [{"version": r.version, "published_at": iso(r.published_at),
+                       "characters": int(r.size), "current": i == 0}
+                      for i, r in enumerate(rows)], "next_cursor": None}
 
 
 def seed_initial(session: Session) -> None:

@@ -237,6 +237,20 @@ def test_session_idle_and_absolute_expiry(h: Any) -> None:
         >= timedelta(hours=12)
 
 
+def test_staff_find_an_account_by_its_exact_email_or_its_id(h: Any) -> None:
+    network = h.new_network()
+    staff = h.rpc(h.staff())
+    found = staff.find_users("  Admin@Soleil.test ")["items"]
+    assert [(u["id"], u["email"], u["role"], u["status"]) for u in found] == [
+        (network["admin_id"], "admin@soleil.test", "admin", "active")]
+    assert found[0]["network_id"] == network["id"] and found[0]["created_at"]
+    assert staff.find_users(network["admin_id"])["items"][0]["email"] == "admin@soleil.test"
+    for nothing in ("admin@soleil", "soleil.test", "nobody@soleil.test", "", "not-an-id"):
+        assert staff.find_users(nothing)["items"] == []
+    with pytest.raises(Forbidden):
+        h.rpc(network["admin"]).find_users("admin@soleil.test")
+
+
 def test_suspended_and_closed_accounts_cannot_log_in(h: Any) -> None:
     network = h.new_network()
     token = h.anon.login("admin@soleil.test", PASSWORD, "203.0.113.5")["token"]

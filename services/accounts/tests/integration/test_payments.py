@@ -298,3 +298,31 @@ def test_staff_closing_an_account_ends_its_subscription(h: Any, member: dict[str
     ended = h.wait_event("subscription_ended")
     assert ended["subscription_id"] == sub["id"] and ended["reason"] == "closed"
     assert h.service().office_active(member["user_id"]) is False
+
+
+def test_a_subscription_covers_a_kind_or_both_at_that_kinds_price(
+        h: Any, member: dict[str, Any]) -> None:
+    """Issue 13 §1: a subscription is for one office kind or both, priced per kind
+    (``SUBSCRIPTION_PRICES_CENTS_BOTH``...); without a kind it is construction, the office
+    sold before kinds. ``office_kinds`` tells plans what a member may buy."""
+    me, service = h.rpc(member), h.service()
+    assert service.office_kinds(member["user_id"]) == []
+    with pytest.raises(Invalid) as err:
+        me.create_subscription("monthly", "transfer", "shop")
+    assert err.value.code == "kind_unknown"
+    first = me.create_subscription("monthly", "transfer")
+    assert first["kind"] == "construction" and first["amount_cents"] == 2900
+    h.rpc(h.staff()).validate_payment(first["payment"]["id"])
+    assert h.wait_event("subscription_activated",
+                        lambda p: p["subscription_id"] == first["id"])["kind"] == "construction"
+    assert service.office_kinds(member["user_id"]) == ["construction"]
+
+    other = h.new_member(h.new_network("Réseau Lune", "admin@lune.test"), "carla@lune.test")
+    both = h.rpc(other).create_subscription("monthly", "transfer", "both")
+    assert both["kind"] == "both" and both["amount_cents"] == 4900
+    assert service.office_kinds(other["user_id"]) == []  # not paid yet
+    h.rpc(h.staff()).validate_payment(both["payment"]["id"])
+    assert h.wait_event("subscription_activated",
+                        lambda p: p["subscription_id"] == both["id"])["kind"] == "both"
+    assert service.office_kinds(other["user_id"]) == ["construction", "distribution"]
+    assert [s["kind"] for s in h.rpc(other).list_subscriptions()["items"]] == ["both"]

@@ -2,11 +2,14 @@
 does), the person's identifiers asked of a fake compliance, accounts' report."""
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from typing import Any
 
 import pyotp
 import pytest
+from PIL import Image
 
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -242,3 +245,20 @@ def test_other_services_learn_the_same_person_for_the_whole_request(
         h.service("compliance").subject_users(rid, "bruno@soleil.test", None)
     with pytest.raises(Forbidden):
         h.rpc(member).subject_users(rid, "bruno@soleil.test", None)
+
+
+def test_access_carries_the_members_site_data(h: Any, network: dict[str, Any],
+                                              member: dict[str, Any]) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (300, 300), (10, 120, 200)).save(out, format="PNG")
+    h.rpc(member).update_my_site({"show_phone": False})
+    h.rpc(member).set_my_site_photo(base64.b64encode(out.getvalue()).decode())
+    rid = ask(h, "access", email="bruno@soleil.test")
+    answer = report(h, rid)
+    site = answer["data"]["accounts"][0]["site"]
+    assert site["slug"] == h.rpc(member).my_site()["slug"]
+    assert site["settings"] == {"show_name": True, "show_phone": False, "show_email": True,
+                                "show_photo": True}
+    assert site["photo"]["content_type"] == "image/jpeg" and site["photo"]["content_base64"]
+    assert site["overrides"] == []
+    assert answer["records_affected"] == 1 + 2  # the account, its site settings and photo

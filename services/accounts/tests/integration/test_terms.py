@@ -60,3 +60,16 @@ def test_publishing_is_for_staff_and_versions_are_unique(h: Any) -> None:
         staff.publish_terms("bad version!", "text")
     with pytest.raises(Invalid):
         h.rpc(network["admin"]).accept_terms("2026-01", "not an ip")
+
+
+def test_staff_list_the_versions_newest_first(h: Any) -> None:
+    staff = h.rpc(h.staff())
+    staff.publish_terms("2026-07", "Texte de juillet.")
+    listed = staff.list_terms(10)["items"]
+    assert [t["version"] for t in listed[:2]] == ["2026-07", "2026-01"]
+    assert listed[0]["current"] is True and listed[1]["current"] is False
+    assert listed[0]["characters"] == len("Texte de juillet.") and listed[0]["published_at"]
+    assert len(staff.list_terms(1)["items"]) == 1
+    network = h.new_network()
+    with pytest.raises(Forbidden):
+        h.rpc(network["admin"]).list_terms(10)

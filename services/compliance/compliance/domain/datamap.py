@@ -49,11 +49,16 @@ DSR_ACTIVITY = Activity(
     security_measures=(*_COMMON_SECURITY,
                        "les événements ne portent que des index, jamais l'adresse"))
 
+BREACHES = "Notification des violations de données"
+AUDIT = "Journal d'audit"
+SUBPROCESSORS = "Sous-traitants ultérieurs et oppositions"
+END_OF_CONTRACT = "Fin de contrat : restitution et destruction des données"
+
 #: What compliance itself processes (its own tables, as built in this package).
 COMPLIANCE_DATA_MAP = DataMap("compliance", (
     DSR_ACTIVITY,
     Activity(
-        name="Notification des violations de données",
+        name=BREACHES,
         role="processor",
         purposes=("notifier les responsables de traitement dans les 72 heures et, sur leur "
                   "instruction, l'autorité de contrôle et les personnes (RGPD art. 33 et 34 ; "
@@ -69,7 +74,7 @@ COMPLIANCE_DATA_MAP = DataMap("compliance", (
                     "CNIL, sur instruction du responsable de traitement"),
         security_measures=_COMMON_SECURITY),
     Activity(
-        name="Journal d'audit",
+        name=AUDIT,
         role="controller",
         purposes=("prouver les décisions du personnel et les actions de conformité "
                   "(clauses IV.15)",),
@@ -84,7 +89,7 @@ COMPLIANCE_DATA_MAP = DataMap("compliance", (
                            "modification ou une lacune est détectée",
                            "mises à jour et suppressions refusées par la base")),
     Activity(
-        name="Sous-traitants ultérieurs et oppositions",
+        name=SUBPROCESSORS,
         role="processor",
         purposes=("informer par écrit les responsables de traitement de tout changement de "
                   "sous-traitant ultérieur et recueillir leurs oppositions (clauses IV.6)",),
@@ -94,4 +99,42 @@ COMPLIANCE_DATA_MAP = DataMap("compliance", (
         retention="pour la durée du contrat de sous-traitance",
         recipients=("personnel de conformité",),
         security_measures=_COMMON_SECURITY),
+    Activity(
+        name=END_OF_CONTRACT,
+        role="processor",
+        purposes=("rendre à un responsable de traitement, à la fin du contrat, toutes ses "
+                  "données (archive JSON, CSV et XLSX), puis en faire détruire toutes les "
+                  "copies et lui remettre un certificat de destruction (clauses IV.12)",),
+        legal_basis="contrat de sous-traitance (RGPD art. 28.3.g)",
+        data_subjects=("utilisateurs de la plateforme (responsables de traitement)",
+                       "prospects des utilisateurs, dans l'archive rendue"),
+        categories=("identifiant de l'utilisateur, dates et étapes de la restitution",
+                    "l'archive : fiches, notes, historique, emails, réclamations et preuves "
+                    "de consentement du responsable",
+                    "certificat : nombres détruits, identifiants des clés détruites, heure"),
+        retention="l'archive jusqu'à la confirmation de réception par l'utilisateur, ou "
+                  "END_OF_CONTRACT_SHRED_DAYS (30 jours par défaut) : sa clé est alors "
+                  "détruite avec les copies des services ; le certificat reste comme preuve",
+        recipients=("le responsable de traitement (téléchargement de l'archive)",
+                    "personnel de conformité"),
+        security_measures=(*_COMMON_SECURITY, "archive scellée sous une clé propre, "
+                           "détruite à la fin (effacement cryptographique)")),
 ))
+
+#: which activity each of compliance's tables serves (``suivi_common.datamap.
+#: table_coverage``; ``tests/unit/test_datamap.py`` holds it to the metadata)
+TABLES: dict[str, str] = {
+    **dict.fromkeys(("dsr_requests", "dsr_tasks", "dsr_exports"), DSR_ACTIVITY.name),
+    **dict.fromkeys(("breaches", "breach_updates", "breach_controllers", "breach_notices"),
+                    BREACHES),
+    **dict.fromkeys(("audit_entries", "audit_head"), AUDIT),
+    **dict.fromkeys(("subprocessor_changes", "subprocessor_objections"), SUBPROCESSORS),
+    "end_of_contracts": END_OF_CONTRACT,
+}
+
+#: the tables that hold no personal data, and why
+NOT_PERSONAL: dict[str, str] = {
+    "subprocessors": "le registre des sous-traitants ultérieurs : des sociétés, leur "
+                     "activité, leur pays, leur contrat et l'adresse de contact de la "
+                     "société",
+}

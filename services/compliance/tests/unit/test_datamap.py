@@ -55,3 +55,13 @@ def test_the_register_assembles_maps_and_says_what_is_missing() -> None:
                               "dpo": "DPO_NAME and DPO_EMAIL are not set"}
     assert "nom et prénom" in doc["processing_on_behalf_of_controllers"]["data_categories"]
     assert len(doc["security_measures"]) == 3
+
+
+def test_every_compliance_table_is_in_its_map_or_declared_not_personal() -> None:
+    """The next table added to ``compliance.models`` without a map entry fails here."""
+    from compliance.domain.datamap import COMPLIANCE_DATA_MAP, NOT_PERSONAL, TABLES
+    from compliance.models import metadata
+    from suivi_common.datamap import table_coverage
+
+    assert table_coverage(metadata.tables, COMPLIANCE_DATA_MAP.as_dict(), TABLES,
+                          NOT_PERSONAL) == []

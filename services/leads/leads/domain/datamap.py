@@ -21,6 +21,13 @@ _SECURITY = [
     "chaque utilisateur ne voit que ses fiches ; l'administrateur du réseau en lecture seule, "
     "si le membre le permet",
 ]
+SALE = "Collecte et vente exclusive de prospects"
+OFFICE = "Bureau des utilisateurs (gestion de leurs prospects)"
+DOCUMENTS = "Documents de travail des utilisateurs"
+REFUNDS = "Demandes de remboursement de prospects"
+RIGHTS = "Droits des personnes : oppositions et violations"
+SITES = "Formulaires des sites des utilisateurs : prospects et preuves du consentement"
+
 _LEAD_CATEGORIES = [
     "nom et prénom", "adresse email", "numéros de téléphone fixe et mobile",
     "période pour être joint", "code postal, ville et pays", "situation professionnelle",
@@ -34,7 +41,7 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
     """The leads service's data map (``DataMap.as_dict()`` of the register's format)."""
     return {"service": "leads", "format_version": FORMAT_VERSION, "activities": [
         {
-            "name": "Collecte et vente exclusive de prospects",
+            "name": SALE,
             "role": "controller",
             "purposes": [
                 "recevoir les prospects des formulaires partenaires, les qualifier, écarter "
@@ -42,8 +49,11 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             ],
             "legal_basis": "consentement recueilli par le formulaire de capture (date et "
                            "source conservées comme preuve, RGPD art. 6.1.a et 7.1)",
-            "data_subjects": ["prospects inscrits sur un formulaire partenaire"],
-            "categories": _LEAD_CATEGORIES,
+            "data_subjects": ["prospects inscrits sur un formulaire partenaire",
+                              "utilisateurs acheteurs"],
+            "categories": [*_LEAD_CATEGORIES,
+                           "pour chaque vente : l'utilisateur acheteur, son forfait et le "
+                           "jour (livraisons, droits ouverts par le forfait, comptes du jour)"],
             "retention": f"retiré de la vente après {freshness_days} jours ; un prospect "
                          f"jamais vendu est effacé {unsold_months} mois après sa capture ; "
                          f"l'index de doublon (index aveugle, sans adresse) sert "
@@ -56,7 +66,7 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "transfers_outside_eu": None,
         },
         {
-            "name": "Bureau des utilisateurs (gestion de leurs prospects)",
+            "name": OFFICE,
             "role": "processor",
             "purposes": [
                 "tenir pour l'utilisateur ses fiches de prospects achetés ou saisis : suivi "
@@ -67,10 +77,14 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "data_subjects": ["prospects de l'utilisateur"],
             "categories": [*_LEAD_CATEGORIES,
                            "commentaires écrits lors des contacts téléphoniques",
-                           "historique des modifications et des emails envoyés (objets)"],
+                           "historique des modifications et des emails envoyés (objets)",
+                           "fin de contrat : identifiant de l'utilisateur, nombres "
+                           "d'enregistrements détruits et identifiants des clés détruites"],
             "retention": "tant que le bureau est ouvert, ou jusqu'à suppression par "
                          f"l'utilisateur ; effacé {office_months} mois après la fin du "
-                         "bureau (conditions 3.B.v)",
+                         "bureau (conditions 3.B.v) ; à la fin du contrat, rendu puis "
+                         "détruit (clé du responsable détruite), seule la trace de la "
+                         "destruction (identifiants et nombres) restant comme certificat",
             "recipients": ["l'utilisateur propriétaire de la fiche",
                            "l'administrateur de son réseau, en lecture, si le membre le permet",
                            "service d'envoi d'emails de la plateforme"],
@@ -78,7 +92,7 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "transfers_outside_eu": None,
         },
         {
-            "name": "Documents de travail des utilisateurs",
+            "name": DOCUMENTS,
             "role": "processor",
             "purposes": [
                 "héberger et sauvegarder les documents de travail que l'utilisateur dépose "
@@ -101,7 +115,7 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "transfers_outside_eu": None,
         },
         {
-            "name": "Demandes de remboursement de prospects",
+            "name": REFUNDS,
             "role": "processor",
             "purposes": [
                 "vérifier une demande de remboursement (contrôles de l'adresse, du numéro et "
@@ -116,7 +130,51 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "transfers_outside_eu": None,
         },
         {
-            "name": "Droits des personnes : oppositions et violations",
+            "name": SITES,
+            "role": "processor",
+            "purposes": [
+                "déposer dans le Bureau du membre, comme prospect personnel (origine "
+                "« site »), ce qu'un visiteur envoie par le formulaire de son site produit, "
+                "de son site plaquette ou de sa boutique (demande de commande : produits et "
+                "quantités en note), sans doublon (conditions 3.A ; outils 5 et 6)",
+                "garder la preuve du consentement du visiteur : le texte exact de la "
+                "mention d'information montrée, sa version, la page, le type de site, "
+                "l'adresse du site et l'heure (RGPD art. 7.1 ; clauses IV.7)",
+            ],
+            "legal_basis": "contrat de sous-traitance avec le membre, responsable de "
+                           "traitement (RGPD art. 28) ; pour lui, le consentement du visiteur "
+                           "(art. 6.1.a), dont la preuve est gardée (art. 7.1)",
+            "data_subjects": ["visiteurs des sites et boutiques des membres qui envoient "
+                              "un formulaire"],
+            "categories": ["nom et prénom, adresse email, mobile, code postal, ville et pays "
+                           "(la fiche du Bureau)",
+                           "adresse du site, heure de l'envoi et adresse IP (source de la "
+                           "fiche)", "produits et quantités d'une demande de commande",
+                           "preuve du consentement : texte et version de la mention, page, "
+                           "type de site, heure, envoi répété d'une même personne",
+                           "limite de débit des formulaires : empreinte HMAC de l'adresse IP, "
+                           "pendant la fenêtre en cours seulement"],
+            "retention": "la fiche comme toute fiche du Bureau (voir « Bureau des "
+                         "utilisateurs ») ; la preuve du consentement tant que la fiche "
+                         "qu'elle prouve garde ses données : supprimée à l'effacement "
+                         "demandé par la personne, et par la purge horaire dès que la fiche "
+                         "est supprimée par son propriétaire ou effacée "
+                         f"{office_months} mois après la fin du bureau (conditions 3.B.v) ; "
+                         "au-delà, c'est au responsable de traitement de garder sa preuve "
+                         "pendant la prescription : elle figure dans la fiche qu'il consulte "
+                         "et dans l'archive rendue à la fin du contrat",
+            "recipients": ["l'utilisateur propriétaire de la fiche",
+                           "l'administrateur de son réseau, en lecture, si le membre le permet",
+                           "service de conformité (demande d'accès de la personne)"],
+            "security_measures": [*_SECURITY,
+                                  "formulaire signé (heure, page et empreinte de la mention "
+                                  "montrée), champ piège, délai minimal de saisie et limite "
+                                  "par adresse IP",
+                                  "pages sans script ni ressource tierce"],
+            "transfers_outside_eu": None,
+        },
+        {
+            "name": RIGHTS,
             "role": "processor",
             "purposes": [
                 "exécuter les demandes des personnes (accès, rectification, effacement, "
@@ -136,3 +194,27 @@ def data_map(office_months: int, unsold_months: int, freshness_days: int,
             "transfers_outside_eu": None,
         },
     ]}
+
+
+#: which activity each table of ``leads.models`` serves (``suivi_common.datamap.
+#: table_coverage``; ``tests/unit/test_datamap.py`` holds it to the metadata)
+TABLES: dict[str, str] = {
+    **dict.fromkeys(("leads", "contacts", "stock", "capture_rate_windows", "deliveries",
+                     "entitlements", "plan_days", "day_closes"), SALE),
+    **dict.fromkeys(("office_leads", "office_history", "office_notes", "office_emails",
+                     "office_exports", "office_export_chunks", "office_pipelines", "offices",
+                     "member_permissions", "stale_reminders", "controller_shreds"), OFFICE),
+    **dict.fromkeys(("office_documents", "office_document_usage"), DOCUMENTS),
+    "refund_claims": REFUNDS,
+    **dict.fromkeys(("subject_tasks", "subject_objections", "breach_subject_notices"), RIGHTS),
+    "site_consents": SITES,
+}
+
+#: the tables that hold no personal data, and why
+NOT_PERSONAL: dict[str, str] = {
+    "capture_sites": "les formulaires partenaires : nom, adresse, empreinte de leur clé",
+    "day_settlements": "le règlement de chaque jour de distribution, en nombres",
+    "group_days": "les quotas par pays et formule de chaque jour, en nombres",
+    "stock_alerts": "les alertes de stock par pays et formule, en nombres",
+    "stale_reminder_runs": "les passages mensuels du rappel des fiches inactives, en nombres",
+}

@@ -10,10 +10,16 @@ without a release. Format::
       - tier: premium
         requires: [valid_mobile, valid_email]
 
+Rules are per office kind (issue 13 §1, ``rules_for``): construction leads (a home
+business to build) keep the rules sold before kinds existed, ``DEFAULT_RULES``; distribution
+leads (customers of products) favour a valid mobile plus a postal code,
+``DISTRIBUTION_RULES``: a customer is called and served where they live.
+
 Criteria: ``valid_mobile`` (mobile field valid and of a mobile-capable line
 type: a landline typed into the mobile box does not make a premium lead),
 ``valid_landline``, ``valid_phone`` (any phone valid), ``valid_email`` (syntax
-already enforced at capture, so: present), or the name of any optional lead
+already enforced at capture, so: present), ``valid_postal_code`` (checked against the
+country at capture, so: present), or the name of any optional lead
 field, meaning "filled in".
 """
 
@@ -72,6 +78,7 @@ CRITERIA: dict[str, Criterion] = {
     "valid_landline": _valid_landline,
     "valid_phone": _valid_phone,
     "valid_email": _present("email"),
+    "valid_postal_code": _present("postal_code"),
     **{name: _present(name) for name in _OPTIONAL_FIELDS},
 }
 
@@ -85,6 +92,30 @@ DEFAULT_RULES: dict[str, Any] = {
         {"tier": "premium", "requires": ["valid_mobile", "valid_email"]},
     ],
 }
+
+#: distribution leads: a valid mobile plus a postal code is what makes a lead worth more
+DISTRIBUTION_RULES: dict[str, Any] = {
+    "default": "standard",
+    "tiers": [
+        {"tier": "premium_plus",
+         "requires": ["valid_mobile", "valid_postal_code", "valid_email", "call_window"]},
+        {"tier": "premium", "requires": ["valid_mobile", "valid_postal_code"]},
+    ],
+}
+
+#: the default rules of each office kind (``suivi_common.kinds``)
+RULES_BY_KIND: dict[str, dict[str, Any]] = {
+    "construction": DEFAULT_RULES,
+    "distribution": DISTRIBUTION_RULES,
+}
+
+
+def rules_for(kind: str, configured: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """The rules grading leads of ``kind``: the configured ones, else the kind's defaults.
+    An unknown kind is refused (a typo must not grade with the wrong rules)."""
+    if kind not in RULES_BY_KIND:
+        raise Invalid("unknown office kind", fields={"kind": "distribution or construction"})
+    return configured if configured else RULES_BY_KIND[kind]
 
 
 class Grader:

@@ -214,7 +214,7 @@ def iso(value: datetime | None) -> str | None:
 
 def summary(row: Any, data: Mapping[str, Any] | None) -> dict[str, Any]:
     """One lead in a listing."""
-    return {"id": str(row.id), "origin": row.origin, "status": row.status,
+    return {"id": str(row.id), "origin": row.origin, "kind": row.kind, "status": row.status,
             "plan_id": row.plan_id, "created_at": iso(row.created_at),
             "delivered_at": iso(row.delivered_at), "erased": row.erased_at is not None,
             "tombstone": tombstone(row.erased_reason, row.erased_at),

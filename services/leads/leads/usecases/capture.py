@@ -36,6 +36,7 @@ from leads.usecases import capture_limits, grading, objections
 from suivi_common.crypto import PLATFORM_SCOPE, Vault
 from suivi_common.errors import Invalid, NotFound, Unauthorized
 from suivi_common.ids import parse_uuid
+from suivi_common.kinds import DEFAULT_KIND, KINDS
 
 ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
 Emit = Callable[[str, Mapping[str, Any]], Any]
@@ -50,8 +51,14 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_site(session: Session, name: str, url: str, now: datetime) -> dict[str, Any]:
+def create_site(session: Session, name: str, url: str, now: datetime,
+                kind: Any = None) -> dict[str, Any]:
+    """A capture site declares the kind of lead it collects (issue 13 §1; construction
+    when not said, as every site before kinds): its leads are graded and sold as that kind."""
     errors = {}
+    if kind is not None and kind not in KINDS:
+        errors["kind"] = "distribution or construction"
+    kind = kind or DEFAULT_KIND
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
         errors["name"] = "1 to 120 characters"
     elif has_control_characters(name):  # PostgreSQL cannot even store a NUL
@@ -64,21 +71,21 @@ def create_site(session: Session, name: str, url: str, now: datetime) -> dict[st
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     site_id = uuid.uuid4()
     session.execute(insert(capture_sites).values(
-        id=site_id, name=name.strip(), url=url, key_hash=hash_key(key), key_prefix=key[:12],
-        created_at=now))
-    return {**site_out(site_id, name.strip(), url, key[:12], now, None), "key": key}
+        id=site_id, name=name.strip(), url=url, kind=kind, key_hash=hash_key(key),
+        key_prefix=key[:12], created_at=now))
+    return {**site_out(site_id, name.strip(), url, key[:12], now, None, kind), "key": key}
 
 
 def site_out(site_id: Any, name: str, url: str, prefix: str, created_at: datetime,
-             revoked_at: datetime | None) -> dict[str, Any]:
-    return {"id": str(site_id), "name": name, "url": url, "key_prefix": prefix,
+             revoked_at: datetime | None, kind: str = DEFAULT_KIND) -> dict[str, Any]:
+    return {"id": str(site_id), "name": name, "url": url, "kind": kind, "key_prefix": prefix,
             "created_at": created_at.isoformat(),
             "revoked_at": revoked_at.isoformat() if revoked_at else None}
 
 
 def list_sites(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(capture_sites).order_by(capture_sites.c.created_at))
-    return [site_out(r.id, r.name, r.url, r.key_prefix, r.created_at, r.revoked_at)
+    return [site_out(r.id, r.name, r.url, r.key_prefix, r.created_at, r.revoked_at, r.kind)
             for r in rows]
 
 
@@ -91,7 +98,8 @@ def revoke_site(session: Session, site_id: Any, now: datetime) -> dict[str, Any]
                           .values(revoked_at=now).returning(capture_sites)).first()
     if row is None:
         raise NotFound("No such capture site")
-    return site_out(row.id, row.name, row.url, row.key_prefix, row.created_at, row.revoked_at)
+    return site_out(row.id, row.name, row.url, row.key_prefix, row.created_at, row.revoked_at,
+                    row.kind)
 
 
 def check_key(session: Session, vault: Vault, key: Any, client_ip: str | None,
@@ -163,8 +171,9 @@ def capture(session: Session, vault: Vault, emit: Emit, site_id: uuid.UUID,
             items: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
     """Store the batch; each group that got stock is served at once (``auto_delivery_due``)."""
     outcome = capture_batch(session, vault, site_id, items, now)
-    for (country, tier), count in sorted(outcome.stocked.items()):
-        emit("auto_delivery_due", {"country": country, "tier": tier, "added": count})
+    for (country, tier, kind), count in sorted(outcome.stocked.items()):
+        emit("auto_delivery_due", {"country": country, "tier": tier, "kind": kind,
+                                   "added": count})
     log.info("captured %s", outcome.counts)
     return outcome.results
 
@@ -186,7 +195,7 @@ class _Item:
 @dataclass
 class CaptureOutcome:
     results: list[dict[str, Any]]
-    stocked: dict[tuple[str, str], int]  # (country, tier) -> leads added to stock
+    stocked: dict[tuple[str, str, str], int]  # (country, tier, kind) -> leads added to stock
 
     @property
     def counts(self) -> dict[str, int]:
@@ -196,11 +205,20 @@ class CaptureOutcome:
         return out
 
 
+def site_kind(session: Session, site_id: uuid.UUID) -> str:
+    """The kind of lead a capture site collects."""
+    kind = session.execute(select(capture_sites.c.kind)
+                           .where(capture_sites.c.id == site_id)).scalar()
+    return kind or DEFAULT_KIND
+
+
 def capture_batch(session: Session, vault: Vault, site_id: uuid.UUID, items: Sequence[Any],
                   now: datetime, grader: Grader | None = None,
                   window_days: int | None = None) -> CaptureOutcome:
-    """Validate, grade, dedupe and store ``items``; one result per item, in order."""
-    grader = grader or grading.grader()
+    """Validate, grade (with the rules of the site's kind), dedupe and store ``items``;
+    one result per item, in order. The leads and their stock carry the site's kind."""
+    kind = site_kind(session, site_id)
+    grader = grader or grading.grader(kind)
     window = window_days or TUNABLES.get_int("DUPLICATE_WINDOW_DAYS")
     parsed = [_parse(i, raw, now, grader, vault) for i, raw in enumerate(items)]
     _refuse_objected(session, parsed)
@@ -220,14 +238,14 @@ def capture_batch(session: Session, vault: Vault, site_id: uuid.UUID, items: Seq
             it.status = ACCEPTED
             claimed.update({k: it.lead_id for k in it.keys})
 
-    _store(session, vault, site_id, valid, now)
+    _store(session, vault, site_id, valid, now, kind)
     accepted = [it for it in valid if it.status == ACCEPTED]
     if accepted:
         _mark_contacts(session, claimed, now)
-        _stock(session, accepted, now)
-    stocked: dict[tuple[str, str], int] = {}
+        _stock(session, accepted, now, kind)
+    stocked: dict[tuple[str, str, str], int] = {}
     for it in accepted:
-        group = (it.lead.country, it.tier)  # type: ignore[union-attr]
+        group = (it.lead.country, it.tier, kind)  # type: ignore[union-attr]
         stocked[group] = stocked.get(group, 0) + 1
     return CaptureOutcome([_result(it) for it in parsed], stocked)
 
@@ -305,9 +323,9 @@ def _e164(phone: Any) -> str | None:
 
 
 _STORE_LEADS = text("""
-INSERT INTO leads (id, capture_site_id, status, duplicate_of, country, tier, captured_at,
+INSERT INTO leads (id, capture_site_id, status, duplicate_of, country, tier, kind, captured_at,
                    key_scope, pii, email_bidx, mobile_bidx, landline_bidx)
-SELECT id, :site_id, status, duplicate_of, country, tier, :now, :scope, pii, email_bidx,
+SELECT id, :site_id, status, duplicate_of, country, tier, :kind, :now, :scope, pii, email_bidx,
        mobile_bidx, landline_bidx
 FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:duplicate_of AS uuid[]),
             CAST(:countries AS text[]), CAST(:tiers AS text[]), CAST(:piis AS bytea[]),
@@ -316,15 +334,15 @@ FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:duplicate_of 
 """)
 
 _STOCK_LEADS = text("""
-INSERT INTO stock (lead_id, country, tier, captured_at)
-SELECT lead_id, country, tier, :now
+INSERT INTO stock (lead_id, country, tier, kind, captured_at)
+SELECT lead_id, country, tier, :kind, :now
 FROM unnest(CAST(:ids AS uuid[]), CAST(:countries AS text[]), CAST(:tiers AS text[]))
     AS s(lead_id, country, tier)
 """)
 
 
 def _store(session: Session, vault: Vault, site_id: uuid.UUID, items: Sequence[_Item],
-           now: datetime) -> None:
+           now: datetime, kind: str) -> None:
     """One statement for the whole batch, whatever its size."""
     if not items:
         return
@@ -343,12 +361,12 @@ def _store(session: Session, vault: Vault, site_id: uuid.UUID, items: Sequence[_
                 ("landlines", bidx["landline_bidx"])):
             cols[col].append(value)
     session.execute(_STORE_LEADS, {"site_id": site_id, "now": now, "scope": PLATFORM_SCOPE,
-                                   **cols})
+                                   "kind": kind, **cols})
 
 
-def _stock(session: Session, items: Sequence[_Item], now: datetime) -> None:
+def _stock(session: Session, items: Sequence[_Item], now: datetime, kind: str) -> None:
     session.execute(_STOCK_LEADS, {
-        "now": now, "ids": [it.lead_id for it in items],
+        "now": now, "kind": kind, "ids": [it.lead_id for it in items],
         "countries": [it.lead.country for it in items],  # type: ignore[union-attr]
         "tiers": [it.tier for it in items]})
 

@@ -69,7 +69,7 @@ def in_settlement() -> None:
 
 
 _DAY_PLANS = text("""
-SELECT e.plan_id, e.country, e.tier,
+SELECT e.plan_id, e.country, e.tier, e.kind,
        coalesce((e.quota_schedule ->> CAST(:day AS text))::int, 0) AS quota
 FROM entitlements e
 WHERE coalesce((e.quota_schedule ->> CAST(:day AS text))::int, 0) > 0
@@ -85,14 +85,16 @@ FOR UPDATE OF e
 # and sales have moved it. Withdrawal only happens to stale leads, so freshness is
 # computed from ``captured_at`` (a withdrawal timer that ran late changes nothing).
 _LEFTOVER = text("""
-SELECT g.country, g.tier, (
+SELECT g.country, g.tier, g.kind, (
     SELECT count(*) FROM leads l
     WHERE l.status = 'accepted' AND l.country = g.country AND l.tier = g.tier
+      AND l.kind = g.kind
       AND l.captured_at >= :fresh_from AND l.captured_at < :day_end
       AND (l.withdrawn_at IS NULL OR l.withdrawn_at >= :day_start)
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.lead_id = l.id AND d.day <= :day)
 ) AS leftover
-FROM unnest(CAST(:countries AS text[]), CAST(:tiers AS text[])) AS g(country, tier)
+FROM unnest(CAST(:countries AS text[]), CAST(:tiers AS text[]), CAST(:kinds AS text[]))
+    AS g(country, tier, kind)
 """)
 
 
@@ -101,16 +103,17 @@ def _is_settled(session: Session, day: date) -> bool:
                            .where(day_settlements.c.day == day)).first() is not None
 
 
-def _leftover(session: Session, day: date, groups: Sequence[tuple[str, str]]
-              ) -> dict[tuple[str, str], int]:
+def _leftover(session: Session, day: date, groups: Sequence[tuple[str, str, str]]
+              ) -> dict[tuple[str, str, str], int]:
     if not groups:
         return {}
     start, end = clock.paris_midnight(day), clock.paris_midnight(day + timedelta(days=1))
     rows = session.execute(_LEFTOVER, {
         "day": day, "day_start": start, "day_end": end,
         "fresh_from": freshness_cutoff(start, TUNABLES.get_int("FRESHNESS_DAYS")),
-        "countries": [c for c, _ in groups], "tiers": [t for _, t in groups]})
-    return {(r.country, r.tier): int(r.leftover) for r in rows}
+        "countries": [g[0] for g in groups], "tiers": [g[1] for g in groups],
+        "kinds": [g[2] for g in groups]})
+    return {(r.country, r.tier, r.kind): int(r.leftover) for r in rows}
 
 
 def settle_day(session: Session, day: date, asked: Sequence[str] = ()) -> bool:
@@ -134,10 +137,10 @@ def settle_day(session: Session, day: date, asked: Sequence[str] = ()) -> bool:
     totals = {r.plan_id: (r.taken, r.shortfall) for r in session.execute(
         select(plan_days.c.plan_id, plan_days.c.taken, plan_days.c.shortfall)
         .where(plan_days.c.day == day))}
-    groups: dict[tuple[str, str], list[PlanDay]] = {}
+    groups: dict[tuple[str, str, str], list[PlanDay]] = {}  # country x tier x kind
     for p in plans:
         taken, recorded = totals.get(p.plan_id, (0, 0))
-        groups.setdefault((p.country, p.tier), []).append(
+        groups.setdefault((p.country, p.tier, p.kind), []).append(
             PlanDay(p.plan_id, p.quota, taken, recorded))
     needy = sorted(g for g, members in groups.items() if any(m.open for m in members))
     leftover = _leftover(session, day, needy)
@@ -150,7 +153,7 @@ def settle_day(session: Session, day: date, asked: Sequence[str] = ()) -> bool:
             if result.shortfall[m.plan_id] != m.recorded:
                 changed[m.plan_id] = (m.taken, result.shortfall[m.plan_id])
         if group in leftover:
-            facts.append({"country": group[0], "tier": group[1], "day": day,
+            facts.append({"country": group[0], "tier": group[1], "kind": group[2], "day": day,
                           "open_quota": result.open_quota, "leftover": result.leftover,
                           "missing": result.missing, "settled_at": now,
                           "shares": {k: v for k, v in result.shares.items() if v}})

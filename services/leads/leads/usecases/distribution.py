@@ -18,7 +18,11 @@ Guarantees, and what gives them:
   handler finds them filed. Auto-delivered leads are filed by that handler: a run returns
   no lead to anyone, and its set-based statement stays free of per-lead crypto.
 
-Auto-delivery works one country x tier group per transaction under a transaction-level
+Groups are country x tier x kind (issue 13 §1): a plan buys one office kind, and only stock
+of that kind serves it, so a distribution plan never receives a construction lead; every
+guarantee above holds per group exactly as it did per country x tier.
+
+Auto-delivery works one country x tier x kind group per transaction under a transaction-level
 advisory lock taken with ``pg_try_advisory_xact_lock``: two instances run different groups
 in parallel, and a group being served is skipped rather than waited for. The split is
 computed in Python with ``domain.allocation`` (fair shares + persisted carry); the leads
@@ -66,6 +70,7 @@ from suivi_common.auth import require
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Invalid, NotFound
+from suivi_common.kinds import DEFAULT_KIND, kind_of, parse_kind
 from suivi_common.permissions import TAKE_LEADS
 
 GROUP_LOCK_CLASS = 0x1EAD  # advisory lock namespace of auto-delivery groups
@@ -94,7 +99,7 @@ _DELIVERED_EVENTS = """
 _TAKE_SQL = text(f"""
 WITH picked AS (
     SELECT lead_id FROM stock
-    WHERE country = :country AND tier = :tier AND captured_at >= :cutoff
+    WHERE country = :country AND tier = :tier AND kind = :kind AND captured_at >= :cutoff
     ORDER BY captured_at, lead_id
     LIMIT :n
     FOR UPDATE SKIP LOCKED
@@ -107,7 +112,7 @@ WITH picked AS (
     SELECT lead_id, :plan_id, :user_id, :network_id, :day, :now, 'take', :now FROM gone
     RETURNING lead_id, plan_id, user_id, network_id
 ), ev AS ({_DELIVERED_EVENTS})
-SELECT l.id, l.key_scope, l.pii, l.country, l.tier, l.captured_at
+SELECT l.id, l.key_scope, l.pii, l.country, l.tier, l.kind, l.captured_at
 FROM ins JOIN leads l ON l.id = ins.lead_id
 ORDER BY l.captured_at, l.id
 """)
@@ -122,7 +127,7 @@ WITH alloc AS (
     FROM alloc CROSS JOIN LATERAL generate_series(1, alloc.n) AS g
 ), picked AS (
     SELECT ctid AS tid, lead_id, captured_at FROM stock
-    WHERE country = :country AND tier = :tier AND captured_at >= :cutoff
+    WHERE country = :country AND tier = :tier AND kind = :kind AND captured_at >= :cutoff
     ORDER BY captured_at, lead_id
     LIMIT :total
     FOR UPDATE SKIP LOCKED
@@ -155,6 +160,7 @@ PHONE_FIELDS = ("mobile", "landline")
 def lead_view(row: Any, data: Mapping[str, Any] | None, delivery: Mapping[str, Any]) -> dict[str, Any]:
     """The buyer's view of a lead: every captured field, phones in E.164."""
     out: dict[str, Any] = {"id": str(row.id), "country": row.country, "tier": row.tier,
+                           "kind": getattr(row, "kind", DEFAULT_KIND),
                            "captured_at": row.captured_at.isoformat(), **delivery}
     data = dict(data or {})
     for name in PHONE_FIELDS:
@@ -262,7 +268,8 @@ def take(ctx: Ctx, user_id: str, plan_id: Any, requested: Any = None) -> dict[st
     delivered: list[dict[str, Any]] = []
     if asked > 0:
         rows = session.execute(_TAKE_SQL, {
-            "country": ent.country, "tier": ent.tier, "cutoff": stock_cutoff(now), "n": asked,
+            "country": ent.country, "tier": ent.tier, "kind": ent.kind,
+            "cutoff": stock_cutoff(now), "n": asked,
             "plan_id": plan_id, "user_id": ent.user_id, "network_id": ent.network_id,
             "day": today, "now": now, "now_iso": now.isoformat(),
             "headers": event_headers(ctx.trace)}).all()
@@ -270,7 +277,7 @@ def take(ctx: Ctx, user_id: str, plan_id: Any, requested: Any = None) -> dict[st
         # read your own writes: what the take returns is in the office when it answers
         office.file_sales(session, vault, now, owner_id=ent.user_id, network_id=ent.network_id,
                           plan_id=plan_id, plan_country=ent.country, delivered_at=now,
-                          sales=[office.Sale(r.id, data[r.id], r.country) for r in rows])
+                          sales=[office.Sale(r.id, data[r.id], r.country, r.kind) for r in rows])
         meta = {"plan_id": plan_id, "delivered_at": now.isoformat()}
         delivered = [lead_view(r, data[r.id], meta) for r in rows]
     served = len(delivered)
@@ -293,31 +300,32 @@ def set_auto_delivery(ctx: Ctx, user_id: str, plan_id: Any, enabled: Any) -> dic
     row = ctx.session.execute(
         update(t).where(t.c.plan_id == str(plan_id)[:64], t.c.user_id == user_id)
         .values(auto_delivery_override=enabled, updated_at=clock.now())
-        .returning(t.c.plan_id, t.c.user_id, t.c.country, t.c.tier)).first()
+        .returning(t.c.plan_id, t.c.user_id, t.c.country, t.c.tier, t.c.kind)).first()
     if row is None:
         raise NotFound("No such plan")
     ctx.emit("auto_delivery_changed", {"plan_id": row.plan_id, "user_id": row.user_id,
                                        "enabled": enabled})
     if enabled:
-        ctx.emit("auto_delivery_due", {"country": row.country, "tier": row.tier, "added": 0})
+        ctx.emit("auto_delivery_due", {"country": row.country, "tier": row.tier,
+                                       "kind": row.kind, "added": 0})
     return {"plan_id": row.plan_id, "auto_delivery": enabled}
 
 
 # --- auto-delivery ------------------------------------------------------------------------------
 
-def groups_with_need(session: Session, today: date) -> list[tuple[str, str]]:
-    """Country x tier groups holding an active auto-delivery plan still owed leads today
+def groups_with_need(session: Session, today: date) -> list[tuple[str, str, str]]:
+    """Country x tier x kind groups holding an active auto-delivery plan still owed leads today
     (offices known to be closed are not served: their owner could not see the leads)."""
     rows = session.execute(text("""
-        SELECT DISTINCT e.country, e.tier FROM entitlements e
+        SELECT DISTINCT e.country, e.tier, e.kind FROM entitlements e
         LEFT JOIN plan_days d ON d.plan_id = e.plan_id AND d.day = :today
         LEFT JOIN offices o ON o.user_id = e.user_id
         LEFT JOIN member_permissions mp ON mp.user_id = e.user_id
         WHERE e.status = 'active' AND coalesce(e.auto_delivery_override, e.auto_delivery)
           AND o.active IS NOT FALSE AND mp.take_leads IS NOT FALSE
           AND coalesce((e.quota_schedule ->> CAST(:today AS text))::int, 0) > coalesce(d.taken, 0)
-        ORDER BY 1, 2"""), {"today": today})
-    return [(r.country, r.tier) for r in rows]
+        ORDER BY 1, 2, 3"""), {"today": today})
+    return [(r.country, r.tier, r.kind) for r in rows]
 
 
 def no_jit(session: Session) -> None:
@@ -326,16 +334,23 @@ def no_jit(session: Session) -> None:
     session.execute(text("SET LOCAL jit = off"))
 
 
-def try_lock_group(session: Session, country: str, tier: str) -> bool:
+def group_key(country: str, tier: str, kind: str = DEFAULT_KIND) -> str:
+    """A group's advisory-lock key; construction keeps the key groups had before kinds, so
+    an instance of the previous release and this one still exclude each other."""
+    return f"{country}:{tier}" if kind == DEFAULT_KIND else f"{country}:{tier}:{kind}"
+
+
+def try_lock_group(session: Session, country: str, tier: str, kind: str = DEFAULT_KIND) -> bool:
     return bool(session.execute(
         text("SELECT pg_try_advisory_xact_lock(:cls, hashtext(:key))"),
-        {"cls": GROUP_LOCK_CLASS, "key": f"{country}:{tier}"}).scalar())
+        {"cls": GROUP_LOCK_CLASS, "key": group_key(country, tier, kind)}).scalar())
 
 
 @dataclass
 class GroupRun:
     country: str
     tier: str
+    kind: str = DEFAULT_KIND
     plans: int = 0
     available: int = 0
     delivered: int = 0
@@ -343,22 +358,22 @@ class GroupRun:
 
 
 def deliver_group(session: Session, country: str, tier: str,
-                  context: Mapping[str, Any]) -> GroupRun:
+                  context: Mapping[str, Any], kind: str = DEFAULT_KIND) -> GroupRun:
     """One fair auto-delivery run over one group, in the caller's transaction."""
-    run = GroupRun(country, tier)
+    run = GroupRun(country, tier, kind)
     no_jit(session)
-    if not try_lock_group(session, country, tier):
+    if not try_lock_group(session, country, tier, kind):
         run.skipped = True
         return run
     plans = session.execute(text("""
         SELECT e.plan_id, e.user_id, e.network_id, e.quota_schedule, e.carry
         FROM entitlements e LEFT JOIN offices o ON o.user_id = e.user_id
         LEFT JOIN member_permissions mp ON mp.user_id = e.user_id
-        WHERE e.country = :country AND e.tier = :tier AND e.status = 'active'
-          AND coalesce(e.auto_delivery_override, e.auto_delivery)
+        WHERE e.country = :country AND e.tier = :tier AND e.kind = :kind
+          AND e.status = 'active' AND coalesce(e.auto_delivery_override, e.auto_delivery)
           AND o.active IS NOT FALSE AND mp.take_leads IS NOT FALSE
         ORDER BY e.plan_id
-        FOR UPDATE OF e SKIP LOCKED"""), {"country": country, "tier": tier}).all()
+        FOR UPDATE OF e SKIP LOCKED"""), {"country": country, "tier": tier, "kind": kind}).all()
     today, now = clock.today(), clock.now()  # read after the locks (protocol)
     days = daybook.day_rows(session, [p.plan_id for p in plans], today)
     needs: dict[str, PlanNeed] = {}
@@ -374,8 +389,9 @@ def deliver_group(session: Session, country: str, tier: str,
         return run
     cutoff = stock_cutoff(now)
     run.available = session.execute(text(
-        "SELECT count(*) FROM stock WHERE country = :c AND tier = :t AND captured_at >= :cutoff"),
-        {"c": country, "t": tier, "cutoff": cutoff}).scalar_one()
+        "SELECT count(*) FROM stock WHERE country = :c AND tier = :t AND kind = :k"
+        " AND captured_at >= :cutoff"),
+        {"c": country, "t": tier, "k": kind, "cutoff": cutoff}).scalar_one()
     alloc = allocate(run.available, needs, {pid: info[pid].carry for pid in needs})
     counts = {pid: n for pid, n in alloc.counts.items() if n > 0}
     served: dict[str, int] = {}
@@ -385,7 +401,8 @@ def deliver_group(session: Session, country: str, tier: str,
             "plan_ids": order, "user_ids": [info[p].user_id for p in order],
             "network_ids": [info[p].network_id for p in order],
             "counts": [counts[p] for p in order], "total": sum(counts.values()),
-            "country": country, "tier": tier, "cutoff": cutoff, "day": today, "now": now,
+            "country": country, "tier": tier, "kind": kind, "cutoff": cutoff, "day": today,
+            "now": now,
             "now_iso": now.isoformat(), "headers": event_headers(context)})}
     run.delivered = sum(served.values())
     totals = {}
@@ -405,19 +422,19 @@ def deliver_group(session: Session, country: str, tier: str,
 
 
 def run_auto_delivery(ctx: Ctx, country: str | None = None,
-                      tier: str | None = None) -> dict[str, Any]:
-    """One fair run over every group with need (or one group), each group in its own
-    transaction."""
+                      tier: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    """One fair run over every group with need (or one group: ``kind`` absent is
+    construction), each group in its own transaction."""
     started = clock.now()
     if country and tier:
-        groups = [(country.upper(), tier)]
+        groups = [(country.upper(), tier, parse_kind(kind))]
     else:
         with ctx.separate() as session:
             groups = groups_with_need(session, clock.today())
     runs = []
-    for c, t in groups:
+    for c, t, k in groups:
         with ctx.separate() as session:  # one group, one transaction
-            runs.append(deliver_group(session, c, t, ctx.correlation()))
+            runs.append(deliver_group(session, c, t, ctx.correlation(), k))
     ctx.wake(sum(r.delivered for r in runs))
     return {"groups": len(groups), "skipped": sum(r.skipped for r in runs),
             "delivered": sum(r.delivered for r in runs),
@@ -433,14 +450,16 @@ def member_permissions_changed(ctx: Ctx, payload: Mapping[str, Any]) -> None:
     allowed = TAKE_LEADS in (payload.get("permissions") or ())
     as_of = datetime.fromisoformat(str(payload["as_of"]))
     if record_take_permission(ctx.session, user_id, allowed, as_of) and allowed:
-        for country, tier in auto_delivery_groups_of(ctx.session, user_id):
-            ctx.emit("auto_delivery_due", {"country": country, "tier": tier, "added": 0})
+        for country, tier, kind in auto_delivery_groups_of(ctx.session, user_id):
+            ctx.emit("auto_delivery_due", {"country": country, "tier": tier, "kind": kind,
+                                           "added": 0})
 
 
 def deliver_due(ctx: Ctx, payload: Mapping[str, Any]) -> None:
     """Stock arrived (or a plan switched auto-delivery on): serve that group now, in the
-    handler's transaction."""
-    run = deliver_group(ctx.session, payload["country"], payload["tier"], ctx.correlation())
+    handler's transaction (an event without a kind, from before kinds: construction)."""
+    run = deliver_group(ctx.session, payload["country"], payload["tier"], ctx.correlation(),
+                        kind_of(payload))
     ctx.wake_on_commit(run.delivered)
 
 

@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from leads.models import entitlements, member_permissions, offices
 from suivi_common.errors import ServiceUnavailable
+from suivi_common.kinds import kind_of
 
 log = logging.getLogger(__name__)
 #: What a call to a service that is down, silent or unreachable raises.
 UNAVAILABLE = (UnknownService, RpcTimeout, ServiceUnavailable)
 
-SNAPSHOT_FIELDS = ("plan_id", "user_id", "network_id", "status", "tier", "country",
+SNAPSHOT_FIELDS = ("plan_id", "user_id", "network_id", "status", "tier", "country", "kind",
                    "start_date", "end_date", "records_remaining", "quota_schedule",
                    "auto_delivery", "version")
 
@@ -55,6 +56,8 @@ def parse_snapshot(payload: Mapping[str, Any]) -> dict[str, Any]:
         "status": str(payload["status"]),
         "tier": str(payload["tier"]),
         "country": str(payload["country"]).upper(),
+        # the office kind the plan buys; a snapshot older than kinds: construction
+        "kind": kind_of(payload),
         "start_date": _date(payload.get("start_date")),
         "end_date": _date(payload.get("end_date")),
         "records_remaining": int(payload.get("records_remaining") or 0),
@@ -132,14 +135,15 @@ def record_take_permission(session: Session, user_id: str, allowed: bool, as_of:
     return applied is not None
 
 
-def auto_delivery_groups_of(session: Session, user_id: str) -> list[tuple[str, str]]:
-    """The country x tier groups of the member's active auto-delivery plans."""
+def auto_delivery_groups_of(session: Session, user_id: str) -> list[tuple[str, str, str]]:
+    """The country x tier x kind groups of the member's active auto-delivery plans."""
+    e = entitlements
     rows = session.execute(
-        select(entitlements.c.country, entitlements.c.tier).distinct()
-        .where(entitlements.c.user_id == user_id, entitlements.c.status == "active",
-               func.coalesce(entitlements.c.auto_delivery_override, entitlements.c.auto_delivery))
-        .order_by(entitlements.c.country, entitlements.c.tier))
-    return [(r.country, r.tier) for r in rows]
+        select(e.c.country, e.c.tier, e.c.kind).distinct()
+        .where(e.c.user_id == user_id, e.c.status == "active",
+               func.coalesce(e.c.auto_delivery_override, e.c.auto_delivery))
+        .order_by(e.c.country, e.c.tier, e.c.kind))
+    return [(r.country, r.tier, r.kind) for r in rows]
 
 
 def resync(session: Session, plans: Any, state: Any, now: datetime) -> None:

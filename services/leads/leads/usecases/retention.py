@@ -18,6 +18,19 @@ clock's Paris day.
   CNIL's usual term for prospects): captured leads never sold (withdrawn, duplicates)
   lose their ``pii`` and blind indexes; the duplicate index of persons not captured since
   (``contacts``, older than both that term and the duplicate window) goes too.
+* **Consent proofs of the sites' forms** (``site_consents``: the notice a visitor saw,
+  its version, the page, when) are kept as long as the lead they prove keeps its data,
+  and no longer: once that lead is wiped (its owner deleted it, alone or in bulk, the
+  office's term above came, or the end of contract), the proof names nobody (it holds no
+  identifier of its own) and proves nothing, so it goes at the next sweep; the person's
+  erasure request deletes it at once (``usecases.subjects``). Why not "the lead's life
+  plus the limitation period": as processor the platform keeps the users' office data no
+  longer than 3.B.v allows ("l'ensemble des données liées à l'UTILISATEUR seront
+  automatiquement supprimées" six months after the office ends), and a proof kept past
+  its lead could only prove anything with an identifier of the person kept with it,
+  which an erasure must not leave. Keeping the proof for the limitation period is the
+  controller's decision and record: the consents are in the lead they see, in the access
+  export and in the archive returned at the end of contract.
 
 Exact to the day (``suivi_common.months.due_through``): what falls due on day D is erased by
 the first sweep of day D, never before. Idempotent and resumable: each batch
@@ -144,6 +157,21 @@ DELETE FROM contacts WHERE ctid = ANY(ARRAY(
 """)
 
 
+_SPENT_CONSENTS = text("""
+DELETE FROM site_consents WHERE id = ANY(ARRAY(
+    SELECT c.id FROM site_consents c JOIN office_leads l ON l.id = c.lead_id
+    WHERE l.data IS NULL AND l.lead_key IS NULL
+    ORDER BY c.id LIMIT :limit FOR UPDATE OF c SKIP LOCKED))
+""")
+
+
+def consents_batch(session: Session, limit: int) -> int:
+    """Delete one batch of consent proofs whose lead no longer holds data (see the
+    module). Each sweep reads ``site_consents`` once through the leads' primary key: the
+    table grows with the sites' forms only, far slower than the leads."""
+    return rows_affected(session.execute(_SPENT_CONSENTS, {"limit": limit}))
+
+
 def contacts_batch(session: Session, before: datetime, limit: int) -> int:
     return rows_affected(session.execute(_OLD_CONTACTS, {"before": before, "limit": limit}))
 
@@ -175,9 +203,11 @@ def sweep(ctx: Ctx) -> dict[str, Any]:
                           limit)
     docs = _drain(ctx, lambda tx, emit: documents.retention_batch(tx, ended_before, limit),
                   limit)  # the office's work documents, on its leads' term
+    consents = _drain(ctx, lambda tx, emit: consents_batch(tx, limit), limit)
     result = {"date": today.isoformat(), "office_leads": office, "captured_leads": captured,
-              "contacts": old_contacts, "documents": docs, "offices_ended_before": ended_before.isoformat(),
+              "contacts": old_contacts, "documents": docs, "site_consents": consents,
+              "offices_ended_before": ended_before.isoformat(),
               "captured_before": captured_before.isoformat()}
-    if office or captured or old_contacts or docs:
+    if office or captured or old_contacts or docs or consents:
         log.info("retention sweep %s", result)
     return result

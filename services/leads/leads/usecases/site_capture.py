@@ -23,8 +23,9 @@ site's owner from accounts' answer. Here:
 A boutique's order request (issue 13 §3) comes the same way, from the product site's kind
 (distribution), with its products and quantities as a note on the lead.
 
-Leads carry no kind of their own yet (issue 13 §1): the site's kind is recorded on the
-consent row and shown with the lead (``site_consents``).
+The lead carries the site's kind (issue 13 §1): the product site and the boutique file
+distribution leads, the brochure site (``/opportunite``) construction leads; the consent
+row records it too. A duplicate keeps the kind of the lead it matched.
 """
 from __future__ import annotations
 
@@ -46,10 +47,10 @@ from leads.usecases.office import one_lead, pipelines
 from leads.usecases.office.context import OfficeCtx, office_scope
 from suivi_common.database import xact_lock
 from suivi_common.errors import Invalid
+from suivi_common.kinds import KINDS
 
 #: what a site's form may send (the rest of a lead's fields are the owner's to fill in)
 FORM_FIELDS = ("first_name", "last_name", "email", "mobile", "postal_code", "city", "country")
-KINDS = ("distribution", "construction")
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
 
 
@@ -87,7 +88,8 @@ def capture_from_site(ctx: OfficeCtx, separate: Callable[[], AbstractContextMana
         lead_id, status = uuid.uuid4(), ACCEPTED
         one_lead.insert_rows(ctx.session, [one_lead.lead_row(
             ctx.vault, lead_id=lead_id, owner_id=owner_id, network_id=network_id,
-            origin=LeadOrigin.SITE, status=pipeline.initial, created_at=ctx.now, data=data)])
+            origin=LeadOrigin.SITE, status=pipeline.initial, created_at=ctx.now, data=data,
+            kind=kind)])
     ctx.session.execute(site_consents.insert().values(
         id=uuid.uuid4(), lead_id=lead_id, owner_id=owner_id, kind=kind, page_id=str(page_id),
         notice_version=notice_version, notice_text=notice_text, source_url=source_url,

@@ -37,7 +37,7 @@ def counts_sql(metric: str, grouping: str, scope: stats.Scope) -> str:
     series, time, extra = _LEADS[metric]
     where = stats.scope_sql(scope, network="l.network_id", owner="l.owner_id")
     group = stats.group_sql(grouping, time=time, owner="l.owner_id", status="l.status",
-                            origin="l.origin")
+                            origin="l.origin", kind="l.kind")
     join = f" {_WON_AT}" if metric == "leads_final" else ""
     return (f"SELECT {series} AS series, {group} AS x, count(*) AS value "
             f"FROM office_leads l{join} WHERE {where} AND l.deleted_at IS NULL{extra} "

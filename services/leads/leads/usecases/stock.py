@@ -1,4 +1,5 @@
-"""Stock per country x tier, today's demand beside it, shortage alerts, freshness withdrawal.
+"""Stock per country x tier x kind (issue 13 §1), today's demand beside it, shortage
+alerts, freshness withdrawal.
 
 Demand is what active plans are still owed today: the sum of today's quotas minus what
 they took today (never below zero per plan). When it exceeds the fresh stock of a group,
@@ -29,22 +30,23 @@ def stock_cutoff(now: datetime) -> datetime:
 
 
 def stock_levels(session: Session, now: datetime, today: date) -> list[dict[str, Any]]:
-    available = {(r.country, r.tier): (r.n, r.oldest) for r in session.execute(text("""
-        SELECT country, tier, count(*) AS n, min(captured_at) AS oldest FROM stock
-        WHERE captured_at >= :cutoff GROUP BY country, tier"""), {"cutoff": stock_cutoff(now)})}
-    demand = {(r.country, r.tier): int(r.demand) for r in session.execute(text("""
-        SELECT e.country, e.tier,
+    available = {(r.country, r.tier, r.kind): (r.n, r.oldest) for r in session.execute(text("""
+        SELECT country, tier, kind, count(*) AS n, min(captured_at) AS oldest FROM stock
+        WHERE captured_at >= :cutoff GROUP BY country, tier, kind"""),
+        {"cutoff": stock_cutoff(now)})}
+    demand = {(r.country, r.tier, r.kind): int(r.demand) for r in session.execute(text("""
+        SELECT e.country, e.tier, e.kind,
                sum(greatest(coalesce((e.quota_schedule ->> CAST(:today AS text))::int, 0)
                             - coalesce(d.taken, 0), 0)) AS demand
         FROM entitlements e
         LEFT JOIN plan_days d ON d.plan_id = e.plan_id AND d.day = :today
-        WHERE e.status = 'active' GROUP BY e.country, e.tier"""), {"today": today})}
+        WHERE e.status = 'active' GROUP BY e.country, e.tier, e.kind"""), {"today": today})}
     out = []
     for group in sorted(set(available) | set(demand)):
         n, oldest = available.get(group, (0, None))
         need = demand.get(group, 0)
         out.append({
-            "country": group[0], "tier": group[1], "available": n,
+            "country": group[0], "tier": group[1], "kind": group[2], "available": n,
             "oldest_captured_at": oldest.isoformat() if oldest else None,
             "oldest_age_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
             "demand_today": need, "short": need > n,
@@ -60,12 +62,13 @@ def raise_alerts(session: Session, levels: list[dict[str, Any]], today: date, no
         if not level["short"]:
             continue
         row = session.execute(pg_insert(stock_alerts).values(
-            country=level["country"], tier=level["tier"], day=today,
+            country=level["country"], tier=level["tier"], kind=level["kind"], day=today,
             demand=level["demand_today"], available=level["available"], created_at=now,
         ).on_conflict_do_nothing().returning(stock_alerts.c.country)).first()
         if row is None:
             continue
-        alert = {"country": level["country"], "tier": level["tier"], "date": today.isoformat(),
+        alert = {"country": level["country"], "tier": level["tier"], "kind": level["kind"],
+                 "date": today.isoformat(),
                  "demand": level["demand_today"], "available": level["available"]}
         emit("stock_short", alert)
         raised.append(alert)
@@ -80,21 +83,22 @@ def list_alerts(session: Session, day: Any = None, cursor: str | None = None,
     day = parse_day(day) if day else None
     limit = check_limit(MAX_LIMIT if limit is None else limit)
     a = stock_alerts
-    query = select(a).order_by(a.c.day.desc(), a.c.country, a.c.tier).limit(limit + 1)
+    query = select(a).order_by(a.c.day.desc(), a.c.country, a.c.tier, a.c.kind).limit(limit + 1)
     if day:
         query = query.where(a.c.day == day)
-    after = decode_cursor(cursor, str, str, str, kind="stock_alerts")
+    after = decode_cursor(cursor, str, str, str, str, kind="stock_alerts")
     if after is not None:
-        after_day, country, tier = parse_day(after[0], "cursor"), after[1], after[2]
+        after_day, group = parse_day(after[0], "cursor"), tuple(after[1:])
         query = query.where(or_(a.c.day < after_day, and_(
-            a.c.day == after_day, tuple_(a.c.country, a.c.tier) > (country, tier))))
+            a.c.day == after_day, tuple_(a.c.country, a.c.tier, a.c.kind) > group)))
     rows = session.execute(query).all()
     last = rows[limit - 1] if len(rows) > limit else None
-    return {"items": [{"country": r.country, "tier": r.tier, "date": r.day.isoformat(),
+    return {"items": [{"country": r.country, "tier": r.tier, "kind": r.kind,
+                       "date": r.day.isoformat(),
                        "demand": r.demand, "available": r.available,
                        "created_at": r.created_at.isoformat()} for r in rows[:limit]],
             "next_cursor": None if last is None else encode_cursor(
-                last.day.isoformat(), last.country, last.tier, kind="stock_alerts")}
+                last.day.isoformat(), last.country, last.tier, last.kind, kind="stock_alerts")}
 
 
 def check(session: Session, now: datetime, today: date,

@@ -16,6 +16,10 @@
      on the person's request" with the date (``one_lead.erase``: a pending claim is
      rejected, ``lead_erased`` tells the mailer, which erases the e-mail history and tells
      the owner); export files still waiting for download in those offices are destroyed.
+     A lead a visitor filed through a member's site is one of those office copies; its
+     consent proofs (``site_consents``: the notice they saw, when, on which page) are
+     deleted with it: they name the person only through the lead, and once it is erased
+     they prove nothing (counted in the task's records).
      The opposition list is not touched: an earlier objection stays honoured.
    * *rectification*: the fields given, in every copy (office current and initial record,
      captured copy), re-validated as a capture would be; each office change is in the
@@ -27,7 +31,9 @@
    * *objection*: the person goes on the opposition list (``usecases.objections``), so no
      new capture of them is ever sold; their copies in stock come off sale.
    * *access* / *portability*: the report's ``data``: every copy found (portability: the
-     records only; access: also notes, history and e-mail counts, and who holds them).
+     records only; access: also notes, history and e-mail counts, who holds them, and for
+     a lead filed through a member's site the consents recorded: the exact notice shown,
+     its version, the page and when).
 3. **Once.** Work is done under a lock per request and recorded (``subject_tasks``): a
    retry of a request already done reports the same outcome again, without acting; reading
    kinds read again (nothing is stored of what they found). If compliance no longer has
@@ -60,6 +66,7 @@ from leads.models import (
     office_exports,
     office_leads,
     office_notes,
+    site_consents,
     stock,
     subject_tasks,
 )
@@ -264,6 +271,7 @@ def erase(ctx: OfficeCtx, task: Task, subject: Subject, copies: Copies) -> Outco
     office = _office_rows(ctx.session, copies.office_ids, lock=True)
     for row in office:
         one_lead.erase(ctx, row.id)
+    consents = _drop_site_consents(ctx, [row.id for row in office])
     _drop_pending_exports(ctx, {row.owner_id for row in office})
     # the person's duplicate index: their identifiers and every one their copies held
     keys = set(subject.keys())
@@ -279,7 +287,15 @@ def erase(ctx: OfficeCtx, task: Task, subject: Subject, copies: Copies) -> Outco
             update(leads).where(leads.c.id.in_(captured_ids), leads.c.pii.is_not(None))
             .values(pii=None, email_bidx=None, mobile_bidx=None, landline_bidx=None,
                     erased_at=ctx.now))
-    return Outcome(copies.found, len(captured_ids) + len(office))
+    return Outcome(copies.found, len(captured_ids) + len(office) + consents)
+
+
+def _drop_site_consents(ctx: OfficeCtx, lead_ids: Sequence[Any]) -> int:
+    """The consent proofs of these (now erased) leads: how many were deleted."""
+    if not lead_ids:
+        return 0
+    return len(ctx.session.execute(delete(site_consents).where(
+        site_consents.c.lead_id.in_(list(lead_ids))).returning(site_consents.c.id)).all())
 
 
 def _lock_deliveries(ctx: OfficeCtx, ids: Sequence[Any]) -> None:
@@ -446,6 +462,7 @@ def _office_details(ctx: OfficeCtx, row: Any) -> dict[str, Any]:
         "history": [{k: e[k] for k in ("field", "old", "new", "source", "via", "changed_at")}
                     for e in entries],
         "emails_sent": [{"sent_at": e.sent_at.isoformat(), "channel": e.channel} for e in emails],
+        "site_consents": one_lead.site_consents_of(ctx.session, row.id),
     }
 
 

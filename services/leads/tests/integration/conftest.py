@@ -80,9 +80,9 @@ class Stack:
     def staff(self) -> Any:
         return self.rpc(STAFF)
 
-    def new_site_key(self) -> str:
+    def new_site_key(self, kind: str | None = None) -> str:
         with self.staff() as leads:
-            return leads.create_capture_site("Form A", "https://form.example.fr")["key"]
+            return leads.create_capture_site("Form A", "https://form.example.fr", kind)["key"]
 
     def capture(self, key: str, items: list[Any]) -> list[dict[str, Any]]:
         with self.rpc() as leads:

@@ -29,8 +29,9 @@ from suivi_common import clock, paging
 from suivi_common.errors import Conflict, Forbidden, Invalid, NotFound
 
 
-def stocked(stack: Any, n: int, tier: str = "premium_plus", start: int = 0) -> list[str]:
-    key = stack.new_site_key()
+def stocked(stack: Any, n: int, tier: str = "premium_plus", start: int = 0,
+            kind: str | None = None) -> list[str]:
+    key = stack.new_site_key(kind)
     results = stack.capture(key, [testing.raw_lead(start + i, tier=tier) for i in range(n)])
     assert {r["status"] for r in results} == {"accepted"}
     return [r["id"] for r in results]
@@ -122,6 +123,50 @@ def test_take_matches_country_and_tier(stack: Any) -> None:
         result = rpc.take("p1")
     assert {lead["tier"] for lead in result["leads"]} == {"premium"}
     assert len(result["leads"]) == 2
+
+
+def test_take_matches_the_plans_kind_and_files_the_lead_in_the_office_with_it(
+        stack: Any) -> None:
+    """Issue 13 §1: a distribution plan takes distribution stock only; a snapshot without a
+    kind (sent before kinds) is a construction plan."""
+    today = clock.today()
+    stack.plan("pd", "u1", {today: 10}, kind="distribution")
+    stack.plan("pc", "u2", {today: 10})
+    construction = stocked(stack, 3)
+    distribution = stocked(stack, 2, start=10, kind="distribution")
+    assert stack.rows(select(stock.c.kind).distinct().order_by(stock.c.kind)) == [
+        ("construction",), ("distribution",)]
+    with stack.member("u1") as rpc:
+        result = rpc.take("pd")
+    assert sorted(lead["id"] for lead in result["leads"]) == sorted(distribution)
+    assert {lead["kind"] for lead in result["leads"]} == {"distribution"}
+    assert result["shortfall_today"] == 8  # construction stock never serves it
+    with stack.member("u2") as rpc:
+        assert sorted(lead["id"] for lead in rpc.take("pc")["leads"]) == sorted(construction)
+    kinds = dict(stack.rows(select(office_leads.c.owner_id, office_leads.c.kind).distinct()))
+    assert kinds == {"u1": "distribution", "u2": "construction"}
+    with stack.member("u1") as rpc:
+        listed = rpc.office_list_leads({"kind": "distribution"})
+        assert {i["kind"] for i in listed["items"]} == {"distribution"}
+        assert len(listed["items"]) == 2
+        assert rpc.office_list_leads({"kind": "construction"})["items"] == []
+
+
+def test_auto_delivery_serves_each_kind_from_its_own_stock_with_fair_shares(
+        stack: Any) -> None:
+    today = clock.today()
+    for pid, quota in (("a", 10), ("b", 20), ("c", 30)):
+        stack.plan(pid, f"user-{pid}", {today: quota}, auto=True, kind="distribution")
+    stack.plan("k", "user-k", {today: 10}, auto=True)
+    stocked(stack, 30, kind="distribution")  # the capture triggers a run for its group
+    testing.wait_for(lambda: stack.count(stock) == 0)
+    with stack.rpc() as rpc:
+        assert rpc.run_auto_delivery()["delivered"] == 0
+    taken = select(plan_days.c.plan_id, plan_days.c.taken).where(plan_days.c.taken > 0)
+    assert dict(stack.rows(taken)) == {"a": 5, "b": 10, "c": 15}  # the construction plan: none
+    stocked(stack, 4, start=100)
+    testing.wait_for(lambda: stack.count(stock) == 0)
+    assert dict(stack.rows(taken)) == {"a": 5, "b": 10, "c": 15, "k": 4}
 
 
 def test_another_users_plan_is_not_found_and_a_closed_office_is_refused(stack: Any) -> None:

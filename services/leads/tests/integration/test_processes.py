@@ -46,9 +46,10 @@ def spawn(procs: list[testing.LeadsProcess], cfg: dict[str, Any], tmp_path: Path
     return new
 
 
-def site_key(engine: Engine) -> str:
+def site_key(engine: Engine, kind: str | None = None) -> str:
     with Session(engine) as session, session.begin():
-        return create_site(session, "Feed", "https://feed.example.fr", clock.now())["key"]
+        return create_site(session, "Feed", "https://feed.example.fr", clock.now(),
+                           kind)["key"]
 
 
 def count(engine: Engine, query: Any) -> int:
@@ -94,6 +95,10 @@ def test_amqp_capture_survives_a_consumer_killed_mid_stream(
 
 def test_two_instances_never_double_sell_never_exceed_quota_never_lose(
         cfg: dict[str, Any], vhost: str, engine: Engine, procs: list, tmp_path: Path) -> None:
+    """Groups are country x tier x kind (issue 13 §1): half the plans buy distribution
+    leads, half construction ones (their snapshots without a kind, as before kinds), and
+    two capture sites feed each kind; every guarantee holds per group, and no plan gets a
+    lead of the other kind."""
     rng = random.Random(7)
     spawn(procs, cfg, tmp_path, count=2)
     testing.wait_instances(vhost, 2, procs)
@@ -102,22 +107,24 @@ def test_two_instances_never_double_sell_never_exceed_quota_never_lose(
     plans = []
     for i in range(24):
         tier = ("premium_plus", "premium")[i % 2]
+        kind = (None, "distribution")[(i // 2) % 2]
         snap = testing.snapshot(f"plan-{i}", f"user-{i}", {today: rng.randint(5, 40)}, tier=tier,
-                                network_id=f"net-{i % 3}", auto=(i % 3 == 0))
+                                network_id=f"net-{i % 3}", auto=(i % 3 == 0), kind=kind)
         plans.append(snap)
         testing.publish_event(uri, "plans", "plan_activated", snap)
         testing.publish_event(uri, "accounts", "subscription_activated", {"user_id": f"user-{i}"})
     testing.wait_for(lambda: count(engine, select(func.count()).select_from(entitlements)) == 24
                      and count(engine, select(func.count()).select_from(offices)) == 24)
-    key = site_key(engine)
+    keys = (site_key(engine), site_key(engine, "distribution"))
     tiers = ("premium_plus", "premium")
 
     def capture(start: int, n: int) -> None:
         with RpcClient(uri) as rpc:
             for offset in range(0, n, 50):
-                rpc.leads.capture(key, [testing.raw_lead(start + offset + j,
-                                                         tier=tiers[(offset + j) % 2])
-                                        for j in range(min(50, n - offset))])
+                rpc.leads.capture(keys[(offset // 50) % 2],
+                                  [testing.raw_lead(start + offset + j,
+                                                    tier=tiers[(offset + j) % 2])
+                                   for j in range(min(50, n - offset))])
 
     capture(0, 300)
 
@@ -152,7 +159,10 @@ def test_two_instances_never_double_sell_never_exceed_quota_never_lose(
         mismatched = conn.execute(text("""
             SELECT count(*) FROM deliveries d JOIN leads l ON l.id = d.lead_id
             JOIN entitlements e ON e.plan_id = d.plan_id
-            WHERE l.country <> e.country OR l.tier <> e.tier""")).scalar()
+            WHERE l.country <> e.country OR l.tier <> e.tier OR l.kind <> e.kind""")).scalar()
+        sold_by_kind = dict(conn.execute(text("""
+            SELECT e.kind, count(*) FROM deliveries d JOIN entitlements e USING (plan_id)
+            GROUP BY e.kind""")).all())
         both = conn.execute(text(
             "SELECT count(*) FROM stock s JOIN deliveries d USING (lead_id)")).scalar()
         accepted = conn.execute(select(func.count()).select_from(leads)
@@ -163,7 +173,8 @@ def test_two_instances_never_double_sell_never_exceed_quota_never_lose(
         counted = dict(conn.execute(select(deliveries.c.plan_id, func.count())
                                     .group_by(deliveries.c.plan_id)).all())
     assert over == []  # no plan over its quota
-    assert mismatched == 0  # country and tier always match
+    assert mismatched == 0  # country, tier and kind always match
+    assert sold_by_kind.keys() == {"construction", "distribution"}  # both kinds were sold
     assert both == 0 and accepted == 600 and sold + in_stock == 600  # none lost, none twice
     assert sold > 300  # real contention: stock was short and fought over
     assert {k: v for k, v in books.items() if v} == counted  # day books match the deliveries

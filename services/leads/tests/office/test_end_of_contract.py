@@ -13,6 +13,7 @@ from sqlalchemy import select
 from leads.models import common, office_leads, office_notes
 from leads.office_testing import (
     Harness,
+    SeparateCtx,
     bulk_rows,
     deliver,
     insert_rows,
@@ -21,6 +22,7 @@ from leads.office_testing import (
     stored_lead,
     user,
 )
+from leads.usecases import site_capture
 from leads.usecases.office import controller_keys, end_of_contract, one_lead, queries
 from suivi_common import clock
 from suivi_common.crypto import KeyDestroyed, KeyRing, Vault, controller_scope
@@ -160,3 +162,17 @@ def test_the_shred_destroys_one_controller_backups_included_and_only_once(h: Har
 def test_a_task_that_names_no_one_is_refused(h: Harness) -> None:
     with pytest.raises(Invalid):
         h.run(end_of_contract.on_shred_requested, {"contract_id": "c-1"})
+
+
+def test_the_archive_returns_the_site_consents_of_the_controllers_leads(h: Harness) -> None:
+    clock.freeze(paris(2026, 3, 2, 10))
+    lead_id = h.run(site_capture.capture_from_site, SeparateCtx(h.engine).separate,
+                    lambda user_id: None, owner_id="u1", network_id="net-1",
+                    kind="distribution", page_id="page-1",
+                    fields={"first_name": "Jeanne", "last_name": "Visiteur",
+                            "email": "jeanne.visiteur@example.fr", "country": "FR"},
+                    notice_text="Mention v2", notice_version="v2",
+                    source_url="https://suivi.example/s/u1/", client_ip=None)["lead_id"]
+    data = collect(h, "u1")["data"]
+    assert [(c["lead_id"], c["notice_text"], c["notice_version"], c["kind"])
+            for c in data["consents"]] == [(lead_id, "Mention v2", "v2", "distribution")]

@@ -67,9 +67,10 @@ def test_xlsx_holds_the_callers_initial_data_and_status(h: Harness, office: tupl
     ws = load_workbook(io.BytesIO(download(h, "u1", job)), read_only=True).active
     rows = list(ws.values)
     assert rows[0] == export.HEADERS["fr"]
-    # e-mails sent: none, so no last date (openpyxl drops the empty trailing cell)
+    # e-mails sent: none, so no last date; the office kind last (issue 13 §1)
     assert rows[1] == (datetime(2025, 6, 2, 10, 30), "Durand", "Élise", "lead1@example.fr",
-                       "+33600000001", "+33144556677", "75011", "Paris", "meeting", 0)
+                       "+33600000001", "+33144556677", "75011", "Paris", "meeting", 0, None,
+                       "construction")
     assert rows[2][1] == "Petit" and rows[2][7] == "Lyon" and rows[2][8] == "new"
     assert len(rows) == 3  # u2's lead is not there
 
@@ -83,6 +84,12 @@ def test_filters_language_and_csv(h: Harness, office: tuple[str, str]) -> None:
     assert [r[1] for r in ws.values] == ["Last name", "Durand"]
     with pytest.raises(Invalid):
         start(h, fmt="pdf")
+    # the office kind filters the export as it filters the listing (issue 13 §1)
+    assert start(h, filters={"kind": "construction"}, fmt="csv")["rows"] == 2
+    assert start(h, filters={"kind": "distribution"}, fmt="csv")["rows"] == 0
+    with pytest.raises(Invalid) as bad:
+        start(h, filters={"kind": "shop"}, fmt="csv")
+    assert bad.value.fields == {"kind": "distribution or construction"}
 
 
 def test_every_export_is_logged_and_downloaded_once(h: Harness, office: tuple[str, str]) -> None:

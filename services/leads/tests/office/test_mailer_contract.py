@@ -133,5 +133,5 @@ def test_the_export_shows_emails_sent_and_the_last_one(stack: Any) -> None:
         body = b"".join(base64.b64decode(leads.office_export_chunk(job["export_id"], n)["data"])
                         for n in range(job["chunks"]))
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert rows[0][-2:] == ["Emails sent", "Last emailed"]
-    assert sorted(r[-2:] for r in rows[1:]) == [["0", ""], ["1", "2026-03-04 18:40:00"]]
+    assert rows[0][-3:] == ["Emails sent", "Last emailed", "Office kind"]
+    assert sorted(r[-3:-1] for r in rows[1:]) == [["0", ""], ["1", "2026-03-04 18:40:00"]]

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from leads.models import contacts, leads, office_leads, offices
+from leads.models import contacts, leads, office_leads, offices, site_consents
 from leads.office_testing import Harness, SeparateCtx, capture, deliver, paris, raw_lead, user
-from leads.usecases import retention
+from leads.usecases import retention, site_capture
 from leads.usecases.entitlements import record_office
 from leads.usecases.office import bulk_delete, one_lead
 from suivi_common import clock
@@ -127,3 +127,36 @@ def test_bulk_delete_deletes_what_the_filter_names(h: Harness) -> None:
     assert alive == {uuid.UUID(x) for x in (stale[0], fresh, other)}
     event = h.events_of("office_leads_erased")[-1]
     assert sorted(event["lead_ids"]) == sorted(stale[1:]) and event["reason"] == "owner"
+
+
+def site_lead(h: Harness, owner: str, email: str) -> str:
+    return h.run(site_capture.capture_from_site, SeparateCtx(h.engine).separate,
+                 lambda user_id: None, owner_id=owner, network_id="net-1",
+                 kind="distribution", page_id="page-1",
+                 fields={"first_name": "Jeanne", "last_name": "Visiteur", "email": email,
+                         "country": "FR"},
+                 notice_text="Mention v1", notice_version="v1",
+                 source_url=f"https://suivi.example/s/{owner}/", client_ip=None)["lead_id"]
+
+
+def consent_leads(h: Harness) -> list[str]:
+    with h.session() as s:
+        return sorted(str(i) for i in s.execute(select(site_consents.c.lead_id)).scalars())
+
+
+def test_a_consent_proof_lives_as_long_as_its_lead_keeps_its_data(h: Harness) -> None:
+    clock.freeze(paris(2025, 6, 1, 10))
+    kept = site_lead(h, "u1", "kept@example.fr")
+    deleted = site_lead(h, "u1", "deleted@example.fr")
+    ended = site_lead(h, "u2", "ended@example.fr")
+    close_office(h, "u2", paris(2025, 8, 31, 12))
+    h.run(one_lead.delete_lead, "u1", deleted, actor=user("u1"))
+    # the owner's deletion: its proof goes at the next sweep; the ended office's are kept
+    # while its leads are (6 months)
+    result, _ = sweep(h, paris(2025, 9, 1, 10))
+    assert result["site_consents"] == 1
+    assert consent_leads(h) == sorted([kept, ended])
+    result, _ = sweep(h, paris(2026, 2, 28, 0, 1))  # 31 August + 6 months
+    assert (result["office_leads"], result["site_consents"]) == (1, 1)
+    assert consent_leads(h) == [kept]
+    assert sweep(h, paris(2026, 3, 1, 10))[0]["site_consents"] == 0  # idempotent

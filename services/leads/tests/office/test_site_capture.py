@@ -51,6 +51,7 @@ def test_an_accepted_form_is_a_personal_lead_with_its_notice(h: Harness) -> None
     assert result["status"] == "accepted"
     lead = h.run(one_lead.get, "u1", result["lead_id"])
     assert (lead["origin"], lead["email"], lead["source"]) == ("site", "camille@exemple.fr", "form")
+    assert lead["kind"] == "construction"  # the brochure site's (issue 13 §1)
     assert lead["consent_at"].startswith("2027-09-06T10:00")
     assert lead["capture_ip"] == "203.0.113.9"
     assert [(c["notice_text"], c["notice_version"], c["kind"], c["page_id"], c["duplicate"])
@@ -101,5 +102,9 @@ def test_an_order_request_files_its_note_on_the_lead_or_the_one_it_matched(h: Ha
                   notice_version="b1", source_url="https://suivi.example/b/x/",
                   client_ip=None, note="- 1 × Savon")
     assert again["lead_id"] == first["lead_id"]
+    # a boutique's order is a distribution lead (issue 13 §1), listed under that kind
+    assert h.run(one_lead.get, "u1", first["lead_id"])["kind"] == "distribution"
+    with h.session() as s:
+        assert s.execute(select(office_leads.c.kind)).scalars().all() == ["distribution"]
     notes = h.run(one_lead.notes, "u1", first["lead_id"], None, 10)["items"]
     assert sorted(n["text"] for n in notes) == ["- 1 × Savon", "- 2 × Crème"]

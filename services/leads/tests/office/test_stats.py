@@ -24,12 +24,12 @@ ADMIN = Principal("admin-1", "admin", NET)
 
 def put(h: Harness, owner: str, when: datetime, *, status: str = "new", origin: str = "personal",
         network: str = NET, deleted: bool = False, moved_at: datetime | None = None,
-        claim: str | None = None) -> uuid.UUID:
+        claim: str | None = None, kind: str = "construction") -> uuid.UUID:
     lead_id = uuid.uuid4()
     with h.session() as s:
         s.execute(office_leads.insert().values(
             id=lead_id, owner_id=owner, network_id=network, origin=origin, status=status,
-            created_at=when, updated_at=when, deleted_at=when if deleted else None))
+            kind=kind, created_at=when, updated_at=when, deleted_at=when if deleted else None))
         if moved_at is not None:
             s.execute(office_history.insert().values(
                 id=uuid.uuid4(), lead_id=lead_id, field="status", actor_id=owner,
@@ -84,6 +84,18 @@ def test_the_admin_sees_named_members_and_folds_the_others(h: Harness, november:
         ("new", "2026-11"): 2, ("client", "2026-11"): 1, ("distributor", "2026-11"): 1}
     assert counts(h, ADMIN, "leads_received", "origin") == {
         ("leads_received", "purchased"): 2, ("leads_received", "personal"): 2}
+
+
+def test_leads_are_counted_by_office_kind(h: Harness, november: None) -> None:
+    """Issue 13 §1: the office's leads carry a kind, and the leads metrics group by it."""
+    put(h, "u2", paris(2026, 11, 20, 10), origin="site", kind="distribution")
+    assert counts(h, ADMIN, "leads_received", "kind") == {
+        ("leads_received", "construction"): 4, ("leads_received", "distribution"): 1}
+    assert counts(h, ADMIN, "leads_by_origin", "kind") == {
+        ("purchased", "construction"): 2, ("personal", "construction"): 2,
+        ("site", "distribution"): 1}
+    with pytest.raises(Invalid):
+        counts(h, ADMIN, "claims", "kind")
 
 
 def test_paris_days_bound_the_period(h: Harness, november: None) -> None:

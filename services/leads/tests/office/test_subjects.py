@@ -15,12 +15,13 @@ from leads.models import (
     office_history,
     office_leads,
     office_notes,
+    site_consents,
     stock,
     subject_objections,
     subject_tasks,
 )
-from leads.office_testing import SITE_ID, Harness, capture, deliver, raw_lead, user
-from leads.usecases import subjects
+from leads.office_testing import SITE_ID, Harness, SeparateCtx, capture, deliver, raw_lead, user
+from leads.usecases import site_capture, subjects
 from leads.usecases.capture import capture_batch
 from leads.usecases.office import export, mailing, one_lead, queries
 from suivi_common import clock
@@ -303,3 +304,66 @@ def test_a_retried_failed_task_reports_the_same_failure_without_acting(h: Harnes
     assert compliance.calls == 1  # reported again from the record: not asked who again
     with h.session() as s:
         assert s.execute(select(subject_tasks.c.attempts)).scalar_one() == 2
+
+
+NOTICE = "Vos données servent à vous recontacter. Droits : contact@exemple.fr"
+
+
+def visit(h: Harness, owner: str, email: str, version: str = "v3") -> str:
+    """A visitor fills in the form of ``owner``'s brochure site; the lead's id."""
+    return h.run(site_capture.capture_from_site, SeparateCtx(h.engine).separate,
+                 lambda user_id: None, owner_id=owner, network_id="net-1",
+                 kind="construction", page_id="page-1",
+                 fields={"first_name": "Jeanne", "last_name": "Person", "email": email,
+                         "postal_code": "75011", "city": "Paris", "country": "FR"},
+                 notice_text=NOTICE, notice_version=version,
+                 source_url=f"https://suivi.example/s/{owner}/opportunite",
+                 client_ip="203.0.113.9")["lead_id"]
+
+
+def consents_of(h: Harness, lead_id: str) -> int:
+    with h.session() as s:
+        return int(s.execute(select(func.count()).select_from(site_consents).where(
+            site_consents.c.lead_id == uuid.UUID(lead_id))).scalar_one())
+
+
+def test_a_site_visitor_erased_by_email_loses_their_lead_and_consent_proofs(h: Harness) -> None:
+    clock.freeze(clock.now())
+    mine = visit(h, "u1", EMAIL)
+    assert visit(h, "u1", EMAIL, version="v4") == mine  # again: a duplicate, a 2nd consent
+    theirs = visit(h, "u2", EMAIL)  # the same person on another member's site
+    other = visit(h, "u1", "someone.else@example.fr")
+    assert (consents_of(h, mine), consents_of(h, theirs)) == (2, 1)
+    compliance = FakeCompliance()
+    task = compliance.task("erasure", phone=None)
+    run(h, compliance, task)
+    # two office copies, three consent proofs
+    assert reports(h)[-1] == {"request_id": task["request_id"], "service": "leads",
+                              "found": True, "records_affected": 5}
+    for lead_id in (mine, theirs):
+        office = row(h, office_leads, lead_id)
+        assert office.data is None and office.email_bidx is None
+        assert office.erased_reason == "data_subject_request"
+        assert consents_of(h, lead_id) == 0
+        assert h.run(one_lead.get, office.owner_id, lead_id,
+                     actor=user(office.owner_id))["site_consents"] == []
+    assert consents_of(h, other) == 1 and row(h, office_leads, other).data is not None
+    # found again, nothing is left of the person: the retry reports the same, acts not
+    run(h, compliance, {**task, "attempt": 2})
+    assert reports(h)[-1]["records_affected"] == 5
+
+
+def test_access_reports_a_site_visitors_consents(h: Harness) -> None:
+    clock.freeze(clock.now())
+    lead_id = visit(h, "u1", EMAIL)
+    compliance = FakeCompliance()
+    run(h, compliance, compliance.task("access", phone=None))
+    office = {o["lead_id"]: o for o in reports(h)[-1]["data"]["office"]}
+    [consent] = office[lead_id]["site_consents"]
+    assert (consent["notice_text"], consent["notice_version"], consent["kind"],
+            consent["page_id"]) == (NOTICE, "v3", "construction", "page-1")
+    assert consent["source_url"] == "https://suivi.example/s/u1/opportunite"
+    assert consent["consented_at"] == clock.now().isoformat()
+    run(h, compliance, compliance.task("portability", phone=None))
+    assert set(reports(h)[-1]["data"]["office"][0]) == {"lead_id", "record"}
+    assert consents_of(h, lead_id) == 1  # a read changes nothing

@@ -20,3 +20,10 @@ def test_control_characters_are_refused_naming_the_field(name: str, url: str, fi
     with pytest.raises(Invalid) as err:
         intake.create_site(session, name, url, NOW)
     assert set(err.value.fields or {}) == {field}
+
+
+def test_a_site_declares_a_kind_of_lead_or_is_refused() -> None:
+    session: Any = None
+    with pytest.raises(Invalid) as err:
+        intake.create_site(session, "Site", "https://capture.example", NOW, kind="shop")
+    assert set(err.value.fields or {}) == {"kind"}

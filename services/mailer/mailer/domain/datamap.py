@@ -22,9 +22,14 @@ _SECURITY = (
     "envoi SMTP authentifié et chiffré (STARTTLS) en production",
 )
 
+LEAD_EMAILS = "Emails des utilisateurs à leurs prospects (bureau et automatisations)"
+OPPOSITIONS = "Listes d'opposition des prospects"
+SYSTEM_EMAILS = "Emails système aux utilisateurs"
+GMAIL = "Liaison d'un compte Gmail"
+
 _ACTIVITIES: tuple[dict[str, Any], ...] = (
     {
-        "name": "Emails des utilisateurs à leurs prospects (bureau et automatisations)",
+        "name": LEAD_EMAILS,
         "role": "processor",
         "purposes": [
             "envoyer, pour le compte de l'utilisateur, les emails qu'il écrit depuis son bureau "
@@ -63,7 +68,7 @@ _ACTIVITIES: tuple[dict[str, Any], ...] = (
                                 "par Gmail, selon le contrat de l'utilisateur avec Google",
     },
     {
-        "name": "Listes d'opposition des prospects",
+        "name": OPPOSITIONS,
         "role": "processor",
         "purposes": [
             "respecter l'opposition d'un prospect aux emails d'un utilisateur (RGPD art. 21), "
@@ -80,7 +85,7 @@ _ACTIVITIES: tuple[dict[str, Any], ...] = (
         "transfers_outside_eu": None,
     },
     {
-        "name": "Emails système aux utilisateurs",
+        "name": SYSTEM_EMAILS,
         "role": "controller",
         "purposes": [
             "invitations et réinitialisations du mot de passe, confirmation d'une nouvelle "
@@ -108,7 +113,7 @@ _ACTIVITIES: tuple[dict[str, Any], ...] = (
         "transfers_outside_eu": None,
     },
     {
-        "name": "Liaison d'un compte Gmail",
+        "name": GMAIL,
         "role": "controller",
         "purposes": ["envoyer les emails de l'utilisateur à ses prospects depuis sa propre "
                      "adresse Gmail, à sa demande"],
@@ -135,3 +140,24 @@ def data_map() -> dict[str, Any]:
     return {"service": SERVICE, "format_version": FORMAT_VERSION,
             "activities": [{**a, **{k: list(v) for k, v in a.items() if isinstance(v, list)}}
                            for a in _ACTIVITIES]}
+
+
+#: which activity each table of ``mailer.models`` serves (``suivi_common.datamap.
+#: table_coverage``; ``tests/unit/test_datamap.py`` holds it to the metadata)
+TABLES: dict[str, str] = {
+    **dict.fromkeys(("lead_emails", "lead_status_seen", "automation_pauses",
+                     "controller_shreds"), LEAD_EMAILS),
+    "email_oppositions": OPPOSITIONS,
+    **dict.fromkeys(("sent_emails", "notice_recipients"), SYSTEM_EMAILS),
+}
+
+#: the tables that hold no personal data, and why
+NOT_PERSONAL: dict[str, str] = {
+    "mail_networks": "le réseau : son nom et la date de ses modèles par défaut",
+    "email_templates": "les modèles d'emails du réseau (les noms n'y sont que des "
+                       "champs à remplir à l'envoi)",
+    "automations": "les règles d'envoi automatique du réseau",
+    "dsr_tasks": "la trace des demandes des personnes : identifiant de la demande, nature "
+                 "et nombres, sans personne",
+    "subprocessor_notices": "le texte des avis de changement de sous-traitant",
+}

@@ -18,10 +18,13 @@ _SIGNED = "appels et événements entre services signés (HMAC-SHA256), réserv�
 _IDS_ONLY = ("aucune donnée de contact : l'utilisateur n'est connu que par son identifiant "
              "(le service des comptes garde son nom et son adresse)")
 
+PLANS = "Forfaits de leads : commandes, quotas et livraisons"
+ABSENCES = "Absences et force majeure"
+REQUESTS = "Exécution des demandes des personnes concernées"
 
 ACTIVITIES: tuple[Activity, ...] = (
     controller(
-        "Forfaits de leads : commandes, quotas et livraisons",
+        PLANS,
         ("vendre les forfaits de leads et leurs prolongations, en calculer le prix (CGU "
          "art. 3.B.iii, 6)", "calculer chaque jour le quota dû à chaque forfait, arrêter "
          "les comptes du jour avec le service des prospects, créditer les leads remboursés "
@@ -33,7 +36,9 @@ ACTIVITIES: tuple[Activity, ...] = (
          "nombre de leads commandés et restants, prix unitaire et total, moyen et "
          "identifiant du paiement, dates, jours bloqués", "prolongations : leads, prix, "
          "crédit appliqué, paiement", "totaux quotidiens : leads pris, manque, forfaits",
-         "crédits de remboursement : identifiants de la réclamation et du lead"),
+         "crédits de remboursement : identifiants de la réclamation et du lead",
+         "fermetures des ventes : l'identifiant du membre du personnel qui les a "
+         "déclarées"),
         "pièces de la commande et de sa comptabilité : dix ans (Code de commerce art. "
         "L123-22) ; une demande d'effacement ne les supprime pas (RGPD art. 17.3.b) ; "
         "aucune purge automatique n'existe encore au terme de ces dix ans",
@@ -43,7 +48,7 @@ ACTIVITIES: tuple[Activity, ...] = (
          "messagerie (avis de prolongation, par identifiant)"),
         (_SIGNED, _IDS_ONLY)),
     controller(
-        "Absences et force majeure",
+        ABSENCES,
         ("suspendre un forfait pendant une absence prévue et prolonger un forfait après un "
          "cas de force majeure, sur décision du personnel (CGU art. 3.B.iii)",),
         "exécution du contrat (RGPD art. 6.1.b)",
@@ -64,7 +69,7 @@ ACTIVITIES: tuple[Activity, ...] = (
          "réseau de l'utilisateur", "type du justificatif lu dans son contenu, taille "
          "bornée", _SIGNED)),
     controller(
-        "Exécution des demandes des personnes concernées",
+        REQUESTS,
         ("exécuter, pour les forfaits et les absences, les demandes d'accès, "
          "d'effacement, de limitation, d'opposition et de portabilité (RGPD art. 15 à 22)",),
         "obligation légale (RGPD art. 6.1.c et art. 12)",
@@ -79,6 +84,19 @@ ACTIVITIES: tuple[Activity, ...] = (
         (_SIGNED, "la personne est désignée par le service des comptes, une fois par "
          "demande ; une demande ambiguë n'est exécutée sur personne")),
 )
+
+
+#: which activity each table of ``plans.models`` serves (``suivi_common.datamap.
+#: table_coverage``; ``tests/unit/test_data_map.py`` holds it to the metadata)
+TABLES: dict[str, str] = {
+    **dict.fromkeys(("plans", "extensions", "day_reports", "refund_credits",
+                     "sales_closures"), PLANS),
+    "absences": ABSENCES,
+    "subject_requests": REQUESTS,
+}
+
+#: the tables that hold no personal data, and why (none: every table names a user)
+NOT_PERSONAL: dict[str, str] = {}
 
 
 def data_map() -> dict[str, Any]:

@@ -21,6 +21,7 @@ class DemandKey(NamedTuple):
     day: date
     country: str
     tier: Tier
+    kind: str = "construction"  # the office kind (issue 13 §1): stock is per kind too
 
 
 def plan_schedule(plan: Plan, first_day: date, last_day: date) -> dict[date, int]:
@@ -39,7 +40,8 @@ def plan_schedule(plan: Plan, first_day: date, last_day: date) -> dict[date, int
 
 
 def forecast_demand(plans: Iterable[Plan], today: date, horizon_days: int) -> dict[DemandKey, int]:
-    """Records due per (day, country, tier) from today for ``horizon_days`` days; zeros omitted."""
+    """Records due per (day, country, tier, kind) from today for ``horizon_days`` days;
+    zeros omitted."""
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         raise Invalid(
             "The forecast covers at least one day",
@@ -50,6 +52,6 @@ def forecast_demand(plans: Iterable[Plan], today: date, horizon_days: int) -> di
     demand: dict[DemandKey, int] = {}
     for plan in plans:
         for day, due in plan_schedule(plan, today, last_day).items():
-            key = DemandKey(day, plan.country, plan.tier)
+            key = DemandKey(day, plan.country, plan.tier, plan.kind)
             demand[key] = demand.get(key, 0) + due
     return dict(sorted(demand.items()))

@@ -41,6 +41,7 @@ from plans.domain.quota import daily_quota
 from plans.domain.rules import DEFAULT_RULES, PLAN_DAYS, PlanRules
 from plans.domain.serialization import date_from_plain, date_to_plain
 from suivi_common.errors import Conflict, Invalid
+from suivi_common.kinds import DEFAULT_KIND, kind_of, parse_kind
 
 
 class PlanStatus(StrEnum):
@@ -96,6 +97,8 @@ class Plan:
     """Cents left over by tier changes (and extension price rounding), deducted from the next extension."""
     last_tier_change_on: date | None = None
     last_closed_date: date | None = None
+    kind: str = DEFAULT_KIND
+    """The office kind whose leads the plan buys (issue 13 §1): distribution or construction."""
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -110,10 +113,13 @@ class Plan:
         records: int,
         table: PriceTable,
         rules: PlanRules = DEFAULT_RULES,
+        kind: object = None,
     ) -> Plan:
-        """A new plan awaiting payment, its unit price locked from the table in force now."""
+        """A new plan awaiting payment, its unit price locked from the table in force now
+        (the table of the plan's ``kind``: the caller picks it; absent kind: construction)."""
         parsed_tier = parse_tier(tier)
         parsed_country = parse_country(country)
+        parsed_kind = parse_kind(kind)
         check_records(records, rules)
         return cls(
             id=plan_id,
@@ -123,6 +129,7 @@ class Plan:
             records_ordered=records,
             unit_price_cents=table.unit_price_cents(parsed_tier, records),
             remaining=records,
+            kind=parsed_kind,
         )
 
     def activate(self, today: date) -> None:
@@ -378,6 +385,7 @@ class Plan:
             "credit_cents": self.credit_cents,
             "last_tier_change_on": date_to_plain(self.last_tier_change_on),
             "last_closed_date": date_to_plain(self.last_closed_date),
+            "kind": self.kind,
         }
 
     @classmethod
@@ -404,4 +412,5 @@ class Plan:
             credit_cents=int(raw.get("credit_cents", 0)),
             last_tier_change_on=date_from_plain(raw.get("last_tier_change_on")),
             last_closed_date=date_from_plain(raw.get("last_closed_date")),
+            kind=kind_of(raw),  # state written before kinds: construction
         )

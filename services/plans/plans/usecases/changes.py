@@ -32,7 +32,8 @@ def change_tier(ctx: Ctx, plan_id: object, tier: object) -> dict[str, Any]:
     target = parse_tier(tier)
     today = clock.today()
     plan = row.plan
-    plan.preview_tier_change(target, ctx.config.table)  # cheap refusals first (not active, same tier)
+    # cheap refusals first (not active, same tier)
+    plan.preview_tier_change(target, ctx.config.table_for(plan.kind))
     if plan.last_tier_change_on == today:
         raise Conflict("Tier can be changed once per calendar day", code="tier_change_daily_limit")
     if not books.catch_up(ctx, plan.id):
@@ -43,7 +44,8 @@ def change_tier(ctx: Ctx, plan_id: object, tier: object) -> dict[str, Any]:
     if not books_up_to_date(row.plan, today):
         raise Conflict("The plan's past days are not closed yet; try again shortly",
                        code="books_not_closed")
-    change = row.plan.change_tier(target, ctx.config.table, today, min(taken, row.plan.remaining))
+    change = row.plan.change_tier(target, ctx.config.table_for(row.plan.kind), today,
+                                  min(taken, row.plan.remaining))
     publish(ctx, row, "plan_changed", reason="tier_change")
     view = plan_view(row, today, today_totals(ctx, row, today))
     view["tier_change"] = {

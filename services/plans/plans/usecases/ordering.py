@@ -42,6 +42,7 @@ from plans.views import extension_view, plan_view
 from suivi_common import clock
 from suivi_common.errors import Conflict, Forbidden, Invalid, SuiviError
 from suivi_common.ids import parse_uuid
+from suivi_common.kinds import parse_kind
 
 log = logging.getLogger(__name__)
 
@@ -82,37 +83,51 @@ def _check_sales_open(ctx: Ctx, country: str, tier: Tier) -> None:
                                "tier": tier.value})
 
 
-def _check_office(ctx: Ctx, user_id: str) -> None:
-    if not ctx.accounts.office_active(user_id):
+def _check_office(ctx: Ctx, user_id: str, kind: str) -> None:
+    """The buyer's office is open, and their subscription covers the plan's kind (issue 13
+    §1: a construction subscription buys no distribution leads): 403 ``kind_not_covered``."""
+    covered = ctx.accounts.office_kinds(user_id)
+    if not covered:
         raise Forbidden("Your office subscription is not active", code="office_inactive")
+    if kind not in covered:
+        raise Forbidden(f"Your subscription does not cover the {kind} office",
+                        code="kind_not_covered",
+                        fields={"kind": kind, "covered": ",".join(sorted(covered))})
 
 
-def quote_plan(ctx: Ctx, records: object, tier: object, country: object) -> dict[str, Any]:
-    """Price and daily quota of a plan before buying it."""
+def quote_plan(ctx: Ctx, records: object, tier: object, country: object,
+               kind: object = None) -> dict[str, Any]:
+    """Price and daily quota of a plan before buying it, from the table of its kind."""
     principal = member(ctx)
     parsed_country = parse_country(country)
-    q = quote(records, parse_tier(tier), ctx.config.table, ctx.config.rules)  # type: ignore[arg-type]
+    parsed_kind = parse_kind(kind)
+    q = quote(records, parse_tier(tier), ctx.config.table_for(parsed_kind),  # type: ignore[arg-type]
+              ctx.config.rules)
     _check_country_open(ctx, principal.network_id, parsed_country)
     return {"unit_price_cents": q.unit_price_cents, "total_cents": q.total_cents,
             "daily_quota": q.daily_quota, "days": q.days, "tier": parse_tier(tier).value,
-            "country": parsed_country, "records": records}
+            "kind": parsed_kind, "country": parsed_country, "records": records}
 
 
 def buy_plan(ctx: Ctx, records: object, tier: object, country: object,
-             payment_method: object) -> dict[str, Any]:
-    """Order a plan and ask accounts for its payment; the plan waits for that payment."""
+             payment_method: object, kind: object = None) -> dict[str, Any]:
+    """Order a plan of one kind (construction when not said) and ask accounts for its
+    payment; the plan waits for that payment."""
     principal = member(ctx)
+    parsed_kind = parse_kind(kind)
     plan = Plan.order(plan_id=str(uuid.uuid4()), user_id=principal.user_id, country=country,  # type: ignore[arg-type]
-                      tier=tier, records=records, table=ctx.config.table,  # type: ignore[arg-type]
-                      rules=ctx.config.rules)
+                      tier=tier, records=records,  # type: ignore[arg-type]
+                      table=ctx.config.table_for(parsed_kind), rules=ctx.config.rules,
+                      kind=parsed_kind)
     _check_country_open(ctx, principal.network_id, plan.country)
     _check_sales_open(ctx, plan.country, plan.tier)
-    _check_office(ctx, principal.user_id)
+    _check_office(ctx, principal.user_id, plan.kind)
     assert principal.network_id is not None
     total = plan.unit_price_cents * plan.records_ordered
     payment = ctx.accounts.request_payment(
         PLAN_ORDER, plan.id, total, str(payment_method),
-        f"Plan: {plan.records_ordered} {plan.tier.value} leads in {plan.country} over 30 days")
+        f"Plan: {plan.records_ordered} {plan.tier.value} {plan.kind} leads in {plan.country} "
+        "over 30 days")
     row = PlanRow(plan=plan, network_id=principal.network_id, version=0, total_cents=total,
                   payment_method=str(payment.get("method") or payment_method),
                   payment_id=str(payment["id"]), created_at=clock.now())
@@ -250,7 +265,7 @@ def _extension_quote(ctx: Ctx, row: PlanRow, records: object) -> ExtensionQuote:
     plan = row.plan
     if plan.status not in (PlanStatus.ACTIVE, PlanStatus.COMPLETED):
         raise Conflict(f"A {plan.status.value} plan cannot be extended", code="plan_not_extendable")
-    return quote_extension(records, plan.tier, ctx.config.table, plan.credit_cents,  # type: ignore[arg-type]
+    return quote_extension(records, plan.tier, ctx.config.table_for(plan.kind), plan.credit_cents,  # type: ignore[arg-type]
                            ctx.config.rules)
 
 
@@ -274,7 +289,7 @@ def extend_plan(ctx: Ctx, plan_id: object, records: object, payment_method: obje
     q = _extension_quote(ctx, row, records)
     _check_country_open(ctx, principal.network_id, row.plan.country)
     _check_sales_open(ctx, row.plan.country, q.tier)
-    _check_office(ctx, principal.user_id)
+    _check_office(ctx, principal.user_id, row.plan.kind)
     open_orders = ctx.session.execute(select(extensions).where(
         extensions.c.plan_id == row.id, extensions.c.status.in_([EXT_PENDING, EXT_PAID]))
         .with_for_update()).all()
@@ -378,7 +393,7 @@ def _current_quote(ctx: Ctx, ext: Any, plan: Plan) -> tuple[ExtensionQuote, int]
     if Tier(ext.tier) == plan.tier:
         return ExtensionQuote(plan.tier, ext.records, ext.unit_price_cents, ext.gross_cents,
                               credit, ext.gross_cents - credit), 0
-    unit = ctx.config.table.unit_price_cents(plan.tier, ext.records)
+    unit = ctx.config.table_for(plan.kind).unit_price_cents(plan.tier, ext.records)
     conversion = convert_records(ext.records, ext.unit_price_cents, unit)
     gross = conversion.records * unit
     return ExtensionQuote(plan.tier, conversion.records, unit, gross, credit, gross - credit), \

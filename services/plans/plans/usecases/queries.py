@@ -87,7 +87,7 @@ def forecast(ctx: Ctx, days: object = 14) -> dict[str, Any]:
     active = load_where(ctx.session, plans.c.status == PlanStatus.ACTIVE.value)
     demand = forecast_demand([row.plan for row in active], today, days)  # type: ignore[arg-type]
     items = [{"date": key.day.isoformat(), "country": key.country, "tier": key.tier.value,
-              "records": records} for key, records in demand.items()]
+              "kind": key.kind, "records": records} for key, records in demand.items()]
     per_day: dict[str, int] = {}
     for key, records in demand.items():
         per_day[key.day.isoformat()] = per_day.get(key.day.isoformat(), 0) + records

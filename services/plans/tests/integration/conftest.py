@@ -85,6 +85,10 @@ class FakeAccounts:
         return FAKE.accounts.offices.get(user_id, False)
 
     @rpc
+    def office_kinds(self, user_id: str) -> list[str]:
+        return FAKE.accounts.office_kinds(user_id)
+
+    @rpc
     def open_countries(self, network_id: str) -> list[str]:
         return FAKE.accounts.open_countries.get(network_id, [])
 

@@ -1,6 +1,7 @@
 """Quotes, orders, payment, activation and withdrawal, against the database."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plans.domain.pricing import parse_price_table
 from plans.models import plans
 from plans.testing import LEADS, MONDAY, STAFF, U2, freeze_on
 from plans.usecases import absences, closures, ordering, queries
@@ -26,7 +28,52 @@ def plan_count(world: Any) -> int:
 def test_quote_shows_price_and_quota_before_buying(world: Any) -> None:
     q = world.call(ordering.quote_plan, 300, "premium", "fr")
     assert q == {"unit_price_cents": 400, "total_cents": 120000, "daily_quota": 10, "days": 30,
-                 "tier": "premium", "country": "FR", "records": 300}
+                 "tier": "premium", "kind": "construction", "country": "FR", "records": 300}
+
+
+def test_quote_and_price_are_per_kind(world: Any) -> None:
+    """Issue 13 §1: each kind has its price table (``PLAN_PRICE_TABLE_DISTRIBUTION``);
+    without one, distribution plans cost what construction ones do."""
+    same = world.call(ordering.quote_plan, 300, "premium", "FR", "distribution")
+    assert same["kind"] == "distribution" and same["unit_price_cents"] == 400
+    world.config = replace(world.config, distribution_table=parse_price_table(
+        {"standard": [[1, 100]], "premium": [[1, 150]], "premium_plus": [[1, 200]]}))
+    q = world.call(ordering.quote_plan, 300, "premium", "FR", "distribution")
+    assert (q["unit_price_cents"], q["total_cents"]) == (150, 45000)
+    assert world.call(ordering.quote_plan, 300, "premium", "FR")["unit_price_cents"] == 400
+    with pytest.raises(Invalid) as err:
+        world.call(ordering.quote_plan, 300, "premium", "FR", "shop")
+    assert err.value.code == "kind_unknown" and "kind" in (err.value.fields or {})
+
+
+def test_a_kind_the_subscription_does_not_cover_is_refused(world: Any) -> None:
+    with pytest.raises(Forbidden) as err:
+        world.call(ordering.buy_plan, 300, "standard", "FR", "card", "distribution")
+    assert err.value.code == "kind_not_covered"
+    assert plan_count(world) == 0 and world.accounts.payments == {}
+    world.accounts.coverage["u1"] = "distribution"
+    with pytest.raises(Forbidden) as err:
+        world.buy()  # construction, the default
+    assert err.value.code == "kind_not_covered"
+    bought = world.call(ordering.buy_plan, 300, "standard", "FR", "card", "distribution")
+    assert bought["kind"] == "distribution"
+    world.accounts.coverage["u1"] = "both"
+    assert world.buy()["kind"] == "construction"
+
+
+def test_a_distribution_plans_snapshots_carry_its_kind(world: Any) -> None:
+    world.accounts.coverage["u1"] = "both"
+    world.config = replace(world.config, distribution_table=parse_price_table(
+        {"standard": [[1, 100]], "premium": [[1, 150]], "premium_plus": [[1, 200]]}))
+    bought = world.call(ordering.buy_plan, 300, "standard", "FR", "card", "distribution")
+    assert world.accounts.last_payment()["amount_cents"] == 30000  # the kind's price
+    world.pay(bought["payment"]["id"])
+    [activated] = world.events("plan_activated")
+    assert activated["kind"] == "distribution"
+    assert world.plan(bought["id"]).plan.kind == "distribution"
+    with Session(world.engine) as session:
+        assert session.execute(select(plans.c.kind)).scalar_one() == "distribution"
+    assert world.call(queries.get_plan, bought["id"])["kind"] == "distribution"
 
 
 @pytest.mark.parametrize(("args", "error", "code", "field"), [
@@ -211,8 +258,10 @@ def test_forecast_sums_expected_demand_per_day_country_and_tier(world: Any) -> N
     world.active_plan(60, "premium", "BE", who=U2)
     result = world.call(queries.forecast, 3, who=STAFF)
     assert result["items"][:2] == [
-        {"date": "2026-06-01", "country": "BE", "tier": "premium", "records": 2},
-        {"date": "2026-06-01", "country": "FR", "tier": "standard", "records": 10}]
+        {"date": "2026-06-01", "country": "BE", "tier": "premium", "kind": "construction",
+         "records": 2},
+        {"date": "2026-06-01", "country": "FR", "tier": "standard", "kind": "construction",
+         "records": 10}]
     assert result["per_day"] == [{"date": f"2026-06-0{d}", "records": 12} for d in (1, 2, 3)]
     with pytest.raises(Forbidden):
         world.call(queries.forecast, 3)

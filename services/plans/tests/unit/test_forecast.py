@@ -77,3 +77,11 @@ def test_horizon_must_be_positive(make_plan: MakePlan, horizon: Any) -> None:
     with pytest.raises(Invalid) as caught:
         forecast_demand([make_plan()], today=d(1), horizon_days=horizon)
     assert caught.value.code == "forecast_horizon_invalid"
+
+
+def test_demand_is_per_office_kind(make_plan: MakePlan) -> None:
+    """Issue 13 §1: distribution and construction plans draw on different stock."""
+    plans = [make_plan(plan_id="a", records=300), make_plan(plan_id="b", records=300)]
+    plans[1].kind = "distribution"
+    demand = forecast_demand(plans, today=d(1), horizon_days=1)
+    assert demand == {key(d(1)): 10, DemandKey(d(1), "FR", Tier.STANDARD, "distribution"): 10}

@@ -124,3 +124,20 @@ def test_from_dict_accepts_date_objects_and_defaults(make_plan: MakePlan) -> Non
     assert restored.start_date == date(2026, 6, 1)
     assert restored.blocked_dates == set() and restored.forfeits == {}
     assert restored.end_date == date(2026, 6, 30)
+
+
+def test_a_plan_buys_one_kind_and_older_state_reads_as_construction() -> None:
+    """Issue 13 §1: the kind is kept in the plan's state; state written before kinds has
+    none and is a construction plan."""
+    from plans.domain.plan import Plan
+    from plans.domain.pricing import DEFAULT_PRICE_TABLE_CONFIG, parse_price_table
+
+    table = parse_price_table(DEFAULT_PRICE_TABLE_CONFIG)
+    plan = Plan.order(plan_id="p", user_id="u", country="FR", tier="standard", records=300,
+                      table=table, kind="distribution")
+    assert plan.kind == "distribution"
+    assert Plan.from_dict(plan.to_dict()).kind == "distribution"
+    old = {k: v for k, v in plan.to_dict().items() if k != "kind"}
+    assert Plan.from_dict(old).kind == "construction"
+    assert Plan.order(plan_id="q", user_id="u", country="FR", tier="standard", records=300,
+                      table=table).kind == "construction"

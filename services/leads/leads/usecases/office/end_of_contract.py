@@ -1,7 +1,9 @@
 """The end of a controller's contract, leads' part (annex IV.12; compliance README).
 
 * ``controller_data_requested`` in: every office record of the controller (the user),
-  with its notes, history, e-mails sent and refund claims, as lists of records per
+  with its notes, history, e-mails sent, refund claims and the consents of the leads its
+  sites' forms filed (the notice shown, its version, when: the controller keeps that proof
+  for the limitation period once returned; here it goes with its lead), as lists of records per
   category, reported with ``controller_data_reported`` (compliance builds the archive).
   A read: a repeated request reads again. Before reading, the controller's rows still
   under the network's key are moved to theirs (``controller_keys``), so that what the
@@ -65,7 +67,7 @@ def controller_data(ctx: OfficeCtx, user_id: str) -> dict[str, Any]:
     rows = ctx.session.execute(select(T).where(T.c.owner_id == user_id, T.c.data.is_not(None))
                                .order_by(T.c.created_at, T.c.id)).all()
     out: dict[str, list[dict[str, Any]]] = {"leads": [], "notes": [], "history": [],
-                                            "emails": [], "claims": []}
+                                            "emails": [], "claims": [], "consents": []}
     for row in rows:
         out["leads"].append({
             "lead_id": str(row.id), "network_id": row.network_id, "origin": row.origin,
@@ -80,6 +82,9 @@ def controller_data(ctx: OfficeCtx, user_id: str) -> dict[str, Any]:
             out["notes"].append({"lead_id": str(row.id), "created_at": _iso(n.created_at),
                                  "text": _decrypt(ctx, scope_of(row), "office_notes", "text",
                                                   n.id, n.text)})
+        # a site's form: the consent proofs, the controller's to keep once returned
+        out["consents"] += [{"lead_id": str(row.id), **c}
+                            for c in one_lead.site_consents_of(ctx.session, row.id)]
         key = one_lead.lead_key(ctx.vault, row)
         for e in history.page(ctx.session, row.id, key, None, 10_000)["items"]:
             out["history"].append({"lead_id": str(row.id),

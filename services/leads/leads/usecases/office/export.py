@@ -55,14 +55,16 @@ from suivi_common.clock import PARIS
 from suivi_common.database import one_row
 from suivi_common.errors import Invalid, NotFound, RateLimited
 from suivi_common.ids import parse_uuid
+from suivi_common.kinds import DEFAULT_KIND
 
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "csv": "text/csv; charset=utf-8"}
 HEADERS = {
     "fr": ("Date de création", "Nom", "Prénom", "Email", "Téléphone mobile", "Téléphone fixe",
-           "Code postal", "Ville", "Statut", "E-mails envoyés", "Dernier e-mail"),
+           "Code postal", "Ville", "Statut", "E-mails envoyés", "Dernier e-mail",
+           "Type de bureau"),
     "en": ("Creation date", "Last name", "First name", "Email", "Mobile phone", "Landline",
-           "Postal code", "City", "Status", "Emails sent", "Last emailed"),
+           "Postal code", "City", "Status", "Emails sent", "Last emailed", "Office kind"),
 }
 SHEET_TITLE = {"fr": "Prospects", "en": "Leads"}
 FIELDS = ("last_name", "first_name", "email", "mobile", "landline", "postal_code", "city")
@@ -77,11 +79,11 @@ def _local(instant: datetime | None) -> datetime | None:
 
 
 def row_values(created_at: datetime, status: str, data: Mapping[str, Any], emails_sent: int = 0,
-               last_emailed_at: datetime | None = None) -> list[Any]:
-    """One export row."""
+               last_emailed_at: datetime | None = None, kind: str = DEFAULT_KIND) -> list[Any]:
+    """One export row; the office kind last (issue 13 §1)."""
     flat = records.flat(data, FIELDS)
     return [_local(created_at), *(flat[f] for f in FIELDS), status, emails_sent,
-            _local(last_emailed_at)]
+            _local(last_emailed_at), kind]
 
 
 class XlsxWriter:

@@ -47,6 +47,7 @@ from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.database import one_row
 from suivi_common.errors import Conflict, Invalid, NotFound
 from suivi_common.ids import parse_uuid
+from suivi_common.kinds import DEFAULT_KIND, parse_kind
 from suivi_common.paging import keyset, page
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def lead_row(vault: Vault, *, lead_id: uuid.UUID, owner_id: str, network_id: str
              origin: LeadOrigin, status: str, created_at: datetime,
              data: Mapping[str, Any] | None, plan_id: str | None = None,
              plan_country: str | None = None, delivered_at: datetime | None = None,
-             erased_at: datetime | None = None, now: datetime | None = None) -> dict[str, Any]:
+             erased_at: datetime | None = None, now: datetime | None = None,
+             kind: str = DEFAULT_KIND) -> dict[str, Any]:
     """One new office row, encrypted. A lead whose network was shredded (``KeyDestroyed``)
     is filed empty, as erased ``now``."""
     try:
@@ -102,8 +104,9 @@ def lead_row(vault: Vault, *, lead_id: uuid.UUID, owner_id: str, network_id: str
         secret, erased_at = dict(WIPED), erased_at or now or created_at
         secret["key_scope"] = None
     return {"id": lead_id, "owner_id": owner_id, "network_id": network_id,
-            "origin": str(origin), "plan_id": plan_id, "plan_country": plan_country,
-            "status": status, "created_at": created_at, "delivered_at": delivered_at,
+            "origin": str(origin), "kind": kind, "plan_id": plan_id,
+            "plan_country": plan_country, "status": status, "created_at": created_at,
+            "delivered_at": delivered_at,
             "updated_at": created_at, "erased_at": erased_at, **secret}
 
 
@@ -152,6 +155,7 @@ class Sale:
     lead_id: uuid.UUID
     data: Mapping[str, Any] | None
     country: str
+    kind: str = DEFAULT_KIND  # the stock's kind, which is its plan's
 
 
 def file_sales(session: Session, vault: Vault, now: datetime, *, owner_id: str,
@@ -168,7 +172,7 @@ def file_sales(session: Session, vault: Vault, now: datetime, *, owner_id: str,
                  origin=LeadOrigin.PURCHASED, status=pipeline.initial, created_at=delivered_at,
                  data=s.data, plan_id=plan_id, plan_country=plan_country or s.country,
                  delivered_at=delivered_at, erased_at=None if s.data is not None else now,
-                 now=now)
+                 now=now, kind=s.kind)
         for s in sales])
 
 
@@ -184,7 +188,8 @@ def receive_delivery(ctx: OfficeCtx, payload: Mapping[str, Any]) -> bool:
     d, e = deliveries, entitlements
     filed = exists().where(office_leads.c.id == lead_id)
     source = ctx.session.execute(
-        select(leads.c.key_scope, leads.c.pii, leads.c.country, d.c.plan_id, d.c.user_id,
+        select(leads.c.key_scope, leads.c.pii, leads.c.country, leads.c.kind, d.c.plan_id,
+               d.c.user_id,
                d.c.network_id, d.c.delivered_at, e.c.country.label("plan_country"),
                filed.label("filed"))
         .select_from(leads.outerjoin(d, d.c.lead_id == leads.c.id)
@@ -211,17 +216,24 @@ def receive_delivery(ctx: OfficeCtx, payload: Mapping[str, Any]) -> bool:
         plan_id=str(source.plan_id if sold else payload["plan_id"]),
         plan_country=source.plan_country,
         delivered_at=source.delivered_at if sold else _instant(payload["delivered_at"]),
-        sales=[Sale(lead_id, data, source.country)]) == 1
+        sales=[Sale(lead_id, data, source.country, source.kind)]) == 1
 
 
 def create_personal(ctx: OfficeCtx, owner_id: str, network_id: str, raw: Any) -> dict[str, Any]:
-    """A lead the user entered (prospection personnelle): the capture pipeline validates it."""
+    """A lead the user entered (prospection personnelle): the capture pipeline validates it.
+    ``kind`` (distribution or construction, default construction) says which office it is for."""
+    if isinstance(raw, Mapping) and "kind" in raw:
+        raw = dict(raw)
+        kind = parse_kind(raw.pop("kind"))
+    else:
+        kind = DEFAULT_KIND
     data = records.validate_new(raw, ctx.now)
     pipeline, _ = pipelines.locked(ctx.session, network_id)
     lead_id = uuid.uuid4()
     insert_rows(ctx.session, [lead_row(
         ctx.vault, lead_id=lead_id, owner_id=owner_id, network_id=network_id,
-        origin=LeadOrigin.PERSONAL, status=pipeline.initial, created_at=ctx.now, data=data)])
+        origin=LeadOrigin.PERSONAL, status=pipeline.initial, created_at=ctx.now, data=data,
+        kind=kind)])
     return detail(ctx, load(ctx.session, lead_id, owner_id))
 
 

@@ -31,6 +31,7 @@ from leads.usecases.office.context import OfficeCtx, decrypt_json, office_scope,
 from suivi_common.clock import paris_midnight
 from suivi_common.crypto import KeyDestroyed, Vault
 from suivi_common.errors import Invalid
+from suivi_common.kinds import KINDS
 from suivi_common.paging import decode_cursor, encode_cursor
 
 SORTS = ("created_desc", "created_asc", "status")
@@ -44,6 +45,7 @@ T = office_leads
 class Filters:
     status: str | None = None
     origin: str | None = None
+    kind: str | None = None  # distribution | construction (issue 13 §1)
     plan_id: str | None = None
     created_from: date | None = None
     created_to: date | None = None
@@ -94,6 +96,12 @@ def parse_filters(raw: Mapping[str, Any] | None) -> Filters:
             values["origin"] = str(LeadOrigin(origin))
         except ValueError:
             errors["origin"] = "purchased, personal or site"
+    kind = raw.get("kind")
+    if kind not in (None, ""):
+        if kind in KINDS:
+            values["kind"] = kind
+        else:
+            errors["kind"] = "distribution or construction"
     unknown = set(raw) - set(Filters.__dataclass_fields__)
     for key in unknown:
         errors[key] = "unknown filter"
@@ -140,6 +148,8 @@ def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[Colu
         where.append(T.c.status == f.status)
     if f.origin:
         where.append(T.c.origin == f.origin)
+    if f.kind:
+        where.append(T.c.kind == f.kind)
     if f.plan_id:
         where.append(T.c.plan_id == f.plan_id)
     if f.created_from:
@@ -163,7 +173,8 @@ def conditions(vault: Vault, scope: str, owner_id: str, f: Filters) -> list[Colu
     return where
 
 
-LIST_COLUMNS = (T.c.id, T.c.network_id, T.c.key_scope, T.c.origin, T.c.status, T.c.plan_id, T.c.created_at,
+LIST_COLUMNS = (T.c.id, T.c.network_id, T.c.key_scope, T.c.origin, T.c.kind, T.c.status,
+                T.c.plan_id, T.c.created_at,
                 T.c.delivered_at, T.c.erased_at, T.c.erased_reason, T.c.restricted_at, T.c.data)
 
 
@@ -233,12 +244,13 @@ def _by_status(session: Session, scope: str, f: Filters, where: list[ColumnEleme
 
 
 EXPORT_COLUMNS = (T.c.id, T.c.network_id, T.c.key_scope, T.c.status, T.c.created_at, T.c.initial_data,
-                  T.c.emails_sent, T.c.last_emailed_at)
+                  T.c.emails_sent, T.c.last_emailed_at, T.c.kind)
 
 
 def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]],
-                batch: int) -> Iterator[tuple[datetime, str, dict[str, Any], int, datetime | None]]:
-    """(created_at, status, initial data, e-mails sent, last e-mailed) of every matching
+                batch: int) -> Iterator[tuple[datetime, str, dict[str, Any], int, datetime | None,
+                                              str]]:
+    """(created_at, status, initial data, e-mails sent, last e-mailed, kind) of every matching
     lead, oldest first, fetched and
     decrypted ``batch`` rows at a time (memory stays bounded whatever the office's size).
     Erased leads have nothing left to export and are skipped; restricted ones may not be
@@ -254,7 +266,7 @@ def export_rows(session: Session, vault: Vault, where: list[ColumnElement[bool]]
             data = decrypt_json(vault, scope_of(r), "office_leads", "initial_data", r.id,
                                 r.initial_data)
             if data is not None:
-                yield r.created_at, r.status, data, r.emails_sent, r.last_emailed_at
+                yield r.created_at, r.status, data, r.emails_sent, r.last_emailed_at, r.kind
         if len(rows) < batch:
             return
         key = (rows[-1].created_at, rows[-1].id)
