@@ -3,7 +3,8 @@ breach-notice path, against a bare ``smtplib`` loop of the same messages in the 
 
 ``python -m bench compliance_breach``; ``BENCH_BREACH_N`` (10,000) sets the number of
 controllers. ``BENCH_MAILER_PROBE=0`` runs the mailer under plain ``nameko run`` (by
-default ``bench.mailer_probe`` counts its SQL); ``MAX_WORKERS`` passes through.
+default ``bench.mailer_probe`` counts its SQL and its waits); ``MAX_WORKERS`` passes
+through; ``BENCH_MAILER_INSTANCES`` (1) runs that many mailer processes.
 
 The stack (``BreachStack``): a fresh mailer database and vhost, the real mailer
 (``services/mailer/config.yaml`` and its defaults, 20 workers), and in a process of their
@@ -45,12 +46,11 @@ from bench.compliance_common import (
     url,
 )
 from bench.mailer import CountingSink, _bare, publish
-from bench.stack import MailerProcesses
+from bench.stack import INSTANCES, MailerProcesses
 from compliance.domain import breaches as rules
 from compliance.domain.categories import labelled
 from suivi_common import clock
 from suivi_common.rpc import RpcClient
-from suivi_common.testing.waiting import broker_settled
 
 N = int(os.environ.get("BENCH_BREACH_N", "10000"))
 DB = f"mailer_breach_bench{SUFFIX}"
@@ -80,18 +80,13 @@ class BreachStack(MailerProcesses):
 
     def counts(self) -> dict[str, int]:
         """The mailer's SQL so far (``bench.mailer_probe``) and its calls to the stubs."""
-        counts: dict[str, int] = {}
-        if self.probe_file.exists():
-            counts.update(json.loads(self.probe_file.read_text()))
+        counts = self.probe_counts()
         with RpcClient(self.uri) as rpc:
             counts.update({f"rpc:{k}": v for k, v in rpc.compliance.bench_calls().items()})
         return counts
 
     def settle(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not broker_settled(self.vhost):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the broker did not settle")
+        self.settle_all(timeout)
 
     def recipients(self) -> dict[str, int]:
         with psycopg.connect(plain(DB)) as conn:
@@ -210,7 +205,8 @@ def run(n: int = N) -> dict[str, Any]:
                           for k, v in sorted(counts_after.items())
                           if v != counts_before.get(k, 0)},
             "sink": received, "notice_recipients": stack.recipients(),
-            "breach_notice_sent": stack.reports(), "load_1min": [load_before, load_after]}
+            "breach_notice_sent": stack.reports(), "load_1min": [load_before, load_after],
+            "instances": INSTANCES, "workers_each": int(os.environ.get("MAX_WORKERS", "20"))}
         mailer["pure_work_in_process"] = render_cost(batch)
         bare = _bare(stack, raws, "per_connection")  # type: ignore[arg-type]
         keepalive = _bare(stack, raws, "one_connection")  # type: ignore[arg-type]

@@ -4,7 +4,8 @@
 ``gmail``: one). Each starts its own stack (``MailStack``): a fresh ``mailer_bench``
 database and vhost, the real mailer (``services/mailer/config.yaml`` and its defaults, 20
 workers; run by ``bench.mailer_probe``, which counts its SQL, unless
-``BENCH_MAILER_PROBE=0``), and ``bench.mail_stubs`` in a process of their own for accounts
+``BENCH_MAILER_PROBE=0``; ``BENCH_MAILER_INSTANCES`` processes of it, 1 by default), and
+``bench.mail_stubs`` in a process of their own for accounts
 and leads (each of the mailer's questions costs a real broker round trip, but no
 database). The SMTP sink (aiosmtpd, in memory: no disk write, so the floor is as fast as
 it can be) and the fake Google (``tools/fakes/fake_google.py`` with a quota, below) run in
@@ -56,12 +57,11 @@ from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 
 from bench import mail_stubs as stubs
-from bench.stack import MailerProcesses, free_port
+from bench.stack import INSTANCES, MailerProcesses, free_port
 from suivi_common import principals
 from suivi_common.auth import Principal
 from suivi_common.rpc import RpcClient
 from suivi_common.testing import infra
-from suivi_common.testing.waiting import broker_settled
 from tools.fakes.fake_google import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fault, GoogleServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,9 +206,7 @@ class MailStack(MailerProcesses):
 
     def counts(self) -> dict[str, int]:
         """The mailer's SQL so far (``bench.mailer_probe``) and its calls to the stubs."""
-        counts: dict[str, int] = {}
-        if self.probe_file.exists():
-            counts.update(json.loads(self.probe_file.read_text()))
+        counts = self.probe_counts()
         with RpcClient(self.uri) as rpc:
             counts.update({f"rpc:{k}": v for k, v in rpc.leads.bench_calls().items()})
         return counts
@@ -227,11 +225,7 @@ class MailStack(MailerProcesses):
         return {name: _cpu_seconds(proc.pid) for name, proc in self.procs.items()}
 
     def settle(self, timeout: float = 120.0) -> None:
-        """Every message handled and acked (so a duplicate would have landed by now)."""
-        deadline = time.monotonic() + timeout
-        while not broker_settled(self.vhost):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the broker did not settle")
+        self.settle_all(timeout)
 
     def statuses(self) -> dict[str, int]:
         with psycopg.connect(f"{PG_PLAIN}/{DB}") as conn:
@@ -377,7 +371,9 @@ def run_automations(n: int = MAIL_N) -> dict[str, Any]:
                           if v != counts_before.get(k, 0)},
             "sink": received, "lead_emails": stack.statuses(),
             "lead_email_sent_events": stack.sent_events(),
-            "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+            "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "instances": INSTANCES,
+            "workers_each": int(os.environ.get("MAX_WORKERS", "20"))}
         bare = _bare(stack, raws, "per_connection")
         keepalive = _bare(stack, raws, "one_connection")
         ok = (received == {"total": n, "unique": n, "duplicates": 0}

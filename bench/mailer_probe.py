@@ -33,6 +33,10 @@ from sqlalchemy.engine import Engine  # noqa: E402
 import suivi_common  # noqa: E402, F401  (green psycopg first, as every service does)
 
 COUNTS: Counter[str] = Counter()
+#: wall-clock milliseconds spent waiting, summed over every green thread (``wall:*``):
+#: where a worker's time goes when the process is not the one using the CPU
+WALL: Counter[str] = Counter()
+_STARTED = "bench.probe.started"
 
 
 @event.listens_for(Engine, "before_cursor_execute")
@@ -46,6 +50,43 @@ def _statement(conn: Any, cursor: Any, statement: str, parameters: Any, context:
         # a millisecond of CPU for a large statement
         COUNTS["compiled"] += 1
         COUNTS["compiled:" + " ".join(statement.split()[:3])[:60]] += 1
+    conn.info[_STARTED] = (time.perf_counter(), " ".join(statement.split()[:3])[:40])
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _statement_done(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                    executemany: bool) -> None:
+    started = conn.info.pop(_STARTED, None)
+    if started is not None:
+        took = (time.perf_counter() - started[0]) * 1000
+        WALL["wall:sql_ms"] += took
+        WALL[f"wall:sql_ms:{started[1]}"] += took
+
+
+def _timed(owner: Any, name: str, key: str) -> None:
+    """Sum the wall time of ``owner.name`` calls under ``wall:<key>_ms``."""
+    original = getattr(owner, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            WALL[f"wall:{key}_ms"] += (time.perf_counter() - started) * 1000
+            COUNTS[f"calls:{key}"] += 1
+    setattr(owner, name, timed)
+
+
+def _hook_waits() -> None:
+    import smtplib
+
+    _timed(smtplib.SMTP, "connect", "smtp_connect")
+    _timed(smtplib.SMTP, "sendmail", "smtp_sendmail")
+    _timed(smtplib.SMTP, "quit", "smtp_quit")
+    import psycopg
+    _timed(psycopg.Connection, "commit", "db_commit")
+    from suivi_common.rpc import RpcMethod
+    _timed(RpcMethod, "__call__", "rpc")
 
 
 @event.listens_for(Engine, "begin")
@@ -62,7 +103,7 @@ def _dump(path: Path) -> None:
     while True:
         eventlet.sleep(1.0)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(dict(COUNTS)))
+        tmp.write_text(json.dumps({**COUNTS, **{k: round(v) for k, v in WALL.items()}}))
         os.replace(tmp, path)
 
 
@@ -82,6 +123,7 @@ def _profile(path: Path, every: float) -> None:
 def main() -> None:
     path = Path(sys.argv[1])
     sys.argv = ["nameko", *sys.argv[2:]]
+    _hook_waits()
     eventlet.spawn(_dump, path)
     if os.environ.get("BENCH_MAILER_PROFILE"):
         eventlet.spawn(_profile, Path(os.environ["BENCH_MAILER_PROFILE"]),

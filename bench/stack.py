@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ import psycopg
 from suivi_common import principals
 from suivi_common.migrations import ensure_database, upgrade
 from suivi_common.testing import infra
+from suivi_common.testing.waiting import broker_settled
 from tools.platform import SERVICES, Platform, wait_rpc_health
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +51,10 @@ def drop_vhost(vhost: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
 
 
+#: how many mailer processes the mailer benchmarks run (``BENCH_MAILER_INSTANCES``)
+INSTANCES = max(1, int(os.environ.get("BENCH_MAILER_INSTANCES", "1")))
+
+
 class MailerProcesses:
     """The real mailer (``nameko run`` of ``services/mailer/config.yaml``; run by
     ``bench.mailer_probe``, which counts its SQL, when ``probe``) and stub services in a
@@ -69,6 +75,30 @@ class MailerProcesses:
     def probe_file(self) -> Path:
         return self.work / "probe.json"
 
+    def outbox_rows(self) -> int:
+        """The mailer's outbox rows its relay has not published yet."""
+        with psycopg.connect(f"{self.plain_base}/{self.db}") as conn:
+            row = conn.execute("SELECT count(*) FROM outbox").fetchone()
+        return int(row[0]) if row else 0
+
+    def settle_all(self, timeout: float = 120.0) -> None:
+        """Every event the mailer wrote relayed (its outbox empty: a relay behind the
+        sends is not a loss), then every message handled and acked (so a duplicate would
+        have landed by now)."""
+        deadline = time.monotonic() + timeout
+        while self.outbox_rows() or not broker_settled(self.vhost):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the outbox did not drain or the broker did not settle")
+            time.sleep(0.2)
+
+    def probe_counts(self) -> dict[str, int]:
+        """``bench.mailer_probe``'s counts so far, summed over the mailer's instances."""
+        counts: dict[str, int] = {}
+        for path in sorted(self.work.glob("probe*.json")):
+            for key, value in json.loads(path.read_text()).items():
+                counts[key] = counts.get(key, 0) + value
+        return counts
+
     def env(self) -> dict[str, str]:
         return {**os.environ, "PSYCOPG_WAIT_FUNC": "wait_select", "PYTHONUNBUFFERED": "1",
                 "SUIVI_ENV": "dev", "LOG_LEVEL": "WARNING", "AMQP_URI": self.uri,
@@ -81,7 +111,8 @@ class MailerProcesses:
 
     def _spawn(self, name: str, config: str, *targets: str, probe: bool = False) -> None:
         log = open(self.work / f"{name}.log", "ab")
-        runner = ["bench.mailer_probe", str(self.probe_file)] if probe else ["nameko"]
+        probe_file = self.probe_file if name == "mailer" else self.work / f"probe-{name}.json"
+        runner = ["bench.mailer_probe", str(probe_file)] if probe else ["nameko"]
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", *runner, "run", "--config", config, *targets], cwd=ROOT,
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -110,8 +141,12 @@ class MailerProcesses:
             "SUIVI_ENV": "dev", "max_workers": 40,
             "LOGGING": {"version": 1, "root": {"level": "WARNING"}}}))
         self._spawn("stubs", str(stub_cfg), *stubs)
-        self._spawn("mailer", "services/mailer/config.yaml", "mailer.service:MailerService",
-                    probe=probe)
+        # ``BENCH_MAILER_INSTANCES`` (1): the mailer may run as several processes, as the
+        # platform may (its claims, inbox and locks make a second instance safe); each
+        # instance is named ``mailer``, ``mailer2``...
+        for k in range(1, INSTANCES + 1):
+            self._spawn("mailer" if k == 1 else f"mailer{k}", "services/mailer/config.yaml",
+                        "mailer.service:MailerService", probe=probe)
         wait_rpc_health(self.uri, healthy, self.procs.items(), self.work, timeout=120.0)
 
     def stop_processes(self, after: Callable[[], Any] | None = None) -> None:

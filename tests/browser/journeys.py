@@ -255,3 +255,6 @@ JOURNEYS.update(PLANS_JOURNEYS)
 JOURNEYS.update(STAFF_JOURNEYS)
 JOURNEYS.update(journeys_site.JOURNEYS)
 JOURNEYS["lead"] = lead
+from tests.browser.journeys_account import account  # noqa: E402
+
+JOURNEYS["account"] = account

@@ -51,6 +51,8 @@ def running_platform(var_dir: Path, suffix: str = "_e2e") -> Iterator[Platform]:
                  # which would otherwise hold the next run's databases
                  var_dir=var_dir, die_with_parent=True,
                  extra_env={"SUIVI_ENV": "dev", "AUTH_CACHE_SECONDS": "0",
+                                             # argon2id at 1 MiB (accounts' password_hasher)
+                                             "PASSWORD_HASH_PROFILE": "test",
                                              # a few pooled connections a service: this
                                              # platform lives beside the other shard's
                                              # tests, and a new machine's PostgreSQL

@@ -185,7 +185,7 @@ def fault_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPl
     vhost = f"suivi-fault-{run}"
     p = Platform(db_suffix=suffix, vhost=vhost, gateway_port=free_port(), smtp_port=free_port(),
                  card_port=free_port(), var_dir=var_dir, die_with_parent=True,
-                 extra_env={"SUIVI_ENV": "dev",
+                 extra_env={"SUIVI_ENV": "dev", "PASSWORD_HASH_PROFILE": "test",
                             # fewer pooled connections: the database server is shared
                             "MAX_WORKERS": "12", "DB_POOL_SIZE": "5",
                             # enough attempts that a handler failing while another service

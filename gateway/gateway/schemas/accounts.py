@@ -111,6 +111,7 @@ class MeOut(Schema):
     terms = fields.Nested(TermsStatus)
     subscription = fields.Dict(allow_none=True)
     privacy = fields.Nested(Privacy)
+    mfa = fields.Dict(metadata={"description": "{active}: whether a second factor is active"})
     contract_concluded_at = Text(allow_none=True)
     access_level = fields.Dict(allow_none=True)
 

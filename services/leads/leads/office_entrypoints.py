@@ -23,6 +23,7 @@ from leads.document_entrypoints import DocumentEntrypoints
 from leads.domain.history import ChangeSource
 from leads.settings import TUNABLES
 from leads.usecases import site_capture as site_forms
+from leads.usecases import stale_leads
 from leads.usecases.office import (
     access,
     bulk_delete,
@@ -133,6 +134,12 @@ class OfficeEntrypoints(DocumentEntrypoints):  # the work documents are the offi
         p, ctx = self._ofc_owner()
         return queries.list_leads(ctx, p.user_id, network_of(p), filters, sort, cursor,
                                   check_limit(limit))
+
+    @rpc_api
+    def office_stale_leads(self) -> dict[str, Any]:
+        """How many of the caller's leads are stale, and since when (the dashboard)."""
+        p, ctx = self._ofc_owner()
+        return stale_leads.owner_stale(ctx, p.user_id)
 
     @rpc_api
     def office_get_lead(self, lead_id: str) -> dict[str, Any]:

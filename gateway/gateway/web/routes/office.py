@@ -175,7 +175,17 @@ class WebOfficeRoutes(WebDocumentRoutes, WebStatsRoutes):
         plans = [self.plans.get_plan(plan["id"])
                  for plan in self.plans.list_plans(None, 20, "active")["items"]]
         pending = self.plans.list_plans(None, 50, "pending_payment")["items"]
-        return p.render("dashboard.html", network=network, plans=plans, pending=pending)
+        # the reminders are the services' rules: accounts says whether the subscription is
+        # ending (its email's rule), leads counts the stale leads and names their day
+        subscription = self.accounts.get_me().get("subscription")
+        try:
+            stale = self.leads.office_stale_leads()
+        except SuiviError as exc:  # an office not open has no leads to remind of
+            if exc.status == 401:
+                raise
+            stale = None
+        return p.render("dashboard.html", network=network, plans=plans, pending=pending,
+                        subscription=subscription, stale=stale)
 
     @page("POST", "/web/plans/<plan_id>/take", roles=MEMBER)
     def web_take(self, p: Page, plan_id: str) -> Response:

@@ -102,7 +102,7 @@ def plan_calendar(plan: dict[str, Any], absences: list[dict[str, Any]]) -> list[
     while (year, month) <= (last.year, last.month):
         weeks = []
         for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
-            days = []
+            days: list[dict[str, Any] | None] = []
             for d in week:
                 if d.month != month:
                     days.append(None)

@@ -147,6 +147,7 @@ def base_config(vhost: str, **extra: Any) -> dict[str, Any]:
         "AMQP_URI": amqp_uri(vhost),
         "SERVICE_CONTAINER_CLS": "suivi_common.container.SuiviContainer",
         "SUIVI_ENV": "test",
+        "PASSWORD_HASH_PROFILE": "test",  # argon2id at 1 MiB (accounts' password_hasher)
         "EVENT_RETRY_DELAYS_MS": [50, 100],
         "SUIVI_MASTER_KEY_FILE": str(Path(os.environ.get("SUIVI_VAR", "var")) / "test-master.key"),
         # absolute: processes started elsewhere (crash tests) must sign with the same key

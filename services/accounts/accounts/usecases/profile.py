@@ -15,6 +15,7 @@ from accounts.domain.accounts import MEMBER_ROLES, AccountStatus, Role, exempt_f
 from accounts.domain.subscriptions import EndReason
 from accounts.models import (
     access_levels,
+    mfa_factors,
     payments,
     subscriptions,
     terms_acceptances,
@@ -59,8 +60,8 @@ _LEVEL, _SUB, _PAY = "level__", "sub__", "pay__"
 _CURRENT_TERMS = (select(terms_versions.c.version).order_by(terms_versions.c.seq.desc())
                   .limit(1).scalar_subquery())
 #: Everything ``GET /api/me`` shows, in one round trip: the user, the current terms and
-#: whether they accepted them, their access level, and each open subscription with its
-#: payment (one row per subscription; none still gives one row).
+#: whether they accepted them, whether a second factor is active, their access level, and
+#: each open subscription with its payment (one row per subscription; none still gives one row).
 _ME = (
     select(*(users.c[name] for name in
              "id network_id role status email first_name last_name phone address admin_access "
@@ -68,6 +69,8 @@ _ME = (
            _CURRENT_TERMS.label("terms_current"),
            exists().where(terms_acceptances.c.user_id == users.c.id,
                           terms_acceptances.c.version == _CURRENT_TERMS).label("terms_accepted"),
+           exists().where(mfa_factors.c.user_id == users.c.id,
+                          mfa_factors.c.confirmed_at.is_not(None)).label("mfa_active"),
            *_prefixed(access_levels, _LEVEL, "id name permissions is_default created_at"),
            *_prefixed(subscriptions, _SUB, "id status period kind amount_cents starts_on ends_on "
                       "created_at activated_at ended_at end_reason"),
@@ -102,6 +105,8 @@ def me_dict(ctx: Ctx, rows: list[Row]) -> dict[str, Any]:
         pairs = {sub.id: (sub, _part(r, _PAY)) for r in rows if (sub := _part(r, _SUB))}
         chosen = sub_rules.shown([sub for sub, _ in pairs.values()], clock.today())
         shown = subscriptions_uc.subscription_dict(*pairs[chosen.id]) if chosen else None
+        if shown is not None and chosen is not None:
+            shown["renewal_due"] = _renewal_due(ctx, chosen, [sub for sub, _ in pairs.values()])
     level = _part(row, _LEVEL)
     current = row.terms_current
     return {
@@ -113,9 +118,23 @@ def me_dict(ctx: Ctx, rows: list[Row]) -> dict[str, Any]:
                   or (current is not None and bool(row.terms_accepted))},
         "subscription": shown,
         "privacy": {"admin_access": row.admin_access},
+        "mfa": {"active": bool(row.mfa_active)},
         "contract_concluded_at": iso(row.contract_concluded_at),
         "access_level": networks.access_level_dict(level) if level else None,
     }
+
+
+def _renewal_due(ctx: Ctx, chosen: SimpleNamespace, open_subs: list[SimpleNamespace]) -> bool:
+    """Whether the subscription shown is ending (the dashboard's reminder): the rule of the
+    ``subscription_ending_soon`` email (``domain.subscriptions.reminder_due``), on a running
+    paid one, with the other paid ones as the renewals that would keep the office open."""
+    today = clock.today()
+    if chosen.status != sub_rules.Status.ACTIVE or not chosen.ends_on or not (
+            chosen.starts_on and chosen.starts_on <= today):
+        return False
+    others = [s.ends_on for s in open_subs
+              if s.id != chosen.id and s.status == sub_rules.Status.ACTIVE and s.ends_on]
+    return sub_rules.reminder_due(chosen.ends_on, today, ctx.settings.reminder_days, others)
 
 
 def get_me(ctx: Ctx) -> dict[str, Any]:

@@ -106,3 +106,21 @@ def test_no_reminder_after_a_paid_renewal_or_an_objection(h: Any, network: dict[
     _on(date(2026, 8, 5))
     assert _remind(h) == 1  # the renewal's own end
     assert [e["ends_on"] for e in h.events_of("subscription_ending_soon")] == ["2026-08-09"]
+
+
+def test_get_me_says_when_the_subscription_is_ending(h: Any, member: dict[str, Any]) -> None:
+    """The dashboard's reminder is the email's rule: from SUBSCRIPTION_REMINDER_DAYS before
+    the last day, unless a paid renewal follows."""
+    h.subscribe_by_transfer(member)  # 10 June: monthly, ends 9 July
+    me = h.rpc(member)
+    assert me.get_me()["subscription"]["renewal_due"] is False
+    _on(date(2026, 7, 1))
+    assert me.get_me()["subscription"]["renewal_due"] is False
+    _on(date(2026, 7, 2))
+    sub = me.get_me()["subscription"]
+    assert (sub["renewal_due"], sub["ends_on"]) == (True, "2026-07-09")
+    h.subscribe_by_transfer(member)  # renewed: 10 July to 9 August
+    assert me.get_me()["subscription"]["renewal_due"] is False
+    _on(date(2026, 8, 3))
+    sub = me.get_me()["subscription"]
+    assert (sub["renewal_due"], sub["ends_on"]) == (True, "2026-08-09")

@@ -196,3 +196,12 @@ def test_one_code_sent_twice_at_once_logs_in_once(h: Any) -> None:
             outcomes.append(str(err.code))
     assert sorted(outcomes) == ["mfa_code_invalid", "token"]
     assert h.scalar("SELECT count(*) FROM sessions WHERE user_id = :u", u=staff["user_id"]) == 1
+
+
+def test_get_me_says_whether_a_factor_is_active(h: Any) -> None:
+    member = h.new_member(h.new_network(), "mfa-me@soleil.test")
+    assert h.rpc(member).get_me()["mfa"] == {"active": False}
+    started = h.rpc(member).start_mfa_enrolment()
+    assert h.rpc(member).get_me()["mfa"] == {"active": False}  # pending is not active
+    h.rpc(member).confirm_mfa_enrolment(code(started["secret"]))
+    assert h.rpc(member).get_me()["mfa"] == {"active": True}

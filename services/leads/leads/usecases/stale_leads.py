@@ -123,3 +123,15 @@ def run(ctx: Ctx) -> dict[str, Any]:
               "inactive_since": since.isoformat(), "owners": int(owners)}
     log.info("stale-lead reminders %s", result)
     return result
+
+
+def owner_stale(ctx: Any, owner_id: str) -> dict[str, Any]:
+    """The owner's stale leads now (the dashboard's reminder): ``{inactive_since, months,
+    count}``, the day as the monthly e-mail computes it and the count as the office
+    listing filtered ``inactive_since`` would list (one set-based count)."""
+    months = TUNABLES.get_int("STALE_LEAD_MONTHS")
+    since = rules.inactive_since(clock.today(), months)
+    count = ctx.session.execute(select(func.count()).select_from(T).where(
+        T.c.owner_id == owner_id, T.c.deleted_at.is_(None),
+        queries.inactive_before(since))).scalar_one()
+    return {"inactive_since": since.isoformat(), "months": months, "count": int(count)}

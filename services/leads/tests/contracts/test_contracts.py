@@ -119,3 +119,23 @@ def test_bulk_delete_over_rpc(stack: Any) -> None:
         assert leads_rpc.office_bulk_delete({"status": "new"}) == {"deleted": 2, "kept": 0}
         assert len(leads_rpc.office_list_leads()["items"]) == 1
     leads_testing.wait_for(lambda: stack.events("office_leads_erased"))
+
+
+def test_the_dashboards_stale_count_over_rpc(stack: Any) -> None:
+    """``office_stale_leads``: the caller's own stale leads, the day as the monthly email
+    names it; a closed office is refused like the listing."""
+    clock.freeze(datetime(2025, 3, 1, 10, tzinfo=PARIS))
+    for i in range(2):
+        bought(stack, "u1", "net-1", raw_lead(i))
+    clock.freeze(datetime(2026, 3, 10, 10, tzinfo=PARIS))
+    with stack.rpc(user=Principal("u1", "user", "net-1")) as leads_rpc:
+        assert leads_rpc.office_stale_leads() == {"inactive_since": "2025-03-11", "months": 12,
+                                                  "count": 2}
+    with stack.rpc(user=Principal("u2", "user", "net-1")) as leads_rpc:
+        assert leads_rpc.office_stale_leads()["count"] == 0
+    with stack.h.session() as s:
+        record_office(s, "u1", False, datetime(2026, 3, 10, 11, tzinfo=PARIS))
+        s.commit()
+    with stack.rpc(user=Principal("u1", "user", "net-1")) as leads_rpc, \
+            pytest.raises(Forbidden):
+        leads_rpc.office_stale_leads()

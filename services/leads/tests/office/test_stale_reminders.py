@@ -125,3 +125,17 @@ def test_listing_and_bulk_delete_share_the_inactive_since_filter(h):
         left = s.execute(select(office_leads.c.id).where(
             office_leads.c.deleted_at.is_(None))).scalars().all()
     assert [str(x) for x in left] == fresh
+
+
+def test_the_dashboards_count_is_the_listings(h):
+    old = stock(h, "u1", 2, paris(2025, 11, 15, 10))
+    stock(h, "u1", 1, paris(2025, 12, 2, 10), first=10)
+    stock(h, "u2", 1, paris(2025, 11, 15, 10), first=20)  # another owner's
+    clock.freeze(paris(2026, 5, 1, 10))
+    h.run(one_lead.add_note, "u1", old[0], "Rappelé", actor=user("u1"))
+    clock.freeze(paris(2026, 12, 1, 10))
+    stale = h.run(stale_leads.owner_stale, "u1", actor=user("u1"))
+    assert stale == {"inactive_since": "2025-12-02", "months": 12, "count": 1}
+    listed = h.run(queries.list_leads, "u1", "net-1", {"inactive_since": "2025-12-02"},
+                   None, None, 50, actor=user("u1"))
+    assert len(listed["items"]) == stale["count"]

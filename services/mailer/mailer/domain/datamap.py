@@ -149,6 +149,7 @@ TABLES: dict[str, str] = {
                      "controller_shreds"), LEAD_EMAILS),
     "email_oppositions": OPPOSITIONS,
     **dict.fromkeys(("sent_emails", "notice_recipients"), SYSTEM_EMAILS),
+    **dict.fromkeys(("google_links", "google_authorizations"), GMAIL),
 }
 
 #: the tables that hold no personal data, and why

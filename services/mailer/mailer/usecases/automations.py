@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from mailer.domain import automations as rules
@@ -167,16 +167,37 @@ ON CONFLICT (lead_id) DO UPDATE
 RETURNING changed_at, erased_at""")
 
 
-#: An automation's row, not rendered yet: the dispatcher checks, renders and sends it when
-#: due (``sending``). Nothing when the (change, rule) pair has its row already. Plain SQL:
-#: SQLAlchemy cannot cache a PostgreSQL ``ON CONFLICT`` statement.
-_NEW_ROW = text(f"""
-INSERT INTO lead_emails (id, lead_id, owner_id, network_id, origin, template_id,
-    automation_id, trigger_id, trigger_changed_at, status, due_at, created_at)
-VALUES (:id, :lead_id, :owner_id, :network_id, '{AUTOMATION}', :template_id, :automation_id,
-    :trigger_id, :trigger_changed_at, :status, :due_at, :created_at)
-ON CONFLICT (trigger_id, automation_id) WHERE trigger_id IS NOT NULL DO NOTHING
-RETURNING id""")
+#: What a status change does once ``_SEEN`` holds the lead's row: the lead's older delayed
+#: emails cancelled (``trigger_changed_at`` before the latest change seen: never the rows
+#: this statement inserts, whose change is that latest one) and, when the change fires
+#: (``:fire``), one row per matching enabled rule unless the owner paused automations,
+#: ``queued`` when due now, else ``scheduled`` (``rules.due_at``: the change plus the rule's
+#: delay). Nothing for a (change, rule) pair that has its row already. One statement
+#: instead of three (the cancel, the rules read, the insert): fewer round trips for every
+#: status change. Plain SQL: SQLAlchemy cannot cache a PostgreSQL ``ON CONFLICT``.
+_CANCEL_AND_QUEUE = text(f"""
+WITH cancelled AS (
+    UPDATE lead_emails SET status = '{CANCELLED}', cancel_reason = '{rules.LEFT_STATUS}'
+    WHERE lead_id = CAST(:lead_id AS uuid) AND origin = '{AUTOMATION}' AND status = '{SCHEDULED}'
+      AND subject IS NULL AND trigger_changed_at < CAST(:seen_changed_at AS timestamptz)
+    RETURNING 1),
+made AS (
+    INSERT INTO lead_emails (id, lead_id, owner_id, network_id, origin, template_id,
+        automation_id, trigger_id, trigger_changed_at, status, due_at, created_at)
+    SELECT gen_random_uuid(), CAST(:lead_id AS uuid), CAST(:owner_id AS varchar),
+        CAST(:network_id AS varchar), '{AUTOMATION}', a.template_id,
+        a.id, CAST(:trigger_id AS varchar), CAST(:changed_at AS timestamptz),
+        CASE WHEN d.due <= CAST(:now AS timestamptz) THEN '{QUEUED}' ELSE '{SCHEDULED}' END,
+        d.due, CAST(:now AS timestamptz)
+    FROM automations AS a CROSS JOIN LATERAL (
+        SELECT CAST(:changed_at AS timestamptz) + make_interval(hours => a.delay_hours)
+            AS due) AS d
+    WHERE CAST(:fire AS boolean) AND a.network_id = CAST(:network_id AS varchar)
+      AND a.status = CAST(:new_status AS varchar) AND a.enabled
+      AND NOT EXISTS (SELECT 1 FROM automation_pauses AS p WHERE p.user_id = CAST(:owner_id AS varchar))
+    ON CONFLICT (trigger_id, automation_id) WHERE trigger_id IS NOT NULL DO NOTHING
+    RETURNING 1)
+SELECT (SELECT count(*) FROM made), (SELECT count(*) FROM cancelled)""")
 
 
 def on_status_changed(ctx: Ctx, payload: Mapping[str, Any]) -> int:
@@ -193,28 +214,13 @@ def on_status_changed(ctx: Ctx, payload: Mapping[str, Any]) -> int:
     new_status = payload.get("new_status")
     changed_at = rules.parse_instant(payload.get("changed_at")) or clock.now()
     seen = ctx.session.execute(_SEEN, {"lead_id": lead_id, "changed_at": changed_at}).one()
-    # the lead moved on: its delayed emails from earlier changes will not go out. A
-    # statement of its own, so its snapshot is taken once the row lock above is held and
-    # sees the rows of a change handled concurrently (one statement would miss them)
-    ctx.session.execute(update(LE).where(
-        LE.c.lead_id == lead_id, LE.c.origin == AUTOMATION, LE.c.status == SCHEDULED,
-        LE.c.subject.is_(None), LE.c.trigger_changed_at < seen.changed_at)
-        .values(status=CANCELLED, cancel_reason=rules.LEFT_STATUS))
-    if (seen.erased_at is not None or changed_at < seen.changed_at or not owner_id
-            or not network_id or not rules.fires_on(payload.get("cause"))):
-        return 0
-    paused = exists().where(automation_pauses.c.user_id == owner_id)
-    matching = ctx.session.execute(select(A, paused.label("paused")).where(
-        A.c.network_id == network_id, A.c.status == new_status, A.c.enabled.is_(True))).all()
-    if matching and matching[0].paused:
-        return 0
-    now, made = clock.now(), 0
-    for rule in matching:
-        due = rules.due_at(changed_at, rule.delay_hours)
-        made += ctx.session.execute(_NEW_ROW, {
-            "id": uuid.uuid4(), "lead_id": lead_id, "owner_id": owner_id,
-            "network_id": network_id, "template_id": rule.template_id,
-            "automation_id": rule.id, "trigger_id": message_id,
-            "trigger_changed_at": changed_at, "status": QUEUED if due <= now else SCHEDULED,
-            "due_at": due, "created_at": now}).first() is not None
-    return made
+    fire = not (seen.erased_at is not None or changed_at < seen.changed_at or not owner_id
+                or not network_id or not rules.fires_on(payload.get("cause")))
+    # the lead moved on: its delayed emails from earlier changes will not go out; and the
+    # matching rules' rows. One statement, after the one above: its snapshot is taken once
+    # the row lock above is held and sees the rows of a change handled concurrently
+    made, _cancelled = ctx.session.execute(_CANCEL_AND_QUEUE, {
+        "lead_id": lead_id, "seen_changed_at": seen.changed_at, "fire": fire,
+        "owner_id": owner_id, "network_id": network_id, "new_status": str(new_status or ""),
+        "trigger_id": message_id, "changed_at": changed_at, "now": clock.now()}).one()
+    return int(made)

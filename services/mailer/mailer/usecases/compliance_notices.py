@@ -35,6 +35,7 @@ report, its retries and its dead letter. A notice refused in a batch fails alone
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -54,7 +55,7 @@ from mailer.domain.messages import InvalidPayload, MailRequest, check_address
 from mailer.models import notice_recipients, sent_emails, subprocessor_notices
 from mailer.usecases import system_emails
 from mailer.usecases.context import Ctx
-from suivi_common import clock, consumer
+from suivi_common import clock, consumer, events, outbox
 from suivi_common.database import xact_lock
 from suivi_common.errors import NotFound, ServiceUnavailable
 
@@ -93,13 +94,7 @@ def on_breach_notice_requested(ctx: Ctx, smtp: Any, payload: Any,
     """Send one breach notice (see the module), in a batch with the notices other workers
     are handling now when ``batcher`` is given; returns the status reported."""
     notice = rules.parse_breach(payload)
-
-    def report(session: Session | None, status: str) -> None:
-        if session is None:
-            ctx.emit(NOTICE_SENT, notice.report(status))
-        else:
-            ctx.emit_in(session, NOTICE_SENT, notice.report(status))
-
+    report = _Reporter(ctx, notice.report)
     return _deliver(ctx, smtp, notice.key, rules.BREACH, notice.breach_id, notice.stage,
                     notice.user_id, notice.wording, report, batcher)
 
@@ -254,6 +249,22 @@ def _send_batch(ctx: Ctx, smtp: Any, batch: list[_Notice]) -> list[_Outcome]:
     return outcomes  # type: ignore[return-value]
 
 
+class _Reporter:
+    """A breach notice's ``breach_notice_sent`` (``Report``): in the worker's transaction
+    (``session`` None) or in ``session``'s. ``payload(status)`` lets ``_settle`` write the
+    report with the notice's row, in one statement."""
+
+    def __init__(self, ctx: Ctx, payload: Callable[[str], dict[str, Any]]) -> None:
+        self.ctx = ctx
+        self.payload = payload
+
+    def __call__(self, session: Session | None, status: str) -> None:
+        if session is None:
+            self.ctx.emit(NOTICE_SENT, self.payload(status))
+        else:
+            self.ctx.emit_in(session, NOTICE_SENT, self.payload(status))
+
+
 def _values(key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
             status: str) -> dict[str, Any]:
     now = clock.now()
@@ -271,14 +282,33 @@ ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reaso
     updated_at = excluded.updated_at""")
 
 
+#: ``_SETTLE`` and the notice's ``breach_notice_sent`` outbox row (``outbox.emit``'s row:
+#: the relay publishes it once the worker's transaction commits), in one statement: one
+#: round trip fewer for every notice. The row is written whether the notice's was inserted
+#: or updated (``settled`` returns it either way).
+_SETTLE_AND_REPORT = text(f"""
+WITH settled AS ({_SETTLE.text}
+    RETURNING id)
+INSERT INTO outbox (id, event_type, payload, headers)
+SELECT :event_id, :event_type, CAST(:payload AS jsonb), CAST(:headers AS jsonb) FROM settled""")
+
+
 def _settle(ctx: Ctx, key: uuid.UUID, kind: str, ref_id: str, stage: int, user_id: str,
             status: str, reason: str | None, report: Report | None) -> str:
     """Record the outcome in the worker's transaction, and report it."""
-    ctx.session.execute(_SETTLE, {"id": key, "kind": kind, "ref_id": ref_id, "stage": stage,
-                                  "user_id": user_id, "status": status, "reason": reason,
-                                  "now": clock.now()})
-    if report is not None:
-        report(None, status)
+    values = {"id": key, "kind": kind, "ref_id": ref_id, "stage": stage, "user_id": user_id,
+              "status": status, "reason": reason, "now": clock.now()}
+    if not isinstance(report, _Reporter):
+        ctx.session.execute(_SETTLE, values)
+        if report is not None:
+            report(None, status)
+        return status
+    payload = report.payload(status)
+    events.validate(NOTICE_SENT, payload)  # as ``emit`` does
+    ctx.session.execute(_SETTLE_AND_REPORT, {
+        **values, "event_id": uuid.uuid4(), "event_type": NOTICE_SENT,
+        "payload": json.dumps(payload), "headers": json.dumps(outbox.headers(ctx.db.context))})
+    ctx.db.emitted += 1  # as ``Db.emit``: the relay is woken once the worker commits
     return status
 
 

@@ -469,12 +469,13 @@ def _record_once(ctx: Ctx, jobs: list[_Job]) -> dict[uuid.UUID, str]:
                             else f"next attempt at {when.isoformat()}")
             outcome[row.id] = status
         if sent["ids"]:
-            for done in tx.execute(_MARK_SENT, {"now": now, **sent}):
-                # absent: erased meanwhile, or another sender recorded it
-                ctx.emit_in(tx, "lead_email_sent", {
-                    "lead_id": str(done.lead_id), "user_id": done.owner_id,
-                    "email_id": str(done.id), "subject": subjects[done.id],
-                    "sent_at": now.isoformat(), "channel": done.channel})
+            # absent from what it returns: erased meanwhile, or another sender recorded it.
+            # The batch's reports in one statement (the outbox rows of ``emit_in``)
+            ctx.emit_many_in(tx, "lead_email_sent", [{
+                "lead_id": str(done.lead_id), "user_id": done.owner_id,
+                "email_id": str(done.id), "subject": subjects[done.id],
+                "sent_at": now.isoformat(), "channel": done.channel}
+                for done in tx.execute(_MARK_SENT, {"now": now, **sent})])
             log.info("%d emails to leads sent", len(sent["ids"]))
     return outcome
 
