@@ -90,7 +90,7 @@ def test_staff_validate_a_payment_and_decide_a_claim(journey: Any, base_url: str
     assert admin.get(f"/api/payments/{payment['payment']['id']}")["status"] == "validated"
     assert member.get("/api/refund-claims")["items"][0]["status"] == "approved"
     closures = staff.get("/api/staff/sales-closures")["items"]
-    assert closures[0]["countries"] == ["BE"] and closures[0]["tiers"] == ["premium"]
+    assert closures[0]["countries"] == ["PT"] and closures[0]["tiers"] == ["premium"]
     revoked = [s for s in staff.get("/api/staff/capture-sites") if s["name"] == "Salon de Liège"]
     assert len(revoked) == 1 and revoked[0]["revoked_at"]
     assert Api(base_url).get("/api/terms/current")["version"] == f"staff-{tag}"
