@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARDS: tuple[tuple[str, ...], ...] = (
     ("tests/fault", "tests/production", "tests/deploy", "tests/tools", "tests/browser",
      "tests/e2e", "gateway"),
-    ("libs", "services/accounts", "services/compliance"),
-    ("services/mailer", "services/leads", "services/plans"),
+    ("libs", "services/accounts", "services/compliance", "services/plans"),
+    ("services/mailer", "services/leads"),
 )
 
 SUMMARY = re.compile(r"^=*\s*(?P<body>\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|"
