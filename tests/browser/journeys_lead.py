@@ -86,7 +86,9 @@ def lead(page: Any, base_url: str, data: dict[str, Any]) -> None:
                                   headers={"Authorization": f"Bearer {data['member_token']}"})
         assert answer.status == 200, answer.text()
         page.goto(f"{answer.json()['url']}&login_hint={data['gmail_address']}")
-        assert "gmail=linked" in page.url, page.url
+        # Google's return forwards to Mon compte, which says the outcome
+        assert page.url.startswith(f"{base_url}/web/account"), page.url
+        assert "Gmail est lié" in page.inner_text(".flash")
         page.goto(lead_url)
         assert data["gmail_address"] in page.inner_text("#gmail-status")
 

@@ -39,10 +39,17 @@ def drop_databases(suffix: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{service}{suffix}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(tmp_path_factory.mktemp("platform")) as p:
+        yield p
+
+
 @contextmanager
 def running_platform(var_dir: Path, suffix: str = "_e2e") -> Iterator[Platform]:
-    """The end-to-end platform, stopped and its vhost dropped on the way out (one per test
-    process: ``tests/conftest.platform`` serves the browser and end-to-end suites alike)."""
+    """The end-to-end platform, stopped and its vhost dropped on the way out (the browser
+    tests start theirs with it, and stop it before the end-to-end suite starts its own:
+    two would crowd PostgreSQL)."""
     suffix = suffix + os.environ.get("SUIVI_TEST_DB_SUFFIX", "")
     drop_databases(suffix)
     p = Platform(db_suffix=suffix, vhost=f"suivi-e2e-{uuid.uuid4().hex[:8]}",
@@ -81,6 +88,16 @@ def running_platform(var_dir: Path, suffix: str = "_e2e") -> Iterator[Platform]:
         p.stop()
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", p.vhost], capture_output=True)
         p.drop_capture_user()
+
+
+@pytest.fixture(scope="session")
+def base_url(platform: Platform) -> str:
+    return platform.url
+
+
+@pytest.fixture(scope="session")
+def mailbox(platform: Platform) -> Mailbox:
+    return Mailbox(Path(platform.var_dir) / "mail")
 
 
 @pytest.fixture
