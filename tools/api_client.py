@@ -7,6 +7,7 @@ import email
 import email.policy
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -208,3 +209,42 @@ def subscribe_by_card(api: Api, period: str = "monthly", timeout: float = 20.0,
             return me["subscription"]
         time.sleep(0.1)
     raise AssertionError("subscription did not become active after the card payment")
+
+
+def new_network(base_url: str, mailbox: Mailbox, name: str | None = None,
+                password: str = "Correct-Horse-Battery-42", countries: list[str] | None = None,
+                subscribe: str | None = None,
+                admin_name: tuple[str, str] = ("Alice", "Martin")) -> tuple[dict[str, Any], Api]:
+    """Create a network through staff and onboard its admin; returns (network, admin_api),
+    the admin's address in ``admin_api.email``.
+
+    Staff log in afresh for each network: a scenario that has moved the platform clock
+    would find an earlier token past its idle expiry."""
+    from tools.platform import DEV_STAFF  # tools.platform is the heavier import
+
+    tag = uuid.uuid4().hex[:8]
+    admin_email = f"admin-{tag}@example.org"
+    staff = Api(base_url).login(*DEV_STAFF)
+    net = staff.post("/api/networks", {"name": name or f"Réseau {tag}", "admin": {
+        "email": admin_email, "first_name": admin_name[0], "last_name": admin_name[1]}},
+        expect=201)
+    admin = onboard(base_url, mailbox, admin_email, password)
+    admin.email = admin_email  # type: ignore[attr-defined]
+    if countries:
+        admin.put("/api/network/settings", {"open_countries": countries})
+    if subscribe:
+        subscribe_by_card(admin, subscribe)
+    return net, admin
+
+
+def new_member(base_url: str, mailbox: Mailbox, admin: Api,
+               password: str = "Distinct-Violet-Pass-77",
+               accept_terms: bool = True) -> tuple[dict[str, Any], Api]:
+    """Invite a member into ``admin``'s network and onboard them; returns (member row,
+    member_api), the member's address in ``member_api.email``."""
+    member_email = f"member-{uuid.uuid4().hex[:8]}@example.org"
+    member = admin.post("/api/network/members", {"email": member_email, "first_name": "Bruno",
+                                                 "last_name": "Durand"}, expect=201)
+    api = onboard(base_url, mailbox, member_email, password, accept_terms=accept_terms)
+    api.email = member_email  # type: ignore[attr-defined]
+    return member, api

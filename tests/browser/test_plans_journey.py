@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tools.api_client import Api, Mailbox, onboard
-from tools.platform import DEV_STAFF
+from tools.api_client import Api, Mailbox, new_member, new_network
 
 MEMBER_PASSWORD = "Distinct-Violet-Pass-78"
 ADMIN_PASSWORD = "Correct-Horse-Battery-43"
@@ -22,17 +21,11 @@ ADMIN_PASSWORD = "Correct-Horse-Battery-43"
 
 @pytest.fixture(scope="module")
 def member(base_url: str, mailbox: Mailbox) -> dict[str, Any]:
-    tag = uuid.uuid4().hex[:8]
-    staff = Api(base_url).login(*DEV_STAFF)
-    admin_email, member_email = f"padmin-{tag}@example.org", f"pmember-{tag}@example.org"
-    staff.post("/api/networks", {"name": f"Réseau forfaits {tag}", "admin": {
-        "email": admin_email, "first_name": "Anne", "last_name": "Leroy"}}, expect=201)
-    admin = onboard(base_url, mailbox, admin_email, ADMIN_PASSWORD)
-    admin.put("/api/network/settings", {"open_countries": ["BE"]})
-    admin.post("/api/network/members", {"email": member_email, "first_name": "Paul",
-                                        "last_name": "Girard"}, expect=201)
-    api = onboard(base_url, mailbox, member_email, MEMBER_PASSWORD)
-    return {"email": member_email, "api": api}
+    _, admin = new_network(base_url, mailbox, name=f"Réseau forfaits {uuid.uuid4().hex[:8]}",
+                           password=ADMIN_PASSWORD, countries=["BE"],
+                           admin_name=("Anne", "Leroy"))
+    _, api = new_member(base_url, mailbox, admin, password=MEMBER_PASSWORD)
+    return {"email": api.email, "api": api}  # type: ignore[attr-defined]
 
 
 def test_plans_journey(journey: Any, member: dict[str, Any]) -> None:

@@ -24,7 +24,8 @@ from tools.api_client import (
     Api,
     Mailbox,
     enrol_totp,
-    onboard,
+    new_member,
+    new_network,
     platform_now,
     subscribe_by_card,
 )
@@ -36,23 +37,17 @@ COMPLIANCE_PASSWORD = "Compliance-Owl-Lantern-58"
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def _network(base_url: str, mailbox: Mailbox, tag: str) -> tuple[Api, Api, Api, str]:
+def _network(base_url: str, mailbox: Mailbox) -> tuple[Api, Api, Api, str]:
     staff = Api(base_url).login(*DEV_STAFF)
-    admin_email, member_email = f"admin-{tag}@example.org", f"member-{tag}@example.org"
-    staff.post("/api/networks", {"name": f"Réseau staff {tag}", "admin": {
-        "email": admin_email, "first_name": "Alice", "last_name": "Martin"}}, expect=201)
-    admin = onboard(base_url, mailbox, admin_email, ADMIN_PASSWORD)
-    admin.put("/api/network/settings", {"open_countries": ["BE"]})
-    admin.post("/api/network/members", {"email": member_email, "first_name": "Bruno",
-                                        "last_name": "Durand"}, expect=201)
-    member = onboard(base_url, mailbox, member_email, MEMBER_PASSWORD)
-    return staff, admin, member, member_email
+    _, admin = new_network(base_url, mailbox, password=ADMIN_PASSWORD, countries=["BE"])
+    _, member = new_member(base_url, mailbox, admin, password=MEMBER_PASSWORD)
+    return staff, admin, member, member.email  # type: ignore[attr-defined]
 
 
 def test_staff_validate_a_payment_and_decide_a_claim(journey: Any, base_url: str,
                                                     mailbox: Mailbox) -> None:
     tag = uuid.uuid4().hex[:8]
-    staff, admin, member, member_email = _network(base_url, mailbox, tag)
+    staff, admin, member, member_email = _network(base_url, mailbox)
     subscribe_by_card(member, "annual")
     site = staff.post("/api/staff/capture-sites", {"name": f"BE {tag}",
                                                    "url": "https://be.example"})
@@ -101,7 +96,7 @@ def test_staff_validate_a_payment_and_decide_a_claim(journey: Any, base_url: str
 def test_compliance_runs_an_erasure_and_declares_a_breach(journey: Any, base_url: str,
                                                          mailbox: Mailbox) -> None:
     tag = uuid.uuid4().hex[:8]
-    staff, admin, _, _ = _network(base_url, mailbox, tag)
+    staff, admin, _, _ = _network(base_url, mailbox)
     subscribe_by_card(admin, "annual")  # an office holding a lead: a controller to notify
     admin.post("/api/leads", {"first_name": "Claire", "last_name": "Dumont", "country": "BE",
                               "city": "Namur", "email": f"claire.{tag}@exemple.be",

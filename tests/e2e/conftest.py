@@ -2,6 +2,7 @@
 the card provider as separate processes) on its own databases, vhost and ports."""
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 from suivi_common.testing.infra import PG_BASE
 from suivi_common.testing.waiting import wait_for
-from tools.api_client import Api, Mailbox, onboard, subscribe_by_card
+from tools.api_client import Api, Mailbox, new_member, new_network
 from tools.platform import DEV_STAFF, SERVICES, Platform
 
 
@@ -164,38 +165,13 @@ def unique() -> str:
 
 @pytest.fixture
 def make_network(base_url: str, mailbox: Mailbox) -> Any:
-    """Create a network through staff and onboard its admin; returns (network, admin_api).
-
-    Staff log in afresh for each network: a scenario that has moved the platform clock
-    would find an earlier token past its idle expiry."""
-    def make(name: str | None = None, password: str = "Correct-Horse-Battery-42",
-             countries: list[str] | None = None, subscribe: str | None = None,
-             admin_name: tuple[str, str] = ("Alice", "Martin")) -> tuple[dict, Api]:
-        tag = uuid.uuid4().hex[:8]
-        admin_email = f"admin-{tag}@example.org"
-        staff = Api(base_url).login(*DEV_STAFF)
-        net = staff.post("/api/networks", {"name": name or f"Réseau {tag}", "admin": {
-            "email": admin_email, "first_name": admin_name[0], "last_name": admin_name[1]}},
-            expect=201)
-        admin = onboard(base_url, mailbox, admin_email, password)
-        admin.email = admin_email  # type: ignore[attr-defined]
-        if countries:
-            admin.put("/api/network/settings", {"open_countries": countries})
-        if subscribe:
-            subscribe_by_card(admin, subscribe)
-        return net, admin
-    return make
+    """``make(name=None, password=..., countries=None, subscribe=None, admin_name=...)``:
+    a network and its onboarded admin (``tools.api_client.new_network``)."""
+    return functools.partial(new_network, base_url, mailbox)
 
 
 @pytest.fixture
 def invite_member(base_url: str, mailbox: Mailbox) -> Any:
-    def invite(admin: Api, password: str = "Distinct-Violet-Pass-77",
-               accept_terms: bool = True) -> tuple[dict, Api]:
-        tag = uuid.uuid4().hex[:8]
-        member_email = f"member-{tag}@example.org"
-        member = admin.post("/api/network/members", {"email": member_email, "first_name": "Bruno",
-                                                     "last_name": "Durand"}, expect=201)
-        api = onboard(base_url, mailbox, member_email, password, accept_terms=accept_terms)
-        api.email = member_email  # type: ignore[attr-defined]
-        return member, api
-    return invite
+    """``invite(admin, password=..., accept_terms=True)``: a member of ``admin``'s network,
+    onboarded (``tools.api_client.new_member``)."""
+    return functools.partial(new_member, base_url, mailbox)
